@@ -1,0 +1,232 @@
+/*
+ * accel_icd.h — the accel-loader driver ABI.
+ *
+ * A driver is a shared library plus a JSON manifest (see manifests/README.md).
+ * The library exports exactly one symbol that the loader looks for:
+ *
+ *     accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n);
+ *
+ * Everything else the loader reaches through the function table the driver
+ * returns from that call. Handshake:
+ *
+ *   1. The loader dlopen()s the library (only if the manifest's driver was
+ *      selected) and calls accel_icd_negotiate() once per process, with
+ *      n->loader_version set to the highest interface version it speaks and
+ *      n->loader_min_version to the lowest it accepts.
+ *   2. The driver writes the version it implements to n->driver_version. It
+ *      must not be higher than n->loader_version; drivers that speak several
+ *      versions pick the highest one both sides know. A driver that cannot
+ *      speak any version in [loader_min_version, loader_version] returns
+ *      ACCEL_ERROR_INCOMPATIBLE_DRIVER.
+ *   3. The driver stores a pointer to its function table in n->table. The
+ *      table must stay valid and unchanged until the library is unloaded.
+ *   4. The loader checks the answer: a version outside the accepted range, a
+ *      table shorter than that version requires, or a NULL required entry
+ *      rejects the driver (the manifest is reported as "failed" with the
+ *      reason) and the library is unloaded again.
+ *   5. The loader calls table->driver_init() once, then enumerates devices.
+ *      One loaded driver serves every accel instance of the process: init
+ *      and fini are called once per load, not once per instance.
+ *   6. When the last instance using the driver is destroyed, the loader calls
+ *      table->driver_fini() and dlclose()s the library, unless the driver set
+ *      ACCEL_ICD_FLAG_NO_UNLOAD or the user set ACCEL_LOADER_NO_UNLOAD=1.
+ *
+ * Handles. The driver hands out opaque `void *` handles (its driver context,
+ * its devices); the loader wraps each in its own object and never
+ * dereferences a driver handle. Device handles must stay valid until
+ * driver_fini.
+ *
+ * Threads. Every table entry may be called from any thread. Entries marked
+ * "hot" may be called concurrently with each other and must not block on
+ * locks held across other driver calls. driver_init and driver_fini are
+ * never called concurrently with anything else for the same driver.
+ *
+ * Structs. Every struct crossing this boundary starts with
+ * `uint32_t struct_size`, set by whoever allocates it. The receiving side
+ * reads or writes only the first min(struct_size, sizeof(its struct)) bytes,
+ * so both sides may be built against different revisions of this header.
+ * Fields are only ever appended.
+ *
+ * Strings. All strings are NUL-terminated UTF-8. Fixed-size char arrays in
+ * output structs must be NUL-terminated by the driver (truncate if needed).
+ *
+ * A driver includes only this header (and its vendor's headers).
+ */
+#ifndef ACCEL_ICD_H
+#define ACCEL_ICD_H
+
+#include "accel_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The interface version this header describes. */
+#define ACCEL_ICD_INTERFACE_VERSION ACCEL_MAKE_VERSION(1, 0)
+
+/* The name of the one symbol the loader resolves. */
+#define ACCEL_ICD_NEGOTIATE_SYMBOL "accel_icd_negotiate"
+
+/* Drivers mark their negotiation function with this so it is exported even
+ * when the library is built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define ACCEL_ICD_EXPORT __attribute__((visibility("default")))
+#else
+#define ACCEL_ICD_EXPORT
+#endif
+
+/* Drivers return the same codes as the public API (accel_types.h). */
+typedef accel_result accel_icd_result;
+
+/* Table flags. */
+#define ACCEL_ICD_FLAG_NO_UNLOAD (1u << 0) /* never dlclose: the library keeps
+                                              state (TLS destructors, threads)
+                                              that cannot be torn down */
+
+/* ------------------------------------------------------------------------ */
+/* Services the loader gives the driver.                                     */
+
+/*
+ * Valid from accel_icd_negotiate until driver_fini returns. `loader_context`
+ * must be passed back as the first argument of each service.
+ */
+typedef struct accel_icd_loader_services {
+    uint32_t struct_size;
+    void *loader_context;
+    /*
+     * Log one message (printf format, no trailing newline needed). The
+     * loader prefixes it with the driver's name and delivers it to the
+     * ACCEL_LOADER_DEBUG "driver" category and to the log callbacks of the
+     * instances that use the driver. Thread-safe; may be called from any
+     * thread, including from inside driver_init.
+     */
+    void (*log)(void *loader_context, accel_log_level level, const char *format, ...)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 3, 4)))
+#endif
+        ;
+} accel_icd_loader_services;
+
+/* ------------------------------------------------------------------------ */
+/* Negotiation.                                                               */
+
+typedef struct accel_icd_negotiation {
+    uint32_t struct_size;
+    /* in */
+    uint32_t loader_version;     /* highest interface version the loader speaks */
+    uint32_t loader_min_version; /* lowest interface version the loader accepts */
+    const accel_icd_loader_services *services;
+    /* out */
+    uint32_t driver_version;            /* the version the driver implements */
+    const struct accel_icd_table *table; /* the driver's table, static storage */
+} accel_icd_negotiation;
+
+typedef accel_icd_result (*accel_icd_negotiate_fn)(accel_icd_negotiation *n);
+
+/*
+ * The driver's one export (define it with ACCEL_ICD_EXPORT). Called once per
+ * load, before anything else, never concurrently with other calls into the
+ * driver. Must not allocate resources that driver_fini would not release:
+ * the loader may unload the library right after a rejected negotiation.
+ */
+ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n);
+
+/* ------------------------------------------------------------------------ */
+/* Data returned by drivers.                                                  */
+
+typedef struct accel_icd_init_info {
+    uint32_t struct_size;
+    const char *manifest_path; /* the manifest the driver was loaded from */
+    const char *driver_name;   /* its "name" field */
+} accel_icd_init_info;
+
+/*
+ * Static description of one device. The loader zero-fills the struct and
+ * sets struct_size before calling device_get_info; the driver fills what it
+ * knows. Unknown values stay zero, except numa_node which the driver sets to
+ * -1 when the device has no single NUMA node.
+ */
+typedef struct accel_icd_device_info {
+    uint32_t struct_size;
+    char name[256];                  /* human-readable, e.g. "AMD EPYC 7B13 (16 threads)" */
+    accel_device_kind kind;
+    accel_device_interface interface;
+    uint8_t uuid[ACCEL_UUID_SIZE];   /* stable across runs and reboots for the same device */
+    char vendor[64];
+    uint32_t vendor_id;              /* PCI vendor id where there is one */
+    uint32_t device_id;
+    char bus_address[64];            /* e.g. "0000:3b:00.0"; empty if none */
+    int32_t numa_node;               /* closest NUMA node, -1 if none or several */
+    char numa_nodes[64];             /* every close node, Linux list format "0-1,4"; may be empty */
+    uint32_t flags;                  /* ACCEL_DEVICE_FLAG_* */
+    uint32_t max_address_spaces;     /* PASIDs / IOMMU contexts it can hold; 0 = unlimited */
+    uint32_t pasid_bits;             /* PASID width for SVA devices, else 0 */
+    uint32_t available_instances;    /* queue instances free now (also a live query) */
+    int32_t parent_index;            /* partitions: index of the parent in this driver's
+                                        enumeration order, else -1 */
+    uint32_t driver_version;         /* the driver's own version, ACCEL_MAKE_VERSION */
+} accel_icd_device_info;
+
+/* ------------------------------------------------------------------------ */
+/* The function table.                                                        */
+
+/*
+ * Entries are grouped by the interface version that introduced them. For a
+ * negotiated version V, every entry marked "required" in versions <= V must
+ * be non-NULL and struct_size must cover it. Optional entries may be NULL,
+ * or lie beyond struct_size; the loader then reports
+ * ACCEL_ERROR_UNSUPPORTED for the corresponding call.
+ */
+typedef struct accel_icd_table {
+    uint32_t struct_size; /* sizeof(accel_icd_table) of the header the driver was built with */
+    uint32_t flags;       /* ACCEL_ICD_FLAG_* */
+
+    /* ---- 1.0, required ---- */
+
+    /*
+     * Start the driver. On success store the driver context (may be NULL)
+     * in *driver_handle. On failure return an error; the loader reports the
+     * driver as failed, calls nothing else and unloads it. The driver should
+     * log why through the loader services before returning.
+     */
+    accel_icd_result (*driver_init)(const accel_icd_init_info *info, void **driver_handle);
+
+    /* Release everything driver_init created. Not called if init failed. */
+    void (*driver_fini)(void *driver_handle);
+
+    /*
+     * Two-call pattern. With devices == NULL, store the number of devices in
+     * *count. Otherwise write up to *count handles, set *count to the number
+     * written and return ACCEL_INCOMPLETE if there were more. The list and
+     * its order must be the same on every call until driver_fini. Zero
+     * devices is a success.
+     */
+    accel_icd_result (*enumerate_devices)(void *driver_handle, uint32_t *count, void **devices);
+
+    /* Fill *info (see accel_icd_device_info). Called once per device and
+     * cached by the loader. */
+    accel_icd_result (*device_get_info)(void *device, accel_icd_device_info *info);
+
+    /*
+     * Hot. Read a live parameter (accel_device_param). Same contract as
+     * clGetDeviceInfo: value may be NULL to ask only the size; size is the
+     * capacity of value; *size_ret (if not NULL) gets the size needed.
+     * Unknown parameters: ACCEL_ERROR_UNSUPPORTED. Must not allocate.
+     */
+    accel_icd_result (*device_query)(void *device, accel_device_param param, void *value, size_t size,
+                                     size_t *size_ret);
+
+    /* ---- 1.0, optional ---- */
+
+    /* Return a static, NUL-terminated version string such as "1.2.0". */
+    const char *(*driver_version_string)(void *driver_handle);
+} accel_icd_table;
+
+/* The size a table must have for interface version 1.0. */
+#define ACCEL_ICD_TABLE_SIZE_1_0 (offsetof(accel_icd_table, device_query) + sizeof(void (*)(void)))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACCEL_ICD_H */

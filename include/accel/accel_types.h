@@ -1,0 +1,117 @@
+/*
+ * accel_types.h — definitions shared by applications (accel.h) and drivers
+ * (accel_icd.h): result codes, version encoding, device kinds, log levels.
+ *
+ * Do not include this file directly; include accel/accel.h or
+ * accel/accel_icd.h. Everything here is part of both stable ABIs: values
+ * never change meaning, new values are only appended.
+ */
+#ifndef ACCEL_TYPES_H
+#define ACCEL_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Versions are encoded major << 16 | minor (both 16 bits). */
+#define ACCEL_MAKE_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xffffu))
+#define ACCEL_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
+#define ACCEL_VERSION_MINOR(v) ((uint32_t)(v) & 0xffffu)
+
+/*
+ * Result codes. ACCEL_SUCCESS is 0, informational statuses are positive,
+ * errors are negative. The list is an X-macro so that the enum and
+ * accel_result_string() can never disagree: X(NAME, value, description).
+ */
+#define ACCEL_RESULT_MAP(X)                                                                     \
+    X(SUCCESS, 0, "success")                                                                    \
+    X(INCOMPLETE, 1, "the output array was too small; the count was set to what fits")          \
+    X(NOT_READY, 2, "the operation has not completed yet")                                      \
+    X(TIMEOUT, 3, "the wait timed out")                                                         \
+    X(ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                           \
+    X(ERROR_OUT_OF_HOST_MEMORY, -2, "out of host memory")                                       \
+    X(ERROR_OUT_OF_DEVICE_MEMORY, -3, "out of device memory")                                   \
+    X(ERROR_INITIALIZATION_FAILED, -4, "initialization failed")                                 \
+    X(ERROR_INVALID_SELECTOR, -5, "invalid device or driver selector")                          \
+    X(ERROR_INVALID_MANIFEST, -6, "invalid driver manifest")                                    \
+    X(ERROR_INCOMPATIBLE_DRIVER, -7, "incompatible driver interface version")                   \
+    X(ERROR_DRIVER_LOAD_FAILED, -8, "the driver library could not be loaded")                   \
+    X(ERROR_NOT_FOUND, -9, "not found")                                                         \
+    X(ERROR_UNSUPPORTED, -10, "not supported by this driver or device")                         \
+    X(ERROR_DEVICE_LOST, -11, "the device was lost")                                            \
+    X(ERROR_IO, -12, "input/output error")                                                      \
+    X(ERROR_DRIVER_INTERNAL, -13, "the driver reported an internal error")                      \
+    X(ERROR_INVALID_HANDLE, -14, "invalid handle")
+
+typedef enum accel_result {
+#define ACCEL__RESULT_ENUM(name, value, text) ACCEL_##name = (value),
+    ACCEL_RESULT_MAP(ACCEL__RESULT_ENUM)
+#undef ACCEL__RESULT_ENUM
+    ACCEL_RESULT_MAX_ENUM = 0x7fffffff
+} accel_result;
+
+/* What a device is. Values are stable; new kinds are appended. */
+typedef enum accel_device_kind {
+    ACCEL_DEVICE_KIND_UNKNOWN = 0,
+    ACCEL_DEVICE_KIND_CPU = 1,
+    ACCEL_DEVICE_KIND_GPU = 2,
+    ACCEL_DEVICE_KIND_FPGA = 3,
+    ACCEL_DEVICE_KIND_ASIC = 4,
+    ACCEL_DEVICE_KIND_MAX_ENUM = 0x7fffffff
+} accel_device_kind;
+
+/* Through which native interface a driver reaches the device. */
+typedef enum accel_device_interface {
+    ACCEL_DEVICE_INTERFACE_UNKNOWN = 0,
+    ACCEL_DEVICE_INTERFACE_NATIVE = 1,
+    ACCEL_DEVICE_INTERFACE_OPENCL = 2,
+    ACCEL_DEVICE_INTERFACE_VULKAN = 3,
+    ACCEL_DEVICE_INTERFACE_UACCE = 4,
+    ACCEL_DEVICE_INTERFACE_CUDA = 5,
+    ACCEL_DEVICE_INTERFACE_FPGA = 6,
+    ACCEL_DEVICE_INTERFACE_MAX_ENUM = 0x7fffffff
+} accel_device_interface;
+
+/* Log categories; also the bits of ACCEL_LOADER_DEBUG and of log masks. */
+typedef enum accel_log_level {
+    ACCEL_LOG_ERROR = 1u << 0,
+    ACCEL_LOG_WARN = 1u << 1,
+    ACCEL_LOG_INFO = 1u << 2,
+    ACCEL_LOG_DEBUG = 1u << 3,
+    ACCEL_LOG_DRIVER = 1u << 4, /* messages written by drivers */
+    ACCEL_LOG_ALL = 0x1f,
+    ACCEL_LOG_MAX_ENUM = 0x7fffffff
+} accel_log_level;
+
+#define ACCEL_UUID_SIZE 16
+
+/* available_instances value of a device whose queues are limited only by memory. */
+#define ACCEL_INSTANCES_UNLIMITED 0xffffffffu
+
+/* Device flags (accel_device_info.flags, accel_icd_device_info.flags). */
+#define ACCEL_DEVICE_FLAG_SVA (1u << 0)       /* shares the process address space (PASID/SVA) */
+#define ACCEL_DEVICE_FLAG_PARTITION (1u << 1) /* carved out of a parent device */
+#define ACCEL_DEVICE_FLAG_ISOLATED (1u << 2)  /* isolated after errors; not usable */
+
+/*
+ * Device parameters for accel_device_query() and the driver's device_query
+ * entry. These are *live* values: the loader never caches them.
+ * Each names the type of its value.
+ */
+typedef enum accel_device_param {
+    ACCEL_DEVICE_PARAM_KIND = 1,                /* uint32_t, an accel_device_kind */
+    ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES = 2, /* uint32_t */
+    ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES = 3,  /* uint32_t, 0 = unlimited */
+    ACCEL_DEVICE_PARAM_FLAGS = 4,               /* uint32_t, ACCEL_DEVICE_FLAG_* */
+    ACCEL_DEVICE_PARAM_NUMA_NODE = 5,           /* int32_t, -1 = none or several */
+    ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
+} accel_device_param;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ACCEL_TYPES_H */

@@ -1,0 +1,102 @@
+/* device.c — drivers and devices as the application sees them. */
+#include <string.h>
+
+#include "loader.h"
+
+accel_result accel_enumerate_drivers(accel_instance *inst, uint32_t *count, accel_driver **drivers)
+{
+    if (!inst || !count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_drivers: %s is NULL",
+                            inst ? "count" : "instance");
+    if (!drivers) {
+        *count = (uint32_t)inst->driver_count;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < inst->driver_count ? *count : (uint32_t)inst->driver_count;
+    for (uint32_t i = 0; i < n; i++)
+        drivers[i] = inst->drivers[i];
+    *count = n;
+    return n < inst->driver_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+accel_result accel_driver_get_info(const accel_driver *drv, accel_driver_info *info)
+{
+    if (!drv || !info)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_driver_get_info: %s is NULL",
+                            drv ? "info" : "driver");
+    if (info->struct_size < sizeof(uint32_t) * 2)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_driver_get_info: info->struct_size %u is too small",
+                            info->struct_size);
+    const accel__loaded_driver *ld = drv->loaded;
+    accel_driver_info full = {
+        .struct_size = sizeof(full),
+        .name = drv->manifest->data.driver_name,
+        .manifest_path = drv->manifest->path,
+        .library_path = ld->library,
+        .version = ld->version_string ? ld->version_string : "",
+        .interface_version = ld->version,
+        .api_version = drv->manifest->data.api_version,
+        .device_count = ld->device_count,
+    };
+    accel__copy_out(info, &full, sizeof(full));
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_enumerate_devices(accel_instance *inst, uint32_t *count, accel_device **devices)
+{
+    if (!inst || !count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_devices: %s is NULL",
+                            inst ? "count" : "instance");
+    if (!devices) {
+        *count = (uint32_t)inst->device_count;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < inst->device_count ? *count : (uint32_t)inst->device_count;
+    for (uint32_t i = 0; i < n; i++)
+        devices[i] = inst->devices[i];
+    *count = n;
+    return n < inst->device_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+accel_result accel_device_get_info(const accel_device *dev, accel_device_info *info)
+{
+    if (!dev || !info)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_info: %s is NULL",
+                            dev ? "info" : "device");
+    if (info->struct_size < sizeof(uint32_t) * 2)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_info: info->struct_size %u is too small",
+                            info->struct_size);
+    const accel_icd_device_info *d = dev->info;
+    accel_device_info full = {
+        .struct_size = sizeof(full),
+        .index = dev->index,
+        .driver_index = dev->driver_index,
+        .driver = dev->driver,
+        .driver_name = dev->driver->manifest->data.driver_name,
+        .name = d->name,
+        .vendor = d->vendor,
+        .kind = d->kind,
+        .interface = d->interface,
+        .vendor_id = d->vendor_id,
+        .device_id = d->device_id,
+        .bus_address = d->bus_address,
+        .numa_node = d->numa_node,
+        .numa_nodes = d->numa_nodes,
+        .flags = d->flags,
+        .max_address_spaces = d->max_address_spaces,
+        .pasid_bits = d->pasid_bits,
+        .available_instances = d->available_instances,
+        .parent = (dev->parent && dev->parent->index != UINT32_MAX) ? dev->parent : NULL,
+    };
+    memcpy(full.uuid, d->uuid, sizeof(full.uuid));
+    accel__copy_out(info, &full, sizeof(full));
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_device_query(const accel_device *dev, accel_device_param param, void *value, size_t size,
+                                size_t *size_ret)
+{
+    if (__builtin_expect(!dev, 0))
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_query: device is NULL");
+    return dev->query(dev->icd_device, param, value, size, size_ret);
+}

@@ -1,0 +1,213 @@
+/* search.c — manifest discovery: environment overrides and XDG paths. */
+#include "search.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "os.h"
+
+#ifndef ACCEL_SYSCONFDIR
+#define ACCEL_SYSCONFDIR "/etc"
+#endif
+#ifndef ACCEL_DATADIR
+#define ACCEL_DATADIR "/usr/share"
+#endif
+
+#define ICD_SUBDIR "accel/icd.d"
+
+void accel__search_result_free(accel__search_result *r)
+{
+    for (size_t i = 0; i < r->count; i++) {
+        accel__free(r->entries[i].path);
+        accel__free(r->entries[i].reason);
+    }
+    accel__free(r->entries);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Add one entry; takes ownership of path and reason. */
+static int add_entry(accel__search_result *r, accel__strlist *seen, char *path, char *reason)
+{
+    if (!path)
+        goto fail;
+    if (!reason) {
+        /* One real file is listed once, wherever it was reached from. */
+        char *real = accel__realpath(path);
+        if (real) {
+            if (accel__strlist_contains(seen, real)) {
+                accel__free(real);
+                accel__free(path);
+                return 0;
+            }
+            if (accel__strlist_push_owned(seen, real))
+                goto fail;
+        }
+    }
+    if (accel__grow((void **)&r->entries, &r->capacity, r->count + 1, sizeof(*r->entries)))
+        goto fail;
+    r->entries[r->count].path = path;
+    r->entries[r->count].reason = reason;
+    r->count++;
+    return 0;
+fail:
+    accel__free(path);
+    accel__free(reason);
+    return ENOMEM;
+}
+
+static char *errno_reason(const char *what, int err)
+{
+    char buf[256];
+    accel__fmt(buf, sizeof(buf), "%s: %s", what, strerror(err));
+    return accel__strdup(buf);
+}
+
+/* Expand one path: a file is itself, a directory its *.json files. When
+ * `explicit_entry`, a missing path is recorded with a reason. */
+static int expand(accel__search_result *r, accel__strlist *seen, const char *path, bool explicit_entry,
+                  const accel__logger *lg)
+{
+    int isdir = accel__path_is_dir(path);
+    if (isdir < 0) {
+        if (!explicit_entry) {
+            accel__log(lg, ACCEL_LOG_DEBUG, "search: %s: %s", path, strerror(-isdir));
+            return 0;
+        }
+        char *reason = errno_reason("cannot use path", -isdir);
+        return add_entry(r, seen, accel__strdup(path), reason);
+    }
+    if (!isdir)
+        return add_entry(r, seen, accel__strdup(path), NULL);
+
+    accel__strlist files = {0};
+    int err = accel__list_json_files(path, &files);
+    if (err == ENOMEM) {
+        accel__strlist_free(&files);
+        return ENOMEM;
+    }
+    if (err) {
+        accel__log(lg, ACCEL_LOG_WARN, "search: cannot read directory %s: %s", path, strerror(err));
+        if (explicit_entry) {
+            accel__strlist_free(&files);
+            return add_entry(r, seen, accel__strdup(path), errno_reason("cannot read directory", err));
+        }
+    }
+    accel__log(lg, ACCEL_LOG_DEBUG, "search: %s: %zu manifest(s)", path, files.count);
+    for (size_t i = 0; i < files.count; i++) {
+        char *p = files.items[i];
+        files.items[i] = NULL;
+        if (add_entry(r, seen, p, NULL)) {
+            accel__strlist_free(&files);
+            return ENOMEM;
+        }
+    }
+    accel__strlist_free(&files);
+    return 0;
+}
+
+static int expand_list(accel__search_result *r, accel__strlist *seen, const accel__strlist *paths,
+                       const accel__logger *lg)
+{
+    for (size_t i = 0; i < paths->count; i++)
+        if (expand(r, seen, paths->items[i], true, lg))
+            return ENOMEM;
+    return 0;
+}
+
+/* Append dir + "/accel/icd.d" for each entry of a ':' list. */
+static int push_subdirs(accel__strlist *out, const char *list)
+{
+    accel__strlist parts = {0};
+    int err = accel__split(list, ':', &parts);
+    for (size_t i = 0; !err && i < parts.count; i++) {
+        /* XDG: relative entries are invalid and ignored. */
+        if (parts.items[i][0] != '/')
+            continue;
+        err = accel__strlist_push_owned(out, accel__path_join(parts.items[i], ICD_SUBDIR));
+    }
+    accel__strlist_free(&parts);
+    return err;
+}
+
+static int push_home_or_xdg(accel__strlist *out, const char *xdg_var, const char *home_suffix)
+{
+    const char *xdg = accel__getenv(xdg_var);
+    if (xdg && xdg[0] == '/')
+        return accel__strlist_push_owned(out, accel__path_join(xdg, ICD_SUBDIR));
+    const char *home = accel__getenv("HOME");
+    if (!home || home[0] != '/')
+        return 0;
+    char *base = accel__path_join(home, home_suffix);
+    if (!base)
+        return ENOMEM;
+    int err = accel__strlist_push_owned(out, accel__path_join(base, ICD_SUBDIR));
+    accel__free(base);
+    return err;
+}
+
+accel_result accel__search_default_dirs(accel__strlist *out)
+{
+    const char *v;
+    int err = push_home_or_xdg(out, "XDG_CONFIG_HOME", ".config");
+    if (!err)
+        err = push_subdirs(out, (v = accel__getenv("XDG_CONFIG_DIRS")) ? v : "/etc/xdg");
+    if (!err)
+        err = accel__strlist_push_owned(out, accel__path_join(ACCEL_SYSCONFDIR, ICD_SUBDIR));
+    if (!err)
+        err = push_home_or_xdg(out, "XDG_DATA_HOME", ".local/share");
+    if (!err)
+        err = push_subdirs(out, (v = accel__getenv("XDG_DATA_DIRS")) ? v : "/usr/local/share:/usr/share");
+    if (!err)
+        err = accel__strlist_push_owned(out, accel__path_join(ACCEL_DATADIR, ICD_SUBDIR));
+    return err ? ACCEL_ERROR_OUT_OF_HOST_MEMORY : ACCEL_SUCCESS;
+}
+
+accel_result accel__search(const accel__strlist *explicit_paths, const accel__logger *lg,
+                           accel__search_result *out)
+{
+    accel__strlist seen = {0}, list = {0}, dirs = {0};
+    int err = 0;
+    const char *env;
+
+    memset(out, 0, sizeof(*out));
+    if (explicit_paths) {
+        accel__log(lg, ACCEL_LOG_INFO, "search: using the %zu path(s) given by the application",
+                   explicit_paths->count);
+        err = expand_list(out, &seen, explicit_paths, lg);
+        goto done;
+    }
+    if ((env = accel__getenv("ACCEL_DRIVER_FILES"))) {
+        accel__log(lg, ACCEL_LOG_INFO, "search: ACCEL_DRIVER_FILES=%s replaces discovery", env);
+        err = accel__split(env, ':', &list);
+        if (!err)
+            err = expand_list(out, &seen, &list, lg);
+        goto done;
+    }
+    if ((env = accel__getenv("ACCEL_ADD_DRIVER_FILES"))) {
+        accel__log(lg, ACCEL_LOG_INFO, "search: ACCEL_ADD_DRIVER_FILES=%s searched first", env);
+        err = accel__split(env, ':', &list);
+        if (!err)
+            err = expand_list(out, &seen, &list, lg);
+        if (err)
+            goto done;
+    }
+    if (accel__search_default_dirs(&dirs)) {
+        err = ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; !err && i < dirs.count; i++) {
+        /* The same directory may be reached twice (datadir is also in
+         * XDG_DATA_DIRS); its files are deduplicated by add_entry. */
+        err = expand(out, &seen, dirs.items[i], false, lg);
+    }
+done:
+    accel__strlist_free(&seen);
+    accel__strlist_free(&list);
+    accel__strlist_free(&dirs);
+    if (err) {
+        accel__search_result_free(out);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    return ACCEL_SUCCESS;
+}

@@ -1,0 +1,232 @@
+/* accelinfo — show the drivers and devices accel-loader finds, and why.
+ *
+ * Uses only the public API (accel/accel.h). */
+#include <accel/accel.h>
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "Usage: %s [OPTION]...\n"
+            "Show the accelerator drivers and devices found by accel-loader.\n"
+            "\n"
+            "  -j, --json       machine-readable output (JSON)\n"
+            "  -s, --summary    one line per manifest and device (the default)\n"
+            "  -h, --help       show this help and exit\n"
+            "  -V, --version    show the loader version and exit\n"
+            "\n"
+            "Environment: ACCEL_DRIVER_FILES, ACCEL_ADD_DRIVER_FILES, ACCEL_DRIVERS_SELECT,\n"
+            "ACCEL_DRIVERS_DISABLE, ACCEL_DEVICE_SELECTOR, ACCEL_LOADER_DEBUG (see accelinfo(1)\n"
+            "and docs/environment.md).\n"
+            "\n"
+            "Exit status: 0 on success (also with no devices), 1 if the loader failed,\n"
+            "2 on invalid usage or an invalid ACCEL_DEVICE_SELECTOR.\n",
+            prog);
+}
+
+static const char *version_str(uint32_t v, char *buf, size_t size)
+{
+    if (!v)
+        return "";
+    snprintf(buf, size, "%u.%u", ACCEL_VERSION_MAJOR(v), ACCEL_VERSION_MINOR(v));
+    return buf;
+}
+
+typedef struct listing {
+    uint32_t manifest_count, driver_count, device_count;
+    accel_manifest **manifests;
+    accel_device **devices;
+} listing;
+
+static int list_all(accel_instance *inst, listing *l)
+{
+    memset(l, 0, sizeof(*l));
+    if (accel_enumerate_manifests(inst, &l->manifest_count, NULL) ||
+        accel_enumerate_devices(inst, &l->device_count, NULL))
+        return -1;
+    l->manifests = calloc(l->manifest_count + 1, sizeof(*l->manifests));
+    l->devices = calloc(l->device_count + 1, sizeof(*l->devices));
+    if (!l->manifests || !l->devices)
+        return -1;
+    if (accel_enumerate_manifests(inst, &l->manifest_count, l->manifests) < 0 ||
+        accel_enumerate_devices(inst, &l->device_count, l->devices) < 0)
+        return -1;
+    return 0;
+}
+
+static void print_summary(const listing *l)
+{
+    char vbuf[32];
+    printf("accel-loader %s\n", accel_loader_version_string());
+    printf("\nManifests: %u\n", l->manifest_count);
+    for (uint32_t i = 0; i < l->manifest_count; i++) {
+        accel_manifest_info mi = {.struct_size = sizeof(mi)};
+        accel_manifest_get_info(l->manifests[i], &mi);
+        printf("  %-7s %-16s %s\n", accel_manifest_status_string(mi.status),
+               mi.driver_name ? mi.driver_name : "-", mi.path);
+        if (mi.status == ACCEL_MANIFEST_LOADED) {
+            accel_driver_info di = {.struct_size = sizeof(di)};
+            accel_driver_get_info(mi.driver, &di);
+            printf("          version %s, interface %s, %u device(s), library %s\n",
+                   di.version[0] ? di.version : "?", version_str(di.interface_version, vbuf, sizeof(vbuf)),
+                   di.device_count, di.library_path);
+        } else {
+            printf("          reason: %s\n", mi.reason ? mi.reason : "");
+        }
+    }
+    printf("\nDevices: %u\n", l->device_count);
+    for (uint32_t i = 0; i < l->device_count; i++) {
+        accel_device_info d = {.struct_size = sizeof(d)};
+        char uuid[33];
+        accel_device_get_info(l->devices[i], &d);
+        accel_uuid_to_string(d.uuid, uuid);
+        printf("  %u: %s:%u  %-5s %-7s %s\n", d.index, d.driver_name, d.driver_index,
+               accel_device_kind_string(d.kind), accel_device_interface_string(d.interface), d.name);
+        printf("     uuid %s", uuid);
+        if (d.bus_address[0])
+            printf("  bus %s", d.bus_address);
+        if (d.numa_node >= 0)
+            printf("  numa %d", d.numa_node);
+        else if (d.numa_nodes[0])
+            printf("  numa %s", d.numa_nodes);
+        printf("\n");
+    }
+}
+
+static json_object *jstr(const char *s)
+{
+    return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+static json_object *build_json(const listing *l)
+{
+    char vbuf[32], uuid[33];
+    json_object *root = json_object_new_object();
+    json_object *loader = json_object_new_object();
+    json_object_object_add(loader, "version", json_object_new_string(accel_loader_version_string()));
+    json_object_object_add(root, "loader", loader);
+
+    json_object *manifests = json_object_new_array();
+    for (uint32_t i = 0; i < l->manifest_count; i++) {
+        accel_manifest_info mi = {.struct_size = sizeof(mi)};
+        accel_manifest_get_info(l->manifests[i], &mi);
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "path", jstr(mi.path));
+        json_object_object_add(m, "driver", jstr(mi.driver_name));
+        json_object_object_add(m, "status", json_object_new_string(accel_manifest_status_string(mi.status)));
+        json_object_object_add(m, "reason", jstr(mi.reason));
+        json_object_object_add(m, "library_path", jstr(mi.library_path));
+        json_object_object_add(m, "resolved_library", jstr(mi.resolved_library));
+        json_object_object_add(m, "api_version",
+                               mi.api_version ? json_object_new_string(version_str(mi.api_version, vbuf, sizeof(vbuf)))
+                                              : json_object_new_null());
+        if (mi.status == ACCEL_MANIFEST_LOADED) {
+            accel_driver_info di = {.struct_size = sizeof(di)};
+            accel_driver_get_info(mi.driver, &di);
+            json_object_object_add(m, "driver_version", json_object_new_string(di.version));
+            json_object_object_add(m, "interface_version",
+                                   json_object_new_string(version_str(di.interface_version, vbuf, sizeof(vbuf))));
+            json_object_object_add(m, "device_count", json_object_new_int64(di.device_count));
+        } else {
+            json_object_object_add(m, "error", json_object_new_string(accel_result_name(mi.result)));
+        }
+        json_object_array_add(manifests, m);
+    }
+    json_object_object_add(root, "manifests", manifests);
+
+    json_object *devices = json_object_new_array();
+    for (uint32_t i = 0; i < l->device_count; i++) {
+        accel_device_info d = {.struct_size = sizeof(d)};
+        accel_device_get_info(l->devices[i], &d);
+        accel_uuid_to_string(d.uuid, uuid);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "index", json_object_new_int64(d.index));
+        json_object_object_add(o, "driver", json_object_new_string(d.driver_name));
+        json_object_object_add(o, "driver_index", json_object_new_int64(d.driver_index));
+        json_object_object_add(o, "name", json_object_new_string(d.name));
+        json_object_object_add(o, "vendor", json_object_new_string(d.vendor));
+        json_object_object_add(o, "kind", json_object_new_string(accel_device_kind_string(d.kind)));
+        json_object_object_add(o, "interface", json_object_new_string(accel_device_interface_string(d.interface)));
+        json_object_object_add(o, "uuid", json_object_new_string(uuid));
+        json_object_object_add(o, "bus_address", json_object_new_string(d.bus_address));
+        json_object_object_add(o, "numa_node", json_object_new_int(d.numa_node));
+        json_object_object_add(o, "numa_nodes", json_object_new_string(d.numa_nodes));
+        json_object_object_add(o, "sva", json_object_new_boolean((d.flags & ACCEL_DEVICE_FLAG_SVA) != 0));
+        json_object_object_add(o, "max_address_spaces", json_object_new_int64(d.max_address_spaces));
+        json_object_object_add(o, "available_instances",
+                               d.available_instances == ACCEL_INSTANCES_UNLIMITED
+                                   ? json_object_new_string("unlimited")
+                                   : json_object_new_int64(d.available_instances));
+        if (d.parent) {
+            accel_device_info p = {.struct_size = sizeof(p)};
+            accel_device_get_info(d.parent, &p);
+            json_object_object_add(o, "parent", json_object_new_int64(p.index));
+        }
+        json_object_array_add(devices, o);
+    }
+    json_object_object_add(root, "devices", devices);
+    return root;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"summary", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int json = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "jshV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 's': json = 0; break;
+        case 'h': usage(stdout, argv[0]); return 0;
+        case 'V': printf("accelinfo (accel-loader) %s\n", accel_loader_version_string()); return 0;
+        default:
+            if (optopt)
+                fprintf(stderr, "%s: invalid option '-%c'\n", argv[0], optopt);
+            else
+                fprintf(stderr, "%s: invalid option '%s'\n", argv[0], argv[optind - 1]);
+            fprintf(stderr, "Try '%s --help'.\n", argv[0]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", argv[0], argv[optind], argv[0]);
+        return EXIT_USAGE;
+    }
+
+    accel_instance *inst = NULL;
+    accel_result r = accel_instance_create(NULL, &inst);
+    if (r != ACCEL_SUCCESS) {
+        fprintf(stderr, "%s: %s\n", argv[0], accel_last_error_message());
+        return r == ACCEL_ERROR_INVALID_SELECTOR ? EXIT_USAGE : 1;
+    }
+    listing l;
+    int status = 0;
+    if (list_all(inst, &l) != 0) {
+        fprintf(stderr, "%s: cannot enumerate: %s\n", argv[0], accel_last_error_message());
+        status = 1;
+    } else if (json) {
+        json_object *root = build_json(&l);
+        puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+    } else {
+        print_summary(&l);
+    }
+    free(l.manifests);
+    free(l.devices);
+    accel_instance_destroy(inst);
+    return status;
+}
