@@ -21,7 +21,8 @@
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static accel__loaded_driver *registry;
 
-static void service_log(void *ctx, accel_log_level level, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void service_log(void *ctx, accel_log_level level,
+                                                             const char *fmt, ...)
 {
     accel__loaded_driver *d = ctx;
     char msg[1536], line[1700];

@@ -122,6 +122,19 @@ static accel_result consider(create_ctx *c, accel_manifest *m, const char *searc
                    ACCEL_HEADER_VERSION_MAJOR, ACCEL_HEADER_VERSION_MINOR);
         return reject(inst, m, ACCEL_MANIFEST_SKIPPED, ACCEL_ERROR_INCOMPATIBLE_DRIVER, ACCEL_LOG_WARN, reason);
     }
+    /* Name a library file by its real path (only for drivers that will be
+     * loaded: filtering must stay cheap), so that two manifests reaching
+     * one file through different paths are seen as one library (and the
+     * process-wide registry loads it once). Bare names are left to the
+     * dynamic linker. */
+    if (strchr(m->data.resolved_library, '/')) {
+        char *real = accel__realpath(m->data.resolved_library);
+        if (real) {
+            accel__free(m->data.resolved_library);
+            m->data.resolved_library = real;
+        }
+    }
+
     const char *what = NULL;
     const accel_manifest *first = find_duplicate(inst, m, &what);
     if (first) {

@@ -23,8 +23,9 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
 /* 1 if path is a directory, 0 if it is something else, -errno if stat fails. */
 int accel__path_is_dir(const char *path);
 
-/* Append to `out` the *.json regular files (or links to them) of dir,
- * sorted with strcmp. Returns 0, an errno value on a read error, or ENOMEM. */
+/* Append to `out` the names (not paths) of the *.json regular files (or
+ * links to them) of dir, sorted with strcmp. Returns 0, an errno value on a
+ * read error, or ENOMEM. */
 int accel__list_json_files(const char *dir, accel__strlist *out);
 
 /* Canonical absolute path (realpath), or NULL. Caller frees with accel__free. */

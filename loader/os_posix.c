@@ -54,9 +54,10 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
         err = ENOMEM;
         goto out;
     }
-    /* The file may change size under us: read up to cap + 1 to notice growth. */
-    for (;;) {
-        ssize_t n = read(fd, buf + len, cap + 1 - len);
+    /* Read what fstat promised; a short read means the file shrank, and a
+     * file that grew meanwhile is read as it was when we looked. */
+    while (len < cap) {
+        ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -66,10 +67,6 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
         if (n == 0)
             break;
         len += (size_t)n;
-        if (len > cap) {
-            err = EFBIG;
-            goto out;
-        }
     }
     buf[len] = '\0';
     *data = buf;
@@ -99,39 +96,35 @@ int accel__list_json_files(const char *dir, accel__strlist *out)
     DIR *d = opendir(dir);
     if (!d)
         return errno;
-    accel__strlist names = {0};
+    size_t first = out->count;
     int err = 0;
     struct dirent *e;
-    errno = 0;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        errno = 0;
+        if (!(e = readdir(d))) {
+            err = errno;
+            break;
+        }
         size_t len = strlen(e->d_name);
         if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
             continue;
-        if (accel__strlist_push(&names, e->d_name)) {
+        /* d_type saves a stat per file; links and file systems that do
+         * not fill it in are checked with stat. */
+        if (e->d_type != DT_REG) {
+            if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN)
+                continue;
+            struct stat st;
+            if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+                continue;
+        }
+        if (accel__strlist_push(out, e->d_name)) {
             err = ENOMEM;
-            goto out;
+            break;
         }
     }
-    qsort(names.items, names.count, sizeof(char *), cmp_str);
-    for (size_t i = 0; i < names.count; i++) {
-        char *full = accel__path_join(dir, names.items[i]);
-        if (!full) {
-            err = ENOMEM;
-            goto out;
-        }
-        struct stat st;
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
-            accel__free(full);
-            continue;
-        }
-        if (accel__strlist_push_owned(out, full)) {
-            err = ENOMEM;
-            goto out;
-        }
-    }
-out:
-    accel__strlist_free(&names);
     closedir(d);
+    if (!err)
+        qsort(out->items + first, out->count - first, sizeof(char *), cmp_str);
     return err;
 }
 

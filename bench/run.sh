@@ -1,0 +1,23 @@
+#!/bin/sh
+# Run the benchmarks of an existing build directory (default: build) and print their tables.
+# Builds nothing: run `ninja -C BUILD` first (or use `ninja -C BUILD bench`, which does both).
+set -eu
+build=${1:-build}
+for exe in bench_query bench_startup; do
+    if [ ! -x "$build/bench/$exe" ]; then
+        echo "run.sh: $build/bench/$exe not found; build with -Dbench=true and run ninja -C $build" >&2
+        exit 1
+    fi
+done
+
+# The benchmarks name their manifests explicitly; clear everything else that could change what
+# the loader reads, loads or prints (bench_startup sets ACCEL_DRIVERS_SELECT itself).
+for v in ACCEL_DRIVER_FILES ACCEL_ADD_DRIVER_FILES ACCEL_DRIVERS_SELECT ACCEL_DRIVERS_DISABLE \
+         ACCEL_DEVICE_SELECTOR ACCEL_LOADER_DEBUG ACCEL_LOADER_NO_UNLOAD ACCEL_TOPOLOGY_XML; do
+    unset "$v"
+done
+
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -srm)  $(nproc) CPU(s)  $model"
+"$build/bench/bench_query" "$build/manifests/accel_cpu.json"
+"$build/bench/bench_startup" "$build/manifests/accel_cpu.json"
