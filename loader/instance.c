@@ -116,10 +116,10 @@ static accel_result consider(create_ctx *c, accel_manifest *m, const char *searc
         accel__fmt(reason, sizeof(reason), "driver %s not selected by ACCEL_DRIVERS_SELECT", name);
         return reject(inst, m, ACCEL_MANIFEST_SKIPPED, ACCEL_ERROR_NOT_FOUND, ACCEL_LOG_INFO, reason);
     }
-    if (ACCEL_VERSION_MAJOR(m->data.api_version) > ACCEL_HEADER_VERSION_MAJOR) {
+    if (ACCEL_VERSION_MAJOR(m->data.api_version) > ACCEL_API_VERSION_MAJOR) {
         accel__fmt(reason, sizeof(reason), "driver %s needs accel API %u.%u; this loader provides %u.%u", name,
                    ACCEL_VERSION_MAJOR(m->data.api_version), ACCEL_VERSION_MINOR(m->data.api_version),
-                   ACCEL_HEADER_VERSION_MAJOR, ACCEL_HEADER_VERSION_MINOR);
+                   ACCEL_API_VERSION_MAJOR, ACCEL_API_VERSION_MINOR);
         return reject(inst, m, ACCEL_MANIFEST_SKIPPED, ACCEL_ERROR_INCOMPATIBLE_DRIVER, ACCEL_LOG_WARN, reason);
     }
     /* Name a library file by its real path (only for drivers that will be

@@ -5,7 +5,7 @@
  *     "driver": {
  *       "name": "cpu",
  *       "library_path": "/usr/lib/accel/libaccel_cpu.so",
- *       "api_version": "1.0",
+ *       "api_version": "1.0",          (the accel API version, ACCEL_API_VERSION)
  *       "library_arch": "64",          (optional)
  *       "device_kinds": ["cpu"]        (optional hint)
  *     }
@@ -92,10 +92,12 @@ static accel_result parse_kinds(json_object *arr, uint32_t *mask, char *reason, 
             return ACCEL_ERROR_INVALID_MANIFEST;
         }
         const char *s = json_object_get_string(e);
-        unsigned k;
-        for (k = 1; k < sizeof(names) / sizeof(names[0]); k++)
-            if (strcmp(s, names[k]) == 0)
-                break;
+        unsigned k = sizeof(names) / sizeof(names[0]);
+        if (strlen(s) == (size_t)json_object_get_string_len(e)) {
+            for (k = 1; k < sizeof(names) / sizeof(names[0]); k++)
+                if (strcmp(s, names[k]) == 0)
+                    break;
+        }
         if (k == sizeof(names) / sizeof(names[0])) {
             accel__fmt(reason, reason_size,
                        "driver.device_kinds[%zu] is \"%.40s\", not one of cpu, gpu, fpga, asic", i, s);
@@ -147,11 +149,17 @@ accel_result accel__manifest_parse(const char *path, const char *data, size_t si
     root = json_tokener_parse_ex(tok, data, (int)size);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     if (jerr == json_tokener_continue) {
+        /* A bare number or literal at the very end is only complete once
+         * the tokener sees the end of input: feed it the terminating NUL. */
+        root = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
+    if (jerr == json_tokener_continue) {
         accel__fmt(reason, reason_size, "not JSON: unexpected end of file");
         json_tokener_free(tok);
         goto out;
     }
-    if (jerr != json_tokener_success || !root) {
+    if (jerr != json_tokener_success) {
         accel__fmt(reason, reason_size, "not JSON: %s at byte %zu", json_tokener_error_desc(jerr),
                    json_tokener_get_parse_end(tok));
         json_tokener_free(tok);
@@ -176,7 +184,7 @@ accel_result accel__manifest_parse(const char *path, const char *data, size_t si
         goto out;
     r = ACCEL_ERROR_INVALID_MANIFEST;
     if (!accel__parse_version(s, &major, &minor, NULL)) {
-        accel__fmt(reason, reason_size, "file_format_version \"%.40s\" is not MAJOR.MINOR.PATCH", s);
+        accel__fmt(reason, reason_size, "file_format_version \"%.40s\" is not MAJOR.MINOR[.PATCH]", s);
         goto out;
     }
     out->file_format_version = ACCEL_MAKE_VERSION(major, minor);
@@ -234,7 +242,7 @@ accel_result accel__manifest_parse(const char *path, const char *data, size_t si
             goto out;
         }
         s = json_object_get_string(v);
-        if (strcmp(s, "32") != 0 && strcmp(s, "64") != 0) {
+        if (strlen(s) != (size_t)json_object_get_string_len(v) || (strcmp(s, "32") != 0 && strcmp(s, "64") != 0)) {
             accel__fmt(reason, reason_size, "driver.library_arch \"%.40s\" is not \"32\" or \"64\"", s);
             goto out;
         }

@@ -26,7 +26,9 @@ bool accel__os_is_secure(void)
 
 int accel__read_file(const char *path, size_t max_size, char **data, size_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
+     * refused as not a regular file. No effect on regular files. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno;
     struct stat st;
@@ -135,6 +137,8 @@ char *accel__realpath(const char *path)
         return NULL;
     char *copy = accel__strdup(r);
     free(r);
+    if (!copy)
+        errno = ENOMEM;
     return copy;
 }
 

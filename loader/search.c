@@ -58,11 +58,18 @@ fail:
     return ENOMEM;
 }
 
-static char *errno_reason(const char *what, int err)
+/* Add `path` as an entry that cannot be used, with why. 0 or ENOMEM. */
+static int add_rejected(accel__search_result *r, const char *path, const char *what, int err)
 {
     char buf[256];
     accel__fmt(buf, sizeof(buf), "%s: %s", what, strerror(err));
-    return accel__strdup(buf);
+    char *copy = accel__strdup(path), *reason = accel__strdup(buf);
+    if (!copy || !reason) {
+        accel__free(copy);
+        accel__free(reason);
+        return ENOMEM;
+    }
+    return add_entry(r, NULL, copy, reason, NULL);
 }
 
 /* Expand one path: a file is itself, a directory its *.json files. When
@@ -81,12 +88,25 @@ static int expand(accel__search_result *r, accel__strlist *seen, const char *pat
             accel__log(lg, ACCEL_LOG_DEBUG, "search: %s: %s", path, strerror(-isdir));
             return 0;
         }
-        char *reason = errno_reason("cannot use path", -isdir);
-        return add_entry(r, seen, accel__strdup(path), reason, NULL);
+        return add_rejected(r, path, "cannot use path", -isdir);
     }
     char *real = accel__realpath(path);
-    if (!real)
-        return add_entry(r, seen, accel__strdup(path), errno_reason("cannot resolve path", errno), NULL);
+    if (!real) {
+        int err = errno;
+        if (err == ENOMEM)
+            return ENOMEM;
+        if (!explicit_entry) {
+            accel__log(lg, ACCEL_LOG_DEBUG, "search: %s: %s", path, strerror(err));
+            return 0;
+        }
+        return add_rejected(r, path, "cannot resolve path", err);
+    }
+    if (!isdir && !explicit_entry) {
+        /* A default search location must be a directory. */
+        accel__log(lg, ACCEL_LOG_WARN, "search: %s is not a directory; ignored", path);
+        accel__free(real);
+        return 0;
+    }
     if (!isdir) {
         int err = add_entry(r, seen, accel__strdup(path), NULL, real);
         accel__free(real);
@@ -103,7 +123,7 @@ static int expand(accel__search_result *r, accel__strlist *seen, const char *pat
         /* A listed directory becomes an entry with its reason (logged once,
          * with the other rejections); a default one is only logged. */
         if (explicit_entry)
-            return add_entry(r, seen, accel__strdup(path), errno_reason("cannot read directory", err), NULL);
+            return add_rejected(r, path, "cannot read directory", err);
         accel__log(lg, ACCEL_LOG_WARN, "search: cannot read directory %s: %s", path, strerror(err));
         return 0;
     }

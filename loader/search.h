@@ -27,7 +27,9 @@ typedef struct accel__search_result {
  *    SYSCONFDIR, $XDG_DATA_HOME (or $HOME/.local/share), $XDG_DATA_DIRS
  *    (or /usr/local/share:/usr/share), DATADIR; each + "/accel/icd.d".
  * Directories give their *.json files in strcmp order. A file reached twice
- * (same real path) is listed once. Entries of explicit lists that do not
+ * under the same name (same real directory, or the same real path when a
+ * file is named directly) is listed once; a second name for it (a link) is
+ * not recognized here, and the duplicate driver name is reported instead. Entries of explicit lists that do not
  * exist are listed with a reason; missing default directories are not.
  * Returns SUCCESS or ACCEL_ERROR_OUT_OF_HOST_MEMORY.
  */

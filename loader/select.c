@@ -214,7 +214,12 @@ accel_result accel__selector_parse(const char *text, accel__selector *out, char 
             continue;
         span t = trim((span){text + start, i - start, start + 1});
         /* A trailing ';' is tolerated; an empty term elsewhere is not. */
-        if (!(t.n == 0 && i == len && out->term_count > 0)) {
+        if (t.n == 0 && !(i == len && out->term_count > 0)) {
+            accel__fmt(err, err_size, "column %zu: empty term", start + 1);
+            r = ACCEL_ERROR_INVALID_SELECTOR;
+            break;
+        }
+        if (t.n) {
             r = parse_term(t, &out->terms[out->term_count], err, err_size);
             out->term_count++; /* even when partly parsed, so that free() sees it */
             if (r)

@@ -193,10 +193,10 @@ int main(int argc, char **argv)
         case 'h': usage(stdout, argv[0]); return 0;
         case 'V': printf("accelinfo (accel-loader) %s\n", accel_loader_version_string()); return 0;
         default:
-            if (optopt)
-                fprintf(stderr, "%s: invalid option '-%c'\n", argv[0], optopt);
-            else
+            if (strncmp(argv[optind - 1], "--", 2) == 0 || !optopt)
                 fprintf(stderr, "%s: invalid option '%s'\n", argv[0], argv[optind - 1]);
+            else
+                fprintf(stderr, "%s: invalid option '-%c'\n", argv[0], optopt);
             fprintf(stderr, "Try '%s --help'.\n", argv[0]);
             return EXIT_USAGE;
         }

@@ -242,7 +242,9 @@ ACCEL_API void accel_uuid_to_string(const uint8_t uuid[ACCEL_UUID_SIZE], char bu
  * value may be NULL to ask the size; size is the capacity of value;
  * *size_ret gets the size needed. ACCEL_ERROR_INVALID_ARGUMENT if value is
  * too small, ACCEL_ERROR_UNSUPPORTED if the driver does not know param.
- * Does not allocate and takes no lock: meant for hot paths.
+ * Does not allocate and takes no lock: meant for hot paths. Errors come
+ * straight from the driver and, unlike other calls, do not update
+ * accel_last_error_message() (except for a NULL device).
  */
 ACCEL_API accel_result accel_device_query(const accel_device *device, accel_device_param param,
                                           void *value, size_t size, size_t *size_ret);

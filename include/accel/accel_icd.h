@@ -141,10 +141,9 @@ typedef struct accel_icd_init_info {
 } accel_icd_init_info;
 
 /*
- * Static description of one device. The loader zero-fills the struct and
- * sets struct_size before calling device_get_info; the driver fills what it
- * knows. Unknown values stay zero, except numa_node which the driver sets to
- * -1 when the device has no single NUMA node.
+ * Static description of one device. The loader zero-fills the struct, sets
+ * struct_size, and presets numa_node and parent_index to -1 before calling
+ * device_get_info; the driver fills what it knows and leaves the rest.
  */
 typedef struct accel_icd_device_info {
     uint32_t struct_size;

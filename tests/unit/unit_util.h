@@ -77,10 +77,9 @@ static inline void ut_rm_rf(const char *path)
 static inline int ut_write(const char *dir, const char *name, const void *data, size_t size)
 {
     char path[PATH_MAX];
-    if (dir)
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-    else
-        snprintf(path, sizeof(path), "%s", name);
+    int len = dir ? snprintf(path, sizeof(path), "%s/%s", dir, name) : snprintf(path, sizeof(path), "%s", name);
+    if (len < 0 || (size_t)len >= sizeof(path))
+        return -1;
     FILE *f = fopen(path, "wb");
     if (!f)
         return -1;
@@ -157,8 +156,8 @@ static inline long ut_list_names(const char *dir, const char *prefix, char ***na
             continue;
         char full[PATH_MAX];
         struct stat st;
-        snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
-        if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+        int len = snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
+        if (len < 0 || (size_t)len >= sizeof(full) || stat(full, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 32;

@@ -1,0 +1,447 @@
+/* test_layout.c — the stable ABI: frozen copies of the 1.0 layouts of the
+ * public and driver structs, checked against the current headers (fields may
+ * only be appended), and the frozen values of the result codes and enums.
+ *
+ * Never edit a frozen_* struct below to make a check pass: a failure means
+ * a header change broke programs or drivers built against 1.0. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "accel/accel.h"
+#include "accel/accel_icd.h"
+
+/* ------------------------------------------------------------------------ */
+/* The 1.0 layouts, frozen                                                    */
+
+typedef struct frozen_instance_options {
+    uint32_t struct_size;
+    uint32_t flags;
+    const char *const *manifest_paths;
+    uint32_t manifest_path_count;
+    accel_log_callback log_callback;
+    void *log_user_data;
+    uint32_t log_mask;
+    const char *device_selector;
+} frozen_instance_options;
+
+typedef struct frozen_manifest_info {
+    uint32_t struct_size;
+    const char *path;
+    const char *driver_name;
+    const char *library_path;
+    const char *resolved_library;
+    accel_manifest_status status;
+    const char *reason;
+    accel_result result;
+    uint32_t file_format_version;
+    uint32_t api_version;
+    accel_driver *driver;
+} frozen_manifest_info;
+
+typedef struct frozen_driver_info {
+    uint32_t struct_size;
+    const char *name;
+    const char *manifest_path;
+    const char *library_path;
+    const char *version;
+    uint32_t interface_version;
+    uint32_t api_version;
+    uint32_t device_count;
+} frozen_driver_info;
+
+typedef struct frozen_device_info {
+    uint32_t struct_size;
+    uint32_t index;
+    uint32_t driver_index;
+    accel_driver *driver;
+    const char *driver_name;
+    const char *name;
+    const char *vendor;
+    accel_device_kind kind;
+    accel_device_interface interface;
+    uint8_t uuid[16];
+    uint32_t vendor_id;
+    uint32_t device_id;
+    const char *bus_address;
+    int32_t numa_node;
+    const char *numa_nodes;
+    uint32_t flags;
+    uint32_t max_address_spaces;
+    uint32_t pasid_bits;
+    uint32_t available_instances;
+    accel_device *parent;
+} frozen_device_info;
+
+typedef struct frozen_icd_loader_services {
+    uint32_t struct_size;
+    void *loader_context;
+    void (*log)(void *loader_context, accel_log_level level, const char *format, ...);
+} frozen_icd_loader_services;
+
+typedef struct frozen_icd_negotiation {
+    uint32_t struct_size;
+    uint32_t loader_version;
+    uint32_t loader_min_version;
+    const accel_icd_loader_services *services;
+    uint32_t driver_version;
+    const struct accel_icd_table *table;
+} frozen_icd_negotiation;
+
+typedef struct frozen_icd_init_info {
+    uint32_t struct_size;
+    const char *manifest_path;
+    const char *driver_name;
+} frozen_icd_init_info;
+
+typedef struct frozen_icd_device_info {
+    uint32_t struct_size;
+    char name[256];
+    accel_device_kind kind;
+    accel_device_interface interface;
+    uint8_t uuid[16];
+    char vendor[64];
+    uint32_t vendor_id;
+    uint32_t device_id;
+    char bus_address[64];
+    int32_t numa_node;
+    char numa_nodes[64];
+    uint32_t flags;
+    uint32_t max_address_spaces;
+    uint32_t pasid_bits;
+    uint32_t available_instances;
+    int32_t parent_index;
+    uint32_t driver_version;
+} frozen_icd_device_info;
+
+typedef struct frozen_icd_table {
+    uint32_t struct_size;
+    uint32_t flags;
+    accel_icd_result (*driver_init)(const accel_icd_init_info *info, void **driver_handle);
+    void (*driver_fini)(void *driver_handle);
+    accel_icd_result (*enumerate_devices)(void *driver_handle, uint32_t *count, void **devices);
+    accel_icd_result (*device_get_info)(void *device, accel_icd_device_info *info);
+    accel_icd_result (*device_query)(void *device, accel_device_param param, void *value, size_t size,
+                                     size_t *size_ret);
+    const char *(*driver_version_string)(void *driver_handle);
+} frozen_icd_table;
+
+/* ------------------------------------------------------------------------ */
+/* Field lists: every field of each frozen struct                             */
+
+#define INSTANCE_OPTIONS_FIELDS(X)                                                                           \
+    X(struct_size) X(flags) X(manifest_paths) X(manifest_path_count) X(log_callback) X(log_user_data)       \
+        X(log_mask) X(device_selector)
+
+#define MANIFEST_INFO_FIELDS(X)                                                                              \
+    X(struct_size) X(path) X(driver_name) X(library_path) X(resolved_library) X(status) X(reason) X(result) \
+        X(file_format_version) X(api_version) X(driver)
+
+#define DRIVER_INFO_FIELDS(X)                                                                                \
+    X(struct_size) X(name) X(manifest_path) X(library_path) X(version) X(interface_version) X(api_version) \
+        X(device_count)
+
+#define DEVICE_INFO_FIELDS(X)                                                                                \
+    X(struct_size) X(index) X(driver_index) X(driver) X(driver_name) X(name) X(vendor) X(kind) X(interface) \
+        X(uuid) X(vendor_id) X(device_id) X(bus_address) X(numa_node) X(numa_nodes) X(flags)                \
+            X(max_address_spaces) X(pasid_bits) X(available_instances) X(parent)
+
+#define ICD_LOADER_SERVICES_FIELDS(X) X(struct_size) X(loader_context) X(log)
+
+#define ICD_NEGOTIATION_FIELDS(X)                                                                            \
+    X(struct_size) X(loader_version) X(loader_min_version) X(services) X(driver_version) X(table)
+
+#define ICD_INIT_INFO_FIELDS(X) X(struct_size) X(manifest_path) X(driver_name)
+
+#define ICD_DEVICE_INFO_FIELDS(X)                                                                            \
+    X(struct_size) X(name) X(kind) X(interface) X(uuid) X(vendor) X(vendor_id) X(device_id) X(bus_address)  \
+        X(numa_node) X(numa_nodes) X(flags) X(max_address_spaces) X(pasid_bits) X(available_instances)      \
+            X(parent_index) X(driver_version)
+
+#define ICD_TABLE_FIELDS(X)                                                                                  \
+    X(struct_size) X(flags) X(driver_init) X(driver_fini) X(enumerate_devices) X(device_get_info)           \
+        X(device_query) X(driver_version_string)
+
+/* ------------------------------------------------------------------------ */
+/* Compile-time checks: a moved or resized field does not build              */
+
+#define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+
+#define STATIC_FIELD(cur, old, field)                                                                        \
+    _Static_assert(offsetof(cur, field) == offsetof(old, field), #cur "." #field " moved");                 \
+    _Static_assert(FIELD_SIZE(cur, field) == FIELD_SIZE(old, field), #cur "." #field " changed size");
+
+#define STATIC_STRUCT(cur, old, FIELDS)                                                                      \
+    _Static_assert(sizeof(cur) >= sizeof(old), #cur " shrank");                                             \
+    _Static_assert(offsetof(cur, struct_size) == 0, #cur ".struct_size is not first");
+
+#define S_INSTANCE_OPTIONS(f) STATIC_FIELD(accel_instance_options, frozen_instance_options, f)
+INSTANCE_OPTIONS_FIELDS(S_INSTANCE_OPTIONS)
+STATIC_STRUCT(accel_instance_options, frozen_instance_options, INSTANCE_OPTIONS_FIELDS)
+#define S_MANIFEST_INFO(f) STATIC_FIELD(accel_manifest_info, frozen_manifest_info, f)
+MANIFEST_INFO_FIELDS(S_MANIFEST_INFO)
+STATIC_STRUCT(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS)
+#define S_DRIVER_INFO(f) STATIC_FIELD(accel_driver_info, frozen_driver_info, f)
+DRIVER_INFO_FIELDS(S_DRIVER_INFO)
+STATIC_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS)
+#define S_DEVICE_INFO(f) STATIC_FIELD(accel_device_info, frozen_device_info, f)
+DEVICE_INFO_FIELDS(S_DEVICE_INFO)
+STATIC_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS)
+#define S_ICD_LOADER_SERVICES(f) STATIC_FIELD(accel_icd_loader_services, frozen_icd_loader_services, f)
+ICD_LOADER_SERVICES_FIELDS(S_ICD_LOADER_SERVICES)
+STATIC_STRUCT(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS)
+#define S_ICD_NEGOTIATION(f) STATIC_FIELD(accel_icd_negotiation, frozen_icd_negotiation, f)
+ICD_NEGOTIATION_FIELDS(S_ICD_NEGOTIATION)
+STATIC_STRUCT(accel_icd_negotiation, frozen_icd_negotiation, ICD_NEGOTIATION_FIELDS)
+#define S_ICD_INIT_INFO(f) STATIC_FIELD(accel_icd_init_info, frozen_icd_init_info, f)
+ICD_INIT_INFO_FIELDS(S_ICD_INIT_INFO)
+STATIC_STRUCT(accel_icd_init_info, frozen_icd_init_info, ICD_INIT_INFO_FIELDS)
+#define S_ICD_DEVICE_INFO(f) STATIC_FIELD(accel_icd_device_info, frozen_icd_device_info, f)
+ICD_DEVICE_INFO_FIELDS(S_ICD_DEVICE_INFO)
+STATIC_STRUCT(accel_icd_device_info, frozen_icd_device_info, ICD_DEVICE_INFO_FIELDS)
+#define S_ICD_TABLE(f) STATIC_FIELD(accel_icd_table, frozen_icd_table, f)
+ICD_TABLE_FIELDS(S_ICD_TABLE)
+STATIC_STRUCT(accel_icd_table, frozen_icd_table, ICD_TABLE_FIELDS)
+
+/* ------------------------------------------------------------------------ */
+/* The same checks at run time, naming every field that differs             */
+
+typedef struct field_check {
+    const char *name;
+    size_t cur_offset, old_offset, cur_size, old_size;
+} field_check;
+
+static void check_fields(const char *type, const field_check *f, size_t n, size_t cur_size, size_t old_size)
+{
+    int bad = 0;
+    size_t end = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].cur_offset != f[i].old_offset || f[i].cur_size != f[i].old_size) {
+            print_error("%s.%s: offset %zu size %zu, frozen 1.0 offset %zu size %zu\n", type, f[i].name,
+                        f[i].cur_offset, f[i].cur_size, f[i].old_offset, f[i].old_size);
+            bad++;
+        }
+        /* The frozen list is in declaration order and covers the struct. */
+        assert_true(f[i].old_offset >= end);
+        end = f[i].old_offset + f[i].old_size;
+    }
+    assert_true(end <= old_size);
+    assert_true(old_size - end < sizeof(void *));
+    if (cur_size < old_size) {
+        print_error("%s: size %zu is smaller than the frozen %zu\n", type, cur_size, old_size);
+        bad++;
+    }
+    assert_int_equal(bad, 0);
+}
+
+#define CHECK_STRUCT(cur, old, FIELDS)                                                                       \
+    do {                                                                                                     \
+        const field_check checks[] = {FIELDS(FIELD_ENTRY_##cur)};                                            \
+        check_fields(#cur, checks, sizeof(checks) / sizeof(checks[0]), sizeof(cur), sizeof(old));           \
+    } while (0)
+
+#define ENTRY(cur, old, f) {#f, offsetof(cur, f), offsetof(old, f), FIELD_SIZE(cur, f), FIELD_SIZE(old, f)},
+#define FIELD_ENTRY_accel_instance_options(f) ENTRY(accel_instance_options, frozen_instance_options, f)
+#define FIELD_ENTRY_accel_manifest_info(f) ENTRY(accel_manifest_info, frozen_manifest_info, f)
+#define FIELD_ENTRY_accel_driver_info(f) ENTRY(accel_driver_info, frozen_driver_info, f)
+#define FIELD_ENTRY_accel_device_info(f) ENTRY(accel_device_info, frozen_device_info, f)
+#define FIELD_ENTRY_accel_icd_loader_services(f) ENTRY(accel_icd_loader_services, frozen_icd_loader_services, f)
+#define FIELD_ENTRY_accel_icd_negotiation(f) ENTRY(accel_icd_negotiation, frozen_icd_negotiation, f)
+#define FIELD_ENTRY_accel_icd_init_info(f) ENTRY(accel_icd_init_info, frozen_icd_init_info, f)
+#define FIELD_ENTRY_accel_icd_device_info(f) ENTRY(accel_icd_device_info, frozen_icd_device_info, f)
+#define FIELD_ENTRY_accel_icd_table(f) ENTRY(accel_icd_table, frozen_icd_table, f)
+
+static void test_layout_public_structs(void **state)
+{
+    (void)state;
+    CHECK_STRUCT(accel_instance_options, frozen_instance_options, INSTANCE_OPTIONS_FIELDS);
+    CHECK_STRUCT(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS);
+    CHECK_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS);
+    CHECK_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS);
+}
+
+static void test_layout_icd_structs(void **state)
+{
+    (void)state;
+    CHECK_STRUCT(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS);
+    CHECK_STRUCT(accel_icd_negotiation, frozen_icd_negotiation, ICD_NEGOTIATION_FIELDS);
+    CHECK_STRUCT(accel_icd_init_info, frozen_icd_init_info, ICD_INIT_INFO_FIELDS);
+    CHECK_STRUCT(accel_icd_device_info, frozen_icd_device_info, ICD_DEVICE_INFO_FIELDS);
+    CHECK_STRUCT(accel_icd_table, frozen_icd_table, ICD_TABLE_FIELDS);
+}
+
+/* On LP64 the sizes themselves are part of what 1.0 drivers were built
+ * with; pin them so that a change of the frozen copies is noticed too. */
+static void test_layout_lp64_sizes(void **state)
+{
+    (void)state;
+    if (sizeof(void *) != 8 || sizeof(long) != 8)
+        skip();
+    assert_int_equal(sizeof(frozen_instance_options), 56);
+    assert_int_equal(sizeof(frozen_manifest_info), 80);
+    assert_int_equal(sizeof(frozen_driver_info), 56);
+    assert_int_equal(sizeof(frozen_device_info), 128);
+    assert_int_equal(sizeof(frozen_icd_loader_services), 24);
+    assert_int_equal(sizeof(frozen_icd_negotiation), 40);
+    assert_int_equal(sizeof(frozen_icd_init_info), 24);
+    assert_int_equal(sizeof(frozen_icd_device_info), 512);
+    assert_int_equal(sizeof(frozen_icd_table), 56);
+    assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0, 48);
+}
+
+static void test_layout_icd_table_size_1_0(void **state)
+{
+    (void)state;
+    /* 1.0 requires everything up to device_query; the optional
+     * driver_version_string lies beyond the required size. */
+    assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0,
+                     offsetof(frozen_icd_table, device_query) + FIELD_SIZE(frozen_icd_table, device_query));
+    assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0, offsetof(accel_icd_table, driver_version_string));
+    assert_true(ACCEL_ICD_TABLE_SIZE_1_0 < sizeof(accel_icd_table));
+    assert_int_equal(ACCEL_ICD_INTERFACE_VERSION >> 16, 1);
+    assert_int_equal(ACCEL_MAKE_VERSION(1, 0), 0x10000u);
+    assert_int_equal(ACCEL_VERSION_MAJOR(ACCEL_MAKE_VERSION(3, 7)), 3);
+    assert_int_equal(ACCEL_VERSION_MINOR(ACCEL_MAKE_VERSION(3, 7)), 7);
+    assert_int_equal(ACCEL_MAKE_VERSION(1, 0x12345), ACCEL_MAKE_VERSION(1, 0x2345));
+    assert_string_equal(ACCEL_ICD_NEGOTIATE_SYMBOL, "accel_icd_negotiate");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                     */
+
+/* The 1.0 result codes: values never change meaning. */
+static const struct {
+    const char *name;
+    int value;
+} frozen_results[] = {
+    {"ACCEL_SUCCESS", 0},
+    {"ACCEL_INCOMPLETE", 1},
+    {"ACCEL_NOT_READY", 2},
+    {"ACCEL_TIMEOUT", 3},
+    {"ACCEL_ERROR_INVALID_ARGUMENT", -1},
+    {"ACCEL_ERROR_OUT_OF_HOST_MEMORY", -2},
+    {"ACCEL_ERROR_OUT_OF_DEVICE_MEMORY", -3},
+    {"ACCEL_ERROR_INITIALIZATION_FAILED", -4},
+    {"ACCEL_ERROR_INVALID_SELECTOR", -5},
+    {"ACCEL_ERROR_INVALID_MANIFEST", -6},
+    {"ACCEL_ERROR_INCOMPATIBLE_DRIVER", -7},
+    {"ACCEL_ERROR_DRIVER_LOAD_FAILED", -8},
+    {"ACCEL_ERROR_NOT_FOUND", -9},
+    {"ACCEL_ERROR_UNSUPPORTED", -10},
+    {"ACCEL_ERROR_DEVICE_LOST", -11},
+    {"ACCEL_ERROR_IO", -12},
+    {"ACCEL_ERROR_DRIVER_INTERNAL", -13},
+    {"ACCEL_ERROR_INVALID_HANDLE", -14},
+};
+
+static void test_layout_result_values_frozen(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(frozen_results) / sizeof(frozen_results[0]); i++)
+        assert_string_equal(accel_result_name((accel_result)frozen_results[i].value), frozen_results[i].name);
+}
+
+static void test_layout_result_map(void **state)
+{
+    (void)state;
+    static const struct {
+        accel_result value;
+        const char *name, *macro_name, *text;
+    } all[] = {
+#define X(name, value, text) {ACCEL_##name, "ACCEL_" #name, #name, text},
+        ACCEL_RESULT_MAP(X)
+#undef X
+    };
+    size_t n = sizeof(all) / sizeof(all[0]);
+    assert_true(n >= sizeof(frozen_results) / sizeof(frozen_results[0]));
+    for (size_t i = 0; i < n; i++) {
+        const char *s = accel_result_string(all[i].value);
+        const char *name = accel_result_name(all[i].value);
+        assert_non_null(s);
+        assert_string_equal(s, all[i].text);
+        assert_string_not_equal(s, "unknown result");
+        assert_true(s[0] != '\0');
+        assert_string_equal(name, all[i].name);
+        /* Errors are negative, statuses are not; 0 is only success. */
+        if (strncmp(all[i].macro_name, "ERROR_", 6) == 0)
+            assert_true(all[i].value < 0);
+        else
+            assert_true(all[i].value >= 0);
+        assert_true((all[i].value == 0) == (strcmp(all[i].macro_name, "SUCCESS") == 0));
+        for (size_t j = 0; j < i; j++) {
+            assert_true(all[i].value != all[j].value);
+            assert_string_not_equal(accel_result_string(all[j].value), s);
+            assert_string_not_equal(accel_result_name(all[j].value), name);
+        }
+    }
+    /* Values outside the map have the fallback texts. */
+    const int outside[] = {-1000, -15, 4, 1000, 0x7fffffff};
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+        bool known = false;
+        for (size_t j = 0; j < n; j++)
+            known |= (int)all[j].value == outside[i];
+        if (known)
+            continue;
+        assert_string_equal(accel_result_string((accel_result)outside[i]), "unknown result");
+        assert_string_equal(accel_result_name((accel_result)outside[i]), "ACCEL_RESULT_UNKNOWN");
+    }
+}
+
+static void test_layout_enum_values_frozen(void **state)
+{
+    (void)state;
+    assert_int_equal(ACCEL_DEVICE_KIND_UNKNOWN, 0);
+    assert_int_equal(ACCEL_DEVICE_KIND_CPU, 1);
+    assert_int_equal(ACCEL_DEVICE_KIND_GPU, 2);
+    assert_int_equal(ACCEL_DEVICE_KIND_FPGA, 3);
+    assert_int_equal(ACCEL_DEVICE_KIND_ASIC, 4);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_NATIVE, 1);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_OPENCL, 2);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_VULKAN, 3);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_UACCE, 4);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_CUDA, 5);
+    assert_int_equal(ACCEL_DEVICE_INTERFACE_FPGA, 6);
+    assert_int_equal(ACCEL_LOG_ERROR, 1);
+    assert_int_equal(ACCEL_LOG_WARN, 2);
+    assert_int_equal(ACCEL_LOG_INFO, 4);
+    assert_int_equal(ACCEL_LOG_DEBUG, 8);
+    assert_int_equal(ACCEL_LOG_DRIVER, 16);
+    assert_int_equal(ACCEL_MANIFEST_LOADED, 0);
+    assert_int_equal(ACCEL_MANIFEST_SKIPPED, 1);
+    assert_int_equal(ACCEL_MANIFEST_FAILED, 2);
+    assert_int_equal(ACCEL_DEVICE_PARAM_KIND, 1);
+    assert_int_equal(ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, 2);
+    assert_int_equal(ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES, 3);
+    assert_int_equal(ACCEL_DEVICE_PARAM_FLAGS, 4);
+    assert_int_equal(ACCEL_DEVICE_PARAM_NUMA_NODE, 5);
+    assert_int_equal(ACCEL_DEVICE_FLAG_SVA, 1);
+    assert_int_equal(ACCEL_DEVICE_FLAG_PARTITION, 2);
+    assert_int_equal(ACCEL_DEVICE_FLAG_ISOLATED, 4);
+    assert_int_equal(ACCEL_ICD_FLAG_NO_UNLOAD, 1);
+    assert_int_equal(ACCEL_INSTANCE_FLAG_NO_ENV_SELECTION, 1);
+    assert_int_equal(ACCEL_UUID_SIZE, 16);
+    assert_int_equal(ACCEL_INSTANCES_UNLIMITED, 0xffffffffu);
+    /* Enums are 32 bits wide in every struct that holds them. */
+    assert_int_equal(sizeof(accel_result), 4);
+    assert_int_equal(sizeof(accel_device_kind), 4);
+    assert_int_equal(sizeof(accel_device_interface), 4);
+    assert_int_equal(sizeof(accel_manifest_status), 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_layout_public_structs),
+        cmocka_unit_test(test_layout_icd_structs),
+        cmocka_unit_test(test_layout_lp64_sizes),
+        cmocka_unit_test(test_layout_icd_table_size_1_0),
+        cmocka_unit_test(test_layout_result_values_frozen),
+        cmocka_unit_test(test_layout_result_map),
+        cmocka_unit_test(test_layout_enum_values_frozen),
+    };
+    return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
+}
