@@ -27,25 +27,21 @@ void accel__search_result_free(accel__search_result *r)
 }
 
 /*
- * Add one entry; takes ownership of path and reason. `identity` names the
- * file independently of how it was reached (its real directory plus its
- * name), so that a file reached twice is listed once; NULL for entries that
- * carry a reason.
+ * What has been listed, by real path: directories expanded, and files named
+ * directly. A file reached twice is listed once without a list of every
+ * file: a directory's files are unique within it, so only a directory seen
+ * before, or a file named directly, can repeat one.
  */
-static int add_entry(accel__search_result *r, accel__strlist *seen, char *path, char *reason,
-                     const char *identity)
+typedef struct seen_set {
+    accel__strlist dirs;
+    accel__strlist files;
+} seen_set;
+
+/* Add one entry; takes ownership of path and reason. */
+static int add_entry(accel__search_result *r, char *path, char *reason)
 {
     if (!path)
         goto fail;
-    if (identity) {
-        if (accel__strlist_contains(seen, identity)) {
-            accel__free(path);
-            accel__free(reason);
-            return 0;
-        }
-        if (accel__strlist_push(seen, identity))
-            goto fail;
-    }
     if (accel__grow((void **)&r->entries, &r->capacity, r->count + 1, sizeof(*r->entries)))
         goto fail;
     r->entries[r->count].path = path;
@@ -69,17 +65,36 @@ static int add_rejected(accel__search_result *r, const char *path, const char *w
         accel__free(reason);
         return ENOMEM;
     }
-    return add_entry(r, NULL, copy, reason, NULL);
+    return add_entry(r, copy, reason);
+}
+
+static bool ends_with_json(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 5 && strcmp(s + n - 5, ".json") == 0;
+}
+
+/* Whether a file named directly (by its real path) was already listed. */
+static int file_seen(const seen_set *seen, const char *real, bool *dup)
+{
+    *dup = accel__strlist_contains(&seen->files, real);
+    if (*dup || !ends_with_json(real))
+        return 0;
+    char *dir = accel__dirname(real);
+    if (!dir)
+        return ENOMEM;
+    *dup = accel__strlist_contains(&seen->dirs, dir);
+    accel__free(dir);
+    return 0;
 }
 
 /* Expand one path: a file is itself, a directory its *.json files. When
  * `explicit_entry`, a missing path is recorded with a reason.
  *
- * Identity costs one realpath() per path given, not per manifest: a
- * directory's files are named by the directory's real path plus their name,
- * which keeps discovery at four system calls per manifest (open, fstat,
- * read, close) once the directory is listed. */
-static int expand(accel__search_result *r, accel__strlist *seen, const char *path, bool explicit_entry,
+ * Identity costs one realpath() per path given, not per manifest, which
+ * keeps discovery at four system calls per manifest (open, fstat, read,
+ * close) once the directory is listed. */
+static int expand(accel__search_result *r, seen_set *seen, const char *path, bool explicit_entry,
                   const accel__logger *lg)
 {
     int isdir = accel__path_is_dir(path);
@@ -108,9 +123,19 @@ static int expand(accel__search_result *r, accel__strlist *seen, const char *pat
         return 0;
     }
     if (!isdir) {
-        int err = add_entry(r, seen, accel__strdup(path), NULL, real);
+        bool dup;
+        int err = file_seen(seen, real, &dup);
+        if (!err && dup)
+            accel__log(lg, ACCEL_LOG_DEBUG, "search: %s was already listed", path);
+        else if (!err && !(err = accel__strlist_push_owned(&seen->files, real)))
+            return add_entry(r, accel__strdup(path), NULL);
         accel__free(real);
         return err;
+    }
+    if (accel__strlist_contains(&seen->dirs, real)) {
+        accel__log(lg, ACCEL_LOG_DEBUG, "search: %s was already searched", path);
+        accel__free(real);
+        return 0;
     }
 
     accel__strlist names = {0};
@@ -129,16 +154,28 @@ static int expand(accel__search_result *r, accel__strlist *seen, const char *pat
     }
     accel__log(lg, ACCEL_LOG_DEBUG, "search: %s: %zu manifest(s)", path, names.count);
     for (size_t i = 0; !err && i < names.count; i++) {
-        char *identity = accel__path_join(real, names.items[i]);
-        err = identity ? add_entry(r, seen, accel__path_join(path, names.items[i]), NULL, identity) : ENOMEM;
-        accel__free(identity);
+        if (seen->files.count) {
+            char *identity = accel__path_join(real, names.items[i]);
+            if (!identity) {
+                err = ENOMEM;
+                break;
+            }
+            bool dup = accel__strlist_contains(&seen->files, identity);
+            accel__free(identity);
+            if (dup)
+                continue;
+        }
+        err = add_entry(r, accel__path_join(path, names.items[i]), NULL);
     }
-    accel__free(real);
+    if (!err)
+        err = accel__strlist_push_owned(&seen->dirs, real);
+    else
+        accel__free(real);
     accel__strlist_free(&names);
     return err;
 }
 
-static int expand_list(accel__search_result *r, accel__strlist *seen, const accel__strlist *paths,
+static int expand_list(accel__search_result *r, seen_set *seen, const accel__strlist *paths,
                        const accel__logger *lg)
 {
     for (size_t i = 0; i < paths->count; i++)
@@ -198,7 +235,8 @@ accel_result accel__search_default_dirs(accel__strlist *out)
 accel_result accel__search(const accel__strlist *explicit_paths, const accel__logger *lg,
                            accel__search_result *out)
 {
-    accel__strlist seen = {0}, list = {0}, dirs = {0};
+    seen_set seen = {0};
+    accel__strlist list = {0}, dirs = {0};
     int err = 0;
     const char *env;
 
@@ -230,11 +268,12 @@ accel_result accel__search(const accel__strlist *explicit_paths, const accel__lo
     }
     for (size_t i = 0; !err && i < dirs.count; i++) {
         /* The same directory may be reached twice (datadir is also in
-         * XDG_DATA_DIRS); its files are deduplicated by add_entry. */
+         * XDG_DATA_DIRS); expand() searches it once. */
         err = expand(out, &seen, dirs.items[i], false, lg);
     }
 done:
-    accel__strlist_free(&seen);
+    accel__strlist_free(&seen.dirs);
+    accel__strlist_free(&seen.files);
     accel__strlist_free(&list);
     accel__strlist_free(&dirs);
     if (err) {
