@@ -125,7 +125,7 @@ int accel__list_json_files(const char *dir, accel__strlist *out)
         }
     }
     closedir(d);
-    if (!err)
+    if (!err && out->count - first > 1)
         qsort(out->items + first, out->count - first, sizeof(char *), cmp_str);
     return err;
 }
