@@ -89,7 +89,7 @@ static void free_driver(accel__loaded_driver *d)
 
 static void unload(accel__loaded_driver *d)
 {
-    if (d->dl && !(d->table && (d->table->flags & ACCEL_ICD_FLAG_NO_UNLOAD)) && !no_unload_env())
+    if (d->dl && !d->no_unload && !no_unload_env())
         dlclose(d->dl);
 }
 
@@ -218,6 +218,7 @@ static accel_result load(accel__loaded_driver *d, const char *manifest_path, cha
         return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
     }
     d->table = n.table;
+    d->no_unload = (n.table->flags & ACCEL_ICD_FLAG_NO_UNLOAD) != 0;
     d->version = n.driver_version;
 
     accel_icd_init_info init = {.struct_size = sizeof(init), .manifest_path = manifest_path, .driver_name = d->name};

@@ -30,6 +30,7 @@ typedef struct accel__loaded_driver {
     uint32_t device_count;
     void **devices;
     accel_icd_device_info *device_infos;
+    bool no_unload;         /* the table's ACCEL_ICD_FLAG_NO_UNLOAD, kept after a failed init */
     unsigned refcount;      /* protected by the registry lock */
     accel_icd_loader_services services;
     pthread_mutex_t listeners_lock;

@@ -4,6 +4,7 @@
 #                corpus replay, valgrind, install)
 #   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
 #                but valgrind and install
+#   build-tsan   ThreadSanitizer: the loader's behavioural tests
 #   build-fuzz   clang + libFuzzer: each fuzz target for a fixed number of runs
 # Ends with one line "N passed, N failed, N skipped" counted from meson's own
 # test logs (and the fuzz runs), and exits non-zero if anything failed or if
@@ -46,7 +47,22 @@ else
     extra_fail=$((extra_fail + 1))
 fi
 
-# 3. libFuzzer smoke runs (clang). The corpora are also replayed in build/.
+# 3. ThreadSanitizer on the loader's behavioural tests (threads, shared
+#    drivers, logging from drivers).
+if [ ! -f build-tsan/build.ninja ]; then
+    meson setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false \
+        --buildtype=debug >/dev/null || status=1
+fi
+if ninja -C build-tsan >/dev/null; then
+    ACCEL_TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
+        run_meson_tests build-tsan --suite loader
+else
+    echo "build-tsan: build failed"
+    status=1
+    extra_fail=$((extra_fail + 1))
+fi
+
+# 4. libFuzzer smoke runs (clang). The corpora are also replayed in build/.
 if command -v clang >/dev/null 2>&1; then
     if [ ! -f build-fuzz/build.ninja ]; then
         CC=clang meson setup build-fuzz -Dfuzz=true -Dbench=false >/dev/null || status=1
@@ -57,8 +73,8 @@ if command -v clang >/dev/null 2>&1; then
             [ -x "$exe" ] || continue
             work=$(mktemp -d)
             cp tests/corpus/$t/* "$work"/ 2>/dev/null
-            echo "== $exe -seed=1 -runs=30000"
-            if "$exe" -seed=1 -runs=30000 -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+            echo "== $exe -seed=1 -runs=500000"
+            if "$exe" -seed=1 -runs=500000 -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
                 extra_pass=$((extra_pass + 1))
                 tail -n 1 "$work.log"
             else

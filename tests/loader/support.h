@@ -1,0 +1,108 @@
+/* support.h — what the loader's behavioural tests share: temporary
+ * directories, manifests for the fake drivers, checks on what is mapped,
+ * log capture and environment snapshots.
+ *
+ * Helpers that cannot go on (out of memory, a file that cannot be written)
+ * fail the running cmocka test instead of returning an error. */
+#ifndef ACCEL_TEST_SUPPORT_H
+#define ACCEL_TEST_SUPPORT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <accel/accel.h>
+
+/* Paths compiled in by meson. */
+#ifndef FAKE_DRIVER_DIR
+#error "FAKE_DRIVER_DIR must be defined"
+#endif
+#ifndef TEST_TMP_DIR
+#error "TEST_TMP_DIR must be defined"
+#endif
+
+/* ---- strings and files ---- */
+
+char *ts_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* mkdir -p. */
+void ts_mkdirs(const char *path);
+/* A fresh directory TEST_TMP_DIR/<tag>-XXXXXX (mode 0755); free the result. */
+char *ts_mkdtemp(const char *tag);
+/* Remove a tree (what the tests created; symlinks are not followed). */
+void ts_rmtree(const char *path);
+/* Write text to dir/name (creating dir); returns the full path. */
+char *ts_write_text(const char *dir, const char *name, const char *text);
+/* The whole file as a string ("" if it does not exist); free the result. */
+char *ts_read_text(const char *path);
+/* How many lines of text contain every one of the given needles (NULL-terminated). */
+size_t ts_count_lines(const char *text, ...) __attribute__((sentinel));
+
+/* ---- fake drivers and manifests ---- */
+
+/* FAKE_DRIVER_DIR/libfake_<variant>.so; free the result. */
+char *ts_fake_lib(const char *variant);
+/* Write a manifest for any driver name and library into dir/file. */
+char *ts_write_manifest(const char *dir, const char *file, const char *driver_name, const char *library);
+/* Write dir/file describing the fake variant as driver "fake_<variant>". */
+char *ts_write_fake_manifest(const char *dir, const char *file, const char *variant);
+
+/* Whether the library is mapped in this process (dlopen RTLD_NOLOAD). */
+bool ts_lib_mapped(const char *library);
+/* A fake driver's exported counter (fake_init_calls, ...), or -1 when the
+ * library is not mapped. */
+long ts_fake_counter(const char *variant, const char *counter);
+
+/* ---- instances ---- */
+
+/* Create an instance from explicit manifest paths (NULL-terminated). */
+accel_result ts_create_with_paths(accel_instance **inst, uint32_t flags, const char *const *paths);
+/* Every manifest of the instance; *count gets the number. Free the array. */
+accel_manifest **ts_manifests(accel_instance *inst, uint32_t *count);
+/* The info of the manifest with this path; false if the instance has none. */
+bool ts_manifest_info(accel_instance *inst, const char *path, accel_manifest_info *info);
+/* Position of the manifest in the instance's order, or -1. */
+int ts_manifest_index(accel_instance *inst, const char *path);
+/* Every selected device; free the array. */
+accel_device **ts_devices(accel_instance *inst, uint32_t *count);
+/* The info of one device. */
+accel_device_info ts_device_info(const accel_device *dev);
+/* "driver:index" of each selected device, ' '-separated; free the result. */
+char *ts_device_list(accel_instance *inst);
+
+/* ---- log capture ---- */
+
+typedef struct ts_log {
+    pthread_mutex_t lock;
+    char **lines;
+    accel_log_level *levels;
+    size_t count, capacity;
+} ts_log;
+
+void ts_log_init(ts_log *log);
+void ts_log_free(ts_log *log);
+/* An accel_log_callback; user_data is a ts_log. */
+void ts_log_callback(void *user_data, accel_log_level level, const char *message);
+/* Lines containing every needle (NULL-terminated). */
+size_t ts_log_count(ts_log *log, ...) __attribute__((sentinel));
+
+/* ---- child processes ---- */
+
+/*
+ * Run argv[0] with the current environment changed by `env` (a
+ * NULL-terminated list of "NAME=VALUE", or "NAME" alone to unset), stdout
+ * and stderr captured into *out and *err (either may be NULL; free them).
+ * Returns the exit status, or 128 + the signal that killed it.
+ */
+int ts_run(const char *const *argv, const char *const *env, char **out, char **err);
+
+/* ---- environment ---- */
+
+/* Remember the variables tests change (ACCEL_*, XDG_*, HOME); restore them. */
+void ts_env_save(void);
+void ts_env_restore(void);
+/* setenv, or unsetenv when value is NULL. */
+void ts_setenv(const char *name, const char *value);
+
+#endif
