@@ -5,28 +5,15 @@
 
 accel_result accel_enumerate_drivers(accel_instance *inst, uint32_t *count, accel_driver **drivers)
 {
-    if (!inst || !count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_drivers: %s is NULL",
-                            inst ? "count" : "instance");
-    if (!drivers) {
-        *count = (uint32_t)inst->driver_count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < inst->driver_count ? *count : (uint32_t)inst->driver_count;
-    for (uint32_t i = 0; i < n; i++)
-        drivers[i] = inst->drivers[i];
-    *count = n;
-    return n < inst->driver_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel__enumerate("accel_enumerate_drivers", inst, inst ? inst->drivers : NULL,
+                            inst ? inst->driver_count : 0, count, drivers);
 }
 
 accel_result accel_driver_get_info(const accel_driver *drv, accel_driver_info *info)
 {
-    if (!drv || !info)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_driver_get_info: %s is NULL",
-                            drv ? "info" : "driver");
-    if (info->struct_size < sizeof(uint32_t) * 2)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_driver_get_info: info->struct_size %u is too small",
-                            info->struct_size);
+    accel_result r = accel__check_info_args("accel_driver_get_info", "driver", drv, info);
+    if (r)
+        return r;
     const accel__loaded_driver *ld = drv->loaded;
     accel_driver_info full = {
         .struct_size = sizeof(full),
@@ -44,28 +31,15 @@ accel_result accel_driver_get_info(const accel_driver *drv, accel_driver_info *i
 
 accel_result accel_enumerate_devices(accel_instance *inst, uint32_t *count, accel_device **devices)
 {
-    if (!inst || !count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_devices: %s is NULL",
-                            inst ? "count" : "instance");
-    if (!devices) {
-        *count = (uint32_t)inst->device_count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < inst->device_count ? *count : (uint32_t)inst->device_count;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = inst->devices[i];
-    *count = n;
-    return n < inst->device_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel__enumerate("accel_enumerate_devices", inst, inst ? inst->devices : NULL,
+                            inst ? inst->device_count : 0, count, devices);
 }
 
 accel_result accel_device_get_info(const accel_device *dev, accel_device_info *info)
 {
-    if (!dev || !info)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_info: %s is NULL",
-                            dev ? "info" : "device");
-    if (info->struct_size < sizeof(uint32_t) * 2)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_info: info->struct_size %u is too small",
-                            info->struct_size);
+    accel_result r = accel__check_info_args("accel_device_get_info", "device", dev, info);
+    if (r)
+        return r;
     const accel_icd_device_info *d = dev->info;
     accel_device_info full = {
         .struct_size = sizeof(full),

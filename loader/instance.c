@@ -354,28 +354,15 @@ fail:
 
 accel_result accel_enumerate_manifests(accel_instance *inst, uint32_t *count, accel_manifest **manifests)
 {
-    if (!inst || !count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_manifests: %s is NULL",
-                            inst ? "count" : "instance");
-    if (!manifests) {
-        *count = (uint32_t)inst->manifest_count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < inst->manifest_count ? *count : (uint32_t)inst->manifest_count;
-    for (uint32_t i = 0; i < n; i++)
-        manifests[i] = inst->manifests[i];
-    *count = n;
-    return n < inst->manifest_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel__enumerate("accel_enumerate_manifests", inst, inst ? inst->manifests : NULL,
+                            inst ? inst->manifest_count : 0, count, manifests);
 }
 
 accel_result accel_manifest_get_info(const accel_manifest *m, accel_manifest_info *info)
 {
-    if (!m || !info)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_manifest_get_info: %s is NULL",
-                            m ? "info" : "manifest");
-    if (info->struct_size < sizeof(uint32_t) * 2)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_manifest_get_info: info->struct_size %u is too small",
-                            info->struct_size);
+    accel_result r = accel__check_info_args("accel_manifest_get_info", "manifest", m, info);
+    if (r)
+        return r;
     accel_manifest_info full = {
         .struct_size = sizeof(full),
         .path = m->path,

@@ -50,6 +50,18 @@ struct accel_instance {
     size_t device_count;
 };
 
+/*
+ * The two-call pattern over an array of handles owned by an instance:
+ * validates the arguments (naming `fn` and `what` in the error), then
+ * either reports the count or copies what fits. Returns SUCCESS,
+ * INCOMPLETE or INVALID_ARGUMENT.
+ */
+accel_result accel__enumerate(const char *fn, const accel_instance *inst, const void *items, size_t n,
+                              uint32_t *count, void *out);
+
+/* Check the object and info arguments of a *_get_info call. */
+accel_result accel__check_info_args(const char *fn, const char *what, const void *object, const void *info);
+
 /* Copy min(struct_size, sizeof) bytes of a filled full-size struct into a
  * caller's struct of possibly older layout. */
 void accel__copy_out(void *dst, const void *src, size_t full_size);

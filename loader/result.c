@@ -84,6 +84,35 @@ void accel_uuid_to_string(const uint8_t uuid[ACCEL_UUID_SIZE], char buf[33])
     buf[32] = '\0';
 }
 
+accel_result accel__enumerate(const char *fn, const accel_instance *inst, const void *items, size_t n,
+                              uint32_t *count, void *out)
+{
+    if (!inst || !count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, inst ? "count" : "instance");
+    if (!out) {
+        *count = (uint32_t)n;
+        return ACCEL_SUCCESS;
+    }
+    /* Handle arrays of every type: memcpy keeps this free of aliasing
+     * questions (all object pointers share one representation here). */
+    uint32_t k = *count < n ? *count : (uint32_t)n;
+    if (k)
+        memcpy(out, items, k * sizeof(void *));
+    *count = k;
+    return k < n ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+accel_result accel__check_info_args(const char *fn, const char *what, const void *object, const void *info)
+{
+    if (!object || !info)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", fn, object ? "info" : what);
+    uint32_t size;
+    memcpy(&size, info, sizeof(size));
+    if (size < sizeof(uint32_t) * 2)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "%s: info->struct_size %u is too small", fn, size);
+    return ACCEL_SUCCESS;
+}
+
 void accel__copy_out(void *dst, const void *src, size_t full_size)
 {
     uint32_t want;
