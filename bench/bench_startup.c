@@ -14,6 +14,11 @@
  * dlopen(RTLD_NOLOAD): none may be mapped. One unfiltered instance shows the same check does
  * see copies that are loaded.
  *
+ * For scale, the floor under the 99 manifests is timed in the same run: reading each file
+ * (open, read, close) and parsing each with json-c, which the loader must do to learn a
+ * driver's name before it can filter it. What the loader adds beyond that floor is its own
+ * bookkeeping.
+ *
  * Usage: bench_startup [MANIFEST]   (default: the build tree's accel_cpu.json)
  */
 #include <dlfcn.h>
@@ -24,6 +29,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <fcntl.h>
+#include <json-c/json.h>
 
 #include <accel/accel.h>
 
@@ -184,6 +192,33 @@ static double batch_us(const char *dir, int expect, int creates)
     return (double)(bench_now_ns() - t0) / 1000.0 / creates;
 }
 
+/* The floor: read the 99 extra manifests (open, read, close), or read and parse them with
+ * json-c. Returns microseconds for all 99, or a negative value on a failure. */
+static double floor_us(const bench_dirs *d, int parse)
+{
+    static char buf[65536];
+    uint64_t t0 = bench_now_ns();
+    for (int i = 0; i < EXTRA_DRIVERS; i++) {
+        int fd = open(d->copy_manifest[i], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -1.0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+            return -1.0;
+        if (parse) {
+            json_tokener *tok = json_tokener_new();
+            json_object *o = tok ? json_tokener_parse_ex(tok, buf, (int)n) : NULL;
+            int ok = o != NULL && json_object_is_type(o, json_type_object);
+            json_object_put(o);
+            json_tokener_free(tok);
+            if (!ok)
+                return -1.0;
+        }
+    }
+    return (double)(bench_now_ns() - t0) / 1000.0;
+}
+
 /* How many copies are mapped in this process right now. RTLD_NOLOAD never loads: it returns
  * a handle only for an object already loaded (glibc also matches by file identity, not just
  * by name), and that handle holds a reference we drop at once. */
@@ -305,6 +340,19 @@ int main(int argc, char **argv)
     }
     setenv("ACCEL_DRIVERS_SELECT", "cpu", 1);
 
+    double read_floor[BENCH_ROUNDS], parse_floor[BENCH_ROUNDS];
+    for (int round = -BENCH_WARMUP_ROUNDS; round < BENCH_ROUNDS; round++) {
+        double r = floor_us(&dirs, 0), p = floor_us(&dirs, 1);
+        if (r < 0 || p < 0) {
+            fprintf(stderr, "bench_startup: reading or parsing the copies' manifests failed\n");
+            goto out;
+        }
+        if (round >= 0) {
+            read_floor[round] = r;
+            parse_floor[round] = p;
+        }
+    }
+
     double m1 = bench_median(one, BENCH_ROUNDS), m100 = bench_median(many, BENCH_ROUNDS);
     printf("bench_startup: create + enumerate devices + destroy, ACCEL_DRIVERS_SELECT=cpu, "
            "median of %d batches of %d\n",
@@ -312,6 +360,10 @@ int main(int argc, char **argv)
     printf("startup  1 manifest  %8.1f us   100 manifests  %8.1f us   added  %7.1f us "
            "(%.2f us per manifest)   ratio %.2f\n",
            m1, m100, m100 - m1, (m100 - m1) / EXTRA_DRIVERS, m100 / m1);
+    double fr = bench_median(read_floor, BENCH_ROUNDS), fp = bench_median(parse_floor, BENCH_ROUNDS);
+    printf("startup  floor for the 99: open+read+close %7.1f us; open+read+close+json-c parse %7.1f us; "
+           "loader beyond the floor %7.1f us (%.2f us per manifest)\n",
+           fr, fp, m100 - m1 - fp, (m100 - m1 - fp) / EXTRA_DRIVERS);
     printf("startup  copies dlopen'ed: %d of %d with the filter (%d of %d manifests skipped); "
            "control without the filter: %d of %d\n",
            loaded_filtered, EXTRA_DRIVERS, skipped, EXTRA_DRIVERS + 1, loaded_unfiltered, EXTRA_DRIVERS);

@@ -24,6 +24,9 @@ bool accel__os_is_secure(void)
     return getauxval(AT_SECURE) != 0;
 }
 
+/* The fast path's buffer: every real manifest is far smaller. */
+#define SMALL_FILE 8192
+
 int accel__read_file(const char *path, size_t max_size, char **data, size_t *size)
 {
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
@@ -31,9 +34,34 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno;
-    struct stat st;
     int err = 0;
     char *buf = NULL;
+
+    /* Fast path, three system calls a file (open, read, close): a read
+     * that returns less than the buffer has read a whole small file. One
+     * that fills the buffer, returns nothing or fails takes the checked
+     * path below, which looks at the file type and size first. Discovery
+     * reads every manifest of every search directory, filtered or not, so
+     * this is most of its cost. */
+    char small[SMALL_FILE];
+    ssize_t n;
+    do
+        n = read(fd, small, sizeof(small));
+    while (n < 0 && errno == EINTR);
+    if (n > 0 && (size_t)n < sizeof(small) && (size_t)n <= max_size) {
+        if (!(buf = accel__malloc((size_t)n + 1))) {
+            err = ENOMEM;
+            goto out;
+        }
+        memcpy(buf, small, (size_t)n);
+        buf[n] = '\0';
+        *data = buf;
+        *size = (size_t)n;
+        buf = NULL;
+        goto out;
+    }
+
+    struct stat st;
     if (fstat(fd, &st) != 0) {
         err = errno;
         goto out;
@@ -50,6 +78,10 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
         err = EFBIG;
         goto out;
     }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        err = errno;
+        goto out;
+    }
     size_t cap = (size_t)st.st_size, len = 0;
     buf = accel__malloc(cap + 1);
     if (!buf) {
@@ -59,7 +91,7 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
     /* Read what fstat promised; a short read means the file shrank, and a
      * file that grew meanwhile is read as it was when we looked. */
     while (len < cap) {
-        ssize_t n = read(fd, buf + len, cap - len);
+        n = read(fd, buf + len, cap - len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
