@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "unit_leaks.h"
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -27,23 +29,9 @@
 #define DRV(members) "{" FFV ", \"driver\": {" members "}}"
 #define VALID DRV(NAME ", " LIB ", " API)
 
-static long live_at_start;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_at_start = accel__alloc_live();
-    return 0;
-}
-
-/* Every test must give back what the parser allocated. */
-static int teardown(void **state)
-{
-    (void)state;
-    accel__alloc_fail_at(0);
-    assert_int_equal(accel__alloc_live(), live_at_start);
-    return 0;
-}
+/* Every test must give back what the loader allocated. */
+#define setup ut_leak_setup
+#define teardown ut_leak_teardown
 
 static accel_result parse_text(const char *path, const char *text, accel__manifest_data *m, char *reason)
 {

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "unit_leaks.h"
+
 #include "unit_util.h"
 
 #include "alloc.h"
@@ -15,22 +17,9 @@
 
 #define ERR_SIZE 256
 
-static long live_at_start;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_at_start = accel__alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    accel__alloc_fail_at(0);
-    assert_int_equal(accel__alloc_live(), live_at_start);
-    return 0;
-}
+/* Every test must give back what the loader allocated. */
+#define setup ut_leak_setup
+#define teardown ut_leak_teardown
 
 /* Parse text that must be valid; fail the test with the parser's message
  * otherwise. */
