@@ -50,6 +50,11 @@ typedef struct accel_instance accel_instance;
 typedef struct accel_driver accel_driver;
 typedef struct accel_device accel_device;
 typedef struct accel_manifest accel_manifest;
+typedef struct accel_memory accel_memory;
+typedef struct accel_program accel_program;
+typedef struct accel_function accel_function;
+typedef struct accel_queue accel_queue;
+typedef struct accel_fence accel_fence;
 
 /* ------------------------------------------------------------------------ */
 /* Version, results, errors                                                   */
@@ -248,6 +253,179 @@ ACCEL_API void accel_uuid_to_string(const uint8_t uuid[ACCEL_UUID_SIZE], char bu
  */
 ACCEL_API accel_result accel_device_query(const accel_device *device, accel_device_param param,
                                           void *value, size_t size, size_t *size_ret);
+
+/* ------------------------------------------------------------------------ */
+/* Memory                                                                     */
+/*
+ * A memory object is a range of host-addressable bytes with a home (a NUMA
+ * node) that devices of any driver can be attached to. It belongs to its
+ * instance and must be freed before it (accel_instance_destroy frees what
+ * is left). Attaching reports how the device reaches it (accel_attach_mode);
+ * the application never has to care, results are the same in every mode.
+ *
+ * Host access: accel_memory_map gives the host address of the bytes. While
+ * a submission that uses the memory is pending, the host must not touch the
+ * ranges it writes, and must not write the ranges it reads: completion of
+ * the submission's fence is the synchronization point (STAGED data are
+ * copied back before the fence completes).
+ */
+
+typedef struct accel_memory_alloc_info {
+    uint32_t struct_size;
+    uint32_t flags;                  /* reserved, must be 0 */
+    uint64_t size;                   /* bytes, > 0 */
+    const accel_device *near_device; /* put the pages on this device's NUMA node, or NULL */
+    int32_t numa_node;               /* explicit home node, -1 for "near_device or anywhere" */
+} accel_memory_alloc_info;
+
+/* Allocate zero-filled memory (backed by a memfd, so it can be exported).
+ * Thread-safe. */
+ACCEL_API accel_result accel_memory_alloc(accel_instance *instance, const accel_memory_alloc_info *info,
+                                          accel_memory **memory);
+
+/*
+ * Import host memory the application owns. The loader neither frees nor
+ * moves it; it must stay valid and mapped until accel_memory_free returns.
+ * Devices that cannot reach arbitrary host pages are attached STAGED.
+ */
+ACCEL_API accel_result accel_memory_import_host(accel_instance *instance, void *ptr, uint64_t size,
+                                                uint32_t flags, accel_memory **memory);
+
+/*
+ * Import `size` bytes at `offset` of a file descriptor (a memfd, a dma-buf
+ * or a regular file that can be mapped shared). The loader dup()s fd: the
+ * caller keeps its own descriptor. The range is mapped shared into the
+ * process.
+ */
+ACCEL_API accel_result accel_memory_import_fd(accel_instance *instance, int fd, uint64_t offset, uint64_t size,
+                                              uint32_t flags, accel_memory **memory);
+
+/* A new file descriptor (caller closes it) for memory allocated by
+ * accel_memory_alloc or imported from an fd; ACCEL_ERROR_UNSUPPORTED for
+ * imported host pointers. */
+ACCEL_API accel_result accel_memory_export_fd(const accel_memory *memory, int *fd, uint64_t *offset);
+
+/* The host address of the bytes (valid until the memory is freed). */
+ACCEL_API accel_result accel_memory_map(const accel_memory *memory, void **ptr);
+
+/* The size in bytes (0 for NULL). */
+ACCEL_API uint64_t accel_memory_size(const accel_memory *memory);
+
+/*
+ * Make the memory usable by `device` and report the mode chosen in *mode
+ * (may be NULL). Attaching twice to one device is a no-op that reports the
+ * same mode. Memory must be attached to a device before a submission on
+ * that device uses it; a submission with unattached memory fails with
+ * ACCEL_ERROR_INVALID_ARGUMENT. Not thread-safe for one memory object.
+ */
+ACCEL_API accel_result accel_memory_attach(accel_memory *memory, accel_device *device, accel_attach_mode *mode);
+
+/* Detach; waits for pending submissions that use the memory on that device. */
+ACCEL_API accel_result accel_memory_detach(accel_memory *memory, accel_device *device);
+
+/* Detach from every device (waiting for their work) and free. NULL is a no-op. */
+ACCEL_API void accel_memory_free(accel_memory *memory);
+
+/* "zero-copy", "pinned", "staged" or "none". */
+ACCEL_API const char *accel_attach_mode_string(accel_attach_mode mode);
+
+/* ------------------------------------------------------------------------ */
+/* Programs and functions                                                     */
+
+/*
+ * Load a program for one device. `options` are passed to the device's
+ * compiler (may be NULL). On a build failure returns the driver's error and
+ * the compiler log is in accel_last_error_message(). For
+ * ACCEL_PROGRAM_FORMAT_ELF, `data` is the path of the shared object (a
+ * NUL-terminated string, size ignored); see docs/programs.md.
+ */
+ACCEL_API accel_result accel_program_load(accel_device *device, accel_program_format format, const void *data,
+                                          size_t size, const char *options, accel_program **program);
+
+/* Destroy a program; its functions must have been destroyed. NULL is a no-op. */
+ACCEL_API void accel_program_destroy(accel_program *program);
+
+/* Find a function: in `program`, or among the device's built-in functions
+ * when program is NULL (accel.copy, accel.fill, accel.noop, crc32c,
+ * sha256, zlib.deflate, zlib.inflate: docs/standard-functions.md). */
+ACCEL_API accel_result accel_function_get(accel_device *device, accel_program *program, const char *name,
+                                          accel_function **function);
+
+/* Two-call pattern over the argument kinds. */
+ACCEL_API accel_result accel_function_get_signature(const accel_function *function, uint32_t *count,
+                                                    accel_arg_kind *kinds);
+
+/* NULL is a no-op. Pending submissions keep what they need. */
+ACCEL_API void accel_function_destroy(accel_function *function);
+
+/* ------------------------------------------------------------------------ */
+/* Queues and fences                                                          */
+
+typedef struct accel_arg {
+    accel_arg_kind kind;
+    uint32_t reserved; /* 0 */
+    union {
+        struct {
+            accel_memory *memory;
+            uint64_t offset;
+            uint64_t size; /* bytes from offset */
+        } mem;
+        uint32_t u32;
+        int32_t i32;
+        uint64_t u64;
+        int64_t i64;
+        float f32;
+        double f64;
+    } u;
+} accel_arg;
+
+typedef struct accel_submit_info {
+    uint32_t struct_size;
+    uint32_t flags;            /* reserved, 0 */
+    accel_function *function;
+    const accel_arg *args;
+    uint32_t arg_count;
+    uint32_t work_dim;         /* 0 (built-ins) or 1..3 */
+    uint64_t work_size[3];
+    accel_fence *const *wait_fences; /* from any queue of any driver */
+    uint32_t wait_fence_count;
+} accel_submit_info;
+
+/* An in-order queue on a device. Safe to submit to from several threads. */
+ACCEL_API accel_result accel_queue_create(accel_device *device, uint32_t flags, accel_queue **queue);
+
+/* Wait for everything submitted, then destroy. Fences of the queue stay
+ * valid (and complete) until released. NULL is a no-op. */
+ACCEL_API void accel_queue_destroy(accel_queue *queue);
+
+/*
+ * Submit one call of `function`. The arguments are checked against its
+ * signature (count, kinds, memory ranges inside their objects and attached
+ * to the queue's device) before anything is enqueued. The call returns
+ * without waiting for wait_fences. If fence is not NULL it receives a new
+ * fence (release it with accel_fence_release).
+ *
+ * After a submission fails, the queue is broken: its later fences fail with
+ * the same error and accel_queue_submit returns it at once.
+ */
+ACCEL_API accel_result accel_queue_submit(accel_queue *queue, const accel_submit_info *info, accel_fence **fence);
+
+/* Wait for everything submitted so far; returns the queue's error if any. */
+ACCEL_API accel_result accel_queue_finish(accel_queue *queue);
+
+/* ACCEL_SUCCESS, ACCEL_NOT_READY, or the submission's error. */
+ACCEL_API accel_result accel_fence_status(accel_fence *fence);
+
+/*
+ * Wait for all (wait_all) or any of the fences, at most timeout_ns
+ * (UINT64_MAX: forever). Returns ACCEL_SUCCESS, ACCEL_TIMEOUT, or the error
+ * of a failed fence (the first failed one in array order when wait_all).
+ */
+ACCEL_API accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool wait_all,
+                                        uint64_t timeout_ns);
+
+/* Release a fence (the work is not cancelled). NULL is a no-op. */
+ACCEL_API void accel_fence_release(accel_fence *fence);
 
 #ifdef __cplusplus
 }

@@ -167,6 +167,73 @@ typedef struct accel_icd_device_info {
 } accel_icd_device_info;
 
 /* ------------------------------------------------------------------------ */
+/* Memory, programs and submission (all optional entries of the table).      */
+
+/*
+ * Host memory the loader asks a device to reach. The loader owns the pages:
+ * they stay mapped at host_ptr, unchanged in size, until memory_detach
+ * returns. fd, when not -1, is a file descriptor for the same pages (a memfd
+ * or an imported dma-buf) at fd_offset; the driver may dup() it but must not
+ * close it.
+ */
+typedef struct accel_icd_memory_desc {
+    uint32_t struct_size;
+    uint32_t flags; /* reserved, 0 */
+    void *host_ptr;
+    uint64_t size;
+    int32_t fd;
+    uint32_t reserved;
+    uint64_t fd_offset;
+    int32_t numa_node; /* the pages' home node, -1 if unknown */
+} accel_icd_memory_desc;
+
+/* One argument of a submission. For memory, `memory` is the handle the
+ * driver returned from memory_attach or memory_alloc_device, and
+ * [offset, offset + size) lies inside it. */
+typedef struct accel_icd_arg {
+    accel_arg_kind kind;
+    uint32_t reserved;
+    union {
+        struct {
+            void *memory;
+            uint64_t offset;
+            uint64_t size;
+        } mem;
+        uint32_t u32;
+        int32_t i32;
+        uint64_t u64;
+        int64_t i64;
+        float f32;
+        double f64;
+    } u;
+} accel_icd_arg;
+
+/* What a function takes, filled by function_get. */
+typedef struct accel_icd_function_info {
+    uint32_t struct_size;
+    uint32_t arg_count;
+    accel_arg_kind arg_kinds[ACCEL_MAX_ARGS];
+} accel_icd_function_info;
+
+/*
+ * One submission. The loader has checked the arguments against the
+ * function's signature. wait_fences are fences of this same driver (the
+ * loader resolves fences of other drivers itself before submitting); the
+ * work must not start before they complete, and if one failed the
+ * submission fails with its error.
+ */
+typedef struct accel_icd_submit {
+    uint32_t struct_size;
+    uint32_t work_dim; /* 0 for built-in functions that ignore it, else 1..3 */
+    void *function;
+    const accel_icd_arg *args;
+    uint32_t arg_count;
+    uint32_t wait_fence_count;
+    uint64_t work_size[3];
+    void *const *wait_fences;
+} accel_icd_submit;
+
+/* ------------------------------------------------------------------------ */
 /* The function table.                                                        */
 
 /*
@@ -219,6 +286,79 @@ typedef struct accel_icd_table {
 
     /* Return a static, NUL-terminated version string such as "1.2.0". */
     const char *(*driver_version_string)(void *driver_handle);
+
+    /* ---- 1.0, optional: memory ----
+     * A device that can run work provides at least memory_attach (or the
+     * three device-memory entries), program/function entries and the
+     * queue and fence entries. */
+
+    /*
+     * Make host memory reachable by the device without a copy. Store the
+     * driver's handle for it in *driver_memory and the mode achieved
+     * (ZERO_COPY or PINNED) in *mode. Return ACCEL_ERROR_UNSUPPORTED when
+     * the device cannot reach these pages: the loader then stages through
+     * memory_alloc_device. Not hot.
+     */
+    accel_icd_result (*memory_attach)(void *device, const accel_icd_memory_desc *desc, void **driver_memory,
+                                      accel_attach_mode *mode);
+    /* Undo memory_attach. The loader guarantees no submission using the
+     * handle is still pending. */
+    void (*memory_detach)(void *device, void *driver_memory);
+
+    /* Device-side memory for a STAGED mirror, and blocking copies into and
+     * out of it (called by the loader between submissions, never
+     * concurrently with a submission that uses the same memory). */
+    accel_icd_result (*memory_alloc_device)(void *device, uint64_t size, void **driver_memory);
+    void (*memory_free_device)(void *device, void *driver_memory);
+    accel_icd_result (*memory_write)(void *device, void *driver_memory, uint64_t offset, const void *src,
+                                     uint64_t size);
+    accel_icd_result (*memory_read)(void *device, void *driver_memory, uint64_t offset, void *dst,
+                                    uint64_t size);
+
+    /* ---- 1.0, optional: programs and functions ---- */
+
+    /*
+     * Load or build a program. On a build failure return
+     * ACCEL_ERROR_INVALID_ARGUMENT (bad input) or ACCEL_ERROR_UNSUPPORTED
+     * (format not accepted) and write the compiler's log, NUL-terminated
+     * and truncated to log_size, into log: the loader hands it to the
+     * application through accel_last_error_message().
+     */
+    accel_icd_result (*program_load)(void *device, accel_program_format format, const void *data, size_t size,
+                                     const char *options, void **program, char *log, size_t log_size);
+    void (*program_release)(void *program);
+
+    /* Find a function by name in a program, or a built-in function when
+     * program is NULL (the standard functions of docs/standard-functions.md
+     * and any the device offers). ACCEL_ERROR_NOT_FOUND if there is none. */
+    accel_icd_result (*function_get)(void *device, void *program, const char *name, void **function,
+                                     accel_icd_function_info *info);
+    void (*function_release)(void *function);
+
+    /* ---- 1.0, optional: queues and fences ---- */
+
+    /* An in-order queue on the device. */
+    accel_icd_result (*queue_create)(void *device, void **queue);
+    /* The loader has waited for every fence of the queue before this. */
+    void (*queue_destroy)(void *queue);
+
+    /*
+     * Hot. Enqueue one submission; on success store a fence in *fence
+     * (released by fence_release). Work of one queue runs in submission
+     * order. An error return means nothing was enqueued. The loader never
+     * calls queue_submit concurrently for one queue.
+     */
+    accel_icd_result (*queue_submit)(void *queue, const accel_icd_submit *submit, void **fence);
+
+    /* Hot. ACCEL_SUCCESS when the work completed, ACCEL_NOT_READY while it
+     * has not, or the error it failed with (ACCEL_ERROR_DEVICE_LOST when the
+     * device went away: every later fence of the device fails the same way).
+     * May be called from any thread, concurrently. */
+    accel_icd_result (*fence_status)(void *fence);
+    /* Block until the fence completes or timeout_ns passes (ACCEL_TIMEOUT).
+     * UINT64_MAX waits forever. Returns what fence_status would. */
+    accel_icd_result (*fence_wait)(void *fence, uint64_t timeout_ns);
+    void (*fence_release)(void *fence);
 } accel_icd_table;
 
 /* The size a table must have for interface version 1.0. */

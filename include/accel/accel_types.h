@@ -110,6 +110,51 @@ typedef enum accel_device_param {
     ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
 } accel_device_param;
 
+/*
+ * How a device sees a memory object it is attached to.
+ *   ZERO_COPY  the device reaches the memory's pages where they are (shared
+ *              virtual memory, host memory for a CPU, shared HBM);
+ *   PINNED     the device maps the same pages through its IOMMU (no copy);
+ *   STAGED     no path: the loader keeps a device-side mirror and copies in
+ *              before and out after each submission that uses it, in order.
+ * Results are identical in every mode; only the cost differs.
+ */
+typedef enum accel_attach_mode {
+    ACCEL_ATTACH_NONE = 0,
+    ACCEL_ATTACH_ZERO_COPY = 1,
+    ACCEL_ATTACH_PINNED = 2,
+    ACCEL_ATTACH_STAGED = 3,
+    ACCEL_ATTACH_MAX_ENUM = 0x7fffffff
+} accel_attach_mode;
+
+/* Formats of loadable programs. */
+typedef enum accel_program_format {
+    ACCEL_PROGRAM_FORMAT_OPENCL_C = 1, /* OpenCL C source text */
+    ACCEL_PROGRAM_FORMAT_SPIRV = 2,    /* a SPIR-V module (compute shader or OpenCL kernel) */
+    ACCEL_PROGRAM_FORMAT_ELF = 3,      /* a host shared object with a metadata description */
+    ACCEL_PROGRAM_FORMAT_FPGA_IMAGE = 4,
+    ACCEL_PROGRAM_FORMAT_MAX_ENUM = 0x7fffffff
+} accel_program_format;
+
+/* Kinds of function arguments. */
+typedef enum accel_arg_kind {
+    ACCEL_ARG_NONE = 0,
+    ACCEL_ARG_MEMORY = 1, /* a range of a memory object */
+    ACCEL_ARG_U32 = 2,
+    ACCEL_ARG_I32 = 3,
+    ACCEL_ARG_U64 = 4,
+    ACCEL_ARG_I64 = 5,
+    ACCEL_ARG_F32 = 6,
+    ACCEL_ARG_F64 = 7,
+    ACCEL_ARG_KIND_MAX_ENUM = 0x7fffffff
+} accel_arg_kind;
+
+/* The most arguments a function may take. */
+#define ACCEL_MAX_ARGS 32
+
+/* The longest function name, including the NUL. */
+#define ACCEL_MAX_FUNCTION_NAME 128
+
 #ifdef __cplusplus
 }
 #endif
