@@ -118,10 +118,6 @@ static const char *check_table(const accel_icd_table *t, uint32_t version, char 
     return NULL;
 }
 
-/* Whether an optional entry is present in a table of this size. */
-#define HAS_ENTRY(t, field) \
-    ((t)->struct_size >= offsetof(accel_icd_table, field) + sizeof((t)->field) && (t)->field)
-
 static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reason_size)
 {
     uint32_t n = 0;
@@ -228,7 +224,7 @@ static accel_result load(accel__loaded_driver *d, const char *manifest_path, cha
         d->table = NULL; /* nothing else may be called, fini included */
         return ACCEL_ERROR_INITIALIZATION_FAILED;
     }
-    if (HAS_ENTRY(d->table, driver_version_string)) {
+    if (ACCEL__HAS_ENTRY(d->table, driver_version_string)) {
         const char *v = d->table->driver_version_string(d->handle);
         if (v && !(d->version_string = accel__strndup(v, 64)))
             r = ACCEL_ERROR_OUT_OF_HOST_MEMORY;

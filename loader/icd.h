@@ -18,6 +18,11 @@ typedef struct accel__listener {
     struct accel__listener *next;
 } accel__listener;
 
+/* Whether a table entry is present: inside the driver's struct_size and
+ * not NULL. */
+#define ACCEL__HAS_ENTRY(t, field) \
+    ((t)->struct_size >= offsetof(accel_icd_table, field) + sizeof((t)->field) && (t)->field)
+
 /* One loaded driver library, shared by every instance that selected it. */
 typedef struct accel__loaded_driver {
     char *library;          /* resolved library path: the registry key */

@@ -2,6 +2,9 @@
 #ifndef ACCEL_LOADER_H
 #define ACCEL_LOADER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "accel/accel.h"
 #include "icd.h"
 #include "log.h"
@@ -38,8 +41,87 @@ struct accel_device {
     accel_device *parent;
 };
 
+/* One device's view of a memory object. */
+typedef struct accel__attachment {
+    accel_device *device;
+    void *driver_memory; /* from memory_attach, or the STAGED mirror */
+    accel_attach_mode mode;
+} accel__attachment;
+
+struct accel_memory {
+    accel_instance *instance;
+    void *host_ptr;
+    uint64_t size;
+    int fd;             /* -1 for imported host pointers */
+    uint64_t fd_offset;
+    void *map_base;     /* what this object mmap()ed, to munmap; NULL if the caller owns the pages */
+    size_t map_length;
+    int32_t numa_node;
+    pthread_mutex_t lock; /* attachments */
+    accel__attachment *attachments;
+    size_t attachment_count;
+    size_t attachment_capacity;
+    accel_memory *prev, *next; /* the instance's list */
+};
+
+struct accel_program {
+    accel_device *device;
+    void *driver_program;
+    atomic_uint refs; /* the application's + one per function */
+};
+
+struct accel_function {
+    accel_device *device;
+    accel_program *program; /* NULL for built-ins */
+    void *driver_function;
+    atomic_uint refs;       /* the application's + one per pending deferred submission */
+    uint32_t arg_count;
+    accel_arg_kind arg_kinds[ACCEL_MAX_ARGS];
+    char name[ACCEL_MAX_FUNCTION_NAME];
+};
+
+struct accel_fence {
+    atomic_uint refs;          /* the application's, the queue list's, temporary ones */
+    _Atomic int status;        /* ACCEL_NOT_READY until final */
+    struct accel_queue *queue; /* holds a reference on the queue */
+    uint64_t seq;
+    void *driver_fence;        /* released once the fence is final and nobody waits on it */
+    unsigned waiters;          /* threads inside the driver's fence_wait (queue lock) */
+    bool deferred;             /* completed by the queue's deferred thread */
+    bool app_released;
+    bool in_list;
+    struct accel_fence *older, *newer; /* the queue's unresolved-or-held list, oldest first */
+    struct accel_fence *next_free;
+};
+
+struct accel__deferred;
+
+struct accel_queue {
+    accel_device *device;
+    const accel_icd_table *table;
+    void *driver_queue;
+    pthread_mutex_t lock; /* everything below */
+    pthread_cond_t cond;  /* deferred work and fence completion */
+    atomic_uint refs;     /* the application's + one per fence in use */
+    uint64_t next_seq;
+    accel_fence *oldest, *newest;
+    accel_fence *free_fences;
+    _Atomic int error; /* the first failure; ACCEL_SUCCESS while none */
+    uint64_t error_seq;
+    struct accel__deferred *deferred_head, *deferred_tail;
+    size_t deferred_pending;
+    pthread_t thread;
+    bool thread_started;
+    bool stopping;
+    bool destroyed;
+    struct accel_queue *prev, *next; /* the instance's list */
+};
+
 struct accel_instance {
     accel__logger logger;
+    pthread_mutex_t objects_lock; /* memory and queue lists */
+    accel_memory *memories;
+    struct accel_queue *queues;
     accel_manifest **manifests;
     size_t manifest_count;
     accel_driver **drivers;
@@ -61,6 +143,26 @@ accel_result accel__enumerate(const char *fn, const accel_instance *inst, const 
 
 /* Check the object and info arguments of a *_get_info call. */
 accel_result accel__check_info_args(const char *fn, const char *what, const void *object, const void *info);
+
+/* The driver table of a device. */
+static inline const accel_icd_table *accel__table(const accel_device *dev)
+{
+    return dev->driver->loaded->table;
+}
+
+/* Drop a reference to a function (the application's or a pending
+ * submission's). */
+void accel__function_unref(accel_function *f);
+
+/* Find dev's attachment of mem (lock held by the caller), or NULL. */
+accel__attachment *accel__find_attachment(accel_memory *mem, const accel_device *dev);
+
+/* Free every memory object and queue left in an instance (at destroy). */
+void accel__memory_free_all(accel_instance *inst);
+void accel__queue_destroy_all(accel_instance *inst);
+
+/* Wait for every queue of the instance on `dev` (NULL: every queue). */
+void accel__queues_finish_device(accel_instance *inst, const accel_device *dev);
 
 /* Copy min(struct_size, sizeof) bytes of a filled full-size struct into a
  * caller's struct of possibly older layout. */
