@@ -1,0 +1,449 @@
+/* fake_exec.c — a small driver that runs work, for the loader's tests of
+ * memory, queues and fences. Built in variants (see meson.build):
+ *   FAKE_EXEC_STAGED   memory_attach is refused: the loader must stage;
+ *   FAKE_EXEC_NAME     its driver name in messages.
+ * One device. Built-ins: accel.noop(), fake.add(memory, u32) adds the
+ * scalar to every byte, fake.sleep(u32) sleeps that many microseconds,
+ * fake.fail(u32) fails with the given (negative) result.
+ * Fault injection: FAKE_EXEC_LOSE_AFTER=N (read at init) makes the Nth and
+ * every later submission of the process report ACCEL_ERROR_DEVICE_LOST.
+ * The queue is served by one worker thread, in order; after a failure the
+ * worker fails every later submission of the queue with the same error. */
+#include <accel/accel_icd.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct fx_mem {
+    unsigned char *ptr;
+    uint64_t size;
+    int device_owned;
+} fx_mem;
+
+typedef struct fx_fence {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+    accel_result result;
+    atomic_int refs;
+} fx_fence;
+
+typedef struct fx_job {
+    struct fx_job *next;
+    int fn;
+    accel_icd_arg args[2];
+    fx_fence *fence;
+} fx_job;
+
+typedef struct fx_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    fx_job *head, *tail;
+    int stop;
+    accel_result error;
+    pthread_t thread;
+} fx_queue;
+
+enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL };
+
+static accel_icd_device_info device_info;
+static int device_token;
+static const accel_icd_loader_services *services;
+static atomic_long submissions;
+static long lose_after;
+
+static accel_icd_result fx_init(const accel_icd_init_info *info, void **handle)
+{
+    (void)info;
+    memset(&device_info, 0, sizeof(device_info));
+    strcpy(device_info.name, "fake exec " FAKE_EXEC_NAME);
+    device_info.kind = ACCEL_DEVICE_KIND_ASIC;
+    device_info.interface = ACCEL_DEVICE_INTERFACE_NATIVE;
+    for (int i = 0; i < ACCEL_UUID_SIZE; i++)
+        device_info.uuid[i] = (uint8_t)(FAKE_EXEC_NAME[i % (sizeof(FAKE_EXEC_NAME) - 1)] + i);
+    device_info.numa_node = -1;
+    device_info.parent_index = -1;
+    device_info.available_instances = 4;
+    const char *v = getenv("FAKE_EXEC_LOSE_AFTER");
+    lose_after = v ? atol(v) : 0;
+    atomic_store(&submissions, 0);
+    *handle = &device_token;
+    return ACCEL_SUCCESS;
+}
+
+static void fx_fini(void *handle)
+{
+    (void)handle;
+}
+
+static accel_icd_result fx_enumerate(void *handle, uint32_t *count, void **devices)
+{
+    (void)handle;
+    if (!devices) {
+        *count = 1;
+        return ACCEL_SUCCESS;
+    }
+    if (*count < 1)
+        return ACCEL_INCOMPLETE;
+    devices[0] = &device_token;
+    *count = 1;
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result fx_get_info(void *device, accel_icd_device_info *info)
+{
+    (void)device;
+    uint32_t size = info->struct_size;
+    memcpy(info, &device_info, size < sizeof(device_info) ? size : sizeof(device_info));
+    info->struct_size = size;
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result fx_query(void *device, accel_device_param param, void *value, size_t size, size_t *ret)
+{
+    (void)device;
+    uint32_t v;
+    switch (param) {
+    case ACCEL_DEVICE_PARAM_KIND: v = ACCEL_DEVICE_KIND_ASIC; break;
+    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES: v = 4; break;
+    default: return ACCEL_ERROR_UNSUPPORTED;
+    }
+    if (ret)
+        *ret = sizeof(v);
+    if (value) {
+        if (size < sizeof(v))
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        memcpy(value, &v, sizeof(v));
+    }
+    return ACCEL_SUCCESS;
+}
+
+/* ---- memory ---- */
+
+static accel_icd_result fx_attach(void *device, const accel_icd_memory_desc *desc, void **mem, accel_attach_mode *mode)
+{
+    (void)device;
+#ifdef FAKE_EXEC_STAGED
+    (void)desc;
+    (void)mem;
+    (void)mode;
+    return ACCEL_ERROR_UNSUPPORTED;
+#else
+    fx_mem *m = calloc(1, sizeof(*m));
+    if (!m)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    m->ptr = desc->host_ptr;
+    m->size = desc->size;
+    *mem = m;
+    *mode = ACCEL_ATTACH_PINNED;
+    return ACCEL_SUCCESS;
+#endif
+}
+
+static void fx_detach(void *device, void *mem)
+{
+    (void)device;
+    free(mem);
+}
+
+static accel_icd_result fx_alloc_device(void *device, uint64_t size, void **mem)
+{
+    (void)device;
+    fx_mem *m = calloc(1, sizeof(*m));
+    if (!m || !(m->ptr = malloc(size ? size : 1))) {
+        free(m);
+        return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    /* Garbage, not zeros: a missing copy-in must show. */
+    memset(m->ptr, 0xa5, size);
+    m->size = size;
+    m->device_owned = 1;
+    *mem = m;
+    return ACCEL_SUCCESS;
+}
+
+static void fx_free_device(void *device, void *mem)
+{
+    (void)device;
+    fx_mem *m = mem;
+    free(m->ptr);
+    free(m);
+}
+
+static accel_icd_result fx_write(void *device, void *mem, uint64_t off, const void *src, uint64_t size)
+{
+    (void)device;
+    fx_mem *m = mem;
+    if (off > m->size || size > m->size - off)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(m->ptr + off, src, size);
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result fx_read(void *device, void *mem, uint64_t off, void *dst, uint64_t size)
+{
+    (void)device;
+    fx_mem *m = mem;
+    if (off > m->size || size > m->size - off)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(dst, m->ptr + off, size);
+    return ACCEL_SUCCESS;
+}
+
+/* ---- programs: built-ins only ---- */
+
+static accel_icd_result fx_program_load(void *device, accel_program_format format, const void *data, size_t size,
+                                        const char *options, void **program, char *log, size_t log_size)
+{
+    (void)device;
+    (void)format;
+    (void)data;
+    (void)size;
+    (void)options;
+    (void)program;
+    /* A compiler that always fails, with a log, for the error path. */
+    strncpy(log, "fake.c:1:1: error: this device runs built-in functions only\n1 error generated.", log_size - 1);
+    log[log_size - 1] = '\0';
+    return ACCEL_ERROR_INVALID_ARGUMENT;
+}
+
+static void fx_program_release(void *program)
+{
+    (void)program;
+}
+
+typedef struct fx_builtin {
+    const char *name;
+    int fn;
+    uint32_t argc;
+    accel_arg_kind kinds[2];
+} fx_builtin;
+
+static const fx_builtin builtins[] = {
+    {"accel.noop", FN_NOOP, 0, {0}},
+    {"fake.add", FN_ADD, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"fake.sleep", FN_SLEEP, 1, {ACCEL_ARG_U32}},
+    {"fake.fail", FN_FAIL, 1, {ACCEL_ARG_I32}},
+};
+
+static accel_icd_result fx_function_get(void *device, void *program, const char *name, void **function,
+                                        accel_icd_function_info *info)
+{
+    (void)device;
+    if (program)
+        return ACCEL_ERROR_NOT_FOUND;
+    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+        if (strcmp(builtins[i].name, name) == 0) {
+            *function = (void *)&builtins[i];
+            info->arg_count = builtins[i].argc;
+            for (uint32_t k = 0; k < builtins[i].argc; k++)
+                info->arg_kinds[k] = builtins[i].kinds[k];
+            return ACCEL_SUCCESS;
+        }
+    }
+    return ACCEL_ERROR_NOT_FOUND;
+}
+
+static void fx_function_release(void *function)
+{
+    (void)function;
+}
+
+/* ---- queues and fences ---- */
+
+static void fence_unref(fx_fence *f)
+{
+    if (atomic_fetch_sub(&f->refs, 1) == 1) {
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->cond);
+        free(f);
+    }
+}
+
+static void complete(fx_fence *f, accel_result r)
+{
+    pthread_mutex_lock(&f->lock);
+    f->done = 1;
+    f->result = r;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static accel_result run(const fx_job *j)
+{
+    switch (j->fn) {
+    case FN_NOOP: return ACCEL_SUCCESS;
+    case FN_ADD: {
+        fx_mem *m = j->args[0].u.mem.memory;
+        unsigned char *p = m->ptr + j->args[0].u.mem.offset;
+        for (uint64_t i = 0; i < j->args[0].u.mem.size; i++)
+            p[i] = (unsigned char)(p[i] + j->args[1].u.u32);
+        return ACCEL_SUCCESS;
+    }
+    case FN_SLEEP: usleep(j->args[0].u.u32); return ACCEL_SUCCESS;
+    case FN_FAIL: return (accel_result)j->args[0].u.i32;
+    }
+    return ACCEL_ERROR_DRIVER_INTERNAL;
+}
+
+static void *worker(void *arg)
+{
+    fx_queue *q = arg;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->head && !q->stop)
+            pthread_cond_wait(&q->cond, &q->lock);
+        fx_job *j = q->head;
+        if (!j)
+            break;
+        q->head = j->next;
+        if (!q->head)
+            q->tail = NULL;
+        accel_result err = q->error;
+        pthread_mutex_unlock(&q->lock);
+        long n = atomic_fetch_add(&submissions, 1) + 1;
+        accel_result r = err ? err : (lose_after > 0 && n >= lose_after) ? ACCEL_ERROR_DEVICE_LOST : run(j);
+        pthread_mutex_lock(&q->lock);
+        if (r < 0 && !q->error)
+            q->error = r;
+        pthread_mutex_unlock(&q->lock);
+        complete(j->fence, r);
+        fence_unref(j->fence);
+        free(j);
+        pthread_mutex_lock(&q->lock);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+static accel_icd_result fx_queue_create(void *device, void **queue)
+{
+    (void)device;
+    fx_queue *q = calloc(1, sizeof(*q));
+    if (!q)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    if (pthread_create(&q->thread, NULL, worker, q) != 0) {
+        free(q);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    *queue = q;
+    return ACCEL_SUCCESS;
+}
+
+static void fx_queue_destroy(void *queue)
+{
+    fx_queue *q = queue;
+    pthread_mutex_lock(&q->lock);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    pthread_join(q->thread, NULL);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+    free(q);
+}
+
+static accel_icd_result fx_submit(void *queue, const accel_icd_submit *s, void **fence)
+{
+    fx_queue *q = queue;
+    if (s->wait_fence_count)
+        return ACCEL_ERROR_UNSUPPORTED; /* the loader resolves waits itself for this driver */
+    fx_job *j = calloc(1, sizeof(*j));
+    fx_fence *f = calloc(1, sizeof(*f));
+    if (!j || !f) {
+        free(j);
+        free(f);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->cond, NULL);
+    atomic_init(&f->refs, 2); /* the caller's and the job's */
+    j->fn = ((const fx_builtin *)s->function)->fn;
+    memcpy(j->args, s->args, s->arg_count * sizeof(*s->args));
+    j->fence = f;
+    pthread_mutex_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    *fence = f;
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result fx_fence_status(void *fence)
+{
+    fx_fence *f = fence;
+    pthread_mutex_lock(&f->lock);
+    accel_result r = f->done ? f->result : ACCEL_NOT_READY;
+    pthread_mutex_unlock(&f->lock);
+    return r;
+}
+
+static accel_icd_result fx_fence_wait(void *fence, uint64_t timeout_ns)
+{
+    fx_fence *f = fence;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t deadline = timeout_ns > UINT64_MAX - t ? UINT64_MAX : t + timeout_ns;
+    ts.tv_sec = (time_t)(deadline / 1000000000u);
+    ts.tv_nsec = (long)(deadline % 1000000000u);
+    pthread_mutex_lock(&f->lock);
+    while (!f->done) {
+        if (timeout_ns == UINT64_MAX)
+            pthread_cond_wait(&f->cond, &f->lock);
+        else if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    accel_result r = f->done ? f->result : ACCEL_TIMEOUT;
+    pthread_mutex_unlock(&f->lock);
+    return r;
+}
+
+static void fx_fence_release(void *fence)
+{
+    fence_unref(fence);
+}
+
+static const accel_icd_table table = {
+    .struct_size = sizeof(accel_icd_table),
+    .driver_init = fx_init,
+    .driver_fini = fx_fini,
+    .enumerate_devices = fx_enumerate,
+    .device_get_info = fx_get_info,
+    .device_query = fx_query,
+    .memory_attach = fx_attach,
+    .memory_detach = fx_detach,
+    .memory_alloc_device = fx_alloc_device,
+    .memory_free_device = fx_free_device,
+    .memory_write = fx_write,
+    .memory_read = fx_read,
+    .program_load = fx_program_load,
+    .program_release = fx_program_release,
+    .function_get = fx_function_get,
+    .function_release = fx_function_release,
+    .queue_create = fx_queue_create,
+    .queue_destroy = fx_queue_destroy,
+    .queue_submit = fx_submit,
+    .fence_status = fx_fence_status,
+    .fence_wait = fx_fence_wait,
+    .fence_release = fx_fence_release,
+};
+
+ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
+{
+    services = n->services;
+    n->driver_version = ACCEL_ICD_INTERFACE_VERSION;
+    n->table = &table;
+    return ACCEL_SUCCESS;
+}
