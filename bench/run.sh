@@ -21,3 +21,6 @@ model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -srm)  $(nproc) CPU(s)  $model"
 "$build/bench/bench_query" "$build/manifests/accel_cpu.json"
 "$build/bench/bench_startup" "$build/manifests/accel_cpu.json"
+if [ -x "$build/bench/bench_submit" ]; then
+    ACCEL_DRIVER_FILES="$build/manifests" "$build/bench/bench_submit"
+fi

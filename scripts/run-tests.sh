@@ -68,9 +68,14 @@ if command -v clang >/dev/null 2>&1; then
         CC=clang meson setup build-fuzz -Dfuzz=true -Dbench=false >/dev/null || status=1
     fi
     if ninja -C build-fuzz >/dev/null; then
-        for t in manifest selector; do
-            exe=build-fuzz/tests/fuzz/fuzz_$t
-            [ -x "$exe" ] || continue
+        for t in manifest selector kernel-metadata spirv; do
+            exe=build-fuzz/tests/fuzz/fuzz_$(printf %s "$t" | tr - _ | sed s/^spirv$/spirv_reflect/)
+            if [ ! -x "$exe" ]; then
+                echo "$exe was not built"
+                extra_fail=$((extra_fail + 1))
+                status=1
+                continue
+            fi
             work=$(mktemp -d)
             cp tests/corpus/$t/* "$work"/ 2>/dev/null
             echo "== $exe -seed=1 -runs=500000"

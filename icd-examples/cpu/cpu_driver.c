@@ -1,31 +1,37 @@
 /* cpu_driver.c — the reference driver: the host CPU as one accel device.
  *
  * Built and loaded like any vendor's driver: it includes only
- * accel/accel_icd.h and is found through its manifest. */
-#include <accel/accel_icd.h>
+ * accel/accel_icd.h (and libc, zlib, libffi) and is found through its
+ * manifest. This file holds the negotiation, the device, memory and the
+ * function table; the rest is in
+ *   cpu_queue.c     queues (one worker thread each) and fences,
+ *   cpu_std.c       the standard functions (docs/standard-functions.md),
+ *   cpu_hash.c      CRC-32C and SHA-256,
+ *   cpu_program.c   ELF kernel libraries (docs/programs.md),
+ *   cpu_metadata.c  the parser of their kernel metadata.
+ *
+ * Environment, read once in driver_init:
+ *   ACCEL_CPU_FAULT_AFTER=N   fault injection for tests of device loss: the
+ *                             Nth submission after driver_init (counting
+ *                             from 1, over every queue) and every later one
+ *                             fail with ACCEL_ERROR_DEVICE_LOST instead of
+ *                             running. Unset, empty or 0: off.
+ *   ACCEL_CPU_DISABLE_SSE42=1 compute CRC-32C with the tables even where the
+ *                             processor has the SSE4.2 instruction (tests
+ *                             compare both paths).
+ */
+#include "cpu_internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define CPU_DRIVER_VERSION "0.1.0"
+#define CPU_DRIVER_VERSION "0.2.0"
 
-typedef struct cpu_device {
-    accel_icd_device_info info;
-} cpu_device;
-
-typedef struct cpu_driver {
-    cpu_device device;
-} cpu_driver;
-
-static const accel_icd_loader_services *services;
-
-#define LOG(level, ...)                                                     \
-    do {                                                                    \
-        if (services && services->log)                                      \
-            services->log(services->loader_context, (level), __VA_ARGS__);  \
-    } while (0)
+const accel_icd_loader_services *cpu__services;
+#define LOG CPU_LOG
 
 /* Read the first line of a small text file, without its newline. */
 static int read_line(const char *path, char *buf, size_t size)
@@ -105,6 +111,24 @@ static void numa_locality(accel_icd_device_info *info)
         info->numa_node = (int32_t)n;
 }
 
+/* ACCEL_CPU_FAULT_AFTER: a positive decimal number, else off. */
+static uint64_t fault_after_from_env(void)
+{
+    const char *v = getenv("ACCEL_CPU_FAULT_AFTER");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end || v[0] == '-') {
+        LOG(ACCEL_LOG_WARN, "ACCEL_CPU_FAULT_AFTER=%s is not a number; ignored", v);
+        return 0;
+    }
+    if (n)
+        LOG(ACCEL_LOG_WARN, "fault injection: submission %llu and later will fail with device lost", n);
+    return n;
+}
+
 static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
 {
     (void)init;
@@ -113,6 +137,11 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
         LOG(ACCEL_LOG_ERROR, "out of memory");
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
+    drv->device.driver = drv;
+    drv->fault_after = fault_after_from_env();
+    const char *no_sse = getenv("ACCEL_CPU_DISABLE_SSE42");
+    cpu__crc32c_setup(!(no_sse && *no_sse && strcmp(no_sse, "0") != 0));
+    cpu__fence_pool_init(drv);
     accel_icd_device_info *info = &drv->device.info;
     char model[200];
     cpu_model(model, sizeof(model));
@@ -128,7 +157,7 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
     info->max_address_spaces = 0;
     info->available_instances = ACCEL_INSTANCES_UNLIMITED;
     info->parent_index = -1;
-    info->driver_version = ACCEL_MAKE_VERSION(0, 1);
+    info->driver_version = ACCEL_MAKE_VERSION(0, 2);
     LOG(ACCEL_LOG_DEBUG, "one device: %s, NUMA nodes %s", info->name, info->numa_nodes);
     *handle = drv;
     return ACCEL_SUCCESS;
@@ -136,6 +165,7 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
 
 static void cpu_fini(void *handle)
 {
+    cpu__fence_pool_fini(handle);
     free(handle);
 }
 
@@ -197,6 +227,132 @@ static const char *cpu_version(void *handle)
     return CPU_DRIVER_VERSION;
 }
 
+/* ---- memory ---------------------------------------------------------- */
+
+/* The CPU reaches host memory where it is: the handle only records the
+ * range, so that submissions can check theirs. */
+static accel_icd_result cpu_memory_attach(void *device, const accel_icd_memory_desc *desc,
+                                          void **driver_memory, accel_attach_mode *mode)
+{
+    (void)device;
+    if (!desc || !driver_memory || !mode || desc->struct_size < offsetof(accel_icd_memory_desc, fd))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (!desc->host_ptr && desc->size)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    cpu_memory *m = malloc(sizeof(*m));
+    if (!m)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    *m = (cpu_memory){.base = desc->host_ptr, .size = desc->size, .owned = false};
+    *driver_memory = m;
+    *mode = ACCEL_ATTACH_ZERO_COPY;
+    return ACCEL_SUCCESS;
+}
+
+static void cpu_memory_detach(void *device, void *driver_memory)
+{
+    (void)device;
+    free(driver_memory);
+}
+
+/* "Device" memory is plain host memory too; it exists so that the loader's
+ * STAGED path can be exercised on every machine. */
+static accel_icd_result cpu_memory_alloc_device(void *device, uint64_t size, void **driver_memory)
+{
+    (void)device;
+    if (!driver_memory || size > SIZE_MAX - 1)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    cpu_memory *m = malloc(sizeof(*m));
+    uint8_t *base = malloc(size ? (size_t)size : 1);
+    if (!m || !base) {
+        free(m);
+        free(base);
+        return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    *m = (cpu_memory){.base = base, .size = size, .owned = true};
+    *driver_memory = m;
+    return ACCEL_SUCCESS;
+}
+
+static void cpu_memory_free_device(void *device, void *driver_memory)
+{
+    (void)device;
+    cpu_memory *m = driver_memory;
+    if (!m)
+        return;
+    if (m->owned)
+        free(m->base);
+    free(m);
+}
+
+static bool range_ok(const cpu_memory *m, uint64_t offset, uint64_t size)
+{
+    return m && offset <= m->size && size <= m->size - offset;
+}
+
+static accel_icd_result cpu_memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
+                                         uint64_t size)
+{
+    (void)device;
+    cpu_memory *m = driver_memory;
+    if (!range_ok(m, offset, size) || (size && !src))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (size)
+        memcpy(m->base + offset, src, (size_t)size);
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result cpu_memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
+                                        uint64_t size)
+{
+    (void)device;
+    const cpu_memory *m = driver_memory;
+    if (!range_ok(m, offset, size) || (size && !dst))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (size)
+        memcpy(dst, m->base + offset, (size_t)size);
+    return ACCEL_SUCCESS;
+}
+
+/* ---- functions --------------------------------------------------------- */
+
+static accel_icd_result cpu_function_get(void *device, void *program, const char *name, void **function,
+                                         accel_icd_function_info *info)
+{
+    (void)device;
+    if (!name || !function)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    const cpu_function *fn;
+    if (!program) {
+        fn = cpu__builtin_find(name);
+        if (!fn)
+            return ACCEL_ERROR_NOT_FOUND;
+    } else {
+        accel_result r = cpu__kernel_get(program, name, &fn);
+        if (r != ACCEL_SUCCESS)
+            return r;
+    }
+    if (info) {
+        accel_icd_function_info out = {0};
+        out.arg_count = fn->arg_count;
+        memcpy(out.arg_kinds, fn->arg_kinds, sizeof(out.arg_kinds));
+        size_t n = info->struct_size < sizeof(out) ? info->struct_size : sizeof(out);
+        if (n > sizeof(out.struct_size))
+            memcpy((char *)info + sizeof(out.struct_size), (char *)&out + sizeof(out.struct_size),
+                   n - sizeof(out.struct_size));
+    }
+    if (fn->program)
+        cpu__program_ref(fn->program); /* dropped by function_release */
+    *function = (void *)fn;
+    return ACCEL_SUCCESS;
+}
+
+static void cpu_function_release(void *function)
+{
+    const cpu_function *fn = function;
+    if (fn && fn->program)
+        cpu__program_release(fn->program);
+}
+
 static const accel_icd_table cpu_table = {
     .struct_size = sizeof(accel_icd_table),
     .flags = 0,
@@ -206,6 +362,22 @@ static const accel_icd_table cpu_table = {
     .device_get_info = cpu_get_info,
     .device_query = cpu_query,
     .driver_version_string = cpu_version,
+    .memory_attach = cpu_memory_attach,
+    .memory_detach = cpu_memory_detach,
+    .memory_alloc_device = cpu_memory_alloc_device,
+    .memory_free_device = cpu_memory_free_device,
+    .memory_write = cpu_memory_write,
+    .memory_read = cpu_memory_read,
+    .program_load = cpu__program_load,
+    .program_release = cpu__program_release,
+    .function_get = cpu_function_get,
+    .function_release = cpu_function_release,
+    .queue_create = cpu__queue_create,
+    .queue_destroy = cpu__queue_destroy,
+    .queue_submit = cpu__queue_submit,
+    .fence_status = cpu__fence_status,
+    .fence_wait = cpu__fence_wait,
+    .fence_release = cpu__fence_release,
 };
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
@@ -214,9 +386,9 @@ ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     if (n->loader_version < ACCEL_ICD_INTERFACE_VERSION && n->loader_version < ACCEL_MAKE_VERSION(1, 0))
         return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    services = n->services;
-    n->driver_version = ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION
-                                                                          : n->loader_version;
+    cpu__services = n->services;
+    n->driver_version =
+        ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION : n->loader_version;
     n->table = &cpu_table;
     return ACCEL_SUCCESS;
 }

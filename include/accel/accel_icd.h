@@ -333,6 +333,8 @@ typedef struct accel_icd_table {
      * and any the device offers). ACCEL_ERROR_NOT_FOUND if there is none. */
     accel_icd_result (*function_get)(void *device, void *program, const char *name, void **function,
                                      accel_icd_function_info *info);
+    /* The loader releases a program only after every function taken from
+     * it, and a function only after the submissions that use it completed. */
     void (*function_release)(void *function);
 
     /* ---- 1.0, optional: queues and fences ---- */
@@ -346,7 +348,10 @@ typedef struct accel_icd_table {
      * Hot. Enqueue one submission; on success store a fence in *fence
      * (released by fence_release). Work of one queue runs in submission
      * order. An error return means nothing was enqueued. The loader never
-     * calls queue_submit concurrently for one queue.
+     * calls queue_submit concurrently for one queue. After a submission
+     * fails, the driver should fail every later submission of the queue
+     * with the same error without running it (the loader reports it so
+     * either way).
      */
     accel_icd_result (*queue_submit)(void *queue, const accel_icd_submit *submit, void **fence);
 

@@ -1,0 +1,434 @@
+/* opencl_driver.c — every device of every OpenCL platform the system's
+ * OpenCL ICD loader reaches, as accel devices: loading libOpenCL,
+ * enumeration and device descriptions. Memory, programs and submission are
+ * in opencl_memory.c, opencl_program.c and opencl_submit.c.
+ *
+ * libOpenCL.so.1 is dlopen()ed at driver_init, so the driver loads (with
+ * zero devices) on machines without OpenCL. */
+#include "opencl_driver.h"
+
+#include <ctype.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ocl_api ocl__cl;
+const accel_icd_loader_services *ocl__services;
+
+/* driver_init calls not yet finished by driver_fini: the entry points stay
+ * resolved while one is live (a test may start the driver twice). */
+static unsigned ocl_users;
+
+accel_result ocl__result(cl_int err)
+{
+    switch (err) {
+    case CL_SUCCESS: return ACCEL_SUCCESS;
+    case CL_OUT_OF_HOST_MEMORY: return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    case CL_OUT_OF_RESOURCES:
+    case CL_MEM_OBJECT_ALLOCATION_FAILURE: return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    case CL_DEVICE_NOT_AVAILABLE: return ACCEL_ERROR_DEVICE_LOST;
+    case CL_INVALID_BUFFER_SIZE:
+    case CL_INVALID_VALUE: return ACCEL_ERROR_INVALID_ARGUMENT;
+    default: return ACCEL_ERROR_DRIVER_INTERNAL;
+    }
+}
+
+/* Resolve every entry point; -1 (logged) if a required one is missing. */
+static int load_opencl(void)
+{
+    if (ocl__cl.lib)
+        return 0;
+    memset(&ocl__cl, 0, sizeof(ocl__cl));
+    /* RTLD_NODELETE: OpenCL implementations start threads and keep state
+     * that does not survive being unloaded. */
+    ocl__cl.lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!ocl__cl.lib) {
+        OCL_LOG(ACCEL_LOG_INFO, "no OpenCL ICD loader (%s); no devices", dlerror());
+        return -1;
+    }
+#define OCL__RESOLVE(name, required)                                                                           \
+    *(void **)&ocl__cl.name = dlsym(ocl__cl.lib, #name);                                                       \
+    if (!ocl__cl.name && (required)) {                                                                        \
+        OCL_LOG(ACCEL_LOG_WARN, "libOpenCL.so.1 lacks %s; no devices", #name);                                 \
+        goto fail;                                                                                            \
+    }
+    OCL_ENTRY_POINTS(OCL__RESOLVE)
+#undef OCL__RESOLVE
+    return 0;
+fail:
+    dlclose(ocl__cl.lib);
+    memset(&ocl__cl, 0, sizeof(ocl__cl));
+    return -1;
+}
+
+/* A string property of a platform or device into buf (empty on failure). */
+static void platform_string(cl_platform_id p, cl_platform_info what, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (CL(clGetPlatformInfo)(p, what, size, buf, NULL) != CL_SUCCESS)
+        buf[0] = '\0';
+    buf[size - 1] = '\0';
+}
+
+static void device_string(cl_device_id d, cl_device_info what, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (CL(clGetDeviceInfo)(d, what, size, buf, NULL) != CL_SUCCESS)
+        buf[0] = '\0';
+    buf[size - 1] = '\0';
+}
+
+/* Whether the space-separated extension list names `ext` exactly. */
+static int has_extension(const char *list, const char *ext)
+{
+    size_t n = strlen(ext);
+    for (const char *p = list; (p = strstr(p, ext)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int name_suggests_fpga(const char *name)
+{
+    static const char *const hints[] = {"fpga", "xilinx", "alveo", "stratix", "arria", "agilex", "versal"};
+    char lower[256];
+    size_t i;
+    for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[i] = '\0';
+    for (size_t k = 0; k < sizeof(hints) / sizeof(hints[0]); k++)
+        if (strstr(lower, hints[k]))
+            return 1;
+    return 0;
+}
+
+static accel_device_kind device_kind(cl_device_type type, const char *name)
+{
+    if (type & CL_DEVICE_TYPE_GPU)
+        return ACCEL_DEVICE_KIND_GPU;
+    if (type & CL_DEVICE_TYPE_CPU)
+        return ACCEL_DEVICE_KIND_CPU;
+    if (type & CL_DEVICE_TYPE_ACCELERATOR)
+        return name_suggests_fpga(name) ? ACCEL_DEVICE_KIND_FPGA : ACCEL_DEVICE_KIND_ASIC;
+    if (type & CL_DEVICE_TYPE_CUSTOM)
+        return ACCEL_DEVICE_KIND_ASIC;
+    return ACCEL_DEVICE_KIND_UNKNOWN;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    h ^= 0xff; /* separator, so "ab"+"c" differs from "a"+"bc" */
+    return h * 0x100000001b3ull;
+}
+
+/* Without cl_khr_device_uuid: a name-based uuid from what identifies the
+ * device to OpenCL, the same on every run while the setup is unchanged. */
+static void hashed_uuid(const char *platform, const char *device, const char *driver_version, uint32_t index,
+                        uint8_t out[ACCEL_UUID_SIZE])
+{
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%u", index);
+    const char *parts[] = {"accel-opencl", platform, device, driver_version, idx};
+    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+    for (size_t i = 0; i < 5; i++) {
+        a = fnv1a(a, parts[i]);
+        b = fnv1a(b, parts[4 - i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(a >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+/* Fill dev from the OpenCL queries; `index` is the device's index within
+ * its platform. */
+static void describe_device(ocl_device *dev, const char *platform_name, uint32_t index)
+{
+    accel_icd_device_info *info = &dev->info;
+    cl_device_id id = dev->id;
+    char name[256], driver_version[128], version[128];
+    char *extensions = NULL;
+    size_t ext_size = 0;
+
+    info->struct_size = sizeof(*info);
+    device_string(id, CL_DEVICE_NAME, name, sizeof(name));
+    device_string(id, CL_DRIVER_VERSION, driver_version, sizeof(driver_version));
+    device_string(id, CL_DEVICE_VERSION, version, sizeof(version));
+    device_string(id, CL_DEVICE_VENDOR, info->vendor, sizeof(info->vendor));
+    snprintf(info->name, sizeof(info->name), "%s: %s", platform_name, name);
+    if (CL(clGetDeviceInfo)(id, CL_DEVICE_EXTENSIONS, 0, NULL, &ext_size) == CL_SUCCESS && ext_size > 0 &&
+        (extensions = calloc(1, ext_size + 1)) != NULL &&
+        CL(clGetDeviceInfo)(id, CL_DEVICE_EXTENSIONS, ext_size, extensions, NULL) != CL_SUCCESS)
+        extensions[0] = '\0';
+    const char *ext = extensions ? extensions : "";
+
+    cl_device_type type = 0;
+    CL(clGetDeviceInfo)(id, CL_DEVICE_TYPE, sizeof(type), &type, NULL);
+    info->kind = device_kind(type, name);
+    info->interface = ACCEL_DEVICE_INTERFACE_OPENCL;
+
+    cl_uint vendor_id = 0;
+    if (CL(clGetDeviceInfo)(id, CL_DEVICE_VENDOR_ID, sizeof(vendor_id), &vendor_id, NULL) == CL_SUCCESS)
+        info->vendor_id = vendor_id;
+
+    cl_uchar uuid[CL_UUID_SIZE_KHR];
+    if (has_extension(ext, "cl_khr_device_uuid") &&
+        CL(clGetDeviceInfo)(id, CL_DEVICE_UUID_KHR, sizeof(uuid), uuid, NULL) == CL_SUCCESS)
+        memcpy(info->uuid, uuid, ACCEL_UUID_SIZE);
+    else
+        hashed_uuid(platform_name, name, driver_version, index, info->uuid);
+
+    cl_device_pci_bus_info_khr pci;
+    if (has_extension(ext, "cl_khr_pci_bus_info") &&
+        CL(clGetDeviceInfo)(id, CL_DEVICE_PCI_BUS_INFO_KHR, sizeof(pci), &pci, NULL) == CL_SUCCESS)
+        snprintf(info->bus_address, sizeof(info->bus_address), "%04x:%02x:%02x.%x", pci.pci_domain, pci.pci_bus,
+                 pci.pci_device, pci.pci_function);
+
+    /* OpenCL does not say which NUMA node a device is close to. */
+    info->numa_node = -1;
+    info->parent_index = -1;
+
+    /* Fine-grained system SVM is the OpenCL name for sharing the process's
+     * address space. Only asked of OpenCL 2.0+ devices. */
+    cl_device_svm_capabilities svm = 0;
+    if (strncmp(version, "OpenCL 1.", 9) != 0 &&
+        CL(clGetDeviceInfo)(id, CL_DEVICE_SVM_CAPABILITIES, sizeof(svm), &svm, NULL) == CL_SUCCESS &&
+        (svm & CL_DEVICE_SVM_FINE_GRAIN_SYSTEM))
+        info->flags |= ACCEL_DEVICE_FLAG_SVA;
+    info->max_address_spaces = 0;
+    info->available_instances = ACCEL_INSTANCES_UNLIMITED;
+    info->driver_version = OCL_DRIVER_VERSION;
+
+    cl_bool unified = CL_FALSE;
+    CL(clGetDeviceInfo)(id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof(unified), &unified, NULL);
+    dev->unified = unified == CL_TRUE;
+    cl_uint align_bits = 0;
+    CL(clGetDeviceInfo)(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof(align_bits), &align_bits, NULL);
+    dev->base_align = align_bits >= 8 ? align_bits / 8 : 1;
+    char il[256];
+    dev->has_il = 0;
+    if (strncmp(version, "OpenCL 1.", 9) != 0 && strncmp(version, "OpenCL 2.0", 10) != 0) {
+        device_string(id, CL_DEVICE_IL_VERSION, il, sizeof(il));
+        dev->has_il = strstr(il, "SPIR-V") != NULL && CL(clCreateProgramWithIL) != NULL;
+    }
+    OCL_LOG(ACCEL_LOG_DEBUG, "device %s (%s, %s): %s memory, base alignment %u, %s", info->name, version,
+            driver_version, dev->unified ? "host-unified" : "separate", dev->base_align,
+            dev->has_il ? "SPIR-V accepted" : "no SPIR-V");
+    free(extensions);
+}
+
+/* Append the devices of one platform to drv. */
+static accel_result add_platform(ocl_driver *drv, cl_platform_id platform)
+{
+    char pname[128];
+    platform_string(platform, CL_PLATFORM_NAME, pname, sizeof(pname));
+    cl_uint n = 0;
+    cl_int err = CL(clGetDeviceIDs)(platform, CL_DEVICE_TYPE_ALL, 0, NULL, &n);
+    if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && n == 0)) {
+        OCL_LOG(ACCEL_LOG_INFO, "platform %s has no devices", pname);
+        return ACCEL_SUCCESS;
+    }
+    if (err != CL_SUCCESS) {
+        OCL_LOG(ACCEL_LOG_WARN, "platform %s: clGetDeviceIDs failed (%d); skipped", pname, err);
+        return ACCEL_SUCCESS;
+    }
+    cl_device_id *ids = calloc(n, sizeof(*ids));
+    ocl_device *grown = realloc(drv->devices, (drv->count + n) * sizeof(*grown));
+    if (!ids || !grown) {
+        free(ids);
+        if (grown)
+            drv->devices = grown;
+        OCL_LOG(ACCEL_LOG_ERROR, "out of memory");
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    drv->devices = grown;
+    if ((err = CL(clGetDeviceIDs)(platform, CL_DEVICE_TYPE_ALL, n, ids, &n)) != CL_SUCCESS) {
+        OCL_LOG(ACCEL_LOG_WARN, "platform %s: clGetDeviceIDs failed (%d); skipped", pname, err);
+        free(ids);
+        return ACCEL_SUCCESS;
+    }
+    for (cl_uint i = 0; i < n; i++) {
+        ocl_device *dev = &drv->devices[drv->count];
+        memset(dev, 0, sizeof(*dev));
+        dev->platform = platform;
+        dev->id = ids[i];
+        pthread_mutex_init(&dev->lock, NULL);
+        describe_device(dev, pname, i);
+        drv->count++;
+    }
+    free(ids);
+    return ACCEL_SUCCESS;
+}
+
+static void ocl_fini(void *handle);
+
+static accel_icd_result ocl_init(const accel_icd_init_info *init, void **handle)
+{
+    (void)init;
+    ocl_driver *drv = calloc(1, sizeof(*drv));
+    if (!drv) {
+        OCL_LOG(ACCEL_LOG_ERROR, "out of memory");
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    *handle = drv;
+    ocl_users++;
+    if (load_opencl() != 0)
+        return ACCEL_SUCCESS;
+
+    cl_uint n = 0;
+    cl_int err = CL(clGetPlatformIDs)(0, NULL, &n);
+    if (err != CL_SUCCESS || n == 0) {
+        /* -1001 is CL_PLATFORM_NOT_FOUND_KHR: the ICD loader found no
+         * platform (no loadable .icd file in /etc/OpenCL/vendors). */
+        OCL_LOG(ACCEL_LOG_INFO, "no OpenCL platform (clGetPlatformIDs: %d); no devices", err);
+        return ACCEL_SUCCESS;
+    }
+    cl_platform_id *platforms = calloc(n, sizeof(*platforms));
+    if (!platforms) {
+        OCL_LOG(ACCEL_LOG_ERROR, "out of memory");
+        ocl_fini(drv);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    if ((err = CL(clGetPlatformIDs)(n, platforms, &n)) != CL_SUCCESS) {
+        OCL_LOG(ACCEL_LOG_INFO, "clGetPlatformIDs failed (%d); no devices", err);
+        n = 0;
+    }
+    for (cl_uint i = 0; i < n; i++) {
+        accel_result r = add_platform(drv, platforms[i]);
+        if (r != ACCEL_SUCCESS) {
+            free(platforms);
+            ocl_fini(drv);
+            return r;
+        }
+    }
+    free(platforms);
+    OCL_LOG(ACCEL_LOG_DEBUG, "%u OpenCL platform(s), %u device(s)", n, drv->count);
+    return ACCEL_SUCCESS;
+}
+
+static void ocl_fini(void *handle)
+{
+    ocl_driver *drv = handle;
+    for (uint32_t i = 0; i < drv->count; i++) {
+        ocl__device_release(&drv->devices[i]);
+        pthread_mutex_destroy(&drv->devices[i].lock);
+    }
+    free(drv->devices);
+    free(drv);
+    if (--ocl_users == 0 && ocl__cl.lib) {
+        dlclose(ocl__cl.lib);
+        memset(&ocl__cl, 0, sizeof(ocl__cl));
+    }
+}
+
+static accel_icd_result ocl_enumerate(void *handle, uint32_t *count, void **devices)
+{
+    ocl_driver *drv = handle;
+    if (!devices) {
+        *count = drv->count;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < drv->count ? *count : drv->count;
+    for (uint32_t i = 0; i < n; i++)
+        devices[i] = &drv->devices[i];
+    *count = n;
+    return n < drv->count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+static accel_icd_result ocl_get_info(void *device, accel_icd_device_info *info)
+{
+    const ocl_device *dev = device;
+    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
+    uint32_t keep = info->struct_size;
+    memcpy(info, &dev->info, n);
+    info->struct_size = keep;
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
+{
+    if (size_ret)
+        *size_ret = sizeof(v);
+    if (!value)
+        return ACCEL_SUCCESS;
+    if (size < sizeof(v))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(value, &v, sizeof(v));
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result ocl_query(void *device, accel_device_param param, void *value, size_t size,
+                                  size_t *size_ret)
+{
+    const ocl_device *dev = device;
+    switch (param) {
+    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)dev->info.kind, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES: {
+        /* Live: a device OpenCL reports unavailable offers no queues. */
+        cl_bool available = CL_TRUE;
+        if (value && CL(clGetDeviceInfo)(dev->id, CL_DEVICE_AVAILABLE, sizeof(available), &available, NULL) !=
+                         CL_SUCCESS)
+            available = CL_FALSE;
+        return put_u32(available == CL_TRUE ? dev->info.available_instances : 0, value, size, size_ret);
+    }
+    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES:
+        return put_u32(dev->info.max_address_spaces, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
+    default: return ACCEL_ERROR_UNSUPPORTED;
+    }
+}
+
+static const char *ocl_version(void *handle)
+{
+    (void)handle;
+    return OCL_DRIVER_VERSION_STRING;
+}
+
+static const accel_icd_table ocl_table = {
+    .struct_size = sizeof(accel_icd_table),
+    /* The OpenCL implementation behind libOpenCL keeps threads running. */
+    .flags = ACCEL_ICD_FLAG_NO_UNLOAD,
+    .driver_init = ocl_init,
+    .driver_fini = ocl_fini,
+    .enumerate_devices = ocl_enumerate,
+    .device_get_info = ocl_get_info,
+    .device_query = ocl_query,
+    .driver_version_string = ocl_version,
+    .memory_attach = ocl__memory_attach,
+    .memory_detach = ocl__memory_detach,
+    .memory_alloc_device = ocl__memory_alloc_device,
+    .memory_free_device = ocl__memory_free_device,
+    .memory_write = ocl__memory_write,
+    .memory_read = ocl__memory_read,
+    .program_load = ocl__program_load,
+    .program_release = ocl__program_release,
+    .function_get = ocl__function_get,
+    .function_release = ocl__function_release,
+    .queue_create = ocl__queue_create,
+    .queue_destroy = ocl__queue_destroy,
+    .queue_submit = ocl__queue_submit,
+    .fence_status = ocl__fence_status,
+    .fence_wait = ocl__fence_wait,
+    .fence_release = ocl__fence_release,
+};
+
+ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
+{
+    if (!n || n->struct_size < sizeof(*n))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
+        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
+    ocl__services = n->services;
+    n->driver_version = ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION
+                                                                          : n->loader_version;
+    n->table = &ocl_table;
+    return ACCEL_SUCCESS;
+}

@@ -1,0 +1,307 @@
+/* opencl_program.c — programs (OpenCL C source, SPIR-V through
+ * clCreateProgramWithIL) and functions: user kernels, whose signature comes
+ * from clGetKernelArgInfo, and the standard functions of builtins.cl, a
+ * program built once per device on the first function_get of a built-in. */
+#include "opencl_driver.h"
+
+#include "builtins_cl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Programs.                                                                  */
+
+typedef struct ocl_program {
+    ocl_device *dev;
+    cl_program prog;
+} ocl_program;
+
+static void copy_build_log(ocl_device *dev, cl_program prog, char *log, size_t log_size)
+{
+    if (!log || log_size == 0)
+        return;
+    log[0] = '\0';
+    size_t need = 0;
+    if (CL(clGetProgramBuildInfo)(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &need) != CL_SUCCESS || need == 0)
+        return;
+    char *full = malloc(need + 1);
+    if (!full)
+        return;
+    if (CL(clGetProgramBuildInfo)(prog, dev->id, CL_PROGRAM_BUILD_LOG, need, full, NULL) == CL_SUCCESS) {
+        full[need] = '\0';
+        snprintf(log, log_size, "%s", full);
+    }
+    free(full);
+}
+
+static void set_log(char *log, size_t log_size, const char *text)
+{
+    if (log && log_size)
+        snprintf(log, log_size, "%s", text);
+}
+
+/* Build `prog` for the device; on failure the compiler's log goes to
+ * log. Options get -cl-kernel-arg-info appended (function signatures come
+ * from clGetKernelArgInfo). */
+static accel_result build(ocl_device *dev, cl_program prog, const char *options, int arg_info, char *log,
+                          size_t log_size)
+{
+    const char *extra = arg_info ? " -cl-kernel-arg-info" : "";
+    size_t n = (options ? strlen(options) : 0) + strlen(extra) + 1;
+    char *opts = malloc(n);
+    if (!opts)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    snprintf(opts, n, "%s%s", options ? options : "", extra);
+    cl_int err = CL(clBuildProgram)(prog, 1, &dev->id, opts, NULL, NULL);
+    free(opts);
+    if (err == CL_SUCCESS)
+        return ACCEL_SUCCESS;
+    copy_build_log(dev, prog, log, log_size);
+    if (log && log_size && log[0] == '\0')
+        snprintf(log, log_size, "clBuildProgram failed (%d)", err);
+    if (err == CL_COMPILER_NOT_AVAILABLE || err == CL_LINKER_NOT_AVAILABLE)
+        return ACCEL_ERROR_UNSUPPORTED;
+    if (err == CL_BUILD_PROGRAM_FAILURE || err == CL_INVALID_BUILD_OPTIONS || err == CL_INVALID_BINARY)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    return ocl__result(err);
+}
+
+accel_icd_result ocl__program_load(void *device, accel_program_format format, const void *data, size_t size,
+                                   const char *options, void **program, char *log, size_t log_size)
+{
+    ocl_device *dev = device;
+    cl_int err = CL_SUCCESS;
+    cl_program prog = NULL;
+    int arg_info = 0;
+    if (log && log_size)
+        log[0] = '\0';
+    if (format != ACCEL_PROGRAM_FORMAT_OPENCL_C && format != ACCEL_PROGRAM_FORMAT_SPIRV) {
+        set_log(log, log_size, "the OpenCL driver loads OpenCL C source and SPIR-V only");
+        return ACCEL_ERROR_UNSUPPORTED;
+    }
+    if (format == ACCEL_PROGRAM_FORMAT_SPIRV && !dev->has_il) {
+        set_log(log, log_size, "this OpenCL device does not accept SPIR-V (no CL_DEVICE_IL_VERSION)");
+        return ACCEL_ERROR_UNSUPPORTED;
+    }
+    if (!data)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    cl_context ctx = ocl__device_context(dev);
+    if (!ctx)
+        return ACCEL_ERROR_DRIVER_INTERNAL;
+    if (format == ACCEL_PROGRAM_FORMAT_OPENCL_C) {
+        const char *text = data;
+        /* size 0: NUL-terminated text */
+        prog = CL(clCreateProgramWithSource)(ctx, 1, &text, size ? &size : NULL, &err);
+        arg_info = 1;
+    } else {
+        prog = CL(clCreateProgramWithIL)(ctx, data, size, &err);
+    }
+    if (!prog) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "cannot create the program (%d)", err);
+        set_log(log, log_size, msg);
+        return err == CL_INVALID_VALUE ? ACCEL_ERROR_INVALID_ARGUMENT : ocl__result(err);
+    }
+    accel_result r = build(dev, prog, options, arg_info, log, log_size);
+    if (r != ACCEL_SUCCESS) {
+        CL(clReleaseProgram)(prog);
+        return r;
+    }
+    ocl_program *p = malloc(sizeof(*p));
+    if (!p) {
+        CL(clReleaseProgram)(prog);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    p->dev = dev;
+    p->prog = prog;
+    *program = p;
+    return ACCEL_SUCCESS;
+}
+
+void ocl__program_release(void *program)
+{
+    ocl_program *p = program;
+    if (!p)
+        return;
+    CL(clReleaseProgram)(p->prog); /* kernels made from it keep it alive */
+    free(p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Functions.                                                                 */
+
+static const struct builtin {
+    const char *name;
+    fn_kind kind;
+    const char *kernels[2];
+    uint32_t argc;
+    accel_arg_kind args[3];
+} builtin_list[] = {
+    {"accel.noop", FN_NOOP, {NULL, NULL}, 0, {ACCEL_ARG_NONE}},
+    {"accel.copy", FN_COPY, {"accel_move", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"accel.fill", FN_FILL, {"accel_fill", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"crc32c", FN_CRC32C, {"accel_crc32c", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"sha256", FN_SHA256, {"accel_sha256", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"zlib.deflate", FN_DEFLATE, {"accel_deflate_blocks", "accel_deflate_finish"}, 3,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"zlib.inflate", FN_INFLATE, {"accel_inflate", NULL}, 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+};
+
+/* The built-in program, built on the first function_get of a built-in. */
+static accel_result builtins_program(ocl_device *dev, cl_program *out)
+{
+    cl_context ctx = ocl__device_context(dev);
+    if (!ctx)
+        return ACCEL_ERROR_DRIVER_INTERNAL;
+    pthread_mutex_lock(&dev->lock);
+    if (!dev->builtins && dev->builtins_result == ACCEL_SUCCESS) {
+        cl_int err;
+        const char *text = ocl_builtins_source;
+        cl_program prog = CL(clCreateProgramWithSource)(ctx, 1, &text, NULL, &err);
+        if (!prog) {
+            OCL_LOG(ACCEL_LOG_ERROR, "%s: built-in program: clCreateProgramWithSource failed (%d)", dev->info.name,
+                    err);
+            dev->builtins_result = ACCEL_ERROR_DRIVER_INTERNAL;
+        } else {
+            char log[2048];
+            accel_result r = build(dev, prog, "", 0, log, sizeof(log));
+            if (r != ACCEL_SUCCESS) {
+                OCL_LOG(ACCEL_LOG_ERROR, "%s: the built-in program does not build: %s", dev->info.name, log);
+                CL(clReleaseProgram)(prog);
+                dev->builtins_result = r == ACCEL_ERROR_UNSUPPORTED ? r : ACCEL_ERROR_DRIVER_INTERNAL;
+            } else {
+                dev->builtins = prog;
+            }
+        }
+    }
+    *out = dev->builtins;
+    accel_result r = dev->builtins_result;
+    pthread_mutex_unlock(&dev->lock);
+    return r;
+}
+
+/* The accel kind of a kernel argument, from clGetKernelArgInfo. */
+static accel_arg_kind arg_kind(cl_kernel k, cl_uint i)
+{
+    cl_kernel_arg_address_qualifier aq = 0;
+    char type[128] = "";
+    if (CL(clGetKernelArgInfo)(k, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof(aq), &aq, NULL) != CL_SUCCESS ||
+        CL(clGetKernelArgInfo)(k, i, CL_KERNEL_ARG_TYPE_NAME, sizeof(type), type, NULL) != CL_SUCCESS)
+        return ACCEL_ARG_NONE;
+    type[sizeof(type) - 1] = '\0';
+    if (aq == CL_KERNEL_ARG_ADDRESS_GLOBAL || aq == CL_KERNEL_ARG_ADDRESS_CONSTANT)
+        return strchr(type, '*') ? ACCEL_ARG_MEMORY : ACCEL_ARG_NONE;
+    if (aq != CL_KERNEL_ARG_ADDRESS_PRIVATE)
+        return ACCEL_ARG_NONE; /* __local: no accel argument kind for it */
+    static const struct {
+        const char *type;
+        accel_arg_kind kind;
+    } scalars[] = {{"uint", ACCEL_ARG_U32},          {"unsigned int", ACCEL_ARG_U32}, {"int", ACCEL_ARG_I32},
+                   {"ulong", ACCEL_ARG_U64},         {"unsigned long", ACCEL_ARG_U64}, {"long", ACCEL_ARG_I64},
+                   {"float", ACCEL_ARG_F32},         {"double", ACCEL_ARG_F64}};
+    for (size_t s = 0; s < sizeof(scalars) / sizeof(scalars[0]); s++)
+        if (strcmp(type, scalars[s].type) == 0)
+            return scalars[s].kind;
+    return ACCEL_ARG_NONE;
+}
+
+static void function_free(ocl_function *f)
+{
+    for (int i = 0; i < 2; i++)
+        if (f->kernel[i])
+            CL(clReleaseKernel)(f->kernel[i]);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+static void fill_info(const ocl_function *f, accel_icd_function_info *info)
+{
+    if (!info)
+        return;
+    accel_icd_function_info full = {.struct_size = info->struct_size, .arg_count = f->argc};
+    memcpy(full.arg_kinds, f->kinds, sizeof(full.arg_kinds));
+    size_t n = info->struct_size < sizeof(full) ? info->struct_size : sizeof(full);
+    memcpy(info, &full, n);
+}
+
+accel_icd_result ocl__function_get(void *device, void *program, const char *name, void **function,
+                                   accel_icd_function_info *info)
+{
+    ocl_device *dev = device;
+    ocl_program *p = program;
+    const struct builtin *b = NULL;
+    cl_program prog;
+    accel_result r;
+
+    if (!name)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (p) {
+        if (p->dev != dev)
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        prog = p->prog;
+    } else {
+        for (size_t i = 0; i < sizeof(builtin_list) / sizeof(builtin_list[0]) && !b; i++)
+            if (strcmp(builtin_list[i].name, name) == 0)
+                b = &builtin_list[i];
+        if (!b)
+            return ACCEL_ERROR_NOT_FOUND;
+        if ((r = builtins_program(dev, &prog)) != ACCEL_SUCCESS)
+            return r;
+    }
+
+    ocl_function *f = calloc(1, sizeof(*f));
+    if (!f)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    f->dev = dev;
+    pthread_mutex_init(&f->lock, NULL);
+    cl_int err = CL_SUCCESS;
+    if (b) {
+        f->kind = b->kind;
+        f->argc = b->argc;
+        memcpy(f->kinds, b->args, sizeof(b->args));
+        for (int i = 0; i < 2; i++) {
+            if (b->kernels[i] && !(f->kernel[i] = CL(clCreateKernel)(prog, b->kernels[i], &err))) {
+                OCL_LOG(ACCEL_LOG_ERROR, "%s: built-in kernel %s: clCreateKernel failed (%d)", dev->info.name,
+                        b->kernels[i], err);
+                function_free(f);
+                return ACCEL_ERROR_DRIVER_INTERNAL;
+            }
+        }
+    } else {
+        f->kind = FN_USER;
+        if (!(f->kernel[0] = CL(clCreateKernel)(prog, name, &err))) {
+            function_free(f);
+            return err == CL_INVALID_KERNEL_NAME ? ACCEL_ERROR_NOT_FOUND : ocl__result(err);
+        }
+        cl_uint argc = 0;
+        CL(clGetKernelInfo)(f->kernel[0], CL_KERNEL_NUM_ARGS, sizeof(argc), &argc, NULL);
+        if (argc > ACCEL_MAX_ARGS) {
+            OCL_LOG(ACCEL_LOG_WARN, "kernel %s takes %u arguments; at most %d are supported", name, argc,
+                    ACCEL_MAX_ARGS);
+            function_free(f);
+            return ACCEL_ERROR_UNSUPPORTED;
+        }
+        f->argc = argc;
+        for (cl_uint i = 0; i < argc; i++) {
+            f->kinds[i] = arg_kind(f->kernel[0], i);
+            if (f->kinds[i] == ACCEL_ARG_NONE) {
+                /* __local pointers, vectors, structs, narrow integers, or a
+                 * program without argument information (SPIR-V). */
+                OCL_LOG(ACCEL_LOG_WARN, "kernel %s: argument %u has a type accel cannot pass", name, i);
+                function_free(f);
+                return ACCEL_ERROR_UNSUPPORTED;
+            }
+        }
+    }
+    fill_info(f, info);
+    *function = f;
+    return ACCEL_SUCCESS;
+}
+
+void ocl__function_release(void *function)
+{
+    if (function)
+        function_free(function);
+}

@@ -1,0 +1,69 @@
+// common.glsl — shared by the built-in functions' shaders.
+//
+// Every built-in sees its memory arguments as uint arrays bound at an
+// offset aligned down to minStorageBufferOffsetAlignment; offN is the byte
+// offset of argument N's range inside its binding and sizeN its size in
+// bytes (see vk_builtins.c, which fills this block). Bytes are reached
+// through 32-bit words and shifts, so no 8-bit storage feature is needed.
+// A failing call writes a code into the status binding, which the driver
+// turns into the fence's error; the rest of that binding is scratch state
+// that carries sequential work from one dispatch to the next.
+//
+// Sequential work is split into chunks, one dispatch each, because some
+// implementations bound the loop iterations of one invocation (llvmpipe
+// stops every loop of an invocation after 65535 iterations in total).
+layout(push_constant) uniform Params {
+    uint off0;
+    uint off1;
+    uint off2;
+    uint size0;
+    uint size1;
+    uint size2;
+    uint pattern;
+    uint chunk; // which chunk of a chunked pass this dispatch runs
+} pc;
+
+const uint ST_TOO_SMALL = 1u;
+const uint ST_CORRUPT = 2u;
+const uint ST_WORK_LIMIT = 3u; // ran out of dispatches: reported as unsupported
+
+// Byte i (absolute, inside the binding) of buffer block B.
+#define RD(B, i) ((B.w[(i) >> 2] >> (((i) & 3u) << 3)) & 0xffu)
+
+// Store the bytes of word idx selected by mask, leaving the others alone
+// even if someone else writes them concurrently.
+#define PUT_MASKED(B, idx, val, mask)                                       \
+    {                                                                       \
+        uint m_ = (mask);                                                   \
+        if (m_ == 0xffffffffu) {                                            \
+            B.w[idx] = (val);                                               \
+        } else if (m_ != 0u) {                                              \
+            atomicAnd(B.w[idx], ~m_);                                       \
+            atomicOr(B.w[idx], (val) & m_);                                 \
+        }                                                                   \
+    }
+
+// Store a little-endian u32 at any byte offset.
+#define PUT_U32(B, off, v)                                                  \
+    {                                                                       \
+        uint o_ = (off);                                                    \
+        uint v_ = (v);                                                      \
+        uint s_ = (o_ & 3u) * 8u;                                           \
+        if (s_ == 0u) {                                                     \
+            B.w[o_ >> 2] = v_;                                              \
+        } else {                                                            \
+            PUT_MASKED(B, o_ >> 2, v_ << s_, 0xffffffffu << s_);            \
+            PUT_MASKED(B, (o_ >> 2) + 1u, v_ >> (32u - s_), 0xffffffffu >> (32u - s_)); \
+        }                                                                   \
+    }
+
+// The 4 bytes at byte offset s (all inside the range) as a little-endian word.
+#define LOAD_U32(B, s)                                                      \
+    ((((s) & 3u) == 0u) ? B.w[(s) >> 2]                                     \
+                        : ((B.w[(s) >> 2] >> (((s) & 3u) * 8u)) |          \
+                           (B.w[((s) >> 2) + 1u] << (32u - ((s) & 3u) * 8u))))
+
+uint bswap32(uint x)
+{
+    return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
+}

@@ -1,0 +1,854 @@
+/* test_icd_opencl.c — the OpenCL driver through its table (icd_harness.h):
+ * enumeration, the standard functions at 0 B, 1 B, 4 KiB + 3 B and 64 MiB
+ * against straightforward C and zlib, user kernels, build failures, fence
+ * ordering and failures. Skips when no OpenCL device is reachable. */
+#include "../icd_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <time.h>
+#include <zlib.h>
+
+#define MIB (1024u * 1024u)
+
+static const size_t sizes[] = {0, 1, 4096 + 3, 64 * MIB};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static ih_driver drv;
+static void *dev;
+static void *queue;
+
+/* ---- reference implementations ---- */
+
+static uint32_t crc_table[256];
+
+static uint32_t ref_crc32c(const uint8_t *p, size_t n)
+{
+    if (!crc_table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = (c >> 1) ^ (c & 1 ? 0x82f63b78u : 0);
+            crc_table[i] = c;
+        }
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++)
+        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return c ^ 0xffffffffu;
+}
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t ror(uint32_t x, int n)
+{
+    return (x >> n) | (x << (32 - n));
+}
+
+static void sha_block(uint32_t h[8], const uint8_t *p)
+{
+    uint32_t w[64], v[8];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++)
+        w[i] = w[i - 16] + (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
+               (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
+    memcpy(v, h, sizeof(v));
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[i] + w[i];
+        uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        memmove(v + 1, v, 7 * sizeof(uint32_t));
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] += v[i];
+}
+
+static void ref_sha256(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t full = n / 64;
+    for (size_t b = 0; b < full; b++)
+        sha_block(h, p + 64 * b);
+    uint8_t tail[128] = {0};
+    size_t rest = n % 64;
+    memcpy(tail, p + 64 * full, rest);
+    tail[rest] = 0x80;
+    size_t blocks = rest < 56 ? 1 : 2;
+    for (int i = 0; i < 8; i++)
+        tail[blocks * 64 - 1 - i] = (uint8_t)((uint64_t)n * 8 >> (8 * i));
+    for (size_t b = 0; b < blocks; b++)
+        sha_block(h, tail + 64 * b);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(h[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+        out[4 * i + 3] = (uint8_t)h[i];
+    }
+}
+
+/* Compressible test data: words from a small vocabulary with some noise. */
+static void fill_data(uint8_t *p, size_t n, uint32_t seed)
+{
+    static const char *words[] = {"accel ", "loader ", "opencl ", "driver ", "fence ", "queue ", "zlib ", "\n"};
+    uint32_t x = seed * 2654435761u + 1;
+    size_t i = 0;
+    while (i < n) {
+        x = x * 1664525u + 1013904223u;
+        if ((x >> 28) == 0) {
+            p[i++] = (uint8_t)(x >> 8);
+            continue;
+        }
+        const char *w = words[(x >> 16) & 7];
+        for (; *w && i < n; w++)
+            p[i++] = (uint8_t)*w;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- harness helpers ---- */
+
+typedef struct hbuf {
+    uint8_t *p;
+    size_t size;
+    void *mem;
+    int staged;
+} hbuf;
+
+/* Host memory with `guard` extra bytes after it (set to 0xA5), attached. */
+static hbuf hb_new(size_t size, size_t guard)
+{
+    hbuf b = {0};
+    size_t total = (size + guard + 4095) / 4096 * 4096;
+    b.p = aligned_alloc(4096, total ? total : 4096);
+    assert_non_null(b.p);
+    memset(b.p + size, 0xa5, guard);
+    b.size = size;
+    assert_int_equal(ih_attach(&drv, dev, b.p, size + guard, &b.mem, &b.staged), ACCEL_SUCCESS);
+    assert_false(b.staged);
+    return b;
+}
+
+static void hb_free(hbuf *b)
+{
+    drv.t->memory_detach(dev, b->mem);
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+static void *fn(const char *name)
+{
+    void *f = NULL;
+    accel_icd_function_info info = {.struct_size = sizeof(info)};
+    assert_int_equal(drv.t->function_get(dev, NULL, name, &f, &info), ACCEL_SUCCESS);
+    return f;
+}
+
+/* Run a built-in on the shared queue. A failed submission fails every
+ * later one of its queue, so after an (expected) failure the queue is
+ * replaced. */
+static accel_result run(void *f, const accel_icd_arg *args, uint32_t argc)
+{
+    accel_result r = ih_run(&drv, queue, f, args, argc, 0, 0);
+    if (r != ACCEL_SUCCESS) {
+        drv.t->queue_destroy(queue);
+        queue = NULL;
+        assert_int_equal(drv.t->queue_create(dev, &queue), ACCEL_SUCCESS);
+    }
+    return r;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (ih_open(&drv, DRIVER_PATH) != 0)
+        return -1;
+    if (drv.device_count == 0)
+        return 0;
+    dev = drv.devices[0];
+    return drv.t->queue_create(dev, &queue) == ACCEL_SUCCESS ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (queue)
+        drv.t->queue_destroy(queue);
+    ih_close(&drv);
+    return 0;
+}
+
+#define NEED_DEVICE()                                                                                         \
+    do {                                                                                                      \
+        if (drv.device_count == 0) {                                                                          \
+            print_message("no OpenCL device; skipped\n");                                                     \
+            skip();                                                                                           \
+        }                                                                                                     \
+    } while (0)
+
+/* ---- tests ---- */
+
+static void test_icd_opencl_devices(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    for (uint32_t i = 0; i < drv.device_count; i++) {
+        const accel_icd_device_info *info = &drv.info[i];
+        print_message("device %u: %s (vendor %s, 0x%x)\n", i, info->name, info->vendor, info->vendor_id);
+        assert_int_equal(info->interface, ACCEL_DEVICE_INTERFACE_OPENCL);
+        assert_non_null(strstr(info->name, ": "));
+        assert_int_not_equal(info->kind, ACCEL_DEVICE_KIND_UNKNOWN);
+        assert_int_equal(info->numa_node, -1);
+        assert_int_equal(info->available_instances, ACCEL_INSTANCES_UNLIMITED);
+        static const uint8_t zero[ACCEL_UUID_SIZE];
+        assert_memory_not_equal(info->uuid, zero, ACCEL_UUID_SIZE);
+        for (uint32_t j = 0; j < i; j++)
+            assert_memory_not_equal(info->uuid, drv.info[j].uuid, ACCEL_UUID_SIZE);
+        uint32_t v = 0;
+        size_t size = 0;
+        assert_int_equal(drv.t->device_query(drv.devices[i], ACCEL_DEVICE_PARAM_KIND, NULL, 0, &size), ACCEL_SUCCESS);
+        assert_int_equal(size, sizeof(uint32_t));
+        assert_int_equal(drv.t->device_query(drv.devices[i], ACCEL_DEVICE_PARAM_KIND, &v, sizeof(v), NULL),
+                         ACCEL_SUCCESS);
+        assert_int_equal(v, info->kind);
+        assert_int_equal(drv.t->device_query(drv.devices[i], ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &v, sizeof(v),
+                                             NULL),
+                         ACCEL_SUCCESS);
+        assert_int_equal(v, ACCEL_INSTANCES_UNLIMITED);
+        assert_int_equal(drv.t->device_query(drv.devices[i], (accel_device_param)999, &v, sizeof(v), NULL),
+                         ACCEL_ERROR_UNSUPPORTED);
+    }
+    /* The same uuids after the driver starts again. */
+    ih_driver again;
+    assert_int_equal(ih_open(&again, DRIVER_PATH), 0);
+    assert_int_equal(again.device_count, drv.device_count);
+    for (uint32_t i = 0; i < drv.device_count; i++)
+        assert_memory_equal(again.info[i].uuid, drv.info[i].uuid, ACCEL_UUID_SIZE);
+    again.dl = NULL; /* keep the library: drv still uses it */
+    ih_close(&again);
+    /* The driver keeps the services of the last negotiation: give it drv's
+     * again (again's are gone). */
+    accel_icd_negotiate_fn negotiate;
+    *(void **)&negotiate = dlsym(drv.dl, ACCEL_ICD_NEGOTIATE_SYMBOL);
+    accel_icd_negotiation n = {.struct_size = sizeof(n), .loader_version = ACCEL_ICD_INTERFACE_VERSION,
+                               .loader_min_version = ACCEL_ICD_INTERFACE_VERSION, .services = &drv.services};
+    assert_int_equal(negotiate(&n), ACCEL_SUCCESS);
+}
+
+static void test_icd_opencl_noop(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("accel.noop");
+    assert_int_equal(run(f, NULL, 0), ACCEL_SUCCESS);
+    void *missing = NULL;
+    assert_int_equal(drv.t->function_get(dev, NULL, "no.such.function", &missing, NULL), ACCEL_ERROR_NOT_FOUND);
+    drv.t->function_release(f);
+}
+
+static void test_icd_opencl_copy_fill(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *copy = fn("accel.copy"), *fill = fn("accel.fill");
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        hbuf src = hb_new(n, 0), dst = hb_new(n, 16);
+        fill_data(src.p, n, (uint32_t)s);
+        accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(dst.mem, 0, n)};
+        double t = now_s();
+        assert_int_equal(run(copy, args, 2), ACCEL_SUCCESS);
+        double tc = now_s() - t;
+        assert_memory_equal(dst.p, src.p, n);
+        for (int g = 0; g < 16; g++)
+            assert_int_equal(dst.p[n + g], 0xa5);
+
+        accel_icd_arg fargs[2] = {ih_mem(dst.mem, 0, n), ih_u32(0x44332211u)};
+        t = now_s();
+        assert_int_equal(run(fill, fargs, 2), ACCEL_SUCCESS);
+        double tf = now_s() - t;
+        for (size_t i = 0; i < n; i++)
+            if (dst.p[i] != (uint8_t)(0x11 * ((i & 3) + 1)))
+                fail_msg("fill: byte %zu is 0x%02x", i, dst.p[i]);
+        for (int g = 0; g < 16; g++)
+            assert_int_equal(dst.p[n + g], 0xa5);
+        if (n >= MIB)
+            print_message("%zu MiB: accel.copy %.3f s, accel.fill %.3f s\n", n / MIB, tc, tf);
+        hb_free(&src);
+        hb_free(&dst);
+    }
+    /* Overlapping ranges of one buffer copy like memmove, in both directions;
+     * a partial pattern at the end. */
+    hbuf b = hb_new(100, 0);
+    uint8_t want[100];
+    for (int i = 0; i < 100; i++)
+        b.p[i] = (uint8_t)i;
+    memcpy(want, b.p, 100);
+    memmove(want + 10, want, 50);
+    accel_icd_arg args[2] = {ih_mem(b.mem, 0, 50), ih_mem(b.mem, 10, 50)};
+    assert_int_equal(run(copy, args, 2), ACCEL_SUCCESS);
+    assert_memory_equal(b.p, want, 100);
+    memmove(want + 3, want + 20, 60);
+    accel_icd_arg back[2] = {ih_mem(b.mem, 20, 60), ih_mem(b.mem, 3, 60)};
+    assert_int_equal(run(copy, back, 2), ACCEL_SUCCESS);
+    assert_memory_equal(b.p, want, 100);
+    accel_icd_arg fargs[2] = {ih_mem(b.mem, 7, 6), ih_u32(0x04030201u)};
+    assert_int_equal(run(fill, fargs, 2), ACCEL_SUCCESS);
+    const uint8_t pat[6] = {1, 2, 3, 4, 1, 2};
+    assert_memory_equal(b.p + 7, pat, 6);
+    assert_int_equal(b.p[13], want[13]);
+    hb_free(&b);
+    drv.t->function_release(copy);
+    drv.t->function_release(fill);
+}
+
+static void test_icd_opencl_crc32c(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("crc32c");
+    hbuf res = hb_new(4, 4);
+    /* the check value of the definition */
+    hbuf check = hb_new(9, 0);
+    memcpy(check.p, "123456789", 9);
+    accel_icd_arg cargs[2] = {ih_mem(check.mem, 0, 9), ih_mem(res.mem, 0, 4)};
+    assert_int_equal(run(f, cargs, 2), ACCEL_SUCCESS);
+    uint32_t got;
+    memcpy(&got, res.p, 4);
+    assert_int_equal(got, 0xe3069283u);
+    hb_free(&check);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        hbuf src = hb_new(n, 0);
+        fill_data(src.p, n, 7 + (uint32_t)s);
+        accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(res.mem, 0, 4)};
+        double t = now_s();
+        assert_int_equal(run(f, args, 2), ACCEL_SUCCESS);
+        t = now_s() - t;
+        memcpy(&got, res.p, 4);
+        assert_int_equal(got, ref_crc32c(src.p, n));
+        for (int g = 0; g < 4; g++)
+            assert_int_equal(res.p[4 + g], 0xa5);
+        if (n >= MIB)
+            print_message("%zu MiB: crc32c %.3f s (%.0f MB/s)\n", n / MIB, t, n / t / 1e6);
+        /* a range at an odd offset */
+        if (n > 5) {
+            accel_icd_arg off[2] = {ih_mem(src.mem, 5, n - 5), ih_mem(res.mem, 0, 4)};
+            assert_int_equal(run(f, off, 2), ACCEL_SUCCESS);
+            memcpy(&got, res.p, 4);
+            assert_int_equal(got, ref_crc32c(src.p + 5, n - 5));
+        }
+        hb_free(&src);
+    }
+    hb_free(&res);
+    drv.t->function_release(f);
+}
+
+static void test_icd_opencl_sha256(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("sha256");
+    hbuf res = hb_new(32, 8);
+    uint8_t want[32];
+    /* 55, 56 and 64 bytes: the padding's edge cases */
+    const size_t extra[] = {55, 56, 64};
+    for (size_t s = 0; s < NSIZES + 3; s++) {
+        size_t n = s < NSIZES ? sizes[s] : extra[s - NSIZES];
+        hbuf src = hb_new(n, 0);
+        fill_data(src.p, n, 11 + (uint32_t)s);
+        accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(res.mem, 0, 32)};
+        double t = now_s();
+        assert_int_equal(run(f, args, 2), ACCEL_SUCCESS);
+        t = now_s() - t;
+        ref_sha256(src.p, n, want);
+        assert_memory_equal(res.p, want, 32);
+        for (int g = 0; g < 8; g++)
+            assert_int_equal(res.p[32 + g], 0xa5);
+        if (n >= MIB)
+            print_message("%zu MiB: sha256 %.3f s (%.0f MB/s)\n", n / MIB, t, n / t / 1e6);
+        hb_free(&src);
+    }
+    /* sha256("abc") */
+    hbuf abc = hb_new(3, 0);
+    memcpy(abc.p, "abc", 3);
+    accel_icd_arg args[2] = {ih_mem(abc.mem, 0, 3), ih_mem(res.mem, 0, 32)};
+    assert_int_equal(run(f, args, 2), ACCEL_SUCCESS);
+    static const uint8_t abc_digest[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                           0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                           0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    assert_memory_equal(res.p, abc_digest, 32);
+    hb_free(&abc);
+    hb_free(&res);
+    drv.t->function_release(f);
+}
+
+static void test_icd_opencl_deflate(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("zlib.deflate");
+    hbuf out_size = hb_new(8, 0);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+        hbuf src = hb_new(n, 0), dst = hb_new(bound, 16);
+        fill_data(src.p, n, 23 + (uint32_t)s);
+        accel_icd_arg args[3] = {ih_mem(src.mem, 0, n), ih_mem(dst.mem, 0, bound), ih_mem(out_size.mem, 0, 8)};
+        double t = now_s();
+        assert_int_equal(run(f, args, 3), ACCEL_SUCCESS);
+        t = now_s() - t;
+        uint64_t produced;
+        memcpy(&produced, out_size.p, 8);
+        assert_true(produced <= bound);
+        for (int g = 0; g < 16; g++)
+            assert_int_equal(dst.p[bound + g], 0xa5);
+        uint8_t *back = malloc(n + 1);
+        uLongf back_len = n + 1;
+        assert_int_equal(uncompress(back, &back_len, dst.p, produced), Z_OK);
+        assert_int_equal(back_len, n);
+        assert_memory_equal(back, src.p, n);
+        free(back);
+        if (n >= MIB)
+            print_message("%zu MiB: zlib.deflate %.3f s\n", n / MIB, t);
+        hb_free(&src);
+        hb_free(&dst);
+    }
+    hb_free(&out_size);
+    drv.t->function_release(f);
+}
+
+/* A zlib stream of src made by zlib with the given level and strategy. */
+static uint8_t *zlib_stream(const uint8_t *src, size_t n, int level, int strategy, size_t *len)
+{
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy), Z_OK);
+    size_t cap = deflateBound(&z, n);
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)src;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *len = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static accel_result inflate_into(void *f, const uint8_t *stream, size_t len, hbuf *dst, size_t dst_size,
+                                 uint64_t *produced)
+{
+    hbuf src = hb_new(len, 0), out_size = hb_new(8, 0);
+    memcpy(src.p, stream, len);
+    memset(out_size.p, 0xee, 8);
+    accel_icd_arg args[3] = {ih_mem(src.mem, 0, len), ih_mem(dst->mem, 0, dst_size), ih_mem(out_size.mem, 0, 8)};
+    accel_result r = run(f, args, 3);
+    memcpy(produced, out_size.p, 8);
+    hb_free(&src);
+    hb_free(&out_size);
+    return r;
+}
+
+static void test_icd_opencl_inflate(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("zlib.inflate");
+    /* stored, fixed Huffman and dynamic Huffman blocks */
+    const struct {
+        int level, strategy;
+        const char *what;
+    } kinds[] = {{0, Z_DEFAULT_STRATEGY, "stored"}, {6, Z_FIXED, "fixed"}, {6, Z_DEFAULT_STRATEGY, "dynamic"},
+                 {9, Z_DEFAULT_STRATEGY, "level 9"}};
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        uint8_t *data = malloc(n + 1);
+        fill_data(data, n, 31 + (uint32_t)s);
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            if (n >= MIB && k != 2)
+                continue; /* 64 MiB: real compression only */
+            size_t len;
+            uint8_t *stream = zlib_stream(data, n, kinds[k].level, kinds[k].strategy, &len);
+            hbuf dst = hb_new(n, 16);
+            uint64_t produced = 0;
+            double t = now_s();
+            accel_result r = inflate_into(f, stream, len, &dst, n, &produced);
+            t = now_s() - t;
+            if (r != ACCEL_SUCCESS)
+                fail_msg("inflate (%s, %zu bytes): %d", kinds[k].what, n, r);
+            assert_int_equal(produced, n);
+            assert_memory_equal(dst.p, data, n);
+            for (int g = 0; g < 16; g++)
+                assert_int_equal(dst.p[n + g], 0xa5);
+            if (n >= MIB)
+                print_message("%zu MiB: zlib.inflate (%s, %zu bytes compressed) %.3f s\n", n / MIB, kinds[k].what,
+                              len, t);
+            /* one byte too small */
+            if (n > 0) {
+                accel_result small = inflate_into(f, stream, len, &dst, n - 1, &produced);
+                assert_int_equal(small, ACCEL_ERROR_INVALID_ARGUMENT);
+                for (int g = 0; g < 16; g++)
+                    assert_int_equal(dst.p[n + g], 0xa5);
+            }
+            hb_free(&dst);
+            free(stream);
+        }
+        free(data);
+    }
+    drv.t->function_release(f);
+}
+
+static void test_icd_opencl_inflate_corrupt(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("zlib.inflate");
+    uint8_t data[5000];
+    fill_data(data, sizeof(data), 99);
+    size_t len;
+    uint8_t *stream = zlib_stream(data, sizeof(data), 6, Z_DEFAULT_STRATEGY, &len);
+    hbuf dst = hb_new(sizeof(data), 0);
+    uint64_t produced;
+    uint8_t *bad = malloc(len + 1);
+
+    memcpy(bad, stream, len);
+    bad[len - 1] ^= 1; /* Adler-32 */
+    assert_int_equal(inflate_into(f, bad, len, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    memcpy(bad, stream, len);
+    bad[1] ^= 1; /* header check */
+    assert_int_equal(inflate_into(f, bad, len, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(inflate_into(f, stream, len / 2, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    memcpy(bad, stream, len);
+    bad[len] = 0; /* trailing garbage */
+    assert_int_equal(inflate_into(f, bad, len + 1, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    memcpy(bad, stream, len);
+    bad[2] |= 6; /* block type 3 */
+    assert_int_equal(inflate_into(f, bad, len, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(inflate_into(f, stream, 0, &dst, sizeof(data), &produced), ACCEL_ERROR_INVALID_ARGUMENT);
+    /* garbage in the middle: any error, never a hang or a crash */
+    for (size_t i = 3; i < len - 4; i += len / 16) {
+        memcpy(bad, stream, len);
+        bad[i] ^= 0x5a;
+        accel_result r = inflate_into(f, bad, len, &dst, sizeof(data), &produced);
+        assert_true(r == ACCEL_ERROR_INVALID_ARGUMENT || r == ACCEL_SUCCESS);
+    }
+    /* and still working afterwards */
+    assert_int_equal(inflate_into(f, stream, len, &dst, sizeof(data), &produced), ACCEL_SUCCESS);
+    assert_memory_equal(dst.p, data, sizeof(data));
+    free(bad);
+    free(stream);
+    hb_free(&dst);
+    drv.t->function_release(f);
+}
+
+static void test_icd_opencl_too_small(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    hbuf src = hb_new(1000, 0), small = hb_new(64, 0);
+    fill_data(src.p, 1000, 5);
+    void *crc = fn("crc32c"), *sha = fn("sha256"), *defl = fn("zlib.deflate"), *copy = fn("accel.copy");
+    accel_icd_arg a1[2] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 3)};
+    assert_int_equal(run(crc, a1, 2), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a2[2] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 31)};
+    assert_int_equal(run(sha, a2, 2), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a3[3] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 8)};
+    assert_int_equal(run(defl, a3, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a4[3] = {ih_mem(src.mem, 0, 10), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 7)};
+    assert_int_equal(run(defl, a4, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a5[2] = {ih_mem(src.mem, 0, 65), ih_mem(small.mem, 0, 64)};
+    assert_int_equal(run(copy, a5, 2), ACCEL_ERROR_INVALID_ARGUMENT);
+    drv.t->function_release(crc);
+    drv.t->function_release(sha);
+    drv.t->function_release(defl);
+    drv.t->function_release(copy);
+    hb_free(&src);
+    hb_free(&small);
+}
+
+static const char scale_src[] = "__kernel void scale(__global float *x, uint n, float f)\n"
+                                "{\n"
+                                "    size_t i = get_global_id(0);\n"
+                                "    if (i < n)\n"
+                                "        x[i] *= f;\n"
+                                "}\n"
+                                "__kernel void scalars(__global long *out, int a, ulong b, long c, double d)\n"
+                                "{\n"
+                                "    out[0] = a + (long)b + c + (long)d;\n"
+                                "}\n";
+
+static void test_icd_opencl_user_kernel(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *prog = NULL;
+    char log[4096];
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, scale_src, strlen(scale_src), "",
+                                         &prog, log, sizeof(log)),
+                     ACCEL_SUCCESS);
+    void *scale = NULL;
+    accel_icd_function_info info = {.struct_size = sizeof(info)};
+    assert_int_equal(drv.t->function_get(dev, prog, "scale", &scale, &info), ACCEL_SUCCESS);
+    assert_int_equal(info.arg_count, 3);
+    assert_int_equal(info.arg_kinds[0], ACCEL_ARG_MEMORY);
+    assert_int_equal(info.arg_kinds[1], ACCEL_ARG_U32);
+    assert_int_equal(info.arg_kinds[2], ACCEL_ARG_F32);
+    void *missing = NULL;
+    assert_int_equal(drv.t->function_get(dev, prog, "nope", &missing, &info), ACCEL_ERROR_NOT_FOUND);
+
+    enum { N = 100000 };
+    hbuf x = hb_new(N * sizeof(float), 0);
+    float *v = (float *)x.p;
+    for (int i = 0; i < N; i++)
+        v[i] = (float)i;
+    accel_icd_arg args[3] = {ih_mem(x.mem, 0, N * sizeof(float)), ih_u32(N), {.kind = ACCEL_ARG_F32}};
+    args[2].u.f32 = 2.5f;
+    accel_icd_submit s = {.struct_size = sizeof(s), .work_dim = 1, .function = scale, .args = args, .arg_count = 3,
+                          .work_size = {N, 1, 1}};
+    void *fence;
+    assert_int_equal(drv.t->queue_submit(queue, &s, &fence), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(fence, UINT64_MAX), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_status(fence), ACCEL_SUCCESS);
+    drv.t->fence_release(fence);
+    for (int i = 0; i < N; i++)
+        if (v[i] != (float)i * 2.5f)
+            fail_msg("x[%d] = %f", i, v[i]);
+
+    /* a range at an aligned offset (sub-buffer) and at an unaligned one */
+    const size_t offs[] = {4096, 4 * 3};
+    for (size_t k = 0; k < 2; k++) {
+        size_t first = offs[k] / sizeof(float);
+        for (int i = 0; i < N; i++)
+            v[i] = 1.0f;
+        args[0] = ih_mem(x.mem, offs[k], 10 * sizeof(float));
+        args[1] = ih_u32(10);
+        args[2].u.f32 = 3.0f;
+        s.work_size[0] = 16;
+        assert_int_equal(ih_run(&drv, queue, scale, args, 3, 1, 16), ACCEL_SUCCESS);
+        for (int i = 0; i < N; i++)
+            assert_true(v[i] == ((size_t)i >= first && (size_t)i < first + 10 ? 3.0f : 1.0f));
+    }
+
+    /* every scalar kind */
+    void *mix = NULL;
+    assert_int_equal(drv.t->function_get(dev, prog, "scalars", &mix, &info), ACCEL_SUCCESS);
+    const accel_arg_kind want[5] = {ACCEL_ARG_MEMORY, ACCEL_ARG_I32, ACCEL_ARG_U64, ACCEL_ARG_I64, ACCEL_ARG_F64};
+    assert_int_equal(info.arg_count, 5);
+    assert_memory_equal(info.arg_kinds, want, sizeof(want));
+    hbuf out = hb_new(8, 0);
+    accel_icd_arg margs[5] = {ih_mem(out.mem, 0, 8), {.kind = ACCEL_ARG_I32}, {.kind = ACCEL_ARG_U64},
+                              {.kind = ACCEL_ARG_I64}, {.kind = ACCEL_ARG_F64}};
+    margs[1].u.i32 = -5;
+    margs[2].u.u64 = 1ull << 40;
+    margs[3].u.i64 = -(1ll << 33);
+    margs[4].u.f64 = 1000.0;
+    assert_int_equal(ih_run(&drv, queue, mix, margs, 5, 1, 1), ACCEL_SUCCESS);
+    int64_t got;
+    memcpy(&got, out.p, 8);
+    assert_int_equal(got, -5 + (1ll << 40) - (1ll << 33) + 1000);
+    hb_free(&out);
+
+    drv.t->function_release(mix);
+    drv.t->function_release(scale);
+    drv.t->program_release(prog);
+    hb_free(&x);
+}
+
+static void test_icd_opencl_build_failure(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    static const char bad[] = "__kernel void broken(__global int *x) { x[0] = undefined_thing; }\n";
+    void *prog = NULL;
+    char log[4096] = "";
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, bad, strlen(bad), NULL, &prog, log,
+                                         sizeof(log)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    print_message("build log: %s\n", log);
+    assert_non_null(strstr(log, "undefined_thing"));
+    /* a tiny log buffer is truncated, still NUL-terminated */
+    char tiny[8];
+    memset(tiny, 'x', sizeof(tiny));
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, bad, strlen(bad), NULL, &prog, tiny,
+                                         sizeof(tiny)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_non_null(memchr(tiny, '\0', sizeof(tiny)));
+    /* bad options */
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, scale_src, 0, "-no-such-option", &prog,
+                                         log, sizeof(log)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    /* formats it does not take */
+    static const uint32_t spirv_magic[5] = {0x07230203u, 0x00010000u, 0, 1, 0};
+    accel_result r = drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_SPIRV, spirv_magic, sizeof(spirv_magic), NULL,
+                                         &prog, log, sizeof(log));
+    assert_true(r == ACCEL_ERROR_UNSUPPORTED || r == ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_ELF, bad, sizeof(bad), NULL, &prog, log,
+                                         sizeof(log)),
+                     ACCEL_ERROR_UNSUPPORTED);
+}
+
+/* B on another queue waits for A's fence: B sees all of A's writes. */
+static void test_icd_opencl_wait_fence_order(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *q2 = NULL;
+    assert_int_equal(drv.t->queue_create(dev, &q2), ACCEL_SUCCESS);
+    void *copy = fn("accel.copy"), *crc = fn("crc32c");
+    size_t n = 32 * MIB;
+    hbuf src = hb_new(n, 0), dst = hb_new(n, 0), res = hb_new(4, 0);
+    fill_data(src.p, n, 77);
+    memset(dst.p, 0, n);
+    uint32_t want = ref_crc32c(src.p, n);
+    for (int round = 0; round < 3; round++) {
+        memset(dst.p, 0, n);
+        accel_icd_arg ca[2] = {ih_mem(src.mem, 0, n), ih_mem(dst.mem, 0, n)};
+        accel_icd_submit sa = {.struct_size = sizeof(sa), .function = copy, .args = ca, .arg_count = 2};
+        void *fa = NULL, *fb = NULL;
+        assert_int_equal(drv.t->queue_submit(queue, &sa, &fa), ACCEL_SUCCESS);
+        accel_icd_arg cb[2] = {ih_mem(dst.mem, 0, n), ih_mem(res.mem, 0, 4)};
+        accel_icd_submit sb = {.struct_size = sizeof(sb), .function = crc, .args = cb, .arg_count = 2,
+                               .wait_fence_count = 1, .wait_fences = &fa};
+        assert_int_equal(drv.t->queue_submit(q2, &sb, &fb), ACCEL_SUCCESS);
+        drv.t->fence_release(fa); /* B keeps what it needs */
+        accel_result r = drv.t->fence_wait(fb, 0);
+        assert_true(r == ACCEL_NOT_READY || r == ACCEL_SUCCESS);
+        assert_int_equal(drv.t->fence_wait(fb, UINT64_MAX), ACCEL_SUCCESS);
+        uint32_t got;
+        memcpy(&got, res.p, 4);
+        assert_int_equal(got, want);
+        drv.t->fence_release(fb);
+    }
+    /* A bounded wait that runs out, then completes. */
+    void *sha = fn("sha256");
+    hbuf digest = hb_new(32, 0);
+    accel_icd_arg sa[2] = {ih_mem(src.mem, 0, n), ih_mem(digest.mem, 0, 32)};
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = sha, .args = sa, .arg_count = 2};
+    void *fs = NULL;
+    assert_int_equal(drv.t->queue_submit(queue, &s, &fs), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(fs, 1000), ACCEL_TIMEOUT);
+    assert_int_equal(drv.t->fence_wait(fs, 60ull * 1000000000ull), ACCEL_SUCCESS);
+    drv.t->fence_release(fs);
+    drv.t->function_release(sha);
+    hb_free(&digest);
+
+    drv.t->function_release(copy);
+    drv.t->function_release(crc);
+    drv.t->queue_destroy(q2);
+    hb_free(&src);
+    hb_free(&dst);
+    hb_free(&res);
+}
+
+/* A submission that waits on a failed fence fails with its error. */
+static void test_icd_opencl_wait_fence_error(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *inf = fn("zlib.inflate"), *noop = fn("accel.noop");
+    void *q = NULL, *q2 = NULL;
+    assert_int_equal(drv.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->queue_create(dev, &q2), ACCEL_SUCCESS);
+    hbuf src = hb_new(16, 0), dst = hb_new(64, 0), out = hb_new(8, 0);
+    memset(src.p, 0xff, 16); /* not a zlib stream */
+    accel_icd_arg a[3] = {ih_mem(src.mem, 0, 16), ih_mem(dst.mem, 0, 64), ih_mem(out.mem, 0, 8)};
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = inf, .args = a, .arg_count = 3};
+    void *bad = NULL, *after = NULL, *late = NULL, *next = NULL;
+    assert_int_equal(drv.t->queue_submit(q, &s, &bad), ACCEL_SUCCESS);
+    /* on another queue, waiting on the failing fence while it may be pending */
+    accel_icd_submit w = {.struct_size = sizeof(w), .function = noop, .wait_fence_count = 1, .wait_fences = &bad};
+    assert_int_equal(drv.t->queue_submit(q2, &w, &after), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(after, UINT64_MAX), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(drv.t->fence_wait(bad, UINT64_MAX), ACCEL_ERROR_INVALID_ARGUMENT);
+    /* after it is known to have failed */
+    void *q3 = NULL;
+    assert_int_equal(drv.t->queue_create(dev, &q3), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->queue_submit(q3, &w, &late), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_status(late), ACCEL_ERROR_INVALID_ARGUMENT);
+    /* the failed submission's queue fails what follows, without waits too */
+    accel_icd_submit plain = {.struct_size = sizeof(plain), .function = noop};
+    assert_int_equal(drv.t->queue_submit(q, &plain, &next), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(next, UINT64_MAX), ACCEL_ERROR_INVALID_ARGUMENT);
+    drv.t->fence_release(bad);
+    drv.t->fence_release(after);
+    drv.t->fence_release(late);
+    drv.t->fence_release(next);
+    drv.t->queue_destroy(q);
+    drv.t->queue_destroy(q2);
+    drv.t->queue_destroy(q3);
+    drv.t->function_release(inf);
+    drv.t->function_release(noop);
+    hb_free(&src);
+    hb_free(&dst);
+    hb_free(&out);
+}
+
+static void test_icd_opencl_device_memory(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *mem = NULL, *res = NULL;
+    uint8_t data[10000];
+    fill_data(data, sizeof(data), 3);
+    assert_int_equal(drv.t->memory_alloc_device(dev, sizeof(data), &mem), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->memory_alloc_device(dev, 4, &res), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->memory_write(dev, mem, 0, data, sizeof(data)), ACCEL_SUCCESS);
+    void *crc = fn("crc32c");
+    accel_icd_arg a[2] = {ih_mem(mem, 1, sizeof(data) - 1), ih_mem(res, 0, 4)};
+    assert_int_equal(run(crc, a, 2), ACCEL_SUCCESS);
+    uint32_t got = 0;
+    assert_int_equal(drv.t->memory_read(dev, res, 0, &got, 4), ACCEL_SUCCESS);
+    assert_int_equal(got, ref_crc32c(data + 1, sizeof(data) - 1));
+    uint8_t back[100];
+    assert_int_equal(drv.t->memory_read(dev, mem, 9900, back, 100), ACCEL_SUCCESS);
+    assert_memory_equal(back, data + 9900, 100);
+    assert_int_equal(drv.t->memory_read(dev, mem, 9950, back, 100), ACCEL_ERROR_INVALID_ARGUMENT);
+    void *empty = NULL;
+    assert_int_equal(drv.t->memory_alloc_device(dev, 0, &empty), ACCEL_SUCCESS);
+    accel_icd_arg e[2] = {ih_mem(empty, 0, 0), ih_mem(res, 0, 4)};
+    assert_int_equal(run(crc, e, 2), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->memory_read(dev, res, 0, &got, 4), ACCEL_SUCCESS);
+    assert_int_equal(got, 0);
+    drv.t->memory_free_device(dev, empty);
+    drv.t->function_release(crc);
+    drv.t->memory_free_device(dev, mem);
+    drv.t->memory_free_device(dev, res);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_icd_opencl_devices),
+        cmocka_unit_test(test_icd_opencl_noop),
+        cmocka_unit_test(test_icd_opencl_copy_fill),
+        cmocka_unit_test(test_icd_opencl_crc32c),
+        cmocka_unit_test(test_icd_opencl_sha256),
+        cmocka_unit_test(test_icd_opencl_deflate),
+        cmocka_unit_test(test_icd_opencl_inflate),
+        cmocka_unit_test(test_icd_opencl_inflate_corrupt),
+        cmocka_unit_test(test_icd_opencl_too_small),
+        cmocka_unit_test(test_icd_opencl_user_kernel),
+        cmocka_unit_test(test_icd_opencl_build_failure),
+        cmocka_unit_test(test_icd_opencl_wait_fence_order),
+        cmocka_unit_test(test_icd_opencl_wait_fence_error),
+        cmocka_unit_test(test_icd_opencl_device_memory),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,755 @@
+/* test_icd_vulkan.c — the vulkan driver through its table (icd_harness.h).
+ *
+ * Skips when the machine has no Vulkan device with a compute queue. Every
+ * standard function runs on 0 B, 1 B, 4 KiB + 3 B and 64 MiB at unaligned
+ * offsets and is compared with values computed here (zlib for the
+ * compressed streams); a user kernel compiled from GLSL at build time;
+ * program and function errors; fence ordering and fence errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "icd_harness.h"
+#include "scale_spv.h"
+
+#define MiB (1024u * 1024u)
+#define GUARD 64u /* bytes around every range, checked untouched */
+
+static ih_driver drv;
+static void *dev, *queue, *queue2;
+
+/* ---- reference implementations ---------------------------------------- */
+
+static uint32_t ref_crc32c(const uint8_t *p, size_t n)
+{
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            table[i] = c;
+        }
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+static void ref_sha256(const uint8_t *msg, size_t n, uint8_t out[32])
+{
+    static const uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t total = (n + 9 + 63) / 64 * 64;
+    for (size_t off = 0; off < total; off += 64) {
+        uint8_t blk[64];
+        for (size_t i = 0; i < 64; i++) {
+            size_t j = off + i;
+            blk[i] = j < n ? msg[j] : j == n ? 0x80 : 0;
+        }
+        if (off + 64 == total)
+            for (int i = 0; i < 8; i++)
+                blk[56 + i] = (uint8_t)(((uint64_t)n * 8) >> (56 - 8 * i));
+        uint32_t w[64];
+        for (int i = 0; i < 16; i++)
+            w[i] = (uint32_t)blk[4 * i] << 24 | (uint32_t)blk[4 * i + 1] << 16 | (uint32_t)blk[4 * i + 2] << 8 |
+                   blk[4 * i + 3];
+        for (int i = 16; i < 64; i++)
+            w[i] = w[i - 16] + (ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
+                   (ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
+        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+        for (int i = 0; i < 64; i++) {
+            uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+            uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+        }
+        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+    }
+    for (int i = 0; i < 32; i++)
+        out[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* Compressible bytes: words from a small vocabulary, with some noise. */
+static void make_data(uint8_t *p, size_t n, uint32_t seed)
+{
+    static const char *words[] = {"accel ", "loader ", "vulkan ", "queue ", "fence ", "memory ", "the ", "a ",
+                                  "device\n", "shader ", "0123456789 ", "zlib "};
+    uint32_t x = seed * 2654435761u + 1;
+    size_t i = 0;
+    while (i < n) {
+        x = x * 1664525u + 1013904223u;
+        if ((x >> 24) < 16) {
+            p[i++] = (uint8_t)(x >> 8);
+            continue;
+        }
+        const char *w = words[(x >> 16) % 12];
+        for (; *w && i < n; w++)
+            p[i++] = (uint8_t)*w;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- buffers ------------------------------------------------------------- */
+
+/* Host memory of `size` bytes (page-aligned and rounded so that the
+ * device can import it), attached or staged like the loader does. */
+typedef struct tbuf {
+    uint8_t *host;
+    size_t size;
+    void *mem;
+    int staged;
+} tbuf;
+
+static tbuf tb_new(size_t size, int byte)
+{
+    tbuf b = {0};
+    b.size = (size + 4095) / 4096 * 4096;
+    if (!b.size)
+        b.size = 4096;
+    b.host = aligned_alloc(4096, b.size);
+    assert_non_null(b.host);
+    memset(b.host, byte, b.size);
+    assert_int_equal(ih_attach(&drv, dev, b.host, b.size, &b.mem, &b.staged), ACCEL_SUCCESS);
+    return b;
+}
+
+/* After host writes to b.host: push them to a staged mirror. */
+static void tb_push(tbuf *b)
+{
+    if (b->staged)
+        assert_int_equal(drv.t->memory_write(dev, b->mem, 0, b->host, b->size), ACCEL_SUCCESS);
+}
+
+/* After a submission: pull a staged mirror back into b.host. */
+static void tb_pull(tbuf *b)
+{
+    if (b->staged)
+        assert_int_equal(drv.t->memory_read(dev, b->mem, 0, b->host, b->size), ACCEL_SUCCESS);
+}
+
+static void tb_free(tbuf *b)
+{
+    if (b->staged)
+        drv.t->memory_free_device(dev, b->mem);
+    else
+        drv.t->memory_detach(dev, b->mem);
+    free(b->host);
+    memset(b, 0, sizeof(*b));
+}
+
+static void *builtin(const char *name, uint32_t argc)
+{
+    void *fn = NULL;
+    accel_icd_function_info info = {.struct_size = sizeof(info)};
+    assert_int_equal(drv.t->function_get(dev, NULL, name, &fn, &info), ACCEL_SUCCESS);
+    assert_int_equal(info.arg_count, argc);
+    return fn;
+}
+
+static void assert_bytes(const uint8_t *p, int byte, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (uint8_t)byte)
+            fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, p[i], byte & 0xff);
+}
+
+static const size_t sizes[] = {0, 1, 4096 + 3, 64 * MiB};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static void timed(const char *what, size_t n, double t0)
+{
+    if (n >= MiB)
+        print_message("    %s of %zu MiB: %.2f s\n", what, n / MiB, now_s() - t0);
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (ih_open(&drv, DRIVER_PATH) != 0)
+        return -1;
+    if (drv.device_count == 0)
+        return 0;
+    dev = drv.devices[0];
+    if (drv.t->queue_create(dev, &queue) || drv.t->queue_create(dev, &queue2))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (queue)
+        drv.t->queue_destroy(queue);
+    if (queue2)
+        drv.t->queue_destroy(queue2);
+    ih_close(&drv);
+    return 0;
+}
+
+#define NEED_DEVICE()                                                                                              \
+    do {                                                                                                           \
+        if (!dev)                                                                                                  \
+            skip();                                                                                                \
+    } while (0)
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_devices(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    for (uint32_t i = 0; i < drv.device_count; i++) {
+        const accel_icd_device_info *info = &drv.info[i];
+        print_message("    device %u: %s (%s), kind %d, bus '%s'\n", i, info->name, info->vendor, info->kind,
+                      info->bus_address);
+        assert_int_equal(info->interface, ACCEL_DEVICE_INTERFACE_VULKAN);
+        assert_true(info->kind == ACCEL_DEVICE_KIND_CPU || info->kind == ACCEL_DEVICE_KIND_GPU ||
+                    info->kind == ACCEL_DEVICE_KIND_UNKNOWN);
+        assert_int_equal(info->available_instances, ACCEL_INSTANCES_UNLIMITED);
+        assert_int_equal(info->numa_node, -1);
+        assert_non_null(memchr(info->name, '\0', sizeof(info->name)));
+        uint32_t kind = 0;
+        size_t ret = 0;
+        assert_int_equal(drv.t->device_query(drv.devices[i], ACCEL_DEVICE_PARAM_KIND, &kind, sizeof(kind), &ret),
+                         ACCEL_SUCCESS);
+        assert_int_equal(kind, info->kind);
+        assert_int_equal(ret, 4);
+        assert_int_equal(drv.t->device_query(drv.devices[i], (accel_device_param)99, NULL, 0, NULL),
+                         ACCEL_ERROR_UNSUPPORTED);
+    }
+    void *fn;
+    assert_int_equal(drv.t->function_get(dev, NULL, "no.such.function", &fn, NULL), ACCEL_ERROR_NOT_FOUND);
+}
+
+static void test_memory(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    uint8_t *page = aligned_alloc(4096, 8192);
+    assert_non_null(page);
+    accel_icd_memory_desc desc = {.struct_size = sizeof(desc), .host_ptr = page, .size = 8192, .fd = -1,
+                                  .numa_node = -1};
+    accel_attach_mode mode = ACCEL_ATTACH_NONE;
+    void *mem = NULL;
+    accel_result r = drv.t->memory_attach(dev, &desc, &mem, &mode);
+    print_message("    page-aligned host memory: %s\n", r == ACCEL_SUCCESS ? "zero-copy" : "staged");
+    assert_true(r == ACCEL_SUCCESS || r == ACCEL_ERROR_UNSUPPORTED);
+    if (r == ACCEL_SUCCESS) {
+        assert_int_equal(mode, ACCEL_ATTACH_ZERO_COPY);
+        drv.t->memory_detach(dev, mem);
+    }
+    /* Not aligned to minImportedHostPointerAlignment: the loader must stage. */
+    desc.host_ptr = page + 1;
+    desc.size = 100;
+    assert_int_equal(drv.t->memory_attach(dev, &desc, &mem, &mode), ACCEL_ERROR_UNSUPPORTED);
+    free(page);
+    /* Device memory: 0 bytes is valid; writes and reads are bounded. */
+    assert_int_equal(drv.t->memory_alloc_device(dev, 0, &mem), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->memory_write(dev, mem, 0, "x", 1), ACCEL_ERROR_INVALID_ARGUMENT);
+    drv.t->memory_free_device(dev, mem);
+    assert_int_equal(drv.t->memory_alloc_device(dev, 10, &mem), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->memory_write(dev, mem, 3, "abcdefg", 7), ACCEL_SUCCESS);
+    char back[8] = {0};
+    assert_int_equal(drv.t->memory_read(dev, mem, 3, back, 7), ACCEL_SUCCESS);
+    assert_string_equal(back, "abcdefg");
+    assert_int_equal(drv.t->memory_read(dev, mem, 4, back, 7), ACCEL_ERROR_INVALID_ARGUMENT);
+    drv.t->memory_free_device(dev, mem);
+}
+
+static void test_noop(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("accel.noop", 0);
+    double t0 = now_s();
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(ih_run(&drv, queue, fn, NULL, 0, 0, 0), ACCEL_SUCCESS);
+    print_message("    1000 noop submissions: %.1f us each\n", (now_s() - t0) * 1e3);
+    drv.t->function_release(fn);
+}
+
+static void test_copy(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("accel.copy", 2);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        tbuf src = tb_new(n + 2 * GUARD, 0), dst = tb_new(n + 2 * GUARD, 0xee);
+        make_data(src.host + 3, n, (uint32_t)s);
+        tb_push(&src);
+        accel_icd_arg args[] = {ih_mem(src.mem, 3, n), ih_mem(dst.mem, GUARD + 1, n)};
+        double t0 = now_s();
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        timed("accel.copy", n, t0);
+        tb_pull(&dst);
+        assert_memory_equal(dst.host + GUARD + 1, src.host + 3, n);
+        assert_bytes(dst.host, 0xee, GUARD + 1);
+        assert_bytes(dst.host + GUARD + 1 + n, 0xee, dst.size - (GUARD + 1 + n));
+        tb_free(&src);
+        tb_free(&dst);
+    }
+    drv.t->function_release(fn);
+}
+
+static void test_fill(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("accel.fill", 2);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        tbuf dst = tb_new(n + 2 * GUARD, 0xee);
+        accel_icd_arg args[] = {ih_mem(dst.mem, GUARD + 2, n), ih_u32(0x44332211u)};
+        double t0 = now_s();
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        timed("accel.fill", n, t0);
+        tb_pull(&dst);
+        for (size_t i = 0; i < n; i++)
+            if (dst.host[GUARD + 2 + i] != (uint8_t)(0x11 * (i % 4 + 1)))
+                fail_msg("fill byte %zu is 0x%02x", i, dst.host[GUARD + 2 + i]);
+        assert_bytes(dst.host, 0xee, GUARD + 2);
+        assert_bytes(dst.host + GUARD + 2 + n, 0xee, dst.size - (GUARD + 2 + n));
+        tb_free(&dst);
+    }
+    drv.t->function_release(fn);
+}
+
+static void test_crc32c(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("crc32c", 2);
+    {
+        tbuf src = tb_new(9, 0), res = tb_new(8, 0);
+        memcpy(src.host, "123456789", 9);
+        tb_push(&src);
+        accel_icd_arg args[] = {ih_mem(src.mem, 0, 9), ih_mem(res.mem, 0, 4)};
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        tb_pull(&res);
+        uint32_t v;
+        memcpy(&v, res.host, 4);
+        assert_int_equal(v, 0xE3069283u);
+        tb_free(&src);
+        tb_free(&res);
+    }
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        tbuf src = tb_new(n + 8, 0), res = tb_new(16, 0xee);
+        make_data(src.host + 5, n, (uint32_t)s + 10);
+        tb_push(&src);
+        accel_icd_arg args[] = {ih_mem(src.mem, 5, n), ih_mem(res.mem, 3, 4)};
+        double t0 = now_s();
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        timed("crc32c", n, t0);
+        tb_pull(&res);
+        uint32_t v, want = ref_crc32c(src.host + 5, n);
+        memcpy(&v, res.host + 3, 4);
+        assert_int_equal(v, want);
+        assert_bytes(res.host, 0xee, 3);
+        assert_bytes(res.host + 7, 0xee, 9);
+        tb_free(&src);
+        tb_free(&res);
+    }
+    drv.t->function_release(fn);
+}
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("sha256", 2);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        tbuf src = tb_new(n + 8, 0), res = tb_new(64, 0xee);
+        make_data(src.host + 1, n, (uint32_t)s + 20);
+        tb_push(&src);
+        accel_icd_arg args[] = {ih_mem(src.mem, 1, n), ih_mem(res.mem, 2, 32)};
+        double t0 = now_s();
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        timed("sha256", n, t0);
+        tb_pull(&res);
+        uint8_t want[32];
+        ref_sha256(src.host + 1, n, want);
+        assert_memory_equal(res.host + 2, want, 32);
+        assert_bytes(res.host, 0xee, 2);
+        assert_bytes(res.host + 34, 0xee, 30);
+        tb_free(&src);
+        tb_free(&res);
+    }
+    /* FIPS 180-4 example: "abc". */
+    uint8_t want[32];
+    ref_sha256((const uint8_t *)"abc", 3, want);
+    assert_int_equal(want[0], 0xba);
+    assert_int_equal(want[31], 0xad);
+    drv.t->function_release(fn);
+}
+
+static void test_deflate(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.deflate", 3);
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+        tbuf src = tb_new(n + 8, 0), dst = tb_new(bound + GUARD, 0xee), out = tb_new(16, 0xee);
+        make_data(src.host + 3, n, (uint32_t)s + 30);
+        tb_push(&src);
+        accel_icd_arg args[] = {ih_mem(src.mem, 3, n), ih_mem(dst.mem, 1, bound), ih_mem(out.mem, 4, 8)};
+        double t0 = now_s();
+        assert_int_equal(ih_run(&drv, queue, fn, args, 3, 0, 0), ACCEL_SUCCESS);
+        timed("zlib.deflate", n, t0);
+        tb_pull(&dst);
+        tb_pull(&out);
+        uint64_t len;
+        memcpy(&len, out.host + 4, 8);
+        assert_true(len <= bound);
+        assert_bytes(dst.host + 1 + len, 0xee, dst.size - 1 - len);
+        assert_int_equal(dst.host[0], 0xee);
+        uint8_t *back = malloc(n + 1);
+        uLongf back_len = n + 1;
+        assert_int_equal(uncompress(back, &back_len, dst.host + 1, len), Z_OK);
+        assert_int_equal(back_len, n);
+        assert_memory_equal(back, src.host + 3, n);
+        free(back);
+        tb_free(&src);
+        tb_free(&dst);
+        tb_free(&out);
+    }
+    drv.t->function_release(fn);
+}
+
+/* zlib stream of data[0..n) made by zlib itself at `level` with `strategy`. */
+static uint8_t *zlib_compress(const uint8_t *data, size_t n, int level, int strategy, size_t *out_len)
+{
+    z_stream z = {0};
+    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy), Z_OK);
+    size_t cap = deflateBound(&z, n);
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    return out;
+}
+
+static accel_result run_inflate(void *fn, const uint8_t *z, size_t zlen, size_t dst_size, tbuf *dst,
+                                uint64_t *len)
+{
+    tbuf src = tb_new(zlen + 8, 0), out = tb_new(16, 0xee);
+    *dst = tb_new(dst_size + GUARD, 0xee);
+    memcpy(src.host + 2, z, zlen);
+    tb_push(&src);
+    accel_icd_arg args[] = {ih_mem(src.mem, 2, zlen), ih_mem(dst->mem, 3, dst_size), ih_mem(out.mem, 0, 8)};
+    accel_result r = ih_run(&drv, queue, fn, args, 3, 0, 0);
+    tb_pull(dst);
+    tb_pull(&out);
+    memcpy(len, out.host, 8);
+    tb_free(&src);
+    tb_free(&out);
+    return r;
+}
+
+static void test_inflate(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.inflate", 3);
+    static const struct {
+        int level, strategy;
+        const char *what;
+    } kinds[] = {{6, Z_DEFAULT_STRATEGY, "dynamic"}, {1, Z_FIXED, "fixed"}, {0, Z_DEFAULT_STRATEGY, "stored"},
+                 {9, Z_HUFFMAN_ONLY, "huffman-only"}};
+    for (size_t s = 0; s < NSIZES; s++) {
+        size_t n = sizes[s];
+        uint8_t *data = malloc(n + 1);
+        make_data(data, n, (uint32_t)s + 40);
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            if (n >= MiB && k == 3)
+                continue;
+            size_t zlen;
+            uint8_t *z = zlib_compress(data, n, kinds[k].level, kinds[k].strategy, &zlen);
+            tbuf dst;
+            uint64_t len = 0;
+            double t0 = now_s();
+            accel_result r = run_inflate(fn, z, zlen, n, &dst, &len);
+            if (n >= MiB)
+                print_message("    zlib.inflate (%s, %zu -> %zu bytes): %.2f s\n", kinds[k].what, zlen, n,
+                              now_s() - t0);
+            assert_int_equal(r, ACCEL_SUCCESS);
+            assert_int_equal(len, n);
+            assert_memory_equal(dst.host + 3, data, n);
+            assert_bytes(dst.host, 0xee, 3);
+            assert_bytes(dst.host + 3 + n, 0xee, dst.size - 3 - n);
+            tb_free(&dst);
+            free(z);
+        }
+        free(data);
+    }
+    drv.t->function_release(fn);
+}
+
+static void test_inflate_errors(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.inflate", 3);
+    uint8_t data[5000];
+    make_data(data, sizeof(data), 7);
+    size_t zlen;
+    uint8_t *z = zlib_compress(data, sizeof(data), 6, Z_DEFAULT_STRATEGY, &zlen);
+    tbuf dst;
+    uint64_t len;
+    /* Output one byte too small. */
+    assert_int_equal(run_inflate(fn, z, zlen, sizeof(data) - 1, &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_bytes(dst.host + 3 + sizeof(data) - 1, 0xee, GUARD);
+    tb_free(&dst);
+    /* Bad Adler-32, truncated stream, trailing garbage, bad header. */
+    uint8_t *bad = malloc(zlen + 1);
+    memcpy(bad, z, zlen);
+    bad[zlen - 1] ^= 1;
+    assert_int_equal(run_inflate(fn, bad, zlen, sizeof(data), &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&dst);
+    assert_int_equal(run_inflate(fn, z, zlen - 5, sizeof(data), &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&dst);
+    memcpy(bad, z, zlen);
+    bad[zlen] = 0;
+    assert_int_equal(run_inflate(fn, bad, zlen + 1, sizeof(data), &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&dst);
+    memcpy(bad, z, zlen);
+    bad[0] = 0x79;
+    assert_int_equal(run_inflate(fn, bad, zlen, sizeof(data), &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&dst);
+    /* Every single-byte corruption of the body: an error or (rarely) a
+     * different stream that still checks out; never a hang or a crash. */
+    for (size_t i = 2; i < zlen && i < 40; i++) {
+        memcpy(bad, z, zlen);
+        bad[i] ^= 0x55;
+        accel_result r = run_inflate(fn, bad, zlen, sizeof(data), &dst, &len);
+        assert_true(r == ACCEL_SUCCESS || r == ACCEL_ERROR_INVALID_ARGUMENT);
+        tb_free(&dst);
+    }
+    assert_int_equal(run_inflate(fn, (const uint8_t *)"", 0, 16, &dst, &len), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&dst);
+    free(bad);
+    free(z);
+    drv.t->function_release(fn);
+}
+
+static void test_too_small(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    tbuf a = tb_new(4096, 0x5a), b = tb_new(4096, 0xee);
+    void *copy = builtin("accel.copy", 2), *crc = builtin("crc32c", 2), *sha = builtin("sha256", 2),
+         *def = builtin("zlib.deflate", 3);
+    accel_icd_arg args[3] = {ih_mem(a.mem, 0, 100), ih_mem(b.mem, 0, 99)};
+    assert_int_equal(ih_run(&drv, queue, copy, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[1] = ih_mem(b.mem, 0, 3);
+    assert_int_equal(ih_run(&drv, queue, crc, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[1] = ih_mem(b.mem, 0, 31);
+    assert_int_equal(ih_run(&drv, queue, sha, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[1] = ih_mem(b.mem, 0, 100);
+    args[2] = ih_mem(b.mem, 200, 8);
+    assert_int_equal(ih_run(&drv, queue, def, args, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[1] = ih_mem(b.mem, 0, 1000);
+    args[2] = ih_mem(b.mem, 2000, 7);
+    assert_int_equal(ih_run(&drv, queue, def, args, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_pull(&b);
+    assert_bytes(b.host, 0xee, b.size);
+    /* The queue goes on working after a failed call. */
+    args[1] = ih_mem(b.mem, 0, 100);
+    assert_int_equal(ih_run(&drv, queue, copy, args, 2, 0, 0), ACCEL_SUCCESS);
+    tb_pull(&b);
+    assert_bytes(b.host, 0x5a, 100);
+    /* A range outside its memory is refused at submission. */
+    args[1] = ih_mem(b.mem, 4000, 100);
+    void *fence = NULL;
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = copy, .args = args, .arg_count = 2};
+    assert_int_equal(drv.t->queue_submit(queue, &s, &fence), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&a);
+    tb_free(&b);
+}
+
+static void test_fence_order(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    size_t n = 16 * MiB;
+    tbuf a = tb_new(n, 0), b = tb_new(n, 0);
+    void *fill = builtin("accel.fill", 2), *copy = builtin("accel.copy", 2), *crc = builtin("crc32c", 2);
+    /* Queue 1 fills A; queue 2 copies A to B once the fill's fence is done. */
+    accel_icd_arg fargs[] = {ih_mem(a.mem, 0, n), ih_u32(0xa5a5a5a5u)};
+    accel_icd_submit s1 = {.struct_size = sizeof(s1), .function = fill, .args = fargs, .arg_count = 2};
+    void *f1, *f2;
+    assert_int_equal(drv.t->queue_submit(queue, &s1, &f1), ACCEL_SUCCESS);
+    accel_icd_arg cargs[] = {ih_mem(a.mem, 0, n), ih_mem(b.mem, 0, n)};
+    accel_icd_submit s2 = {.struct_size = sizeof(s2), .function = copy, .args = cargs, .arg_count = 2,
+                           .wait_fence_count = 1, .wait_fences = &f1};
+    assert_int_equal(drv.t->queue_submit(queue2, &s2, &f2), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(f2, UINT64_MAX), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_status(f1), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_status(f2), ACCEL_SUCCESS);
+    drv.t->fence_release(f1);
+    drv.t->fence_release(f2);
+    tb_pull(&b);
+    assert_bytes(b.host, 0xa5, n);
+
+    /* In order on one queue without wait fences: fill then crc. */
+    tbuf r = tb_new(16, 0);
+    accel_icd_arg fargs2[] = {ih_mem(a.mem, 0, n), ih_u32(0x01020304u)};
+    accel_icd_arg crcargs[] = {ih_mem(a.mem, 0, n), ih_mem(r.mem, 0, 4)};
+    s1.args = fargs2;
+    accel_icd_submit s3 = {.struct_size = sizeof(s3), .function = crc, .args = crcargs, .arg_count = 2};
+    assert_int_equal(drv.t->queue_submit(queue, &s1, &f1), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->queue_submit(queue, &s3, &f2), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(f2, UINT64_MAX), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(f1, 0), ACCEL_SUCCESS);
+    drv.t->fence_release(f2);
+    drv.t->fence_release(f1);
+    tb_pull(&r);
+    uint8_t *expect = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        expect[i] = (uint8_t)(4 - i % 4); /* 0x01020304, little-endian */
+    uint32_t v;
+    memcpy(&v, r.host, 4);
+    assert_int_equal(v, ref_crc32c(expect, n));
+    free(expect);
+
+    /* A failed wait fence fails the submission that waits for it. */
+    accel_icd_arg bad[] = {ih_mem(a.mem, 0, 100), ih_mem(b.mem, 0, 10)};
+    accel_icd_submit s4 = {.struct_size = sizeof(s4), .function = copy, .args = bad, .arg_count = 2};
+    assert_int_equal(drv.t->queue_submit(queue, &s4, &f1), ACCEL_SUCCESS);
+    s2.wait_fences = &f1;
+    assert_int_equal(drv.t->queue_submit(queue2, &s2, &f2), ACCEL_SUCCESS);
+    assert_int_equal(drv.t->fence_wait(f2, UINT64_MAX), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(drv.t->fence_status(f1), ACCEL_ERROR_INVALID_ARGUMENT);
+    drv.t->fence_release(f1);
+    drv.t->fence_release(f2);
+
+    /* A fence released before it completes is recycled safely. */
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(drv.t->queue_submit(queue, &s1, &f1), ACCEL_SUCCESS);
+        drv.t->fence_release(f1);
+    }
+    assert_int_equal(ih_run(&drv, queue, crc, crcargs, 2, 0, 0), ACCEL_SUCCESS);
+    tb_free(&r);
+    tb_free(&a);
+    tb_free(&b);
+}
+
+static void test_user_kernel(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *prog = NULL, *fn = NULL;
+    char log[256];
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_SPIRV, scale_spv, scale_spv_size, NULL, &prog,
+                                         log, sizeof(log)),
+                     ACCEL_SUCCESS);
+    accel_icd_function_info info = {.struct_size = sizeof(info)};
+    assert_int_equal(drv.t->function_get(dev, prog, "main", &fn, &info), ACCEL_SUCCESS);
+    assert_int_equal(info.arg_count, 3);
+    assert_int_equal(info.arg_kinds[0], ACCEL_ARG_MEMORY);
+    assert_int_equal(info.arg_kinds[1], ACCEL_ARG_F32);
+    assert_int_equal(info.arg_kinds[2], ACCEL_ARG_U32);
+    void *missing = NULL;
+    assert_int_equal(drv.t->function_get(dev, prog, "scale", &missing, &info), ACCEL_ERROR_NOT_FOUND);
+
+    const uint32_t n = 1000; /* not a multiple of the local size, 64 */
+    tbuf d = tb_new((n + 64) * sizeof(float), 0);
+    float *v = (float *)d.host;
+    for (uint32_t i = 0; i < n + 64; i++)
+        v[i] = (float)i;
+    tb_push(&d);
+    accel_icd_arg args[3] = {ih_mem(d.mem, 0, (n + 64) * sizeof(float)), {.kind = ACCEL_ARG_F32}, ih_u32(n)};
+    args[1].u.f32 = 2.5f;
+    assert_int_equal(ih_run(&drv, queue, fn, args, 3, 1, n), ACCEL_SUCCESS);
+    tb_pull(&d);
+    for (uint32_t i = 0; i < n + 64; i++)
+        assert_true(v[i] == (i < n ? (float)i * 2.5f : (float)i));
+    /* Work size 0 runs nothing; an offset that breaks the descriptor
+     * alignment is refused. */
+    assert_int_equal(ih_run(&drv, queue, fn, args, 3, 1, 0), ACCEL_SUCCESS);
+    args[0] = ih_mem(d.mem, 4, 64);
+    accel_icd_submit s = {.struct_size = sizeof(s), .work_dim = 1, .function = fn, .args = args, .arg_count = 3,
+                          .work_size = {16, 1, 1}};
+    void *fence = NULL;
+    assert_int_equal(drv.t->queue_submit(queue, &s, &fence), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_free(&d);
+    drv.t->function_release(fn);
+    drv.t->program_release(prog);
+}
+
+static void test_bad_programs(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *prog = NULL;
+    char log[256];
+    static const uint32_t garbage[] = {0xdeadbeef, 1, 2, 3, 4, 5};
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_SPIRV, garbage, sizeof(garbage), NULL, &prog,
+                                         log, sizeof(log)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_true(log[0] != '\0');
+    print_message("    garbage: %s\n", log);
+    /* The real module cut short. */
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_SPIRV, scale_spv, scale_spv_size / 2 + 2, NULL,
+                                         &prog, log, sizeof(log)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    print_message("    truncated: %s\n", log);
+    /* An instruction whose word count runs past the end. */
+    uint32_t *copy = malloc(scale_spv_size);
+    memcpy(copy, scale_spv, scale_spv_size);
+    copy[5] = (copy[5] & 0xffff) | (0xffffu << 16);
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_SPIRV, copy, scale_spv_size, NULL, &prog, log,
+                                         sizeof(log)),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    free(copy);
+    assert_int_equal(drv.t->program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, "kernel void k(){}", 18, NULL, &prog,
+                                         log, sizeof(log)),
+                     ACCEL_ERROR_UNSUPPORTED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_devices),     cmocka_unit_test(test_memory),        cmocka_unit_test(test_noop),          cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_fill),        cmocka_unit_test(test_crc32c),        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_deflate),     cmocka_unit_test(test_inflate),       cmocka_unit_test(test_inflate_errors),
+        cmocka_unit_test(test_too_small),   cmocka_unit_test(test_fence_order),   cmocka_unit_test(test_user_kernel),
+        cmocka_unit_test(test_bad_programs),
+    };
+    return cmocka_run_group_tests_name("icd-vulkan", tests, setup, teardown);
+}
