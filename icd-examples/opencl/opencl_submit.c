@@ -19,7 +19,12 @@
  * queue is in order: it completes after all of them), plus what OpenCL
  * cannot express: the errors of its wait fences (kept referenced until the
  * fence resolves), and zlib.inflate's status word, read back into the
- * fence by the submission's last command. */
+ * fence by the submission's last command.
+ *
+ * Failed queues. Once queue_submit knows that a submission of the queue
+ * failed (its fence resolved to an error), it fails every later submission
+ * at once without enqueueing it. Submissions enqueued before the failure
+ * was known still run and report their own result. */
 #include "opencl_driver.h"
 
 #include <stdio.h>

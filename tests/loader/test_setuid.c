@@ -40,6 +40,8 @@ typedef struct fixture {
     char *plain_bin;
 } fixture;
 
+static const char *not_traversable(const char *path);
+
 /* Why this machine cannot run the test, or NULL. */
 static const char *cannot_run(const char *dir)
 {
@@ -53,6 +55,15 @@ static const char *cannot_run(const char *dir)
         return "statvfs failed";
     if (vfs.f_flag & ST_NOSUID)
         return "the build directory's file system is mounted nosuid";
+    /* The setuid copy runs as nobody, and the dynamic loader then opens
+     * libaccel-loader.so.1 in the build tree as nobody. */
+    static char why[4200];
+    const char *blocked = not_traversable(ACCELINFO_PATH);
+    if (blocked) {
+        snprintf(why, sizeof(why), "%s is not searchable by others, so a program running as nobody cannot load "
+                 "the build tree's libaccel-loader.so.1", blocked);
+        return why;
+    }
     return NULL;
 }
 

@@ -520,6 +520,50 @@ static void test_inflate(void **state)
     drv.t->function_release(fn);
 }
 
+/* The loader's standard test data (tests/loader/test_standard.c): text with
+ * noise, so that zlib level 6 writes dynamic blocks full of short matches. */
+static void fill_input(uint8_t *p, size_t n)
+{
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (x >> 28) < 3 ? (uint8_t)(x >> 16) : (uint8_t)("accelerator "[i % 12]);
+    }
+}
+
+/* 64 MiB of that, compressed by zlib at level 6: millions of symbols, so
+ * inflate needs many of its resumable dispatches; it must come back whole. */
+static void test_inflate_many_symbols(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.inflate", 3);
+    size_t n = 64 * MiB;
+    uint8_t *data = malloc(n);
+    fill_input(data, n);
+    uLongf zlen = compressBound(n);
+    uint8_t *z = malloc(zlen);
+    assert_int_equal(compress2(z, &zlen, data, n, 6), Z_OK);
+    tbuf dst;
+    uint64_t len = 0;
+    double t0 = now_s();
+    accel_result r = run_inflate(fn, z, zlen, n, &dst, &len);
+    print_message("    zlib.inflate (level 6, %lu -> %zu bytes): %.2f s\n", (unsigned long)zlen, n, now_s() - t0);
+    assert_int_equal(r, ACCEL_SUCCESS);
+    if (len != n || memcmp(dst.host + 3, data, n) != 0) {
+        size_t i = 0;
+        while (i < n && dst.host[3 + i] == data[i])
+            i++;
+        fail_msg("inflated %llu bytes (expected %zu); first wrong byte at %zu", (unsigned long long)len, n, i);
+    }
+    assert_bytes(dst.host, 0xee, 3);
+    assert_bytes(dst.host + 3 + n, 0xee, dst.size - 3 - n);
+    tb_free(&dst);
+    free(z);
+    free(data);
+    drv.t->function_release(fn);
+}
+
 static void test_inflate_errors(void **state)
 {
     (void)state;
@@ -747,9 +791,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices),     cmocka_unit_test(test_memory),        cmocka_unit_test(test_noop),          cmocka_unit_test(test_copy),
         cmocka_unit_test(test_fill),        cmocka_unit_test(test_crc32c),        cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_deflate),     cmocka_unit_test(test_inflate),       cmocka_unit_test(test_inflate_errors),
+        cmocka_unit_test(test_deflate),     cmocka_unit_test(test_inflate),       cmocka_unit_test(test_inflate_many_symbols),
+        cmocka_unit_test(test_inflate_errors),
         cmocka_unit_test(test_too_small),   cmocka_unit_test(test_fence_order),   cmocka_unit_test(test_user_kernel),
         cmocka_unit_test(test_bad_programs),
     };
+    const char *only = getenv("ICD_VULKAN_TEST_FILTER"); /* e.g. test_inflate* */
+    if (only && *only)
+        cmocka_set_test_filter(only);
     return cmocka_run_group_tests_name("icd-vulkan", tests, setup, teardown);
 }
