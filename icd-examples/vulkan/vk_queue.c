@@ -22,7 +22,6 @@
  */
 #include "vk_internal.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -474,16 +473,15 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *s, void **
 static accel_result complete(vk_fence *f)
 {
     uint32_t code = f->status[0];
-    if (getenv("VK_INFLATE_DEBUG"))
-        fprintf(stderr, "DBG code=%u maxused=%u work=%u chunk=%u exhausted=%u first=%u outpos=%u ran=%u\n", code,
-                f->status[1744], f->status[1745], f->status[1746], f->status[1747], f->status[1748], f->status[1749], f->status[1750]);
     /* Codes of shaders/common.glsl. */
-    accel_result r = code == 0 ? ACCEL_SUCCESS : code == 3 ? ACCEL_ERROR_UNSUPPORTED : ACCEL_ERROR_INVALID_ARGUMENT;
+    bool limit = code == 3 || code == 4;
+    accel_result r = code == 0 ? ACCEL_SUCCESS : limit ? ACCEL_ERROR_UNSUPPORTED : ACCEL_ERROR_INVALID_ARGUMENT;
     if (code)
-        VK_LOG(code == 3 ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s", f->q->dev->info.name,
+        VK_LOG(limit ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s", f->q->dev->info.name,
                code == 1   ? "output range too small"
                : code == 2 ? "corrupt input"
-                           : "the input needs more dispatches than were recorded");
+               : code == 3 ? "the input needs more dispatches than were recorded"
+                           : "a dispatch reached the implementation's loop iteration limit");
     atomic_store(&f->result, r);
     return r;
 }

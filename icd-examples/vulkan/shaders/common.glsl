@@ -26,6 +26,7 @@ layout(push_constant) uniform Params {
 const uint ST_TOO_SMALL = 1u;
 const uint ST_CORRUPT = 2u;
 const uint ST_WORK_LIMIT = 3u; // ran out of dispatches: reported as unsupported
+const uint ST_LOOP_LIMIT = 4u; // a loop ended early at the implementation's limit: reported as unsupported
 
 // Byte i (absolute, inside the binding) of buffer block B.
 #define RD(B, i) ((B.w[(i) >> 2] >> (((i) & 3u) << 3)) & 0xffu)

@@ -29,7 +29,6 @@ layout(std430, binding = 3) buffer State {
     uint sym[320];
     uint tab[1024]; // (symbol << 4) | length; 0 = longer than 9 bits or invalid
     uint lens[352]; // literal/length + distance lengths; from 320: code-length or fixed distance code
-    uint dbg[8];
 } S;
 #include "common.glsl"
 
@@ -444,15 +443,6 @@ uint step()
     return 0u;
 }
 
-uint canary() { uint k = 0u; for (uint i = 0u; i < 70000u; i++) { if (S.dbg[7] == 0xdeadbeefu) break; k++; } return k; }
-void dbgrec() {
-    uint k = canary();
-    uint used = 65535u - k;
-    if (pc.chunk == 0u) { S.dbg[3] = 0u; S.dbg[0] = 0u; S.dbg[6] = 0u;}
-    if (used > S.dbg[0]) { S.dbg[0] = used; S.dbg[1] = work; S.dbg[2] = pc.chunk; }
-    if (k <= 1u) { if (S.dbg[3] == 0u) { S.dbg[4] = pc.chunk; S.dbg[5] = outpos - pc.off1; } S.dbg[3]++; }
-    S.dbg[6]++;
-}
 void main()
 {
     if (S.code != 0u || S.stage == STAGE_DONE)
@@ -460,7 +450,6 @@ void main()
     work = 0u;
     load();
     uint r = step();
-    dbgrec();
     if (r == YIELD) {
         // The last dispatch the driver recorded and still not finished.
         if (pc.chunk == pc.pattern - 1u) {
