@@ -9,6 +9,18 @@
 // loop iterations. vk_builtins.c records enough dispatches for ordinary
 // streams; a stream that needs more (pathologically many tiny blocks)
 // fails with ST_WORK_LIMIT rather than giving a wrong answer.
+//
+// Counting loop iterations the way llvmpipe does: its limit counts every
+// pass through the end of any loop, and it runs both sides of every branch
+// under an execution mask, so a loop costs one pass more than its trip
+// count, and a loop in a branch not taken (a masked-off `if`, the rest of a
+// loop body after `continue`) still costs one pass. `work` therefore
+// charges each decoder loop iteration (step(), codes(), dynamic_codes())
+// a fixed amount for the loops its branches contain, whichever branch runs,
+// plus the data-dependent trips. The hot paths avoid loops where they can
+// (refill() has none). If the limit is reached anyway, loops end early and
+// silently: main() checks with loops_intact() and fails the call
+// (ST_LOOP_LIMIT) rather than report a wrong result as success.
 layout(local_size_x = 1) in;
 layout(std430, binding = 0) readonly buffer Src { uint w[]; } src;
 layout(std430, binding = 1) buffer Dst { uint w[]; } dst;
@@ -45,7 +57,9 @@ const uint CLORDER[19] = uint[](16u, 17u, 18u, 0u, 8u, 7u, 9u, 6u, 10u, 5u, 11u,
 const uint BAD = 0xffffffffu;
 const uint STAGE_START = 0u, STAGE_HEADER = 1u, STAGE_STORED = 2u, STAGE_CODES = 3u, STAGE_DONE = 4u;
 const uint YIELD = 100u;
-const uint WORK = 30000u; // loop iterations per dispatch, well under llvmpipe's 65535
+const uint WORK = 40000u; // loop iterations per dispatch, with room for one more block header or symbol
+const uint STEP_COST = 100u; // passes of step()'s loop and of the loops in the branches of its body
+const uint SYMBOL_COST = 6u; // passes of codes()'s loop, two decode() loops and the match copy's last pass
 
 uint work; // loop iterations so far in this dispatch
 
@@ -92,15 +106,35 @@ void save()
     S.ad_n = ad_n;
 }
 
+// At least 25 bits in bitbuf (up to 32), whole input bytes at a time;
+// zeros past the end of the input. No loop: this runs for every symbol.
 void refill()
 {
-    while (bitcnt <= 24u) {
-        uint b = inpos < inend ? RD(src, inpos) : 0u;
-        bitbuf |= b << bitcnt;
-        inpos++;
-        bitcnt += 8u;
-        work++;
-    }
+    if (bitcnt > 24u)
+        return;
+    uint n = (32u - bitcnt) >> 3; // 1 to 4 bytes
+    // The 4 bytes at inpos from the (at most 2) words holding them, bytes
+    // from inend on as zeros; no word past the one holding byte inend - 1.
+    uint avail = inpos < inend ? min(inend - inpos, 4u) : 0u;
+    uint sh = (inpos & 3u) * 8u, wi = inpos >> 2;
+    uint v = avail != 0u ? src.w[wi] >> sh : 0u;
+    if (sh != 0u && (wi + 1u) * 4u < inend)
+        v |= src.w[wi + 1u] << (32u - sh);
+    uint keep = min(n, avail);
+    if (keep < 4u)
+        v &= (1u << (8u * keep)) - 1u;
+    bitbuf |= v << bitcnt;
+    inpos += n;
+    bitcnt += 8u * n;
+}
+
+// k bits, with at least k in bitbuf already.
+uint take(uint k)
+{
+    uint v = bitbuf & ((1u << k) - 1u);
+    bitbuf >>= k;
+    bitcnt -= k;
+    return v;
 }
 
 uint bits(uint k)
@@ -155,7 +189,7 @@ uint out_byte(uint p)
 int build(uint which, uint first, uint n)
 {
     uint cb = which * 16u, sb = which * 288u, tb = which * 512u;
-    work += 1200u + 2u * n; // a bound on the loops below
+    work += 1200u + 4u * n; // a bound on the passes of the loops below
     for (uint l = 0u; l < 16u; l++)
         S.cnt[cb + l] = 0u;
     for (uint s = 0u; s < n; s++)
@@ -205,15 +239,15 @@ uint decode(uint which)
         bitcnt -= l;
         return e >> 4;
     }
+    // Canonical decoding, one bit at a time: at most 15 bits, and refill()
+    // left at least 25.
     uint cb = which * 16u, sb = which * 288u;
     int code = 0, first = 0, index = 0;
     for (uint l = 1u; l < 16u; l++) {
-        work++;
+        work += 2u;
         code |= int(bitbuf & 1u);
         bitbuf >>= 1;
         bitcnt--;
-        if (bitcnt < 8u)
-            refill();
         int count = int(S.cnt[cb + l]);
         if (code - count < first)
             return S.sym[sb + uint(index + (code - first))];
@@ -232,7 +266,7 @@ uint codes()
     for (;;) {
         if (work > WORK)
             return YIELD;
-        work++;
+        work += SYMBOL_COST;
         uint s = decode(0u);
         if (s == BAD || overrun())
             return ST_CORRUPT;
@@ -247,7 +281,7 @@ uint codes()
         s -= 257u;
         if (s >= 29u)
             return ST_CORRUPT;
-        uint len = LBASE[s] + bits(LEXT[s]);
+        uint len = LBASE[s] + take(LEXT[s]); // decode() left at least 10 bits
         uint d = decode(1u);
         if (d >= 30u)
             return ST_CORRUPT;
@@ -260,7 +294,7 @@ uint codes()
         for (uint i = 0u; i < len; i++)
             put(out_byte(outpos - dist));
     }
-    return 0u;
+    return ST_LOOP_LIMIT; // only if llvmpipe ended the loop
 }
 
 // Start a stored block: its length, after going to a byte boundary.
@@ -314,13 +348,14 @@ uint dynamic_codes()
     uint nlen = bits(5u) + 257u, ndist = bits(5u) + 1u, ncode = bits(4u) + 4u;
     if (nlen > 286u || ndist > 30u)
         return ST_CORRUPT;
+    work += 20u;
     for (uint i = 0u; i < 19u; i++)
         S.lens[320u + CLORDER[i]] = i < ncode ? bits(3u) : 0u;
     if (build(1u, 320u, 19u) != 0)
         return ST_CORRUPT;
     uint index = 0u;
     while (index < nlen + ndist) {
-        work++;
+        work += 4u; // this loop, decode()'s and the repeat's last pass
         uint s = decode(1u);
         if (s == BAD || overrun())
             return ST_CORRUPT;
@@ -403,7 +438,7 @@ uint finish()
 uint step()
 {
     for (;;) {
-        work++;
+        work += STEP_COST;
         uint r = 0u;
         if (stage == STAGE_START) {
             r = start();
@@ -440,7 +475,19 @@ uint step()
         if (r != 0u)
             return r;
     }
-    return 0u;
+    return ST_LOOP_LIMIT; // only if llvmpipe ended the loop
+}
+
+// False if llvmpipe's loop limit was reached (or nearly) in this dispatch,
+// so that some loop may have ended early: a loop meant to run twice then
+// runs once. Its trip count is not a compile-time constant, so that it is
+// not unrolled.
+bool loops_intact()
+{
+    uint n = 0u;
+    for (uint i = 0u; i < 2u + (work >> 31); i++)
+        n++;
+    return n == 2u;
 }
 
 void main()
@@ -450,6 +497,11 @@ void main()
     work = 0u;
     load();
     uint r = step();
+    if (!loops_intact()) {
+        S.code = ST_LOOP_LIMIT;
+        S.stage = STAGE_DONE;
+        return;
+    }
     if (r == YIELD) {
         // The last dispatch the driver recorded and still not finished.
         if (pc.chunk == pc.pattern - 1u) {

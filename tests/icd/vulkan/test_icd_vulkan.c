@@ -564,6 +564,45 @@ static void test_inflate_many_symbols(void **state)
     drv.t->function_release(fn);
 }
 
+/* A valid stream with more work than the driver's dispatches allow (80000
+ * empty fixed-Huffman blocks, 100 KB for no output) fails the call; it
+ * must never report success with a partial result. */
+static void test_inflate_over_budget(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.inflate", 3);
+    const size_t blocks = 80000;
+    size_t cap = 2 + blocks * 10 / 8 + 8;
+    uint8_t *z = calloc(cap, 1);
+    z[0] = 0x78;
+    z[1] = 0x01;
+    size_t bit = 16;
+    for (size_t i = 0; i < blocks; i++) {
+        /* BFINAL, BTYPE = 01 (LSB first), then end-of-block: 7 zero bits. */
+        if (i + 1 == blocks)
+            z[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        bit++;
+        z[bit / 8] |= (uint8_t)(1u << (bit % 8));
+        bit += 9;
+    }
+    size_t zlen = (bit + 7) / 8;
+    z[zlen++] = 0; /* Adler-32 of nothing: 1 */
+    z[zlen++] = 0;
+    z[zlen++] = 0;
+    z[zlen++] = 1;
+    uint8_t check[16];
+    uLongf got = sizeof(check);
+    assert_int_equal(uncompress(check, &got, z, (uLong)zlen), Z_OK);
+    assert_int_equal(got, 0);
+    tbuf dst;
+    uint64_t len = 0;
+    assert_int_equal(run_inflate(fn, z, zlen, 16, &dst, &len), ACCEL_ERROR_UNSUPPORTED);
+    tb_free(&dst);
+    free(z);
+    drv.t->function_release(fn);
+}
+
 static void test_inflate_errors(void **state)
 {
     (void)state;
@@ -792,7 +831,7 @@ int main(void)
         cmocka_unit_test(test_devices),     cmocka_unit_test(test_memory),        cmocka_unit_test(test_noop),          cmocka_unit_test(test_copy),
         cmocka_unit_test(test_fill),        cmocka_unit_test(test_crc32c),        cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_deflate),     cmocka_unit_test(test_inflate),       cmocka_unit_test(test_inflate_many_symbols),
-        cmocka_unit_test(test_inflate_errors),
+        cmocka_unit_test(test_inflate_over_budget),        cmocka_unit_test(test_inflate_errors),
         cmocka_unit_test(test_too_small),   cmocka_unit_test(test_fence_order),   cmocka_unit_test(test_user_kernel),
         cmocka_unit_test(test_bad_programs),
     };
