@@ -279,6 +279,76 @@ static void test_standard_inflate_zlib_stream(void **state)
     accel_memory_free(len);
 }
 
+/* A real compiler's log reaches the application: an OpenCL C program with
+ * an error, on every OpenCL device. */
+static void test_standard_build_log_from_opencl(void **state)
+{
+    fixture *f = *state;
+    int tried = 0;
+    const char src[] = "__kernel void broken(__global float *x) { x[0] = undeclared_name; }\n";
+    for (uint32_t d = 0; d < f->n; d++) {
+        if (f->d[d].info.interface != ACCEL_DEVICE_INTERFACE_OPENCL)
+            continue;
+        accel_program *p = NULL;
+        assert_int_equal(accel_program_load(f->d[d].dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, src, sizeof(src) - 1, NULL, &p),
+                         ACCEL_ERROR_INVALID_ARGUMENT);
+        assert_null(p);
+        const char *msg = accel_last_error_message();
+        if (!strstr(msg, "build log:") || !strstr(msg, "undeclared_name"))
+            fail_msg("the compiler log is not in the detail: %s", msg);
+        tried++;
+    }
+    if (!tried)
+        skip();
+}
+
+/* A fence of one driver gates a queue of another on one memory object:
+ * crc32c on every other device waits for accel.fill on the first. */
+static void test_standard_fence_gates_other_driver(void **state)
+{
+    fixture *f = *state;
+    if (f->n < 2)
+        skip();
+    const uint64_t n = 1 << 20;
+    accel_memory *buf = mem(f, n), *out = mem(f, 4);
+    accel_function *fill = NULL;
+    assert_int_equal(accel_function_get(f->d[0].dev, NULL, "accel.fill", &fill), ACCEL_SUCCESS);
+    uint32_t want;
+    {
+        unsigned char *expect = malloc(n);
+        for (uint64_t i = 0; i < n; i++)
+            expect[i] = (unsigned char)(0x5a + i % 4);
+        want = crc32c_ref(expect, n);
+        free(expect);
+    }
+    for (uint32_t d = 1; d < f->n; d++) {
+        memset(host(buf), 0, n);
+        accel_arg fa[2] = {marg(buf, n), {.kind = ACCEL_ARG_U32, .u.u32 = 0x5d5c5b5au}};
+        accel_submit_info s = {.struct_size = sizeof(s), .function = fill, .args = fa, .arg_count = 2};
+        accel_fence *filled = NULL, *summed = NULL;
+        assert_int_equal(accel_queue_submit(f->d[0].q, &s, &filled), ACCEL_SUCCESS);
+        accel_function *crc = NULL;
+        assert_int_equal(accel_function_get(f->d[d].dev, NULL, "crc32c", &crc), ACCEL_SUCCESS);
+        accel_arg ca[2] = {marg(buf, n), marg(out, 4)};
+        accel_submit_info c = {.struct_size = sizeof(c), .function = crc, .args = ca, .arg_count = 2,
+                               .wait_fences = &filled, .wait_fence_count = 1};
+        assert_int_equal(accel_queue_submit(f->d[d].q, &c, &summed), ACCEL_SUCCESS);
+        assert_int_equal(accel_fence_wait(&summed, 1, true, UINT64_MAX), ACCEL_SUCCESS);
+        assert_int_equal(accel_fence_status(filled), ACCEL_SUCCESS);
+        uint32_t got;
+        memcpy(&got, host(out), 4);
+        if (got != want)
+            fail_msg("crc32c on %s after accel.fill on %s: %08x, expected %08x", f->d[d].info.name,
+                     f->d[0].info.name, got, want);
+        accel_fence_release(filled);
+        accel_fence_release(summed);
+        accel_function_destroy(crc);
+    }
+    accel_function_destroy(fill);
+    accel_memory_free(buf);
+    accel_memory_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +356,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_standard_copy_and_fill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standard_deflate_inflate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standard_inflate_zlib_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_standard_build_log_from_opencl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_standard_fence_gates_other_driver, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
