@@ -61,6 +61,8 @@ accel_result accel_device_get_info(const accel_device *dev, accel_device_info *i
         .pasid_bits = d->pasid_bits,
         .available_instances = d->available_instances,
         .parent = (dev->parent && dev->parent->index != UINT32_MAX) ? dev->parent : NULL,
+        .device_node = d->device_node,
+        .partition = d->partition,
     };
     memcpy(full.uuid, d->uuid, sizeof(full.uuid));
     accel__copy_out(info, &full, sizeof(full));

@@ -160,6 +160,8 @@ static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reas
         info->vendor[sizeof(info->vendor) - 1] = '\0';
         info->bus_address[sizeof(info->bus_address) - 1] = '\0';
         info->numa_nodes[sizeof(info->numa_nodes) - 1] = '\0';
+        info->device_node[sizeof(info->device_node) - 1] = '\0';
+        info->partition[sizeof(info->partition) - 1] = '\0';
         if (info->parent_index >= (int32_t)got || info->parent_index == (int32_t)i)
             info->parent_index = -1;
     }

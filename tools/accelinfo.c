@@ -92,6 +92,10 @@ static void print_summary(const listing *l)
         printf("     uuid %s", uuid);
         if (d.bus_address[0])
             printf("  bus %s", d.bus_address);
+        if (d.device_node[0])
+            printf("  node %s", d.device_node);
+        if (d.partition[0])
+            printf("  partition %s", d.partition);
         if (d.numa_node >= 0)
             printf("  numa %d", d.numa_node);
         else if (d.numa_nodes[0])
@@ -169,6 +173,10 @@ static json_object *build_json(const listing *l)
             accel_device_get_info(d.parent, &p);
             json_object_object_add(o, "parent", json_object_new_int64(p.index));
         }
+        if (d.device_node[0])
+            json_object_object_add(o, "device_node", json_object_new_string(d.device_node));
+        if (d.partition[0])
+            json_object_object_add(o, "partition", json_object_new_string(d.partition));
         json_object_array_add(devices, o);
     }
     json_object_object_add(root, "devices", devices);

@@ -224,6 +224,9 @@ typedef struct accel_device_info {
     uint32_t pasid_bits;
     uint32_t available_instances; /* at enumeration time; see accel_device_query */
     accel_device *parent;         /* for partitions, when the parent is selected too */
+    /* ---- appended ---- */
+    const char *device_node;      /* e.g. "/dev/hisi_zip-0"; "" if none */
+    const char *partition;        /* what part of the parent a partition is; "" otherwise */
 } accel_device_info;
 
 /*

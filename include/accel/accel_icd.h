@@ -164,6 +164,11 @@ typedef struct accel_icd_device_info {
     int32_t parent_index;            /* partitions: index of the parent in this driver's
                                         enumeration order, else -1 */
     uint32_t driver_version;         /* the driver's own version, ACCEL_MAKE_VERSION */
+    /* ---- appended ---- */
+    char device_node[128];           /* the character device a container needs, e.g.
+                                        "/dev/hisi_zip-0"; empty if none */
+    char partition[64];              /* for partitions: what part of the parent this is,
+                                        e.g. "cores 0-3", "slot 1", "instance"; else empty */
 } accel_icd_device_info;
 
 /* ------------------------------------------------------------------------ */

@@ -44,7 +44,8 @@ extern "C" {
     X(ERROR_DEVICE_LOST, -11, "the device was lost")                                            \
     X(ERROR_IO, -12, "input/output error")                                                      \
     X(ERROR_DRIVER_INTERNAL, -13, "the driver reported an internal error")                      \
-    X(ERROR_INVALID_HANDLE, -14, "invalid handle")
+    X(ERROR_INVALID_HANDLE, -14, "invalid handle")                                             \
+    X(ERROR_BUSY, -15, "the device has no free instance, or the resource is in use")
 
 typedef enum accel_result {
 #define ACCEL__RESULT_ENUM(name, value, text) ACCEL_##name = (value),
