@@ -19,6 +19,8 @@ static void usage(FILE *f, const char *prog)
             "\n"
             "  -j, --json       machine-readable output (JSON)\n"
             "  -s, --summary    one line per manifest and device (the default)\n"
+            "      --cdi        a Container Device Interface spec for the devices that have\n"
+            "                   device nodes (kind accel-loader.dev/device)\n"
             "  -h, --help       show this help and exit\n"
             "  -V, --version    show the loader version and exit\n"
             "\n"
@@ -183,11 +185,50 @@ static json_object *build_json(const listing *l)
     return root;
 }
 
+/*
+ * A CDI spec: one CDI device per accel device that has a device node, named
+ * <driver>-<driver index>, whose container edits add the node and select
+ * that device (by uuid) for accel-loader inside the container.
+ */
+static json_object *build_cdi(const listing *l)
+{
+    char uuid[33], name[128], sel[256];
+    json_object *root = json_object_new_object();
+    json_object_object_add(root, "cdiVersion", json_object_new_string("0.6.0"));
+    json_object_object_add(root, "kind", json_object_new_string("accel-loader.dev/device"));
+    json_object *devices = json_object_new_array();
+    for (uint32_t i = 0; i < l->device_count; i++) {
+        accel_device_info d = {.struct_size = sizeof(d)};
+        accel_device_get_info(l->devices[i], &d);
+        if (!d.device_node[0])
+            continue;
+        accel_uuid_to_string(d.uuid, uuid);
+        snprintf(name, sizeof(name), "%s-%u", d.driver_name, d.driver_index);
+        snprintf(sel, sizeof(sel), "ACCEL_DEVICE_SELECTOR=%s:uuid=%s", d.driver_name, uuid);
+        json_object *node = json_object_new_object();
+        json_object_object_add(node, "path", json_object_new_string(d.device_node));
+        json_object *nodes = json_object_new_array();
+        json_object_array_add(nodes, node);
+        json_object *env = json_object_new_array();
+        json_object_array_add(env, json_object_new_string(sel));
+        json_object *edits = json_object_new_object();
+        json_object_object_add(edits, "deviceNodes", nodes);
+        json_object_object_add(edits, "env", env);
+        json_object *dev = json_object_new_object();
+        json_object_object_add(dev, "name", json_object_new_string(name));
+        json_object_object_add(dev, "containerEdits", edits);
+        json_object_array_add(devices, dev);
+    }
+    json_object_object_add(root, "devices", devices);
+    return root;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"summary", no_argument, NULL, 's'},
+        {"cdi", no_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -197,6 +238,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "jshV", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
+        case 'C': json = 2; break;
         case 's': json = 0; break;
         case 'h': usage(stdout, argv[0]); return 0;
         case 'V': printf("accelinfo (accel-loader) %s\n", accel_loader_version_string()); return 0;
@@ -226,7 +268,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot enumerate: %s\n", argv[0], accel_last_error_message());
         status = 1;
     } else if (json) {
-        json_object *root = build_json(&l);
+        json_object *root = json == 2 ? build_cdi(&l) : build_json(&l);
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);

@@ -1,0 +1,128 @@
+/* wd_proto.h — the device interface of the "accel_wd_v1" queue: what the
+ * warpdrive driver and the uacce emulator (uacce_emulator.c) agree on.
+ *
+ * On a real uacce device the kernel defines only the outer part: open() the
+ * character device (one queue per open file), ioctl(UACCE_CMD_START_Q),
+ * mmap() the MMIO region at page offset 0 and the device-user-shared (DUS)
+ * region at page offset 1. What lives inside the regions is the hardware's
+ * format, named by the sysfs attribute `api`. This file describes the one
+ * format this driver speaks (api "accel_wd_v1"):
+ *
+ *   MMIO (region_mmio_size bytes, one page): a 32-bit doorbell at offset 0.
+ *        The host writes the number of descriptors it has published so far.
+ *   DUS  (region_dus_size bytes):
+ *        [0, 4096)        wd_dus_header, written by the device at START_Q
+ *        desc_offset      ring_entries wd_desc (host writes, device reads)
+ *        cqe_offset       ring_entries wd_cqe  (device writes, host reads)
+ *
+ * Submission n (counting from 0) uses slot n % ring_entries. The host fills
+ * the descriptor, stores desc.seq = n + 1 with release order, then stores
+ * n + 1 to the doorbell. The device executes descriptors in order, writes
+ * cqe.status / cqe.produced and then stores cqe.seq = n + 1 with release
+ * order. The host reuses a slot only after it has seen its completion.
+ *
+ * Addresses in descriptors: with SVA (flags bit 0) host virtual addresses
+ * of the process that started the queue; without SVA a registered region id
+ * in the top 24 bits and a byte offset in the low 40 (WD_ADDR()).
+ *
+ * The emulator's control socket (the "device node" when it is a UNIX
+ * socket, SOCK_SEQPACKET) carries wd_msg messages; file descriptors travel
+ * as SCM_RIGHTS. One connection = one open file of the character device.
+ */
+#ifndef WD_PROTO_H
+#define WD_PROTO_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The uacce ioctls (include/uapi/misc/uacce/uacce.h). */
+#ifndef UACCE_CMD_START_Q
+#define UACCE_CMD_START_Q _IO('W', 0)
+#define UACCE_CMD_PUT_Q   _IO('W', 1)
+#endif
+#define UACCE_DEV_SVA 0x1u
+
+/* mmap page offsets of the two regions (enum uacce_qfrt). */
+#define WD_QFR_MMIO 0
+#define WD_QFR_DUS  1
+
+#define WD_API           "accel_wd_v1"
+#define WD_DUS_MAGIC     0x31445741u /* "AWD1" */
+#define WD_RING_ENTRIES  256u
+#define WD_MMIO_SIZE     4096u
+#define WD_DESC_OFFSET   4096u
+#define WD_CQE_OFFSET    (WD_DESC_OFFSET + WD_RING_ENTRIES * 64u)
+#define WD_DUS_SIZE      (WD_CQE_OFFSET + WD_RING_ENTRIES * 16u)
+
+#define WD_ADDR_SHIFT    40
+#define WD_ADDR(id, off) (((uint64_t)(id) << WD_ADDR_SHIFT) | (uint64_t)(off))
+#define WD_ADDR_ID(a)    ((uint32_t)((a) >> WD_ADDR_SHIFT))
+#define WD_ADDR_OFF(a)   ((a) & ((1ull << WD_ADDR_SHIFT) - 1))
+
+/* Operations. */
+enum wd_op {
+    WD_OP_NOOP = 0,
+    WD_OP_CRC32C = 1,  /* buf0 = src, buf1 = result (>= 4) */
+    WD_OP_SHA256 = 2,  /* buf0 = src, buf1 = result (>= 32) */
+    WD_OP_DEFLATE = 3, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8) */
+    WD_OP_INFLATE = 4, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8) */
+    WD_OP_COPY = 5,    /* buf0 = src, buf1 = dst */
+    WD_OP_FILL = 6,    /* buf0 = dst, imm = pattern */
+    WD_OP_COUNT
+};
+
+/* Completion status. */
+enum wd_status {
+    WD_ST_OK = 0,
+    WD_ST_INVALID = 1,  /* output too small, corrupt stream: the function's own failure */
+    WD_ST_FAULT = 2,    /* an address the device cannot reach */
+    WD_ST_HW_ERROR = 3, /* an (injected) hardware error */
+    WD_ST_NOMEM = 4,    /* the device ran out of working memory */
+    WD_ST_ISOLATED = 5, /* the device is isolated: nothing runs any more */
+    WD_ST_BAD_OP = 6,
+};
+
+typedef struct wd_dus_header {
+    uint32_t magic;
+    uint32_t ring_entries;
+    uint32_t desc_offset;
+    uint32_t cqe_offset;
+    uint32_t flags; /* UACCE_DEV_SVA when addresses are virtual */
+} wd_dus_header;
+
+typedef struct wd_desc {
+    uint32_t op;
+    uint32_t flags; /* reserved, 0 */
+    uint64_t addr[3];
+    uint64_t len[3];
+    uint32_t imm;
+    _Atomic uint32_t seq;
+} wd_desc;
+_Static_assert(sizeof(wd_desc) == 64, "wd_desc is one cache line");
+
+typedef struct wd_cqe {
+    int32_t status;
+    _Atomic uint32_t seq;
+    uint64_t produced;
+} wd_cqe;
+_Static_assert(sizeof(wd_cqe) == 16, "wd_cqe is 16 bytes");
+
+/* Control messages (emulator socket). */
+#define WD_MSG_MAGIC 0x4d445755u /* "UWDM" */
+enum wd_msg_type {
+    WD_MSG_START_Q = 1,      /* -> fds: [/proc/self/mem] optional; <- fds: [mmio, dus], a = mmio size, b = dus size */
+    WD_MSG_PUT_Q = 2,        /* stop the queue; <- status */
+    WD_MSG_REGISTER = 3,     /* -> fd, a = offset, b = size; <- a = region id (non-SVA memory) */
+    WD_MSG_UNREGISTER = 4,   /* -> a = region id */
+    WD_MSG_INJECT_ERROR = 5, /* -> count one hardware error (a = how many, 0 = 1) */
+};
+
+typedef struct wd_msg {
+    uint32_t magic;
+    uint32_t type;
+    int32_t status; /* replies: 0 or a positive errno */
+    uint32_t reserved;
+    uint64_t a, b, c;
+} wd_msg;
+
+#endif
