@@ -129,6 +129,125 @@ static uint64_t fault_after_from_env(void)
     return n;
 }
 
+/* Append the cores of a Linux list ("0-3,8") to set; the number added. */
+static int parse_cpu_list(const char *s, cpu_set_t *set)
+{
+    int added = 0;
+    while (*s) {
+        char *end;
+        long a = strtol(s, &end, 10), b = a;
+        if (end == s || a < 0)
+            return -1;
+        s = end;
+        if (*s == '-') {
+            b = strtol(s + 1, &end, 10);
+            if (end == s + 1 || b < a)
+                return -1;
+            s = end;
+        }
+        for (long c = a; c <= b && c < CPU_SETSIZE; c++, added++)
+            CPU_SET((int)c, set);
+        if (*s == ',')
+            s++;
+        else if (*s && *s != '\n')
+            return -1;
+        else
+            break;
+    }
+    return added;
+}
+
+/* Format a set as a Linux list. */
+static void format_cpu_list(const cpu_set_t *set, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < CPU_SETSIZE && n < size; c++) {
+        if (!CPU_ISSET(c, set))
+            continue;
+        int e = c;
+        while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, set))
+            e++;
+        n += (size_t)snprintf(buf + n, size - n, e > c ? "%s%d-%d" : "%s%d", n ? "," : "", c, e);
+        c = e;
+    }
+}
+
+static void add_partition(cpu_driver *drv, const cpu_set_t *cores, int32_t node, const char *model)
+{
+    cpu_device *p = &drv->partitions[drv->partition_count];
+    char list[48];
+    format_cpu_list(cores, list, sizeof(list));
+    p->info = drv->device.info;
+    p->driver = drv;
+    p->bound = true;
+    p->cores = *cores;
+    snprintf(p->info.name, sizeof(p->info.name), "%s (cores %s)", model, list);
+    snprintf(p->info.partition, sizeof(p->info.partition), "cores %s", list);
+    p->info.parent_index = 0;
+    p->info.flags |= ACCEL_DEVICE_FLAG_PARTITION;
+    if (node >= 0) {
+        p->info.numa_node = node;
+        snprintf(p->info.numa_nodes, sizeof(p->info.numa_nodes), "%d", node);
+    }
+    char seed[280];
+    snprintf(seed, sizeof(seed), "%s/cores %s", model, list);
+    stable_uuid(seed, p->info.uuid);
+    drv->partition_count++;
+}
+
+/*
+ * ACCEL_CPU_PARTITIONS: "numa" for one partition per NUMA node, or a number
+ * N for N partitions of consecutive online cores. Unset: none. Partitions
+ * are devices whose parent is the whole CPU; their queues run on their
+ * cores only.
+ */
+static void make_partitions(cpu_driver *drv, const char *model)
+{
+    const char *v = getenv("ACCEL_CPU_PARTITIONS");
+    if (!v || !*v)
+        return;
+    char path[96], list[4096];
+    if (strcmp(v, "numa") == 0) {
+        for (int node = 0; node < 1024 && drv->partition_count < CPU_MAX_PARTITIONS; node++) {
+            snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            if (read_line(path, list, sizeof(list)) != 0)
+                continue;
+            if (parse_cpu_list(list, &set) > 0)
+                add_partition(drv, &set, node, model);
+        }
+        return;
+    }
+    char *end;
+    long parts = strtol(v, &end, 10);
+    cpu_set_t online;
+    CPU_ZERO(&online);
+    if (*end || parts < 1 || parts > CPU_MAX_PARTITIONS ||
+        read_line("/sys/devices/system/cpu/online", list, sizeof(list)) != 0 || parse_cpu_list(list, &online) < 1) {
+        LOG(ACCEL_LOG_WARN, "ACCEL_CPU_PARTITIONS=%s: expected \"numa\" or 1..%d; no partitions", v,
+            CPU_MAX_PARTITIONS);
+        return;
+    }
+    int total = CPU_COUNT(&online);
+    if (parts > total)
+        parts = total;
+    int cpu = 0;
+    for (long i = 0; i < parts; i++) {
+        int want = total / (int)parts + (i < total % parts ? 1 : 0);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (int got = 0; got < want && cpu < CPU_SETSIZE; cpu++) {
+            if (CPU_ISSET(cpu, &online)) {
+                CPU_SET(cpu, &set);
+                got++;
+            }
+        }
+        add_partition(drv, &set, -1, model);
+    }
+}
+
 static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
 {
     (void)init;
@@ -158,7 +277,8 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
     info->available_instances = ACCEL_INSTANCES_UNLIMITED;
     info->parent_index = -1;
     info->driver_version = ACCEL_MAKE_VERSION(0, 2);
-    LOG(ACCEL_LOG_DEBUG, "one device: %s, NUMA nodes %s", info->name, info->numa_nodes);
+    make_partitions(drv, model);
+    LOG(ACCEL_LOG_DEBUG, "%s, NUMA nodes %s, %u partition(s)", info->name, info->numa_nodes, drv->partition_count);
     *handle = drv;
     return ACCEL_SUCCESS;
 }
@@ -172,15 +292,16 @@ static void cpu_fini(void *handle)
 static accel_icd_result cpu_enumerate(void *handle, uint32_t *count, void **devices)
 {
     cpu_driver *drv = handle;
+    uint32_t total = 1 + drv->partition_count;
     if (!devices) {
-        *count = 1;
+        *count = total;
         return ACCEL_SUCCESS;
     }
-    if (*count == 0)
-        return ACCEL_INCOMPLETE;
-    devices[0] = &drv->device;
-    *count = 1;
-    return ACCEL_SUCCESS;
+    uint32_t n = *count < total ? *count : total;
+    for (uint32_t i = 0; i < n; i++)
+        devices[i] = i == 0 ? &drv->device : &drv->partitions[i - 1];
+    *count = n;
+    return n < total ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
 }
 
 static accel_icd_result cpu_get_info(void *device, accel_icd_device_info *info)

@@ -23,6 +23,7 @@
 #include <accel/accel_icd.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -39,9 +40,15 @@ typedef struct cpu_driver cpu_driver;
 typedef struct cpu_fence cpu_fence;
 typedef struct cpu_program cpu_program;
 
+/* The most partitions ACCEL_CPU_PARTITIONS may ask for. */
+#define CPU_MAX_PARTITIONS 64
+
 typedef struct cpu_device {
     accel_icd_device_info info;
     cpu_driver *driver;
+    /* Partitions only: the cores their queues' workers are bound to. */
+    bool bound;
+    cpu_set_t cores;
 } cpu_device;
 
 /* Host memory (attached, ZERO_COPY) or driver-allocated "device" memory
@@ -67,6 +74,8 @@ typedef struct cpu_function {
 
 struct cpu_driver {
     cpu_device device;
+    cpu_device partitions[CPU_MAX_PARTITIONS]; /* ACCEL_CPU_PARTITIONS; parent: device */
+    uint32_t partition_count;
     uint64_t fault_after;            /* ACCEL_CPU_FAULT_AFTER; 0 = never */
     _Atomic uint64_t submissions;    /* counted from driver_init */
     _Atomic(cpu_fence *) fence_pool; /* released fences, a push-only stack */

@@ -412,6 +412,9 @@ accel_icd_result cpu__queue_create(void *device, void **queue)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
     pthread_setname_np(q->thread, "accel-cpu-queue");
+    /* A partition's work runs on its own cores only. */
+    if (q->device->bound && (e = pthread_setaffinity_np(q->thread, sizeof(cpu_set_t), &q->device->cores)))
+        CPU_LOG(ACCEL_LOG_WARN, "binding a queue of %s: %s", q->device->info.name, strerror(e));
     *queue = q;
     return ACCEL_SUCCESS;
 }

@@ -1,0 +1,909 @@
+/* uacce_emulator.c — accel-uacce-emulator: a WarpDrive (uacce) device in a
+ * process of its own, for machines without uacce hardware.
+ *
+ *   accel-uacce-emulator --root DIR --name NAME [--sva|--no-sva] [--instances N]
+ *                        [--algorithms a,b] [--isolate-threshold N] [--numa-node N]
+ *                        [--latency-us N]
+ *   accel-uacce-emulator --root DIR --name NAME --inject-error [N]
+ *
+ * What it creates is what the kernel's uacce class exposes:
+ *   DIR/sys/class/uacce/NAME/{api,flags,available_instances,algorithms,
+ *       region_mmio_size,region_dus_size,isolate,isolate_strategy}
+ *   DIR/sys/class/uacce/NAME/device/numa_node       (the parent device's)
+ *   DIR/dev/NAME                                    the "device node"
+ * except that the device node is a listening UNIX socket (SOCK_SEQPACKET)
+ * instead of a character device: one connection stands for one open file.
+ * The messages and the queue format are in wd_proto.h. Attributes are
+ * rewritten (write + rename) as they change: available_instances as queues
+ * start and stop, isolate once more than --isolate-threshold hardware
+ * errors were injected (isolate_strategy holds the threshold; 0 = never
+ * isolate, as in the kernel).
+ *
+ * Each started queue gets a thread that busy-polls the queue's doorbell
+ * word in the shared MMIO region (so the client submits without a system
+ * call), spinning for EMU_SPIN_NS after the last request and then napping in
+ * short ppoll() steps on the connection. Requests run in order: crc32c and
+ * sha256 (emu_hash.c), zlib.deflate / zlib.inflate (zlib, level 6), copy and
+ * fill. With SVA the buffers are the client's virtual addresses, read and
+ * written with process_vm_readv / process_vm_writev for the pid the socket
+ * reports (SO_PEERCRED) — or through the client's /proc/<pid>/mem when it
+ * sent one with START_Q and ptrace rules forbid the former. Without SVA only
+ * memory the client registered (memfds, WD_MSG_REGISTER) is reachable.
+ *
+ * --latency-us N adds N microseconds before each request (tests of device
+ * loss use it to keep requests pending). SIGTERM / SIGINT: remove the tree
+ * and exit 0. SIGKILL leaves the files behind, as a crashed device would
+ * leave stale state; a new emulator of the same name replaces them.
+ */
+#include "emu_hash.h"
+#include "wd_proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define EMU_SPIN_NS    2000000ull /* busy-poll this long after the last request */
+#define EMU_NAP_NS     50000l     /* then sleep in steps of this */
+#define EMU_MAX_REGIONS 4096
+
+static struct {
+    char root[PATH_MAX];
+    char name[128];
+    bool sva;
+    unsigned instances;
+    char algorithms[1024]; /* newline separated */
+    unsigned isolate_threshold;
+    int numa_node;
+    unsigned latency_us;
+} opt = {.sva = true, .instances = 4, .numa_node = -1};
+
+static char class_dir[PATH_MAX + 64];
+static char dev_path[PATH_MAX + 64];
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned g_free;   /* available instances */
+static unsigned g_errors; /* injected hardware errors */
+static _Atomic bool g_isolated;
+
+typedef struct region {
+    void *map;     /* mmap of the client's fd, page-aligned */
+    uint8_t *base; /* map + the offset inside the first page */
+    uint64_t size;
+    size_t map_size;
+    void *owner; /* the connection that registered it */
+} region;
+static region g_regions[EMU_MAX_REGIONS]; /* id = index + 1 */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "accel-uacce-emulator: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* ---- the sysfs tree ---------------------------------------------------------- */
+
+static void mkdirs(const char *path)
+{
+    char buf[PATH_MAX + 64];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(buf, 0755);
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", buf, strerror(errno));
+}
+
+/* Replace an attribute atomically, so that a reader never sees half of it. */
+static void write_attr(const char *rel, const char *fmt, ...)
+{
+    char path[PATH_MAX + 200], tmp[PATH_MAX + 220], text[1100];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    snprintf(path, sizeof(path), "%s/%s", class_dir, rel);
+    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", class_dir, strchr(rel, '/') ? "device-numa" : rel);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+    if (fd < 0 || write(fd, text, (size_t)n) != n || close(fd) != 0 || rename(tmp, path) != 0)
+        fprintf(stderr, "accel-uacce-emulator: writing %s: %s\n", path, strerror(errno));
+}
+
+static const char *const attr_names[] = {"api", "flags", "available_instances", "algorithms", "region_mmio_size",
+                                         "region_dus_size", "isolate", "isolate_strategy", "device/numa_node"};
+
+static void create_tree(void)
+{
+    snprintf(class_dir, sizeof(class_dir), "%s/sys/class/uacce/%s", opt.root, opt.name);
+    char dir[PATH_MAX + 80];
+    snprintf(dir, sizeof(dir), "%s/device", class_dir);
+    mkdirs(dir);
+    snprintf(dir, sizeof(dir), "%s/dev", opt.root);
+    mkdirs(dir);
+    snprintf(dev_path, sizeof(dev_path), "%s/dev/%s", opt.root, opt.name);
+    write_attr("api", "%s\n", WD_API);
+    write_attr("flags", "%u\n", opt.sva ? UACCE_DEV_SVA : 0u);
+    write_attr("available_instances", "%u\n", opt.instances);
+    write_attr("algorithms", "%s\n", opt.algorithms);
+    write_attr("region_mmio_size", "%u\n", WD_MMIO_SIZE);
+    write_attr("region_dus_size", "%u\n", WD_DUS_SIZE);
+    write_attr("isolate", "0\n");
+    write_attr("isolate_strategy", "%u\n", opt.isolate_threshold);
+    write_attr("device/numa_node", "%d\n", opt.numa_node);
+}
+
+static void remove_tree(void)
+{
+    char path[PATH_MAX + 200];
+    unlink(dev_path);
+    for (size_t i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", class_dir, attr_names[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/device", class_dir);
+    rmdir(path);
+    rmdir(class_dir);
+    /* Shared parents go only when empty (other emulators may use the root). */
+    snprintf(path, sizeof(path), "%s/sys/class/uacce", opt.root);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/sys/class", opt.root);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/sys", opt.root);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/dev", opt.root);
+    rmdir(path);
+}
+
+static void count_error(unsigned n)
+{
+    pthread_mutex_lock(&g_lock);
+    g_errors += n ? n : 1;
+    if (opt.isolate_threshold && g_errors > opt.isolate_threshold && !g_isolated) {
+        g_isolated = true;
+        write_attr("isolate", "1\n");
+        fprintf(stderr, "accel-uacce-emulator: %s: %u hardware errors (threshold %u): isolated\n", opt.name,
+                g_errors, opt.isolate_threshold);
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---- messages ------------------------------------------------------------------ */
+
+/* Receive one message and up to 2 file descriptors. Returns 1, 0 at
+ * hang-up, -1 on error. */
+static int recv_msg(int sock, wd_msg *m, int *fds, int *nfds)
+{
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {m, sizeof(*m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    *nfds = 0;
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n == 0 ? 0 : -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < k; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                if (*nfds < 2)
+                    fds[(*nfds)++] = fd;
+                else
+                    close(fd);
+            }
+        }
+    }
+    if ((size_t)n != sizeof(*m) || m->magic != WD_MSG_MAGIC) {
+        for (int i = 0; i < *nfds; i++)
+            close(fds[i]);
+        *nfds = 0;
+        return -1;
+    }
+    return 1;
+}
+
+static void reply(int sock, uint32_t type, int status, uint64_t a, uint64_t b, const int *fds, int nfds)
+{
+    wd_msg m = {.magic = WD_MSG_MAGIC, .type = type, .status = status, .a = a, .b = b};
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct iovec iov = {&m, sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+}
+
+/* ---- one connection = one open file ------------------------------------------- */
+
+typedef struct conn {
+    int sock;
+    pid_t pid;   /* the peer (SVA address space) */
+    int mem_fd;  /* the peer's /proc/<pid>/mem, or -1 */
+    bool started;
+    bool use_mem_fd;
+    uint8_t *mmio;
+    uint8_t *dus;
+    int32_t error; /* the first failure: later requests fail with it */
+    uint8_t *scratch; /* fill patterns and small results */
+} conn;
+
+/* Device reads and writes of client memory. 0 or a WD_ST_* code. */
+static int dev_read(conn *c, uint64_t addr, void *dst, uint64_t len)
+{
+    if (!len)
+        return WD_ST_OK;
+    if (opt.sva) {
+        uint64_t done = 0;
+        while (done < len) {
+            ssize_t n;
+            if (!c->use_mem_fd) {
+                struct iovec l = {(uint8_t *)dst + done, (size_t)(len - done)};
+                struct iovec r = {(void *)(uintptr_t)(addr + done), (size_t)(len - done)};
+                n = process_vm_readv(c->pid, &l, 1, &r, 1, 0);
+                if (n < 0 && errno == EPERM && c->mem_fd >= 0) {
+                    c->use_mem_fd = true;
+                    continue;
+                }
+            } else {
+                n = pread(c->mem_fd, (uint8_t *)dst + done, (size_t)(len - done), (off_t)(addr + done));
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return WD_ST_FAULT;
+            done += (uint64_t)n;
+        }
+        return WD_ST_OK;
+    }
+    uint32_t id = WD_ADDR_ID(addr);
+    uint64_t off = WD_ADDR_OFF(addr);
+    pthread_mutex_lock(&g_lock);
+    region *r = id >= 1 && id <= EMU_MAX_REGIONS ? &g_regions[id - 1] : NULL;
+    uint8_t *base = r && r->map && off <= r->size && len <= r->size - off ? r->base + off : NULL;
+    pthread_mutex_unlock(&g_lock);
+    if (!base)
+        return WD_ST_FAULT;
+    memcpy(dst, base, (size_t)len);
+    return WD_ST_OK;
+}
+
+static int dev_write(conn *c, uint64_t addr, const void *src, uint64_t len)
+{
+    if (!len)
+        return WD_ST_OK;
+    if (opt.sva) {
+        uint64_t done = 0;
+        while (done < len) {
+            ssize_t n;
+            if (!c->use_mem_fd) {
+                struct iovec l = {(uint8_t *)src + done, (size_t)(len - done)};
+                struct iovec r = {(void *)(uintptr_t)(addr + done), (size_t)(len - done)};
+                n = process_vm_writev(c->pid, &l, 1, &r, 1, 0);
+                if (n < 0 && errno == EPERM && c->mem_fd >= 0) {
+                    c->use_mem_fd = true;
+                    continue;
+                }
+            } else {
+                n = pwrite(c->mem_fd, (const uint8_t *)src + done, (size_t)(len - done), (off_t)(addr + done));
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return WD_ST_FAULT;
+            done += (uint64_t)n;
+        }
+        return WD_ST_OK;
+    }
+    uint32_t id = WD_ADDR_ID(addr);
+    uint64_t off = WD_ADDR_OFF(addr);
+    pthread_mutex_lock(&g_lock);
+    region *r = id >= 1 && id <= EMU_MAX_REGIONS ? &g_regions[id - 1] : NULL;
+    uint8_t *base = r && r->map && off <= r->size && len <= r->size - off ? r->base + off : NULL;
+    pthread_mutex_unlock(&g_lock);
+    if (!base)
+        return WD_ST_FAULT;
+    memcpy(base, src, (size_t)len);
+    return WD_ST_OK;
+}
+
+/* Read a whole range into a new buffer (never NULL on success). */
+static int fetch(conn *c, uint64_t addr, uint64_t len, uint8_t **out)
+{
+    if (len > SIZE_MAX - 1)
+        return WD_ST_NOMEM;
+    uint8_t *b = malloc(len ? (size_t)len : 1);
+    if (!b)
+        return WD_ST_NOMEM;
+    int st = dev_read(c, addr, b, len);
+    if (st) {
+        free(b);
+        return st;
+    }
+    *out = b;
+    return WD_ST_OK;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int op_crc32c(conn *c, const wd_desc *d)
+{
+    if (d->len[1] < 4)
+        return WD_ST_INVALID;
+    uint8_t *src;
+    int st = fetch(c, d->addr[0], d->len[0], &src);
+    if (st)
+        return st;
+    uint32_t crc = ~emu_crc32c_update(0xffffffffu, src, (size_t)d->len[0]);
+    free(src);
+    uint8_t out[4];
+    put_le(out, crc, 4);
+    return dev_write(c, d->addr[1], out, 4);
+}
+
+static int op_sha256(conn *c, const wd_desc *d)
+{
+    if (d->len[1] < 32)
+        return WD_ST_INVALID;
+    uint8_t *src;
+    int st = fetch(c, d->addr[0], d->len[0], &src);
+    if (st)
+        return st;
+    emu_sha256 s;
+    emu_sha256_init(&s);
+    emu_sha256_update(&s, src, (size_t)d->len[0]);
+    free(src);
+    uint8_t out[32];
+    emu_sha256_final(&s, out);
+    return dev_write(c, d->addr[1], out, 32);
+}
+
+/* deflate / inflate: the whole source in, the whole destination range as
+ * working space, only the produced bytes written back. */
+static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
+{
+    if (d->len[2] < 8)
+        return WD_ST_INVALID;
+    if (d->len[0] > UINT_MAX || d->len[1] > UINT_MAX)
+        return WD_ST_NOMEM; /* one zlib call per request: 4 GiB at most */
+    uint8_t *src, *dst = malloc(d->len[1] ? (size_t)d->len[1] : 1);
+    if (!dst)
+        return WD_ST_NOMEM;
+    int st = fetch(c, d->addr[0], d->len[0], &src);
+    if (st) {
+        free(dst);
+        return st;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    int zr = compress ? deflateInit(&z, 6) : inflateInit(&z);
+    if (zr != Z_OK) {
+        free(src);
+        free(dst);
+        return WD_ST_NOMEM;
+    }
+    z.next_in = src;
+    z.avail_in = (uInt)d->len[0];
+    z.next_out = dst;
+    z.avail_out = (uInt)d->len[1];
+    if (compress) {
+        zr = deflate(&z, Z_FINISH);
+        st = zr == Z_STREAM_END ? WD_ST_OK : zr == Z_OK || zr == Z_BUF_ERROR ? WD_ST_INVALID : WD_ST_HW_ERROR;
+        deflateEnd(&z);
+    } else {
+        zr = inflate(&z, Z_FINISH);
+        if (zr == Z_STREAM_END)
+            st = z.avail_in ? WD_ST_INVALID : WD_ST_OK; /* bytes after the stream */
+        else
+            st = zr == Z_MEM_ERROR ? WD_ST_NOMEM : WD_ST_INVALID; /* corrupt, truncated or dst too small */
+        inflateEnd(&z);
+    }
+    uint64_t n = d->len[1] - z.avail_out;
+    free(src);
+    if (st == WD_ST_OK)
+        st = dev_write(c, d->addr[1], dst, n);
+    free(dst);
+    if (st == WD_ST_OK) {
+        uint8_t out[8];
+        put_le(out, n, 8);
+        st = dev_write(c, d->addr[2], out, 8);
+        *produced = n;
+    }
+    return st;
+}
+
+static int op_copy(conn *c, const wd_desc *d)
+{
+    if (d->len[1] < d->len[0])
+        return WD_ST_INVALID;
+    uint8_t *src;
+    int st = fetch(c, d->addr[0], d->len[0], &src);
+    if (st)
+        return st;
+    st = dev_write(c, d->addr[1], src, d->len[0]);
+    free(src);
+    return st;
+}
+
+static int op_fill(conn *c, const wd_desc *d)
+{
+    enum { CHUNK = 1 << 16 };
+    uint8_t *buf = c->scratch;
+    for (int i = 0; i < CHUNK; i++)
+        buf[i] = (uint8_t)(d->imm >> (8 * (i & 3)));
+    for (uint64_t done = 0; done < d->len[0];) {
+        uint64_t n = d->len[0] - done < CHUNK ? d->len[0] - done : CHUNK;
+        int st = dev_write(c, d->addr[0] + done, buf, n);
+        if (st)
+            return st;
+        done += n;
+    }
+    return WD_ST_OK;
+}
+
+static void execute(conn *c, uint32_t index)
+{
+    wd_desc *d = (wd_desc *)(c->dus + WD_DESC_OFFSET) + index % WD_RING_ENTRIES;
+    wd_cqe *e = (wd_cqe *)(c->dus + WD_CQE_OFFSET) + index % WD_RING_ENTRIES;
+    /* The doorbell comes after the descriptor's release store; a client
+     * that rang early is waited for briefly, then failed. */
+    for (unsigned i = 0; atomic_load_explicit(&d->seq, memory_order_acquire) != index + 1; i++) {
+        if (i > 1000000) {
+            e->status = WD_ST_BAD_OP;
+            atomic_store_explicit(&e->seq, index + 1, memory_order_release);
+            return;
+        }
+        relax();
+    }
+    wd_desc desc = *d; /* the client may not change it under us */
+    if (opt.latency_us)
+        usleep(opt.latency_us);
+    uint64_t produced = 0;
+    int st;
+    if (g_isolated)
+        st = WD_ST_ISOLATED;
+    else if (c->error)
+        st = c->error;
+    else {
+        switch (desc.op) {
+        case WD_OP_NOOP: st = WD_ST_OK; break;
+        case WD_OP_CRC32C: st = op_crc32c(c, &desc); break;
+        case WD_OP_SHA256: st = op_sha256(c, &desc); break;
+        case WD_OP_DEFLATE: st = op_zlib(c, &desc, true, &produced); break;
+        case WD_OP_INFLATE: st = op_zlib(c, &desc, false, &produced); break;
+        case WD_OP_COPY: st = op_copy(c, &desc); break;
+        case WD_OP_FILL: st = op_fill(c, &desc); break;
+        default: st = WD_ST_BAD_OP; break;
+        }
+        if (st)
+            c->error = st;
+    }
+    e->status = st;
+    e->produced = produced;
+    atomic_store_explicit(&e->seq, index + 1, memory_order_release);
+}
+
+static void release_instance(conn *c)
+{
+    if (!c->started)
+        return;
+    c->started = false;
+    pthread_mutex_lock(&g_lock);
+    g_free++;
+    write_attr("available_instances", "%u\n", g_free);
+    pthread_mutex_unlock(&g_lock);
+}
+
+static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds);
+
+/* The queue's life after START_Q: poll the doorbell until PUT_Q or hang-up. */
+static void run_queue(conn *c)
+{
+    _Atomic uint32_t *doorbell = (_Atomic uint32_t *)c->mmio;
+    uint32_t head = 0;
+    uint64_t last = now_ns();
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t db = atomic_load_explicit(doorbell, memory_order_acquire);
+        if (db != head) {
+            while (head != db) {
+                execute(c, head);
+                head++;
+            }
+            last = now_ns();
+            continue;
+        }
+        bool nap = false;
+        if (++spins & 1023) {
+            relax();
+            continue;
+        }
+        if (now_ns() - last > EMU_SPIN_NS)
+            nap = true;
+        struct pollfd p = {c->sock, POLLIN, 0};
+        struct timespec ts = {0, nap ? EMU_NAP_NS : 0};
+        if (ppoll(&p, 1, &ts, NULL) > 0) {
+            wd_msg m;
+            int fds[2], nfds;
+            int r = recv_msg(c->sock, &m, fds, &nfds);
+            if (r <= 0)
+                return; /* hang-up: the client closed the file */
+            if (m.type == WD_MSG_PUT_Q) {
+                release_instance(c);
+                reply(c->sock, WD_MSG_PUT_Q, 0, 0, 0, NULL, 0);
+                return;
+            }
+            handle_control(c, &m, fds, nfds);
+        }
+    }
+}
+
+static void start_queue(conn *c, const wd_msg *m, int *fds, int nfds)
+{
+    (void)m;
+    int st = 0;
+    if (c->started)
+        st = EINVAL;
+    else if (g_isolated)
+        st = EPERM;
+    if (!st) {
+        pthread_mutex_lock(&g_lock);
+        if (g_free == 0) {
+            st = EBUSY;
+        } else {
+            g_free--;
+            c->started = true;
+            write_attr("available_instances", "%u\n", g_free);
+        }
+        pthread_mutex_unlock(&g_lock);
+    }
+    int mfd = -1, dfd = -1;
+    if (!st) {
+        mfd = memfd_create("uacce-mmio", MFD_CLOEXEC);
+        dfd = memfd_create("uacce-dus", MFD_CLOEXEC);
+        if (mfd < 0 || dfd < 0 || ftruncate(mfd, WD_MMIO_SIZE) || ftruncate(dfd, WD_DUS_SIZE))
+            st = ENOMEM;
+    }
+    if (!st) {
+        c->mmio = mmap(NULL, WD_MMIO_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        c->dus = mmap(NULL, WD_DUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+        if (c->mmio == MAP_FAILED || c->dus == MAP_FAILED)
+            st = ENOMEM;
+    }
+    if (st) {
+        release_instance(c);
+        if (mfd >= 0)
+            close(mfd);
+        if (dfd >= 0)
+            close(dfd);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        reply(c->sock, WD_MSG_START_Q, st, 0, 0, NULL, 0);
+        return;
+    }
+    wd_dus_header *h = (wd_dus_header *)c->dus;
+    h->magic = WD_DUS_MAGIC;
+    h->ring_entries = WD_RING_ENTRIES;
+    h->desc_offset = WD_DESC_OFFSET;
+    h->cqe_offset = WD_CQE_OFFSET;
+    h->flags = opt.sva ? UACCE_DEV_SVA : 0;
+    if (nfds >= 1)
+        c->mem_fd = fds[0];
+    for (int i = 1; i < nfds; i++)
+        close(fds[i]);
+    int out[2] = {mfd, dfd};
+    reply(c->sock, WD_MSG_START_Q, 0, WD_MMIO_SIZE, WD_DUS_SIZE, out, 2);
+    close(mfd);
+    close(dfd);
+    run_queue(c);
+}
+
+static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds)
+{
+    switch (m->type) {
+    case WD_MSG_REGISTER: {
+        int st = EINVAL;
+        uint64_t id = 0;
+        if (!opt.sva && nfds == 1 && m->b > 0) {
+            long page = sysconf(_SC_PAGESIZE);
+            uint64_t lead = m->a % (uint64_t)page;
+            size_t map_size = (size_t)(m->b + lead);
+            void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], (off_t)(m->a - lead));
+            if (p == MAP_FAILED) {
+                st = errno;
+            } else {
+                st = ENOSPC;
+                pthread_mutex_lock(&g_lock);
+                for (int i = 0; i < EMU_MAX_REGIONS; i++) {
+                    if (!g_regions[i].map) {
+                        g_regions[i] = (region){p, (uint8_t *)p + lead, m->b, map_size, c};
+                        id = (uint64_t)i + 1;
+                        st = 0;
+                        break;
+                    }
+                }
+                pthread_mutex_unlock(&g_lock);
+                if (st)
+                    munmap(p, map_size);
+            }
+        } else if (opt.sva) {
+            st = EOPNOTSUPP; /* SVA devices use virtual addresses */
+        }
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        reply(c->sock, m->type, st, id, 0, NULL, 0);
+        return;
+    }
+    case WD_MSG_UNREGISTER: {
+        int st = ENOENT;
+        pthread_mutex_lock(&g_lock);
+        if (m->a >= 1 && m->a <= EMU_MAX_REGIONS && g_regions[m->a - 1].map && g_regions[m->a - 1].owner == c) {
+            munmap(g_regions[m->a - 1].map, g_regions[m->a - 1].map_size);
+            g_regions[m->a - 1] = (region){0};
+            st = 0;
+        }
+        pthread_mutex_unlock(&g_lock);
+        break;
+    }
+    case WD_MSG_INJECT_ERROR:
+        count_error((unsigned)m->a);
+        break;
+    default: break;
+    }
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    reply(c->sock, m->type, 0, 0, 0, NULL, 0);
+}
+
+static void *conn_main(void *arg)
+{
+    conn *c = arg;
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        c->pid = cred.pid;
+    for (;;) {
+        wd_msg m;
+        int fds[2], nfds;
+        int r = recv_msg(c->sock, &m, fds, &nfds);
+        if (r <= 0)
+            break;
+        if (m.type == WD_MSG_START_Q) {
+            start_queue(c, &m, fds, nfds);
+            if (c->mmio)
+                break; /* the queue ran and ended */
+            continue;
+        }
+        if (m.type == WD_MSG_PUT_Q) {
+            reply(c->sock, m.type, EINVAL, 0, 0, NULL, 0);
+            continue;
+        }
+        handle_control(c, &m, fds, nfds);
+    }
+    release_instance(c);
+    pthread_mutex_lock(&g_lock);
+    for (int i = 0; i < EMU_MAX_REGIONS; i++) {
+        if (g_regions[i].map && g_regions[i].owner == c) {
+            munmap(g_regions[i].map, g_regions[i].map_size);
+            g_regions[i] = (region){0};
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (c->mmio)
+        munmap(c->mmio, WD_MMIO_SIZE);
+    if (c->dus)
+        munmap(c->dus, WD_DUS_SIZE);
+    if (c->mem_fd >= 0)
+        close(c->mem_fd);
+    close(c->sock);
+    free(c->scratch);
+    free(c);
+    return NULL;
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: accel-uacce-emulator --root DIR --name NAME [--sva|--no-sva] [--instances N]\n"
+            "                            [--algorithms a,b] [--isolate-threshold N] [--numa-node N]\n"
+            "                            [--latency-us N]\n"
+            "       accel-uacce-emulator --root DIR --name NAME --inject-error [N]\n");
+    exit(2);
+}
+
+static unsigned parse_uint(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || !*s || s[0] == '-' || v > UINT_MAX)
+        die("--%s: not a number: %s", what, s);
+    return (unsigned)v;
+}
+
+/* Client mode: count hardware errors on a running emulator. */
+static int inject(unsigned n)
+{
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s/dev/%s", opt.root, opt.name);
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0)
+        die("connect %s: %s", a.sun_path, strerror(errno));
+    wd_msg m = {.magic = WD_MSG_MAGIC, .type = WD_MSG_INJECT_ERROR, .a = n};
+    if (send(s, &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m) || recv(s, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+        die("inject-error: %s", strerror(errno));
+    close(s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_SVA = 256, O_NOSVA, O_INST, O_ALG, O_ISO, O_NUMA, O_LAT, O_INJ };
+    static const struct option longopts[] = {
+        {"root", required_argument, NULL, 'r'},     {"name", required_argument, NULL, 'n'},
+        {"sva", no_argument, NULL, O_SVA},          {"no-sva", no_argument, NULL, O_NOSVA},
+        {"instances", required_argument, NULL, O_INST}, {"algorithms", required_argument, NULL, O_ALG},
+        {"isolate-threshold", required_argument, NULL, O_ISO}, {"numa-node", required_argument, NULL, O_NUMA},
+        {"latency-us", required_argument, NULL, O_LAT}, {"inject-error", optional_argument, NULL, O_INJ},
+        {"help", no_argument, NULL, 'h'},           {0, 0, 0, 0},
+    };
+    const char *algorithms = "zlib,crc32c,sha256";
+    int inject_count = -1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "r:n:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': snprintf(opt.root, sizeof(opt.root), "%s", optarg); break;
+        case 'n': snprintf(opt.name, sizeof(opt.name), "%s", optarg); break;
+        case O_SVA: opt.sva = true; break;
+        case O_NOSVA: opt.sva = false; break;
+        case O_INST: opt.instances = parse_uint(optarg, "instances"); break;
+        case O_ALG: algorithms = optarg; break;
+        case O_ISO: opt.isolate_threshold = parse_uint(optarg, "isolate-threshold"); break;
+        case O_NUMA: opt.numa_node = optarg[0] == '-' ? -1 : (int)parse_uint(optarg, "numa-node"); break;
+        case O_LAT: opt.latency_us = parse_uint(optarg, "latency-us"); break;
+        case O_INJ: inject_count = optarg ? (int)parse_uint(optarg, "inject-error") : 1; break;
+        default: usage();
+        }
+    }
+    if (!opt.root[0] || !opt.name[0] || optind != argc || strchr(opt.name, '/') || opt.name[0] == '.')
+        usage();
+    if (inject_count >= 0)
+        return inject((unsigned)inject_count);
+    /* The algorithms attribute is newline separated, like the kernel's. */
+    snprintf(opt.algorithms, sizeof(opt.algorithms), "%s", algorithms);
+    for (char *p = opt.algorithms; *p; p++)
+        if (*p == ',')
+            *p = '\n';
+    emu_crc32c_init();
+    g_free = opt.instances;
+
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* threads inherit the mask */
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    if (sfd < 0)
+        die("signalfd: %s", strerror(errno));
+
+    create_tree();
+    int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(dev_path) >= sizeof(addr.sun_path))
+        die("device node path too long for a UNIX socket: %s", dev_path);
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", dev_path);
+    unlink(dev_path); /* left behind by an emulator that was killed */
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(ls, 64) != 0) {
+        int e = errno;
+        remove_tree();
+        die("listen on %s: %s", dev_path, strerror(e));
+    }
+    fprintf(stderr, "accel-uacce-emulator: %s ready (%s, %u instances, pid %d)\n", opt.name,
+            opt.sva ? "SVA" : "no SVA", opt.instances, (int)getpid());
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    for (;;) {
+        struct pollfd p[2] = {{ls, POLLIN, 0}, {sfd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            break;
+        if (p[0].revents & POLLIN) {
+            int s = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+            if (s < 0)
+                continue;
+            conn *c = calloc(1, sizeof(*c));
+            uint8_t *scratch = malloc(1 << 16);
+            pthread_t t;
+            if (!c || !scratch) {
+                free(c);
+                free(scratch);
+                close(s);
+                continue;
+            }
+            c->sock = s;
+            c->mem_fd = -1;
+            c->scratch = scratch;
+            if (pthread_create(&t, &attr, conn_main, c) != 0) {
+                close(s);
+                free(scratch);
+                free(c);
+            }
+        }
+    }
+    close(ls);
+    remove_tree();
+    return 0;
+}
