@@ -126,6 +126,23 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h * 0x100000001b3ull;
 }
 
+/* A version-5-style uuid hashed from strings: the same strings, the same
+ * uuid, on every run. */
+static void uuid_from_parts(const char *const *parts, size_t n, uint8_t out[ACCEL_UUID_SIZE])
+{
+    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+    for (size_t i = 0; i < n; i++) {
+        a = fnv1a(a, parts[i]);
+        b = fnv1a(b, parts[n - 1 - i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(a >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
 /* Without cl_khr_device_uuid: a name-based uuid from what identifies the
  * device to OpenCL, the same on every run while the setup is unchanged. */
 static void hashed_uuid(const char *platform, const char *device, const char *driver_version, uint32_t index,
@@ -134,17 +151,20 @@ static void hashed_uuid(const char *platform, const char *device, const char *dr
     char idx[16];
     snprintf(idx, sizeof(idx), "%u", index);
     const char *parts[] = {"accel-opencl", platform, device, driver_version, idx};
-    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-    for (size_t i = 0; i < 5; i++) {
-        a = fnv1a(a, parts[i]);
-        b = fnv1a(b, parts[4 - i]);
-    }
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(a >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
-    }
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    uuid_from_parts(parts, 5, out);
+}
+
+/* A partition's uuid: from its parent's and what part of the parent it is
+ * (the sub-device's own CL_DEVICE_UUID_KHR, where there is one, may repeat
+ * the parent's). */
+static void partition_uuid(const uint8_t parent[ACCEL_UUID_SIZE], const char *partition,
+                           uint8_t out[ACCEL_UUID_SIZE])
+{
+    char hex[2 * ACCEL_UUID_SIZE + 1];
+    for (int i = 0; i < ACCEL_UUID_SIZE; i++)
+        snprintf(hex + 2 * i, 3, "%02x", parent[i]);
+    const char *parts[] = {"accel-opencl-partition", hex, partition};
+    uuid_from_parts(parts, 3, out);
 }
 
 /* Fill dev from the OpenCL queries; `index` is the device's index within
@@ -259,8 +279,170 @@ static accel_result add_platform(ocl_driver *drv, cl_platform_id platform)
         memset(dev, 0, sizeof(*dev));
         dev->platform = platform;
         dev->id = ids[i];
-        pthread_mutex_init(&dev->lock, NULL);
         describe_device(dev, pname, i);
+        drv->count++;
+    }
+    free(ids);
+    return ACCEL_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Partitions: OpenCL sub-devices, opt-in through ACCEL_OPENCL_PARTITIONS.    */
+
+typedef enum partition_how { PARTITION_NONE, PARTITION_EQUALLY, PARTITION_NUMA } partition_how;
+
+typedef struct partition_request {
+    partition_how how;
+    cl_uint units; /* PARTITION_EQUALLY: compute units per sub-device */
+} partition_request;
+
+/* ACCEL_OPENCL_PARTITIONS=equally:N or =numa; unset or empty: none. 0 (and
+ * a warning) for anything else. */
+static int partitions_from_env(partition_request *req)
+{
+    req->how = PARTITION_NONE;
+    req->units = 0;
+    const char *v = getenv("ACCEL_OPENCL_PARTITIONS");
+    if (!v || !*v)
+        return 1;
+    if (strcmp(v, "numa") == 0) {
+        req->how = PARTITION_NUMA;
+        return 1;
+    }
+    if (strncmp(v, "equally:", 8) == 0 && v[8] >= '0' && v[8] <= '9') {
+        char *end;
+        unsigned long n = strtoul(v + 8, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= 0xffffffu) {
+            req->how = PARTITION_EQUALLY;
+            req->units = (cl_uint)n;
+            return 1;
+        }
+    }
+    OCL_LOG(ACCEL_LOG_WARN, "ACCEL_OPENCL_PARTITIONS=%s: expected \"equally:N\" (N >= 1) or \"numa\"; no partitions",
+            v);
+    return 0;
+}
+
+/* Whether the device can be partitioned as asked: a warning and 0 if not. */
+static int can_partition(const ocl_device *parent, const partition_request *req)
+{
+    const char *name = parent->info.name;
+    cl_device_partition_property props[16];
+    size_t size = 0;
+    if (!CL(clCreateSubDevices) || !CL(clReleaseDevice) ||
+        CL(clGetDeviceInfo)(parent->id, CL_DEVICE_PARTITION_PROPERTIES, sizeof(props), props, &size) != CL_SUCCESS)
+        size = 0;
+    cl_device_partition_property want =
+        req->how == PARTITION_EQUALLY ? CL_DEVICE_PARTITION_EQUALLY : CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN;
+    int supported = 0;
+    for (size_t i = 0; i < size / sizeof(props[0]) && props[i] != 0; i++)
+        supported |= props[i] == want;
+    cl_uint max_sub = 0;
+    if (supported &&
+        (CL(clGetDeviceInfo)(parent->id, CL_DEVICE_PARTITION_MAX_SUB_DEVICES, sizeof(max_sub), &max_sub, NULL) !=
+             CL_SUCCESS ||
+         max_sub < 1))
+        supported = 0;
+    if (supported && req->how == PARTITION_NUMA) {
+        cl_device_affinity_domain domains = 0;
+        if (CL(clGetDeviceInfo)(parent->id, CL_DEVICE_PARTITION_AFFINITY_DOMAIN, sizeof(domains), &domains,
+                                NULL) != CL_SUCCESS ||
+            !(domains & CL_DEVICE_AFFINITY_DOMAIN_NUMA))
+            supported = 0;
+    }
+    if (!supported) {
+        OCL_LOG(ACCEL_LOG_WARN, "%s: no sub-devices %s; no partitions of it", name,
+                req->how == PARTITION_EQUALLY ? "of equal compute units" : "by NUMA domain");
+        return 0;
+    }
+    if (req->how == PARTITION_EQUALLY) {
+        cl_uint units = 0;
+        CL(clGetDeviceInfo)(parent->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(units), &units, NULL);
+        if (req->units > units) {
+            OCL_LOG(ACCEL_LOG_WARN, "%s: %u compute units, fewer than the %u asked for each partition; no partitions of it",
+                    name, units, req->units);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Append the sub-devices of drv->devices[parent_index] (a root device)
+ * asked for by req. A device that cannot be partitioned so is skipped
+ * (logged); only running out of memory is an error. */
+static accel_result add_partitions(ocl_driver *drv, uint32_t parent_index, const partition_request *req)
+{
+    if (!can_partition(&drv->devices[parent_index], req))
+        return ACCEL_SUCCESS;
+    cl_device_id parent_id = drv->devices[parent_index].id;
+    cl_platform_id platform = drv->devices[parent_index].platform;
+    cl_device_partition_property props[3] = {0, 0, 0};
+    if (req->how == PARTITION_EQUALLY) {
+        props[0] = CL_DEVICE_PARTITION_EQUALLY;
+        props[1] = (cl_device_partition_property)req->units;
+    } else {
+        props[0] = CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN;
+        props[1] = (cl_device_partition_property)CL_DEVICE_AFFINITY_DOMAIN_NUMA;
+    }
+    cl_uint n = 0;
+    cl_int err = CL(clCreateSubDevices)(parent_id, props, 0, NULL, &n);
+    if (err != CL_SUCCESS || n == 0) {
+        OCL_LOG(ACCEL_LOG_WARN, "%s: clCreateSubDevices failed (%d); no partitions of it",
+                drv->devices[parent_index].info.name, err);
+        return ACCEL_SUCCESS;
+    }
+    cl_device_id *ids = calloc(n, sizeof(*ids));
+    if (!ids) {
+        OCL_LOG(ACCEL_LOG_ERROR, "out of memory");
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    if ((err = CL(clCreateSubDevices)(parent_id, props, n, ids, &n)) != CL_SUCCESS) {
+        OCL_LOG(ACCEL_LOG_WARN, "%s: clCreateSubDevices failed (%d); no partitions of it",
+                drv->devices[parent_index].info.name, err);
+        free(ids);
+        return ACCEL_SUCCESS;
+    }
+    ocl_device *grown = realloc(drv->devices, (drv->count + n) * sizeof(*grown));
+    if (!grown) {
+        for (cl_uint k = 0; k < n; k++)
+            CL(clReleaseDevice)(ids[k]);
+        free(ids);
+        OCL_LOG(ACCEL_LOG_ERROR, "out of memory");
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    drv->devices = grown;
+    const ocl_device *parent = &drv->devices[parent_index];
+    char pname[128];
+    platform_string(platform, CL_PLATFORM_NAME, pname, sizeof(pname));
+    for (cl_uint k = 0; k < n; k++) {
+        ocl_device *dev = &drv->devices[drv->count];
+        memset(dev, 0, sizeof(*dev));
+        dev->platform = platform;
+        dev->id = ids[k];
+        dev->sub_device = 1;
+        describe_device(dev, pname, k);
+        accel_icd_device_info *info = &dev->info;
+        /* What OpenCL says of the sub-device: its compute units (not which
+         * ones), and for NUMA, the domain's place among the parent's. */
+        if (req->how == PARTITION_EQUALLY) {
+            cl_uint units = 0;
+            CL(clGetDeviceInfo)(ids[k], CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(units), &units, NULL);
+            snprintf(info->partition, sizeof(info->partition), "part %u of %u, %u compute unit%s", k + 1, n, units,
+                     units == 1 ? "" : "s");
+        } else {
+            snprintf(info->partition, sizeof(info->partition), "numa domain %u", k);
+        }
+        /* "<parent name> (<partition>)", the parent's name shortened if
+         * both do not fit. */
+        size_t tail = strlen(info->partition) + 3;
+        int keep = (int)strnlen(parent->info.name, sizeof(info->name) - 1 - tail);
+        snprintf(info->name, sizeof(info->name), "%.*s (%s)", keep, parent->info.name, info->partition);
+        partition_uuid(parent->info.uuid, info->partition, info->uuid);
+        info->parent_index = (int32_t)parent_index;
+        info->flags |= ACCEL_DEVICE_FLAG_PARTITION;
+        /* OpenCL does not name the NUMA node. */
+        info->numa_node = -1;
+        OCL_LOG(ACCEL_LOG_DEBUG, "partition %s of device %u", info->name, parent_index);
         drv->count++;
     }
     free(ids);
@@ -309,7 +491,23 @@ static accel_icd_result ocl_init(const accel_icd_init_info *init, void **handle)
         }
     }
     free(platforms);
-    OCL_LOG(ACCEL_LOG_DEBUG, "%u OpenCL platform(s), %u device(s)", n, drv->count);
+    uint32_t roots = drv->count;
+    partition_request req;
+    if (partitions_from_env(&req) && req.how != PARTITION_NONE) {
+        for (uint32_t i = 0; i < roots; i++) {
+            accel_result r = add_partitions(drv, i, &req);
+            if (r != ACCEL_SUCCESS) {
+                ocl_fini(drv);
+                return r;
+            }
+        }
+    }
+    /* Last: the array no longer moves. */
+    for (uint32_t i = 0; i < drv->count; i++)
+        pthread_mutex_init(&drv->devices[i].lock, NULL);
+    drv->locks_ready = 1;
+    OCL_LOG(ACCEL_LOG_DEBUG, "%u OpenCL platform(s), %u device(s), %u of them partitions", n, drv->count,
+            drv->count - roots);
     return ACCEL_SUCCESS;
 }
 
@@ -317,8 +515,12 @@ static void ocl_fini(void *handle)
 {
     ocl_driver *drv = handle;
     for (uint32_t i = 0; i < drv->count; i++) {
-        ocl__device_release(&drv->devices[i]);
-        pthread_mutex_destroy(&drv->devices[i].lock);
+        ocl_device *dev = &drv->devices[i];
+        ocl__device_release(dev);
+        if (dev->sub_device)
+            CL(clReleaseDevice)(dev->id);
+        if (drv->locks_ready)
+            pthread_mutex_destroy(&dev->lock);
     }
     free(drv->devices);
     free(drv);

@@ -28,6 +28,8 @@
     X(clGetPlatformInfo, 1)                                                                                    \
     X(clGetDeviceIDs, 1)                                                                                       \
     X(clGetDeviceInfo, 1)                                                                                      \
+    X(clCreateSubDevices, 0)                                                                                   \
+    X(clReleaseDevice, 0)                                                                                      \
     X(clCreateContext, 1)                                                                                      \
     X(clReleaseContext, 1)                                                                                     \
     X(clCreateCommandQueue, 1)                                                                                 \
@@ -80,9 +82,12 @@ extern const accel_icd_loader_services *ocl__services;
             ocl__services->log(ocl__services->loader_context, (level), __VA_ARGS__);                         \
     } while (0)
 
-/* One cl_device_id. The context, the internal queue and the built-in
- * program are created on first use, under `lock`, and live until
- * driver_fini. */
+/* One cl_device_id: a root device or a sub-device (a partition, see
+ * ACCEL_OPENCL_PARTITIONS in opencl_driver.c). Either has its own context,
+ * created for that cl_device_id alone: memory, programs and queues belong
+ * to the device they were made for. The context, the internal queue and
+ * the built-in program are created on first use, under `lock`, and live
+ * until driver_fini. */
 typedef struct ocl_device {
     accel_icd_device_info info;
     cl_platform_id platform;
@@ -90,6 +95,7 @@ typedef struct ocl_device {
     cl_uint base_align; /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
     int unified;        /* CL_DEVICE_HOST_UNIFIED_MEMORY */
     int has_il;         /* accepts SPIR-V through clCreateProgramWithIL */
+    int sub_device;     /* made by clCreateSubDevices: clReleaseDevice at driver_fini */
 
     pthread_mutex_t lock;
     cl_context ctx;
@@ -98,9 +104,11 @@ typedef struct ocl_device {
     accel_result builtins_result;
 } ocl_device;
 
+/* The root devices of every platform, then the partitions. */
 typedef struct ocl_driver {
     uint32_t count;
     ocl_device *devices;
+    int locks_ready; /* devices[].lock initialized (the array is final) */
 } ocl_driver;
 
 /* A memory object: attached host memory (a USE_HOST_PTR buffer) or

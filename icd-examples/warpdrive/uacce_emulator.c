@@ -156,13 +156,15 @@ static const char *const attr_names[] = {"api", "flags", "available_instances", 
 
 static void create_tree(void)
 {
-    snprintf(class_dir, sizeof(class_dir), "%s/sys/class/uacce/%s", opt.root, opt.name);
+    if (snprintf(class_dir, sizeof(class_dir), "%s/sys/class/uacce/%s", opt.root, opt.name) >= (int)sizeof(class_dir))
+        die("--root too long");
     char dir[PATH_MAX + 80];
     snprintf(dir, sizeof(dir), "%s/device", class_dir);
     mkdirs(dir);
     snprintf(dir, sizeof(dir), "%s/dev", opt.root);
     mkdirs(dir);
-    snprintf(dev_path, sizeof(dev_path), "%s/dev/%s", opt.root, opt.name);
+    if (snprintf(dev_path, sizeof(dev_path), "%s/dev/%s", opt.root, opt.name) >= (int)sizeof(dev_path))
+        die("--root too long");
     write_attr("api", "%s\n", WD_API);
     write_attr("flags", "%u\n", opt.sva ? UACCE_DEV_SVA : 0u);
     write_attr("available_instances", "%u\n", opt.instances);
@@ -635,6 +637,11 @@ static void start_queue(conn *c, const wd_msg *m, int *fds, int nfds)
     }
     if (st) {
         release_instance(c);
+        if (c->mmio && c->mmio != MAP_FAILED)
+            munmap(c->mmio, WD_MMIO_SIZE);
+        if (c->dus && c->dus != MAP_FAILED)
+            munmap(c->dus, WD_DUS_SIZE);
+        c->mmio = c->dus = NULL;
         if (mfd >= 0)
             close(mfd);
         if (dfd >= 0)
@@ -706,7 +713,10 @@ static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds)
             st = 0;
         }
         pthread_mutex_unlock(&g_lock);
-        break;
+        reply(c->sock, m->type, st, 0, 0, NULL, 0);
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        return;
     }
     case WD_MSG_INJECT_ERROR:
         count_error((unsigned)m->a);
@@ -791,7 +801,8 @@ static int inject(unsigned n)
 {
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof(a.sun_path), "%s/dev/%s", opt.root, opt.name);
+    if (snprintf(a.sun_path, sizeof(a.sun_path), "%s/dev/%s", opt.root, opt.name) >= (int)sizeof(a.sun_path))
+        die("socket path too long");
     if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0)
         die("connect %s: %s", a.sun_path, strerror(errno));
     wd_msg m = {.magic = WD_MSG_MAGIC, .type = WD_MSG_INJECT_ERROR, .a = n};

@@ -1,7 +1,8 @@
 /* test_icd_opencl.c — the OpenCL driver through its table (icd_harness.h):
  * enumeration, the standard functions at 0 B, 1 B, 4 KiB + 3 B and 64 MiB
  * against straightforward C and zlib, user kernels, build failures, fence
- * ordering and failures. Skips when no OpenCL device is reachable. */
+ * ordering and failures, and sub-devices as partitions
+ * (ACCEL_OPENCL_PARTITIONS). Skips when no OpenCL device is reachable. */
 #include "../icd_harness.h"
 
 #include <setjmp.h>
@@ -832,6 +833,249 @@ static void test_icd_opencl_device_memory(void **state)
     drv.t->memory_free_device(dev, res);
 }
 
+/* ---- partitions (ACCEL_OPENCL_PARTITIONS) ---- */
+
+/* Start a second instance of the driver with ACCEL_OPENCL_PARTITIONS=value
+ * (NULL: unset). */
+static void open_with_partitions(ih_driver *d, const char *value)
+{
+    if (value)
+        setenv("ACCEL_OPENCL_PARTITIONS", value, 1);
+    else
+        unsetenv("ACCEL_OPENCL_PARTITIONS");
+    int r = ih_open(d, DRIVER_PATH);
+    unsetenv("ACCEL_OPENCL_PARTITIONS");
+    assert_int_equal(r, 0);
+}
+
+/* Close a second instance; the driver keeps the services of the last
+ * negotiation, so give it drv's again. */
+static void close_second(ih_driver *d)
+{
+    d->dl = NULL; /* keep the library: drv still uses it */
+    ih_close(d);
+    accel_icd_negotiate_fn negotiate;
+    *(void **)&negotiate = dlsym(drv.dl, ACCEL_ICD_NEGOTIATE_SYMBOL);
+    accel_icd_negotiation n = {.struct_size = sizeof(n), .loader_version = ACCEL_ICD_INTERFACE_VERSION,
+                               .loader_min_version = ACCEL_ICD_INTERFACE_VERSION, .services = &drv.services};
+    assert_int_equal(negotiate(&n), ACCEL_SUCCESS);
+}
+
+static uint32_t root_count(const ih_driver *d)
+{
+    uint32_t n = 0;
+    while (n < d->device_count && d->info[n].parent_index < 0)
+        n++;
+    return n;
+}
+
+/* PoCL's CPU device offers CL_DEVICE_PARTITION_EQUALLY; on it, partitions
+ * are required rather than merely checked if present. */
+static int is_pocl(const accel_icd_device_info *info)
+{
+    return strncmp(info->name, "Portable Computing Language: ", 29) == 0;
+}
+
+static void test_icd_opencl_partitions_enumerated(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    ih_driver p, again;
+    open_with_partitions(&p, "equally:1");
+    uint32_t roots = root_count(&p);
+    assert_int_equal(roots, drv.device_count);
+    /* the root devices as without partitions, in the same order */
+    for (uint32_t i = 0; i < roots; i++) {
+        assert_string_equal(p.info[i].name, drv.info[i].name);
+        assert_memory_equal(p.info[i].uuid, drv.info[i].uuid, ACCEL_UUID_SIZE);
+        assert_false(p.info[i].flags & ACCEL_DEVICE_FLAG_PARTITION);
+        assert_string_equal(p.info[i].partition, "");
+    }
+    uint32_t pocl_parts = 0;
+    for (uint32_t i = roots; i < p.device_count; i++) {
+        const accel_icd_device_info *info = &p.info[i];
+        print_message("device %u: %s (parent %d, partition \"%s\")\n", i, info->name, info->parent_index,
+                      info->partition);
+        assert_true(info->parent_index >= 0 && (uint32_t)info->parent_index < roots);
+        assert_true(info->flags & ACCEL_DEVICE_FLAG_PARTITION);
+        const accel_icd_device_info *parent = &p.info[info->parent_index];
+        /* equally:1: one compute unit each */
+        assert_int_equal(strncmp(info->partition, "part ", 5), 0);
+        assert_non_null(strstr(info->partition, ", 1 compute unit"));
+        char want[sizeof(info->name) + sizeof(info->partition) + 4];
+        snprintf(want, sizeof(want), "%s (%s)", parent->name, info->partition);
+        assert_string_equal(info->name, want);
+        assert_int_equal(info->kind, parent->kind);
+        assert_int_equal(info->interface, ACCEL_DEVICE_INTERFACE_OPENCL);
+        for (uint32_t j = 0; j < i; j++)
+            assert_memory_not_equal(info->uuid, p.info[j].uuid, ACCEL_UUID_SIZE);
+        uint32_t v = 0;
+        assert_int_equal(p.t->device_query(p.devices[i], ACCEL_DEVICE_PARAM_FLAGS, &v, sizeof(v), NULL),
+                         ACCEL_SUCCESS);
+        assert_true(v & ACCEL_DEVICE_FLAG_PARTITION);
+        if (is_pocl(parent))
+            pocl_parts++;
+    }
+    for (uint32_t i = 0; i < roots; i++)
+        if (is_pocl(&p.info[i]))
+            assert_true(pocl_parts >= 2);
+    /* stable across starts */
+    open_with_partitions(&again, "equally:1");
+    assert_int_equal(again.device_count, p.device_count);
+    for (uint32_t i = 0; i < p.device_count; i++) {
+        assert_string_equal(again.info[i].name, p.info[i].name);
+        assert_memory_equal(again.info[i].uuid, p.info[i].uuid, ACCEL_UUID_SIZE);
+        assert_int_equal(again.info[i].parent_index, p.info[i].parent_index);
+    }
+    close_second(&again);
+    close_second(&p);
+}
+
+static void test_icd_opencl_partitions_invalid(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    static const char *const bad[] = {"equally:0", "equally:", "equally:x", "equally:2x", "equally:-1",
+                                      "equally", "numa:1", "bogus", "4"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        ih_driver p;
+        print_message("ACCEL_OPENCL_PARTITIONS=%s (a warning is expected)\n", bad[k]);
+        open_with_partitions(&p, bad[k]);
+        assert_int_equal(p.device_count, drv.device_count);
+        for (uint32_t i = 0; i < p.device_count; i++) {
+            assert_int_equal(p.info[i].parent_index, -1);
+            assert_false(p.info[i].flags & ACCEL_DEVICE_FLAG_PARTITION);
+        }
+        close_second(&p);
+    }
+    /* valid, but more compute units than any device has: no partitions */
+    ih_driver p;
+    open_with_partitions(&p, "equally:16000000");
+    assert_int_equal(p.device_count, drv.device_count);
+    close_second(&p);
+    /* numa where supported; PoCL's pthread device has no affinity domains */
+    open_with_partitions(&p, "numa");
+    for (uint32_t i = root_count(&p); i < p.device_count; i++) {
+        assert_int_equal(strncmp(p.info[i].partition, "numa domain ", 12), 0);
+        assert_true(p.info[i].flags & ACCEL_DEVICE_FLAG_PARTITION);
+    }
+    close_second(&p);
+}
+
+/* crc32c and a user kernel on device `i` of d, with memory attached there. */
+static void crc_and_scale(ih_driver *d, uint32_t i, uint32_t crc_out[2], float *scaled, size_t nf)
+{
+    void *device = d->devices[i];
+    void *q = NULL;
+    assert_int_equal(d->t->queue_create(device, &q), ACCEL_SUCCESS);
+    void *crc = NULL;
+    accel_icd_function_info finfo = {.struct_size = sizeof(finfo)};
+    assert_int_equal(d->t->function_get(device, NULL, "crc32c", &crc, &finfo), ACCEL_SUCCESS);
+
+    size_t sizes2[2] = {9, 1 * MIB + 3};
+    for (int s = 0; s < 2; s++) {
+        size_t n = sizes2[s];
+        uint8_t *src = aligned_alloc(4096, (n + 4095) / 4096 * 4096);
+        uint8_t *res = aligned_alloc(4096, 4096);
+        assert_non_null(src);
+        assert_non_null(res);
+        if (s == 0)
+            memcpy(src, "123456789", 9);
+        else
+            fill_data(src, n, 99);
+        void *ms, *mr;
+        int staged;
+        assert_int_equal(ih_attach(d, device, src, n, &ms, &staged), ACCEL_SUCCESS);
+        assert_int_equal(ih_attach(d, device, res, 4, &mr, &staged), ACCEL_SUCCESS);
+        accel_icd_arg args[2] = {ih_mem(ms, 0, n), ih_mem(mr, 0, 4)};
+        assert_int_equal(ih_run(d, q, crc, args, 2, 0, 0), ACCEL_SUCCESS);
+        memcpy(&crc_out[s], res, 4);
+        assert_int_equal(crc_out[s], ref_crc32c(src, n));
+        d->t->memory_detach(device, ms);
+        d->t->memory_detach(device, mr);
+        free(src);
+        free(res);
+    }
+    d->t->function_release(crc);
+
+    void *prog = NULL, *scale = NULL;
+    char log[4096];
+    assert_int_equal(d->t->program_load(device, ACCEL_PROGRAM_FORMAT_OPENCL_C, scale_src, strlen(scale_src), "",
+                                        &prog, log, sizeof(log)),
+                     ACCEL_SUCCESS);
+    assert_int_equal(d->t->function_get(device, prog, "scale", &scale, &finfo), ACCEL_SUCCESS);
+    size_t bytes = nf * sizeof(float);
+    float *x = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    assert_non_null(x);
+    for (size_t k = 0; k < nf; k++)
+        x[k] = (float)k * 0.25f;
+    void *mx;
+    int staged;
+    assert_int_equal(ih_attach(d, device, x, bytes, &mx, &staged), ACCEL_SUCCESS);
+    accel_icd_arg args[3] = {ih_mem(mx, 0, bytes), ih_u32((uint32_t)nf), {.kind = ACCEL_ARG_F32}};
+    args[2].u.f32 = 1.5f;
+    assert_int_equal(ih_run(d, q, scale, args, 3, 1, nf), ACCEL_SUCCESS);
+    memcpy(scaled, x, bytes);
+    d->t->memory_detach(device, mx);
+    free(x);
+    d->t->function_release(scale);
+    d->t->program_release(prog);
+    d->t->queue_destroy(q);
+}
+
+static void test_icd_opencl_partitions_run(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    ih_driver p;
+    open_with_partitions(&p, "equally:1");
+    uint32_t roots = root_count(&p);
+    if (p.device_count == roots) {
+        close_second(&p);
+        print_message("no OpenCL device offers sub-devices; skipped\n");
+        skip();
+    }
+    enum { NF = 10000 };
+    float *root_x = malloc(NF * sizeof(float)), *sub_x = malloc(NF * sizeof(float));
+    assert_non_null(root_x);
+    assert_non_null(sub_x);
+    uint32_t root_crc[2], sub_crc[2];
+    int32_t last_parent = -1;
+    for (uint32_t i = roots; i < p.device_count; i++) {
+        int32_t parent = p.info[i].parent_index;
+        if (parent != last_parent) {
+            crc_and_scale(&p, (uint32_t)parent, root_crc, root_x, NF);
+            assert_int_equal(root_crc[0], 0xe3069283u);
+            last_parent = parent;
+        }
+        crc_and_scale(&p, i, sub_crc, sub_x, NF);
+        print_message("%s: crc32c %08x %08x\n", p.info[i].name, sub_crc[0], sub_crc[1]);
+        assert_memory_equal(sub_crc, root_crc, sizeof(root_crc));
+        assert_memory_equal(sub_x, root_x, NF * sizeof(float));
+        for (int k = 0; k < NF; k++)
+            assert_true(sub_x[k] == (float)k * 0.25f * 1.5f);
+    }
+    /* memory of one device is refused on another's queue */
+    void *q = NULL, *crc = NULL, *ms, *mr;
+    accel_icd_function_info finfo = {.struct_size = sizeof(finfo)};
+    void *root = p.devices[p.info[roots].parent_index], *sub = p.devices[roots];
+    assert_int_equal(p.t->queue_create(sub, &q), ACCEL_SUCCESS);
+    assert_int_equal(p.t->function_get(sub, NULL, "crc32c", &crc, &finfo), ACCEL_SUCCESS);
+    static uint8_t buf[64] __attribute__((aligned(64)));
+    int staged;
+    assert_int_equal(ih_attach(&p, root, buf, 16, &ms, &staged), ACCEL_SUCCESS);
+    assert_int_equal(ih_attach(&p, sub, buf + 32, 4, &mr, &staged), ACCEL_SUCCESS);
+    accel_icd_arg args[2] = {ih_mem(ms, 0, 16), ih_mem(mr, 0, 4)};
+    assert_int_not_equal(ih_run(&p, q, crc, args, 2, 0, 0), ACCEL_SUCCESS);
+    p.t->memory_detach(root, ms);
+    p.t->memory_detach(sub, mr);
+    p.t->function_release(crc);
+    p.t->queue_destroy(q);
+    free(root_x);
+    free(sub_x);
+    close_second(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -849,6 +1093,9 @@ int main(void)
         cmocka_unit_test(test_icd_opencl_wait_fence_order),
         cmocka_unit_test(test_icd_opencl_wait_fence_error),
         cmocka_unit_test(test_icd_opencl_device_memory),
+        cmocka_unit_test(test_icd_opencl_partitions_enumerated),
+        cmocka_unit_test(test_icd_opencl_partitions_invalid),
+        cmocka_unit_test(test_icd_opencl_partitions_run),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,702 @@
+/* wd_driver.c — accel driver for Linux WarpDrive (uacce) devices.
+ *
+ * Discovery follows what the kernel exposes (drivers/misc/uacce): every
+ * directory <sysfs>/class/uacce/<dev>/ with the attributes api, flags
+ * (bit 0 UACCE_DEV_SVA), available_instances, algorithms (one per line),
+ * region_mmio_size, region_dus_size, isolate, isolate_strategy and the
+ * parent's device/numa_node; the queue is opened through <dev-root>/<dev>.
+ * The roots default to /sys and /dev; ACCEL_UACCE_SYSFS_ROOT and
+ * ACCEL_UACCE_DEV_ROOT redirect them (read with secure_getenv: ignored in
+ * setuid programs). Isolated devices, devices whose api names a queue
+ * format this driver does not speak (it speaks "accel_wd_v1", wd_proto.h)
+ * and devices whose node is neither a character device nor the emulator's
+ * UNIX socket are skipped, each with a logged reason.
+ *
+ * One accel device per uacce device: kind ASIC, interface UACCE. Built-in
+ * functions are the standard functions named by `algorithms`:
+ *   zlib, deflate        -> zlib.deflate, zlib.inflate
+ *   crc32c               -> crc32c
+ *   sha256               -> sha256
+ *   copy, memcpy         -> accel.copy
+ *   fill, memset         -> accel.fill
+ * plus accel.noop (an empty descriptor through the ring) on every device.
+ *
+ * Memory: with SVA the device reaches the process's pages by virtual
+ * address (memory_attach: ZERO_COPY). Without SVA it reaches only memory
+ * registered with it: memory_attach succeeds (PINNED) for memory that comes
+ * with a file descriptor (a memfd), which is sent to the device; anything
+ * else is ACCEL_ERROR_UNSUPPORTED and the loader stages it through
+ * memory_alloc_device (a memfd registered with the device; memory_write and
+ * memory_read are memcpy). Registration needs the emulator's socket: a real
+ * non-SVA uacce device would need its static-shared region, which this
+ * driver does not implement (attach and alloc report UNSUPPORTED there).
+ */
+#include "wd_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define WD_DRIVER_VERSION "0.1.0"
+#define WD_PASID_BITS     20u /* the PASID width modelled for SVA devices (PCIe maximum) */
+
+const accel_icd_loader_services *wd__services;
+#define LOG WD_LOG
+
+typedef struct wd_driver {
+    uint32_t count;
+    wd_device *devices[WD_MAX_DEVICES];
+} wd_driver;
+
+/* ---- sysfs --------------------------------------------------------------------- */
+
+/* Read a small attribute without allocating (device_query must not). */
+static int read_attr(const char *dir, const char *attr, char *buf, size_t size)
+{
+    char path[PATH_MAX + 64];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, attr) >= (int)sizeof(path))
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n;
+    do
+        n = read(fd, buf, size - 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+static int read_first_line(const char *dir, const char *attr, char *buf, size_t size)
+{
+    if (read_attr(dir, attr, buf, size) != 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+static int read_long(const char *dir, const char *attr, long long *out)
+{
+    char buf[64], *end;
+    if (read_first_line(dir, attr, buf, sizeof(buf)) != 0)
+        return -1;
+    errno = 0;
+    long long v = strtoll(buf, &end, 0);
+    if (errno || end == buf || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return (h ^ 0xff) * 0x100000001b3ull;
+}
+
+/* Stable across runs: a hash of the device name and its api. */
+static void stable_uuid(const char *name, const char *api, uint8_t out[ACCEL_UUID_SIZE])
+{
+    uint64_t a = fnv1a(fnv1a(fnv1a(0xcbf29ce484222325ull, "accel-uacce"), name), api);
+    uint64_t b = fnv1a(fnv1a(fnv1a(0x84222325cbf29ce4ull, api), name), "accel-uacce");
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(a >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+static const struct {
+    const char *algorithm;
+    uint32_t ops;
+} algorithm_map[] = {
+    {"zlib", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
+    {"deflate", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
+    {"crc32c", 1u << WD_OP_CRC32C},
+    {"sha256", 1u << WD_OP_SHA256},
+    {"copy", 1u << WD_OP_COPY},
+    {"memcpy", 1u << WD_OP_COPY},
+    {"fill", 1u << WD_OP_FILL},
+    {"memset", 1u << WD_OP_FILL},
+};
+
+static uint32_t ops_from_algorithms(char *list)
+{
+    uint32_t ops = 1u << WD_OP_NOOP;
+    for (char *save = NULL, *tok = strtok_r(list, "\n \t", &save); tok; tok = strtok_r(NULL, "\n \t", &save))
+        for (size_t i = 0; i < sizeof(algorithm_map) / sizeof(algorithm_map[0]); i++)
+            if (strcmp(tok, algorithm_map[i].algorithm) == 0)
+                ops |= algorithm_map[i].ops;
+    return ops;
+}
+
+/* Examine one uacce device; NULL (with a logged reason) to skip it. */
+static wd_device *probe(const char *sysfs_root, const char *dev_root, const char *name)
+{
+    char dir[PATH_MAX], api[64], algorithms[1024], isolate[16];
+    long long flags, avail, mmio, dus, numa;
+    if (snprintf(dir, sizeof(dir), "%s/class/uacce/%s", sysfs_root, name) >= (int)sizeof(dir))
+        return NULL;
+    if (read_first_line(dir, "api", api, sizeof(api)) != 0 || read_long(dir, "flags", &flags) != 0 ||
+        read_long(dir, "available_instances", &avail) != 0 ||
+        read_attr(dir, "algorithms", algorithms, sizeof(algorithms)) != 0 ||
+        read_long(dir, "region_mmio_size", &mmio) != 0 || read_long(dir, "region_dus_size", &dus) != 0) {
+        LOG(ACCEL_LOG_WARN, "uacce device %s: missing or unreadable attributes in %s; skipped", name, dir);
+        return NULL;
+    }
+    if (read_first_line(dir, "isolate", isolate, sizeof(isolate)) == 0 && strcmp(isolate, "0") != 0) {
+        char strategy[32] = "?";
+        read_first_line(dir, "isolate_strategy", strategy, sizeof(strategy));
+        LOG(ACCEL_LOG_WARN, "uacce device %s is isolated (isolate=%s, isolate_strategy=%s: too many hardware "
+            "errors); skipped", name, isolate, strategy);
+        return NULL;
+    }
+    if (strcmp(api, WD_API) != 0) {
+        LOG(ACCEL_LOG_INFO, "uacce device %s: api \"%s\" is a queue format this driver does not speak (it "
+            "speaks \"%s\"); skipped", name, api, WD_API);
+        return NULL;
+    }
+    if (mmio < 4 || dus < (long long)WD_DUS_SIZE) {
+        LOG(ACCEL_LOG_WARN, "uacce device %s: regions too small (mmio %lld, dus %lld); skipped", name, mmio, dus);
+        return NULL;
+    }
+    if (read_long(dir, "device/numa_node", &numa) != 0 || numa < -1 || numa > INT32_MAX)
+        numa = -1;
+
+    wd_device *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    snprintf(d->name, sizeof(d->name), "%.127s", name);
+    snprintf(d->class_path, sizeof(d->class_path), "%s", dir);
+    if (snprintf(d->node, sizeof(d->node), "%s/%s", dev_root, name) >= (int)sizeof(d->node)) {
+        free(d);
+        return NULL;
+    }
+    struct stat st;
+    if (stat(d->node, &st) != 0) {
+        LOG(ACCEL_LOG_WARN, "uacce device %s: no device node %s (%s); skipped", name, d->node, strerror(errno));
+        free(d);
+        return NULL;
+    }
+    if (S_ISCHR(st.st_mode)) {
+        d->emulated = false;
+    } else if (S_ISSOCK(st.st_mode)) {
+        d->emulated = true;
+    } else {
+        LOG(ACCEL_LOG_WARN, "uacce device %s: %s is neither a character device nor an emulator socket; skipped",
+            name, d->node);
+        free(d);
+        return NULL;
+    }
+    d->sva = (flags & UACCE_DEV_SVA) != 0;
+    d->ops = ops_from_algorithms(algorithms);
+    d->mmio_size = (uint64_t)mmio;
+    d->dus_size = (uint64_t)dus;
+    d->ctl_fd = -1;
+    pthread_mutex_init(&d->ctl_lock, NULL);
+
+    accel_icd_device_info *info = &d->info;
+    info->struct_size = sizeof(*info);
+    snprintf(info->name, sizeof(info->name), "%.127s (uacce %.63s%s)", name, api, d->emulated ? ", emulated" : "");
+    snprintf(info->vendor, sizeof(info->vendor), "uacce");
+    info->kind = ACCEL_DEVICE_KIND_ASIC;
+    info->interface = ACCEL_DEVICE_INTERFACE_UACCE;
+    stable_uuid(name, api, info->uuid);
+    info->numa_node = (int32_t)numa;
+    if (numa >= 0)
+        snprintf(info->numa_nodes, sizeof(info->numa_nodes), "%lld", numa);
+    info->flags = d->sva ? ACCEL_DEVICE_FLAG_SVA : 0;
+    /* Each queue may belong to another process: with SVA each needs the
+     * process's PASID (one per process), without SVA an IOMMU context. */
+    info->available_instances = avail > 0 ? (uint32_t)avail : 0;
+    info->max_address_spaces = info->available_instances;
+    info->pasid_bits = d->sva ? WD_PASID_BITS : 0;
+    info->parent_index = -1;
+    info->driver_version = ACCEL_MAKE_VERSION(0, 1);
+    if (snprintf(info->device_node, sizeof(info->device_node), "%s", d->node) >= (int)sizeof(info->device_node))
+        LOG(ACCEL_LOG_WARN, "uacce device %s: device node path truncated in the device info", name);
+    LOG(ACCEL_LOG_DEBUG, "uacce device %s: %s, %lld instances free, NUMA node %lld, functions 0x%x, node %s",
+        name, d->sva ? "SVA" : "no SVA", avail, numa, d->ops, d->node);
+    return d;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(wd_device *const *)a)->name, (*(wd_device *const *)b)->name);
+}
+
+static void device_free(wd_device *d)
+{
+    if (d->ctl_fd >= 0)
+        close(d->ctl_fd);
+    pthread_mutex_destroy(&d->ctl_lock);
+    free(d);
+}
+
+static accel_icd_result wd_init(const accel_icd_init_info *init, void **handle)
+{
+    (void)init;
+    wd_driver *drv = calloc(1, sizeof(*drv));
+    if (!drv)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    const char *sysfs_root = secure_getenv("ACCEL_UACCE_SYSFS_ROOT");
+    const char *dev_root = secure_getenv("ACCEL_UACCE_DEV_ROOT");
+    if (!sysfs_root || !*sysfs_root)
+        sysfs_root = "/sys";
+    if (!dev_root || !*dev_root)
+        dev_root = "/dev";
+    char class_dir[PATH_MAX];
+    snprintf(class_dir, sizeof(class_dir), "%s/class/uacce", sysfs_root);
+    DIR *dir = opendir(class_dir);
+    if (!dir) {
+        LOG(ACCEL_LOG_DEBUG, "no uacce devices: %s: %s", class_dir, strerror(errno));
+    } else {
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            if (e->d_name[0] == '.')
+                continue;
+            if (drv->count == WD_MAX_DEVICES) {
+                LOG(ACCEL_LOG_WARN, "more than %d uacce devices; %s and later ignored", WD_MAX_DEVICES, e->d_name);
+                break;
+            }
+            wd_device *d = probe(sysfs_root, dev_root, e->d_name);
+            if (d)
+                drv->devices[drv->count++] = d;
+        }
+        closedir(dir);
+    }
+    qsort(drv->devices, drv->count, sizeof(drv->devices[0]), by_name); /* a stable order */
+    LOG(ACCEL_LOG_DEBUG, "%u uacce device(s) under %s", drv->count, class_dir);
+    *handle = drv;
+    return ACCEL_SUCCESS;
+}
+
+static void wd_fini(void *handle)
+{
+    wd_driver *drv = handle;
+    for (uint32_t i = 0; i < drv->count; i++)
+        device_free(drv->devices[i]);
+    free(drv);
+}
+
+static accel_icd_result wd_enumerate(void *handle, uint32_t *count, void **devices)
+{
+    wd_driver *drv = handle;
+    if (!count)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (!devices) {
+        *count = drv->count;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < drv->count ? *count : drv->count;
+    for (uint32_t i = 0; i < n; i++)
+        devices[i] = drv->devices[i];
+    *count = n;
+    return n < drv->count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+static accel_icd_result wd_get_info(void *device, accel_icd_device_info *info)
+{
+    const wd_device *d = device;
+    if (!d || !info)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
+    uint32_t keep = info->struct_size;
+    memcpy(info, &d->info, n);
+    info->struct_size = keep;
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
+{
+    if (size_ret)
+        *size_ret = sizeof(v);
+    if (!value)
+        return ACCEL_SUCCESS;
+    if (size < sizeof(v))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(value, &v, sizeof(v));
+    return ACCEL_SUCCESS;
+}
+
+/* Live values come from sysfs each time (no allocation). */
+static accel_icd_result wd_query(void *device, accel_device_param param, void *value, size_t size,
+                                 size_t *size_ret)
+{
+    const wd_device *d = device;
+    long long v;
+    switch (param) {
+    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)d->info.kind, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES:
+        if (read_long(d->class_path, "available_instances", &v) != 0)
+            v = 0; /* the device went away */
+        return put_u32(v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES: return put_u32(d->info.max_address_spaces, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_FLAGS: {
+        uint32_t flags = d->info.flags;
+        if (read_long(d->class_path, "isolate", &v) == 0 && v != 0)
+            flags |= ACCEL_DEVICE_FLAG_ISOLATED;
+        return put_u32(flags, value, size, size_ret);
+    }
+    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)d->info.numa_node, value, size, size_ret);
+    default: return ACCEL_ERROR_UNSUPPORTED;
+    }
+}
+
+static const char *wd_version(void *handle)
+{
+    (void)handle;
+    return WD_DRIVER_VERSION;
+}
+
+/* ---- the emulator's control socket ------------------------------------------------ */
+
+/* Send m (with one fd when send_fd >= 0) and wait up to timeout_ms for the
+ * reply into m (and up to max_fds fds). DEVICE_LOST when the emulator is
+ * gone or does not answer. */
+accel_icd_result wd__emu_request(wd_device *dev, int sock, wd_msg *m, int send_fd, int *recv_fds, int max_fds,
+                                 int timeout_ms)
+{
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    uint32_t type = m->type;
+    m->magic = WD_MSG_MAGIC;
+    struct iovec iov = {m, sizeof(*m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (send_fd >= 0) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &send_fd, sizeof(int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(*m)) {
+        LOG(ACCEL_LOG_ERROR, "uacce device %s: emulator does not take requests (%s)", dev->name, strerror(errno));
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    struct pollfd p = {sock, POLLIN, 0};
+    int pr;
+    do
+        pr = poll(&p, 1, timeout_ms);
+    while (pr < 0 && errno == EINTR);
+    if (pr <= 0) {
+        LOG(ACCEL_LOG_ERROR, "uacce device %s: emulator did not answer within %d ms", dev->name, timeout_ms);
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    memset(&u, 0, sizeof(u));
+    mh = (struct msghdr){.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    int got = 0;
+    for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (got < max_fds)
+                recv_fds[got++] = fd;
+            else
+                close(fd);
+        }
+    }
+    if (n != (ssize_t)sizeof(*m) || m->magic != WD_MSG_MAGIC || m->type != type) {
+        for (int i = 0; i < got; i++)
+            close(recv_fds[i]);
+        LOG(ACCEL_LOG_ERROR, "uacce device %s: emulator connection lost", dev->name);
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    for (int i = got; i < max_fds; i++)
+        recv_fds[i] = -1;
+    return ACCEL_SUCCESS;
+}
+
+static int emu_connect(const wd_device *dev)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(dev->node) >= sizeof(a.sun_path))
+        return -1;
+    if (snprintf(a.sun_path, sizeof(a.sun_path), "%s", dev->node) >= (int)sizeof(a.sun_path))
+        return -1;
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* Register (fd, offset, size) with the device; the region id, or 0 with
+ * *r set. */
+static uint32_t region_register(wd_device *dev, int fd, uint64_t offset, uint64_t size, accel_result *r)
+{
+    pthread_mutex_lock(&dev->ctl_lock);
+    if (dev->ctl_fd < 0 && (dev->ctl_fd = emu_connect(dev)) < 0) {
+        pthread_mutex_unlock(&dev->ctl_lock);
+        LOG(ACCEL_LOG_ERROR, "uacce device %s: cannot reach %s: %s", dev->name, dev->node, strerror(errno));
+        *r = ACCEL_ERROR_DEVICE_LOST;
+        return 0;
+    }
+    wd_msg m = {.type = WD_MSG_REGISTER, .a = offset, .b = size};
+    *r = wd__emu_request(dev, dev->ctl_fd, &m, fd, NULL, 0, 2000);
+    pthread_mutex_unlock(&dev->ctl_lock);
+    if (*r != ACCEL_SUCCESS)
+        return 0;
+    if (m.status != 0 || m.a == 0) {
+        LOG(ACCEL_LOG_WARN, "uacce device %s: memory registration refused: %s", dev->name, strerror(m.status));
+        *r = m.status == ENOMEM || m.status == ENOSPC ? ACCEL_ERROR_OUT_OF_DEVICE_MEMORY : ACCEL_ERROR_UNSUPPORTED;
+        return 0;
+    }
+    return (uint32_t)m.a;
+}
+
+static void region_unregister(wd_device *dev, uint32_t id)
+{
+    if (!id)
+        return;
+    pthread_mutex_lock(&dev->ctl_lock);
+    if (dev->ctl_fd >= 0) {
+        wd_msg m = {.type = WD_MSG_UNREGISTER, .a = id};
+        wd__emu_request(dev, dev->ctl_fd, &m, -1, NULL, 0, 1000);
+    }
+    pthread_mutex_unlock(&dev->ctl_lock);
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+
+static accel_icd_result wd_memory_attach(void *device, const accel_icd_memory_desc *desc, void **driver_memory,
+                                         accel_attach_mode *mode)
+{
+    wd_device *dev = device;
+    if (!dev || !desc || !driver_memory || !mode || desc->struct_size < offsetof(accel_icd_memory_desc, fd))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (!desc->host_ptr && desc->size)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    int fd = desc->struct_size >= offsetof(accel_icd_memory_desc, reserved) ? desc->fd : -1;
+    uint64_t fd_offset = desc->struct_size >= offsetof(accel_icd_memory_desc, numa_node) ? desc->fd_offset : 0;
+    uint32_t region = 0;
+    accel_attach_mode m = ACCEL_ATTACH_ZERO_COPY;
+    if (!dev->sva) {
+        if (fd < 0 || !dev->emulated)
+            return ACCEL_ERROR_UNSUPPORTED; /* no path: the loader stages */
+        if (desc->size) {
+            accel_result r;
+            region = region_register(dev, fd, fd_offset, desc->size, &r);
+            if (!region)
+                return r;
+        }
+        m = ACCEL_ATTACH_PINNED;
+    }
+    wd_memory *mem = calloc(1, sizeof(*mem));
+    if (!mem) {
+        region_unregister(dev, region);
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    *mem = (wd_memory){.base = desc->host_ptr, .size = desc->size, .region = region, .fd = -1};
+    *driver_memory = mem;
+    *mode = m;
+    return ACCEL_SUCCESS;
+}
+
+static void wd_memory_detach(void *device, void *driver_memory)
+{
+    wd_memory *m = driver_memory;
+    if (!m)
+        return;
+    region_unregister(device, m->region);
+    free(m);
+}
+
+/* "Device" memory: a memfd mapped here, registered with a non-SVA device. */
+static accel_icd_result wd_memory_alloc_device(void *device, uint64_t size, void **driver_memory)
+{
+    wd_device *dev = device;
+    if (!dev || !driver_memory || size > SIZE_MAX / 2)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (!dev->sva && !dev->emulated)
+        return ACCEL_ERROR_UNSUPPORTED;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t map_size = (size_t)((size ? size : 1) + (uint64_t)page - 1) / (size_t)page * (size_t)page;
+    wd_memory *m = calloc(1, sizeof(*m));
+    int fd = memfd_create("accel-uacce", MFD_CLOEXEC);
+    if (!m || fd < 0 || ftruncate(fd, (off_t)map_size) != 0) {
+        free(m);
+        if (fd >= 0)
+            close(fd);
+        return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        free(m);
+        close(fd);
+        return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
+    *m = (wd_memory){.base = p, .size = size, .fd = fd, .map = p, .map_size = map_size};
+    if (!dev->sva) {
+        accel_result r;
+        m->region = region_register(dev, fd, 0, map_size, &r);
+        if (!m->region) {
+            munmap(p, map_size);
+            close(fd);
+            free(m);
+            return r;
+        }
+    }
+    *driver_memory = m;
+    return ACCEL_SUCCESS;
+}
+
+static void wd_memory_free_device(void *device, void *driver_memory)
+{
+    wd_memory *m = driver_memory;
+    if (!m)
+        return;
+    region_unregister(device, m->region);
+    if (m->map)
+        munmap(m->map, m->map_size);
+    if (m->fd >= 0)
+        close(m->fd);
+    free(m);
+}
+
+static bool range_ok(const wd_memory *m, uint64_t offset, uint64_t size)
+{
+    return m && offset <= m->size && size <= m->size - offset;
+}
+
+static accel_icd_result wd_memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
+                                        uint64_t size)
+{
+    (void)device;
+    wd_memory *m = driver_memory;
+    if (!range_ok(m, offset, size) || (size && !src))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (size)
+        memcpy(m->base + offset, src, (size_t)size);
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result wd_memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
+                                       uint64_t size)
+{
+    (void)device;
+    const wd_memory *m = driver_memory;
+    if (!range_ok(m, offset, size) || (size && !dst))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (size)
+        memcpy(dst, m->base + offset, (size_t)size);
+    return ACCEL_SUCCESS;
+}
+
+/* ---- functions ------------------------------------------------------------------------- */
+
+#define MEM ACCEL_ARG_MEMORY
+static const wd_function builtins[] = {
+    {"accel.noop", WD_OP_NOOP, 0, {0}},
+    {"accel.copy", WD_OP_COPY, 2, {MEM, MEM}},
+    {"accel.fill", WD_OP_FILL, 2, {MEM, ACCEL_ARG_U32}},
+    {"crc32c", WD_OP_CRC32C, 2, {MEM, MEM}},
+    {"sha256", WD_OP_SHA256, 2, {MEM, MEM}},
+    {"zlib.deflate", WD_OP_DEFLATE, 3, {MEM, MEM, MEM}},
+    {"zlib.inflate", WD_OP_INFLATE, 3, {MEM, MEM, MEM}},
+};
+#undef MEM
+
+static accel_icd_result wd_function_get(void *device, void *program, const char *name, void **function,
+                                        accel_icd_function_info *info)
+{
+    const wd_device *dev = device;
+    if (!dev || !name || !function)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (program)
+        return ACCEL_ERROR_NOT_FOUND; /* no programs on fixed-function devices */
+    const wd_function *fn = NULL;
+    for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+        if (strcmp(builtins[i].name, name) == 0 && (dev->ops & (1u << builtins[i].op)))
+            fn = &builtins[i];
+    if (!fn)
+        return ACCEL_ERROR_NOT_FOUND;
+    if (info) {
+        accel_icd_function_info out = {0};
+        out.arg_count = fn->arg_count;
+        memcpy(out.arg_kinds, fn->arg_kinds, sizeof(out.arg_kinds));
+        size_t n = info->struct_size < sizeof(out) ? info->struct_size : sizeof(out);
+        if (n > sizeof(out.struct_size))
+            memcpy((char *)info + sizeof(out.struct_size), (char *)&out + sizeof(out.struct_size),
+                   n - sizeof(out.struct_size));
+    }
+    *function = (void *)fn;
+    return ACCEL_SUCCESS;
+}
+
+static void wd_function_release(void *function)
+{
+    (void)function; /* static */
+}
+
+static const accel_icd_table wd_table = {
+    .struct_size = sizeof(accel_icd_table),
+    .flags = 0,
+    .driver_init = wd_init,
+    .driver_fini = wd_fini,
+    .enumerate_devices = wd_enumerate,
+    .device_get_info = wd_get_info,
+    .device_query = wd_query,
+    .driver_version_string = wd_version,
+    .memory_attach = wd_memory_attach,
+    .memory_detach = wd_memory_detach,
+    .memory_alloc_device = wd_memory_alloc_device,
+    .memory_free_device = wd_memory_free_device,
+    .memory_write = wd_memory_write,
+    .memory_read = wd_memory_read,
+    .function_get = wd_function_get,
+    .function_release = wd_function_release,
+    .queue_create = wd__queue_create,
+    .queue_destroy = wd__queue_destroy,
+    .queue_submit = wd__queue_submit,
+    .fence_status = wd__fence_status,
+    .fence_wait = wd__fence_wait,
+    .fence_release = wd__fence_release,
+};
+
+ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
+{
+    if (!n || n->struct_size < sizeof(*n))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
+        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
+    wd__services = n->services;
+    n->driver_version =
+        ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION : n->loader_version;
+    n->table = &wd_table;
+    return ACCEL_SUCCESS;
+}

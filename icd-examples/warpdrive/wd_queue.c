@@ -1,0 +1,539 @@
+/* wd_queue.c — uacce queues and fences.
+ *
+ * A queue is one open file of the device node, started, with its two
+ * regions mapped:
+ *   - a real uacce character device: open() + ioctl(UACCE_CMD_START_Q) +
+ *     mmap() at page offset 0 (MMIO, the doorbell) and 1 (DUS, the rings);
+ *   - the emulator (the node is a UNIX socket): connect() + a START_Q
+ *     message; the two regions come back as memfds (SCM_RIGHTS) and are
+ *     mapped the same way.
+ * Everything above that is the same for both (wd_proto.h): queue_submit
+ * fills the next descriptor of the DUS ring, publishes it with a release
+ * store of its sequence number and writes the doorbell word — no system
+ * call. Completions are found by polling the completion ring.
+ *
+ * Fences. Every submission gets a fence (reference-counted: the caller's
+ * reference and the ring's while in flight). Whoever waits reaps the
+ * completion ring in order under the queue's reap lock and stores each
+ * result in its fence, so a completed fence never looks at the queue again.
+ * fence_wait spins for WD_WAIT_SPIN_NS, then sleeps in ppoll() steps of at
+ * most WD_WAIT_STEP_MAX_NS on the queue's file: for the emulator any event
+ * on the socket (hang-up, EOF) means the device is gone; for a real device
+ * POLLERR / POLLHUP does. Then every pending fence and every later one of
+ * the queue fails with ACCEL_ERROR_DEVICE_LOST, within a few milliseconds.
+ *
+ * Failures. The first failed submission breaks the queue: every later one
+ * fails with the same error without running (the device does the same for
+ * descriptors already in its ring). Wait fences of another queue are
+ * waited for in queue_submit (the device cannot wait on another ring);
+ * those of the same queue are ordered by the ring already.
+ */
+#include "wd_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WD_WAIT_SPIN_NS     50000ull  /* fence_wait: spin before sleeping */
+#define WD_WAIT_STEP_MIN_NS 20000ull  /* first sleep step */
+#define WD_WAIT_STEP_MAX_NS 2000000ull /* longest sleep step (device-loss latency bound) */
+
+typedef struct wd_fence wd_fence;
+
+typedef struct wd_queue {
+    wd_device *dev;
+    _Atomic uint32_t refs; /* the creator's (until queue_destroy) + one per fence */
+    int fd;                /* the open file (socket for the emulator) */
+    uint8_t *mmio;
+    uint8_t *dus;
+    size_t mmio_size, dus_size;
+    _Atomic uint32_t *doorbell;
+    wd_desc *desc;
+    wd_cqe *cqe;
+    uint32_t entries;
+
+    /* Producer (queue_submit is never concurrent for one queue). */
+    uint32_t tail;
+    _Atomic uint32_t published; /* tail after the in-flight slot was filled */
+
+    /* Reaper. */
+    pthread_mutex_t reap_lock;
+    uint32_t reaped;              /* under reap_lock */
+    _Atomic uint32_t reaped_seen; /* for the producer's space check */
+    wd_fence *inflight[WD_RING_ENTRIES];
+
+    _Atomic int32_t error; /* first failure (accel_result), 0 if none */
+    _Atomic bool lost;
+} wd_queue;
+
+struct wd_fence {
+    _Atomic int32_t result; /* ACCEL_NOT_READY until completed */
+    _Atomic uint32_t refs;
+    wd_queue *q;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void queue_unref(wd_queue *q)
+{
+    if (atomic_fetch_sub_explicit(&q->refs, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_destroy(&q->reap_lock);
+        free(q);
+    }
+}
+
+static void fence_unref(wd_fence *f)
+{
+    if (atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        wd_queue *q = f->q;
+        free(f);
+        queue_unref(q);
+    }
+}
+
+static accel_result status_to_result(int32_t st)
+{
+    switch (st) {
+    case WD_ST_OK: return ACCEL_SUCCESS;
+    case WD_ST_INVALID:
+    case WD_ST_FAULT:
+    case WD_ST_BAD_OP: return ACCEL_ERROR_INVALID_ARGUMENT;
+    case WD_ST_NOMEM: return ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
+    case WD_ST_ISOLATED: return ACCEL_ERROR_DEVICE_LOST;
+    default: return ACCEL_ERROR_IO;
+    }
+}
+
+static void set_error(wd_queue *q, accel_result r)
+{
+    int32_t expected = 0;
+    if (r != ACCEL_SUCCESS)
+        atomic_compare_exchange_strong(&q->error, &expected, (int32_t)r);
+}
+
+/* Move completions from the ring into their fences, in order; with the
+ * device lost, every fence still in flight fails. Caller holds reap_lock. */
+static void reap_locked(wd_queue *q)
+{
+    uint32_t published = atomic_load_explicit(&q->published, memory_order_acquire);
+    bool lost = atomic_load_explicit(&q->lost, memory_order_acquire);
+    while (q->reaped != published) {
+        uint32_t slot = q->reaped % q->entries;
+        wd_cqe *e = &q->cqe[slot];
+        accel_result r;
+        if (atomic_load_explicit(&e->seq, memory_order_acquire) == q->reaped + 1)
+            r = status_to_result(e->status);
+        else if (lost)
+            r = ACCEL_ERROR_DEVICE_LOST;
+        else
+            break;
+        set_error(q, r);
+        wd_fence *f = q->inflight[slot];
+        q->inflight[slot] = NULL;
+        atomic_store_explicit(&f->result, (int32_t)r, memory_order_release);
+        fence_unref(f); /* the ring's reference; q stays: the caller holds one */
+        q->reaped++;
+    }
+    atomic_store_explicit(&q->reaped_seen, q->reaped, memory_order_release);
+}
+
+static void reap(wd_queue *q, bool block)
+{
+    if (block)
+        pthread_mutex_lock(&q->reap_lock);
+    else if (pthread_mutex_trylock(&q->reap_lock) != 0)
+        return;
+    reap_locked(q);
+    pthread_mutex_unlock(&q->reap_lock);
+}
+
+/* Sleep up to timeout_ns on the queue's file; false when the device is gone. */
+static bool device_alive(wd_queue *q, uint64_t timeout_ns)
+{
+    if (atomic_load_explicit(&q->lost, memory_order_acquire))
+        return false;
+    if (q->fd < 0)
+        return false;
+    struct pollfd p = {q->fd, q->dev->emulated ? (POLLIN | POLLRDHUP) : POLLIN, 0};
+    struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    int n = ppoll(&p, 1, &ts, NULL);
+    if (n <= 0)
+        return true; /* timeout or EINTR */
+    /* The emulator never writes to a queue's socket on its own: anything
+     * there is a hang-up. A real device signals completions with POLLIN. */
+    bool gone = q->dev->emulated ? true : (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+    if (gone) {
+        if (!atomic_exchange(&q->lost, true))
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: the device is gone (queue file reports %s); pending and "
+                   "later work fails with device lost", q->dev->name, q->dev->emulated ? "hang-up" : "an error");
+        return false;
+    }
+    if (!q->dev->emulated && timeout_ns)
+        relax(); /* a completion interrupt: the caller re-reaps */
+    return true;
+}
+
+/* ---- fences -------------------------------------------------------------------- */
+
+accel_icd_result wd__fence_status(void *fence)
+{
+    wd_fence *f = fence;
+    accel_result r = atomic_load_explicit(&f->result, memory_order_acquire);
+    if (r != ACCEL_NOT_READY)
+        return r;
+    reap(f->q, false);
+    r = atomic_load_explicit(&f->result, memory_order_acquire);
+    if (r == ACCEL_NOT_READY && !device_alive(f->q, 0)) {
+        reap(f->q, true);
+        r = atomic_load_explicit(&f->result, memory_order_acquire);
+    }
+    return r;
+}
+
+accel_icd_result wd__fence_wait(void *fence, uint64_t timeout_ns)
+{
+    wd_fence *f = fence;
+    wd_queue *q = f->q;
+    accel_result r = atomic_load_explicit(&f->result, memory_order_acquire);
+    if (r != ACCEL_NOT_READY)
+        return r;
+    uint64_t start = now_ns();
+    uint64_t deadline = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
+    for (unsigned i = 0;; i++) {
+        reap(q, false);
+        r = atomic_load_explicit(&f->result, memory_order_acquire);
+        if (r != ACCEL_NOT_READY)
+            return r;
+        if ((i & 63) == 63) {
+            uint64_t t = now_ns();
+            if (t >= deadline)
+                return ACCEL_TIMEOUT;
+            if (t - start >= WD_WAIT_SPIN_NS)
+                break;
+        }
+        relax();
+    }
+    uint64_t step = WD_WAIT_STEP_MIN_NS;
+    for (;;) {
+        uint64_t t = now_ns();
+        if (t >= deadline)
+            return ACCEL_TIMEOUT;
+        uint64_t nap = deadline - t < step ? deadline - t : step;
+        bool alive = device_alive(q, nap);
+        reap(q, true);
+        r = atomic_load_explicit(&f->result, memory_order_acquire);
+        if (r != ACCEL_NOT_READY)
+            return r;
+        if (!alive)
+            continue; /* reaping with lost set completes it */
+        if (step < WD_WAIT_STEP_MAX_NS)
+            step *= 2;
+    }
+}
+
+void wd__fence_release(void *fence)
+{
+    if (fence)
+        fence_unref(fence);
+}
+
+/* ---- queues ---------------------------------------------------------------------- */
+
+static accel_result start_emulated(wd_queue *q, int fds[2])
+{
+    wd_device *dev = q->dev;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (snprintf(a.sun_path, sizeof(a.sun_path), "%s", dev->node) >= (int)sizeof(a.sun_path)) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: socket path too long: %s", dev->name, dev->node);
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    q->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: cannot open %s: %s", dev->name, dev->node, strerror(errno));
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    /* With SVA the device works in this address space. It reads it by pid;
+     * the /proc/self/mem file goes along for systems whose ptrace rules
+     * would refuse that (the analogue of binding the address space). */
+    int mem = dev->sva ? open("/proc/self/mem", O_RDWR | O_CLOEXEC) : -1;
+    wd_msg m = {.type = WD_MSG_START_Q};
+    accel_result r = wd__emu_request(dev, q->fd, &m, mem, fds, 2, 5000);
+    if (mem >= 0)
+        close(mem);
+    if (r != ACCEL_SUCCESS)
+        return r;
+    if (m.status == EBUSY) {
+        WD_LOG(ACCEL_LOG_WARN, "uacce device %s: no free queue instance (available_instances is 0); START_Q "
+               "refused", dev->name);
+        return ACCEL_ERROR_BUSY;
+    }
+    if (m.status == EPERM) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s is isolated; START_Q refused", dev->name);
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
+    if (m.status != 0 || fds[0] < 0 || fds[1] < 0) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: START_Q failed: %s", dev->name, strerror(m.status));
+        return ACCEL_ERROR_INITIALIZATION_FAILED;
+    }
+    q->mmio_size = (size_t)m.a;
+    q->dus_size = (size_t)m.b;
+    return ACCEL_SUCCESS;
+}
+
+static accel_result start_uacce(wd_queue *q)
+{
+    wd_device *dev = q->dev;
+    q->fd = open(dev->node, O_RDWR | O_CLOEXEC);
+    if (q->fd < 0) {
+        int e = errno;
+        WD_LOG(ACCEL_LOG_WARN, "uacce device %s: open %s: %s", dev->name, dev->node, strerror(e));
+        return e == EBUSY || e == ENOSPC ? ACCEL_ERROR_BUSY : ACCEL_ERROR_DEVICE_LOST;
+    }
+    if (ioctl(q->fd, UACCE_CMD_START_Q) != 0) {
+        int e = errno;
+        WD_LOG(ACCEL_LOG_WARN, "uacce device %s: UACCE_CMD_START_Q: %s", dev->name, strerror(e));
+        return e == EBUSY ? ACCEL_ERROR_BUSY : ACCEL_ERROR_INITIALIZATION_FAILED;
+    }
+    q->mmio_size = (size_t)dev->mmio_size;
+    q->dus_size = (size_t)dev->dus_size;
+    return ACCEL_SUCCESS;
+}
+
+static void queue_teardown(wd_queue *q)
+{
+    if (q->mmio && q->mmio != MAP_FAILED)
+        munmap(q->mmio, q->mmio_size);
+    if (q->dus && q->dus != MAP_FAILED)
+        munmap(q->dus, q->dus_size);
+    q->mmio = q->dus = NULL;
+    if (q->fd >= 0)
+        close(q->fd);
+    q->fd = -1;
+}
+
+accel_icd_result wd__queue_create(void *device, void **queue)
+{
+    wd_device *dev = device;
+    if (!dev || !queue)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    wd_queue *q = calloc(1, sizeof(*q));
+    if (!q)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    q->dev = dev;
+    q->fd = -1;
+    atomic_init(&q->refs, 1);
+    pthread_mutex_init(&q->reap_lock, NULL);
+    long page = sysconf(_SC_PAGESIZE);
+    int fds[2] = {-1, -1};
+    accel_result r = dev->emulated ? start_emulated(q, fds) : start_uacce(q);
+    if (r == ACCEL_SUCCESS) {
+        /* The same two mappings either way: region files (emulator) at
+         * offset 0, or the device file at page offsets 0 and 1. */
+        int mfd = dev->emulated ? fds[0] : q->fd, dfd = dev->emulated ? fds[1] : q->fd;
+        off_t moff = dev->emulated ? 0 : (off_t)WD_QFR_MMIO * page;
+        off_t doff = dev->emulated ? 0 : (off_t)WD_QFR_DUS * page;
+        q->mmio = mmap(NULL, q->mmio_size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, moff);
+        q->dus = mmap(NULL, q->dus_size, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, doff);
+        if (q->mmio == MAP_FAILED || q->dus == MAP_FAILED) {
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: mapping the queue regions: %s", dev->name, strerror(errno));
+            r = ACCEL_ERROR_INITIALIZATION_FAILED;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (r == ACCEL_SUCCESS) {
+        const wd_dus_header *h = (const wd_dus_header *)q->dus;
+        if (q->mmio_size < sizeof(uint32_t) || q->dus_size < WD_DUS_SIZE || h->magic != WD_DUS_MAGIC ||
+            h->ring_entries == 0 || h->ring_entries > WD_RING_ENTRIES ||
+            (uint64_t)h->desc_offset + h->ring_entries * sizeof(wd_desc) > q->dus_size ||
+            (uint64_t)h->cqe_offset + h->ring_entries * sizeof(wd_cqe) > q->dus_size) {
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: the queue's shared region has an unknown layout", dev->name);
+            r = ACCEL_ERROR_INITIALIZATION_FAILED;
+        } else {
+            q->entries = h->ring_entries;
+            q->desc = (wd_desc *)(q->dus + h->desc_offset);
+            q->cqe = (wd_cqe *)(q->dus + h->cqe_offset);
+            q->doorbell = (_Atomic uint32_t *)q->mmio;
+        }
+    }
+    if (r != ACCEL_SUCCESS) {
+        queue_teardown(q);
+        pthread_mutex_destroy(&q->reap_lock);
+        free(q);
+        return r;
+    }
+    *queue = q;
+    return ACCEL_SUCCESS;
+}
+
+void wd__queue_destroy(void *queue)
+{
+    wd_queue *q = queue;
+    if (!q)
+        return;
+    /* The loader waited for every fence; anything still in flight (a
+     * device that stopped answering) fails now. */
+    reap(q, true);
+    if (atomic_load(&q->published) != q->reaped) {
+        atomic_store(&q->lost, true);
+        reap(q, true);
+    }
+    if (!atomic_load(&q->lost)) {
+        if (q->dev->emulated) {
+            wd_msg m = {.type = WD_MSG_PUT_Q};
+            wd__emu_request(q->dev, q->fd, &m, -1, NULL, 0, 1000);
+        } else {
+            ioctl(q->fd, UACCE_CMD_PUT_Q);
+        }
+    }
+    queue_teardown(q);
+    queue_unref(q);
+}
+
+static wd_fence *fence_new(wd_queue *q, accel_result result, uint32_t refs)
+{
+    wd_fence *f = malloc(sizeof(*f));
+    if (!f)
+        return NULL;
+    atomic_init(&f->result, (int32_t)result);
+    atomic_init(&f->refs, refs);
+    f->q = q;
+    atomic_fetch_add_explicit(&q->refs, 1, memory_order_relaxed);
+    return f;
+}
+
+static accel_result check_args(const wd_function *fn, const accel_icd_submit *s)
+{
+    if (s->arg_count != fn->arg_count || (s->arg_count && !s->args))
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    for (uint32_t i = 0; i < s->arg_count; i++) {
+        const accel_icd_arg *a = &s->args[i];
+        if (a->kind != fn->arg_kinds[i])
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        if (a->kind == ACCEL_ARG_MEMORY) {
+            const wd_memory *m = a->u.mem.memory;
+            if (!m || a->u.mem.offset > m->size || a->u.mem.size > m->size - a->u.mem.offset)
+                return ACCEL_ERROR_INVALID_ARGUMENT;
+        }
+    }
+    if (s->wait_fence_count && !s->wait_fences)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    return ACCEL_SUCCESS;
+}
+
+/* The device address of a memory argument. */
+static uint64_t device_address(const accel_icd_arg *a)
+{
+    const wd_memory *m = a->u.mem.memory;
+    if (m->region)
+        return WD_ADDR(m->region, a->u.mem.offset);
+    return (uint64_t)(uintptr_t)(m->base + a->u.mem.offset);
+}
+
+accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, void **fence)
+{
+    wd_queue *q = queue;
+    if (!q || !submit || !fence)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    accel_icd_submit s;
+    memset(&s, 0, sizeof(s));
+    memcpy(&s, submit, submit->struct_size < sizeof(s) ? submit->struct_size : sizeof(s));
+    const wd_function *fn = s.function;
+    if (!fn)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    accel_result r = check_args(fn, &s);
+    if (r != ACCEL_SUCCESS)
+        return r;
+
+    /* Wait fences of other queues: the device cannot wait for them. */
+    for (uint32_t i = 0; i < s.wait_fence_count; i++) {
+        wd_fence *w = s.wait_fences[i];
+        if (!w)
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        if (w->q == q)
+            continue; /* the ring runs in order */
+        accel_result wr = wd__fence_wait(w, UINT64_MAX);
+        if (wr != ACCEL_SUCCESS)
+            set_error(q, wr);
+    }
+    /* A broken queue, or a lost device: fail without running. */
+    if (atomic_load_explicit(&q->lost, memory_order_acquire))
+        set_error(q, ACCEL_ERROR_DEVICE_LOST);
+    int32_t err = atomic_load_explicit(&q->error, memory_order_acquire);
+    if (err) {
+        wd_fence *f = fence_new(q, (accel_result)err, 1);
+        if (!f)
+            return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+        *fence = f;
+        return ACCEL_SUCCESS;
+    }
+
+    /* A free slot: reap if the ring looks full. */
+    while (q->tail - atomic_load_explicit(&q->reaped_seen, memory_order_acquire) >= q->entries) {
+        reap(q, true);
+        if (q->tail - q->reaped < q->entries)
+            break;
+        if (!device_alive(q, WD_WAIT_STEP_MIN_NS)) {
+            reap(q, true);
+            wd_fence *f = fence_new(q, ACCEL_ERROR_DEVICE_LOST, 1);
+            if (!f)
+                return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+            *fence = f;
+            return ACCEL_SUCCESS;
+        }
+    }
+    wd_fence *f = fence_new(q, ACCEL_NOT_READY, 2); /* caller + ring */
+    if (!f)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+
+    uint32_t index = q->tail;
+    uint32_t slot = index % q->entries;
+    q->inflight[slot] = f;
+    wd_desc *d = &q->desc[slot];
+    d->op = fn->op;
+    d->flags = 0;
+    d->imm = 0;
+    memset(d->addr, 0, sizeof(d->addr));
+    memset(d->len, 0, sizeof(d->len));
+    for (uint32_t i = 0, b = 0; i < s.arg_count; i++) {
+        const accel_icd_arg *a = &s.args[i];
+        if (a->kind == ACCEL_ARG_MEMORY && b < 3) {
+            d->addr[b] = device_address(a);
+            d->len[b] = a->u.mem.size;
+            b++;
+        } else if (a->kind == ACCEL_ARG_U32) {
+            d->imm = a->u.u32;
+        }
+    }
+    /* Publish: the descriptor, then (for reapers) the slot, then the bell. */
+    atomic_store_explicit(&d->seq, index + 1, memory_order_release);
+    q->tail = index + 1;
+    atomic_store_explicit(&q->published, q->tail, memory_order_release);
+    atomic_store_explicit(q->doorbell, q->tail, memory_order_release);
+    *fence = f;
+    return ACCEL_SUCCESS;
+}
