@@ -9,12 +9,16 @@
  * application through accel_last_error_message(). */
 #define BUILD_LOG_SIZE 16384
 
-static accel_result need_entries(const accel_device *dev, const char *fn)
+/* Programs need the program entries; functions (built-in ones at least)
+ * only the function entries: a fixed-function device loads no programs. */
+static accel_result need_entries(const accel_device *dev, const char *fn, bool programs)
 {
     const accel_icd_table *t = accel__table(dev);
-    if (!ACCEL__HAS_ENTRY(t, program_load) || !ACCEL__HAS_ENTRY(t, program_release) ||
-        !ACCEL__HAS_ENTRY(t, function_get) || !ACCEL__HAS_ENTRY(t, function_release))
-        return accel__error(ACCEL_ERROR_UNSUPPORTED, "%s: driver %s does not run programs", fn,
+    if (programs && (!ACCEL__HAS_ENTRY(t, program_load) || !ACCEL__HAS_ENTRY(t, program_release)))
+        return accel__error(ACCEL_ERROR_UNSUPPORTED, "%s: driver %s does not load programs", fn,
+                            dev->driver->manifest->data.driver_name);
+    if (!ACCEL__HAS_ENTRY(t, function_get) || !ACCEL__HAS_ENTRY(t, function_release))
+        return accel__error(ACCEL_ERROR_UNSUPPORTED, "%s: driver %s does not run functions", fn,
                             dev->driver->manifest->data.driver_name);
     return ACCEL_SUCCESS;
 }
@@ -25,7 +29,7 @@ accel_result accel_program_load(accel_device *dev, accel_program_format format, 
     if (!dev || !data || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_program_load: %s is NULL",
                             !dev ? "device" : !data ? "data" : "program");
-    accel_result r = need_entries(dev, "accel_program_load");
+    accel_result r = need_entries(dev, "accel_program_load", true);
     if (r)
         return r;
     accel_program *p = accel__calloc(1, sizeof(*p));
@@ -84,7 +88,7 @@ accel_result accel_function_get(accel_device *dev, accel_program *prog, const ch
     if (strlen(name) >= ACCEL_MAX_FUNCTION_NAME)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_get: name longer than %d bytes",
                             ACCEL_MAX_FUNCTION_NAME - 1);
-    accel_result r = need_entries(dev, "accel_function_get");
+    accel_result r = need_entries(dev, "accel_function_get", prog != NULL);
     if (r)
         return r;
     accel_function *f = accel__calloc(1, sizeof(*f));
