@@ -92,8 +92,16 @@ int main(int argc, char **argv)
         accel_memory *m = NULL;
         accel_fence *fence = NULL;
         accel_memory_alloc_info mi = {.struct_size = sizeof(mi), .size = (uint64_t)n * 4 + 4, .numa_node = -1};
-        if (load_scale(devs[d], info.interface, &prog)) {
+        accel_result lr = load_scale(devs[d], info.interface, &prog);
+        if (lr == ACCEL_ERROR_UNSUPPORTED && info.interface != ACCEL_DEVICE_INTERFACE_NATIVE &&
+            info.interface != ACCEL_DEVICE_INTERFACE_OPENCL && info.interface != ACCEL_DEVICE_INTERFACE_VULKAN) {
+            printf("%u: %-40s skipped: no form of the kernel for a %s device\n", d, info.name,
+                   accel_device_interface_string(info.interface));
+            continue;
+        }
+        if (lr) {
             printf("%u: %-40s no scale kernel: %s\n", d, info.name, accel_last_error_message());
+            bad = 1;
             continue;
         }
         /* From here on, the same code for every device. */
