@@ -55,7 +55,7 @@ if [ ! -f build-tsan/build.ninja ]; then
 fi
 if ninja -C build-tsan >/dev/null; then
     ACCEL_TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
-        run_meson_tests build-tsan loading env alloc threads exec accelinfo setuid
+        run_meson_tests build-tsan loading env alloc threads exec accelinfo setuid partitions warpdrive
 else
     echo "build-tsan: build failed"
     status=1
