@@ -319,11 +319,14 @@ ACCEL_API uint64_t accel_memory_size(const accel_memory *memory);
  * (may be NULL). Attaching twice to one device is a no-op that reports the
  * same mode. Memory must be attached to a device before a submission on
  * that device uses it; a submission with unattached memory fails with
- * ACCEL_ERROR_INVALID_ARGUMENT. Not thread-safe for one memory object.
+ * ACCEL_ERROR_INVALID_ARGUMENT. Thread-safe; on failure nothing is attached
+ * and the detail message names the driver.
  */
 ACCEL_API accel_result accel_memory_attach(accel_memory *memory, accel_device *device, accel_attach_mode *mode);
 
-/* Detach; waits for pending submissions that use the memory on that device. */
+/* Detach; waits for the work queued on that device's queues first (the
+ * memory may be in use there). ACCEL_ERROR_INVALID_ARGUMENT if it was not
+ * attached. */
 ACCEL_API accel_result accel_memory_detach(accel_memory *memory, accel_device *device);
 
 /* Detach from every device (waiting for their work) and free. NULL is a no-op. */
