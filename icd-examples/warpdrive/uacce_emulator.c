@@ -286,7 +286,7 @@ typedef struct conn {
     uint8_t *mmio;
     uint8_t *dus;
     int32_t error; /* the first failure: later requests fail with it */
-    uint8_t *scratch; /* fill patterns and small results */
+    uint8_t *scratch; /* EMU_SCRATCH bytes: fill patterns, crc32c input */
 } conn;
 
 /* Device reads and writes of client memory. 0 or a WD_ST_* code. */
@@ -391,16 +391,28 @@ static void put_le(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static int op_crc32c(conn *c, const wd_desc *d)
+#define EMU_SCRATCH 65536u /* conn.scratch */
+
+/* The source goes through the connection's scratch buffer in pieces (no
+ * allocation, and each piece is still in the cache when it is summed). */
+static int op_crc32c(conn *c, const wd_desc *d, uint64_t *produced)
 {
     if (d->len[1] < 4)
         return WD_ST_INVALID;
-    uint8_t *src;
-    int st = fetch(c, d->addr[0], d->len[0], &src);
-    if (st)
-        return st;
-    uint32_t crc = ~emu_crc32c_update(0xffffffffu, src, (size_t)d->len[0]);
-    free(src);
+    uint32_t crc = 0xffffffffu;
+    for (uint64_t done = 0; done < d->len[0];) {
+        uint64_t n = d->len[0] - done < EMU_SCRATCH ? d->len[0] - done : EMU_SCRATCH;
+        int st = dev_read(c, d->addr[0] + done, c->scratch, n);
+        if (st)
+            return st;
+        crc = emu_crc32c_update(crc, c->scratch, (size_t)n);
+        done += n;
+    }
+    crc = ~crc;
+    if (d->flags & WD_DESC_RESULT_IN_CQE) {
+        *produced = crc; /* the host stores it */
+        return WD_ST_OK;
+    }
     uint8_t out[4];
     put_le(out, crc, 4);
     return dev_write(c, d->addr[1], out, 4);
@@ -532,7 +544,7 @@ static void execute(conn *c, uint32_t index)
     else {
         switch (desc.op) {
         case WD_OP_NOOP: st = WD_ST_OK; break;
-        case WD_OP_CRC32C: st = op_crc32c(c, &desc); break;
+        case WD_OP_CRC32C: st = op_crc32c(c, &desc, &produced); break;
         case WD_OP_SHA256: st = op_sha256(c, &desc); break;
         case WD_OP_DEFLATE: st = op_zlib(c, &desc, true, &produced); break;
         case WD_OP_INFLATE: st = op_zlib(c, &desc, false, &produced); break;
@@ -896,7 +908,7 @@ int main(int argc, char **argv)
             if (s < 0)
                 continue;
             conn *c = calloc(1, sizeof(*c));
-            uint8_t *scratch = malloc(1 << 16);
+            uint8_t *scratch = malloc(EMU_SCRATCH);
             pthread_t t;
             if (!c || !scratch) {
                 free(c);

@@ -21,6 +21,13 @@
  * cqe.status / cqe.produced and then stores cqe.seq = n + 1 with release
  * order. The host reuses a slot only after it has seen its completion.
  *
+ * Small results in the completion entry: a crc32c descriptor with flags
+ * bit WD_DESC_RESULT_IN_CQE asks the device to return the 32-bit result in
+ * cqe.produced instead of writing it to buf1 (it still checks len[1] >= 4);
+ * the host stores it to buf1 (little endian) when it reaps the completion.
+ * This saves the device a write into host memory (an emulator with SVA: a
+ * process_vm_writev) for a 4-byte result.
+ *
  * Addresses in descriptors: with SVA (flags bit 0) host virtual addresses
  * of the process that started the queue; without SVA a registered region id
  * in the top 24 bits and a byte offset in the low 40 (WD_ADDR()).
@@ -71,6 +78,9 @@ enum wd_op {
     WD_OP_COUNT
 };
 
+/* Descriptor flags. */
+#define WD_DESC_RESULT_IN_CQE 0x1u /* crc32c: the result in cqe.produced, buf1 untouched */
+
 /* Completion status. */
 enum wd_status {
     WD_ST_OK = 0,
@@ -92,7 +102,7 @@ typedef struct wd_dus_header {
 
 typedef struct wd_desc {
     uint32_t op;
-    uint32_t flags; /* reserved, 0 */
+    uint32_t flags; /* WD_DESC_* (other bits reserved, 0) */
     uint64_t addr[3];
     uint64_t len[3];
     uint32_t imm;
@@ -103,7 +113,7 @@ _Static_assert(sizeof(wd_desc) == 64, "wd_desc is one cache line");
 typedef struct wd_cqe {
     int32_t status;
     _Atomic uint32_t seq;
-    uint64_t produced;
+    uint64_t produced; /* deflate / inflate: bytes; crc32c with WD_DESC_RESULT_IN_CQE: the result */
 } wd_cqe;
 _Static_assert(sizeof(wd_cqe) == 16, "wd_cqe is 16 bytes");
 

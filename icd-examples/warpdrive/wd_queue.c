@@ -10,7 +10,9 @@
  * Everything above that is the same for both (wd_proto.h): queue_submit
  * fills the next descriptor of the DUS ring, publishes it with a release
  * store of its sequence number and writes the doorbell word — no system
- * call. Completions are found by polling the completion ring.
+ * call. Completions are found by polling the completion ring. A crc32c
+ * result for host memory comes back in the completion entry and is stored
+ * by whoever reaps it, before the fence completes (WD_DESC_RESULT_IN_CQE).
  *
  * Fences. Every submission gets a fence (reference-counted: the caller's
  * reference and the ring's while in flight). Whoever waits reaps the
@@ -70,6 +72,7 @@ typedef struct wd_queue {
     uint32_t reaped;              /* under reap_lock */
     _Atomic uint32_t reaped_seen; /* for the producer's space check */
     wd_fence *inflight[WD_RING_ENTRIES];
+    uint8_t *result_dst[WD_RING_ENTRIES]; /* WD_DESC_RESULT_IN_CQE: where the 4 bytes go, else NULL */
 
     _Atomic int32_t error; /* first failure (accel_result), 0 if none */
     _Atomic bool lost;
@@ -144,15 +147,22 @@ static void reap_locked(wd_queue *q)
         uint32_t slot = q->reaped % q->entries;
         wd_cqe *e = &q->cqe[slot];
         accel_result r;
-        if (atomic_load_explicit(&e->seq, memory_order_acquire) == q->reaped + 1)
+        if (atomic_load_explicit(&e->seq, memory_order_acquire) == q->reaped + 1) {
             r = status_to_result(e->status);
-        else if (lost)
+            uint8_t *dst = q->result_dst[slot];
+            if (dst && e->status == WD_ST_OK) {
+                uint64_t v = e->produced; /* the device's result, stored as it would have */
+                for (int i = 0; i < 4; i++)
+                    dst[i] = (uint8_t)(v >> (8 * i));
+            }
+        } else if (lost)
             r = ACCEL_ERROR_DEVICE_LOST;
         else
             break;
         set_error(q, r);
         wd_fence *f = q->inflight[slot];
         q->inflight[slot] = NULL;
+        q->result_dst[slot] = NULL;
         atomic_store_explicit(&f->result, (int32_t)r, memory_order_release);
         fence_unref(f); /* the ring's reference; q stays: the caller holds one */
         q->reaped++;
@@ -516,6 +526,7 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     wd_desc *d = &q->desc[slot];
     d->op = fn->op;
     d->flags = 0;
+    q->result_dst[slot] = NULL;
     d->imm = 0;
     memset(d->addr, 0, sizeof(d->addr));
     memset(d->len, 0, sizeof(d->len));
@@ -524,6 +535,13 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
         if (a->kind == ACCEL_ARG_MEMORY && b < 3) {
             d->addr[b] = device_address(a);
             d->len[b] = a->u.mem.size;
+            /* A crc32c result in host memory the device reaches only by
+             * address: it comes back in the completion entry (wd_proto.h). */
+            const wd_memory *m = a->u.mem.memory;
+            if (b == 1 && fn->op == WD_OP_CRC32C && !m->region && a->u.mem.size >= 4) {
+                d->flags |= WD_DESC_RESULT_IN_CQE;
+                q->result_dst[slot] = m->base + a->u.mem.offset;
+            }
             b++;
         } else if (a->kind == ACCEL_ARG_U32) {
             d->imm = a->u.u32;
