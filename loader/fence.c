@@ -72,7 +72,6 @@ void accel__fence_link(accel_queue *q, accel_fence *f)
     else
         q->oldest = f;
     q->newest = f;
-    f->in_list = true;
     atomic_fetch_add(&f->refs, 1); /* the list's reference */
 }
 
@@ -86,11 +85,8 @@ static void unlink_fence(accel_queue *q, accel_fence *f)
         f->newer->older = f->older;
     else
         q->newest = f->older;
-    f->in_list = false;
-    /* The caller holds q->lock; the list's reference is never the last one
-     * while a caller still holds its own, so this cannot free under us...
-     * except for fences the application already released: those are
-     * recycled by the caller after unlocking (see accel__queue_resolve). */
+    /* The list's reference is dropped by the caller after unlocking
+     * (drop_list): recycling a fence takes q->lock. */
 }
 
 /* Make f final with the driver's answer `r`, applying the queue's error. */

@@ -89,7 +89,6 @@ struct accel_fence {
     unsigned waiters;          /* threads inside the driver's fence_wait (queue lock) */
     bool deferred;             /* completed by the queue's deferred thread */
     bool app_released;
-    bool in_list;
     struct accel_fence *older, *newer; /* the queue's unresolved-or-held list, oldest first */
     struct accel_fence *next_free;
 };

@@ -13,9 +13,6 @@
  * processes). An empty value reads as unset. */
 const char *accel__getenv(const char *name);
 
-/* Whether the process runs with elevated privileges (AT_SECURE). */
-bool accel__os_is_secure(void);
-
 /* Read a whole regular file of at most max_size bytes into a NUL-terminated
  * buffer. Returns 0, or an errno value (EFBIG when too large). */
 int accel__read_file(const char *path, size_t max_size, char **data, size_t *size);

@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,11 +16,6 @@ const char *accel__getenv(const char *name)
 {
     const char *v = secure_getenv(name);
     return (v && *v) ? v : NULL;
-}
-
-bool accel__os_is_secure(void)
-{
-    return getauxval(AT_SECURE) != 0;
 }
 
 /* The fast path's buffer: every real manifest is far smaller. */

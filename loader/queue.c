@@ -133,7 +133,6 @@ static void destroy_queue(accel_queue *q)
             q->table->fence_release(f->driver_fence);
             f->driver_fence = NULL;
         }
-        f->in_list = false;
         f->next_free = drop;
         drop = f;
     }
