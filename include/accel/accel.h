@@ -55,6 +55,10 @@ typedef struct accel_program accel_program;
 typedef struct accel_function accel_function;
 typedef struct accel_queue accel_queue;
 typedef struct accel_fence accel_fence;
+typedef struct accel_memory_node accel_memory_node;
+typedef struct accel_topology accel_topology;
+typedef struct accel_pipeline accel_pipeline;
+typedef struct accel_plan accel_plan;
 
 /* ------------------------------------------------------------------------ */
 /* Version, results, errors                                                   */
@@ -279,6 +283,9 @@ typedef struct accel_memory_alloc_info {
     uint64_t size;                   /* bytes, > 0 */
     const accel_device *near_device; /* put the pages on this device's NUMA node, or NULL */
     int32_t numa_node;               /* explicit home node, -1 for "near_device or anywhere" */
+    /* ---- appended ---- */
+    const accel_memory_node *node;   /* allocate on this memory node (a host NUMA node or
+                                        a device's memory: FPGA bank, VRAM); NULL: as above */
 } accel_memory_alloc_info;
 
 /* Allocate zero-filled memory (backed by a memfd, so it can be exported).
@@ -334,6 +341,55 @@ ACCEL_API void accel_memory_free(accel_memory *memory);
 
 /* "zero-copy", "pinned", "staged" or "none". */
 ACCEL_API const char *accel_attach_mode_string(accel_attach_mode mode);
+
+/* ------------------------------------------------------------------------ */
+/* Memory nodes                                                               */
+/*
+ * Places where bytes live: the host's NUMA nodes (from the OS) and the
+ * memories drivers report for their devices (device-local memory, FPGA
+ * banks). Handles belong to the instance and are stable for its lifetime.
+ * Listing them asks every selected device's driver once (not done on the
+ * plain enumeration path).
+ */
+typedef struct accel_memory_node_info {
+    uint32_t struct_size;
+    uint32_t index;            /* position in accel_enumerate_memory_nodes' order */
+    const char *name;          /* "node0", "fpga0:bank1" */
+    accel_memory_kind kind;
+    uint64_t capacity;         /* bytes, 0 if unknown */
+    int32_t numa_node;         /* host NUMA node number, -1 for device memory */
+    accel_device *device;      /* the device that owns it (the whole device for
+                                  partitions sharing it), NULL for host memory */
+    bool host_visible;         /* accel_memory_map works for memory allocated here */
+} accel_memory_node_info;
+
+ACCEL_API accel_result accel_enumerate_memory_nodes(accel_instance *instance, uint32_t *count,
+                                                    accel_memory_node **nodes);
+ACCEL_API accel_result accel_memory_node_get_info(const accel_memory_node *node, accel_memory_node_info *info);
+
+/* The memory nodes `device` reaches directly (two-call pattern), with how:
+ * modes[i] (may be NULL) is ZERO_COPY or PINNED. Host memory, when the
+ * device reaches it, is listed as every host node. */
+ACCEL_API accel_result accel_device_get_memory_nodes(accel_device *device, uint32_t *count,
+                                                     accel_memory_node **nodes, accel_attach_mode *modes);
+
+/* The memory's home node (NULL for imported memory whose node is unknown). */
+ACCEL_API accel_memory_node *accel_memory_get_node(const accel_memory *memory);
+
+/*
+ * How argument `arg` of `function` will reach `memory` on the function's
+ * device: the attachment's mode, or ACCEL_ATTACH_STAGED when the argument
+ * is wired to another memory node (an FPGA kernel port tied to a bank) and
+ * the loader copies the range through that node around each submission.
+ * ACCEL_ERROR_INVALID_ARGUMENT if the memory is not attached to the device
+ * or arg is not a memory argument.
+ */
+ACCEL_API accel_result accel_function_arg_mode(const accel_function *function, uint32_t arg,
+                                               const accel_memory *memory, accel_attach_mode *mode);
+
+/* The memory node argument `arg` is wired to (*node = NULL: any). */
+ACCEL_API accel_result accel_function_arg_node(const accel_function *function, uint32_t arg,
+                                               accel_memory_node **node);
 
 /* ------------------------------------------------------------------------ */
 /* Programs and functions                                                     */
@@ -432,6 +488,273 @@ ACCEL_API accel_result accel_fence_wait(accel_fence *const *fences, uint32_t cou
 
 /* Release a fence (the work is not cancelled). NULL is a no-op. */
 ACCEL_API void accel_fence_release(accel_fence *fence);
+
+/* ------------------------------------------------------------------------ */
+/* Topology                                                                   */
+/*
+ * One graph of CPU sets, memory nodes and devices, with links from
+ * initiators (CPU sets, devices) to memory nodes and between devices. The
+ * host part comes from hwloc (this machine, or a recorded hwloc XML file);
+ * the instance's devices and their memories come from the drivers;
+ * simulated devices from a JSON file; a user JSON file may add or override
+ * link values. docs/topology.md describes the files and the estimates used
+ * where nothing better is known.
+ */
+typedef enum accel_topology_node_kind {
+    ACCEL_TOPOLOGY_NODE_CPUSET = 1, /* the cores local to one NUMA node (or the machine) */
+    ACCEL_TOPOLOGY_NODE_MEMORY = 2,
+    ACCEL_TOPOLOGY_NODE_DEVICE = 3,
+    ACCEL_TOPOLOGY_NODE_KIND_MAX_ENUM = 0x7fffffff
+} accel_topology_node_kind;
+
+typedef struct accel_topology_options {
+    uint32_t struct_size;
+    uint32_t flags;                /* ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES */
+    const char *hwloc_xml;         /* NULL: ACCEL_TOPOLOGY_XML if set, else this machine */
+    const char *user_file;         /* NULL: ACCEL_TOPOLOGY_FILE if set, else none */
+    const char *simulated_devices; /* JSON file of simulated devices, or NULL */
+} accel_topology_options;
+
+/* Leave the instance's real devices out (what-if planning). */
+#define ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES (1u << 0)
+
+typedef struct accel_topology_node {
+    uint32_t struct_size;
+    uint32_t index;
+    accel_topology_node_kind kind;
+    const char *name;
+    int32_t parent;            /* where it hangs: a memory or device's CPU set, a
+                                  partition's whole device, a device memory's device; -1 */
+    /* CPUSET */
+    const char *cpuset;        /* Linux list format of the logical CPUs */
+    /* MEMORY */
+    accel_memory_kind memory_kind;
+    uint64_t capacity;
+    int32_t numa_node;         /* OS index of a host node, -1 otherwise */
+    accel_memory_node *memory_node; /* the live node, NULL when recorded or simulated */
+    /* DEVICE */
+    accel_device *device;      /* NULL for simulated devices */
+    accel_device_kind device_kind;
+    const char *driver_name;
+    uint32_t driver_index;     /* position in its driver's enumeration (for selectors) */
+    uint8_t uuid[ACCEL_UUID_SIZE];
+    const char *bus_address;
+    uint32_t device_flags;     /* ACCEL_DEVICE_FLAG_* */
+    uint32_t pasid_bits;
+    uint32_t max_address_spaces;
+    uint32_t available_instances;
+    uint32_t function_count;   /* functions placement may use (accel_topology_get_function) */
+} accel_topology_node;
+
+typedef struct accel_topology_link {
+    uint32_t struct_size;
+    uint32_t from;             /* initiator: CPU set or device */
+    uint32_t to;               /* memory node, or a device for device <-> device links */
+    accel_link_kind kind;
+    accel_attach_mode access;  /* initiator -> memory: ZERO_COPY or PINNED */
+    uint64_t bandwidth_mbps;   /* 0 if unknown */
+    uint64_t latency_ns;       /* 0 if unknown */
+    accel_value_source bandwidth_source;
+    accel_value_source latency_source;
+} accel_topology_link;
+
+typedef struct accel_topology_function {
+    uint32_t struct_size;
+    const char *name;
+    uint64_t fixed_ns;         /* per call */
+    uint64_t bytes_per_second; /* over the input bytes */
+    accel_value_source source;
+} accel_topology_function;
+
+/* Build a topology. instance may be NULL (host and simulated devices only). */
+ACCEL_API accel_result accel_topology_create(accel_instance *instance, const accel_topology_options *options,
+                                             accel_topology **topology);
+/* The instance's own topology, built on first use with default options
+ * and kept until the instance is destroyed. */
+ACCEL_API accel_result accel_instance_get_topology(accel_instance *instance, const accel_topology **topology);
+/* For topologies from accel_topology_create. NULL is a no-op. */
+ACCEL_API void accel_topology_destroy(accel_topology *topology);
+
+ACCEL_API uint32_t accel_topology_node_count(const accel_topology *topology);
+ACCEL_API accel_result accel_topology_get_node(const accel_topology *topology, uint32_t index,
+                                               accel_topology_node *node);
+ACCEL_API uint32_t accel_topology_link_count(const accel_topology *topology);
+ACCEL_API accel_result accel_topology_get_link(const accel_topology *topology, uint32_t index,
+                                               accel_topology_link *link);
+ACCEL_API accel_result accel_topology_get_function(const accel_topology *topology, uint32_t device_node,
+                                                   uint32_t index, accel_topology_function *function);
+
+/* The node of a device of the instance; ACCEL_ERROR_NOT_FOUND if absent. */
+ACCEL_API accel_result accel_topology_find_device(const accel_topology *topology, const accel_device *device,
+                                                  uint32_t *index);
+/*
+ * Whether the initiator (CPU set or device node) reaches memory node
+ * `memory` without a copy: ACCEL_SUCCESS with *mode ZERO_COPY or PINNED and
+ * the link's values, or ACCEL_SUCCESS with *mode STAGED when a copy is
+ * needed (bandwidth/latency then describe the cheapest copy path).
+ */
+ACCEL_API accel_result accel_topology_reach(const accel_topology *topology, uint32_t initiator, uint32_t memory,
+                                           accel_attach_mode *mode, uint64_t *bandwidth_mbps,
+                                           uint64_t *latency_ns);
+/* The memory node every one of `count` initiators reaches without a copy,
+ * with the highest of their lowest bandwidths; ACCEL_ERROR_NOT_FOUND if
+ * none is reached by all. */
+ACCEL_API accel_result accel_topology_best_memory_node(const accel_topology *topology, const uint32_t *initiators,
+                                                       uint32_t count, uint32_t *memory);
+
+typedef enum accel_topology_format {
+    ACCEL_TOPOLOGY_FORMAT_DOT = 1,  /* Graphviz */
+    ACCEL_TOPOLOGY_FORMAT_JSON = 2,
+    ACCEL_TOPOLOGY_FORMAT_MAX_ENUM = 0x7fffffff
+} accel_topology_format;
+
+/* Write the graph as text: two-call pattern over bytes (NUL included). */
+ACCEL_API accel_result accel_topology_export(const accel_topology *topology, accel_topology_format format,
+                                             char *buffer, size_t size, size_t *size_ret);
+
+/* ------------------------------------------------------------------------ */
+/* Pipelines and placement                                                    */
+/*
+ * A pipeline is a set of stages (function calls) over named buffers; a
+ * buffer written by one stage and read by another is an edge carrying its
+ * bytes. Files follow docs/pipelines.md (JSON, with a schema). Placement
+ * chooses a device per stage and a home memory node per buffer that satisfy
+ * every constraint at the lowest estimated cost, and explains the result.
+ */
+
+/* Parse a pipeline; `source` names it in error messages (a file name). On
+ * error the detail message says where (source, JSON path) and what. */
+ACCEL_API accel_result accel_pipeline_parse(const char *json, size_t size, const char *source,
+                                            accel_pipeline **pipeline);
+ACCEL_API accel_result accel_pipeline_load(const char *path, accel_pipeline **pipeline);
+ACCEL_API void accel_pipeline_destroy(accel_pipeline *pipeline);
+
+typedef struct accel_pipeline_buffer {
+    uint32_t struct_size;
+    const char *name;
+    uint64_t bytes;            /* size, or the estimate for placement */
+    const char *input_file;    /* read from this file (relative to the pipeline file), or NULL */
+    const char *output_file;   /* written to this file after the run, or NULL */
+    int32_t producer;          /* the stage that writes it, -1 for inputs */
+} accel_pipeline_buffer;
+
+typedef struct accel_pipeline_stage_arg {
+    accel_arg_kind kind;
+    uint32_t buffer;           /* ACCEL_ARG_MEMORY: a buffer index */
+    bool writes;               /* the stage writes this buffer */
+    accel_arg value;           /* scalars (value.kind == kind) */
+} accel_pipeline_stage_arg;
+
+typedef struct accel_pipeline_stage {
+    uint32_t struct_size;
+    const char *name;
+    const char *function;      /* a standard function, or a function of `program` */
+    const char *program;       /* path of the program (relative to the pipeline file), or NULL */
+    accel_program_format program_format;
+    uint32_t arg_count;
+    const accel_pipeline_stage_arg *args;
+    const char *device;        /* user constraint: a device selector term, or NULL */
+    accel_device_kind kind;    /* user constraint: 0 = any */
+    const char *driver;        /* user constraint: driver name glob, or NULL */
+    const char *uuid;          /* user constraint: uuid prefix, or NULL */
+    uint32_t not_with_count;   /* stages it must not share a device with */
+    const uint32_t *not_with;
+} accel_pipeline_stage;
+
+ACCEL_API uint32_t accel_pipeline_stage_count(const accel_pipeline *pipeline);
+ACCEL_API accel_result accel_pipeline_get_stage(const accel_pipeline *pipeline, uint32_t index,
+                                                accel_pipeline_stage *stage);
+ACCEL_API uint32_t accel_pipeline_buffer_count(const accel_pipeline *pipeline);
+ACCEL_API accel_result accel_pipeline_get_buffer(const accel_pipeline *pipeline, uint32_t index,
+                                                 accel_pipeline_buffer *buffer);
+/* Set a buffer's size (accel-run does so for input files before placing). */
+ACCEL_API accel_result accel_pipeline_set_buffer_bytes(accel_pipeline *pipeline, uint32_t index, uint64_t bytes);
+/* Add a device constraint to a stage (a selector term such as "cpu:0"),
+ * as the pipeline file's "device" field would. */
+ACCEL_API accel_result accel_pipeline_constrain_stage(accel_pipeline *pipeline, const char *stage,
+                                                      const char *device_selector);
+
+/* Placement options. */
+#define ACCEL_PLACE_NO_STAGED (1u << 0)  /* forbid copies: every use must be ZERO_COPY or PINNED */
+#define ACCEL_PLACE_EXHAUSTIVE (1u << 1) /* plain exhaustive search (for tests; slow) */
+
+typedef struct accel_place_options {
+    uint32_t struct_size;
+    uint32_t flags;              /* ACCEL_PLACE_* */
+    uint32_t process_pasid_bits; /* bits the process's PASID needs; SVA devices with a
+                                    narrower PASID cannot be used; 0: 1 bit */
+    uint32_t iommu_contexts;     /* budget of IOMMU contexts for non-SVA devices; 0 = unlimited */
+    uint64_t time_limit_ns;      /* stop the search and return the best plan found; 0 = none */
+} accel_place_options;
+
+/* Why a pipeline is infeasible. */
+typedef enum accel_constraint {
+    ACCEL_CONSTRAINT_NONE = 0,
+    ACCEL_CONSTRAINT_FUNCTION = 1,      /* no device offers the function */
+    ACCEL_CONSTRAINT_INSTANCES = 2,     /* not enough free queue instances */
+    ACCEL_CONSTRAINT_PASID = 3,         /* PASID width too small for the process's PASID */
+    ACCEL_CONSTRAINT_IOMMU = 4,         /* not enough IOMMU contexts / address spaces */
+    ACCEL_CONSTRAINT_REACHABILITY = 5,  /* a copy would be needed and copies are forbidden */
+    ACCEL_CONSTRAINT_USER = 6,          /* the stage's own constraints (kind, driver, uuid,
+                                           device, not_with) */
+    ACCEL_CONSTRAINT_MAX_ENUM = 0x7fffffff
+} accel_constraint;
+
+/* "function", "instances", "pasid", "iommu", "reachability", "user". */
+ACCEL_API const char *accel_constraint_string(accel_constraint constraint);
+
+/*
+ * Place the pipeline on the topology's devices. ACCEL_SUCCESS with a plan,
+ * or ACCEL_ERROR_INFEASIBLE with a plan that only explains why
+ * (accel_plan_get_conflict); in both cases *plan must be destroyed.
+ */
+ACCEL_API accel_result accel_place(const accel_topology *topology, const accel_pipeline *pipeline,
+                                   const accel_place_options *options, accel_plan **plan);
+ACCEL_API void accel_plan_destroy(accel_plan *plan);
+
+typedef struct accel_plan_summary {
+    uint32_t struct_size;
+    bool feasible;
+    bool optimal;              /* the search finished (no time limit hit) */
+    double cost_ns;            /* estimated total */
+    double lower_bound_ns;     /* best proven lower bound */
+    uint64_t nodes_explored;   /* search nodes, for benchmarks */
+} accel_plan_summary;
+ACCEL_API accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *summary);
+
+typedef struct accel_plan_stage {
+    uint32_t struct_size;
+    uint32_t device_node;      /* topology node index */
+    double cost_ns;            /* the function's estimated time */
+    double transfer_ns;        /* its buffers' access/copy cost */
+} accel_plan_stage;
+ACCEL_API accel_result accel_plan_get_stage(const accel_plan *plan, uint32_t stage, accel_plan_stage *out);
+
+typedef struct accel_plan_buffer {
+    uint32_t struct_size;
+    uint32_t home_node;        /* topology memory node index */
+    double cost_ns;            /* transfers of this edge */
+} accel_plan_buffer;
+ACCEL_API accel_result accel_plan_get_buffer(const accel_plan *plan, uint32_t buffer, accel_plan_buffer *out);
+
+/* The attach mode a stage's memory argument uses. */
+ACCEL_API accel_result accel_plan_get_use(const accel_plan *plan, uint32_t stage, uint32_t arg,
+                                          accel_attach_mode *mode);
+
+typedef struct accel_plan_conflict {
+    uint32_t struct_size;
+    accel_constraint constraint;
+    int32_t stage;             /* the stage it binds on, -1 if global */
+    const char *detail;        /* one sentence, with the devices it ruled out */
+} accel_plan_conflict;
+ACCEL_API accel_result accel_plan_get_conflict(const accel_plan *plan, accel_plan_conflict *conflict);
+
+/* The plan (or the infeasibility) as text for people (explain = true adds
+ * every rejected candidate and why) or as JSON; two-call pattern. */
+ACCEL_API accel_result accel_plan_describe(const accel_plan *plan, bool explain, char *buffer, size_t size,
+                                           size_t *size_ret);
+ACCEL_API accel_result accel_plan_export_json(const accel_plan *plan, char *buffer, size_t size,
+                                              size_t *size_ret);
 
 #ifdef __cplusplus
 }

@@ -190,7 +190,44 @@ typedef struct accel_icd_memory_desc {
     uint32_t reserved;
     uint64_t fd_offset;
     int32_t numa_node; /* the pages' home node, -1 if unknown */
+    /* ---- appended ---- */
+    /* When the memory was allocated by this same driver on one of its
+     * memory nodes (memory_alloc_node, possibly through another device of
+     * the driver): that node's id and the handle memory_alloc_node
+     * returned. Otherwise home_memory is NULL and the pages are host
+     * memory. */
+    void *home_memory;
+    uint64_t home_node_id;
 } accel_icd_memory_desc;
+
+/*
+ * A memory node a device reaches directly (device_memory_nodes): its local
+ * memory, an FPGA card's banks, or ACCEL_MEMORY_KIND_HOST for "host memory
+ * over the bus". Partitions that share their parent's memory report the
+ * same ids as the parent.
+ */
+#define ACCEL_ICD_MEMORY_NODE_HOST_VISIBLE (1u << 0) /* memory_alloc_node returns a host mapping */
+
+typedef struct accel_icd_memory_node_info {
+    uint32_t struct_size;
+    uint32_t flags;            /* ACCEL_ICD_MEMORY_NODE_* */
+    uint64_t id;               /* unique within the driver, stable until driver_fini */
+    char name[64];             /* e.g. "bank1", "DDR[0]", "VRAM" */
+    accel_memory_kind kind;
+    accel_attach_mode access;  /* how the device reaches it: ZERO_COPY or PINNED */
+    uint64_t capacity;         /* bytes, 0 if unknown; ignored for HOST */
+    uint64_t bandwidth_mbps;   /* device <-> node, 0 if unknown */
+    uint64_t latency_ns;       /* 0 if unknown */
+} accel_icd_memory_node_info;
+
+/* A cost hint for one function on one device (function_estimate). */
+typedef struct accel_icd_function_estimate {
+    uint32_t struct_size;
+    uint32_t reserved;
+    uint64_t fixed_ns;         /* per call: submission, setup, and a reconfiguration
+                                  when the function is not resident */
+    uint64_t bytes_per_second; /* over the call's input bytes; 0 if unknown */
+} accel_icd_function_estimate;
 
 /* One argument of a submission. For memory, `memory` is the handle the
  * driver returned from memory_attach or memory_alloc_device, and
@@ -218,6 +255,15 @@ typedef struct accel_icd_function_info {
     uint32_t struct_size;
     uint32_t arg_count;
     accel_arg_kind arg_kinds[ACCEL_MAX_ARGS];
+    /* ---- appended ---- */
+    /* For memory arguments wired to one memory node (an FPGA kernel port
+     * tied to a bank): the node's id from device_memory_nodes, with
+     * arg_node_wired[i] = 1. The loader presets every arg_node_wired to 0
+     * (any memory the device is attached to). When the argument's memory
+     * lives elsewhere the loader copies it through a temporary on that
+     * node (memory_alloc_node) around the submission. */
+    uint8_t arg_node_wired[ACCEL_MAX_ARGS];
+    uint64_t arg_node_id[ACCEL_MAX_ARGS];
 } accel_icd_function_info;
 
 /*
@@ -328,6 +374,11 @@ typedef struct accel_icd_table {
      * (format not accepted) and write the compiler's log, NUL-terminated
      * and truncated to log_size, into log: the loader hands it to the
      * application through accel_last_error_message().
+     *
+     * ACCEL_PROGRAM_FORMAT_FPGA_IMAGE: data is the path of the image's JSON
+     * description (docs/fpga.md). Loading reconfigures the device (a slot);
+     * when the slot holds a program that is still loaded (not released),
+     * return ACCEL_ERROR_BUSY unless `options` contains the word "force".
      */
     accel_icd_result (*program_load)(void *device, accel_program_format format, const void *data, size_t size,
                                      const char *options, void **program, char *log, size_t log_size);
@@ -369,6 +420,32 @@ typedef struct accel_icd_table {
      * UINT64_MAX waits forever. Returns what fence_status would. */
     accel_icd_result (*fence_wait)(void *fence, uint64_t timeout_ns);
     void (*fence_release)(void *fence);
+
+    /* ---- 1.0, optional, appended: memory nodes and placement hints ---- */
+
+    /* Two-call pattern over the memory nodes the device reaches directly
+     * (see accel_icd_memory_node_info). The loader zero-fills each entry
+     * and sets its struct_size. Not hot. */
+    accel_icd_result (*device_memory_nodes)(void *device, uint32_t *count, accel_icd_memory_node_info *nodes);
+
+    /*
+     * Allocate size zero-filled bytes on the node `node_id` (one of the
+     * device's). Store the handle in *driver_memory (usable as a memory
+     * argument on every device of the driver that reaches the node, and
+     * freed with memory_free_device) and, for nodes with
+     * ACCEL_ICD_MEMORY_NODE_HOST_VISIBLE, a host mapping of the bytes in
+     * *host_ptr (valid until memory_free_device) and, where there is one,
+     * a file descriptor for them in *fd (the driver keeps it; -1 if none).
+     * ACCEL_ERROR_OUT_OF_DEVICE_MEMORY when the node is full.
+     */
+    accel_icd_result (*memory_alloc_node)(void *device, uint64_t node_id, uint64_t size, void **driver_memory,
+                                          void **host_ptr, int *fd);
+
+    /* A cost hint for placement: the function `name` (a built-in, or one
+     * of a loaded program when function is not NULL) over `bytes` input
+     * bytes. ACCEL_ERROR_UNSUPPORTED when the driver has no estimate. */
+    accel_icd_result (*function_estimate)(void *device, void *function, const char *name, uint64_t bytes,
+                                          accel_icd_function_estimate *estimate);
 } accel_icd_table;
 
 /* The size a table must have for interface version 1.0. */

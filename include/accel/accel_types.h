@@ -45,7 +45,8 @@ extern "C" {
     X(ERROR_IO, -12, "input/output error")                                                      \
     X(ERROR_DRIVER_INTERNAL, -13, "the driver reported an internal error")                      \
     X(ERROR_INVALID_HANDLE, -14, "invalid handle")                                             \
-    X(ERROR_BUSY, -15, "the device has no free instance, or the resource is in use")
+    X(ERROR_BUSY, -15, "the device has no free instance, or the resource is in use")             \
+    X(ERROR_INFEASIBLE, -16, "no placement satisfies the constraints")
 
 typedef enum accel_result {
 #define ACCEL__RESULT_ENUM(name, value, text) ACCEL_##name = (value),
@@ -108,6 +109,9 @@ typedef enum accel_device_param {
     ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES = 3,  /* uint32_t, 0 = unlimited */
     ACCEL_DEVICE_PARAM_FLAGS = 4,               /* uint32_t, ACCEL_DEVICE_FLAG_* */
     ACCEL_DEVICE_PARAM_NUMA_NODE = 5,           /* int32_t, -1 = none or several */
+    ACCEL_DEVICE_PARAM_RECONFIGURE_NS = 6,      /* uint64_t, estimated time to load a new
+                                                   program (FPGA image) into the device;
+                                                   ACCEL_ERROR_UNSUPPORTED if not reconfigurable */
     ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
 } accel_device_param;
 
@@ -149,6 +153,44 @@ typedef enum accel_arg_kind {
     ACCEL_ARG_F64 = 7,
     ACCEL_ARG_KIND_MAX_ENUM = 0x7fffffff
 } accel_arg_kind;
+
+/* Kinds of memory nodes (places where bytes live). */
+typedef enum accel_memory_kind {
+    ACCEL_MEMORY_KIND_UNKNOWN = 0,
+    ACCEL_MEMORY_KIND_DRAM = 1,      /* host DRAM NUMA node */
+    ACCEL_MEMORY_KIND_HBM = 2,       /* high-bandwidth memory (host-addressable, e.g. MCDRAM) */
+    ACCEL_MEMORY_KIND_NVM = 3,       /* persistent memory */
+    ACCEL_MEMORY_KIND_CXL = 4,       /* CXL-attached memory expander */
+    ACCEL_MEMORY_KIND_DEVICE = 5,    /* device-local memory (GPU VRAM, ASIC SRAM) */
+    ACCEL_MEMORY_KIND_FPGA_BANK = 6, /* a memory bank of an FPGA card */
+    ACCEL_MEMORY_KIND_HOST = 7,      /* drivers only: "the host's memory, any NUMA node" */
+    ACCEL_MEMORY_KIND_MAX_ENUM = 0x7fffffff
+} accel_memory_kind;
+
+/* Kinds of topology links. */
+typedef enum accel_link_kind {
+    ACCEL_LINK_UNKNOWN = 0,
+    ACCEL_LINK_LOCAL = 1,      /* a CPU set to its own NUMA node; a device to its own memory */
+    ACCEL_LINK_NUMA = 2,       /* between NUMA domains (inter-socket, SNC) */
+    ACCEL_LINK_PCIE = 3,
+    ACCEL_LINK_NVLINK = 4,
+    ACCEL_LINK_CXL = 5,
+    ACCEL_LINK_ON_PACKAGE = 6,
+    ACCEL_LINK_FABRIC = 7,
+    ACCEL_LINK_KIND_MAX_ENUM = 0x7fffffff
+} accel_link_kind;
+
+/* Where a topology value came from. */
+typedef enum accel_value_source {
+    ACCEL_SOURCE_NONE = 0,     /* no value */
+    ACCEL_SOURCE_OS = 1,       /* the operating system (hwloc, sysfs) */
+    ACCEL_SOURCE_HMAT = 2,     /* firmware tables (ACPI HMAT) through hwloc memattrs */
+    ACCEL_SOURCE_DRIVER = 3,   /* a driver's hint */
+    ACCEL_SOURCE_USER = 4,     /* a user file */
+    ACCEL_SOURCE_ESTIMATE = 5, /* the loader's built-in estimate for the link kind */
+    ACCEL_SOURCE_MEASURED = 6, /* a calibration run (cached) */
+    ACCEL_SOURCE_MAX_ENUM = 0x7fffffff
+} accel_value_source;
 
 /* The most arguments a function may take. */
 #define ACCEL_MAX_ARGS 32

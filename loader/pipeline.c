@@ -1,0 +1,2 @@
+/* pipeline.c — see topology.h and accel.h. */
+#include "loader.h"

@@ -1,0 +1,2 @@
+/* placement.c — see topology.h and accel.h. */
+#include "loader.h"

@@ -1,0 +1,2 @@
+/* topology.c — see topology.h and accel.h. */
+#include "loader.h"

@@ -1,0 +1,77 @@
+/*
+ * topology.h — the loader's internal form of the topology graph, shared by
+ * topology.c (which builds it) and placement.c (which searches over it).
+ */
+#ifndef ACCEL_LOADER_TOPOLOGY_H
+#define ACCEL_LOADER_TOPOLOGY_H
+
+#include "accel/accel.h"
+
+typedef struct accel__topo_function {
+    char *name;
+    uint64_t fixed_ns;
+    uint64_t bytes_per_second;
+    accel_value_source source;
+} accel__topo_function;
+
+typedef struct accel__topo_node {
+    accel_topology_node_kind kind;
+    char *name;
+    int32_t parent;
+    /* CPUSET */
+    char *cpuset;
+    /* MEMORY */
+    accel_memory_kind memory_kind;
+    uint64_t capacity;
+    int32_t numa_node;
+    accel_memory_node *memory_node;
+    int32_t owner_device;           /* device-local memory: the device's node, else -1 */
+    /* DEVICE */
+    accel_device *device;
+    accel_device_kind device_kind;
+    char *driver_name;
+    uint32_t driver_index;
+    uint8_t uuid[ACCEL_UUID_SIZE];
+    char *bus_address;
+    uint32_t device_flags;
+    uint32_t pasid_bits;
+    uint32_t max_address_spaces;
+    uint32_t available_instances;   /* ACCEL_INSTANCES_UNLIMITED for no limit */
+    int32_t locality;               /* the CPU set node the device hangs off, -1 */
+    uint32_t function_count;
+    accel__topo_function *functions;
+} accel__topo_node;
+
+typedef struct accel__topo_link {
+    uint32_t from;
+    uint32_t to;
+    accel_link_kind kind;
+    accel_attach_mode access;
+    uint64_t bandwidth_mbps;
+    uint64_t latency_ns;
+    accel_value_source bandwidth_source;
+    accel_value_source latency_source;
+} accel__topo_link;
+
+struct accel_topology {
+    accel_instance *instance;       /* NULL when built without one */
+    uint32_t node_count;
+    accel__topo_node *nodes;
+    uint32_t link_count;
+    accel__topo_link *links;
+    char *source;                   /* "this machine" or the XML path, for messages */
+};
+
+/* Internal constructor used by tests and by placement benchmarks: an empty
+ * topology to fill by hand; nodes/links arrays are grown with the helpers
+ * below. All strings are owned (strdup'ed) by the topology. */
+accel_topology *accel__topology_new(void);
+int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node);
+int32_t accel__topology_add_link(accel_topology *t, const accel__topo_link *link);
+int accel__topology_add_function(accel_topology *t, uint32_t device_node, const char *name, uint64_t fixed_ns,
+                                 uint64_t bytes_per_second, accel_value_source source);
+
+/* The direct link from -> to, or NULL. */
+const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint32_t from, uint32_t to);
+
+#endif /* ACCEL_LOADER_TOPOLOGY_H */
