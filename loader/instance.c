@@ -38,6 +38,7 @@ void accel_instance_destroy(accel_instance *inst)
     /* Work first (queues finish and go), then the memory it used. */
     accel__queue_destroy_all(inst);
     accel__memory_free_all(inst);
+    accel__memory_nodes_free(inst);
     pthread_mutex_destroy(&inst->objects_lock);
     for (size_t i = 0; i < inst->driver_count; i++) {
         accel__driver_release(inst->drivers[i]->loaded, &inst->drivers[i]->listener);
@@ -274,6 +275,7 @@ accel_result accel_instance_create(const accel_instance_options *options, accel_
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_instance_create: out of host memory");
     accel_instance *inst = c.inst;
     pthread_mutex_init(&inst->objects_lock, NULL);
+    pthread_mutex_init(&inst->nodes_lock, NULL);
     accel__logger_init(&inst->logger, o.log_callback, o.log_user_data, o.log_mask);
 
     /* The selector is checked before anything is read or loaded. */

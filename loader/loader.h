@@ -39,6 +39,23 @@ struct accel_device {
     uint32_t index;                    /* in the selected order; UINT32_MAX if not selected */
     uint32_t driver_index;
     accel_device *parent;
+    /* The memory nodes it reaches (built with the instance's nodes). */
+    accel_memory_node **mem_nodes;
+    accel_attach_mode *mem_modes;
+    uint64_t *mem_node_ids; /* the driver's ids; UINT64_MAX for host nodes */
+    uint32_t mem_node_count;
+};
+
+struct accel_memory_node {
+    accel_instance *instance;
+    uint32_t index;
+    char *name;
+    accel_memory_kind kind;
+    uint64_t capacity;
+    int32_t numa_node;      /* host nodes */
+    accel_device *device;   /* owner of device memory; NULL for host nodes */
+    uint64_t driver_node_id;
+    bool host_visible;
 };
 
 /* One device's view of a memory object. */
@@ -57,6 +74,8 @@ struct accel_memory {
     void *map_base;     /* what this object mmap()ed, to munmap; NULL if the caller owns the pages */
     size_t map_length;
     int32_t numa_node;
+    accel_memory_node *node;  /* the home node when allocated on one */
+    void *node_memory;        /* device memory: the owner driver's handle (memory_alloc_node) */
     pthread_mutex_t lock; /* attachments */
     accel__attachment *attachments;
     size_t attachment_count;
@@ -77,6 +96,10 @@ struct accel_function {
     atomic_uint refs;       /* the application's + one per pending deferred submission */
     uint32_t arg_count;
     accel_arg_kind arg_kinds[ACCEL_MAX_ARGS];
+    /* Arguments wired to one device memory node (FPGA kernel ports): the
+     * node, or NULL for "any memory the device is attached to". */
+    accel_memory_node *arg_nodes[ACCEL_MAX_ARGS];
+    bool has_wired_args;
     char name[ACCEL_MAX_FUNCTION_NAME];
 };
 
@@ -129,6 +152,10 @@ struct accel_instance {
     size_t all_device_count;
     accel_device **devices; /* the selected ones, in selector order */
     size_t device_count;
+    pthread_mutex_t nodes_lock; /* the memory nodes, built on first use */
+    bool nodes_built;
+    accel_memory_node **memory_nodes;
+    size_t memory_node_count;
 };
 
 /*
@@ -155,6 +182,14 @@ void accel__function_unref(accel_function *f);
 
 /* Find dev's attachment of mem (lock held by the caller), or NULL. */
 accel__attachment *accel__find_attachment(accel_memory *mem, const accel_device *dev);
+
+/* Build the instance's memory nodes (once; thread-safe). */
+accel_result accel__memory_nodes_build(accel_instance *inst);
+void accel__memory_nodes_free(accel_instance *inst);
+/* Resolve the memory nodes a new function's arguments are wired to. */
+accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_function_info *info);
+/* The host node with this OS index, or NULL. */
+accel_memory_node *accel__host_node(accel_instance *inst, int32_t numa_node);
 
 /* Free every memory object and queue left in an instance (at destroy). */
 void accel__memory_free_all(accel_instance *inst);

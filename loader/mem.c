@@ -65,6 +65,39 @@ static int map_fd(accel_memory *m, int fd, uint64_t offset, uint64_t size)
     return 0;
 }
 
+/* Memory on a device's node (an FPGA bank, VRAM): the driver allocates it
+ * and owns the host mapping. */
+static accel_result alloc_on_device_node(accel_instance *inst, const accel_memory_alloc_info *info,
+                                         const accel_memory_node *node, accel_memory **out)
+{
+    accel_device *owner = node->device;
+    const accel_icd_table *t = accel__table(owner);
+    const char *driver = owner->driver->manifest->data.driver_name;
+    if (!ACCEL__HAS_ENTRY(t, memory_alloc_node) || !ACCEL__HAS_ENTRY(t, memory_free_device))
+        return accel__error(ACCEL_ERROR_UNSUPPORTED, "accel_memory_alloc: driver %s cannot allocate on %s", driver,
+                            node->name);
+    accel_memory *m = NULL;
+    accel_result r = new_memory(inst, &m);
+    if (r)
+        return r;
+    m->size = info->size;
+    m->node = (accel_memory_node *)node;
+    void *host = NULL;
+    int fd = -1;
+    r = t->memory_alloc_node(owner->icd_device, node->driver_node_id, info->size, &m->node_memory, &host, &fd);
+    if (r != ACCEL_SUCCESS) {
+        accel__free(m);
+        return accel__error(r, "accel_memory_alloc: %llu bytes on %s (driver %s): %s", (unsigned long long)info->size,
+                            node->name, driver, accel_result_string(r));
+    }
+    m->host_ptr = host;
+    if (fd >= 0)
+        m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    link_memory(m);
+    *out = m;
+    return ACCEL_SUCCESS;
+}
+
 accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_info *info, accel_memory **out)
 {
     if (!inst || !info || !out)
@@ -78,11 +111,22 @@ accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_i
     if (info->size == 0 || info->size > (uint64_t)SIZE_MAX / 2)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: size %llu is not allocatable",
                             (unsigned long long)info->size);
+    const accel_memory_node *node =
+        info->struct_size >= offsetof(accel_memory_alloc_info, node) + sizeof(info->node) ? info->node : NULL;
+    if (node && node->instance != inst)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_memory_alloc: the memory node belongs to another instance");
+    if (node && node->device)
+        return alloc_on_device_node(inst, info, node, out);
     accel_memory *m = NULL;
     accel_result r = new_memory(inst, &m);
     if (r)
         return r;
     m->size = info->size;
+    if (node) {
+        m->node = (accel_memory_node *)node;
+        m->numa_node = node->numa_node;
+    } else
     m->numa_node = info->numa_node >= 0 ? info->numa_node
                    : info->near_device ? info->near_device->info->numa_node
                                        : -1;
@@ -177,6 +221,9 @@ accel_result accel_memory_map(const accel_memory *m, void **ptr)
 {
     if (!m || !ptr)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_map: %s is NULL", m ? "ptr" : "memory");
+    if (!m->host_ptr)
+        return accel__error(ACCEL_ERROR_UNSUPPORTED, "accel_memory_map: %s is not visible to the host",
+                            m->node ? m->node->name : "the memory");
     *ptr = m->host_ptr;
     return ACCEL_SUCCESS;
 }
@@ -207,6 +254,14 @@ static accel_result attach(accel_memory *m, accel_device *dev, accel__attachment
         .fd_offset = m->fd_offset,
         .numa_node = m->numa_node,
     };
+    if (m->node_memory && m->node->device->driver == dev->driver) {
+        desc.home_memory = m->node_memory;
+        desc.home_node_id = m->node->driver_node_id;
+    } else if (!m->host_ptr) {
+        return accel__error(ACCEL_ERROR_UNSUPPORTED,
+                            "accel_memory_attach: %s is not visible to the host and %s cannot reach it", m->node->name,
+                            driver);
+    }
     a->device = dev;
     a->mode = ACCEL_ATTACH_NONE;
     accel_result r = ACCEL_ERROR_UNSUPPORTED;
@@ -313,6 +368,10 @@ static void free_memory(accel_memory *m, bool unlink)
     for (size_t i = 0; i < m->attachment_count; i++) {
         accel__queues_finish_device(m->instance, m->attachments[i].device);
         release_attachment(&m->attachments[i]);
+    }
+    if (m->node_memory) {
+        accel_device *owner = m->node->device;
+        accel__table(owner)->memory_free_device(owner->icd_device, m->node_memory);
     }
     if (m->map_base)
         munmap(m->map_base, m->map_length);

@@ -116,6 +116,14 @@ accel_result accel_function_get(accel_device *dev, accel_program *prog, const ch
     f->arg_count = info.arg_count;
     memcpy(f->arg_kinds, info.arg_kinds, sizeof(f->arg_kinds));
     memcpy(f->name, name, strlen(name) + 1);
+    r = accel__function_resolve_nodes(f, &info);
+    if (r != ACCEL_SUCCESS) {
+        accel__table(dev)->function_release(f->driver_function);
+        if (prog)
+            atomic_fetch_sub(&prog->refs, 1);
+        accel__free(f);
+        return r;
+    }
     atomic_init(&f->refs, 1);
     *out = f;
     return ACCEL_SUCCESS;

@@ -19,6 +19,11 @@ typedef struct staged_range {
     accel__attachment att; /* copied: the memory's array may grow meanwhile */
     char *host;
     uint64_t offset, size;
+    /* An argument wired to another memory node than the memory's home:
+     * the range goes through a temporary allocated on that node. */
+    bool via_node;
+    uint32_t arg;
+    uint64_t node_id;
 } staged_range;
 
 typedef struct accel__deferred {
@@ -198,10 +203,25 @@ static accel_result run_deferred(accel_queue *q, accel__deferred *d)
     r = (accel_result)atomic_load(&q->error);
     if (r != ACCEL_SUCCESS)
         return r;
+    void *temps[ACCEL_MAX_ARGS] = {0};
+    void *temp_host[ACCEL_MAX_ARGS] = {0};
     for (uint32_t i = 0; i < d->staged_count; i++) {
         staged_range *s = &d->staged[i];
+        if (s->via_node) {
+            int fd = -1;
+            r = t->memory_alloc_node(dev, s->node_id, s->size ? s->size : 1, &temps[i], &temp_host[i], &fd);
+            if (r != ACCEL_SUCCESS)
+                goto out;
+            if (temp_host[i])
+                memcpy(temp_host[i], s->host + s->offset, s->size);
+            else if (s->size && (r = t->memory_write(dev, temps[i], 0, s->host + s->offset, s->size)))
+                goto out;
+            d->args[s->arg].u.mem.memory = temps[i];
+            d->args[s->arg].u.mem.offset = 0;
+            continue;
+        }
         if (s->size && (r = t->memory_write(dev, s->att.driver_memory, s->offset, s->host + s->offset, s->size)))
-            return r;
+            goto out;
     }
     accel_icd_submit sub = {
         .struct_size = sizeof(sub),
@@ -216,14 +236,24 @@ static accel_result run_deferred(accel_queue *q, accel__deferred *d)
     r = t->queue_submit(q->driver_queue, &sub, &df);
     pthread_mutex_unlock(&q->lock);
     if (r != ACCEL_SUCCESS)
-        return r;
+        goto out;
     r = t->fence_wait(df, UINT64_MAX);
     t->fence_release(df);
     for (uint32_t i = 0; r == ACCEL_SUCCESS && i < d->staged_count; i++) {
         staged_range *s = &d->staged[i];
-        if (s->size)
+        if (!s->size)
+            continue;
+        if (s->via_node && temp_host[i])
+            memcpy(s->host + s->offset, temp_host[i], s->size);
+        else if (s->via_node)
+            r = t->memory_read(dev, temps[i], 0, s->host + s->offset, s->size);
+        else
             r = t->memory_read(dev, s->att.driver_memory, s->offset, s->host + s->offset, s->size);
     }
+out:
+    for (uint32_t i = 0; i < d->staged_count; i++)
+        if (temps[i])
+            t->memory_free_device(dev, temps[i]);
     return r;
 }
 
@@ -306,9 +336,18 @@ static accel_result translate_args(accel_queue *q, const accel_submit_info *info
         out[i].u.mem.memory = copy.driver_memory;
         out[i].u.mem.offset = a->u.mem.offset;
         out[i].u.mem.size = a->u.mem.size;
-        if (copy.mode == ACCEL_ATTACH_STAGED)
+        if (fn->arg_nodes[i] && fn->arg_nodes[i] != m->node) {
+            const accel_icd_table *t = q->table;
+            if (!m->host_ptr || !ACCEL__HAS_ENTRY(t, memory_alloc_node) || !ACCEL__HAS_ENTRY(t, memory_free_device))
+                return accel__error(ACCEL_ERROR_UNSUPPORTED,
+                                    "accel_queue_submit: %s argument %u is wired to %s and the memory cannot be "
+                                    "copied there",
+                                    fn->name, i, fn->arg_nodes[i]->name);
+            staged[(*staged_count)++] = (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size,
+                                                       true, i, fn->arg_nodes[i]->driver_node_id};
+        } else if (copy.mode == ACCEL_ATTACH_STAGED)
             staged[(*staged_count)++] =
-                (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size};
+                (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size, false, 0, 0};
     }
     return ACCEL_SUCCESS;
 }

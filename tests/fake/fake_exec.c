@@ -5,6 +5,11 @@
  * One device. Built-ins: accel.noop(), fake.add(memory, u32) adds the
  * scalar to every byte, fake.sleep(u32) sleeps that many microseconds,
  * fake.fail(u32) fails with the given (negative) result.
+ *   FAKE_EXEC_NODES    the device reports memory nodes "vram0" and "vram1"
+ *                      (host-visible, allocated with memory_alloc_node) and
+ *                      host memory (PINNED); built-in fake.add_vram1(memory,
+ *                      u32) has its memory argument wired to vram1 and
+ *                      fails unless it is given vram1 memory.
  * Fault injection: FAKE_EXEC_LOSE_AFTER=N (read at init) makes the Nth and
  * every later submission of the process report ACCEL_ERROR_DEVICE_LOST.
  * The queue is served by one worker thread, in order; after a failure the
@@ -23,7 +28,12 @@ typedef struct fx_mem {
     unsigned char *ptr;
     uint64_t size;
     int device_owned;
+    uint64_t node_id; /* FAKE_EXEC_NODES: 10 or 11 for vram0/vram1, 0 for host */
 } fx_mem;
+
+#define NODE_VRAM0 10u
+#define NODE_VRAM1 11u
+#define NODE_HOST 12u
 
 typedef struct fx_fence {
     pthread_mutex_t lock;
@@ -49,7 +59,7 @@ typedef struct fx_queue {
     pthread_t thread;
 } fx_queue;
 
-enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL };
+enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1 };
 
 static accel_icd_device_info device_info;
 static int device_token;
@@ -139,8 +149,19 @@ static accel_icd_result fx_attach(void *device, const accel_icd_memory_desc *des
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     m->ptr = desc->host_ptr;
     m->size = desc->size;
-    *mem = m;
     *mode = ACCEL_ATTACH_PINNED;
+#ifdef FAKE_EXEC_NODES
+    if (desc->struct_size >= sizeof(*desc) && desc->home_memory) {
+        const fx_mem *home = desc->home_memory;
+        if (home->node_id != desc->home_node_id || home->ptr != desc->host_ptr) {
+            free(m);
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        }
+        m->node_id = home->node_id;
+        *mode = ACCEL_ATTACH_ZERO_COPY;
+    }
+#endif
+    *mem = m;
     return ACCEL_SUCCESS;
 #endif
 }
@@ -174,6 +195,58 @@ static void fx_free_device(void *device, void *mem)
     free(m->ptr);
     free(m);
 }
+
+#ifdef FAKE_EXEC_NODES
+static accel_icd_result fx_memory_nodes(void *device, uint32_t *count, accel_icd_memory_node_info *nodes)
+{
+    (void)device;
+    static const struct {
+        uint64_t id;
+        const char *name;
+        accel_memory_kind kind;
+        accel_attach_mode access;
+    } all[] = {
+        {NODE_VRAM0, "vram0", ACCEL_MEMORY_KIND_DEVICE, ACCEL_ATTACH_ZERO_COPY},
+        {NODE_VRAM1, "vram1", ACCEL_MEMORY_KIND_DEVICE, ACCEL_ATTACH_ZERO_COPY},
+        {NODE_HOST, "host", ACCEL_MEMORY_KIND_HOST, ACCEL_ATTACH_PINNED},
+    };
+    uint32_t n = 3;
+    if (!nodes) {
+        *count = n;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t w = *count < n ? *count : n;
+    for (uint32_t i = 0; i < w; i++) {
+        nodes[i].id = all[i].id;
+        strcpy(nodes[i].name, all[i].name);
+        nodes[i].kind = all[i].kind;
+        nodes[i].access = all[i].access;
+        nodes[i].flags = all[i].kind == ACCEL_MEMORY_KIND_HOST ? 0 : ACCEL_ICD_MEMORY_NODE_HOST_VISIBLE;
+        nodes[i].capacity = all[i].kind == ACCEL_MEMORY_KIND_HOST ? 0 : 1u << 30;
+    }
+    *count = w;
+    return w < n ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+static atomic_long node_allocations;
+
+static accel_icd_result fx_alloc_node(void *device, uint64_t node_id, uint64_t size, void **mem, void **host_ptr,
+                                      int *fd)
+{
+    if (node_id != NODE_VRAM0 && node_id != NODE_VRAM1)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    accel_icd_result r = fx_alloc_device(device, size, mem);
+    if (r)
+        return r;
+    fx_mem *m = *mem;
+    memset(m->ptr, 0, size);
+    m->node_id = node_id;
+    *host_ptr = m->ptr;
+    *fd = -1;
+    atomic_fetch_add(&node_allocations, 1);
+    return ACCEL_SUCCESS;
+}
+#endif
 
 static accel_icd_result fx_write(void *device, void *mem, uint64_t off, const void *src, uint64_t size)
 {
@@ -229,6 +302,9 @@ static const fx_builtin builtins[] = {
     {"fake.add", FN_ADD, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
     {"fake.sleep", FN_SLEEP, 1, {ACCEL_ARG_U32}},
     {"fake.fail", FN_FAIL, 1, {ACCEL_ARG_I32}},
+#ifdef FAKE_EXEC_NODES
+    {"fake.add_vram1", FN_ADD_VRAM1, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+#endif
 };
 
 static accel_icd_result fx_function_get(void *device, void *program, const char *name, void **function,
@@ -243,6 +319,10 @@ static accel_icd_result fx_function_get(void *device, void *program, const char 
             info->arg_count = builtins[i].argc;
             for (uint32_t k = 0; k < builtins[i].argc; k++)
                 info->arg_kinds[k] = builtins[i].kinds[k];
+            if (builtins[i].fn == FN_ADD_VRAM1 && info->struct_size >= sizeof(*info)) {
+                info->arg_node_wired[0] = 1;
+                info->arg_node_id[0] = NODE_VRAM1;
+            }
             return ACCEL_SUCCESS;
         }
     }
@@ -280,6 +360,15 @@ static accel_result run(const fx_job *j)
     case FN_NOOP: return ACCEL_SUCCESS;
     case FN_ADD: {
         fx_mem *m = j->args[0].u.mem.memory;
+        unsigned char *p = m->ptr + j->args[0].u.mem.offset;
+        for (uint64_t i = 0; i < j->args[0].u.mem.size; i++)
+            p[i] = (unsigned char)(p[i] + j->args[1].u.u32);
+        return ACCEL_SUCCESS;
+    }
+    case FN_ADD_VRAM1: {
+        fx_mem *m = j->args[0].u.mem.memory;
+        if (m->node_id != NODE_VRAM1)
+            return ACCEL_ERROR_INVALID_ARGUMENT;
         unsigned char *p = m->ptr + j->args[0].u.mem.offset;
         for (uint64_t i = 0; i < j->args[0].u.mem.size; i++)
             p[i] = (unsigned char)(p[i] + j->args[1].u.u32);
@@ -438,6 +527,10 @@ static const accel_icd_table table = {
     .fence_status = fx_fence_status,
     .fence_wait = fx_fence_wait,
     .fence_release = fx_fence_release,
+#ifdef FAKE_EXEC_NODES
+    .device_memory_nodes = fx_memory_nodes,
+    .memory_alloc_node = fx_alloc_node,
+#endif
 };
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)

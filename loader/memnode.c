@@ -1,0 +1,449 @@
+/* memnode.c — memory nodes: the host's NUMA nodes (from sysfs) and the
+ * memories drivers report for their devices (device_memory_nodes). Built
+ * on first use, never on the plain enumeration path. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "loader.h"
+
+/* Root of the NUMA node directory; tests do not redirect it. */
+#define NODE_SYSFS "/sys/devices/system/node"
+
+/* Grow *array to hold n elements (exact size: these arrays are small). */
+static int grow_to(void **array, size_t n, size_t elem)
+{
+    void *p = accel__realloc(*array, n * elem);
+    if (!p)
+        return -1;
+    *array = p;
+    return 0;
+}
+
+static accel_memory_node *new_node(accel_instance *inst, const char *name, accel_memory_kind kind)
+{
+    if (grow_to((void **)&inst->memory_nodes, inst->memory_node_count + 1, sizeof(*inst->memory_nodes)))
+        return NULL;
+    accel_memory_node *n = accel__calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    n->name = accel__strdup(name);
+    if (!n->name) {
+        accel__free(n);
+        return NULL;
+    }
+    n->instance = inst;
+    n->index = (uint32_t)inst->memory_node_count;
+    n->kind = kind;
+    n->numa_node = -1;
+    inst->memory_nodes[inst->memory_node_count++] = n;
+    return n;
+}
+
+static uint64_t node_capacity(int node)
+{
+    char path[96];
+    snprintf(path, sizeof(path), NODE_SYSFS "/node%d/meminfo", node);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    char line[256];
+    uint64_t kb = 0;
+    while (fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, "MemTotal:");
+        if (p) {
+            kb = strtoull(p + 9, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb * 1024;
+}
+
+/* Host nodes from NODE_SYSFS/online ("0-1,3"); one node 0 without it. */
+static accel_result host_nodes(accel_instance *inst)
+{
+    char list[512] = "";
+    FILE *f = fopen(NODE_SYSFS "/online", "re");
+    if (f) {
+        if (!fgets(list, sizeof(list), f))
+            list[0] = '\0';
+        fclose(f);
+    }
+    const char *p = list;
+    bool any = false;
+    while (*p && *p != '\n') {
+        char *end;
+        long a = strtol(p, &end, 10);
+        if (end == p || a < 0)
+            break;
+        long b = a;
+        if (*end == '-') {
+            p = end + 1;
+            b = strtol(p, &end, 10);
+            if (end == p || b < a)
+                break;
+        }
+        for (long n = a; n <= b && n < 4096; n++) {
+            char name[32];
+            snprintf(name, sizeof(name), "node%ld", n);
+            accel_memory_node *mn = new_node(inst, name, ACCEL_MEMORY_KIND_DRAM);
+            if (!mn)
+                return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+            mn->numa_node = (int32_t)n;
+            mn->capacity = node_capacity((int)n);
+            mn->host_visible = true;
+            any = true;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (!any) {
+        accel_memory_node *mn = new_node(inst, "node0", ACCEL_MEMORY_KIND_DRAM);
+        if (!mn)
+            return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+        mn->numa_node = 0;
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        mn->capacity = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+        mn->host_visible = true;
+    }
+    return ACCEL_SUCCESS;
+}
+
+static accel_result add_device_node(accel_device *d, accel_memory_node *n, accel_attach_mode mode, uint64_t id)
+{
+    uint32_t k = d->mem_node_count;
+    for (uint32_t i = 0; i < k; i++)
+        if (d->mem_nodes[i] == n)
+            return ACCEL_SUCCESS;
+    if (grow_to((void **)&d->mem_nodes, k + 1, sizeof(*d->mem_nodes)) ||
+        grow_to((void **)&d->mem_modes, k + 1, sizeof(*d->mem_modes)) ||
+        grow_to((void **)&d->mem_node_ids, k + 1, sizeof(*d->mem_node_ids)))
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    d->mem_nodes[k] = n;
+    d->mem_modes[k] = mode;
+    d->mem_node_ids[k] = id;
+    d->mem_node_count = k + 1;
+    return ACCEL_SUCCESS;
+}
+
+static accel_result add_host_nodes(accel_instance *inst, size_t host_count, accel_device *d, accel_attach_mode mode)
+{
+    for (size_t h = 0; h < host_count; h++) {
+        accel_result r = add_device_node(d, inst->memory_nodes[h], mode, UINT64_MAX);
+        if (r)
+            return r;
+    }
+    return ACCEL_SUCCESS;
+}
+
+/* The nodes one device reports, or the loader's assumption for drivers
+ * without device_memory_nodes: CPUs and SVA devices reach host memory in
+ * place, devices that attach host memory do so through their IOMMU. */
+static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_device *d)
+{
+    const accel_icd_table *t = accel__table(d);
+    const char *driver = d->driver->manifest->data.driver_name;
+    if (!ACCEL__HAS_ENTRY(t, device_memory_nodes)) {
+        if (d->info->kind == ACCEL_DEVICE_KIND_CPU || (d->info->flags & ACCEL_DEVICE_FLAG_SVA))
+            return add_host_nodes(inst, host_count, d, ACCEL_ATTACH_ZERO_COPY);
+        if (ACCEL__HAS_ENTRY(t, memory_attach))
+            return add_host_nodes(inst, host_count, d, ACCEL_ATTACH_PINNED);
+        return ACCEL_SUCCESS;
+    }
+    uint32_t count = 0;
+    accel_result r = t->device_memory_nodes(d->icd_device, &count, NULL);
+    if (r != ACCEL_SUCCESS) {
+        accel__log(&inst->logger, ACCEL_LOG_WARN, "driver %s: device %u: device_memory_nodes failed: %s", driver,
+                   d->driver_index, accel_result_string(r));
+        return ACCEL_SUCCESS;
+    }
+    if (count == 0)
+        return ACCEL_SUCCESS;
+    if (count > 1024) {
+        accel__log(&inst->logger, ACCEL_LOG_WARN, "driver %s: device %u reports %u memory nodes; ignored", driver,
+                   d->driver_index, count);
+        return ACCEL_SUCCESS;
+    }
+    accel_icd_memory_node_info *infos = accel__calloc(count, sizeof(*infos));
+    if (!infos)
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    for (uint32_t i = 0; i < count; i++)
+        infos[i].struct_size = sizeof(infos[i]);
+    r = t->device_memory_nodes(d->icd_device, &count, infos);
+    if (r != ACCEL_SUCCESS && r != ACCEL_INCOMPLETE) {
+        accel__free(infos);
+        accel__log(&inst->logger, ACCEL_LOG_WARN, "driver %s: device %u: device_memory_nodes failed: %s", driver,
+                   d->driver_index, accel_result_string(r));
+        return ACCEL_SUCCESS;
+    }
+    /* Memories shared by partitions belong to the whole device. */
+    accel_device *owner = d;
+    while (owner->parent)
+        owner = owner->parent;
+    r = ACCEL_SUCCESS;
+    for (uint32_t i = 0; i < count && r == ACCEL_SUCCESS; i++) {
+        const accel_icd_memory_node_info *in = &infos[i];
+        accel_attach_mode mode = in->access == ACCEL_ATTACH_PINNED ? ACCEL_ATTACH_PINNED : ACCEL_ATTACH_ZERO_COPY;
+        if (in->kind == ACCEL_MEMORY_KIND_HOST) {
+            r = add_host_nodes(inst, host_count, d, mode);
+            continue;
+        }
+        accel_memory_node *n = NULL;
+        for (size_t k = host_count; k < inst->memory_node_count; k++) {
+            accel_memory_node *c = inst->memory_nodes[k];
+            if (c->device && c->device->driver == d->driver && c->driver_node_id == in->id) {
+                n = c;
+                break;
+            }
+        }
+        if (!n) {
+            char name[sizeof(in->name) + 64];
+            snprintf(name, sizeof(name), "%s:%u:%.*s", driver, owner->driver_index, (int)sizeof(in->name),
+                     in->name);
+            n = new_node(inst, name, in->kind);
+            if (!n) {
+                r = ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+                break;
+            }
+            n->capacity = in->capacity;
+            n->device = owner;
+            n->driver_node_id = in->id;
+            n->host_visible = (in->flags & ACCEL_ICD_MEMORY_NODE_HOST_VISIBLE) != 0;
+        }
+        r = add_device_node(d, n, mode, in->id);
+    }
+    accel__free(infos);
+    return r;
+}
+
+accel_result accel__memory_nodes_build(accel_instance *inst)
+{
+    pthread_mutex_lock(&inst->nodes_lock);
+    accel_result r = ACCEL_SUCCESS;
+    if (inst->nodes_built)
+        goto out;
+    if ((r = host_nodes(inst)))
+        goto fail;
+    size_t host_count = inst->memory_node_count;
+    /* Parents before their partitions, so that owners exist first: the
+     * whole devices come first in each driver's order anyway. */
+    for (size_t i = 0; i < inst->all_device_count; i++)
+        if ((r = device_nodes(inst, host_count, &inst->all_devices[i])))
+            goto fail;
+    inst->nodes_built = true;
+    goto out;
+fail:
+    r = accel__error(r, "memory nodes: %s", accel_result_string(r));
+out:
+    pthread_mutex_unlock(&inst->nodes_lock);
+    return r;
+}
+
+void accel__memory_nodes_free(accel_instance *inst)
+{
+    for (size_t i = 0; i < inst->all_device_count; i++) {
+        accel_device *d = &inst->all_devices[i];
+        accel__free(d->mem_nodes);
+        accel__free(d->mem_modes);
+        accel__free(d->mem_node_ids);
+        d->mem_nodes = NULL;
+        d->mem_modes = NULL;
+        d->mem_node_ids = NULL;
+        d->mem_node_count = 0;
+    }
+    for (size_t i = 0; i < inst->memory_node_count; i++) {
+        accel__free(inst->memory_nodes[i]->name);
+        accel__free(inst->memory_nodes[i]);
+    }
+    accel__free(inst->memory_nodes);
+    inst->memory_nodes = NULL;
+    inst->memory_node_count = 0;
+    inst->nodes_built = false;
+    pthread_mutex_destroy(&inst->nodes_lock);
+}
+
+accel_memory_node *accel__host_node(accel_instance *inst, int32_t numa_node)
+{
+    if (numa_node < 0 || accel__memory_nodes_build(inst))
+        return NULL;
+    for (size_t i = 0; i < inst->memory_node_count; i++)
+        if (!inst->memory_nodes[i]->device && inst->memory_nodes[i]->numa_node == numa_node)
+            return inst->memory_nodes[i];
+    return NULL;
+}
+
+/* Only nodes of selected devices (and host nodes) are listed. */
+static bool node_listed(const accel_memory_node *n)
+{
+    if (!n->device)
+        return true;
+    const accel_instance *inst = n->instance;
+    for (size_t i = 0; i < inst->all_device_count; i++) {
+        const accel_device *d = &inst->all_devices[i];
+        if (d->index == UINT32_MAX)
+            continue;
+        for (uint32_t k = 0; k < d->mem_node_count; k++)
+            if (d->mem_nodes[k] == n)
+                return true;
+    }
+    return false;
+}
+
+accel_result accel_enumerate_memory_nodes(accel_instance *inst, uint32_t *count, accel_memory_node **nodes)
+{
+    if (!inst || !count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_memory_nodes: %s is NULL",
+                            inst ? "count" : "instance");
+    accel_result r = accel__memory_nodes_build(inst);
+    if (r)
+        return r;
+    uint32_t n = 0, cap = *count;
+    for (size_t i = 0; i < inst->memory_node_count; i++) {
+        if (!node_listed(inst->memory_nodes[i]))
+            continue;
+        if (nodes && n < cap)
+            nodes[n] = inst->memory_nodes[i];
+        n++;
+    }
+    if (!nodes) {
+        *count = n;
+        return ACCEL_SUCCESS;
+    }
+    *count = n < cap ? n : cap;
+    return n > cap ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+accel_result accel_memory_node_get_info(const accel_memory_node *n, accel_memory_node_info *info)
+{
+    accel_result r = accel__check_info_args("accel_memory_node_get_info", "memory node", n, info);
+    if (r)
+        return r;
+    accel_memory_node_info full = {
+        .struct_size = sizeof(full),
+        .index = n->index,
+        .name = n->name,
+        .kind = n->kind,
+        .capacity = n->capacity,
+        .numa_node = n->numa_node,
+        .device = n->device && n->device->index != UINT32_MAX ? n->device : NULL,
+        .host_visible = n->host_visible,
+    };
+    accel__copy_out(info, &full, sizeof(full));
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_device_get_memory_nodes(accel_device *d, uint32_t *count, accel_memory_node **nodes,
+                                           accel_attach_mode *modes)
+{
+    if (!d || !count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_memory_nodes: %s is NULL",
+                            d ? "count" : "device");
+    accel_result r = accel__memory_nodes_build(d->instance);
+    if (r)
+        return r;
+    if (!nodes) {
+        *count = d->mem_node_count;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < d->mem_node_count ? *count : d->mem_node_count;
+    memcpy(nodes, d->mem_nodes, n * sizeof(*nodes));
+    if (modes)
+        memcpy(modes, d->mem_modes, n * sizeof(*modes));
+    *count = n;
+    return n < d->mem_node_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
+accel_memory_node *accel_memory_get_node(const accel_memory *m)
+{
+    if (!m)
+        return NULL;
+    if (m->node)
+        return m->node;
+    return accel__host_node(m->instance, m->numa_node);
+}
+
+accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_function_info *info)
+{
+    f->has_wired_args = false;
+    bool any = false;
+    for (uint32_t i = 0; i < f->arg_count; i++)
+        if (info->arg_node_wired[i] && f->arg_kinds[i] == ACCEL_ARG_MEMORY)
+            any = true;
+    if (!any)
+        return ACCEL_SUCCESS;
+    accel_device *d = f->device;
+    accel_result r = accel__memory_nodes_build(d->instance);
+    if (r)
+        return r;
+    for (uint32_t i = 0; i < f->arg_count; i++) {
+        if (!info->arg_node_wired[i] || f->arg_kinds[i] != ACCEL_ARG_MEMORY)
+            continue;
+        bool found = false;
+        for (uint32_t k = 0; k < d->mem_node_count; k++) {
+            if (d->mem_node_ids[k] == info->arg_node_id[i] && d->mem_nodes[k]->device) {
+                f->arg_nodes[i] = d->mem_nodes[k];
+                f->has_wired_args = true;
+                found = true;
+                break;
+            }
+        }
+        /* A port wired to host memory takes any host memory: nothing to do.
+         * An id the device never reported is the driver's error. */
+        if (!found) {
+            bool host = false;
+            const accel_icd_table *t = accel__table(d);
+            if (ACCEL__HAS_ENTRY(t, device_memory_nodes)) {
+                accel_icd_memory_node_info infos[64];
+                uint32_t n = 64;
+                for (uint32_t k = 0; k < n; k++)
+                    infos[k] = (accel_icd_memory_node_info){.struct_size = sizeof(infos[k])};
+                accel_result q = t->device_memory_nodes(d->icd_device, &n, infos);
+                for (uint32_t k = 0; (q == ACCEL_SUCCESS || q == ACCEL_INCOMPLETE) && k < n; k++)
+                    if (infos[k].id == info->arg_node_id[i] && infos[k].kind == ACCEL_MEMORY_KIND_HOST)
+                        host = true;
+            }
+            if (!host)
+                return accel__error(ACCEL_ERROR_DRIVER_INTERNAL,
+                                    "accel_function_get: driver %s wired argument %u of %s to memory node id %llu, "
+                                    "which the device does not report",
+                                    d->driver->manifest->data.driver_name, i, f->name,
+                                    (unsigned long long)info->arg_node_id[i]);
+        }
+    }
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_function_arg_node(const accel_function *f, uint32_t arg, accel_memory_node **node)
+{
+    if (!f || !node)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_node: %s is NULL",
+                            f ? "node" : "function");
+    if (arg >= f->arg_count || f->arg_kinds[arg] != ACCEL_ARG_MEMORY)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_node: %s has no memory argument %u",
+                            f->name, arg);
+    *node = f->arg_nodes[arg];
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_function_arg_mode(const accel_function *f, uint32_t arg, const accel_memory *m,
+                                     accel_attach_mode *mode)
+{
+    if (!f || !m || !mode)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: %s is NULL",
+                            !f ? "function" : !m ? "memory" : "mode");
+    if (arg >= f->arg_count || f->arg_kinds[arg] != ACCEL_ARG_MEMORY)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: %s has no memory argument %u",
+                            f->name, arg);
+    accel_memory *mm = (accel_memory *)m;
+    pthread_mutex_lock(&mm->lock);
+    accel__attachment *a = accel__find_attachment(mm, f->device);
+    accel_attach_mode am = a ? a->mode : ACCEL_ATTACH_NONE;
+    pthread_mutex_unlock(&mm->lock);
+    if (!a)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: the memory is not attached to %s:%u",
+                            f->device->driver->manifest->data.driver_name, f->device->driver_index);
+    *mode = f->arg_nodes[arg] && f->arg_nodes[arg] != m->node ? ACCEL_ATTACH_STAGED : am;
+    return ACCEL_SUCCESS;
+}
