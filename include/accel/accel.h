@@ -636,6 +636,9 @@ typedef struct accel_pipeline_buffer {
     const char *input_file;    /* read from this file (relative to the pipeline file), or NULL */
     const char *output_file;   /* written to this file after the run, or NULL */
     int32_t producer;          /* the stage that writes it, -1 for inputs */
+    int32_t output_size_from;  /* the buffer whose first 8 bytes (u64, little-endian) give
+                                  how many bytes of this one to write out (a zlib stage's
+                                  out_size, pipeline key "output_size_from"); -1: all */
 } accel_pipeline_buffer;
 
 typedef struct accel_pipeline_stage_arg {
@@ -643,6 +646,9 @@ typedef struct accel_pipeline_stage_arg {
     uint32_t buffer;           /* ACCEL_ARG_MEMORY: a buffer index */
     bool writes;               /* the stage writes this buffer */
     accel_arg value;           /* scalars (value.kind == kind) */
+    int32_t size_from;         /* ACCEL_ARG_MEMORY: the range's size is the u64 at the start
+                                  of this buffer when the stage runs (key "size_from", e.g. an
+                                  inflate's out_size); -1: the whole buffer */
 } accel_pipeline_stage_arg;
 
 typedef struct accel_pipeline_stage {
