@@ -93,20 +93,24 @@ static void unload(accel__loaded_driver *d)
         dlclose(d->dl);
 }
 
-/* Check a negotiated table. Returns a reason or NULL. */
+/* Check a negotiated table. Returns a reason or NULL.
+ *
+ * Every reason for rejecting a driver starts with "rule N: ", N being the
+ * rule of docs/writing-a-driver.md the driver broke, so that its author
+ * finds what to fix. */
 static const char *check_table(const accel_icd_table *t, uint32_t version, char *buf, size_t size)
 {
     if (!t)
-        return "accel_icd_negotiate returned no function table";
+        return "rule 5: accel_icd_negotiate returned no function table";
     if (t->struct_size < ACCEL_ICD_TABLE_SIZE_1_0) {
-        accel__fmt(buf, size, "function table is %u bytes, interface %u.%u needs at least %zu",
+        accel__fmt(buf, size, "rule 6: function table is %u bytes, interface %u.%u needs at least %zu",
                    t->struct_size, ACCEL_VERSION_MAJOR(version), ACCEL_VERSION_MINOR(version),
                    (size_t)ACCEL_ICD_TABLE_SIZE_1_0);
         return buf;
     }
 #define REQUIRE(field)                                                                            \
     if (!t->field) {                                                                              \
-        accel__fmt(buf, size, "required entry %s is NULL in the function table", #field);        \
+        accel__fmt(buf, size, "rule 7: required entry %s is NULL in the function table", #field); \
         return buf;                                                                               \
     }
     REQUIRE(driver_init)
@@ -123,11 +127,11 @@ static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reas
     uint32_t n = 0;
     accel_result r = d->table->enumerate_devices(d->handle, &n, NULL);
     if (r != ACCEL_SUCCESS) {
-        accel__fmt(reason, reason_size, "enumerate_devices failed: %s (%d)", accel_result_name(r), r);
+        accel__fmt(reason, reason_size, "rule 9: enumerate_devices failed: %s (%d)", accel_result_name(r), r);
         return r < 0 ? r : ACCEL_ERROR_DRIVER_INTERNAL;
     }
     if (n > 4096) {
-        accel__fmt(reason, reason_size, "enumerate_devices reported %u devices (the limit is 4096)", n);
+        accel__fmt(reason, reason_size, "rule 9: enumerate_devices reported %u devices (the limit is 4096)", n);
         return ACCEL_ERROR_DRIVER_INTERNAL;
     }
     if (n == 0)
@@ -139,7 +143,7 @@ static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reas
     uint32_t got = n;
     r = d->table->enumerate_devices(d->handle, &got, d->devices);
     if (r != ACCEL_SUCCESS && r != ACCEL_INCOMPLETE) {
-        accel__fmt(reason, reason_size, "enumerate_devices failed: %s (%d)", accel_result_name(r), r);
+        accel__fmt(reason, reason_size, "rule 9: enumerate_devices failed: %s (%d)", accel_result_name(r), r);
         return r < 0 ? r : ACCEL_ERROR_DRIVER_INTERNAL;
     }
     if (got > n)
@@ -151,7 +155,7 @@ static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reas
         info->parent_index = -1;
         r = d->table->device_get_info(d->devices[i], info);
         if (r != ACCEL_SUCCESS) {
-            accel__fmt(reason, reason_size, "device_get_info failed for device %u: %s (%d)", i,
+            accel__fmt(reason, reason_size, "rule 10: device_get_info failed for device %u: %s (%d)", i,
                        accel_result_name(r), r);
             return r < 0 ? r : ACCEL_ERROR_DRIVER_INTERNAL;
         }
@@ -175,13 +179,13 @@ static accel_result load(accel__loaded_driver *d, const char *manifest_path, cha
     d->dl = dlopen(d->library, RTLD_NOW | RTLD_LOCAL);
     if (!d->dl) {
         const char *e = dlerror();
-        accel__fmt(reason, reason_size, "cannot load library: %s", e ? e : "dlopen failed");
+        accel__fmt(reason, reason_size, "rule 1: cannot load library: %s", e ? e : "dlopen failed");
         return ACCEL_ERROR_DRIVER_LOAD_FAILED;
     }
     accel_icd_negotiate_fn negotiate;
     *(void **)&negotiate = dlsym(d->dl, ACCEL_ICD_NEGOTIATE_SYMBOL);
     if (!negotiate) {
-        accel__fmt(reason, reason_size, "library %s does not export %s", d->library,
+        accel__fmt(reason, reason_size, "rule 2: library %s does not export %s", d->library,
                    ACCEL_ICD_NEGOTIATE_SYMBOL);
         return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
     }
@@ -196,12 +200,12 @@ static accel_result load(accel__loaded_driver *d, const char *manifest_path, cha
     };
     accel_result r = negotiate(&n);
     if (r != ACCEL_SUCCESS) {
-        accel__fmt(reason, reason_size, "negotiation refused by the driver: %s (%d)", accel_result_name(r), r);
+        accel__fmt(reason, reason_size, "rule 3: negotiation refused by the driver: %s (%d)", accel_result_name(r), r);
         return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
     }
     if (n.driver_version > ACCEL_LOADER_ICD_MAX_VERSION || n.driver_version < ACCEL_LOADER_ICD_MIN_VERSION) {
         accel__fmt(reason, reason_size,
-                   "driver answered interface version %u.%u; this loader accepts %u.%u to %u.%u",
+                   "rule 4: driver answered interface version %u.%u; this loader accepts %u.%u to %u.%u",
                    ACCEL_VERSION_MAJOR(n.driver_version), ACCEL_VERSION_MINOR(n.driver_version),
                    ACCEL_VERSION_MAJOR(ACCEL_LOADER_ICD_MIN_VERSION),
                    ACCEL_VERSION_MINOR(ACCEL_LOADER_ICD_MIN_VERSION),
@@ -222,7 +226,7 @@ static accel_result load(accel__loaded_driver *d, const char *manifest_path, cha
     accel_icd_init_info init = {.struct_size = sizeof(init), .manifest_path = manifest_path, .driver_name = d->name};
     r = d->table->driver_init(&init, &d->handle);
     if (r != ACCEL_SUCCESS) {
-        accel__fmt(reason, reason_size, "driver_init failed: %s (%d)", accel_result_name(r), r);
+        accel__fmt(reason, reason_size, "rule 8: driver_init failed: %s (%d)", accel_result_name(r), r);
         d->table = NULL; /* nothing else may be called, fini included */
         return ACCEL_ERROR_INITIALIZATION_FAILED;
     }

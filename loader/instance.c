@@ -38,6 +38,7 @@ void accel_instance_destroy(accel_instance *inst)
     /* Work first (queues finish and go), then the memory it used. */
     accel__queue_destroy_all(inst);
     accel__memory_free_all(inst);
+    accel_topology_destroy(inst->topology);
     accel__memory_nodes_free(inst);
     pthread_mutex_destroy(&inst->objects_lock);
     for (size_t i = 0; i < inst->driver_count; i++) {

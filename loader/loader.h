@@ -156,6 +156,7 @@ struct accel_instance {
     bool nodes_built;
     accel_memory_node **memory_nodes;
     size_t memory_node_count;
+    accel_topology *_Atomic topology; /* accel_instance_get_topology's, built on first use */
 };
 
 /*

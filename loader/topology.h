@@ -40,6 +40,7 @@ typedef struct accel__topo_node {
     int32_t locality;               /* the CPU set node the device hangs off, -1 */
     uint32_t function_count;
     accel__topo_function *functions;
+    char *label;                    /* what a person calls it (a device's name), or NULL */
 } accel__topo_node;
 
 typedef struct accel__topo_link {
@@ -73,5 +74,25 @@ int accel__topology_add_function(accel_topology *t, uint32_t device_node, const 
 
 /* The direct link from -> to, or NULL. */
 const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint32_t from, uint32_t to);
+
+/*
+ * The topology's JSON inputs (docs/topology.md), also the entry points of
+ * their fuzz targets. `source` names the input in error messages. On error
+ * the detail message names the source, the JSON path and what is wrong;
+ * the topology may then hold part of the input and should be destroyed.
+ *
+ * Simulated devices need the CPU set a PCI bus address hangs off: `resolve`
+ * returns that node's index, or -1 when the address is unknown (`resolve`
+ * may be NULL: every bus address is then unknown).
+ */
+typedef int32_t (*accel__topo_bus_resolver)(void *ctx, const char *bus_address);
+accel_result accel__topology_add_simulated(accel_topology *t, const char *json, size_t size,
+                                           const char *source, accel__topo_bus_resolver resolve, void *ctx);
+/* A user file: link values and function costs to add or override. */
+accel_result accel__topology_apply_user(accel_topology *t, const char *json, size_t size, const char *source);
+/* A calibration cache: measured function costs of devices, by uuid. Checked
+ * whole before anything is applied: on error nothing changes. */
+accel_result accel__topology_apply_calibration(accel_topology *t, const char *json, size_t size,
+                                               const char *source);
 
 #endif /* ACCEL_LOADER_TOPOLOGY_H */

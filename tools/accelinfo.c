@@ -21,15 +21,22 @@ static void usage(FILE *f, const char *prog)
             "  -s, --summary    one line per manifest and device (the default)\n"
             "      --cdi        a Container Device Interface spec for the devices that have\n"
             "                   device nodes (kind accel-loader.dev/device)\n"
+            "      --topology   the topology graph: CPU sets, memory nodes, devices, links\n"
+            "  With --topology:\n"
+            "      --format=FORMAT         dot (Graphviz, the default) or json\n"
+            "      --topology-xml=FILE     the host from a recorded hwloc XML file\n"
+            "      --topology-file=FILE    a user file of link values and function costs\n"
+            "      --devices=FILE          simulated devices (JSON) to add\n"
+            "      --no-instance-devices   leave out this machine's devices\n"
             "  -h, --help       show this help and exit\n"
             "  -V, --version    show the loader version and exit\n"
             "\n"
             "Environment: ACCEL_DRIVER_FILES, ACCEL_ADD_DRIVER_FILES, ACCEL_DRIVERS_SELECT,\n"
-            "ACCEL_DRIVERS_DISABLE, ACCEL_DEVICE_SELECTOR, ACCEL_LOADER_DEBUG (see accelinfo(1)\n"
-            "and docs/environment.md).\n"
+            "ACCEL_DRIVERS_DISABLE, ACCEL_DEVICE_SELECTOR, ACCEL_LOADER_DEBUG, ACCEL_TOPOLOGY_XML,\n"
+            "ACCEL_TOPOLOGY_FILE (see accelinfo(1) and docs/environment.md).\n"
             "\n"
-            "Exit status: 0 on success (also with no devices), 1 if the loader failed,\n"
-            "2 on invalid usage or an invalid ACCEL_DEVICE_SELECTOR.\n",
+            "Exit status: 0 on success (also with no devices), 1 if the loader failed or the\n"
+            "topology could not be built, 2 on invalid usage or an invalid ACCEL_DEVICE_SELECTOR.\n",
             prog);
 }
 
@@ -223,25 +230,116 @@ static json_object *build_cdi(const listing *l)
     return root;
 }
 
+typedef struct topology_args {
+    accel_topology_format format;
+    const char *xml, *user_file, *devices;
+    bool no_instance_devices;
+} topology_args;
+
+/* Print the topology graph; the exit status. */
+static int print_topology(const char *prog, const topology_args *a)
+{
+    accel_instance *inst = NULL;
+    accel_result r;
+    if (!a->no_instance_devices && (r = accel_instance_create(NULL, &inst)) != ACCEL_SUCCESS) {
+        fprintf(stderr, "%s: %s\n", prog, accel_last_error_message());
+        return r == ACCEL_ERROR_INVALID_SELECTOR ? EXIT_USAGE : 1;
+    }
+    const accel_topology *t = NULL;
+    accel_topology *own = NULL;
+    if (a->xml || a->user_file || a->devices || a->no_instance_devices) {
+        accel_topology_options o = {
+            .struct_size = sizeof(o),
+            .flags = a->no_instance_devices ? ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES : 0,
+            .hwloc_xml = a->xml,
+            .user_file = a->user_file,
+            .simulated_devices = a->devices,
+        };
+        r = accel_topology_create(inst, &o, &own);
+        t = own;
+    } else {
+        r = accel_instance_get_topology(inst, &t);
+    }
+    int status = 0;
+    size_t size = 0;
+    char *text = NULL;
+    if (r == ACCEL_SUCCESS && (r = accel_topology_export(t, a->format, NULL, 0, &size)) == ACCEL_SUCCESS) {
+        text = malloc(size);
+        r = text ? accel_topology_export(t, a->format, text, size, &size) : ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    if (r == ACCEL_SUCCESS) {
+        fputs(text, stdout);
+    } else {
+        fprintf(stderr, "%s: %s\n", prog,
+                r == ACCEL_ERROR_OUT_OF_HOST_MEMORY ? "out of memory" : accel_last_error_message());
+        status = 1;
+    }
+    free(text);
+    accel_topology_destroy(own);
+    accel_instance_destroy(inst);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"summary", no_argument, NULL, 's'},
         {"cdi", no_argument, NULL, 'C'},
+        {"topology", no_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'F'},
+        {"topology-xml", required_argument, NULL, 'X'},
+        {"topology-file", required_argument, NULL, 'U'},
+        {"devices", required_argument, NULL, 'D'},
+        {"no-instance-devices", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int json = 0, c;
+    topology_args topo = {.format = ACCEL_TOPOLOGY_FORMAT_DOT};
+    const char *topology_only = NULL; /* the first option that needs --topology */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "jshV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jshV", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'C': json = 2; break;
         case 's': json = 0; break;
+        case 'T': json = 3; break;
+        case 'F':
+            if (strcmp(optarg, "dot") == 0) {
+                topo.format = ACCEL_TOPOLOGY_FORMAT_DOT;
+            } else if (strcmp(optarg, "json") == 0) {
+                topo.format = ACCEL_TOPOLOGY_FORMAT_JSON;
+            } else {
+                fprintf(stderr, "%s: invalid --format '%s' (dot or json)\nTry '%s --help'.\n", argv[0],
+                        optarg, argv[0]);
+                return EXIT_USAGE;
+            }
+            topology_only = topology_only ? topology_only : "--format";
+            break;
+        case 'X':
+            topo.xml = optarg;
+            topology_only = topology_only ? topology_only : "--topology-xml";
+            break;
+        case 'U':
+            topo.user_file = optarg;
+            topology_only = topology_only ? topology_only : "--topology-file";
+            break;
+        case 'D':
+            topo.devices = optarg;
+            topology_only = topology_only ? topology_only : "--devices";
+            break;
+        case 'N':
+            topo.no_instance_devices = true;
+            topology_only = topology_only ? topology_only : "--no-instance-devices";
+            break;
         case 'h': usage(stdout, argv[0]); return 0;
         case 'V': printf("accelinfo (accel-loader) %s\n", accel_loader_version_string()); return 0;
+        case ':':
+            fprintf(stderr, "%s: option '%s' needs an argument\nTry '%s --help'.\n", argv[0],
+                    argv[optind - 1], argv[0]);
+            return EXIT_USAGE;
         default:
             if (strncmp(argv[optind - 1], "--", 2) == 0 || !optopt)
                 fprintf(stderr, "%s: invalid option '%s'\n", argv[0], argv[optind - 1]);
@@ -255,6 +353,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", argv[0], argv[optind], argv[0]);
         return EXIT_USAGE;
     }
+    if (topology_only && json != 3) {
+        fprintf(stderr, "%s: %s needs --topology\nTry '%s --help'.\n", argv[0], topology_only, argv[0]);
+        return EXIT_USAGE;
+    }
+    if (json == 3)
+        return print_topology(argv[0], &topo);
 
     accel_instance *inst = NULL;
     accel_result r = accel_instance_create(NULL, &inst);

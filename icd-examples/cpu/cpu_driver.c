@@ -505,7 +505,7 @@ ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
     if (!n || n->struct_size < sizeof(*n))
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_ICD_INTERFACE_VERSION && n->loader_version < ACCEL_MAKE_VERSION(1, 0))
+    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
         return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
     cpu__services = n->services;
     n->driver_version =

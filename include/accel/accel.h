@@ -665,6 +665,9 @@ typedef struct accel_pipeline_stage {
     const char *uuid;          /* user constraint: uuid prefix, or NULL */
     uint32_t not_with_count;   /* stages it must not share a device with */
     const uint32_t *not_with;
+    /* ---- appended ---- */
+    uint32_t work_dim;         /* a program function's "work_size": 1..3 dimensions; 0 for built-ins */
+    uint64_t work_size[3];
 } accel_pipeline_stage;
 
 ACCEL_API uint32_t accel_pipeline_stage_count(const accel_pipeline *pipeline);
@@ -675,8 +678,8 @@ ACCEL_API accel_result accel_pipeline_get_buffer(const accel_pipeline *pipeline,
                                                  accel_pipeline_buffer *buffer);
 /* Set a buffer's size (accel-run does so for input files before placing). */
 ACCEL_API accel_result accel_pipeline_set_buffer_bytes(accel_pipeline *pipeline, uint32_t index, uint64_t bytes);
-/* Add a device constraint to a stage (a selector term such as "cpu:0"),
- * as the pipeline file's "device" field would. */
+/* Set a stage's device constraint (a selector such as "cpu:0"), as the
+ * pipeline file's "device" field does; it replaces the file's. */
 ACCEL_API accel_result accel_pipeline_constrain_stage(accel_pipeline *pipeline, const char *stage,
                                                       const char *device_selector);
 
