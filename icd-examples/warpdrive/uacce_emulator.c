@@ -24,11 +24,15 @@
  * call), spinning for EMU_SPIN_NS after the last request and then napping in
  * short ppoll() steps on the connection. Requests run in order: crc32c and
  * sha256 (emu_hash.c), zlib.deflate / zlib.inflate (zlib, level 6), copy and
- * fill. With SVA the buffers are the client's virtual addresses, read and
- * written with process_vm_readv / process_vm_writev for the pid the socket
- * reports (SO_PEERCRED) — or through the client's /proc/<pid>/mem when it
- * sent one with START_Q and ptrace rules forbid the former. Without SVA only
- * memory the client registered (memfds, WD_MSG_REGISTER) is reachable.
+ * fill. How the device reaches client memory is in emu_memory.c: with SVA
+ * the buffers are the client's virtual addresses, found in the device's
+ * translation cache (memory the driver described with WD_MSG_TRANSLATE_ADD:
+ * the emulator maps its fd and works on the bytes in place) or else read
+ * and written with process_vm_readv / process_vm_writev for the pid the
+ * socket reports (SO_PEERCRED), or through the client's /proc/<pid>/mem
+ * when it sent one with START_Q and ptrace rules forbid the former. Without
+ * SVA only memory the client registered (memfds, WD_MSG_REGISTER) is
+ * reachable.
  *
  * --latency-us N adds N microseconds before each request (tests of device
  * loss use it to keep requests pending). SIGTERM / SIGINT: remove the tree
@@ -36,6 +40,7 @@
  * leave stale state; a new emulator of the same name replaces them.
  */
 #include "emu_hash.h"
+#include "emu_memory.h"
 #include "wd_proto.h"
 
 #include <errno.h>
@@ -54,7 +59,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,7 +66,6 @@
 
 #define EMU_SPIN_NS    2000000ull /* busy-poll this long after the last request */
 #define EMU_NAP_NS     50000l     /* then sleep in steps of this */
-#define EMU_MAX_REGIONS 4096
 
 static struct {
     char root[PATH_MAX];
@@ -82,15 +85,6 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned g_free;   /* available instances */
 static unsigned g_errors; /* injected hardware errors */
 static _Atomic bool g_isolated;
-
-typedef struct region {
-    void *map;     /* mmap of the client's fd, page-aligned */
-    uint8_t *base; /* map + the offset inside the first page */
-    uint64_t size;
-    size_t map_size;
-    void *owner; /* the connection that registered it */
-} region;
-static region g_regions[EMU_MAX_REGIONS]; /* id = index + 1 */
 
 static void die(const char *fmt, ...)
 {
@@ -279,94 +273,13 @@ static void reply(int sock, uint32_t type, int status, uint64_t a, uint64_t b, c
 
 typedef struct conn {
     int sock;
-    pid_t pid;   /* the peer (SVA address space) */
-    int mem_fd;  /* the peer's /proc/<pid>/mem, or -1 */
+    emu_space space; /* the peer: its pid (SVA address space) and /proc/<pid>/mem */
     bool started;
-    bool use_mem_fd;
     uint8_t *mmio;
     uint8_t *dus;
     int32_t error; /* the first failure: later requests fail with it */
     uint8_t *scratch; /* EMU_SCRATCH bytes: fill patterns, crc32c input */
 } conn;
-
-/* Device reads and writes of client memory. 0 or a WD_ST_* code. */
-static int dev_read(conn *c, uint64_t addr, void *dst, uint64_t len)
-{
-    if (!len)
-        return WD_ST_OK;
-    if (opt.sva) {
-        uint64_t done = 0;
-        while (done < len) {
-            ssize_t n;
-            if (!c->use_mem_fd) {
-                struct iovec l = {(uint8_t *)dst + done, (size_t)(len - done)};
-                struct iovec r = {(void *)(uintptr_t)(addr + done), (size_t)(len - done)};
-                n = process_vm_readv(c->pid, &l, 1, &r, 1, 0);
-                if (n < 0 && errno == EPERM && c->mem_fd >= 0) {
-                    c->use_mem_fd = true;
-                    continue;
-                }
-            } else {
-                n = pread(c->mem_fd, (uint8_t *)dst + done, (size_t)(len - done), (off_t)(addr + done));
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return WD_ST_FAULT;
-            done += (uint64_t)n;
-        }
-        return WD_ST_OK;
-    }
-    uint32_t id = WD_ADDR_ID(addr);
-    uint64_t off = WD_ADDR_OFF(addr);
-    pthread_mutex_lock(&g_lock);
-    region *r = id >= 1 && id <= EMU_MAX_REGIONS ? &g_regions[id - 1] : NULL;
-    uint8_t *base = r && r->map && off <= r->size && len <= r->size - off ? r->base + off : NULL;
-    pthread_mutex_unlock(&g_lock);
-    if (!base)
-        return WD_ST_FAULT;
-    memcpy(dst, base, (size_t)len);
-    return WD_ST_OK;
-}
-
-static int dev_write(conn *c, uint64_t addr, const void *src, uint64_t len)
-{
-    if (!len)
-        return WD_ST_OK;
-    if (opt.sva) {
-        uint64_t done = 0;
-        while (done < len) {
-            ssize_t n;
-            if (!c->use_mem_fd) {
-                struct iovec l = {(uint8_t *)src + done, (size_t)(len - done)};
-                struct iovec r = {(void *)(uintptr_t)(addr + done), (size_t)(len - done)};
-                n = process_vm_writev(c->pid, &l, 1, &r, 1, 0);
-                if (n < 0 && errno == EPERM && c->mem_fd >= 0) {
-                    c->use_mem_fd = true;
-                    continue;
-                }
-            } else {
-                n = pwrite(c->mem_fd, (const uint8_t *)src + done, (size_t)(len - done), (off_t)(addr + done));
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return WD_ST_FAULT;
-            done += (uint64_t)n;
-        }
-        return WD_ST_OK;
-    }
-    uint32_t id = WD_ADDR_ID(addr);
-    uint64_t off = WD_ADDR_OFF(addr);
-    pthread_mutex_lock(&g_lock);
-    region *r = id >= 1 && id <= EMU_MAX_REGIONS ? &g_regions[id - 1] : NULL;
-    uint8_t *base = r && r->map && off <= r->size && len <= r->size - off ? r->base + off : NULL;
-    pthread_mutex_unlock(&g_lock);
-    if (!base)
-        return WD_ST_FAULT;
-    memcpy(base, src, (size_t)len);
-    return WD_ST_OK;
-}
 
 /* Read a whole range into a new buffer (never NULL on success). */
 static int fetch(conn *c, uint64_t addr, uint64_t len, uint8_t **out)
@@ -376,13 +289,47 @@ static int fetch(conn *c, uint64_t addr, uint64_t len, uint8_t **out)
     uint8_t *b = malloc(len ? (size_t)len : 1);
     if (!b)
         return WD_ST_NOMEM;
-    int st = dev_read(c, addr, b, len);
+    int st = emu_read(&c->space, addr, b, len);
     if (st) {
         free(b);
         return st;
     }
     *out = b;
     return WD_ST_OK;
+}
+
+/* The source bytes of a request: in place when one mapping holds them all
+ * (emu_memory.c), else a copy read from the client. */
+typedef struct src_bytes {
+    const uint8_t *p;
+    emu_map *hold;
+    uint8_t *copy;
+} src_bytes;
+
+static int src_get(conn *c, uint64_t addr, uint64_t len, src_bytes *s)
+{
+    *s = (src_bytes){0};
+    s->p = emu_direct(&c->space, addr, len, &s->hold);
+    if (s->p)
+        return WD_ST_OK;
+    int st = fetch(c, addr, len, &s->copy);
+    s->p = s->copy;
+    return st;
+}
+
+static void src_put(src_bytes *s)
+{
+    emu_release(s->hold);
+    free(s->copy);
+    *s = (src_bytes){0};
+}
+
+/* Whether two device ranges share a byte (addresses may be anything). */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    if (!alen || !blen)
+        return false;
+    return a >= b ? a - b < blen : b - a < alen;
 }
 
 static void put_le(uint8_t *p, uint64_t v, int n)
@@ -393,20 +340,28 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 
 #define EMU_SCRATCH 65536u /* conn.scratch */
 
-/* The source goes through the connection's scratch buffer in pieces (no
- * allocation, and each piece is still in the cache when it is summed). */
+/* In place when the source is mapped; otherwise it goes through the
+ * connection's scratch buffer in pieces (no allocation, and each piece is
+ * still in the cache when it is summed). */
 static int op_crc32c(conn *c, const wd_desc *d, uint64_t *produced)
 {
     if (d->len[1] < 4)
         return WD_ST_INVALID;
     uint32_t crc = 0xffffffffu;
-    for (uint64_t done = 0; done < d->len[0];) {
-        uint64_t n = d->len[0] - done < EMU_SCRATCH ? d->len[0] - done : EMU_SCRATCH;
-        int st = dev_read(c, d->addr[0] + done, c->scratch, n);
-        if (st)
-            return st;
-        crc = emu_crc32c_update(crc, c->scratch, (size_t)n);
-        done += n;
+    emu_map *hold;
+    const uint8_t *p = emu_direct(&c->space, d->addr[0], d->len[0], &hold);
+    if (p) {
+        crc = emu_crc32c_update(crc, p, (size_t)d->len[0]);
+        emu_release(hold);
+    } else {
+        for (uint64_t done = 0; done < d->len[0];) {
+            uint64_t n = d->len[0] - done < EMU_SCRATCH ? d->len[0] - done : EMU_SCRATCH;
+            int st = emu_read(&c->space, d->addr[0] + done, c->scratch, n);
+            if (st)
+                return st;
+            crc = emu_crc32c_update(crc, c->scratch, (size_t)n);
+            done += n;
+        }
     }
     crc = ~crc;
     if (d->flags & WD_DESC_RESULT_IN_CQE) {
@@ -415,51 +370,59 @@ static int op_crc32c(conn *c, const wd_desc *d, uint64_t *produced)
     }
     uint8_t out[4];
     put_le(out, crc, 4);
-    return dev_write(c, d->addr[1], out, 4);
+    return emu_write(&c->space, d->addr[1], out, 4);
 }
 
 static int op_sha256(conn *c, const wd_desc *d)
 {
     if (d->len[1] < 32)
         return WD_ST_INVALID;
-    uint8_t *src;
-    int st = fetch(c, d->addr[0], d->len[0], &src);
+    src_bytes src;
+    int st = src_get(c, d->addr[0], d->len[0], &src);
     if (st)
         return st;
     emu_sha256 s;
     emu_sha256_init(&s);
-    emu_sha256_update(&s, src, (size_t)d->len[0]);
-    free(src);
+    emu_sha256_update(&s, src.p, (size_t)d->len[0]);
+    src_put(&src);
     uint8_t out[32];
     emu_sha256_final(&s, out);
-    return dev_write(c, d->addr[1], out, 32);
+    return emu_write(&c->space, d->addr[1], out, 32);
 }
 
-/* deflate / inflate: the whole source in, the whole destination range as
- * working space, only the produced bytes written back. */
+/* deflate / inflate: one zlib call over the whole source. The destination
+ * is written in place when it is mapped and does not overlap the source;
+ * otherwise the whole range is working space here and only the produced
+ * bytes are written back. */
 static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
 {
     if (d->len[2] < 8)
         return WD_ST_INVALID;
     if (d->len[0] > UINT_MAX || d->len[1] > UINT_MAX)
         return WD_ST_NOMEM; /* one zlib call per request: 4 GiB at most */
-    uint8_t *src, *dst = malloc(d->len[1] ? (size_t)d->len[1] : 1);
-    if (!dst)
+    emu_map *dhold = NULL;
+    uint8_t *dst = NULL, *local = NULL;
+    if (!overlap(d->addr[0], d->len[0], d->addr[1], d->len[1]))
+        dst = emu_direct(&c->space, d->addr[1], d->len[1], &dhold);
+    if (!dst && !(dst = local = malloc(d->len[1] ? (size_t)d->len[1] : 1)))
         return WD_ST_NOMEM;
-    int st = fetch(c, d->addr[0], d->len[0], &src);
+    src_bytes src;
+    int st = src_get(c, d->addr[0], d->len[0], &src);
     if (st) {
-        free(dst);
+        emu_release(dhold);
+        free(local);
         return st;
     }
     z_stream z;
     memset(&z, 0, sizeof(z));
     int zr = compress ? deflateInit(&z, 6) : inflateInit(&z);
     if (zr != Z_OK) {
-        free(src);
-        free(dst);
+        src_put(&src);
+        emu_release(dhold);
+        free(local);
         return WD_ST_NOMEM;
     }
-    z.next_in = src;
+    z.next_in = (Bytef *)(uintptr_t)src.p;
     z.avail_in = (uInt)d->len[0];
     z.next_out = dst;
     z.avail_out = (uInt)d->len[1];
@@ -476,14 +439,15 @@ static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
         inflateEnd(&z);
     }
     uint64_t n = d->len[1] - z.avail_out;
-    free(src);
-    if (st == WD_ST_OK)
-        st = dev_write(c, d->addr[1], dst, n);
-    free(dst);
+    src_put(&src);
+    emu_release(dhold);
+    if (st == WD_ST_OK && local)
+        st = emu_write(&c->space, d->addr[1], local, n);
+    free(local);
     if (st == WD_ST_OK) {
         uint8_t out[8];
         put_le(out, n, 8);
-        st = dev_write(c, d->addr[2], out, 8);
+        st = emu_write(&c->space, d->addr[2], out, 8);
         *produced = n;
     }
     return st;
@@ -493,24 +457,45 @@ static int op_copy(conn *c, const wd_desc *d)
 {
     if (d->len[1] < d->len[0])
         return WD_ST_INVALID;
-    uint8_t *src;
-    int st = fetch(c, d->addr[0], d->len[0], &src);
-    if (st)
-        return st;
-    st = dev_write(c, d->addr[1], src, d->len[0]);
-    free(src);
+    emu_map *dhold;
+    uint8_t *dst = emu_direct(&c->space, d->addr[1], d->len[0], &dhold);
+    src_bytes src;
+    int st = src_get(c, d->addr[0], d->len[0], &src);
+    if (!st && dst)
+        memmove(dst, src.p, (size_t)d->len[0]); /* the two may overlap */
+    else if (!st)
+        st = emu_write(&c->space, d->addr[1], src.p, d->len[0]);
+    src_put(&src);
+    emu_release(dhold);
     return st;
+}
+
+/* The fill pattern: imm's bytes, little endian, over and over. */
+static void pattern(uint8_t *p, uint64_t n, uint32_t imm)
+{
+    uint64_t first = n < 4096 ? n : 4096; /* a multiple of 4, then copies of it */
+    for (uint64_t i = 0; i < first; i++)
+        p[i] = (uint8_t)(imm >> (8 * (i & 3)));
+    for (uint64_t done = first; done < n;) {
+        uint64_t k = n - done < done ? n - done : done;
+        memcpy(p + done, p, (size_t)k);
+        done += k;
+    }
 }
 
 static int op_fill(conn *c, const wd_desc *d)
 {
-    enum { CHUNK = 1 << 16 };
-    uint8_t *buf = c->scratch;
-    for (int i = 0; i < CHUNK; i++)
-        buf[i] = (uint8_t)(d->imm >> (8 * (i & 3)));
+    emu_map *hold;
+    uint8_t *dst = emu_direct(&c->space, d->addr[0], d->len[0], &hold);
+    if (dst) {
+        pattern(dst, d->len[0], d->imm);
+        emu_release(hold);
+        return WD_ST_OK;
+    }
+    pattern(c->scratch, EMU_SCRATCH, d->imm);
     for (uint64_t done = 0; done < d->len[0];) {
-        uint64_t n = d->len[0] - done < CHUNK ? d->len[0] - done : CHUNK;
-        int st = dev_write(c, d->addr[0] + done, buf, n);
+        uint64_t n = d->len[0] - done < EMU_SCRATCH ? d->len[0] - done : EMU_SCRATCH;
+        int st = emu_write(&c->space, d->addr[0] + done, c->scratch, n);
         if (st)
             return st;
         done += n;
@@ -670,7 +655,7 @@ static void start_queue(conn *c, const wd_msg *m, int *fds, int nfds)
     h->cqe_offset = WD_CQE_OFFSET;
     h->flags = opt.sva ? UACCE_DEV_SVA : 0;
     if (nfds >= 1)
-        c->mem_fd = fds[0];
+        c->space.mem_fd = fds[0];
     for (int i = 1; i < nfds; i++)
         close(fds[i]);
     int out[2] = {mfd, dfd};
@@ -682,54 +667,27 @@ static void start_queue(conn *c, const wd_msg *m, int *fds, int nfds)
 
 static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds)
 {
+    int st = 0;
+    uint32_t id = 0;
     switch (m->type) {
-    case WD_MSG_REGISTER: {
-        int st = EINVAL;
-        uint64_t id = 0;
-        if (!opt.sva && nfds == 1 && m->b > 0) {
-            long page = sysconf(_SC_PAGESIZE);
-            uint64_t lead = m->a % (uint64_t)page;
-            size_t map_size = (size_t)(m->b + lead);
-            void *p = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], (off_t)(m->a - lead));
-            if (p == MAP_FAILED) {
-                st = errno;
-            } else {
-                st = ENOSPC;
-                pthread_mutex_lock(&g_lock);
-                for (int i = 0; i < EMU_MAX_REGIONS; i++) {
-                    if (!g_regions[i].map) {
-                        g_regions[i] = (region){p, (uint8_t *)p + lead, m->b, map_size, c};
-                        id = (uint64_t)i + 1;
-                        st = 0;
-                        break;
-                    }
-                }
-                pthread_mutex_unlock(&g_lock);
-                if (st)
-                    munmap(p, map_size);
-            }
-        } else if (opt.sva) {
+    case WD_MSG_REGISTER:
+        if (opt.sva)
             st = EOPNOTSUPP; /* SVA devices use virtual addresses */
-        }
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        reply(c->sock, m->type, st, id, 0, NULL, 0);
-        return;
-    }
-    case WD_MSG_UNREGISTER: {
-        int st = ENOENT;
-        pthread_mutex_lock(&g_lock);
-        if (m->a >= 1 && m->a <= EMU_MAX_REGIONS && g_regions[m->a - 1].map && g_regions[m->a - 1].owner == c) {
-            munmap(g_regions[m->a - 1].map, g_regions[m->a - 1].map_size);
-            g_regions[m->a - 1] = (region){0};
-            st = 0;
-        }
-        pthread_mutex_unlock(&g_lock);
-        reply(c->sock, m->type, st, 0, 0, NULL, 0);
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        return;
-    }
+        else
+            st = nfds == 1 ? emu_region_add(c, fds[0], m->a, m->b, &id) : EINVAL;
+        break;
+    case WD_MSG_UNREGISTER:
+        st = m->a <= UINT32_MAX ? emu_region_remove(c, (uint32_t)m->a) : ENOENT;
+        break;
+    case WD_MSG_TRANSLATE_ADD:
+        if (!opt.sva)
+            st = EOPNOTSUPP; /* without SVA, memory is registered by region */
+        else
+            st = nfds == 1 ? emu_translation_add(c, c->space.pid, fds[0], m->a, m->b, m->c, &id) : EINVAL;
+        break;
+    case WD_MSG_TRANSLATE_REMOVE:
+        st = m->a <= UINT32_MAX ? emu_translation_remove(c, (uint32_t)m->a) : ENOENT;
+        break;
     case WD_MSG_INJECT_ERROR:
         count_error((unsigned)m->a);
         break;
@@ -737,7 +695,7 @@ static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds)
     }
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
-    reply(c->sock, m->type, 0, 0, 0, NULL, 0);
+    reply(c->sock, m->type, st, id, 0, NULL, 0);
 }
 
 static void *conn_main(void *arg)
@@ -746,7 +704,7 @@ static void *conn_main(void *arg)
     struct ucred cred;
     socklen_t len = sizeof(cred);
     if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-        c->pid = cred.pid;
+        c->space.pid = cred.pid;
     for (;;) {
         wd_msg m;
         int fds[2], nfds;
@@ -766,20 +724,13 @@ static void *conn_main(void *arg)
         handle_control(c, &m, fds, nfds);
     }
     release_instance(c);
-    pthread_mutex_lock(&g_lock);
-    for (int i = 0; i < EMU_MAX_REGIONS; i++) {
-        if (g_regions[i].map && g_regions[i].owner == c) {
-            munmap(g_regions[i].map, g_regions[i].map_size);
-            g_regions[i] = (region){0};
-        }
-    }
-    pthread_mutex_unlock(&g_lock);
+    emu_memory_drop_owner(c);
     if (c->mmio)
         munmap(c->mmio, WD_MMIO_SIZE);
     if (c->dus)
         munmap(c->dus, WD_DUS_SIZE);
-    if (c->mem_fd >= 0)
-        close(c->mem_fd);
+    if (c->space.mem_fd >= 0)
+        close(c->space.mem_fd);
     close(c->sock);
     free(c->scratch);
     free(c);
@@ -863,6 +814,7 @@ int main(int argc, char **argv)
         if (*p == ',')
             *p = '\n';
     emu_crc32c_init();
+    emu_memory_init(opt.sva);
     g_free = opt.instances;
 
     sigset_t sigs;
@@ -917,7 +869,7 @@ int main(int argc, char **argv)
                 continue;
             }
             c->sock = s;
-            c->mem_fd = -1;
+            c->space.mem_fd = -1;
             c->scratch = scratch;
             if (pthread_create(&t, &attr, conn_main, c) != 0) {
                 close(s);

@@ -22,7 +22,13 @@
  * plus accel.noop (an empty descriptor through the ring) on every device.
  *
  * Memory: with SVA the device reaches the process's pages by virtual
- * address (memory_attach: ZERO_COPY). Without SVA it reaches only memory
+ * address (memory_attach: ZERO_COPY). On real hardware the IOMMU translates
+ * those addresses and nothing more is needed. The emulator, a process of
+ * its own, cannot walk this process's page tables; for memory that comes
+ * with a file descriptor the driver also hands it the fd and the virtual
+ * range, which it keeps in its model of the device's translation cache and
+ * uses to reach the bytes in place (emu_memory.c; removed, synchronously,
+ * at detach). Without SVA it reaches only memory
  * registered with it: memory_attach succeeds (PINNED) for memory that comes
  * with a file descriptor (a memfd), which is sent to the device; anything
  * else is ACCEL_ERROR_UNSUPPORTED and the loader stages it through
@@ -48,6 +54,7 @@
 
 #define WD_DRIVER_VERSION "0.1.0"
 #define WD_PASID_BITS     20u /* the PASID width modelled for SVA devices (PCIe maximum) */
+#define WD_CTL_TIMEOUT_MS 5000 /* the emulator answers control requests within this */
 
 const accel_icd_loader_services *wd__services;
 #define LOG WD_LOG
@@ -209,6 +216,7 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
     d->mmio_size = (uint64_t)mmio;
     d->dus_size = (uint64_t)dus;
     d->ctl_fd = -1;
+    atomic_init(&d->lost, false);
     pthread_mutex_init(&d->ctl_lock, NULL);
 
     accel_icd_device_info *info = &d->info;
@@ -455,23 +463,70 @@ static int emu_connect(const wd_device *dev)
     return s;
 }
 
-/* Register (fd, offset, size) with the device; the region id, or 0 with
- * *r set. */
-static uint32_t region_register(wd_device *dev, int fd, uint64_t offset, uint64_t size, accel_result *r)
+/*
+ * One request on the device's control connection, with fd attached when
+ * >= 0. What is registered through a connection lives as long as it: the
+ * emulator drops it when the connection ends. Requests that add something
+ * pass expect_gen 0 (the connection is opened on first use) and get the
+ * connection's generation in *gen; requests that remove something pass the
+ * generation it was added under, and are not sent when that connection is
+ * gone (ACCEL_ERROR_NOT_FOUND: so is the registration).
+ *
+ * A failed request closes the connection (the next one opens a new one).
+ * When the emulator had not closed its side, it may still act on what was
+ * sent, unseen: a translation could then outlive its memory. The device is
+ * then lost for good: every later request and submission on it fails, so
+ * nothing registered before can be used afterwards.
+ */
+static accel_result ctl_request(wd_device *dev, wd_msg *m, int fd, uint32_t expect_gen, uint32_t *gen)
 {
+    accel_result r = ACCEL_ERROR_DEVICE_LOST;
     pthread_mutex_lock(&dev->ctl_lock);
-    if (dev->ctl_fd < 0 && (dev->ctl_fd = emu_connect(dev)) < 0) {
-        pthread_mutex_unlock(&dev->ctl_lock);
-        LOG(ACCEL_LOG_ERROR, "uacce device %s: cannot reach %s: %s", dev->name, dev->node, strerror(errno));
-        *r = ACCEL_ERROR_DEVICE_LOST;
-        return 0;
+    if (atomic_load(&dev->lost)) {
+        LOG(ACCEL_LOG_ERROR, "uacce device %s: the emulator stopped answering control requests earlier; request "
+            "refused", dev->name);
+        goto out;
     }
-    wd_msg m = {.type = WD_MSG_REGISTER, .a = offset, .b = size};
-    *r = wd__emu_request(dev, dev->ctl_fd, &m, fd, NULL, 0, 2000);
+    if (expect_gen && (dev->ctl_fd < 0 || dev->ctl_gen != expect_gen)) {
+        r = ACCEL_ERROR_NOT_FOUND;
+        goto out;
+    }
+    if (dev->ctl_fd < 0) {
+        if ((dev->ctl_fd = emu_connect(dev)) < 0) {
+            LOG(ACCEL_LOG_ERROR, "uacce device %s: cannot reach %s: %s", dev->name, dev->node, strerror(errno));
+            goto out;
+        }
+        if (++dev->ctl_gen == 0)
+            dev->ctl_gen = 1;
+    }
+    if (gen)
+        *gen = dev->ctl_gen;
+    r = wd__emu_request(dev, dev->ctl_fd, m, fd, NULL, 0, WD_CTL_TIMEOUT_MS);
+    if (r != ACCEL_SUCCESS) {
+        struct pollfd p = {dev->ctl_fd, POLLRDHUP, 0};
+        if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+            atomic_store(&dev->lost, true);
+            LOG(ACCEL_LOG_ERROR, "uacce device %s: the emulator did not answer a control request; the device is "
+                "treated as lost", dev->name);
+        }
+        close(dev->ctl_fd);
+        dev->ctl_fd = -1;
+    }
+out:
     pthread_mutex_unlock(&dev->ctl_lock);
+    return r;
+}
+
+/* Register (fd, offset, size) with the device; the region id (and its
+ * connection's generation in *gen), or 0 with *r set. */
+static uint32_t region_register(wd_device *dev, int fd, uint64_t offset, uint64_t size, accel_result *r,
+                                uint32_t *gen)
+{
+    wd_msg m = {.type = WD_MSG_REGISTER, .a = offset, .b = size};
+    *r = ctl_request(dev, &m, fd, 0, gen);
     if (*r != ACCEL_SUCCESS)
         return 0;
-    if (m.status != 0 || m.a == 0) {
+    if (m.status != 0 || m.a == 0 || m.a > UINT32_MAX) {
         LOG(ACCEL_LOG_WARN, "uacce device %s: memory registration refused: %s", dev->name, strerror(m.status));
         *r = m.status == ENOMEM || m.status == ENOSPC ? ACCEL_ERROR_OUT_OF_DEVICE_MEMORY : ACCEL_ERROR_UNSUPPORTED;
         return 0;
@@ -479,16 +534,50 @@ static uint32_t region_register(wd_device *dev, int fd, uint64_t offset, uint64_
     return (uint32_t)m.a;
 }
 
-static void region_unregister(wd_device *dev, uint32_t id)
+static void region_unregister(wd_device *dev, uint32_t id, uint32_t gen)
 {
     if (!id)
         return;
-    pthread_mutex_lock(&dev->ctl_lock);
-    if (dev->ctl_fd >= 0) {
-        wd_msg m = {.type = WD_MSG_UNREGISTER, .a = id};
-        wd__emu_request(dev, dev->ctl_fd, &m, -1, NULL, 0, 1000);
+    wd_msg m = {.type = WD_MSG_UNREGISTER, .a = id};
+    ctl_request(dev, &m, -1, gen, NULL);
+}
+
+/*
+ * SVA on the emulator: describe memory [va, va + size), which is
+ * [offset, offset + size) of fd, to the device's translation cache. Best
+ * effort: without an entry the emulator reaches the bytes through this
+ * process's address space, with the same results. Never used for a uacce
+ * character device, where the IOMMU translates. The entry id (and its
+ * connection's generation in *gen), or 0.
+ */
+static uint32_t translation_add(wd_device *dev, int fd, uint64_t offset, uint64_t size, const void *va,
+                                uint32_t *gen)
+{
+    wd_msg m = {.type = WD_MSG_TRANSLATE_ADD, .a = offset, .b = size, .c = (uint64_t)(uintptr_t)va};
+    if (ctl_request(dev, &m, fd, 0, gen) != ACCEL_SUCCESS)
+        return 0;
+    if (m.status != 0 || m.a == 0 || m.a > UINT32_MAX) {
+        /* EEXIST: the range is already described (the same pages attached
+         * twice); the other attachment's entry serves it. */
+        LOG(m.status == EEXIST ? ACCEL_LOG_DEBUG : ACCEL_LOG_WARN,
+            "uacce device %s: no translation entry for %llu bytes at %p (%s); the device reads them through the "
+            "process's address space", dev->name, (unsigned long long)size, va, strerror(m.status));
+        return 0;
     }
-    pthread_mutex_unlock(&dev->ctl_lock);
+    return (uint32_t)m.a;
+}
+
+/* Remove a translation entry. Returns once the emulator confirmed that no
+ * later request can use it, or the entry is gone with its connection, or
+ * the device is lost (ctl_request). */
+static void translation_remove(wd_device *dev, uint32_t id, uint32_t gen)
+{
+    if (!id)
+        return;
+    wd_msg m = {.type = WD_MSG_TRANSLATE_REMOVE, .a = id};
+    if (ctl_request(dev, &m, -1, gen, NULL) == ACCEL_SUCCESS && m.status != 0)
+        LOG(ACCEL_LOG_WARN, "uacce device %s: translation entry %u was already gone (%s)", dev->name, id,
+            strerror(m.status));
 }
 
 /* ---- memory -------------------------------------------------------------------------- */
@@ -503,14 +592,18 @@ static accel_icd_result wd_memory_attach(void *device, const accel_icd_memory_de
         return ACCEL_ERROR_INVALID_ARGUMENT;
     int fd = desc->struct_size >= offsetof(accel_icd_memory_desc, reserved) ? desc->fd : -1;
     uint64_t fd_offset = desc->struct_size >= offsetof(accel_icd_memory_desc, numa_node) ? desc->fd_offset : 0;
-    uint32_t region = 0;
+    uint32_t region = 0, translation = 0, gen = 0;
     accel_attach_mode m = ACCEL_ATTACH_ZERO_COPY;
-    if (!dev->sva) {
+    if (dev->sva) {
+        /* The device reaches the pages in place either way (ZERO_COPY). */
+        if (dev->emulated && fd >= 0 && desc->size)
+            translation = translation_add(dev, fd, fd_offset, desc->size, desc->host_ptr, &gen);
+    } else {
         if (fd < 0 || !dev->emulated)
             return ACCEL_ERROR_UNSUPPORTED; /* no path: the loader stages */
         if (desc->size) {
             accel_result r;
-            region = region_register(dev, fd, fd_offset, desc->size, &r);
+            region = region_register(dev, fd, fd_offset, desc->size, &r, &gen);
             if (!region)
                 return r;
         }
@@ -518,10 +611,12 @@ static accel_icd_result wd_memory_attach(void *device, const accel_icd_memory_de
     }
     wd_memory *mem = calloc(1, sizeof(*mem));
     if (!mem) {
-        region_unregister(dev, region);
+        region_unregister(dev, region, gen);
+        translation_remove(dev, translation, gen);
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
-    *mem = (wd_memory){.base = desc->host_ptr, .size = desc->size, .region = region, .fd = -1};
+    *mem = (wd_memory){.base = desc->host_ptr, .size = desc->size, .region = region, .translation = translation,
+                       .ctl_gen = gen, .fd = -1};
     *driver_memory = mem;
     *mode = m;
     return ACCEL_SUCCESS;
@@ -532,7 +627,8 @@ static void wd_memory_detach(void *device, void *driver_memory)
     wd_memory *m = driver_memory;
     if (!m)
         return;
-    region_unregister(device, m->region);
+    region_unregister(device, m->region, m->ctl_gen);
+    translation_remove(device, m->translation, m->ctl_gen); /* before the loader unmaps the pages */
     free(m);
 }
 
@@ -563,13 +659,15 @@ static accel_icd_result wd_memory_alloc_device(void *device, uint64_t size, void
     *m = (wd_memory){.base = p, .size = size, .fd = fd, .map = p, .map_size = map_size};
     if (!dev->sva) {
         accel_result r;
-        m->region = region_register(dev, fd, 0, map_size, &r);
+        m->region = region_register(dev, fd, 0, map_size, &r, &m->ctl_gen);
         if (!m->region) {
             munmap(p, map_size);
             close(fd);
             free(m);
             return r;
         }
+    } else if (dev->emulated) {
+        m->translation = translation_add(dev, fd, 0, map_size, p, &m->ctl_gen);
     }
     *driver_memory = m;
     return ACCEL_SUCCESS;
@@ -580,7 +678,8 @@ static void wd_memory_free_device(void *device, void *driver_memory)
     wd_memory *m = driver_memory;
     if (!m)
         return;
-    region_unregister(device, m->region);
+    region_unregister(device, m->region, m->ctl_gen);
+    translation_remove(device, m->translation, m->ctl_gen);
     if (m->map)
         munmap(m->map, m->map_size);
     if (m->fd >= 0)

@@ -41,6 +41,9 @@ typedef struct wd_device {
     uint64_t mmio_size, dus_size;
     pthread_mutex_t ctl_lock;   /* the emulator control connection (memory registration) */
     int ctl_fd;
+    uint32_t ctl_gen;           /* counts connections: registrations die with theirs */
+    _Atomic bool lost;          /* a control request went unanswered (wd_driver.c ctl_request):
+                                   every later submission of the device fails with DEVICE_LOST */
 } wd_device;
 
 /* A memory object the device reaches: host memory (SVA: by its virtual
@@ -49,8 +52,10 @@ typedef struct wd_device {
 typedef struct wd_memory {
     uint8_t *base;
     uint64_t size;
-    uint32_t region; /* registered region id; 0: addressed virtually */
-    int fd;          /* memory_alloc_device: the memfd; else -1 */
+    uint32_t region;      /* registered region id; 0: addressed virtually */
+    uint32_t translation; /* SVA on the emulator: its translation entry for [base, base + size), or 0 */
+    uint32_t ctl_gen;     /* the control connection region / translation belong to */
+    int fd;               /* memory_alloc_device: the memfd; else -1 */
     void *map;
     size_t map_size;
 } wd_memory;

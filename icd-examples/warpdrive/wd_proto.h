@@ -32,6 +32,14 @@
  * of the process that started the queue; without SVA a registered region id
  * in the top 24 bits and a byte offset in the low 40 (WD_ADDR()).
  *
+ * The emulator's translation cache (SVA only; not part of a real device's
+ * interface, where the IOMMU translates): WD_MSG_TRANSLATE_ADD hands the
+ * emulator a file descriptor for memory the client attached and the virtual
+ * range where the client maps it, so that requests on those addresses reach
+ * the bytes through the emulator's own mapping instead of a system call on
+ * the client's address space. WD_MSG_TRANSLATE_REMOVE is answered only once
+ * no later request can use the entry.
+ *
  * The emulator's control socket (the "device node" when it is a UNIX
  * socket, SOCK_SEQPACKET) carries wd_msg messages; file descriptors travel
  * as SCM_RIGHTS. One connection = one open file of the character device.
@@ -125,6 +133,9 @@ enum wd_msg_type {
     WD_MSG_REGISTER = 3,     /* -> fd, a = offset, b = size; <- a = region id (non-SVA memory) */
     WD_MSG_UNREGISTER = 4,   /* -> a = region id */
     WD_MSG_INJECT_ERROR = 5, /* -> count one hardware error (a = how many, 0 = 1) */
+    WD_MSG_TRANSLATE_ADD = 6,    /* -> fd, a = offset, b = size, c = client virtual address; <- a = entry id
+                                    (SVA; EEXIST when the range overlaps an entry of the same process) */
+    WD_MSG_TRANSLATE_REMOVE = 7, /* -> a = entry id; <- status */
 };
 
 typedef struct wd_msg {

@@ -349,6 +349,11 @@ accel_icd_result wd__queue_create(void *device, void **queue)
     wd_device *dev = device;
     if (!dev || !queue)
         return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (atomic_load(&dev->lost)) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: the emulator stopped answering control requests; no new queues",
+               dev->name);
+        return ACCEL_ERROR_DEVICE_LOST;
+    }
     wd_queue *q = calloc(1, sizeof(*q));
     if (!q)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
@@ -491,7 +496,8 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
             set_error(q, wr);
     }
     /* A broken queue, or a lost device: fail without running. */
-    if (atomic_load_explicit(&q->lost, memory_order_acquire))
+    if (atomic_load_explicit(&q->lost, memory_order_acquire) ||
+        atomic_load_explicit(&q->dev->lost, memory_order_acquire))
         set_error(q, ACCEL_ERROR_DEVICE_LOST);
     int32_t err = atomic_load_explicit(&q->error, memory_order_acquire);
     if (err) {

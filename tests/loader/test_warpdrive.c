@@ -1,15 +1,20 @@
 /* test_warpdrive.c — a WarpDrive device through the loader: the uacce
  * emulator started as a child process, found through its sysfs tree, used
  * beside the cpu device on one memory object, listed by accelinfo --cdi,
- * and killed in the middle of a queue. */
+ * and killed in the middle of a queue; allocated memory (reached through
+ * the emulator's translation cache) and imported host memory (reached
+ * through the process's address space) giving the cpu driver's results,
+ * also after an address is freed and reused by other memory. */
 #include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,16 +27,17 @@
 static char root[256], sysfs[300], devroot[300];
 static pid_t emulator;
 
-static void start_emulator(void)
+/* One emulator at a time: `name`, SVA, each request delayed latency_us. */
+static void start_emulator_named(const char *name, const char *algorithms, const char *latency_us)
 {
     char sock[400];
-    snprintf(sock, sizeof(sock), "%s/wd_loader-0", devroot);
+    snprintf(sock, sizeof(sock), "%s/%s", devroot, name);
     unlink(sock);
     emulator = fork();
     assert_true(emulator >= 0);
     if (emulator == 0) {
-        execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", "wd_loader-0", "--sva", "--instances", "4",
-              "--algorithms", "zlib,crc32c,sha256", "--latency-us", "20000", (char *)NULL);
+        execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", name, "--sva", "--instances", "4",
+              "--algorithms", algorithms, "--latency-us", latency_us, (char *)NULL);
         _exit(127);
     }
     struct stat st;
@@ -41,6 +47,11 @@ static void start_emulator(void)
         usleep(10000);
     }
     fail_msg("the emulator did not start");
+}
+
+static void start_emulator(void)
+{
+    start_emulator_named("wd_loader-0", "zlib,crc32c,sha256", "20000");
 }
 
 static void stop_emulator(int sig)
@@ -215,10 +226,210 @@ static void test_warpdrive_beside_cpu(void **state)
     stop_emulator(SIGTERM);
 }
 
+/* ---- allocated versus imported memory -------------------------------------------- */
+
+typedef struct tmem {
+    accel_memory *m;
+    uint8_t *p;
+    void *own; /* import: the mapping this test made */
+    size_t own_size;
+} tmem;
+
+/* size bytes of allocated (memfd) or imported host memory, attached to
+ * both devices. */
+static tmem tmem_new(accel_instance *inst, bool imported, size_t size, accel_device *wd, accel_device *cpu)
+{
+    tmem t = {0};
+    if (imported) {
+        t.own_size = (size + 4095) / 4096 * 4096;
+        t.own = mmap(NULL, t.own_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert_true(t.own != MAP_FAILED);
+        t.p = t.own;
+        assert_int_equal(accel_memory_import_host(inst, t.p, size, 0, &t.m), ACCEL_SUCCESS);
+    } else {
+        accel_memory_alloc_info mi = {.struct_size = sizeof(mi), .size = size, .numa_node = -1};
+        assert_int_equal(accel_memory_alloc(inst, &mi, &t.m), ACCEL_SUCCESS);
+        assert_int_equal(accel_memory_map(t.m, (void **)&t.p), ACCEL_SUCCESS);
+    }
+    memset(t.p, 0xA5, size);
+    accel_attach_mode mode = ACCEL_ATTACH_NONE;
+    assert_int_equal(accel_memory_attach(t.m, wd, &mode), ACCEL_SUCCESS);
+    assert_int_equal(mode, ACCEL_ATTACH_ZERO_COPY);
+    assert_int_equal(accel_memory_attach(t.m, cpu, NULL), ACCEL_SUCCESS);
+    return t;
+}
+
+static void tmem_free(tmem *t)
+{
+    accel_memory_free(t->m);
+    if (t->own)
+        munmap(t->own, t->own_size);
+}
+
+static accel_arg mem_arg(accel_memory *m, uint64_t offset, uint64_t size)
+{
+    accel_arg a = {.kind = ACCEL_ARG_MEMORY};
+    a.u.mem.memory = m;
+    a.u.mem.offset = offset;
+    a.u.mem.size = size;
+    return a;
+}
+
+static void run(accel_device *dev, accel_queue *q, const char *name, const accel_arg *args, uint32_t n)
+{
+    accel_function *fn = NULL;
+    assert_int_equal(accel_function_get(dev, NULL, name, &fn), ACCEL_SUCCESS);
+    accel_submit_info s = {.struct_size = sizeof(s), .function = fn, .args = args, .arg_count = n};
+    accel_fence *f = NULL;
+    assert_int_equal(accel_queue_submit(q, &s, &f), ACCEL_SUCCESS);
+    assert_int_equal(accel_fence_wait(&f, 1, true, 10000000000ull), ACCEL_SUCCESS);
+    accel_fence_release(f);
+    accel_function_destroy(fn);
+}
+
+static void pattern_data(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (i & 32) ? (uint8_t)"warpdrive "[i % 10] : (uint8_t)(seed >> 24);
+    }
+}
+
+/* Every function on the warpdrive device and on the cpu device, from the
+ * same source, into outputs of the same kind: equal results. */
+static void compare_functions(accel_instance *inst, accel_device *wd, accel_device *cpu, accel_queue *qw,
+                              accel_queue *qc, bool imported)
+{
+    const size_t n = 3 * 4096 + 777;
+    const uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+    tmem src = tmem_new(inst, imported, n, wd, cpu);
+    pattern_data(src.p, n, imported ? 7 : 8);
+    tmem ow = tmem_new(inst, imported, bound + 64, wd, cpu);
+    tmem oc = tmem_new(inst, imported, bound + 64, wd, cpu);
+
+    accel_arg a[3] = {mem_arg(src.m, 5, n - 5), mem_arg(ow.m, 0, 4)};
+    run(wd, qw, "crc32c", a, 2);
+    a[1] = mem_arg(oc.m, 0, 4);
+    run(cpu, qc, "crc32c", a, 2);
+    assert_memory_equal(ow.p, oc.p, 4);
+
+    a[1] = mem_arg(ow.m, 0, 32);
+    run(wd, qw, "sha256", a, 2);
+    a[1] = mem_arg(oc.m, 0, 32);
+    run(cpu, qc, "sha256", a, 2);
+    assert_memory_equal(ow.p, oc.p, 32);
+
+    /* deflate on each device, inflate on the other: the source again */
+    accel_arg d[3] = {mem_arg(src.m, 0, n), mem_arg(ow.m, 0, bound), mem_arg(ow.m, bound, 8)};
+    run(wd, qw, "zlib.deflate", d, 3);
+    uint64_t zlen;
+    memcpy(&zlen, ow.p + bound, 8);
+    assert_true(zlen > 8 && zlen <= bound);
+    tmem back = tmem_new(inst, imported, n + 8, wd, cpu);
+    accel_arg i[3] = {mem_arg(ow.m, 0, zlen), mem_arg(back.m, 0, n), mem_arg(oc.m, bound, 8)};
+    run(cpu, qc, "zlib.inflate", i, 3);
+    assert_memory_equal(back.p, src.p, n);
+    d[1] = mem_arg(oc.m, 0, bound);
+    d[2] = mem_arg(oc.m, bound, 8);
+    run(cpu, qc, "zlib.deflate", d, 3);
+    memcpy(&zlen, oc.p + bound, 8);
+    memset(back.p, 0, n);
+    i[0] = mem_arg(oc.m, 0, zlen);
+    i[2] = mem_arg(ow.m, bound, 8);
+    run(wd, qw, "zlib.inflate", i, 3);
+    assert_memory_equal(back.p, src.p, n);
+    uint64_t produced;
+    memcpy(&produced, ow.p + bound, 8);
+    assert_int_equal(produced, n);
+
+    /* copy and fill, into the middle of a larger output */
+    memset(ow.p, 0xA5, bound);
+    memset(oc.p, 0xA5, bound);
+    accel_arg c[2] = {mem_arg(src.m, 100, 9000), mem_arg(ow.m, 3, 9000)};
+    run(wd, qw, "accel.copy", c, 2);
+    c[1] = mem_arg(oc.m, 3, 9000);
+    run(cpu, qc, "accel.copy", c, 2);
+    assert_memory_equal(ow.p, oc.p, 9100);
+    assert_memory_equal(ow.p + 3, src.p + 100, 9000);
+    accel_arg f[2] = {mem_arg(ow.m, 4001, 5003), {.kind = ACCEL_ARG_U32}};
+    f[1].u.u32 = 0x8badf00d;
+    run(wd, qw, "accel.fill", f, 2);
+    f[0] = mem_arg(oc.m, 4001, 5003);
+    run(cpu, qc, "accel.fill", f, 2);
+    assert_memory_equal(ow.p, oc.p, 9100);
+    assert_int_equal(ow.p[4001], 0x0d);
+
+    tmem_free(&back);
+    tmem_free(&ow);
+    tmem_free(&oc);
+    tmem_free(&src);
+}
+
+static uint32_t crc_on(accel_device *dev, accel_queue *q, accel_memory *in, uint64_t n, accel_memory *out)
+{
+    accel_arg a[2] = {mem_arg(in, 0, n), mem_arg(out, 0, 4)};
+    run(dev, q, "crc32c", a, 2);
+    void *p;
+    assert_int_equal(accel_memory_map(out, &p), ACCEL_SUCCESS);
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void test_warpdrive_translation(void **state)
+{
+    (void)state;
+    start_emulator_named("wd_loader-1", "zlib,crc32c,sha256,copy,fill", "0");
+    accel_instance *inst = create();
+    accel_device *wd = find(inst, "warpdrive"), *cpu = find(inst, "cpu");
+    assert_non_null(wd);
+    assert_non_null(cpu);
+    accel_queue *qw, *qc;
+    assert_int_equal(accel_queue_create(wd, 0, &qw), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
+
+    compare_functions(inst, wd, cpu, qw, qc, false); /* accel_memory_alloc: a memfd */
+    compare_functions(inst, wd, cpu, qw, qc, true);  /* accel_memory_import_host */
+
+    /* Free allocated memory, then import host memory at the very same
+     * address: the device sees the new bytes, not the freed ones. */
+    const size_t n = 4 * 4096;
+    tmem out = tmem_new(inst, false, 8, wd, cpu);
+    for (int round = 0; round < 3; round++) {
+        tmem a = tmem_new(inst, false, n, wd, cpu);
+        pattern_data(a.p, n, 100 + round);
+        uint32_t want = crc_on(cpu, qc, a.m, n, out.m);
+        assert_int_equal(crc_on(wd, qw, a.m, n, out.m), want);
+        uint8_t *at = a.p;
+        tmem_free(&a);
+#ifdef MAP_FIXED_NOREPLACE
+        int fixed = MAP_FIXED_NOREPLACE;
+#else
+        int fixed = MAP_FIXED; /* just unmapped, and this test runs no other thread */
+#endif
+        uint8_t *p = mmap(at, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+        assert_true(p == at);
+        pattern_data(p, n, 200 + round);
+        tmem b = {.p = p, .own = p, .own_size = n};
+        assert_int_equal(accel_memory_import_host(inst, p, n, 0, &b.m), ACCEL_SUCCESS);
+        assert_int_equal(accel_memory_attach(b.m, wd, NULL), ACCEL_SUCCESS);
+        assert_int_equal(accel_memory_attach(b.m, cpu, NULL), ACCEL_SUCCESS);
+        want = crc_on(cpu, qc, b.m, n, out.m);
+        assert_int_equal(crc_on(wd, qw, b.m, n, out.m), want);
+        tmem_free(&b);
+    }
+    tmem_free(&out);
+    accel_queue_destroy(qw);
+    accel_queue_destroy(qc);
+    accel_instance_destroy(inst);
+    stop_emulator(SIGTERM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warpdrive_beside_cpu),
+        cmocka_unit_test(test_warpdrive_translation),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

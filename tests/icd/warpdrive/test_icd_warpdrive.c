@@ -3,9 +3,11 @@
  * (accel-uacce-emulator, started as children in a temporary root):
  * discovery and attributes, isolation, every offered standard function
  * against references computed here (bitwise CRC-32C, libcrypto's SHA-256,
- * zlib), SVA zero-copy versus non-SVA pinned / staged memory, instance
- * exhaustion, broken queues, and device loss (SIGKILL of the emulator) and
- * recovery. */
+ * zlib), SVA zero-copy versus non-SVA pinned / staged memory, the
+ * emulator's translation cache for SVA memory that comes with a file
+ * descriptor (hits, misses, reuse of an address after detach, requests past
+ * the end of an entry, the control messages), instance exhaustion, broken
+ * queues, and device loss (SIGKILL of the emulator) and recovery. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -150,6 +153,8 @@ static int group_setup(void **state)
               NULL);
     emu_start("wd_nosva-1", "--no-sva", "--instances", "2", "--algorithms", "deflate,crc32c,sha256,copy,fill",
               NULL);
+    /* SVA with every function: the translation cache tests. */
+    emu_start("wd_atc-4", "--sva", "--instances", "8", "--algorithms", "zlib,crc32c,sha256,copy,fill", NULL);
     return 0;
 }
 
@@ -229,25 +234,71 @@ static void fill_data(uint8_t *p, size_t n, uint32_t seed)
     }
 }
 
+/* Where a test buffer's bytes live: plain host memory (attached without a
+ * file descriptor, like accel_memory_import_host) or a memfd (attached with
+ * it, like accel_memory_alloc). */
+typedef enum buf_kind { BUF_HOST, BUF_MEMFD } buf_kind;
+
 /* A buffer the device can use: attached (ZERO_COPY / PINNED) or staged. */
 typedef struct buf {
     uint8_t *p;
     uint64_t size;
     void *mem;
     int staged;
+    int fd;          /* BUF_MEMFD: the memfd, else -1 */
+    size_t map_size; /* BUF_MEMFD: the mapping at p */
 } buf;
 
-static buf buf_new(ih_driver *d, void *dev, uint64_t size, const void *init)
+/* A memfd of at least size bytes (one page for 0), mapped shared. */
+static uint8_t *memfd_map(uint64_t size, int *fd, size_t *map_size)
 {
-    buf b = {.size = size};
-    b.p = malloc(size ? size : 1);
+    *map_size = size ? (size_t)(size + 4095) / 4096 * 4096 : 4096;
+    *fd = memfd_create("wd-test", MFD_CLOEXEC);
+    assert_true(*fd >= 0);
+    assert_int_equal(ftruncate(*fd, (off_t)*map_size), 0);
+    uint8_t *p = mmap(NULL, *map_size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+    assert_true(p != MAP_FAILED);
+    return p;
+}
+
+/* Attach [p, p + size) with fd at fd_offset (-1: none), as the loader does. */
+static void *attach_desc(ih_driver *d, void *dev, void *p, uint64_t size, int fd, uint64_t fd_offset)
+{
+    accel_icd_memory_desc desc = {.struct_size = sizeof(desc), .host_ptr = p, .size = size, .fd = fd,
+                                  .fd_offset = fd_offset, .numa_node = -1};
+    accel_attach_mode mode = ACCEL_ATTACH_NONE;
+    void *mem = NULL;
+    assert_int_equal(d->t->memory_attach(dev, &desc, &mem, &mode), ACCEL_SUCCESS);
+    assert_true(mode == ACCEL_ATTACH_ZERO_COPY || mode == ACCEL_ATTACH_PINNED);
+    return mem;
+}
+
+static buf buf_new_kind(ih_driver *d, void *dev, uint64_t size, const void *init, buf_kind kind)
+{
+    buf b = {.size = size, .fd = -1};
+    if (kind == BUF_MEMFD)
+        b.p = memfd_map(size, &b.fd, &b.map_size);
+    else
+        b.p = malloc(size ? size : 1);
     assert_non_null(b.p);
     if (init)
         memcpy(b.p, init, size);
     else
         memset(b.p, 0xA5, size);
-    assert_int_equal(ih_attach(d, dev, b.p, size, &b.mem, &b.staged), ACCEL_SUCCESS);
+    if (kind == BUF_MEMFD) {
+        accel_icd_memory_desc desc = {.struct_size = sizeof(desc), .host_ptr = b.p, .size = size, .fd = b.fd,
+                                      .numa_node = -1};
+        accel_attach_mode mode = ACCEL_ATTACH_NONE;
+        assert_int_equal(d->t->memory_attach(dev, &desc, &b.mem, &mode), ACCEL_SUCCESS);
+    } else {
+        assert_int_equal(ih_attach(d, dev, b.p, size, &b.mem, &b.staged), ACCEL_SUCCESS);
+    }
     return b;
+}
+
+static buf buf_new(ih_driver *d, void *dev, uint64_t size, const void *init)
+{
+    return buf_new_kind(d, dev, size, init, BUF_HOST);
 }
 
 /* Bring the device's view back to b.p (staged buffers). */
@@ -263,7 +314,12 @@ static void buf_free(ih_driver *d, void *dev, buf *b)
         d->t->memory_free_device(dev, b->mem);
     else
         d->t->memory_detach(dev, b->mem);
-    free(b->p);
+    if (b->fd >= 0) {
+        munmap(b->p, b->map_size);
+        close(b->fd);
+    } else {
+        free(b->p);
+    }
 }
 
 /* ---- tests ----------------------------------------------------------------------- */
@@ -273,7 +329,7 @@ static void test_discovery(void **state)
     (void)state;
     ih_driver d, d2;
     assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
-    assert_int_equal(d.device_count, 2);
+    assert_int_equal(d.device_count, 3);
     int s = find_dev(&d, "wd_sva-0"), n = find_dev(&d, "wd_nosva-1");
     assert_true(s >= 0 && n >= 0);
     accel_icd_device_info *si = &d.info[s], *ni = &d.info[n];
@@ -331,7 +387,7 @@ static void test_isolated(void **state)
     emu_start("wd_iso-2", "--instances", "2", "--isolate-threshold", "2", NULL);
     ih_driver d;
     assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
-    assert_int_equal(d.device_count, 3);
+    assert_int_equal(d.device_count, 4);
     int i = find_dev(&d, "wd_iso-2");
     assert_true(i >= 0);
     void *dev = d.devices[i];
@@ -351,7 +407,7 @@ static void test_isolated(void **state)
     ih_close(&d);
     /* A new driver instance does not offer it. */
     assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
-    assert_int_equal(d.device_count, 2);
+    assert_int_equal(d.device_count, 3);
     assert_int_equal(find_dev(&d, "wd_iso-2"), -1);
     ih_close(&d);
     emu_signal("wd_iso-2", SIGTERM);
@@ -360,16 +416,17 @@ static void test_isolated(void **state)
 }
 
 /* Every standard function the device offers, at one size, against the
- * references. */
-static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zlib_only)
+ * references; the source in memory of kind sk, the results in kind ok. */
+static void check_functions_kinds(ih_driver *d, void *dev, void *q, size_t n, bool zlib_only, buf_kind sk,
+                                  buf_kind ok)
 {
     uint8_t *data = malloc(n ? n : 1);
     assert_non_null(data);
     fill_data(data, n, (uint32_t)n);
-    buf src = buf_new(d, dev, n, data);
+    buf src = buf_new_kind(d, dev, n, data, sk);
     void *fn;
     if (!zlib_only && d->t->function_get(dev, NULL, "crc32c", &fn, NULL) == ACCEL_SUCCESS) {
-        buf out = buf_new(d, dev, 4, NULL);
+        buf out = buf_new_kind(d, dev, 4, NULL, ok);
         accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(out.mem, 0, 4)};
         assert_int_equal(ih_run(d, q, fn, args, 2, 0, 0), ACCEL_SUCCESS);
         buf_sync(d, dev, &out);
@@ -377,7 +434,7 @@ static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zli
         buf_free(d, dev, &out);
     }
     if (!zlib_only && d->t->function_get(dev, NULL, "sha256", &fn, NULL) == ACCEL_SUCCESS) {
-        buf out = buf_new(d, dev, 40, NULL);
+        buf out = buf_new_kind(d, dev, 40, NULL, ok);
         accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(out.mem, 0, 40)};
         assert_int_equal(ih_run(d, q, fn, args, 2, 0, 0), ACCEL_SUCCESS);
         buf_sync(d, dev, &out);
@@ -392,7 +449,7 @@ static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zli
     if (d->t->function_get(dev, NULL, "zlib.deflate", &fn, NULL) == ACCEL_SUCCESS) {
         void *inf = fn_get(d, dev, "zlib.inflate");
         uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
-        buf z = buf_new(d, dev, bound, NULL), sz = buf_new(d, dev, 8, NULL);
+        buf z = buf_new_kind(d, dev, bound, NULL, ok), sz = buf_new_kind(d, dev, 8, NULL, ok);
         accel_icd_arg args[3] = {ih_mem(src.mem, 0, n), ih_mem(z.mem, 0, bound), ih_mem(sz.mem, 0, 8)};
         assert_int_equal(ih_run(d, q, fn, args, 3, 0, 0), ACCEL_SUCCESS);
         buf_sync(d, dev, &z);
@@ -409,7 +466,7 @@ static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zli
         uLongf rlen = compressBound(n);
         uint8_t *ref = malloc(rlen);
         assert_int_equal(compress2(ref, &rlen, data, n, 1), Z_OK);
-        buf rz = buf_new(d, dev, rlen, ref), out = buf_new(d, dev, n + 16, NULL);
+        buf rz = buf_new_kind(d, dev, rlen, ref, sk), out = buf_new_kind(d, dev, n + 16, NULL, ok);
         accel_icd_arg iargs[3] = {ih_mem(rz.mem, 0, rlen), ih_mem(out.mem, 0, n + 16), ih_mem(sz.mem, 0, 8)};
         assert_int_equal(ih_run(d, q, inf, iargs, 3, 0, 0), ACCEL_SUCCESS);
         buf_sync(d, dev, &out);
@@ -424,8 +481,36 @@ static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zli
         buf_free(d, dev, &z);
         buf_free(d, dev, &sz);
     }
+    if (!zlib_only && d->t->function_get(dev, NULL, "accel.copy", &fn, NULL) == ACCEL_SUCCESS) {
+        buf out = buf_new_kind(d, dev, n + 8, NULL, ok);
+        accel_icd_arg args[2] = {ih_mem(src.mem, 0, n), ih_mem(out.mem, 4, n)};
+        assert_int_equal(ih_run(d, q, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        buf_sync(d, dev, &out);
+        assert_memory_equal(out.p + 4, data, n);
+        const uint8_t guard[4] = {0xA5, 0xA5, 0xA5, 0xA5};
+        assert_memory_equal(out.p, guard, 4);
+        assert_memory_equal(out.p + 4 + n, guard, 4);
+        buf_free(d, dev, &out);
+    }
+    if (!zlib_only && d->t->function_get(dev, NULL, "accel.fill", &fn, NULL) == ACCEL_SUCCESS) {
+        buf out = buf_new_kind(d, dev, n + 8, NULL, ok);
+        accel_icd_arg args[2] = {ih_mem(out.mem, 3, n), ih_u32(0x9a7b5c3d)};
+        assert_int_equal(ih_run(d, q, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        buf_sync(d, dev, &out);
+        for (size_t i = 0; i < n + 8; i++) {
+            uint8_t want = i < 3 || i >= n + 3 ? 0xA5 : (uint8_t)(0x9a7b5c3du >> (8 * ((i - 3) & 3)));
+            if (out.p[i] != want)
+                fail_msg("fill of %zu bytes: byte %zu is 0x%02x, not 0x%02x", n, i, out.p[i], want);
+        }
+        buf_free(d, dev, &out);
+    }
     buf_free(d, dev, &src);
     free(data);
+}
+
+static void check_functions(ih_driver *d, void *dev, void *q, size_t n, bool zlib_only)
+{
+    check_functions_kinds(d, dev, q, n, zlib_only, BUF_HOST, BUF_HOST);
 }
 
 static void run_functions(const char *name, int expect_staged)
@@ -529,6 +614,457 @@ static void test_attach_modes(void **state)
     munmap(p, size);
     close(fd);
     ih_close(&d);
+}
+
+/* ---- the emulator's translation cache (SVA) ---------------------------------------------- */
+
+/* Open the driver and a queue on the SVA device with every function. */
+static void *atc_open(ih_driver *d, void **q)
+{
+    assert_int_equal(ih_open(d, DRIVER_PATH), 0);
+    int i = find_dev(d, "wd_atc-4");
+    assert_true(i >= 0);
+    assert_true(d->info[i].flags & ACCEL_DEVICE_FLAG_SVA);
+    assert_int_equal(d->t->queue_create(d->devices[i], q), ACCEL_SUCCESS);
+    return d->devices[i];
+}
+
+static uint32_t run_crc(ih_driver *d, void *dev, void *q, void *mem, uint64_t off, uint64_t n)
+{
+    uint8_t out[4] = {0};
+    void *m = attach_desc(d, dev, out, 4, -1, 0);
+    accel_icd_arg args[2] = {ih_mem(mem, off, n), ih_mem(m, 0, 4)};
+    assert_int_equal(ih_run(d, q, fn_get(d, dev, "crc32c"), args, 2, 0, 0), ACCEL_SUCCESS);
+    d->t->memory_detach(dev, m);
+    return (uint32_t)get_le(out, 4);
+}
+
+/* Every function, memfd memory (found in the translation cache), host
+ * memory (process_vm_readv / writev) and the two mixed, at sizes around a
+ * page and beyond the emulator's 64 KiB pieces. */
+static void test_translation_functions(void **state)
+{
+    (void)state;
+    ih_driver d;
+    void *q, *dev = atc_open(&d, &q);
+    const size_t sizes[] = {0, 1, 4096, 4096 + 3, 200000, MIB};
+    const buf_kind kinds[4][2] = {
+        {BUF_MEMFD, BUF_MEMFD}, {BUF_HOST, BUF_HOST}, {BUF_MEMFD, BUF_HOST}, {BUF_HOST, BUF_MEMFD}};
+    for (size_t k = 0; k < 4; k++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            check_functions_kinds(&d, dev, q, sizes[i], false, kinds[k][0], kinds[k][1]);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/*
+ * Which path the device takes, made visible: the pages at host_ptr and the
+ * pages of the fd are made different on purpose (a desc that breaks the
+ * driver ABI's "same pages" rule, only to observe). With the fd the device
+ * reads and writes the fd's pages (its translation); without it, the pages
+ * at the address.
+ */
+static void test_translation_path(void **state)
+{
+    (void)state;
+    ih_driver d;
+    void *q, *dev = atc_open(&d, &q);
+    const size_t size = 3 * 4096;
+    int fd;
+    size_t map_size;
+    uint8_t *via_fd = memfd_map(size, &fd, &map_size);
+    uint8_t *at_va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(at_va != MAP_FAILED);
+    fill_data(via_fd, size, 11);
+    fill_data(at_va, size, 12);
+
+    void *mem = attach_desc(&d, dev, at_va, size, fd, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(via_fd, size));
+    assert_int_equal(run_crc(&d, dev, q, mem, 5000, 100), ref_crc32c(via_fd + 5000, 100));
+    /* Writes land in the fd's pages too. */
+    accel_icd_arg fargs[2] = {ih_mem(mem, 100, 50), ih_u32(0x01010101)};
+    assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.fill"), fargs, 2, 0, 0), ACCEL_SUCCESS);
+    assert_int_equal(via_fd[100], 1);
+    assert_int_equal(via_fd[149], 1);
+    assert_int_not_equal(at_va[100], 1);
+    d.t->memory_detach(dev, mem);
+
+    /* Without the fd: the address space. */
+    mem = attach_desc(&d, dev, at_va, size, -1, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(at_va, size));
+    fargs[0] = ih_mem(mem, 100, 50);
+    assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.fill"), fargs, 2, 0, 0), ACCEL_SUCCESS);
+    assert_int_equal(at_va[100], 1);
+    d.t->memory_detach(dev, mem);
+
+    /* An fd offset that is not page-aligned: the entry starts there. */
+    mem = attach_desc(&d, dev, at_va + 10, 4096, fd, 4096 + 20);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, 4096), ref_crc32c(via_fd + 4096 + 20, 4096));
+    d.t->memory_detach(dev, mem);
+
+    /* An fd that does not hold the range is refused by the emulator (a
+     * warning); the device reads the address space instead. */
+    mem = attach_desc(&d, dev, at_va, size, fd, 4096);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(at_va, size));
+    d.t->memory_detach(dev, mem);
+
+    munmap(at_va, size);
+    munmap(via_fd, map_size);
+    close(fd);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* Map size bytes at exactly `at` (just unmapped by the caller): a memfd's
+ * pages when fd >= 0, anonymous ones otherwise. */
+static uint8_t *map_at(uint8_t *at, size_t size, int fd)
+{
+#ifdef MAP_FIXED_NOREPLACE
+    int fixed = MAP_FIXED_NOREPLACE;
+#else
+    int fixed = MAP_FIXED; /* the range was just unmapped; no other thread maps */
+#endif
+    void *p = fd >= 0 ? mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | fixed, fd, 0)
+                      : mmap(at, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | fixed, -1, 0);
+    assert_true(p == at);
+    return p;
+}
+
+/* Detach, then the same addresses with other memory: the old translation is
+ * gone before memory_detach returns, whatever comes next at the address. */
+static void test_translation_reuse(void **state)
+{
+    (void)state;
+    ih_driver d;
+    void *q, *dev = atc_open(&d, &q);
+    const size_t size = 4 * 4096;
+    int fd1, fd2, fd3;
+    size_t ms;
+    uint8_t *va = memfd_map(size, &fd1, &ms); /* the address every step reuses */
+    fill_data(va, size, 21);
+    uint8_t *old = malloc(size);
+    assert_non_null(old);
+    memcpy(old, va, size); /* fd1 keeps these pages after they leave va */
+    void *sha = fn_get(&d, dev, "sha256");
+
+    /* 1. memfd memory at va: a translation. */
+    void *mem = attach_desc(&d, dev, va, size, fd1, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(old, size));
+    d.t->memory_detach(dev, mem);
+    munmap(va, size);
+
+    /* 2. host memory (no fd) at the same address, other bytes. */
+    uint8_t *p = map_at(va, size, -1);
+    fill_data(p, size, 22);
+    mem = attach_desc(&d, dev, p, size, -1, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(p, size));
+    assert_int_equal(run_crc(&d, dev, q, mem, 4000, 200), ref_crc32c(p + 4000, 200));
+    uint8_t digest[32];
+    void *dm = attach_desc(&d, dev, digest, sizeof(digest), -1, 0);
+    accel_icd_arg sargs[2] = {ih_mem(mem, 0, size), ih_mem(dm, 0, 32)};
+    assert_int_equal(ih_run(&d, q, sha, sargs, 2, 0, 0), ACCEL_SUCCESS);
+#ifdef HAVE_LIBCRYPTO
+    uint8_t ref[32];
+    SHA256(p, size, ref);
+    assert_memory_equal(digest, ref, 32);
+#endif
+    accel_icd_arg fargs[2] = {ih_mem(mem, 8000, 300), ih_u32(0x77777777)};
+    assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.fill"), fargs, 2, 0, 0), ACCEL_SUCCESS);
+    assert_int_equal(p[8000], 0x77);
+    assert_int_equal(p[8299], 0x77);
+    uint8_t check[4];
+    assert_int_equal(pread(fd1, check, 1, 8000), 1);
+    assert_int_equal(check[0], old[8000]); /* nothing went to the old pages */
+    d.t->memory_detach(dev, mem);
+    munmap(p, size);
+
+    /* 3. another memfd at the same address: its own translation. */
+    uint8_t *tmp = memfd_map(size, &fd2, &ms);
+    munmap(tmp, ms);
+    p = map_at(va, size, fd2);
+    fill_data(p, size, 23);
+    mem = attach_desc(&d, dev, p, size, fd2, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(p, size));
+    fargs[0] = ih_mem(mem, 8000, 300);
+    assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.fill"), fargs, 2, 0, 0), ACCEL_SUCCESS);
+    assert_int_equal(p[8000], 0x77);
+    d.t->memory_detach(dev, mem);
+    munmap(p, size);
+
+    /* 4. the same, with the fd's pages differing from the address's (as in
+     * test_translation_path): the answer comes from the new entry, not a
+     * stale one (fd2's bytes), nor a refused one (the address's). */
+    tmp = memfd_map(size, &fd3, &ms);
+    fill_data(tmp, size, 24);
+    uint32_t want = ref_crc32c(tmp, size);
+    munmap(tmp, ms);
+    p = map_at(va, size, -1);
+    fill_data(p, size, 25);
+    mem = attach_desc(&d, dev, p, size, fd3, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), want);
+    d.t->memory_detach(dev, mem);
+    /* 5. and once detached, the address's own bytes again. */
+    mem = attach_desc(&d, dev, p, size, -1, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(p, size));
+    d.t->memory_detach(dev, mem);
+    d.t->memory_detach(dev, dm);
+    munmap(p, size);
+    close(fd1);
+    close(fd2);
+    close(fd3);
+    free(old);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* Requests that run past the end of a translation entry (the rest of the
+ * range is host memory attached separately): the emulator maps only the
+ * entry's pages, so a read or write beyond them through its mapping would
+ * kill it. Every function, in and across the boundary. */
+static void test_translation_span(void **state)
+{
+    (void)state;
+    ih_driver d;
+    void *q, *dev = atc_open(&d, &q);
+    const size_t size = 3 * 4096;
+    int fd;
+    size_t ms;
+    uint8_t *v = memfd_map(size, &fd, &ms);
+    fill_data(v, size, 31);
+    uint8_t *copy = malloc(size);
+    assert_non_null(copy);
+
+    for (int layout = 0; layout < 2; layout++) {
+        /* layout 0: the entry is the first page; 1: bytes [100, 3100). */
+        void *entry = layout == 0 ? attach_desc(&d, dev, v, 4096, fd, 0)
+                                  : attach_desc(&d, dev, v + 100, 3000, fd, 100);
+        void *all = attach_desc(&d, dev, v, size, -1, 0);
+        const uint64_t ranges[][2] = {{0, size},  {100, 8000}, {4092, 8},
+                                      {50, 100},  {3000, 200}, {4096, 4096}};
+        for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+            assert_int_equal(run_crc(&d, dev, q, all, ranges[i][0], ranges[i][1]),
+                             ref_crc32c(v + ranges[i][0], ranges[i][1]));
+        /* sha256 across the end */
+        uint8_t digest[40];
+        memset(digest, 0xA5, sizeof(digest));
+        void *dm = attach_desc(&d, dev, digest, sizeof(digest), -1, 0);
+        accel_icd_arg sargs[2] = {ih_mem(all, 10, 6000), ih_mem(dm, 0, 40)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "sha256"), sargs, 2, 0, 0), ACCEL_SUCCESS);
+#ifdef HAVE_LIBCRYPTO
+        uint8_t ref[32];
+        SHA256(v + 10, 6000, ref);
+        assert_memory_equal(digest, ref, 32);
+#endif
+        assert_int_equal(digest[32], 0xA5);
+        /* fill and copy whose destination crosses the end */
+        memcpy(copy, v, size);
+        accel_icd_arg fargs[2] = {ih_mem(all, 4000, 200), ih_u32(0x5a5a5a5a)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.fill"), fargs, 2, 0, 0), ACCEL_SUCCESS);
+        memset(copy + 4000, 0x5a, 200);
+        accel_icd_arg cargs[2] = {ih_mem(all, 0, 3000), ih_mem(all, 3500, 3000)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.copy"), cargs, 2, 0, 0), ACCEL_SUCCESS);
+        memmove(copy + 3500, copy, 3000);
+        assert_memory_equal(v, copy, size);
+        /* copy through the entry handle itself, then deflate a source
+         * across the end and inflate it back into a range across it. */
+        accel_icd_arg eargs[2] = {ih_mem(entry, 0, 1000), ih_mem(entry, 1500, 1000)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "accel.copy"), eargs, 2, 0, 0), ACCEL_SUCCESS);
+        uint64_t eoff = layout == 0 ? 0 : 100;
+        memmove(copy + eoff + 1500, copy + eoff, 1000);
+        assert_memory_equal(v, copy, size);
+        uint8_t z[9000], zsize[8];
+        void *zm = attach_desc(&d, dev, z, sizeof(z), -1, 0), *zs = attach_desc(&d, dev, zsize, 8, -1, 0);
+        accel_icd_arg dargs[3] = {ih_mem(all, 2000, 7000), ih_mem(zm, 0, sizeof(z)), ih_mem(zs, 0, 8)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.deflate"), dargs, 3, 0, 0), ACCEL_SUCCESS);
+        uint64_t zlen = get_le(zsize, 8);
+        memset(v + 3000, 0, 7000);
+        accel_icd_arg iargs[3] = {ih_mem(zm, 0, zlen), ih_mem(all, 3000, 7000), ih_mem(zs, 0, 8)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.inflate"), iargs, 3, 0, 0), ACCEL_SUCCESS);
+        assert_int_equal(get_le(zsize, 8), 7000);
+        assert_memory_equal(v + 3000, copy + 2000, 7000);
+        d.t->memory_detach(dev, zm);
+        d.t->memory_detach(dev, zs);
+        d.t->memory_detach(dev, dm);
+        d.t->memory_detach(dev, all);
+        d.t->memory_detach(dev, entry);
+        fill_data(v, size, 32 + layout);
+    }
+    free(copy);
+    munmap(v, ms);
+    close(fd);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* One control message on a fresh connection to emulator `name`; returns
+ * the reply's status, *a its first value. */
+static int ctl(int s, uint32_t type, int fd, uint64_t a, uint64_t b, uint64_t c, uint64_t *ret)
+{
+    wd_msg m = {.magic = WD_MSG_MAGIC, .type = type, .a = a, .b = b, .c = c};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct iovec iov = {&m, sizeof(m)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = sizeof(u.buf);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    assert_int_equal(sendmsg(s, &mh, MSG_NOSIGNAL), (ssize_t)sizeof(m));
+    assert_int_equal(recv(s, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+    assert_int_equal(m.type, type);
+    if (ret)
+        *ret = m.a;
+    return m.status;
+}
+
+static int ctl_connect(const char *name)
+{
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    assert_true(snprintf(a.sun_path, sizeof(a.sun_path), "%s/%s", DEVROOT, name) < (int)sizeof(a.sun_path));
+    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    return s;
+}
+
+/* The control messages themselves: bad requests are refused without harm,
+ * entries belong to their connection, and go when it ends. */
+static void test_translation_messages(void **state)
+{
+    (void)state;
+    const size_t size = 2 * 4096;
+    int fd;
+    size_t ms;
+    uint8_t *via_fd = memfd_map(size, &fd, &ms);
+    uint8_t *at_va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(at_va != MAP_FAILED);
+    fill_data(via_fd, size, 41);
+    fill_data(at_va, size, 42);
+    uint64_t va = (uint64_t)(uintptr_t)at_va, id = 0, id2 = 0;
+
+    int s = ctl_connect("wd_atc-4");
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, -1, 0, size, va, NULL), EINVAL);      /* no fd */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, 0, va, NULL), EINVAL);         /* empty */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, size + 1, va, NULL), EINVAL);  /* past the file */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, 16, UINT64_MAX - 8, NULL), EINVAL); /* wraps */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_REMOVE, -1, 12345678, 0, 0, NULL), ENOENT);
+    assert_int_equal(ctl(s, WD_MSG_REGISTER, fd, 0, size, 0, NULL), EOPNOTSUPP);       /* regions: non-SVA */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, size, va, &id), 0);
+    assert_true(id != 0);
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, 4096, va + 4095, NULL), EEXIST); /* overlaps */
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, 4096, va - 4095, NULL), EEXIST);
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, 4096, va + size, &id2), 0);     /* adjacent */
+    /* Another connection can neither remove it nor add over it; its own
+     * entry at the same address would be another process's. */
+    int s2 = ctl_connect("wd_atc-4");
+    assert_int_equal(ctl(s2, WD_MSG_TRANSLATE_REMOVE, -1, id, 0, 0, NULL), ENOENT);
+    assert_int_equal(ctl(s2, WD_MSG_TRANSLATE_ADD, fd, 0, size, va, NULL), EEXIST);
+    close(s2);
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_REMOVE, -1, id2, 0, 0, NULL), 0);
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_REMOVE, -1, id2, 0, 0, NULL), ENOENT);
+
+    /* The entry is this process's: a queue of the driver in this process
+     * sees the fd's bytes at va, until the connection that added it ends. */
+    ih_driver d;
+    void *q, *dev = atc_open(&d, &q);
+    void *mem = attach_desc(&d, dev, at_va, size, -1, 0);
+    assert_int_equal(run_crc(&d, dev, q, mem, 0, size), ref_crc32c(via_fd, size));
+    close(s);
+    bool gone = false;
+    for (int i = 0; i < 500 && !gone; i++) {
+        gone = run_crc(&d, dev, q, mem, 0, size) == ref_crc32c(at_va, size);
+        if (!gone)
+            usleep(10000);
+    }
+    assert_true(gone);
+    d.t->memory_detach(dev, mem);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+
+    /* Without SVA the message is refused. */
+    s = ctl_connect("wd_nosva-1");
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_ADD, fd, 0, size, va, NULL), EOPNOTSUPP);
+    assert_int_equal(ctl(s, WD_MSG_TRANSLATE_REMOVE, -1, 1, 0, 0, NULL), ENOENT);
+    close(s);
+    munmap(at_va, size);
+    munmap(via_fd, ms);
+    close(fd);
+}
+
+/* Whether every thread of pid is stopped (state T in /proc). */
+static bool all_threads_stopped(pid_t pid)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool all = true;
+    struct dirent *t;
+    while (all && (t = readdir(d))) {
+        if (t->d_name[0] == '.')
+            continue;
+        char path[400], st[512];
+        snprintf(path, sizeof(path), "%s/%s/stat", dir, t->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue; /* the thread ended */
+        size_t got = fread(st, 1, sizeof(st) - 1, f);
+        fclose(f);
+        st[got] = '\0';
+        const char *paren = strrchr(st, ')');
+        all = paren && paren[1] == ' ' && paren[2] == 'T';
+    }
+    closedir(d);
+    return all;
+}
+
+/* An emulator that does not confirm the removal of a translation (stopped
+ * here) might still use it after the pages are gone: memory_detach returns
+ * after its timeout and the device is lost from then on. */
+static void test_translation_unanswered(void **state)
+{
+    (void)state;
+    emu_start("wd_stop-5", "--algorithms", "crc32c", NULL);
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    int i = find_dev(&d, "wd_stop-5");
+    assert_true(i >= 0);
+    void *dev = d.devices[i], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    buf in = buf_new_kind(&d, dev, 4096, NULL, BUF_MEMFD);
+    fill_data(in.p, 4096, 51);
+    assert_int_equal(run_crc(&d, dev, q, in.mem, 0, 4096), ref_crc32c(in.p, 4096));
+    emu *e = emu_slot("wd_stop-5");
+    kill(e->pid, SIGSTOP);
+    /* The stop takes effect as each of its threads takes the signal. */
+    bool stopped = false;
+    for (int k = 0; k < 1000 && !stopped; k++) {
+        stopped = all_threads_stopped(e->pid);
+        if (!stopped)
+            usleep(1000);
+    }
+    assert_true(stopped);
+    d.t->memory_detach(dev, in.mem);
+    kill(e->pid, SIGCONT);
+    uint8_t out[4];
+    void *m = attach_desc(&d, dev, out, 4, -1, 0);
+    accel_icd_arg args[2] = {ih_mem(m, 0, 4), ih_mem(m, 0, 4)};
+    assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "crc32c"), args, 2, 0, 0), ACCEL_ERROR_DEVICE_LOST);
+    void *q2;
+    assert_int_equal(d.t->queue_create(dev, &q2), ACCEL_ERROR_DEVICE_LOST);
+    d.t->memory_detach(dev, m);
+    munmap(in.p, in.map_size);
+    close(in.fd);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+    emu_signal("wd_stop-5", SIGTERM);
 }
 
 static void test_busy(void **state)
@@ -709,6 +1245,12 @@ int main(void)
         cmocka_unit_test(test_functions_nosva_staged),
         cmocka_unit_test(test_deflate_64mib),
         cmocka_unit_test(test_attach_modes),
+        cmocka_unit_test(test_translation_functions),
+        cmocka_unit_test(test_translation_path),
+        cmocka_unit_test(test_translation_reuse),
+        cmocka_unit_test(test_translation_span),
+        cmocka_unit_test(test_translation_messages),
+        cmocka_unit_test(test_translation_unanswered),
         cmocka_unit_test(test_busy),
         cmocka_unit_test(test_queue_semantics),
         cmocka_unit_test(test_device_lost),
