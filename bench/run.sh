@@ -24,6 +24,7 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC')  $(uname -srm)  $(nproc) CPU(s)  $model
 if [ -x "$build/bench/bench_submit" ]; then
     ACCEL_DRIVER_FILES="$build/manifests" "$build/bench/bench_submit"
 fi
+"$build/bench/bench_placement"
 if [ -x "$build/bench/bench_warpdrive" ]; then
     "$build/bench/bench_warpdrive"
 fi

@@ -2,8 +2,12 @@
 # The main job: what accel-loader finds and what it runs, on the in-tree
 # example drivers from the build tree (their manifests are in
 # BUILD_DIR/manifests): the cpu driver, the OpenCL and Vulkan drivers over
-# the system's PoCL and lavapipe, and the warpdrive driver over a uacce
-# device emulator started here for the occasion.
+# the system's PoCL and lavapipe, the warpdrive driver over a uacce device
+# emulator started here for the occasion, and the emulated FPGA card.
+# First the demo pipeline (pipelines/demo.json: zlib.inflate -> crc32c ->
+# zlib.deflate over a generated 16 MiB input) is placed over those devices
+# with accel-run, which prints its plan and runs it; then accelinfo, the
+# topology, and the examples.
 # Usage: scripts/run-main.sh [BUILD_DIR]
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,7 +30,35 @@ if [ -x "$build/icd-examples/warpdrive/accel-uacce-emulator" ]; then
     while [ ! -S "$root/dev/uacce_zip-0" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 fi
 
+# The demo pipeline over a generated input: 16 MiB of text-like bytes,
+# compressed with zlib (python3's binding of the system zlib).
+work="$root/demo"
+mkdir -p "$work"
+cp pipelines/demo.json "$work/"
+python3 - "$work" <<'PY'
+import random, sys, zlib
+random.seed(2026)
+words = [b"accel", b"loader", b"device", b"queue", b"fence", b"memory", b"pipeline", b"zlib", b"\n"]
+data = b" ".join(random.choice(words) for _ in range(3 * 1024 * 1024))[: 16 * 1024 * 1024]
+open(sys.argv[1] + "/input.zz", "wb").write(zlib.compress(data, 6))
+open(sys.argv[1] + "/expected.bin", "wb").write(data)
+PY
+echo "== accel-run --explain pipelines/demo.json (input: $(wc -c <"$work/input.zz") bytes of zlib stream)"
+"$build/tools/accel-run" --explain "$work/demo.json"
+python3 - "$work" <<'PY'
+import sys, zlib
+d = sys.argv[1]
+expected = open(d + "/expected.bin", "rb").read()
+out = zlib.decompress(open(d + "/output.zz", "rb").read())
+crc = int.from_bytes(open(d + "/crc.bin", "rb").read(), "little")
+print("output.zz inflates to the input's %d bytes: %s; crc32c %08x" % (len(expected), out == expected, crc))
+sys.exit(0 if out == expected else 1)
+PY
+echo
+
 "$build/tools/accelinfo"
+echo
+"$build/tools/accelinfo" --topology
 echo
 "$build/tools/accelinfo" --json
 echo

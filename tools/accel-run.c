@@ -564,6 +564,8 @@ static int submit_stage(run_state *s, uint32_t i)
         .arg_count = st.arg_count,
         .wait_fences = waits,
         .wait_fence_count = nw,
+        .work_dim = st.work_dim,
+        .work_size = {st.work_size[0], st.work_size[1], st.work_size[2]},
     };
     accel_result r = accel_queue_submit(s->queues[i], &si, &s->fences[i]);
     free(waits);

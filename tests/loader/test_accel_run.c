@@ -1,0 +1,392 @@
+/* test_accel_run.c — tools/accel-run over the real in-tree drivers (cpu,
+ * opencl on PoCL, vulkan on lavapipe, warpdrive on its emulator, fpga):
+ * pipelines/demo.json (zlib.inflate -> crc32c -> zlib.deflate) gives the
+ * same CRC and a stream that inflates to the same bytes whichever devices
+ * its stages are forced onto; plan-only output; infeasible placements;
+ * what-if planning; usage and input errors with their exit codes. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+#include <zlib.h>
+
+#include "support.h"
+
+static char *dir;       /* the pipeline, its input, and the outputs */
+static char *pipeline;  /* dir/demo.json */
+static unsigned char *plain;
+static size_t plain_size;
+static uint32_t plain_crc;
+static char root[256], sysfs[300], devroot[300];
+static pid_t emulator;
+
+static uint32_t crc32c(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void start_emulator(void)
+{
+    char sock[400];
+    snprintf(sock, sizeof(sock), "%s/uacce_run-0", devroot);
+    emulator = fork();
+    assert_true(emulator >= 0);
+    if (emulator == 0) {
+        execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", "uacce_run-0", "--sva", "--instances", "8",
+              "--algorithms", "zlib,crc32c,sha256", (char *)NULL);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+            return;
+        usleep(10000);
+    }
+    fail_msg("the uacce emulator did not start");
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    dir = ts_mkdtemp("accel-run");
+    /* Text-like data that compresses, 256 KiB + 3. */
+    plain_size = 256 * 1024 + 3;
+    plain = malloc(plain_size);
+    static const char *const words[] = {"accel ", "loader ", "queue ", "fence ", "memory ", "pipeline ", "zlib "};
+    size_t k = 0;
+    unsigned seed = 7;
+    while (k < plain_size) {
+        seed = seed * 1103515245u + 12345u;
+        const char *w = words[(seed >> 16) % 7];
+        for (size_t i = 0; w[i] && k < plain_size; i++)
+            plain[k++] = (unsigned char)w[i];
+    }
+    plain_crc = crc32c(plain, plain_size);
+    uLongf clen = compressBound(plain_size);
+    unsigned char *z = malloc(clen);
+    if (compress2(z, &clen, plain, plain_size, 6) != Z_OK)
+        return -1;
+    char *in = ts_printf("%s/input.zz", dir);
+    FILE *f = fopen(in, "wb");
+    fwrite(z, 1, clen, f);
+    fclose(f);
+    free(in);
+    free(z);
+    char *src = ts_printf("%s/pipelines/demo.json", getenv("ACCEL_TEST_SOURCE_ROOT"));
+    char *text = ts_read_text(src);
+    free(src);
+    if (!text)
+        return -1;
+    pipeline = ts_write_text(dir, "demo.json", text);
+    free(text);
+
+    snprintf(root, sizeof(root), "%s/uacce-XXXXXX", TEST_TMP_DIR);
+    if (!mkdtemp(root))
+        return -1;
+    snprintf(sysfs, sizeof(sysfs), "%s/sys", root);
+    snprintf(devroot, sizeof(devroot), "%s/dev", root);
+    setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs, 1);
+    setenv("ACCEL_UACCE_DEV_ROOT", devroot, 1);
+    setenv("ACCEL_DRIVER_FILES", BUILD_MANIFEST_DIR, 1);
+    start_emulator();
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (emulator > 0) {
+        kill(emulator, SIGKILL);
+        waitpid(emulator, NULL, 0);
+    }
+    ts_rmtree(root);
+    ts_rmtree(dir);
+    free(dir);
+    free(pipeline);
+    free(plain);
+    return 0;
+}
+
+/* Run accel-run with up to 12 extra arguments (NULL-terminated). */
+static int run(char **out, char **err, ...)
+{
+    const char *argv[32] = {ACCEL_RUN_PATH};
+    int n = 1;
+    va_list ap;
+    va_start(ap, err);
+    for (const char *a; n < 31 && (a = va_arg(ap, const char *));)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return ts_run(argv, NULL, out, err);
+}
+
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)n + 1);
+    *size = fread(p, 1, (size_t)n, f);
+    fclose(f);
+    return p;
+}
+
+/* The outputs in outdir: crc.bin is the CRC-32C of the data, output.zz
+ * inflates (with zlib) to the data. */
+static void check_outputs(const char *outdir)
+{
+    char *crc_path = ts_printf("%s/crc.bin", outdir), *zz_path = ts_printf("%s/output.zz", outdir);
+    size_t n = 0;
+    unsigned char *crc = read_file(crc_path, &n);
+    assert_non_null(crc);
+    assert_int_equal(n, 4);
+    uint32_t got = (uint32_t)crc[0] | (uint32_t)crc[1] << 8 | (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
+    assert_int_equal(got, plain_crc);
+    unsigned char *zz = read_file(zz_path, &n);
+    assert_non_null(zz);
+    uLongf dlen = plain_size + 16;
+    unsigned char *back = malloc(dlen);
+    assert_int_equal(uncompress(back, &dlen, zz, n), Z_OK);
+    assert_int_equal(dlen, plain_size);
+    assert_memory_equal(back, plain, plain_size);
+    free(back);
+    free(zz);
+    free(crc);
+    free(crc_path);
+    free(zz_path);
+}
+
+static void run_forced(const char *tag, const char *inflate_dev, const char *crc_dev, const char *deflate_dev)
+{
+    char *outdir = ts_printf("%s/out-%s", dir, tag);
+    ts_mkdirs(outdir);
+    char *f1 = ts_printf("inflate=%s", inflate_dev), *f2 = ts_printf("crc=%s", crc_dev),
+         *f3 = ts_printf("deflate=%s", deflate_dev);
+    char *out = NULL, *err = NULL;
+    int rc = run(&out, &err, "--quiet", "-o", outdir, "-f", f1, "-f", f2, "-f", f3, pipeline, NULL);
+    if (rc != 0)
+        fail_msg("accel-run (%s) exited %d: %s", tag, rc, err);
+    check_outputs(outdir);
+    /* The plan honoured the forcing. */
+    free(out);
+    free(err);
+    rc = run(&out, &err, "--plan-only", "--json", "-f", f1, "-f", f2, "-f", f3, pipeline, NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, inflate_dev));
+    assert_non_null(strstr(out, crc_dev));
+    assert_non_null(strstr(out, deflate_dev));
+    free(out);
+    free(err);
+    free(f1);
+    free(f2);
+    free(f3);
+    free(outdir);
+}
+
+static void test_default_placement(void **state)
+{
+    (void)state;
+    char *outdir = ts_printf("%s/out-default", dir);
+    ts_mkdirs(outdir);
+    char *out = NULL, *err = NULL;
+    int rc = run(&out, &err, "-o", outdir, pipeline, NULL);
+    if (rc != 0)
+        fail_msg("accel-run exited %d: %s", rc, err);
+    /* The plan goes to stderr before the run. */
+    assert_non_null(strstr(err, "inflate"));
+    assert_non_null(strstr(err, "wrote"));
+    check_outputs(outdir);
+    free(out);
+    free(err);
+    free(outdir);
+}
+
+static void test_forced_everywhere(void **state)
+{
+    (void)state;
+    run_forced("cpu", "cpu:0", "cpu:0", "cpu:0");
+    run_forced("opencl", "opencl:0", "opencl:0", "opencl:0");
+    run_forced("vulkan", "vulkan:0", "vulkan:0", "vulkan:0");
+    run_forced("warpdrive", "warpdrive:0", "warpdrive:0", "warpdrive:0");
+}
+
+static void test_forced_mixed(void **state)
+{
+    (void)state;
+    run_forced("mix1", "vulkan:0", "warpdrive:0", "cpu:0");
+    run_forced("mix2", "warpdrive:0", "opencl:0", "vulkan:0");
+    run_forced("mix3", "cpu:0", "vulkan:0", "warpdrive:0");
+}
+
+static void test_plan_only_json(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    int rc = run(&out, &err, "--plan-only", "--json", pipeline, NULL);
+    assert_int_equal(rc, 0);
+    json_object *j = json_tokener_parse(out);
+    if (!j)
+        fail_msg("not JSON: %s", out);
+    json_object *stages = NULL;
+    assert_true(json_object_object_get_ex(j, "stages", &stages));
+    assert_int_equal(json_object_array_length(stages), 3);
+    json_object_put(j);
+    free(out);
+    free(err);
+    /* Plan-only runs nothing: no outputs next to the pipeline. */
+    char *crc = ts_printf("%s/crc.bin", dir);
+    struct stat st;
+    assert_int_not_equal(stat(crc, &st), 0);
+    free(crc);
+}
+
+static void test_infeasible(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    /* The fpga slots offer no crc32c built-in. */
+    int rc = run(&out, &err, "--plan-only", "-f", "crc=fpga:1", pipeline, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "crc"));
+    assert_non_null(strstr(err, "no placement fits"));
+    free(out);
+    free(err);
+    /* A selector that matches no device. */
+    rc = run(&out, &err, "--plan-only", "-f", "deflate=nosuchdriver:0", pipeline, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "deflate"));
+    free(out);
+    free(err);
+}
+
+static void test_what_if(void **state)
+{
+    (void)state;
+    char *devices = ts_write_text(dir, "sim.json",
+                                  "{\"devices\": [{\"driver\": \"zipper\", \"kind\": \"asic\", \"count\": 2,"
+                                  " \"flags\": [\"sva\"], \"pasid_bits\": 20, \"numa_node\": 1,"
+                                  " \"functions\": {\"zlib.inflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
+                                  " \"zlib.deflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
+                                  " \"crc32c\": {\"fixed_ns\": 500, \"bytes_per_second\": 20000000000}}}]}");
+    char *xml = ts_printf("%s/tests/topology/data/24em64t-2n6c2t-pci.xml", getenv("ACCEL_TEST_SOURCE_ROOT"));
+    char *out = NULL, *err = NULL;
+    int rc = run(&out, &err, "--plan-only", "--topology", xml, "--devices", devices, pipeline, NULL);
+    if (rc != 0)
+        fail_msg("accel-run exited %d: %s", rc, err);
+    assert_non_null(strstr(out, "zipper:"));
+    free(out);
+    free(err);
+    /* The PASID the process needs is wider than the devices': infeasible,
+     * and the message says so. */
+    rc = run(&out, &err, "--plan-only", "--pasid-bits", "21", "--topology", xml, "--devices", devices, "-f",
+             "crc=zipper:*", pipeline, NULL);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(err, "pasid"));
+    free(out);
+    free(err);
+    /* Simulated devices cannot run. */
+    rc = run(&out, &err, "--topology", xml, pipeline, NULL);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err, "--plan-only"));
+    free(out);
+    free(err);
+    free(xml);
+    free(devices);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run(&out, &err, NULL), 2);
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "--json", pipeline, NULL), 2);
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "-f", "inflate", pipeline, NULL), 2);
+    assert_non_null(strstr(err, "STAGE=SELECTOR"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "-f", "nostage=cpu:0", pipeline, NULL), 2);
+    assert_non_null(strstr(err, "nostage"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "--pasid-bits", "many", pipeline, NULL), 2);
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "--bogus", pipeline, NULL), 2);
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "--help", NULL), 0);
+    assert_non_null(strstr(out, "Usage"));
+    free(out);
+    free(err);
+}
+
+static void test_input_errors(void **state)
+{
+    (void)state;
+    char *out = NULL, *err = NULL;
+    char *missing = ts_printf("%s/nope.json", dir);
+    assert_int_equal(run(&out, &err, missing, NULL), 1);
+    assert_non_null(strstr(err, "nope.json"));
+    free(out);
+    free(err);
+    free(missing);
+    /* A pipeline whose input file is absent. */
+    char *sub = ts_printf("%s/noinput", dir);
+    ts_mkdirs(sub);
+    char *text = ts_read_text(pipeline);
+    char *p = ts_write_text(sub, "demo.json", text);
+    assert_int_equal(run(&out, &err, p, NULL), 1);
+    assert_non_null(strstr(err, "input.zz"));
+    free(out);
+    free(err);
+    /* An input stream that is corrupt: the inflate stage fails, by name. */
+    char *bad = ts_write_text(sub, "input.zz", "this is not a zlib stream at all");
+    assert_int_equal(run(&out, &err, "-f", "inflate=cpu:0", p, NULL), 1);
+    assert_non_null(strstr(err, "stage inflate failed"));
+    free(out);
+    free(err);
+    free(bad);
+    free(p);
+    free(text);
+    free(sub);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_placement),
+        cmocka_unit_test(test_forced_everywhere),
+        cmocka_unit_test(test_forced_mixed),
+        cmocka_unit_test(test_plan_only_json),
+        cmocka_unit_test(test_infeasible),
+        cmocka_unit_test(test_what_if),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_input_errors),
+    };
+    return cmocka_run_group_tests_name("accel-run", tests, group_setup, group_teardown);
+}
