@@ -55,7 +55,8 @@ if [ ! -f build-tsan/build.ninja ]; then
 fi
 if ninja -C build-tsan >/dev/null; then
     ACCEL_TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
-        run_meson_tests build-tsan loading env alloc threads exec accelinfo setuid partitions warpdrive
+        run_meson_tests build-tsan loading env alloc threads exec accelinfo setuid partitions warpdrive \
+            memnodes fpga
 else
     echo "build-tsan: build failed"
     status=1
@@ -68,8 +69,19 @@ if command -v clang >/dev/null 2>&1; then
         CC=clang meson setup build-fuzz -Dfuzz=true -Dbench=false >/dev/null || status=1
     fi
     if ninja -C build-fuzz >/dev/null; then
-        for t in manifest selector kernel-metadata spirv; do
-            exe=build-fuzz/tests/fuzz/fuzz_$(printf %s "$t" | tr - _ | sed s/^spirv$/spirv_reflect/)
+        # target:corpus directory:runs
+        for spec in manifest:tests/corpus/manifest:500000 selector:tests/corpus/selector:500000 \
+            kernel_metadata:tests/corpus/kernel-metadata:500000 spirv_reflect:tests/corpus/spirv:500000 \
+            topology_user:tests/corpus/topology_user:200000 \
+            topology_devices:tests/corpus/topology_devices:200000 \
+            topology_calibration:tests/corpus/topology_calibration:200000 \
+            pipeline:tests/corpus/pipeline:200000 fpga_image:tests/corpus/fpga_image:200000 \
+            known_failures:tests/conformance/corpus/known-failures:200000; do
+            t=${spec%%:*}
+            rest=${spec#*:}
+            corpus=${rest%%:*}
+            runs=${rest#*:}
+            exe=build-fuzz/tests/fuzz/fuzz_$t
             if [ ! -x "$exe" ]; then
                 echo "$exe was not built"
                 extra_fail=$((extra_fail + 1))
@@ -77,9 +89,9 @@ if command -v clang >/dev/null 2>&1; then
                 continue
             fi
             work=$(mktemp -d)
-            cp tests/corpus/$t/* "$work"/ 2>/dev/null
-            echo "== $exe -seed=1 -runs=500000"
-            if "$exe" -seed=1 -runs=500000 -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+            cp "$corpus"/* "$work"/ 2>/dev/null
+            echo "== $exe -seed=1 -runs=$runs"
+            if "$exe" -seed=1 -runs="$runs" -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
                 extra_pass=$((extra_pass + 1))
                 tail -n 1 "$work.log"
             else
