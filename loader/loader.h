@@ -99,6 +99,10 @@ struct accel_function {
     /* Arguments wired to one device memory node (FPGA kernel ports): the
      * node, or NULL for "any memory the device is attached to". */
     accel_memory_node *arg_nodes[ACCEL_MAX_ARGS];
+    /* Arguments wired to host memory (any host node): memory that lives
+     * on a device node is copied through host memory for them. */
+    bool arg_host_wired[ACCEL_MAX_ARGS];
+    uint64_t arg_host_id[ACCEL_MAX_ARGS]; /* the driver's id of its host node */
     bool has_wired_args;
     char name[ACCEL_MAX_FUNCTION_NAME];
 };

@@ -278,6 +278,10 @@ static accel_result attach(accel_memory *m, accel_device *dev, accel__attachment
     }
     if (r != ACCEL_ERROR_UNSUPPORTED)
         return accel__error(r, "accel_memory_attach: driver %s: %s", driver, accel_result_string(r));
+    if (!m->host_ptr)
+        return accel__error(ACCEL_ERROR_UNSUPPORTED,
+                            "accel_memory_attach: %s is not visible to the host and driver %s cannot reach it in place",
+                            m->node->name, driver);
     if (!ACCEL__HAS_ENTRY(t, memory_alloc_device) || !ACCEL__HAS_ENTRY(t, memory_free_device) ||
         !ACCEL__HAS_ENTRY(t, memory_write) || !ACCEL__HAS_ENTRY(t, memory_read))
         return accel__error(ACCEL_ERROR_UNSUPPORTED,

@@ -171,17 +171,21 @@ static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t i = 0; i < count; i++)
         infos[i].struct_size = sizeof(infos[i]);
+    uint32_t allocated = count;
     r = t->device_memory_nodes(d->icd_device, &count, infos);
+    if (count > allocated) /* never read past what was allocated */
+        count = allocated;
     if (r != ACCEL_SUCCESS && r != ACCEL_INCOMPLETE) {
         accel__free(infos);
         accel__log(&inst->logger, ACCEL_LOG_WARN, "driver %s: device %u: device_memory_nodes failed: %s", driver,
                    d->driver_index, accel_result_string(r));
         return ACCEL_SUCCESS;
     }
-    /* Memories shared by partitions belong to the whole device. */
+    /* Memories shared by partitions belong to the whole device: the
+     * drivers' devices come parent first, so a shared node is already
+     * there (found by id) when a partition reports it; a node that only a
+     * partition reports is that partition's. */
     accel_device *owner = d;
-    while (owner->parent)
-        owner = owner->parent;
     r = ACCEL_SUCCESS;
     for (uint32_t i = 0; i < count && r == ACCEL_SUCCESS; i++) {
         const accel_icd_memory_node_info *in = &infos[i];
@@ -218,6 +222,8 @@ static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_
     return r;
 }
 
+static void clear_nodes(accel_instance *inst);
+
 accel_result accel__memory_nodes_build(accel_instance *inst)
 {
     pthread_mutex_lock(&inst->nodes_lock);
@@ -235,13 +241,15 @@ accel_result accel__memory_nodes_build(accel_instance *inst)
     inst->nodes_built = true;
     goto out;
 fail:
+    /* Nothing half built stays: the next call starts again. */
+    clear_nodes(inst);
     r = accel__error(r, "memory nodes: %s", accel_result_string(r));
 out:
     pthread_mutex_unlock(&inst->nodes_lock);
     return r;
 }
 
-void accel__memory_nodes_free(accel_instance *inst)
+static void clear_nodes(accel_instance *inst)
 {
     for (size_t i = 0; i < inst->all_device_count; i++) {
         accel_device *d = &inst->all_devices[i];
@@ -261,6 +269,11 @@ void accel__memory_nodes_free(accel_instance *inst)
     inst->memory_nodes = NULL;
     inst->memory_node_count = 0;
     inst->nodes_built = false;
+}
+
+void accel__memory_nodes_free(accel_instance *inst)
+{
+    clear_nodes(inst);
     pthread_mutex_destroy(&inst->nodes_lock);
 }
 
@@ -315,19 +328,39 @@ accel_result accel_enumerate_memory_nodes(accel_instance *inst, uint32_t *count,
     return n > cap ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
 }
 
+/* The selected device that stands for a device node: its owner, or the
+ * first selected device (a partition) that reaches it. */
+static accel_device *node_device(const accel_memory_node *n)
+{
+    if (!n->device || n->device->index != UINT32_MAX)
+        return n->device;
+    const accel_instance *inst = n->instance;
+    for (size_t i = 0; i < inst->device_count; i++) {
+        accel_device *d = inst->devices[i];
+        for (uint32_t k = 0; k < d->mem_node_count; k++)
+            if (d->mem_nodes[k] == n)
+                return d;
+    }
+    return NULL;
+}
+
 accel_result accel_memory_node_get_info(const accel_memory_node *n, accel_memory_node_info *info)
 {
     accel_result r = accel__check_info_args("accel_memory_node_get_info", "memory node", n, info);
     if (r)
         return r;
+    /* The position among the listed nodes. */
+    uint32_t index = 0;
+    for (size_t i = 0; i < n->instance->memory_node_count && n->instance->memory_nodes[i] != n; i++)
+        index += node_listed(n->instance->memory_nodes[i]);
     accel_memory_node_info full = {
         .struct_size = sizeof(full),
-        .index = n->index,
+        .index = index,
         .name = n->name,
         .kind = n->kind,
         .capacity = n->capacity,
         .numa_node = n->numa_node,
-        .device = n->device && n->device->index != UINT32_MAX ? n->device : NULL,
+        .device = node_device(n),
         .host_visible = n->host_visible,
     };
     accel__copy_out(info, &full, sizeof(full));
@@ -400,11 +433,17 @@ accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_fu
                 for (uint32_t k = 0; k < n; k++)
                     infos[k] = (accel_icd_memory_node_info){.struct_size = sizeof(infos[k])};
                 accel_result q = t->device_memory_nodes(d->icd_device, &n, infos);
+                if (n > 64)
+                    n = 64;
                 for (uint32_t k = 0; (q == ACCEL_SUCCESS || q == ACCEL_INCOMPLETE) && k < n; k++)
                     if (infos[k].id == info->arg_node_id[i] && infos[k].kind == ACCEL_MEMORY_KIND_HOST)
                         host = true;
             }
-            if (!host)
+            if (host) {
+                f->arg_host_wired[i] = true;
+                f->arg_host_id[i] = info->arg_node_id[i];
+                f->has_wired_args = true;
+            } else
                 return accel__error(ACCEL_ERROR_DRIVER_INTERNAL,
                                     "accel_function_get: driver %s wired argument %u of %s to memory node id %llu, "
                                     "which the device does not report",
@@ -444,6 +483,8 @@ accel_result accel_function_arg_mode(const accel_function *f, uint32_t arg, cons
     if (!a)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: the memory is not attached to %s:%u",
                             f->device->driver->manifest->data.driver_name, f->device->driver_index);
-    *mode = f->arg_nodes[arg] && f->arg_nodes[arg] != m->node ? ACCEL_ATTACH_STAGED : am;
+    bool copied = (f->arg_nodes[arg] && f->arg_nodes[arg] != m->node) ||
+                  (f->arg_host_wired[arg] && m->node && m->node->device);
+    *mode = copied ? ACCEL_ATTACH_STAGED : am;
     return ACCEL_SUCCESS;
 }

@@ -17,14 +17,13 @@
  * simulated device) are interchangeable: among those not yet used, only
  * the first is tried.
  *
- * This file holds the cost model and the search (first half) and the plan
- * with its explanation (second half).
+ * This file holds the cost model and the search, and fills the plan with
+ * the assignment found or with the conflict that explains why there is
+ * none. plan.c holds the plan's storage and reads it out (getters, text
+ * and JSON); placement.h has the plan's layout both use.
  */
 #include <fnmatch.h>
-#include <json-c/json.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +31,6 @@
 #include "alloc.h"
 #include "loader.h"
 #include "placement.h"
-#include "util.h"
 
 #define INF HUGE_VAL
 
@@ -40,20 +38,6 @@
 #define DEFAULT_BANDWIDTH_MBPS 1000.0   /* a link without a bandwidth */
 #define DEFAULT_BYTES_PER_SECOND 1e9    /* a function without a rate */
 #define PROGRAM_FIXED_NS 10000.0        /* a program function without an entry */
-
-/* Sub-reasons of per-stage rejections, for the explanation. */
-enum {
-    WHY_FUNCTION = 1,  /* no entry for the built-in */
-    WHY_FORMAT,        /* does not take the program's format */
-    WHY_KIND,
-    WHY_DRIVER,
-    WHY_UUID,
-    WHY_SELECTOR,
-    WHY_PASID,
-    WHY_NO_INSTANCES,
-    WHY_ISOLATED,
-    WHY_NO_MEMORY,
-};
 
 typedef struct reach_entry {
     uint32_t mem;
@@ -395,19 +379,19 @@ static accel_constraint stage_check(const pc *c, uint32_t s, uint32_t d, uint8_t
     const accel__topo_node *n = dnode(c, d);
     const accel__topo_function *f = find_function(n, st->pub.function);
     if (st->pub.program ? !program_accepted(n, st->pub.program_format) : !f) {
-        *why = st->pub.program ? WHY_FORMAT : WHY_FUNCTION;
+        *why = st->pub.program ? ACCEL__WHY_FORMAT : ACCEL__WHY_FUNCTION;
         return ACCEL_CONSTRAINT_FUNCTION;
     }
     if (st->pub.kind && n->device_kind != st->pub.kind) {
-        *why = WHY_KIND;
+        *why = ACCEL__WHY_KIND;
         return ACCEL_CONSTRAINT_USER;
     }
     if (st->pub.driver && fnmatch(st->pub.driver, n->driver_name ? n->driver_name : "", 0) != 0) {
-        *why = WHY_DRIVER;
+        *why = ACCEL__WHY_DRIVER;
         return ACCEL_CONSTRAINT_USER;
     }
     if (st->uuid_len && !uuid_matches(st, n->uuid)) {
-        *why = WHY_UUID;
+        *why = ACCEL__WHY_UUID;
         return ACCEL_CONSTRAINT_USER;
     }
     if (st->has_selector) {
@@ -415,28 +399,28 @@ static accel_constraint stage_check(const pc *c, uint32_t s, uint32_t d, uint8_t
                                         n->uuid};
         size_t order;
         if (accel__selector_apply(&st->selector, &sc, 1, &order) != 1) {
-            *why = WHY_SELECTOR;
+            *why = ACCEL__WHY_SELECTOR;
             return ACCEL_CONSTRAINT_USER;
         }
     }
     /* A CPU device runs in the process itself: it holds no PASID. */
     if ((n->device_flags & ACCEL_DEVICE_FLAG_SVA) && n->device_kind != ACCEL_DEVICE_KIND_CPU &&
         n->pasid_bits < c->pasid_bits) {
-        *why = WHY_PASID;
+        *why = ACCEL__WHY_PASID;
         return ACCEL_CONSTRAINT_PASID;
     }
     if (n->device_flags & ACCEL_DEVICE_FLAG_ISOLATED) {
-        *why = WHY_ISOLATED;
+        *why = ACCEL__WHY_ISOLATED;
         return ACCEL_CONSTRAINT_INSTANCES;
     }
     for (int32_t x = (int32_t)d, steps = 0; x >= 0 && steps <= (int32_t)c->D; x = c->devs[x].parent, steps++) {
         if (dnode(c, (uint32_t)x)->available_instances == 0) {
-            *why = WHY_NO_INSTANCES;
+            *why = ACCEL__WHY_NO_INSTANCES;
             return ACCEL_CONSTRAINT_INSTANCES;
         }
     }
     if (c->stages[s].use_count && c->devs[d].reach_count == 0) {
-        *why = WHY_NO_MEMORY;
+        *why = ACCEL__WHY_NO_MEMORY;
         return ACCEL_CONSTRAINT_REACHABILITY;
     }
     double fixed = f ? (double)f->fixed_ns : PROGRAM_FIXED_NS;
@@ -2049,117 +2033,7 @@ static int32_t instance_shortage(const pc *c, int32_t *match, uint32_t *load, bo
 }
 
 /* ------------------------------------------------------------------------ */
-/* The plan                                                                  */
-
-typedef struct plan_node {
-    uint32_t name, driver;
-    accel_topology_node_kind kind;
-    accel_device_kind device_kind;
-    uint32_t pasid_bits, available_instances, max_address_spaces, flags;
-} plan_node;
-
-typedef struct plan_rej {
-    uint32_t node;
-    uint8_t constraint, why;
-} plan_rej;
-
-typedef struct plan_alt {
-    uint32_t node;
-    double estimate;
-} plan_alt;
-
-typedef struct plan_stage {
-    uint32_t name, function, program; /* arena offsets; UINT32_MAX: none */
-    uint32_t want_driver, want_uuid, want_device;
-    accel_device_kind want_kind;
-    accel_program_format format;
-    uint32_t device_node;
-    double cost, transfer;
-    accel_value_source source;
-    uint32_t arg_count;
-    uint32_t arg_begin;
-    uint32_t rej_begin, rej_count;
-    uint32_t alt_begin, alt_count;
-} plan_stage;
-
-typedef struct plan_arg {
-    int32_t buffer; /* -1: a scalar */
-    accel_attach_mode mode;
-    double cost;
-} plan_arg;
-
-typedef struct plan_buffer {
-    uint32_t name;
-    uint64_t bytes;
-    uint32_t home;
-    double cost, io;
-    bool input, output;
-} plan_buffer;
-
-struct accel_plan {
-    bool feasible, optimal;
-    double cost, lower_bound;
-    uint64_t explored;
-    uint32_t pasid_bits;
-    uint32_t pipeline_name, source;
-    accel_constraint constraint;
-    int32_t conflict_stage;
-    uint32_t detail;
-    uint32_t stage_count, buffer_count, node_count;
-    plan_stage *stages;
-    plan_arg *args;
-    plan_buffer *buffers;
-    plan_node *nodes;
-    plan_rej *rejs;
-    plan_alt *alts;
-    char *arena;
-    size_t arena_len, arena_cap;
-    bool oom;
-};
-
-#define NO_STR UINT32_MAX
-
-static uint32_t arena_add(accel_plan *pl, const char *s)
-{
-    if (!s)
-        return NO_STR;
-    size_t n = strlen(s) + 1;
-    if (pl->arena_len + n > pl->arena_cap) {
-        size_t cap = pl->arena_cap ? pl->arena_cap * 2 : 4096;
-        while (cap < pl->arena_len + n)
-            cap *= 2;
-        char *g = accel__realloc(pl->arena, cap);
-        if (!g) {
-            pl->oom = true;
-            return NO_STR;
-        }
-        pl->arena = g;
-        pl->arena_cap = cap;
-    }
-    memcpy(pl->arena + pl->arena_len, s, n);
-    uint32_t off = (uint32_t)pl->arena_len;
-    pl->arena_len += n;
-    return off;
-}
-
-static const char *str(const accel_plan *pl, uint32_t off)
-{
-    return off == NO_STR || !pl->arena ? "" : pl->arena + off;
-}
-
-void accel_plan_destroy(accel_plan *plan)
-{
-    if (!plan)
-        return;
-    accel__free(plan->stages);
-    accel__free(plan->args);
-    accel__free(plan->buffers);
-    accel__free(plan->nodes);
-    accel__free(plan->rejs);
-    accel__free(plan->alts);
-    accel__free(plan->arena);
-    accel__free(plan);
-}
+/* The plan: its skeleton, its assignment and its conflicts                  */
 
 /* Copy what the explanation needs from the topology and the pipeline. */
 static accel_result plan_skeleton(const pc *c, accel_plan *pl)
@@ -2170,7 +2044,7 @@ static accel_result plan_skeleton(const pc *c, accel_plan *pl)
     pl->node_count = c->t->node_count;
     pl->pasid_bits = c->pasid_bits;
     pl->conflict_stage = -1;
-    pl->detail = NO_STR;
+    pl->detail = ACCEL__NO_STR;
     pl->cost = pl->lower_bound = INF;
     uint32_t args = 0, rejs = 0;
     for (uint32_t s = 0; s < c->S; s++) {
@@ -2184,48 +2058,52 @@ static accel_result plan_skeleton(const pc *c, accel_plan *pl)
         !(pl->rejs = accel__calloc(rejs + 1, sizeof(*pl->rejs))) ||
         !(pl->alts = accel__calloc((size_t)c->S * 5 + 1, sizeof(*pl->alts))))
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    pl->pipeline_name = arena_add(pl, p->name);
-    pl->source = arena_add(pl, p->source);
+    pl->pipeline_name = accel__plan_arena_add(pl, p->name);
+    pl->source = accel__plan_arena_add(pl, p->source);
     for (uint32_t i = 0; i < pl->node_count; i++) {
         const accel__topo_node *n = &c->t->nodes[i];
-        pl->nodes[i] = (plan_node){arena_add(pl, n->name ? n->name : ""), arena_add(pl, n->driver_name),
-                                   n->kind, n->device_kind, n->pasid_bits, n->available_instances,
-                                   n->max_address_spaces, n->device_flags};
+        pl->nodes[i] = (accel__plan_node){accel__plan_arena_add(pl, n->name ? n->name : ""),
+                                          accel__plan_arena_add(pl, n->driver_name), n->kind, n->device_kind,
+                                          n->pasid_bits, n->available_instances, n->max_address_spaces,
+                                          n->device_flags};
     }
     args = rejs = 0;
     uint32_t alts = 0;
     for (uint32_t s = 0; s < c->S; s++) {
         const accel__pipe_stage *st = &p->stages[s];
         const stage_info *si = &c->stages[s];
-        plan_stage *ps = &pl->stages[s];
-        ps->name = arena_add(pl, st->pub.name);
-        ps->function = arena_add(pl, st->pub.function);
-        ps->program = arena_add(pl, st->pub.program);
+        accel__plan_stage *ps = &pl->stages[s];
+        ps->name = accel__plan_arena_add(pl, st->pub.name);
+        ps->function = accel__plan_arena_add(pl, st->pub.function);
+        ps->program = accel__plan_arena_add(pl, st->pub.program);
         ps->format = st->pub.program_format;
         ps->want_kind = st->pub.kind;
-        ps->want_driver = arena_add(pl, st->pub.driver);
-        ps->want_uuid = arena_add(pl, st->pub.uuid);
-        ps->want_device = arena_add(pl, st->pub.device);
+        ps->want_driver = accel__plan_arena_add(pl, st->pub.driver);
+        ps->want_uuid = accel__plan_arena_add(pl, st->pub.uuid);
+        ps->want_device = accel__plan_arena_add(pl, st->pub.device);
         ps->device_node = UINT32_MAX;
         ps->arg_count = st->pub.arg_count;
         ps->arg_begin = args;
         for (uint32_t i = 0; i < st->pub.arg_count; i++)
-            pl->args[args++] = (plan_arg){st->args[i].kind == ACCEL_ARG_MEMORY ? (int32_t)st->args[i].buffer : -1,
-                                          ACCEL_ATTACH_NONE, 0};
+            pl->args[args++] =
+                (accel__plan_arg){st->args[i].kind == ACCEL_ARG_MEMORY ? (int32_t)st->args[i].buffer : -1,
+                                  ACCEL_ATTACH_NONE, 0};
         ps->rej_begin = rejs;
         ps->rej_count = si->rej_count;
         for (uint32_t i = 0; i < si->rej_count; i++)
-            pl->rejs[rejs++] = (plan_rej){c->devs[si->rejs[i].dev].node, si->rejs[i].constraint, si->rejs[i].why};
+            pl->rejs[rejs++] =
+                (accel__plan_rej){c->devs[si->rejs[i].dev].node, si->rejs[i].constraint, si->rejs[i].why};
         ps->alt_begin = alts;
         for (uint32_t i = 0; i < si->cand_count && ps->alt_count < 5; i++) {
-            pl->alts[alts++] = (plan_alt){c->devs[si->cands[i].dev].node, si->cands[i].w};
+            pl->alts[alts++] = (accel__plan_alt){c->devs[si->cands[i].dev].node, si->cands[i].w};
             ps->alt_count++;
         }
     }
     for (uint32_t b = 0; b < c->B; b++) {
         const accel__pipe_buffer *pb = &p->buffers[b];
-        pl->buffers[b] = (plan_buffer){arena_add(pl, pb->pub.name), pb->pub.bytes, UINT32_MAX, 0, 0,
-                                       pb->pub.input_file != NULL, pb->pub.output_file != NULL};
+        pl->buffers[b] = (accel__plan_buffer){accel__plan_arena_add(pl, pb->pub.name), pb->pub.bytes,
+                                              UINT32_MAX, 0, 0, pb->pub.input_file != NULL,
+                                              pb->pub.output_file != NULL};
     }
     return pl->oom ? ACCEL_ERROR_OUT_OF_HOST_MEMORY : ACCEL_SUCCESS;
 }
@@ -2235,7 +2113,7 @@ static void plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
 {
     double total = 0;
     for (uint32_t s = 0; s < c->S; s++) {
-        plan_stage *ps = &pl->stages[s];
+        accel__plan_stage *ps = &pl->stages[s];
         const stage_info *si = &c->stages[s];
         ps->device_node = c->devs[dev[s]].node;
         for (uint32_t i = 0; i < si->cand_count; i++) {
@@ -2247,7 +2125,7 @@ static void plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
         total += ps->cost;
     }
     for (uint32_t b = 0; b < c->B; b++) {
-        plan_buffer *pb = &pl->buffers[b];
+        accel__plan_buffer *pb = &pl->buffers[b];
         buf_info *bi = &c->bufs[b];
         uint32_t h;
         pb->cost = buffer_cost(c, b, dev, &h);
@@ -2257,7 +2135,7 @@ static void plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
         for (uint32_t u = 0; u < bi->user_count && h < c->Mn; u++) {
             const use_info *us = &c->uses[bi->users[u]];
             const dev_info *di = &c->devs[dev[us->stage]];
-            plan_arg *pa = &pl->args[pl->stages[us->stage].arg_begin + us->arg];
+            accel__plan_arg *pa = &pl->args[pl->stages[us->stage].arg_begin + us->arg];
             pa->cost = access_cost(c, di->reach, di->reach_count, h, bi->bytes, c->staged_ok, &pa->mode);
             pl->stages[us->stage].transfer += pa->cost;
         }
@@ -2267,44 +2145,6 @@ static void plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
 
 /* ---- conflicts ---- */
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} text;
-
-static void tx(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tx(text *t, const char *fmt, ...)
-{
-    if (t->oom)
-        return;
-    va_list ap;
-    for (;;) {
-        size_t room = t->cap - t->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->oom = true;
-            return;
-        }
-        if (t->s && (size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap ? t->cap * 2 : 1024;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *g = accel__realloc(t->s, cap);
-        if (!g) {
-            t->oom = true;
-            return;
-        }
-        t->s = g;
-        t->cap = cap;
-    }
-}
-
 static const char *node_name(const pc *c, uint32_t d)
 {
     const char *n = dnode(c, d)->name;
@@ -2312,12 +2152,12 @@ static const char *node_name(const pc *c, uint32_t d)
 }
 
 /* Device names, at most `limit` of them, then how many more. */
-static void list_devices(text *t, const pc *c, const uint32_t *devs, uint32_t n, uint32_t limit)
+static void list_devices(accel__text *t, const pc *c, const uint32_t *devs, uint32_t n, uint32_t limit)
 {
     for (uint32_t i = 0; i < n && i < limit; i++)
-        tx(t, "%s%s", i ? ", " : "", node_name(c, devs[i]));
+        accel__tx(t, "%s%s", i ? ", " : "", node_name(c, devs[i]));
     if (n > limit)
-        tx(t, " and %u more", n - limit);
+        accel__tx(t, " and %u more", n - limit);
 }
 
 static const char *stage_name(const pc *c, uint32_t s)
@@ -2334,7 +2174,7 @@ static void static_conflict(pc *c, uint32_t s, accel_plan *pl)
                                              ACCEL_CONSTRAINT_PASID, ACCEL_CONSTRAINT_INSTANCES,
                                              ACCEL_CONSTRAINT_REACHABILITY};
     uint32_t *devs = accel__calloc(c->D + 1, sizeof(uint32_t));
-    text t = {0};
+    accel__text t = {0};
     /* The checks run in this order; the last one that ruled anything out
      * took the last candidates. */
     accel_constraint binding = ACCEL_CONSTRAINT_FUNCTION;
@@ -2343,9 +2183,9 @@ static void static_conflict(pc *c, uint32_t s, accel_plan *pl)
             if (si->rejs[i].constraint == order[k])
                 binding = order[k];
     if (c->D == 0)
-        tx(&t, "stage \"%s\" (%s): the topology has no devices", st->pub.name, st->pub.function);
+        accel__tx(&t, "stage \"%s\" (%s): the topology has no devices", st->pub.name, st->pub.function);
     else
-        tx(&t, "stage \"%s\" (%s): no device is left", st->pub.name, st->pub.function);
+        accel__tx(&t, "stage \"%s\" (%s): no device is left", st->pub.name, st->pub.function);
     for (int pass = 0; pass < 2 && devs; pass++) {
         for (size_t k = sizeof(order) / sizeof(order[0]); k-- > 0;) {
             accel_constraint kc = order[k];
@@ -2360,26 +2200,30 @@ static void static_conflict(pc *c, uint32_t s, accel_plan *pl)
                 }
             if (!n)
                 continue;
-            tx(&t, "; %s ruled out ", accel_constraint_string(kc));
+            accel__tx(&t, "; %s ruled out ", accel_constraint_string(kc));
             list_devices(&t, c, devs, n, 16);
             switch (kc) {
             case ACCEL_CONSTRAINT_FUNCTION:
                 if (st->pub.program)
-                    tx(&t, " (they do not take %s programs)", accel__program_format_name(st->pub.program_format));
+                    accel__tx(&t, " (they do not take %s programs)",
+                              accel__program_format_name(st->pub.program_format));
                 else
-                    tx(&t, " (they do not offer %s)", st->pub.function);
+                    accel__tx(&t, " (they do not offer %s)", st->pub.function);
                 break;
             case ACCEL_CONSTRAINT_PASID:
-                tx(&t, " (SVA devices whose PASID width is below the process's %u bits)", c->pasid_bits);
+                accel__tx(&t, " (SVA devices whose PASID width is below the process's %u bits)",
+                          c->pasid_bits);
                 if (n == 1)
-                    tx(&t, ": %s has %u", node_name(c, devs[0]), dnode(c, devs[0])->pasid_bits);
+                    accel__tx(&t, ": %s has %u", node_name(c, devs[0]), dnode(c, devs[0])->pasid_bits);
                 break;
-            case ACCEL_CONSTRAINT_INSTANCES: tx(&t, " (no free instance, or isolated)"); break;
-            case ACCEL_CONSTRAINT_REACHABILITY: tx(&t, " (they reach no memory directly)"); break;
+            case ACCEL_CONSTRAINT_INSTANCES: accel__tx(&t, " (no free instance, or isolated)"); break;
+            case ACCEL_CONSTRAINT_REACHABILITY: accel__tx(&t, " (they reach no memory directly)"); break;
             case ACCEL_CONSTRAINT_USER:
-                tx(&t, " (the stage's %s)", why == WHY_KIND ? "kind" : why == WHY_DRIVER ? "driver"
-                                                                 : why == WHY_UUID   ? "uuid"
-                                                                                     : "device selector");
+                accel__tx(&t, " (the stage's %s)",
+                          why == ACCEL__WHY_KIND     ? "kind"
+                          : why == ACCEL__WHY_DRIVER ? "driver"
+                          : why == ACCEL__WHY_UUID   ? "uuid"
+                                                     : "device selector");
                 break;
             default: break;
             }
@@ -2387,7 +2231,7 @@ static void static_conflict(pc *c, uint32_t s, accel_plan *pl)
     }
     pl->constraint = binding;
     pl->conflict_stage = (int32_t)s;
-    pl->detail = arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
+    pl->detail = accel__plan_arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
     accel__free(t.s);
     accel__free(devs);
 }
@@ -2395,37 +2239,37 @@ static void static_conflict(pc *c, uint32_t s, accel_plan *pl)
 static void instance_conflict(pc *c, uint32_t s, const int32_t *match, accel_plan *pl)
 {
     const stage_info *si = &c->stages[s];
-    text t = {0};
-    tx(&t, "stage \"%s\" (%s): no free instance on any device that can run it;", stage_name(c, s),
-       c->p->stages[s].pub.function);
+    accel__text t = {0};
+    accel__tx(&t, "stage \"%s\" (%s): no free instance on any device that can run it;", stage_name(c, s),
+              c->p->stages[s].pub.function);
     for (uint32_t i = 0; i < si->cand_count && i < 16; i++) {
         uint32_t d = si->cands[i].dev;
-        tx(&t, "%s %s has %u", i ? "," : "", node_name(c, d), dnode(c, d)->available_instances);
+        accel__tx(&t, "%s %s has %u", i ? "," : "", node_name(c, d), dnode(c, d)->available_instances);
         uint32_t n = 0;
         for (uint32_t k = 0; k < c->S; k++)
             if (match[k] == (int32_t)d)
-                tx(&t, "%s\"%s\"", n++ ? ", " : " (taken by ", stage_name(c, k));
-        tx(&t, "%s", n ? ")" : "");
+                accel__tx(&t, "%s\"%s\"", n++ ? ", " : " (taken by ", stage_name(c, k));
+        accel__tx(&t, "%s", n ? ")" : "");
     }
     if (si->cand_count > 16)
-        tx(&t, " and %u more devices", si->cand_count - 16);
+        accel__tx(&t, " and %u more devices", si->cand_count - 16);
     pl->constraint = ACCEL_CONSTRAINT_INSTANCES;
     pl->conflict_stage = (int32_t)s;
-    pl->detail = arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
+    pl->detail = accel__plan_arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
     accel__free(t.s);
 }
 
 /* Which device (d or a whole device it is part of) has no instance left,
  * and which stages hold them. */
-static void explain_instances(text *t, const pc *c, uint32_t d)
+static void explain_instances(accel__text *t, const pc *c, uint32_t d)
 {
     uint32_t steps = 0;
     for (int32_t x = (int32_t)d; x >= 0 && steps <= c->D; x = c->devs[x].parent, steps++) {
         uint32_t avail = dnode(c, (uint32_t)x)->available_instances;
         if (avail == ACCEL_INSTANCES_UNLIMITED || c->fam_inst[x] < avail)
             continue;
-        tx(t, " (%s%s has %u instance%s, taken by", (uint32_t)x == d ? "" : "part of ", node_name(c, (uint32_t)x),
-           avail, avail == 1 ? "" : "s");
+        accel__tx(t, " (%s%s has %u instance%s, taken by", (uint32_t)x == d ? "" : "part of ",
+                  node_name(c, (uint32_t)x), avail, avail == 1 ? "" : "s");
         uint32_t n = 0;
         for (uint32_t s = 0; s < c->S; s++) {
             bool under = false;
@@ -2433,9 +2277,9 @@ static void explain_instances(text *t, const pc *c, uint32_t d)
             for (int32_t y = c->stage_dev[s]; y >= 0 && k <= c->D && !under; y = c->devs[y].parent, k++)
                 under = y == x;
             if (under)
-                tx(t, "%s stage \"%s\"", n++ ? "," : "", c->p->stages[s].pub.name);
+                accel__tx(t, "%s stage \"%s\"", n++ ? "," : "", c->p->stages[s].pub.name);
         }
-        tx(t, ")");
+        accel__tx(t, ")");
         return;
     }
 }
@@ -2445,11 +2289,11 @@ static void dead_end_conflict(pc *c, accel_plan *pl)
 {
     static const accel_constraint order[] = {ACCEL_CONSTRAINT_INSTANCES, ACCEL_CONSTRAINT_IOMMU,
                                              ACCEL_CONSTRAINT_REACHABILITY, ACCEL_CONSTRAINT_USER};
-    text t = {0};
+    accel__text t = {0};
     if (c->dead_stage < 0) {
         pl->constraint = ACCEL_CONSTRAINT_NONE;
-        tx(&t, "the search stopped at the time limit before it found a plan");
-        pl->detail = arena_add(pl, t.s ? t.s : "");
+        accel__tx(&t, "the search stopped at the time limit before it found a plan");
+        pl->detail = accel__plan_arena_add(pl, t.s ? t.s : "");
         accel__free(t.s);
         return;
     }
@@ -2466,55 +2310,58 @@ static void dead_end_conflict(pc *c, accel_plan *pl)
     for (uint32_t k = 0; k < c->S; k++)
         if (c->dead_assign[k] >= 0)
             apply(c, k, (uint32_t)c->dead_assign[k]);
-    tx(&t, "stage \"%s\" (%s): every device that can run it is ruled out once", stage_name(c, s),
-       c->p->stages[s].pub.function);
+    accel__tx(&t, "stage \"%s\" (%s): every device that can run it is ruled out once", stage_name(c, s),
+              c->p->stages[s].pub.function);
     uint32_t n = 0;
     for (uint32_t k = 0; k < c->S; k++)
         if (c->dead_assign[k] >= 0 && k != s)
-            tx(&t, "%s\"%s\" is on %s", n++ ? ", " : " ", stage_name(c, k), node_name(c, (uint32_t)c->dead_assign[k]));
+            accel__tx(&t, "%s\"%s\" is on %s", n++ ? ", " : " ", stage_name(c, k),
+                      node_name(c, (uint32_t)c->dead_assign[k]));
     if (n > 0)
-        tx(&t, ":");
+        accel__tx(&t, ":");
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < 4; k++) {
             if ((pass == 0) != (k == top) || !counts[k])
                 continue;
-            tx(&t, " %s ruled out", accel_constraint_string(order[k]));
+            accel__tx(&t, " %s ruled out", accel_constraint_string(order[k]));
             uint32_t shown = 0;
             for (uint32_t i = 0; i < c->dead_count; i++) {
                 const dead_reason *dr = &c->dead[i];
                 if (dr->constraint != order[k])
                     continue;
                 if (shown++ == 16) {
-                    tx(&t, " and more");
+                    accel__tx(&t, " and more");
                     break;
                 }
-                tx(&t, "%s %s", shown > 1 ? "," : "", node_name(c, dr->dev));
+                accel__tx(&t, "%s %s", shown > 1 ? "," : "", node_name(c, dr->dev));
                 switch (order[k]) {
                 case ACCEL_CONSTRAINT_INSTANCES:
                     explain_instances(&t, c, dr->dev);
                     break;
                 case ACCEL_CONSTRAINT_IOMMU:
                     if (c->iommu_budget && c->devs[dr->dev].iommu)
-                        tx(&t, " (the budget of %u IOMMU context%s is spent)", c->iommu_budget,
-                           c->iommu_budget == 1 ? "" : "s");
+                        accel__tx(&t, " (the budget of %u IOMMU context%s is spent)", c->iommu_budget,
+                                  c->iommu_budget == 1 ? "" : "s");
                     else
-                        tx(&t, " (no address space left)");
+                        accel__tx(&t, " (no address space left)");
                     break;
                 case ACCEL_CONSTRAINT_REACHABILITY:
                     if (dr->other_stage >= 0)
-                        tx(&t, " (no memory it reaches directly is reached directly by %s, the device of stage \"%s\")",
-                           node_name(c, (uint32_t)c->dead_assign[dr->other_stage]), stage_name(c, (uint32_t)dr->other_stage));
+                        accel__tx(&t, " (no memory it reaches directly is reached directly by %s, the device of stage \"%s\")",
+                                  node_name(c, (uint32_t)c->dead_assign[dr->other_stage]),
+                                  stage_name(c, (uint32_t)dr->other_stage));
                     else
-                        tx(&t, " (no home for its buffers serves every use)");
+                        accel__tx(&t, " (no home for its buffers serves every use)");
                     break;
                 case ACCEL_CONSTRAINT_USER:
                     if (dr->other_stage >= 0)
-                        tx(&t, " (not_with stage \"%s\", which is there)", stage_name(c, (uint32_t)dr->other_stage));
+                        accel__tx(&t, " (not_with stage \"%s\", which is there)",
+                                  stage_name(c, (uint32_t)dr->other_stage));
                     break;
                 default: break;
                 }
             }
-            tx(&t, ";");
+            accel__tx(&t, ";");
         }
     }
     if (t.s && t.len && t.s[t.len - 1] == ';')
@@ -2524,7 +2371,7 @@ static void dead_end_conflict(pc *c, accel_plan *pl)
             undo(c, k, (uint32_t)c->dead_assign[k]);
     pl->constraint = order[top];
     pl->conflict_stage = (int32_t)s;
-    pl->detail = arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
+    pl->detail = accel__plan_arena_add(pl, t.oom || !t.s ? "out of host memory while explaining" : t.s);
     accel__free(t.s);
 }
 
@@ -2705,7 +2552,7 @@ accel_result accel_place(const accel_topology *topology, const accel_pipeline *p
     pl->optimal = !c.timed_out;
     if (c.best == INF && c.timed_out) {
         pl->constraint = ACCEL_CONSTRAINT_NONE;
-        pl->detail = arena_add(pl, "the search stopped at the time limit before it found a plan");
+        pl->detail = accel__plan_arena_add(pl, "the search stopped at the time limit before it found a plan");
         goto infeasible;
     }
     if (c.best == INF) {
@@ -2740,8 +2587,8 @@ infeasible:
     pl->cost = INF;
     pc_free(&c);
     *plan = pl;
-    return accel__error(ACCEL_ERROR_INFEASIBLE, "%s: infeasible (%s): %s", str(pl, pl->source),
-                        accel_constraint_string(pl->constraint), str(pl, pl->detail));
+    return accel__error(ACCEL_ERROR_INFEASIBLE, "%s: infeasible (%s): %s", accel__plan_str(pl, pl->source),
+                        accel_constraint_string(pl->constraint), accel__plan_str(pl, pl->detail));
 fail:
     pc_free(&c);
     accel_plan_destroy(pl);
@@ -2781,414 +2628,4 @@ out:
     accel__free(dev);
     pc_free(&c);
     return r;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Reading the plan                                                          */
-
-accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *summary)
-{
-    accel_result r = accel__check_info_args("accel_plan_get_summary", "plan", plan, summary);
-    if (r)
-        return r;
-    accel_plan_summary full = {
-        .struct_size = sizeof(full),
-        .feasible = plan->feasible,
-        .optimal = plan->optimal,
-        .cost_ns = plan->cost,
-        .lower_bound_ns = plan->lower_bound,
-        .nodes_explored = plan->explored,
-    };
-    accel__copy_out(summary, &full, sizeof(full));
-    return ACCEL_SUCCESS;
-}
-
-static accel_result check_feasible(const char *fn, const accel_plan *plan)
-{
-    if (!plan->feasible)
-        return accel__error(ACCEL_ERROR_INFEASIBLE, "%s: the plan is infeasible (%s); see accel_plan_get_conflict",
-                            fn, accel_constraint_string(plan->constraint));
-    return ACCEL_SUCCESS;
-}
-
-accel_result accel_plan_get_stage(const accel_plan *plan, uint32_t stage, accel_plan_stage *out)
-{
-    accel_result r = accel__check_info_args("accel_plan_get_stage", "plan", plan, out);
-    if (r || (r = check_feasible("accel_plan_get_stage", plan)))
-        return r;
-    if (stage >= plan->stage_count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_get_stage: the plan has %u stages, no stage %u",
-                            plan->stage_count, stage);
-    const plan_stage *ps = &plan->stages[stage];
-    accel_plan_stage full = {.struct_size = sizeof(full),
-                             .device_node = ps->device_node,
-                             .cost_ns = ps->cost,
-                             .transfer_ns = ps->transfer};
-    accel__copy_out(out, &full, sizeof(full));
-    return ACCEL_SUCCESS;
-}
-
-accel_result accel_plan_get_buffer(const accel_plan *plan, uint32_t buffer, accel_plan_buffer *out)
-{
-    accel_result r = accel__check_info_args("accel_plan_get_buffer", "plan", plan, out);
-    if (r || (r = check_feasible("accel_plan_get_buffer", plan)))
-        return r;
-    if (buffer >= plan->buffer_count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
-                            "accel_plan_get_buffer: the plan has %u buffers, no buffer %u", plan->buffer_count, buffer);
-    accel_plan_buffer full = {.struct_size = sizeof(full),
-                              .home_node = plan->buffers[buffer].home,
-                              .cost_ns = plan->buffers[buffer].cost};
-    accel__copy_out(out, &full, sizeof(full));
-    return ACCEL_SUCCESS;
-}
-
-accel_result accel_plan_get_use(const accel_plan *plan, uint32_t stage, uint32_t arg, accel_attach_mode *mode)
-{
-    if (!plan || !mode)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_get_use: %s is NULL", plan ? "mode" : "plan");
-    accel_result r = check_feasible("accel_plan_get_use", plan);
-    if (r)
-        return r;
-    if (stage >= plan->stage_count)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_get_use: the plan has %u stages, no stage %u",
-                            plan->stage_count, stage);
-    const plan_stage *ps = &plan->stages[stage];
-    if (arg >= ps->arg_count || plan->args[ps->arg_begin + arg].buffer < 0)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
-                            "accel_plan_get_use: argument %u of stage \"%s\" is not a buffer", arg, str(plan, ps->name));
-    *mode = plan->args[ps->arg_begin + arg].mode;
-    return ACCEL_SUCCESS;
-}
-
-accel_result accel_plan_get_conflict(const accel_plan *plan, accel_plan_conflict *conflict)
-{
-    accel_result r = accel__check_info_args("accel_plan_get_conflict", "plan", plan, conflict);
-    if (r)
-        return r;
-    accel_plan_conflict full = {.struct_size = sizeof(full),
-                                .constraint = plan->feasible ? ACCEL_CONSTRAINT_NONE : plan->constraint,
-                                .stage = plan->feasible ? -1 : plan->conflict_stage,
-                                .detail = plan->feasible ? "" : str(plan, plan->detail)};
-    accel__copy_out(conflict, &full, sizeof(full));
-    return ACCEL_SUCCESS;
-}
-
-/* ---- text ---- */
-
-static void fmt_ns(char *buf, size_t size, double ns)
-{
-    if (!isfinite(ns))
-        accel__fmt(buf, size, "-");
-    else if (ns < 1e3)
-        accel__fmt(buf, size, "%.0f ns", ns);
-    else if (ns < 1e6)
-        accel__fmt(buf, size, "%.1f us", ns / 1e3);
-    else if (ns < 1e9)
-        accel__fmt(buf, size, "%.2f ms", ns / 1e6);
-    else
-        accel__fmt(buf, size, "%.3f s", ns / 1e9);
-}
-
-static void fmt_bytes(char *buf, size_t size, uint64_t n)
-{
-    if (n >= (1ull << 30))
-        accel__fmt(buf, size, "%.1f GiB", (double)n / (double)(1ull << 30));
-    else if (n >= (1ull << 20))
-        accel__fmt(buf, size, "%.1f MiB", (double)n / (double)(1ull << 20));
-    else if (n >= (1ull << 10))
-        accel__fmt(buf, size, "%.1f KiB", (double)n / 1024.0);
-    else
-        accel__fmt(buf, size, "%llu B", (unsigned long long)n);
-}
-
-static const char *source_string(accel_value_source s)
-{
-    switch (s) {
-    case ACCEL_SOURCE_OS: return "os";
-    case ACCEL_SOURCE_HMAT: return "hmat";
-    case ACCEL_SOURCE_DRIVER: return "driver hint";
-    case ACCEL_SOURCE_USER: return "user";
-    case ACCEL_SOURCE_ESTIMATE: return "estimate";
-    case ACCEL_SOURCE_MEASURED: return "measured";
-    default: return "none";
-    }
-}
-
-static const char *pnode(const accel_plan *pl, uint32_t node)
-{
-    return node < pl->node_count ? str(pl, pl->nodes[node].name) : "-";
-}
-
-/* Why a per-stage check ruled a device out, in words. */
-static void rej_reason(text *t, const accel_plan *pl, const plan_stage *ps, const plan_rej *rj)
-{
-    const plan_node *n = &pl->nodes[rj->node];
-    switch (rj->why) {
-    case WHY_FUNCTION: tx(t, "does not offer %s", str(pl, ps->function)); break;
-    case WHY_FORMAT: tx(t, "does not take %s programs", accel__program_format_name(ps->format)); break;
-    case WHY_KIND:
-        tx(t, "is %s, the stage wants %s", accel_device_kind_string(n->device_kind),
-           accel_device_kind_string(ps->want_kind));
-        break;
-    case WHY_DRIVER:
-        tx(t, "driver \"%s\" does not match \"%s\"", str(pl, n->driver), str(pl, ps->want_driver));
-        break;
-    case WHY_UUID: tx(t, "uuid does not start with %s", str(pl, ps->want_uuid)); break;
-    case WHY_SELECTOR: tx(t, "not selected by \"%s\"", str(pl, ps->want_device)); break;
-    case WHY_PASID:
-        tx(t, "PASID width %u bits is below the process's %u", n->pasid_bits, pl->pasid_bits);
-        break;
-    case WHY_NO_INSTANCES: tx(t, "no available instance (it or its parent)"); break;
-    case WHY_ISOLATED: tx(t, "isolated"); break;
-    case WHY_NO_MEMORY: tx(t, "reaches no memory directly"); break;
-    default: tx(t, "ruled out"); break;
-    }
-}
-
-static void describe(const accel_plan *pl, bool explain, text *t)
-{
-    char a[32], b[32], c[32];
-    if (!pl->feasible) {
-        tx(t, "pipeline %s: infeasible: %s constraint", str(pl, pl->pipeline_name),
-           accel_constraint_string(pl->constraint));
-        if (pl->conflict_stage >= 0)
-            tx(t, " at stage %s", str(pl, pl->stages[pl->conflict_stage].name));
-        tx(t, "\n  %s\n", str(pl, pl->detail));
-    } else {
-        fmt_ns(a, sizeof(a), pl->cost);
-        tx(t, "pipeline %s: estimated %s (%s; %llu search nodes", str(pl, pl->pipeline_name), a,
-           pl->optimal ? "optimal" : "best found at the time limit", (unsigned long long)pl->explored);
-        if (!pl->optimal) {
-            fmt_ns(b, sizeof(b), pl->lower_bound);
-            tx(t, "; lower bound %s", b);
-        }
-        tx(t, ")\n\n%-16s %-16s %-16s %12s %12s\n", "stage", "function", "device", "compute", "transfers");
-        for (uint32_t s = 0; s < pl->stage_count; s++) {
-            const plan_stage *ps = &pl->stages[s];
-            fmt_ns(a, sizeof(a), ps->cost);
-            fmt_ns(b, sizeof(b), ps->transfer);
-            tx(t, "%-16s %-16s %-16s %12s %12s  (%s)\n", str(pl, ps->name), str(pl, ps->function),
-               pnode(pl, ps->device_node), a, b, source_string(ps->source));
-            for (uint32_t i = 0; i < ps->arg_count; i++) {
-                const plan_arg *pa = &pl->args[ps->arg_begin + i];
-                if (pa->buffer < 0)
-                    continue;
-                fmt_ns(a, sizeof(a), pa->cost);
-                tx(t, "    arg %-2u %-16s %-10s on %-14s %12s\n", i, str(pl, pl->buffers[pa->buffer].name),
-                   accel_attach_mode_string(pa->mode), pnode(pl, pl->buffers[pa->buffer].home), a);
-            }
-        }
-        tx(t, "\n%-16s %10s %-16s %12s %12s\n", "buffer", "size", "home", "transfers", "file i/o");
-        for (uint32_t i = 0; i < pl->buffer_count; i++) {
-            const plan_buffer *pb = &pl->buffers[i];
-            fmt_bytes(c, sizeof(c), pb->bytes);
-            fmt_ns(a, sizeof(a), pb->cost);
-            fmt_ns(b, sizeof(b), pb->io);
-            tx(t, "%-16s %10s %-16s %12s %12s\n", str(pl, pb->name), c, pnode(pl, pb->home), a,
-               pb->input || pb->output ? b : "");
-        }
-        fmt_ns(a, sizeof(a), pl->cost);
-        tx(t, "\ntotal %s (stages run one after another; overlap is not modeled)\n", a);
-    }
-    if (!explain)
-        return;
-    tx(t, "\ncandidates:\n");
-    for (uint32_t s = 0; s < pl->stage_count; s++) {
-        const plan_stage *ps = &pl->stages[s];
-        tx(t, "  %s (%s):\n", str(pl, ps->name), str(pl, ps->function));
-        if (ps->alt_count) {
-            tx(t, "    cheapest devices (compute + best memory access):");
-            for (uint32_t i = 0; i < ps->alt_count; i++) {
-                fmt_ns(a, sizeof(a), pl->alts[ps->alt_begin + i].estimate);
-                tx(t, "%s %s %s", i ? "," : "", pnode(pl, pl->alts[ps->alt_begin + i].node), a);
-            }
-            tx(t, "\n");
-        }
-        for (uint32_t i = 0; i < ps->rej_count; i++) {
-            const plan_rej *rj = &pl->rejs[ps->rej_begin + i];
-            tx(t, "    rejected %-16s %-12s ", pnode(pl, rj->node), accel_constraint_string(rj->constraint));
-            rej_reason(t, pl, ps, rj);
-            tx(t, "\n");
-        }
-    }
-}
-
-static accel_result copy_text(const char *fn, text *t, char *buffer, size_t size, size_t *size_ret)
-{
-    if (t->oom) {
-        accel__free(t->s);
-        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", fn);
-    }
-    const char *s = t->s ? t->s : "";
-    size_t need = strlen(s) + 1;
-    accel_result r = ACCEL_SUCCESS;
-    if (size_ret)
-        *size_ret = need;
-    if (buffer) {
-        if (size < need) {
-            if (size) {
-                memcpy(buffer, s, size - 1);
-                buffer[size - 1] = '\0';
-            }
-            r = ACCEL_INCOMPLETE;
-        } else {
-            memcpy(buffer, s, need);
-        }
-    }
-    accel__free(t->s);
-    return r;
-}
-
-accel_result accel_plan_describe(const accel_plan *plan, bool explain, char *buffer, size_t size,
-                                 size_t *size_ret)
-{
-    if (!plan || (!buffer && !size_ret))
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_describe: %s is NULL",
-                            plan ? "size_ret (with a NULL buffer)" : "plan");
-    text t = {0};
-    describe(plan, explain, &t);
-    return copy_text("accel_plan_describe", &t, buffer, size, size_ret);
-}
-
-/* ---- JSON ---- */
-
-static json_object *jnum(double v)
-{
-    return isfinite(v) ? json_object_new_double(v) : NULL;
-}
-
-static int jadd(json_object *o, const char *key, json_object *v, bool *bad)
-{
-    if (json_object_object_add(o, key, v)) {
-        json_object_put(v);
-        *bad = true;
-        return -1;
-    }
-    return 0;
-}
-
-static json_object *plan_json(const accel_plan *pl)
-{
-    bool bad = false;
-    json_object *root = json_object_new_object();
-    if (!root)
-        return NULL;
-    jadd(root, "pipeline", json_object_new_string(str(pl, pl->pipeline_name)), &bad);
-    jadd(root, "feasible", json_object_new_boolean(pl->feasible), &bad);
-    jadd(root, "optimal", json_object_new_boolean(pl->optimal), &bad);
-    jadd(root, "cost_ns", jnum(pl->cost), &bad);
-    jadd(root, "lower_bound_ns", jnum(pl->lower_bound), &bad);
-    jadd(root, "nodes_explored", json_object_new_uint64(pl->explored), &bad);
-    if (pl->feasible) {
-        jadd(root, "conflict", NULL, &bad);
-    } else {
-        json_object *cf = json_object_new_object();
-        if (cf) {
-            jadd(cf, "constraint", json_object_new_string(accel_constraint_string(pl->constraint)), &bad);
-            jadd(cf, "stage", pl->conflict_stage >= 0
-                                  ? json_object_new_string(str(pl, pl->stages[pl->conflict_stage].name))
-                                  : NULL, &bad);
-            jadd(cf, "stage_index", json_object_new_int(pl->conflict_stage), &bad);
-            jadd(cf, "detail", json_object_new_string(str(pl, pl->detail)), &bad);
-        }
-        jadd(root, "conflict", cf, &bad);
-    }
-    json_object *stages = json_object_new_array();
-    for (uint32_t s = 0; stages && s < pl->stage_count; s++) {
-        const plan_stage *ps = &pl->stages[s];
-        json_object *js = json_object_new_object();
-        if (!js || json_object_array_add(stages, js)) {
-            json_object_put(js);
-            bad = true;
-            break;
-        }
-        jadd(js, "name", json_object_new_string(str(pl, ps->name)), &bad);
-        jadd(js, "function", json_object_new_string(str(pl, ps->function)), &bad);
-        if (pl->feasible) {
-            jadd(js, "device", json_object_new_string(pnode(pl, ps->device_node)), &bad);
-            jadd(js, "device_node", json_object_new_int64(ps->device_node), &bad);
-            jadd(js, "cost_ns", jnum(ps->cost), &bad);
-            jadd(js, "cost_source", json_object_new_string(source_string(ps->source)), &bad);
-            jadd(js, "transfer_ns", jnum(ps->transfer), &bad);
-            json_object *uses = json_object_new_array();
-            for (uint32_t i = 0; uses && i < ps->arg_count; i++) {
-                const plan_arg *pa = &pl->args[ps->arg_begin + i];
-                if (pa->buffer < 0)
-                    continue;
-                json_object *ju = json_object_new_object();
-                if (!ju || json_object_array_add(uses, ju)) {
-                    json_object_put(ju);
-                    bad = true;
-                    break;
-                }
-                jadd(ju, "arg", json_object_new_int64(i), &bad);
-                jadd(ju, "buffer", json_object_new_string(str(pl, pl->buffers[pa->buffer].name)), &bad);
-                jadd(ju, "mode", json_object_new_string(accel_attach_mode_string(pa->mode)), &bad);
-                jadd(ju, "cost_ns", jnum(pa->cost), &bad);
-            }
-            jadd(js, "uses", uses, &bad);
-        }
-        json_object *rejected = json_object_new_array();
-        for (uint32_t i = 0; rejected && i < ps->rej_count; i++) {
-            const plan_rej *rj = &pl->rejs[ps->rej_begin + i];
-            json_object *jr = json_object_new_object();
-            if (!jr || json_object_array_add(rejected, jr)) {
-                json_object_put(jr);
-                bad = true;
-                break;
-            }
-            text t = {0};
-            rej_reason(&t, pl, ps, rj);
-            jadd(jr, "device", json_object_new_string(pnode(pl, rj->node)), &bad);
-            jadd(jr, "constraint", json_object_new_string(accel_constraint_string(rj->constraint)), &bad);
-            jadd(jr, "reason", json_object_new_string(t.s ? t.s : ""), &bad);
-            bad |= t.oom;
-            accel__free(t.s);
-        }
-        jadd(js, "rejected", rejected, &bad);
-    }
-    jadd(root, "stages", stages, &bad);
-    json_object *buffers = json_object_new_array();
-    for (uint32_t i = 0; buffers && i < pl->buffer_count; i++) {
-        const plan_buffer *pb = &pl->buffers[i];
-        json_object *jb = json_object_new_object();
-        if (!jb || json_object_array_add(buffers, jb)) {
-            json_object_put(jb);
-            bad = true;
-            break;
-        }
-        jadd(jb, "name", json_object_new_string(str(pl, pb->name)), &bad);
-        jadd(jb, "bytes", json_object_new_uint64(pb->bytes), &bad);
-        if (pl->feasible) {
-            jadd(jb, "home", json_object_new_string(pnode(pl, pb->home)), &bad);
-            jadd(jb, "home_node", json_object_new_int64(pb->home), &bad);
-            jadd(jb, "cost_ns", jnum(pb->cost), &bad);
-            jadd(jb, "file_io_ns", jnum(pb->io), &bad);
-        }
-    }
-    jadd(root, "buffers", buffers, &bad);
-    if (bad || !stages || !buffers) {
-        json_object_put(root);
-        return NULL;
-    }
-    return root;
-}
-
-accel_result accel_plan_export_json(const accel_plan *plan, char *buffer, size_t size, size_t *size_ret)
-{
-    if (!plan || (!buffer && !size_ret))
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_export_json: %s is NULL",
-                            plan ? "size_ret (with a NULL buffer)" : "plan");
-    json_object *root = plan_json(plan);
-    if (!root)
-        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_plan_export_json: out of host memory");
-    text t = {0};
-    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (s)
-        tx(&t, "%s\n", s);
-    else
-        t.oom = true;
-    json_object_put(root);
-    return copy_text("accel_plan_export_json", &t, buffer, size, size_ret);
 }

@@ -1,7 +1,8 @@
 /*
  * placement.h — the loader's internal form of a pipeline (pipeline.c builds
- * it from a file, placement.c searches over it) and the hooks the placement
- * tests use. docs/pipelines.md describes the file format and the cost model.
+ * it from a file, placement.c searches over it), the hooks the placement
+ * tests use, and the plan's layout (placement.c fills a plan, plan.c reads
+ * it out). docs/pipelines.md describes the file format and the cost model.
  */
 #ifndef ACCEL_LOADER_PLACEMENT_H
 #define ACCEL_LOADER_PLACEMENT_H
@@ -86,5 +87,108 @@ accel_result accel__pipeline_parse(const char *json, size_t size, const char *so
 accel_result accel__place_evaluate(const accel_topology *topology, const accel_pipeline *pipeline,
                                    const accel_place_options *options, const uint32_t *devices,
                                    double *cost_ns);
+
+/* ---- the plan ---------------------------------------------------------- */
+
+/* Sub-reasons of per-stage rejections, for the explanation. */
+enum {
+    ACCEL__WHY_FUNCTION = 1,  /* no entry for the built-in */
+    ACCEL__WHY_FORMAT,        /* does not take the program's format */
+    ACCEL__WHY_KIND,
+    ACCEL__WHY_DRIVER,
+    ACCEL__WHY_UUID,
+    ACCEL__WHY_SELECTOR,
+    ACCEL__WHY_PASID,
+    ACCEL__WHY_NO_INSTANCES,
+    ACCEL__WHY_ISOLATED,
+    ACCEL__WHY_NO_MEMORY,
+};
+
+typedef struct accel__plan_node {
+    uint32_t name, driver;
+    accel_topology_node_kind kind;
+    accel_device_kind device_kind;
+    uint32_t pasid_bits, available_instances, max_address_spaces, flags;
+} accel__plan_node;
+
+typedef struct accel__plan_rej {
+    uint32_t node;
+    uint8_t constraint, why;
+} accel__plan_rej;
+
+typedef struct accel__plan_alt {
+    uint32_t node;
+    double estimate;
+} accel__plan_alt;
+
+typedef struct accel__plan_stage {
+    uint32_t name, function, program; /* arena offsets; UINT32_MAX: none */
+    uint32_t want_driver, want_uuid, want_device;
+    accel_device_kind want_kind;
+    accel_program_format format;
+    uint32_t device_node;
+    double cost, transfer;
+    accel_value_source source;
+    uint32_t arg_count;
+    uint32_t arg_begin;
+    uint32_t rej_begin, rej_count;
+    uint32_t alt_begin, alt_count;
+} accel__plan_stage;
+
+typedef struct accel__plan_arg {
+    int32_t buffer; /* -1: a scalar */
+    accel_attach_mode mode;
+    double cost;
+} accel__plan_arg;
+
+typedef struct accel__plan_buffer {
+    uint32_t name;
+    uint64_t bytes;
+    uint32_t home;
+    double cost, io;
+    bool input, output;
+} accel__plan_buffer;
+
+struct accel_plan {
+    bool feasible, optimal;
+    double cost, lower_bound;
+    uint64_t explored;
+    uint32_t pasid_bits;
+    uint32_t pipeline_name, source;
+    accel_constraint constraint;
+    int32_t conflict_stage;
+    uint32_t detail;
+    uint32_t stage_count, buffer_count, node_count;
+    accel__plan_stage *stages;
+    accel__plan_arg *args;
+    accel__plan_buffer *buffers;
+    accel__plan_node *nodes;
+    accel__plan_rej *rejs;
+    accel__plan_alt *alts;
+    char *arena;
+    size_t arena_len, arena_cap;
+    bool oom;
+};
+
+/* The plan's strings are offsets into its arena; this one stands for none. */
+#define ACCEL__NO_STR UINT32_MAX
+
+/* Copy s into the plan's arena and return its offset: ACCEL__NO_STR for a
+ * NULL s, or when the arena cannot grow (then pl->oom is set). */
+uint32_t accel__plan_arena_add(accel_plan *pl, const char *s);
+
+/* The string at an arena offset; "" for ACCEL__NO_STR. */
+const char *accel__plan_str(const accel_plan *pl, uint32_t off);
+
+/* A growing string for explanations (zero-initialise; the caller frees s).
+ * oom: it could not grow, and nothing is added after that. */
+typedef struct accel__text {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} accel__text;
+
+/* Append to t as printf would. */
+void accel__tx(accel__text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* ACCEL_LOADER_PLACEMENT_H */

@@ -214,7 +214,11 @@ static accel_result run_deferred(accel_queue *q, accel__deferred *d)
                 goto out;
             if (temp_host[i])
                 memcpy(temp_host[i], s->host + s->offset, s->size);
-            else if (s->size && (r = t->memory_write(dev, temps[i], 0, s->host + s->offset, s->size)))
+            else if (!ACCEL__HAS_ENTRY(t, memory_write) || !ACCEL__HAS_ENTRY(t, memory_read))
+                r = ACCEL_ERROR_DRIVER_INTERNAL; /* no host mapping and no way to fill it */
+            else if (s->size)
+                r = t->memory_write(dev, temps[i], 0, s->host + s->offset, s->size);
+            if (r != ACCEL_SUCCESS)
                 goto out;
             d->args[s->arg].u.mem.memory = temps[i];
             d->args[s->arg].u.mem.offset = 0;
@@ -336,15 +340,22 @@ static accel_result translate_args(accel_queue *q, const accel_submit_info *info
         out[i].u.mem.memory = copy.driver_memory;
         out[i].u.mem.offset = a->u.mem.offset;
         out[i].u.mem.size = a->u.mem.size;
-        if (fn->arg_nodes[i] && fn->arg_nodes[i] != m->node) {
+        bool to_node = fn->arg_nodes[i] && fn->arg_nodes[i] != m->node;
+        bool to_host = fn->arg_host_wired[i] && m->node && m->node->device;
+        if (to_node || to_host) {
             const accel_icd_table *t = q->table;
-            if (!m->host_ptr || !ACCEL__HAS_ENTRY(t, memory_alloc_node) || !ACCEL__HAS_ENTRY(t, memory_free_device))
+            /* The temporary is filled through its host mapping, or with
+             * memory_write/memory_read when it has none. */
+            bool visible = to_host || fn->arg_nodes[i]->host_visible;
+            if (!m->host_ptr || !ACCEL__HAS_ENTRY(t, memory_alloc_node) || !ACCEL__HAS_ENTRY(t, memory_free_device) ||
+                (!visible && (!ACCEL__HAS_ENTRY(t, memory_write) || !ACCEL__HAS_ENTRY(t, memory_read))))
                 return accel__error(ACCEL_ERROR_UNSUPPORTED,
                                     "accel_queue_submit: %s argument %u is wired to %s and the memory cannot be "
                                     "copied there",
-                                    fn->name, i, fn->arg_nodes[i]->name);
-            staged[(*staged_count)++] = (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size,
-                                                       true, i, fn->arg_nodes[i]->driver_node_id};
+                                    fn->name, i, to_host ? "host memory" : fn->arg_nodes[i]->name);
+            staged[(*staged_count)++] =
+                (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size, true, i,
+                               to_host ? fn->arg_host_id[i] : fn->arg_nodes[i]->driver_node_id};
         } else if (copy.mode == ACCEL_ATTACH_STAGED)
             staged[(*staged_count)++] =
                 (staged_range){copy, (char *)m->host_ptr, a->u.mem.offset, a->u.mem.size, false, 0, 0};

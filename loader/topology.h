@@ -1,6 +1,7 @@
 /*
  * topology.h — the loader's internal form of the topology graph, shared by
- * topology.c (which builds it) and placement.c (which searches over it).
+ * topology.c and topology_json.c (which build it), topology_export.c (which
+ * writes it out) and placement.c (which searches over it).
  */
 #ifndef ACCEL_LOADER_TOPOLOGY_H
 #define ACCEL_LOADER_TOPOLOGY_H
@@ -76,8 +77,8 @@ int accel__topology_add_function(accel_topology *t, uint32_t device_node, const 
 const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint32_t from, uint32_t to);
 
 /*
- * The topology's JSON inputs (docs/topology.md), also the entry points of
- * their fuzz targets. `source` names the input in error messages. On error
+ * The topology's JSON inputs (docs/topology.md; topology_json.c), also the
+ * entry points of their fuzz targets. `source` names the input in error messages. On error
  * the detail message names the source, the JSON path and what is wrong;
  * the topology may then hold part of the input and should be destroyed.
  *

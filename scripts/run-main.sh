@@ -4,9 +4,10 @@
 # BUILD_DIR/manifests): the cpu driver, the OpenCL and Vulkan drivers over
 # the system's PoCL and lavapipe, the warpdrive driver over a uacce device
 # emulator started here for the occasion, and the emulated FPGA card.
-# First the demo pipeline (pipelines/demo.json: zlib.inflate -> crc32c ->
-# zlib.deflate over a generated 16 MiB input) is placed over those devices
-# with accel-run, which prints its plan and runs it; then accelinfo, the
+# First accel-run times the standard functions on every device (the
+# calibration placement uses), then the demo pipeline (pipelines/demo.json:
+# zlib.inflate -> crc32c -> zlib.deflate over a generated 16 MiB input) is
+# placed over those devices with accel-run, which prints its plan and runs it; then accelinfo, the
 # topology, and the examples.
 # Usage: scripts/run-main.sh [BUILD_DIR]
 set -eu
@@ -43,6 +44,12 @@ data = b" ".join(random.choice(words) for _ in range(3 * 1024 * 1024))[: 16 * 10
 open(sys.argv[1] + "/input.zz", "wb").write(zlib.compress(data, 6))
 open(sys.argv[1] + "/expected.bin", "wb").write(data)
 PY
+# Measured costs for placement: time the standard functions on every
+# device once (cached under XDG_CACHE_HOME, here a scratch directory so
+# that every run shows the calibration).
+export XDG_CACHE_HOME="$root/cache"
+echo "== accel-run --calibrate"
+"$build/tools/accel-run" --calibrate
 echo "== accel-run --explain pipelines/demo.json (input: $(wc -c <"$work/input.zz") bytes of zlib stream)"
 "$build/tools/accel-run" --explain "$work/demo.json"
 python3 - "$work" <<'PY'

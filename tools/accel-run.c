@@ -121,7 +121,7 @@ typedef struct calib_io {
 
 /* Median time of `reps` runs of fn over `bytes` input bytes on q. */
 static int time_function(accel_instance *inst, accel_device *dev, accel_queue *q, accel_function *fn,
-                         const char *name, uint64_t bytes, double *median_ns)
+                         const char *name, uint64_t bytes, double *median_ns, uint64_t *input_bytes)
 {
     accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .numa_node = -1};
     calib_io io = {0};
@@ -137,7 +137,8 @@ static int time_function(accel_instance *inst, accel_device *dev, accel_queue *q
     if (accel_memory_alloc(inst, &ai, &io.aux))
         goto out;
     unsigned char *src = NULL;
-    accel_memory_map(io.src, (void **)&src);
+    if (accel_memory_map(io.src, (void **)&src) != ACCEL_SUCCESS)
+        goto out;
     for (uint64_t i = 0; i < bytes; i++)
         src[i] = (unsigned char)((i * 7) ^ (i >> 9));
     io.src_size = bytes;
@@ -172,8 +173,8 @@ static int time_function(accel_instance *inst, accel_device *dev, accel_queue *q
         if (!(strcmp(name, "accel.copy") == 0))
             args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {io.aux, 0, zlib ? 8 : 32}};
     }
-    double t[5];
-    int reps = 5;
+    double t[7];
+    int reps = 7;
     for (int i = 0; i < reps; i++) {
         accel_submit_info si = {.struct_size = sizeof(si), .function = fn, .args = args, .arg_count = argc};
         accel_fence *fence = NULL;
@@ -193,6 +194,9 @@ static int time_function(accel_instance *inst, accel_device *dev, accel_queue *q
             t[j - 1] = x;
         }
     *median_ns = t[reps / 2];
+    /* Placement charges a function by its input bytes: for zlib.inflate
+     * that is the compressed stream. */
+    *input_bytes = io.src_size;
     rc = 0;
 out:
     accel_memory_free(io.src);
@@ -253,33 +257,46 @@ static int calibrate(accel_instance *inst, bool quiet)
         devices = json_object_new_object();
         json_object_object_add(root, "devices", devices);
     }
-    const uint64_t small = 4096, large = 256 * 1024;
+    const uint64_t small = 4096, large = 1024 * 1024;
     for (uint32_t d = 0; d < n; d++) {
         accel_device_info info = {.struct_size = sizeof(info)};
         accel_device_get_info(devs[d], &info);
         char uuid[33];
         accel_uuid_to_string(info.uuid, uuid);
-        accel_queue *q = NULL;
-        if (accel_queue_create(devs[d], 0, &q) != ACCEL_SUCCESS) {
-            if (!quiet)
-                fprintf(stderr, "%s: %s:%u %s: no queue (%s), skipped\n", prog_name, info.driver_name,
-                        info.driver_index, info.name, accel_last_error_message());
-            continue;
-        }
-        json_object *entry = json_object_new_object();
+        json_object *entry = NULL;
         for (size_t k = 0; k < sizeof(calibrated) / sizeof(calibrated[0]); k++) {
             accel_function *fn = NULL;
             if (accel_function_get(devs[d], NULL, calibrated[k], &fn) != ACCEL_SUCCESS)
                 continue;
+            /* A queue per function: a failure breaks its queue, and must
+             * not keep the device's other functions from being timed. */
+            accel_queue *q = NULL;
+            if (accel_queue_create(devs[d], 0, &q) != ACCEL_SUCCESS) {
+                if (!quiet)
+                    fprintf(stderr, "%s: %s:%u %s: no queue (%s), skipped\n", prog_name, info.driver_name,
+                            info.driver_index, info.name, accel_last_error_message());
+                accel_function_destroy(fn);
+                break;
+            }
+            if (!entry)
+                entry = json_object_new_object();
             double t_small, t_large;
-            if (time_function(inst, devs[d], q, fn, calibrated[k], small, &t_small) == 0 &&
-                time_function(inst, devs[d], q, fn, calibrated[k], large, &t_large) == 0) {
-                double per_byte = (t_large - t_small) / (double)(large - small);
-                if (per_byte <= 0)
-                    per_byte = 1e-3;
-                double fixed = t_small - per_byte * (double)small;
-                if (fixed < 0)
-                    fixed = 0;
+            uint64_t in_small = 0, in_large = 0;
+            if (time_function(inst, devs[d], q, fn, calibrated[k], small, &t_small, &in_small) == 0 &&
+                time_function(inst, devs[d], q, fn, calibrated[k], large, &t_large, &in_large) == 0 &&
+                in_large > in_small) {
+                /* Two points: cost = fixed + bytes * per_byte. Noise can
+                 * make the slope meaningless; then the whole large call
+                 * is taken as the per-byte cost. */
+                double per_byte = (t_large - t_small) / (double)(in_large - in_small);
+                double fixed = t_small - per_byte * (double)in_small;
+                if (per_byte <= 0 || fixed < 0) {
+                    per_byte = t_large / (double)in_large;
+                    fixed = t_small < t_large ? t_small : 0;
+                    fixed -= per_byte * (double)in_small;
+                    if (fixed < 0)
+                        fixed = 0;
+                }
                 json_object *fig = json_object_new_object();
                 json_object_object_add(fig, "fixed_ns", json_object_new_int64((int64_t)fixed));
                 json_object_object_add(fig, "bytes_per_second", json_object_new_int64((int64_t)(1e9 / per_byte)));
@@ -291,10 +308,11 @@ static int calibrate(accel_instance *inst, bool quiet)
                 fprintf(stderr, "%s: %s:%u %s: not timed: %s\n", prog_name, info.driver_name, info.driver_index,
                         calibrated[k], accel_last_error_message());
             }
+            accel_queue_destroy(q);
             accel_function_destroy(fn);
         }
-        accel_queue_destroy(q);
-        json_object_object_add(devices, uuid, entry);
+        if (entry)
+            json_object_object_add(devices, uuid, entry);
     }
     int rc = 0;
     if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY) != 0) {
@@ -330,6 +348,40 @@ typedef struct run_state {
     accel_device **devs;
 } run_state;
 
+/* The host address of a buffer, or NULL with a message (memory on a
+ * device node the host cannot map). */
+static unsigned char *host_of(run_state *s, uint32_t b)
+{
+    void *p = NULL;
+    if (accel_memory_map(s->mem[b], &p) != ACCEL_SUCCESS) {
+        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
+        accel_pipeline_get_buffer(s->pipeline, b, &buf);
+        fprintf(stderr, "%s: buffer %s: %s\n", prog_name, buf.name, accel_last_error_message());
+        return NULL;
+    }
+    return p;
+}
+
+/* The u64 at the start of buffer b (a size a stage wrote), or -1. */
+static int read_size(run_state *s, uint32_t b, uint64_t *value)
+{
+    if (s->bytes[b] < 8) {
+        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
+        accel_pipeline_get_buffer(s->pipeline, b, &buf);
+        fprintf(stderr, "%s: buffer %s holds %llu bytes, too few for a size (8)\n", prog_name, buf.name,
+                (unsigned long long)s->bytes[b]);
+        return -1;
+    }
+    const unsigned char *p = host_of(s, b);
+    if (!p)
+        return -1;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    *value = v;
+    return 0;
+}
+
 static int read_input(run_state *s, uint32_t b, const accel_pipeline_buffer *buf)
 {
     char *path = resolve(s->base_dir, buf->input_file);
@@ -340,8 +392,12 @@ static int read_input(run_state *s, uint32_t b, const accel_pipeline_buffer *buf
         free(path);
         return 1;
     }
-    unsigned char *p = NULL;
-    accel_memory_map(s->mem[b], (void **)&p);
+    unsigned char *p = host_of(s, b);
+    if (!p) {
+        fclose(f);
+        free(path);
+        return 1;
+    }
     size_t got = fread(p, 1, s->bytes[b], f);
     int err = ferror(f);
     fclose(f);
@@ -359,11 +415,9 @@ static int write_output(run_state *s, uint32_t b, const accel_pipeline_buffer *b
 {
     uint64_t n = s->bytes[b];
     if (buf->output_size_from >= 0) {
-        const unsigned char *sz = NULL;
-        accel_memory_map(s->mem[buf->output_size_from], (void **)&sz);
         uint64_t v = 0;
-        for (int i = 7; i >= 0; i--)
-            v = v << 8 | sz[i];
+        if (read_size(s, (uint32_t)buf->output_size_from, &v))
+            return 1;
         if (v > n) {
             fprintf(stderr, "%s: output %s: size %llu from buffer %u is larger than the buffer (%llu bytes)\n",
                     prog_name, buf->output_file, (unsigned long long)v, buf->output_size_from, (unsigned long long)n);
@@ -378,8 +432,12 @@ static int write_output(run_state *s, uint32_t b, const accel_pipeline_buffer *b
         free(path);
         return 1;
     }
-    const unsigned char *p = NULL;
-    accel_memory_map(s->mem[b], (void **)&p);
+    const unsigned char *p = host_of(s, b);
+    if (!p) {
+        fclose(f);
+        free(path);
+        return 1;
+    }
     int rc = (fwrite(p, 1, n, f) != n) | (fclose(f) != 0);
     if (rc)
         fprintf(stderr, "%s: output %s: %s\n", prog_name, path, strerror(errno));
@@ -539,11 +597,9 @@ static int submit_stage(run_state *s, uint32_t i)
                         accel_result_string(wr));
                 return 1;
             }
-            const unsigned char *p = NULL;
-            accel_memory_map(s->mem[pa->size_from], (void **)&p);
             uint64_t v = 0;
-            for (int k = 7; k >= 0; k--)
-                v = v << 8 | p[k];
+            if (read_size(s, (uint32_t)pa->size_from, &v))
+                return 1;
             if (v > size) {
                 fprintf(stderr, "%s: stage %s argument %u: size %llu read from a buffer exceeds the buffer (%llu)\n",
                         prog_name, st.name, a, (unsigned long long)v, (unsigned long long)size);

@@ -379,15 +379,18 @@ ACCEL_API accel_memory_node *accel_memory_get_node(const accel_memory *memory);
 /*
  * How argument `arg` of `function` will reach `memory` on the function's
  * device: the attachment's mode, or ACCEL_ATTACH_STAGED when the argument
- * is wired to another memory node (an FPGA kernel port tied to a bank) and
- * the loader copies the range through that node around each submission.
+ * is wired to another memory node (an FPGA kernel port tied to a bank, or
+ * to host memory while the memory lives on a device node) and the loader
+ * copies the range through that node around each submission.
  * ACCEL_ERROR_INVALID_ARGUMENT if the memory is not attached to the device
  * or arg is not a memory argument.
  */
 ACCEL_API accel_result accel_function_arg_mode(const accel_function *function, uint32_t arg,
                                                const accel_memory *memory, accel_attach_mode *mode);
 
-/* The memory node argument `arg` is wired to (*node = NULL: any). */
+/* The device memory node argument `arg` is wired to; *node = NULL when it
+ * takes any memory the device is attached to, or any host memory (a port
+ * wired to host memory). ACCEL_ERROR_INVALID_ARGUMENT for a scalar. */
 ACCEL_API accel_result accel_function_arg_node(const accel_function *function, uint32_t arg,
                                                accel_memory_node **node);
 

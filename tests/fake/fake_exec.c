@@ -9,7 +9,8 @@
  *                      (host-visible, allocated with memory_alloc_node) and
  *                      host memory (PINNED); built-in fake.add_vram1(memory,
  *                      u32) has its memory argument wired to vram1 and
- *                      fails unless it is given vram1 memory.
+ *                      fails unless it is given vram1 memory; fake.add_host
+ *                      has it wired to host memory and fails on vram memory.
  * Fault injection: FAKE_EXEC_LOSE_AFTER=N (read at init) makes the Nth and
  * every later submission of the process report ACCEL_ERROR_DEVICE_LOST.
  * The queue is served by one worker thread, in order; after a failure the
@@ -59,7 +60,7 @@ typedef struct fx_queue {
     pthread_t thread;
 } fx_queue;
 
-enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1 };
+enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1, FN_ADD_HOST };
 
 static accel_icd_device_info device_info;
 static int device_token;
@@ -233,14 +234,14 @@ static atomic_long node_allocations;
 static accel_icd_result fx_alloc_node(void *device, uint64_t node_id, uint64_t size, void **mem, void **host_ptr,
                                       int *fd)
 {
-    if (node_id != NODE_VRAM0 && node_id != NODE_VRAM1)
+    if (node_id != NODE_VRAM0 && node_id != NODE_VRAM1 && node_id != NODE_HOST)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     accel_icd_result r = fx_alloc_device(device, size, mem);
     if (r)
         return r;
     fx_mem *m = *mem;
     memset(m->ptr, 0, size);
-    m->node_id = node_id;
+    m->node_id = node_id == NODE_HOST ? 0 : node_id;
     *host_ptr = m->ptr;
     *fd = -1;
     atomic_fetch_add(&node_allocations, 1);
@@ -304,6 +305,7 @@ static const fx_builtin builtins[] = {
     {"fake.fail", FN_FAIL, 1, {ACCEL_ARG_I32}},
 #ifdef FAKE_EXEC_NODES
     {"fake.add_vram1", FN_ADD_VRAM1, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"fake.add_host", FN_ADD_HOST, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
 #endif
 };
 
@@ -319,9 +321,10 @@ static accel_icd_result fx_function_get(void *device, void *program, const char 
             info->arg_count = builtins[i].argc;
             for (uint32_t k = 0; k < builtins[i].argc; k++)
                 info->arg_kinds[k] = builtins[i].kinds[k];
-            if (builtins[i].fn == FN_ADD_VRAM1 && info->struct_size >= sizeof(*info)) {
+            if ((builtins[i].fn == FN_ADD_VRAM1 || builtins[i].fn == FN_ADD_HOST) &&
+                info->struct_size >= sizeof(*info)) {
                 info->arg_node_wired[0] = 1;
-                info->arg_node_id[0] = NODE_VRAM1;
+                info->arg_node_id[0] = builtins[i].fn == FN_ADD_VRAM1 ? NODE_VRAM1 : NODE_HOST;
             }
             return ACCEL_SUCCESS;
         }
@@ -365,9 +368,10 @@ static accel_result run(const fx_job *j)
             p[i] = (unsigned char)(p[i] + j->args[1].u.u32);
         return ACCEL_SUCCESS;
     }
-    case FN_ADD_VRAM1: {
+    case FN_ADD_VRAM1:
+    case FN_ADD_HOST: {
         fx_mem *m = j->args[0].u.mem.memory;
-        if (m->node_id != NODE_VRAM1)
+        if (m->node_id != (j->fn == FN_ADD_VRAM1 ? NODE_VRAM1 : 0))
             return ACCEL_ERROR_INVALID_ARGUMENT;
         unsigned char *p = m->ptr + j->args[0].u.mem.offset;
         for (uint64_t i = 0; i < j->args[0].u.mem.size; i++)

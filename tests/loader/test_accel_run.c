@@ -376,6 +376,53 @@ static void test_input_errors(void **state)
     free(sub);
 }
 
+/* --calibrate writes measured costs that later plans use. */
+static void test_calibrate(void **state)
+{
+    (void)state;
+    char *cache = ts_printf("%s/cache", dir);
+    char *env_cache = ts_printf("XDG_CACHE_HOME=%s", cache);
+    const char *env[] = {env_cache, "ACCEL_DRIVERS_SELECT=cpu", NULL};
+    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, env, &out, &err);
+    if (rc != 0)
+        fail_msg("accel-run --calibrate exited %d: %s", rc, err);
+    assert_non_null(strstr(err, "crc32c"));
+    free(out);
+    free(err);
+    char *path = ts_printf("%s/accel/calibration.json", cache);
+    json_object *j = json_object_from_file(path);
+    assert_non_null(j);
+    json_object *devices = NULL, *dev = NULL, *crc = NULL, *bps = NULL;
+    assert_true(json_object_object_get_ex(j, "devices", &devices));
+    assert_int_equal(json_object_object_length(devices), 1); /* the cpu device only */
+    json_object_object_foreach(devices, uuid, entry)
+    {
+        (void)uuid;
+        dev = entry;
+    }
+    assert_true(json_object_object_get_ex(dev, "crc32c", &crc));
+    assert_true(json_object_object_get_ex(crc, "bytes_per_second", &bps));
+    assert_true(json_object_get_int64(bps) > 0);
+    json_object_put(j);
+    /* The plan now says its costs were measured. */
+    const char *argv2[] = {ACCEL_RUN_PATH, "--plan-only", "-f", "crc=cpu:0", pipeline, NULL};
+    rc = ts_run(argv2, env, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "measured"));
+    free(out);
+    free(err);
+    /* --calibrate takes no pipeline. */
+    const char *argv3[] = {ACCEL_RUN_PATH, "--calibrate", pipeline, NULL};
+    assert_int_equal(ts_run(argv3, env, &out, &err), 2);
+    free(out);
+    free(err);
+    free(path);
+    free(env_cache);
+    free(cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_what_if),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_calibrate),
     };
     return cmocka_run_group_tests_name("accel-run", tests, group_setup, group_teardown);
 }

@@ -202,13 +202,16 @@ static void test_alloc_on_device_node(void **state)
     accel_memory_free(h);
 }
 
-static void run_add(fixture *f, accel_memory *m, uint32_t add, accel_attach_mode expect_mode)
+static void run_fn(fixture *f, const char *name, accel_memory *m, uint32_t add, accel_attach_mode expect_mode)
 {
     accel_function *fn = NULL;
-    assert_int_equal(accel_function_get(f->nodes_dev, NULL, "fake.add_vram1", &fn), ACCEL_SUCCESS);
+    assert_int_equal(accel_function_get(f->nodes_dev, NULL, name, &fn), ACCEL_SUCCESS);
     accel_memory_node *wired = NULL;
     assert_int_equal(accel_function_arg_node(fn, 0, &wired), ACCEL_SUCCESS);
-    assert_ptr_equal(wired, node_named(f->inst, ":vram1"));
+    if (strcmp(name, "fake.add_vram1") == 0)
+        assert_ptr_equal(wired, node_named(f->inst, ":vram1"));
+    else
+        assert_null(wired); /* host memory: any host node */
     accel_attach_mode mode = ACCEL_ATTACH_NONE;
     assert_int_equal(accel_memory_attach(m, f->nodes_dev, NULL), ACCEL_SUCCESS);
     assert_int_equal(accel_function_arg_mode(fn, 0, m, &mode), ACCEL_SUCCESS);
@@ -228,6 +231,56 @@ static void run_add(fixture *f, accel_memory *m, uint32_t add, accel_attach_mode
     accel_fence_release(fence);
     accel_queue_destroy(q);
     accel_function_destroy(fn);
+}
+
+static void run_add(fixture *f, accel_memory *m, uint32_t add, accel_attach_mode expect_mode)
+{
+    run_fn(f, "fake.add_vram1", m, add, expect_mode);
+}
+
+/* A port wired to host memory: host memory reaches it as attached,
+ * device memory is copied through host memory. */
+static void test_host_wired_arg(void **state)
+{
+    fixture *f = *state;
+    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = 1000, .numa_node = -1};
+    accel_memory *h = NULL;
+    assert_int_equal(accel_memory_alloc(f->inst, &info, &h), ACCEL_SUCCESS);
+    run_fn(f, "fake.add_host", h, 9, ACCEL_ATTACH_PINNED);
+    accel_memory_free(h);
+    accel_memory *v = alloc_on(f, node_named(f->inst, ":vram0"), 1000);
+    run_fn(f, "fake.add_host", v, 11, ACCEL_ATTACH_STAGED);
+    accel_memory_free(v);
+}
+
+/* Indexes count only the listed nodes; with the device that owns the
+ * memories not selected, its memories are not listed. */
+static void test_nodes_follow_selection(void **state)
+{
+    fixture *f = *state;
+    char *m[2] = {ts_write_fake_manifest(f->dir, "s1.json", "exec_nodes"),
+                  ts_write_fake_manifest(f->dir, "s2.json", "exec_a")};
+    const char *paths[] = {m[0], m[1], NULL};
+    ts_env_save();
+    ts_setenv("ACCEL_DEVICE_SELECTOR", "fake_exec_a:*");
+    accel_instance *inst = NULL;
+    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    ts_env_restore();
+    free(m[0]);
+    free(m[1]);
+    uint32_t n = 0;
+    assert_int_equal(accel_enumerate_memory_nodes(inst, &n, NULL), ACCEL_SUCCESS);
+    accel_memory_node **nodes = calloc(n, sizeof(*nodes));
+    assert_int_equal(accel_enumerate_memory_nodes(inst, &n, nodes), ACCEL_SUCCESS);
+    for (uint32_t i = 0; i < n; i++) {
+        accel_memory_node_info info = {.struct_size = sizeof(info)};
+        assert_int_equal(accel_memory_node_get_info(nodes[i], &info), ACCEL_SUCCESS);
+        assert_int_equal(info.index, i);
+        assert_null(info.device); /* only host nodes */
+    }
+    free(nodes);
+    assert_null(node_named(inst, ":vram0"));
+    accel_instance_destroy(inst);
 }
 
 static void test_wired_arg_zero_copy(void **state)
@@ -319,6 +372,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_other_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arg_mode_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_wired_arg, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_follow_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alloc_errors, setup, teardown),
     };
     return cmocka_run_group_tests_name("memory nodes", tests, NULL, NULL);

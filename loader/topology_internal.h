@@ -1,0 +1,65 @@
+/*
+ * topology_internal.h — what the three files of the topology share:
+ * topology.c (the graph and its build), topology_json.c (the JSON inputs:
+ * simulated devices, the user file, the calibration cache) and
+ * topology_export.c (DOT and JSON output). Nothing else includes it.
+ */
+#ifndef ACCEL_LOADER_TOPOLOGY_INTERNAL_H
+#define ACCEL_LOADER_TOPOLOGY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "topology.h"
+
+#define JSON_FILE_MAX (16u << 20) /* user, simulated devices and calibration files */
+
+/* The names the JSON inputs and the exports give the enums' values, in the
+ * enums' order. Static: NAME_OF (and the parsers) need their sizes. */
+static const char *const memory_kind_names[] = {"unknown", "dram",   "hbm",       "nvm",
+                                                "cxl",     "device", "fpga-bank", "host"};
+static const char *const link_kind_names[] = {"unknown", "local", "numa",       "pcie",
+                                              "nvlink",  "cxl",   "on-package", "fabric"};
+static const char *const source_names[] = {"none", "os", "hmat", "driver", "user", "estimate", "measured"};
+static const char *const access_names[] = {"none", "zero-copy", "pinned", "staged"};
+
+#define NAME_OF(table, v)                                                                                    \
+    ((unsigned)(v) < sizeof(table) / sizeof(table[0]) ? table[(unsigned)(v)] : "unknown")
+
+/* ACCEL_ERROR_OUT_OF_HOST_MEMORY, with a detail message that names what. */
+accel_result accel__topology_oom(const char *what);
+
+/* The estimated cost of a function on a device of this kind, from the
+ * tables of docs/topology.md. */
+void accel__topology_function_estimate(accel_device_kind kind, const char *name, uint64_t *fixed_ns,
+                                       uint64_t *bps);
+
+/* accel__topology_find_link, for changing the link. */
+accel__topo_link *accel__topology_find_link_mut(accel_topology *t, uint32_t from, uint32_t to);
+
+/* The index of the node of this name, or -1. */
+int32_t accel__topology_find_node(const accel_topology *t, const char *name);
+
+/* A CPU set or a device: a node that reaches memory. */
+bool accel__topology_is_initiator(const accel__topo_node *n);
+
+/* The first index of a node of this kind, or -1. */
+int32_t accel__topology_first_of_kind(const accel_topology *t, accel_topology_node_kind kind);
+
+/* The CPU set a host NUMA node hangs off; -1 if none, -2 if no such node. */
+int32_t accel__topology_numa_cpuset(const accel_topology *t, int32_t numa_node);
+
+/* The links of a device (topology.c has the details):
+ *   link_device_host: to every host NUMA node;
+ *   link_device_memory: to one of its memories, 0 values taking the estimate;
+ *   link_host_visible: the host's link to a host-visible device memory;
+ *   link_shared_memories: between the devices that reach one device memory
+ *   directly (after all devices are added). */
+accel_result accel__topology_link_device_host(accel_topology *t, uint32_t dev, accel_attach_mode mode);
+accel_result accel__topology_link_device_memory(accel_topology *t, uint32_t dev, uint32_t mem,
+                                                accel_attach_mode mode, uint64_t bw, uint64_t lat,
+                                                accel_value_source source);
+accel_result accel__topology_link_host_visible(accel_topology *t, uint32_t mem);
+accel_result accel__topology_link_shared_memories(accel_topology *t);
+
+#endif /* ACCEL_LOADER_TOPOLOGY_INTERNAL_H */
