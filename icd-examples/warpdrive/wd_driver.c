@@ -257,6 +257,90 @@ static void device_free(wd_device *d)
     free(d);
 }
 
+/* A partition: one queue instance of `parent` (same device node and
+ * regions), the k-th, parent at index parent_index. */
+static wd_device *partition_of(const wd_device *parent, uint32_t k, int32_t parent_index)
+{
+    wd_device *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    memcpy(d->name, parent->name, sizeof(d->name));
+    memcpy(d->class_path, parent->class_path, sizeof(d->class_path));
+    memcpy(d->node, parent->node, sizeof(d->node));
+    d->sva = parent->sva;
+    d->emulated = parent->emulated;
+    d->ops = parent->ops;
+    d->mmio_size = parent->mmio_size;
+    d->dus_size = parent->dus_size;
+    d->ctl_fd = -1;
+    atomic_init(&d->lost, false);
+    pthread_mutex_init(&d->ctl_lock, NULL);
+    d->partition = true;
+    atomic_init(&d->open_queues, 0);
+    d->info = parent->info;
+    accel_icd_device_info *info = &d->info;
+    snprintf(info->name, sizeof(info->name), "%.200s, instance %u", parent->info.name, k);
+    snprintf(info->partition, sizeof(info->partition), "instance %u", k);
+    info->flags |= ACCEL_DEVICE_FLAG_PARTITION;
+    info->parent_index = parent_index;
+    info->available_instances = 1;
+    info->max_address_spaces = 1;
+    /* A stable uuid of its own: the parent's with the instance mixed in. */
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < ACCEL_UUID_SIZE; i++)
+        h = (h ^ parent->info.uuid[i]) * 1099511628211ull;
+    h = (h ^ (k + 1)) * 1099511628211ull;
+    for (int i = 0; i < 8; i++)
+        info->uuid[8 + i] ^= (uint8_t)(h >> (8 * i));
+    return d;
+}
+
+/* ACCEL_WARPDRIVE_PARTITIONS: "instances" for one partition per free queue
+ * instance, or N for at most N per device; unset or "0": none. */
+static uint32_t partitions_wanted(void)
+{
+    const char *v = secure_getenv("ACCEL_WARPDRIVE_PARTITIONS");
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, "instances") == 0)
+        return WD_MAX_DEVICES;
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || end == v) {
+        LOG(ACCEL_LOG_WARN, "ACCEL_WARPDRIVE_PARTITIONS=\"%s\" is neither \"instances\" nor a number; ignored", v);
+        return 0;
+    }
+    return n > WD_MAX_DEVICES ? WD_MAX_DEVICES : (uint32_t)n;
+}
+
+/* Insert each device's partitions right after it. */
+static void add_partitions(wd_driver *drv)
+{
+    uint32_t want = partitions_wanted();
+    if (!want)
+        return;
+    wd_device *whole[WD_MAX_DEVICES];
+    uint32_t n = drv->count;
+    memcpy(whole, drv->devices, n * sizeof(whole[0]));
+    drv->count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t parent_index = (int32_t)drv->count;
+        drv->devices[drv->count++] = whole[i];
+        uint32_t parts = whole[i]->info.available_instances < want ? whole[i]->info.available_instances : want;
+        for (uint32_t k = 0; k < parts; k++) {
+            if (drv->count + (n - i - 1) >= WD_MAX_DEVICES) {
+                LOG(ACCEL_LOG_WARN, "more than %d uacce devices and partitions; partitions of %s from %u on "
+                    "left out", WD_MAX_DEVICES, whole[i]->name, k);
+                break;
+            }
+            wd_device *p = partition_of(whole[i], k, parent_index);
+            if (!p)
+                break;
+            drv->devices[drv->count++] = p;
+        }
+    }
+}
+
 static accel_icd_result wd_init(const accel_icd_init_info *init, void **handle)
 {
     (void)init;
@@ -290,6 +374,7 @@ static accel_icd_result wd_init(const accel_icd_init_info *init, void **handle)
         closedir(dir);
     }
     qsort(drv->devices, drv->count, sizeof(drv->devices[0]), by_name); /* a stable order */
+    add_partitions(drv);
     LOG(ACCEL_LOG_DEBUG, "%u uacce device(s) under %s", drv->count, class_dir);
     *handle = drv;
     return ACCEL_SUCCESS;
@@ -354,6 +439,8 @@ static accel_icd_result wd_query(void *device, accel_device_param param, void *v
     case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES:
         if (read_long(d->class_path, "available_instances", &v) != 0)
             v = 0; /* the device went away */
+        if (d->partition && (atomic_load(&d->open_queues) || v > 1))
+            v = atomic_load(&d->open_queues) ? 0 : 1; /* its one instance, when the device has one free */
         return put_u32(v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES: return put_u32(d->info.max_address_spaces, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_FLAGS: {

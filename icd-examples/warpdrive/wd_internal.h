@@ -44,6 +44,10 @@ typedef struct wd_device {
     uint32_t ctl_gen;           /* counts connections: registrations die with theirs */
     _Atomic bool lost;          /* a control request went unanswered (wd_driver.c ctl_request):
                                    every later submission of the device fails with DEVICE_LOST */
+    /* ACCEL_WARPDRIVE_PARTITIONS: a partition is one queue instance of its
+     * parent's device node: at most one queue open on it at a time. */
+    bool partition;
+    _Atomic int open_queues;
 } wd_device;
 
 /* A memory object the device reaches: host memory (SVA: by its virtual

@@ -354,9 +354,19 @@ accel_icd_result wd__queue_create(void *device, void **queue)
                dev->name);
         return ACCEL_ERROR_DEVICE_LOST;
     }
+    if (dev->partition) {
+        int expected = 0;
+        if (!atomic_compare_exchange_strong(&dev->open_queues, &expected, 1)) {
+            WD_LOG(ACCEL_LOG_WARN, "%s: this partition is one queue instance, and its queue is open", dev->info.name);
+            return ACCEL_ERROR_BUSY;
+        }
+    }
     wd_queue *q = calloc(1, sizeof(*q));
-    if (!q)
+    if (!q) {
+        if (dev->partition)
+            atomic_store(&dev->open_queues, 0);
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    }
     q->dev = dev;
     q->fd = -1;
     atomic_init(&q->refs, 1);
@@ -399,6 +409,8 @@ accel_icd_result wd__queue_create(void *device, void **queue)
         queue_teardown(q);
         pthread_mutex_destroy(&q->reap_lock);
         free(q);
+        if (dev->partition)
+            atomic_store(&dev->open_queues, 0);
         return r;
     }
     *queue = q;
@@ -425,8 +437,11 @@ void wd__queue_destroy(void *queue)
             ioctl(q->fd, UACCE_CMD_PUT_Q);
         }
     }
+    wd_device *dev = q->dev;
     queue_teardown(q);
     queue_unref(q);
+    if (dev->partition)
+        atomic_store(&dev->open_queues, 0);
 }
 
 static wd_fence *fence_new(wd_queue *q, accel_result result, uint32_t refs)

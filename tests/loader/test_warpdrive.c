@@ -425,11 +425,85 @@ static void test_warpdrive_translation(void **state)
     stop_emulator(SIGTERM);
 }
 
+/* ACCEL_WARPDRIVE_PARTITIONS=instances: one partition per free queue
+ * instance, each a device whose parent is the whole uacce device, holding
+ * at most one queue. */
+static void test_warpdrive_partitions(void **state)
+{
+    (void)state;
+    start_emulator_named("wd_loader-2", "zlib,crc32c,sha256", "0");
+    setenv("ACCEL_WARPDRIVE_PARTITIONS", "instances", 1);
+    accel_instance *inst = create();
+    unsetenv("ACCEL_WARPDRIVE_PARTITIONS");
+    uint32_t n;
+    accel_device **devs = ts_devices(inst, &n);
+    accel_device *whole = NULL, *parts[8];
+    uint32_t nparts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        accel_device_info info = ts_device_info(devs[i]);
+        if (strcmp(info.driver_name, "warpdrive") != 0)
+            continue;
+        if (info.flags & ACCEL_DEVICE_FLAG_PARTITION) {
+            assert_true(nparts < 8);
+            char want[32];
+            snprintf(want, sizeof(want), "instance %u", nparts);
+            assert_string_equal(info.partition, want);
+            assert_int_equal(info.available_instances, 1);
+            parts[nparts++] = devs[i];
+        } else {
+            whole = devs[i];
+        }
+    }
+    free(devs);
+    assert_non_null(whole);
+    assert_int_equal(nparts, 4); /* the emulator offers 4 instances */
+    accel_device_info wi = ts_device_info(whole);
+    for (uint32_t i = 0; i < nparts; i++) {
+        accel_device_info pi = ts_device_info(parts[i]);
+        assert_ptr_equal(pi.parent, whole);
+        assert_string_equal(pi.device_node, wi.device_node);
+        assert_memory_not_equal(pi.uuid, wi.uuid, ACCEL_UUID_SIZE);
+        for (uint32_t k = 0; k < i; k++) {
+            accel_device_info pk = ts_device_info(parts[k]);
+            assert_memory_not_equal(pi.uuid, pk.uuid, ACCEL_UUID_SIZE);
+        }
+    }
+    /* One queue per partition; a second is refused while the first is open. */
+    accel_queue *q = NULL, *q2 = NULL;
+    assert_int_equal(accel_queue_create(parts[1], 0, &q), ACCEL_SUCCESS);
+    uint32_t avail = 9;
+    assert_int_equal(accel_device_query(parts[1], ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &avail, sizeof(avail),
+                                        NULL), ACCEL_SUCCESS);
+    assert_int_equal(avail, 0);
+    assert_int_equal(accel_queue_create(parts[1], 0, &q2), ACCEL_ERROR_BUSY);
+    accel_device *cpu = find(inst, "cpu");
+    accel_queue *qc = NULL;
+    assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
+    const size_t size = 3 * 4096 + 5;
+    tmem out = tmem_new(inst, false, 8, parts[1], cpu);
+    tmem a = tmem_new(inst, false, size, parts[1], cpu);
+    pattern_data(a.p, size, 7);
+    assert_int_equal(crc_on(parts[1], q, a.m, size, out.m), crc_on(cpu, qc, a.m, size, out.m));
+    tmem_free(&a);
+    tmem_free(&out);
+    accel_queue_destroy(q);
+    /* Closed: the partition's instance is free again. */
+    assert_int_equal(accel_device_query(parts[1], ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &avail, sizeof(avail),
+                                        NULL), ACCEL_SUCCESS);
+    assert_int_equal(avail, 1);
+    assert_int_equal(accel_queue_create(parts[1], 0, &q2), ACCEL_SUCCESS);
+    accel_queue_destroy(q2);
+    accel_queue_destroy(qc);
+    accel_instance_destroy(inst);
+    stop_emulator(SIGTERM);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warpdrive_beside_cpu),
         cmocka_unit_test(test_warpdrive_translation),
+        cmocka_unit_test(test_warpdrive_partitions),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
