@@ -52,6 +52,8 @@ typedef struct listing {
     uint32_t manifest_count, driver_count, device_count;
     accel_manifest **manifests;
     accel_device **devices;
+    uint32_t node_count;
+    accel_memory_node **nodes; /* memory nodes; NULL if they could not be listed */
 } listing;
 
 static int list_all(accel_instance *inst, listing *l)
@@ -67,7 +69,43 @@ static int list_all(accel_instance *inst, listing *l)
     if (accel_enumerate_manifests(inst, &l->manifest_count, l->manifests) < 0 ||
         accel_enumerate_devices(inst, &l->device_count, l->devices) < 0)
         return -1;
+    /* Memory nodes ask each driver once; a failure there is reported but
+     * does not hide the rest. */
+    if (accel_enumerate_memory_nodes(inst, &l->node_count, NULL) == ACCEL_SUCCESS &&
+        (l->nodes = calloc(l->node_count + 1, sizeof(*l->nodes))) != NULL &&
+        accel_enumerate_memory_nodes(inst, &l->node_count, l->nodes) < 0) {
+        free(l->nodes);
+        l->nodes = NULL;
+    }
+    if (!l->nodes)
+        fprintf(stderr, "accelinfo: memory nodes: %s\n", accel_last_error_message());
     return 0;
+}
+
+static const char *memory_kind_string(accel_memory_kind k)
+{
+    switch (k) {
+    case ACCEL_MEMORY_KIND_DRAM: return "dram";
+    case ACCEL_MEMORY_KIND_HBM: return "hbm";
+    case ACCEL_MEMORY_KIND_NVM: return "nvm";
+    case ACCEL_MEMORY_KIND_CXL: return "cxl";
+    case ACCEL_MEMORY_KIND_DEVICE: return "device";
+    case ACCEL_MEMORY_KIND_FPGA_BANK: return "fpga-bank";
+    case ACCEL_MEMORY_KIND_HOST: return "host";
+    default: return "unknown";
+    }
+}
+
+static void format_bytes(uint64_t n, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
 static void print_summary(const listing *l)
@@ -109,6 +147,27 @@ static void print_summary(const listing *l)
             printf("  numa %d", d.numa_node);
         else if (d.numa_nodes[0])
             printf("  numa %s", d.numa_nodes);
+        printf("\n");
+    }
+    if (!l->nodes)
+        return;
+    printf("\nMemory nodes: %u\n", l->node_count);
+    for (uint32_t i = 0; i < l->node_count; i++) {
+        accel_memory_node_info mi = {.struct_size = sizeof(mi)};
+        char size[32] = "size unknown";
+        accel_memory_node_get_info(l->nodes[i], &mi);
+        if (mi.capacity)
+            format_bytes(mi.capacity, size, sizeof(size));
+        printf("  %u: %-18s %-9s %s", mi.index, mi.name, memory_kind_string(mi.kind), size);
+        if (mi.numa_node >= 0)
+            printf("  numa %d", mi.numa_node);
+        if (mi.device) {
+            accel_device_info d = {.struct_size = sizeof(d)};
+            accel_device_get_info(mi.device, &d);
+            printf("  device %s:%u", d.driver_name, d.driver_index);
+        }
+        if (mi.device && mi.host_visible)
+            printf("  host-visible");
         printf("\n");
     }
 }
@@ -189,6 +248,28 @@ static json_object *build_json(const listing *l)
         json_object_array_add(devices, o);
     }
     json_object_object_add(root, "devices", devices);
+
+    if (l->nodes) {
+        json_object *nodes = json_object_new_array();
+        for (uint32_t i = 0; i < l->node_count; i++) {
+            accel_memory_node_info mi = {.struct_size = sizeof(mi)};
+            accel_memory_node_get_info(l->nodes[i], &mi);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "index", json_object_new_int64(mi.index));
+            json_object_object_add(o, "name", json_object_new_string(mi.name));
+            json_object_object_add(o, "kind", json_object_new_string(memory_kind_string(mi.kind)));
+            json_object_object_add(o, "capacity", json_object_new_int64((int64_t)mi.capacity));
+            json_object_object_add(o, "numa_node", json_object_new_int(mi.numa_node));
+            if (mi.device) {
+                accel_device_info d = {.struct_size = sizeof(d)};
+                accel_device_get_info(mi.device, &d);
+                json_object_object_add(o, "device", json_object_new_int64(d.index));
+            }
+            json_object_object_add(o, "host_visible", json_object_new_boolean(mi.host_visible));
+            json_object_array_add(nodes, o);
+        }
+        json_object_object_add(root, "memory_nodes", nodes);
+    }
     return root;
 }
 
@@ -381,6 +462,7 @@ int main(int argc, char **argv)
     }
     free(l.manifests);
     free(l.devices);
+    free(l.nodes);
     accel_instance_destroy(inst);
     return status;
 }

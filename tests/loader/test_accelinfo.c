@@ -253,7 +253,25 @@ static void test_accelinfo_json_contents(void **state)
         }
     }
     assert_int_equal(cpus, 1);
+
+    /* Memory nodes: at least the host's, indexed in order, kinds named. */
+    json_object *nodes = member(root, "memory_nodes", json_type_array);
+    assert_true(json_object_array_length(nodes) >= 1);
+    for (size_t i = 0; i < json_object_array_length(nodes); i++) {
+        json_object *m = json_object_array_get_idx(nodes, i);
+        assert_int_equal(json_object_get_int64(member(m, "index", json_type_int)), (int64_t)i);
+        assert_true(string_member(m, "name")[0] != '\0');
+        member(m, "kind", json_type_string);
+    }
+    assert_string_equal(string_member(json_object_array_get_idx(nodes, 0), "kind"), "dram");
     json_object_put(root);
+    free(out);
+    free(err);
+
+    /* The summary lists them too. */
+    assert_int_equal(accelinfo(NULL, env, &out, &err), 0);
+    assert_non_null(strstr(out, "\nMemory nodes: "));
+    assert_non_null(strstr(out, " dram "));
     free(out);
     free(err);
 }
