@@ -20,7 +20,8 @@ meson install -C "$work/build" >"$work/install.log" 2>&1 || { cat "$work/install
 
 for f in lib/libaccel-loader.so.1 include/accel/accel.h include/accel/accel_icd.h \
     include/accel/accel_types.h include/accel/accel_version.h lib/pkgconfig/accel-loader.pc \
-    bin/accelinfo lib/accel/libaccel_cpu.so share/accel/icd.d/accel_cpu.json; do
+    bin/accelinfo bin/accel-run bin/accel-conformance lib/accel/libaccel_cpu.so \
+    share/accel/icd.d/accel_cpu.json; do
     [ -e "$prefix/$f" ] || fail "$f is not installed"
     echo "installed: $f"
 done
@@ -39,4 +40,8 @@ env -i "$prefix/bin/accelinfo" | tee "$work/accelinfo.txt"
 grep -q 'cpu' "$work/accelinfo.txt" || fail "installed accelinfo did not list the cpu device"
 grep -q "loaded  cpu .*$prefix/share/accel/icd.d/accel_cpu.json" "$work/accelinfo.txt" ||
     fail "installed accelinfo did not load the cpu driver from the prefix's datadir"
+env -i "$prefix/bin/accel-run" --help >/dev/null || fail "installed accel-run --help"
+env -i ACCEL_DRIVERS_SELECT=cpu "$prefix/bin/accel-conformance" >"$work/conformance.txt" 2>&1 ||
+    { cat "$work/conformance.txt"; fail "installed accel-conformance on the installed cpu driver"; }
+tail -n 2 "$work/conformance.txt"
 echo "PASS"
