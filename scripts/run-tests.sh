@@ -73,9 +73,9 @@ if command -v clang >/dev/null 2>&1; then
         for spec in manifest:tests/corpus/manifest:500000 selector:tests/corpus/selector:500000 \
             kernel_metadata:tests/corpus/kernel-metadata:500000 spirv_reflect:tests/corpus/spirv:500000 \
             topology_user:tests/corpus/topology_user:200000 \
-            topology_devices:tests/corpus/topology_devices:200000 \
+            topology_devices:tests/corpus/topology_devices:100000 \
             topology_calibration:tests/corpus/topology_calibration:200000 \
-            pipeline:tests/corpus/pipeline:200000 fpga_image:tests/corpus/fpga_image:200000 \
+            pipeline:tests/corpus/pipeline:50000 fpga_image:tests/corpus/fpga_image:200000 \
             known_failures:tests/conformance/corpus/known-failures:200000; do
             t=${spec%%:*}
             rest=${spec#*:}
