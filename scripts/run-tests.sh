@@ -3,7 +3,8 @@
 #   build        the normal build: every meson test (unit, loader, abi, fuzz
 #                corpus replay, valgrind, install)
 #   build-asan   AddressSanitizer + UndefinedBehaviorSanitizer: the same tests
-#                but valgrind and install
+#                but valgrind and install (the real-device tests use 4 MiB
+#                instead of 64 MiB as their largest input there)
 #   build-tsan   ThreadSanitizer: the loader's behavioural tests
 #   build-fuzz   clang + libFuzzer: each fuzz target for a fixed number of runs
 # Ends with one line "N passed, N failed, N skipped" counted from meson's own
