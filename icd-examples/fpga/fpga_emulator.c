@@ -43,6 +43,7 @@
 
 #include "accel_fpga_kernel.h"
 #include "fpga_config.h"
+#include "fpga_file.h"
 
 _Static_assert(FPGA_BANK_HOST == ACCEL_FPGA_BANK_HOST, "bank numbers of host memory differ");
 _Static_assert(ACCEL_FPGA_ARG_MEMORY == ACCEL_ARG_MEMORY && ACCEL_FPGA_ARG_F64 == ACCEL_ARG_F64,
@@ -158,42 +159,6 @@ static const char *bank_name(const fpga_card *c, uint32_t bank)
 
 /* ---- platform and cards ---------------------------------------------------- */
 
-static accel_result read_file(const char *path, char **text, size_t *size, char *error, size_t error_size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fmt(error, error_size, "%s: cannot read: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)(1u << 20)) {
-        fmt(error, error_size, "%s: not a regular file of at most 1 MiB", path);
-        close(fd);
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *text = buf;
-    *size = got;
-    return ACCEL_SUCCESS;
-}
-
 accel_result fpga_platform_open(const fpga_platform_options *o, fpga_platform **out, char *error, size_t error_size)
 {
     fpga_platform *p = calloc(1, sizeof(*p));
@@ -203,7 +168,7 @@ accel_result fpga_platform_open(const fpga_platform_options *o, fpga_platform **
     if (o && o->config_path) {
         char *text;
         size_t size;
-        accel_result r = read_file(o->config_path, &text, &size, error, error_size);
+        accel_result r = fpga__read_json_file(o->config_path, "the card file", &text, &size, error, error_size);
         if (r == ACCEL_SUCCESS) {
             r = fpga__config_parse(text, size, o->config_path, p->descs, &p->card_count, error, error_size);
             free(text);

@@ -17,6 +17,7 @@
  * Built-in functions of a slot are the shell's own operations, which need
  * no image: accel.noop, accel.copy, accel.fill (docs/standard-functions.md).
  * The whole card offers no function. */
+#include "fpga_file.h"
 #include "fpga_internal.h"
 
 #include <errno.h>
@@ -99,48 +100,6 @@ static accel_result parse_options(const char *options, bool *force, char *log, s
     return ACCEL_SUCCESS;
 }
 
-static accel_result read_description(const char *path, char **text, size_t *size, char *log, size_t log_size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        logf_(log, log_size, "%s: cannot read the image description: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)(1u << 20)) {
-        logf_(log, log_size, "%s: the image description must be a regular file of at most 1 MiB", path);
-        close(fd);
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            logf_(log, log_size, "%s: cannot read the image description: %s", path, strerror(errno));
-            close(fd);
-            free(buf);
-            return ACCEL_ERROR_INVALID_ARGUMENT;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *text = buf;
-    *size = got;
-    return ACCEL_SUCCESS;
-}
-
 accel_icd_result fpga__program_load(void *device, accel_program_format format, const void *data, size_t size,
                                     const char *options, void **program, char *log, size_t log_size)
 {
@@ -182,7 +141,7 @@ accel_icd_result fpga__program_load(void *device, accel_program_format format, c
     atomic_init(&p->refs, 1);
     atomic_init(&p->evicted, false);
     p->device = dev;
-    if ((r = read_description(p->path, &text, &text_size, log, log_size)))
+    if ((r = fpga__read_json_file(p->path, "the image description", &text, &text_size, log, log_size)))
         goto fail;
     const char *bank_names[FPGA_MAX_BANKS];
     for (uint32_t b = 0; b < card->bank_count; b++)
