@@ -343,6 +343,21 @@ static accel_result keep(pctx *c, const char *s, const char **out)
     return ACCEL_SUCCESS;
 }
 
+/* obj.key, when present, as a string the pipeline keeps in *out. */
+static accel_result optional_string(pctx *c, json_object *obj, const char *key, const char **out)
+{
+    json_object *v;
+    const char *s;
+    accel_result r;
+    if (!json_object_object_get_ex(obj, key, &v))
+        return ACCEL_SUCCESS;
+    size_t old = path_key(c, key);
+    if ((r = as_string(c, v, &s)) || (r = keep(c, s, out)))
+        return r;
+    path_set(c, old);
+    return ACCEL_SUCCESS;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Buffers                                                                   */
 
@@ -365,7 +380,6 @@ static accel_result parse_buffer(pctx *c, json_object *obj, accel__pipe_buffer *
                                        "output_size_from", NULL};
     accel_result r;
     json_object *v;
-    const char *s;
     size_t old;
 
     if (!json_object_is_type(obj, json_type_object))
@@ -380,18 +394,10 @@ static accel_result parse_buffer(pctx *c, json_object *obj, accel__pipe_buffer *
             return r;
         path_set(c, old);
     }
-    if (json_object_object_get_ex(obj, "file", &v)) {
-        old = path_key(c, "file");
-        if ((r = as_string(c, v, &s)) || (r = keep(c, s, &b->pub.input_file)))
-            return r;
-        path_set(c, old);
-    }
-    if (json_object_object_get_ex(obj, "output", &v)) {
-        old = path_key(c, "output");
-        if ((r = as_string(c, v, &s)) || (r = keep(c, s, &b->pub.output_file)))
-            return r;
-        path_set(c, old);
-    }
+    if ((r = optional_string(c, obj, "file", &b->pub.input_file)))
+        return r;
+    if ((r = optional_string(c, obj, "output", &b->pub.output_file)))
+        return r;
     bool has_from = json_object_object_get_ex(obj, "bytes_from", &v);
     if (has_from) {
         old = path_key(c, "bytes_from");
@@ -609,12 +615,8 @@ static accel_result parse_constraints(pctx *c, json_object *obj, accel__pipe_sta
             return fail(c, "\"%.40s\" is not one of cpu, gpu, fpga, asic", s);
         path_set(c, old);
     }
-    if (json_object_object_get_ex(obj, "driver", &v)) {
-        old = path_key(c, "driver");
-        if ((r = as_string(c, v, &s)) || (r = keep(c, s, &st->pub.driver)))
-            return r;
-        path_set(c, old);
-    }
+    if ((r = optional_string(c, obj, "driver", &st->pub.driver)))
+        return r;
     if (json_object_object_get_ex(obj, "uuid", &v)) {
         old = path_key(c, "uuid");
         if ((r = as_string(c, v, &s)))
@@ -685,12 +687,8 @@ static accel_result parse_stage(pctx *c, json_object *obj, uint32_t index, json_
         return r;
     path_set(c, old);
 
-    if (json_object_object_get_ex(obj, "program", &v)) {
-        old = path_key(c, "program");
-        if ((r = as_string(c, v, &s)) || (r = keep(c, s, &st->pub.program)))
-            return r;
-        path_set(c, old);
-    }
+    if ((r = optional_string(c, obj, "program", &st->pub.program)))
+        return r;
     if (json_object_object_get_ex(obj, "format", &v)) {
         old = path_key(c, "format");
         if (!st->pub.program)
