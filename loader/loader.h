@@ -40,15 +40,23 @@ struct accel_device {
     uint32_t driver_index;
     accel_device *parent;
     /* The memory nodes it reaches (built with the instance's nodes). */
-    accel_memory_node **mem_nodes;
-    accel_attach_mode *mem_modes;
-    uint64_t *mem_node_ids; /* the driver's ids; UINT64_MAX for host nodes */
-    uint32_t mem_node_count;
+    struct accel__device_memory *mems;
+    uint32_t mem_count;
 };
+
+/* One memory node a device reaches, as its driver reported it. */
+typedef struct accel__device_memory {
+    accel_memory_node *node;
+    accel_attach_mode mode;
+    uint64_t id;             /* the driver's id (for host nodes: its HOST entry's) */
+    bool assumed;            /* host access the loader assumed for a driver without
+                                device_memory_nodes: no id, no hints */
+    uint64_t bandwidth_mbps; /* the driver's hints, 0 if none */
+    uint64_t latency_ns;
+} accel__device_memory;
 
 struct accel_memory_node {
     accel_instance *instance;
-    uint32_t index;
     char *name;
     accel_memory_kind kind;
     uint64_t capacity;

@@ -35,7 +35,6 @@ static accel_memory_node *new_node(accel_instance *inst, const char *name, accel
         return NULL;
     }
     n->instance = inst;
-    n->index = (uint32_t)inst->memory_node_count;
     n->kind = kind;
     n->numa_node = -1;
     inst->memory_nodes[inst->memory_node_count++] = n;
@@ -111,27 +110,24 @@ static accel_result host_nodes(accel_instance *inst)
     return ACCEL_SUCCESS;
 }
 
-static accel_result add_device_node(accel_device *d, accel_memory_node *n, accel_attach_mode mode, uint64_t id)
+static accel_result add_device_node(accel_device *d, const accel__device_memory *m)
 {
-    uint32_t k = d->mem_node_count;
-    for (uint32_t i = 0; i < k; i++)
-        if (d->mem_nodes[i] == n)
+    for (uint32_t i = 0; i < d->mem_count; i++)
+        if (d->mems[i].node == m->node)
             return ACCEL_SUCCESS;
-    if (grow_to((void **)&d->mem_nodes, k + 1, sizeof(*d->mem_nodes)) ||
-        grow_to((void **)&d->mem_modes, k + 1, sizeof(*d->mem_modes)) ||
-        grow_to((void **)&d->mem_node_ids, k + 1, sizeof(*d->mem_node_ids)))
+    if (grow_to((void **)&d->mems, d->mem_count + 1, sizeof(*d->mems)))
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    d->mem_nodes[k] = n;
-    d->mem_modes[k] = mode;
-    d->mem_node_ids[k] = id;
-    d->mem_node_count = k + 1;
+    d->mems[d->mem_count++] = *m;
     return ACCEL_SUCCESS;
 }
 
-static accel_result add_host_nodes(accel_instance *inst, size_t host_count, accel_device *d, accel_attach_mode mode)
+/* Every host node, reached as `m` says. */
+static accel_result add_host_nodes(accel_instance *inst, size_t host_count, accel_device *d,
+                                   accel__device_memory m)
 {
     for (size_t h = 0; h < host_count; h++) {
-        accel_result r = add_device_node(d, inst->memory_nodes[h], mode, UINT64_MAX);
+        m.node = inst->memory_nodes[h];
+        accel_result r = add_device_node(d, &m);
         if (r)
             return r;
     }
@@ -146,11 +142,14 @@ static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_
     const accel_icd_table *t = accel__table(d);
     const char *driver = d->driver->manifest->data.driver_name;
     if (!ACCEL__HAS_ENTRY(t, device_memory_nodes)) {
+        accel__device_memory assumed = {.assumed = true};
         if (d->info->kind == ACCEL_DEVICE_KIND_CPU || (d->info->flags & ACCEL_DEVICE_FLAG_SVA))
-            return add_host_nodes(inst, host_count, d, ACCEL_ATTACH_ZERO_COPY);
-        if (ACCEL__HAS_ENTRY(t, memory_attach))
-            return add_host_nodes(inst, host_count, d, ACCEL_ATTACH_PINNED);
-        return ACCEL_SUCCESS;
+            assumed.mode = ACCEL_ATTACH_ZERO_COPY;
+        else if (ACCEL__HAS_ENTRY(t, memory_attach))
+            assumed.mode = ACCEL_ATTACH_PINNED;
+        else
+            return ACCEL_SUCCESS;
+        return add_host_nodes(inst, host_count, d, assumed);
     }
     uint32_t count = 0;
     accel_result r = t->device_memory_nodes(d->icd_device, &count, NULL);
@@ -189,9 +188,14 @@ static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_
     r = ACCEL_SUCCESS;
     for (uint32_t i = 0; i < count && r == ACCEL_SUCCESS; i++) {
         const accel_icd_memory_node_info *in = &infos[i];
-        accel_attach_mode mode = in->access == ACCEL_ATTACH_PINNED ? ACCEL_ATTACH_PINNED : ACCEL_ATTACH_ZERO_COPY;
+        accel__device_memory m = {
+            .mode = in->access == ACCEL_ATTACH_PINNED ? ACCEL_ATTACH_PINNED : ACCEL_ATTACH_ZERO_COPY,
+            .id = in->id,
+            .bandwidth_mbps = in->bandwidth_mbps,
+            .latency_ns = in->latency_ns,
+        };
         if (in->kind == ACCEL_MEMORY_KIND_HOST) {
-            r = add_host_nodes(inst, host_count, d, mode);
+            r = add_host_nodes(inst, host_count, d, m);
             continue;
         }
         accel_memory_node *n = NULL;
@@ -216,7 +220,8 @@ static accel_result device_nodes(accel_instance *inst, size_t host_count, accel_
             n->driver_node_id = in->id;
             n->host_visible = (in->flags & ACCEL_ICD_MEMORY_NODE_HOST_VISIBLE) != 0;
         }
-        r = add_device_node(d, n, mode, in->id);
+        m.node = n;
+        r = add_device_node(d, &m);
     }
     accel__free(infos);
     return r;
@@ -253,13 +258,9 @@ static void clear_nodes(accel_instance *inst)
 {
     for (size_t i = 0; i < inst->all_device_count; i++) {
         accel_device *d = &inst->all_devices[i];
-        accel__free(d->mem_nodes);
-        accel__free(d->mem_modes);
-        accel__free(d->mem_node_ids);
-        d->mem_nodes = NULL;
-        d->mem_modes = NULL;
-        d->mem_node_ids = NULL;
-        d->mem_node_count = 0;
+        accel__free(d->mems);
+        d->mems = NULL;
+        d->mem_count = 0;
     }
     for (size_t i = 0; i < inst->memory_node_count; i++) {
         accel__free(inst->memory_nodes[i]->name);
@@ -297,8 +298,8 @@ static bool node_listed(const accel_memory_node *n)
         const accel_device *d = &inst->all_devices[i];
         if (d->index == UINT32_MAX)
             continue;
-        for (uint32_t k = 0; k < d->mem_node_count; k++)
-            if (d->mem_nodes[k] == n)
+        for (uint32_t k = 0; k < d->mem_count; k++)
+            if (d->mems[k].node == n)
                 return true;
     }
     return false;
@@ -337,8 +338,8 @@ static accel_device *node_device(const accel_memory_node *n)
     const accel_instance *inst = n->instance;
     for (size_t i = 0; i < inst->device_count; i++) {
         accel_device *d = inst->devices[i];
-        for (uint32_t k = 0; k < d->mem_node_count; k++)
-            if (d->mem_nodes[k] == n)
+        for (uint32_t k = 0; k < d->mem_count; k++)
+            if (d->mems[k].node == n)
                 return d;
     }
     return NULL;
@@ -377,15 +378,17 @@ accel_result accel_device_get_memory_nodes(accel_device *d, uint32_t *count, acc
     if (r)
         return r;
     if (!nodes) {
-        *count = d->mem_node_count;
+        *count = d->mem_count;
         return ACCEL_SUCCESS;
     }
-    uint32_t n = *count < d->mem_node_count ? *count : d->mem_node_count;
-    memcpy(nodes, d->mem_nodes, n * sizeof(*nodes));
-    if (modes)
-        memcpy(modes, d->mem_modes, n * sizeof(*modes));
+    uint32_t n = *count < d->mem_count ? *count : d->mem_count;
+    for (uint32_t i = 0; i < n; i++) {
+        nodes[i] = d->mems[i].node;
+        if (modes)
+            modes[i] = d->mems[i].mode;
+    }
     *count = n;
-    return n < d->mem_node_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return n < d->mem_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
 }
 
 accel_memory_node *accel_memory_get_node(const accel_memory *m)
@@ -413,43 +416,26 @@ accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_fu
     for (uint32_t i = 0; i < f->arg_count; i++) {
         if (!info->arg_node_wired[i] || f->arg_kinds[i] != ACCEL_ARG_MEMORY)
             continue;
-        bool found = false;
-        for (uint32_t k = 0; k < d->mem_node_count; k++) {
-            if (d->mem_node_ids[k] == info->arg_node_id[i] && d->mem_nodes[k]->device) {
-                f->arg_nodes[i] = d->mem_nodes[k];
-                f->has_wired_args = true;
-                found = true;
-                break;
-            }
+        /* A port wired to one of the device's memories, or to the host
+         * memory it reaches (any host node will do there). An id the
+         * device never reported is the driver's error. */
+        const accel__device_memory *m = NULL;
+        for (uint32_t k = 0; k < d->mem_count && !m; k++)
+            if (!d->mems[k].assumed && d->mems[k].id == info->arg_node_id[i])
+                m = &d->mems[k];
+        if (!m)
+            return accel__error(ACCEL_ERROR_DRIVER_INTERNAL,
+                                "accel_function_get: driver %s wired argument %u of %s to memory node id %llu, "
+                                "which the device does not report",
+                                d->driver->manifest->data.driver_name, i, f->name,
+                                (unsigned long long)info->arg_node_id[i]);
+        if (m->node->device) {
+            f->arg_nodes[i] = m->node;
+        } else {
+            f->arg_host_wired[i] = true;
+            f->arg_host_id[i] = m->id;
         }
-        /* A port wired to host memory takes any host memory: nothing to do.
-         * An id the device never reported is the driver's error. */
-        if (!found) {
-            bool host = false;
-            const accel_icd_table *t = accel__table(d);
-            if (ACCEL__HAS_ENTRY(t, device_memory_nodes)) {
-                accel_icd_memory_node_info infos[64];
-                uint32_t n = 64;
-                for (uint32_t k = 0; k < n; k++)
-                    infos[k] = (accel_icd_memory_node_info){.struct_size = sizeof(infos[k])};
-                accel_result q = t->device_memory_nodes(d->icd_device, &n, infos);
-                if (n > 64)
-                    n = 64;
-                for (uint32_t k = 0; (q == ACCEL_SUCCESS || q == ACCEL_INCOMPLETE) && k < n; k++)
-                    if (infos[k].id == info->arg_node_id[i] && infos[k].kind == ACCEL_MEMORY_KIND_HOST)
-                        host = true;
-            }
-            if (host) {
-                f->arg_host_wired[i] = true;
-                f->arg_host_id[i] = info->arg_node_id[i];
-                f->has_wired_args = true;
-            } else
-                return accel__error(ACCEL_ERROR_DRIVER_INTERNAL,
-                                    "accel_function_get: driver %s wired argument %u of %s to memory node id %llu, "
-                                    "which the device does not report",
-                                    d->driver->manifest->data.driver_name, i, f->name,
-                                    (unsigned long long)info->arg_node_id[i]);
-        }
+        f->has_wired_args = true;
     }
     return ACCEL_SUCCESS;
 }

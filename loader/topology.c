@@ -1063,33 +1063,6 @@ static accel_result probe_functions(accel_topology *t, uint32_t node, accel_devi
 }
 
 /* The driver's hints for the device's memories (bandwidth, latency). */
-static void memory_hint(accel_device *d, uint64_t id, uint64_t *bw, uint64_t *lat)
-{
-    const accel_icd_table *tab = accel__table(d);
-    *bw = *lat = 0;
-    uint32_t count = 0;
-    if (!ACCEL__HAS_ENTRY(tab, device_memory_nodes) ||
-        tab->device_memory_nodes(d->icd_device, &count, NULL) != ACCEL_SUCCESS || count == 0 || count > 1024)
-        return;
-    accel_icd_memory_node_info *infos = accel__calloc(count, sizeof(*infos));
-    if (!infos)
-        return;
-    for (uint32_t i = 0; i < count; i++)
-        infos[i].struct_size = sizeof(infos[i]);
-    uint32_t allocated = count;
-    accel_result r = tab->device_memory_nodes(d->icd_device, &count, infos);
-    if (count > allocated) /* a driver that reports more than it was given room for */
-        count = allocated;
-    for (uint32_t i = 0; (r == ACCEL_SUCCESS || r == ACCEL_INCOMPLETE) && i < count; i++) {
-        if (infos[i].id == id) {
-            *bw = infos[i].bandwidth_mbps;
-            *lat = infos[i].latency_ns;
-            break;
-        }
-    }
-    accel__free(infos);
-}
-
 static int32_t find_memory_node(const accel_topology *t, const accel_memory_node *mn)
 {
     for (uint32_t i = 0; i < t->node_count; i++)
@@ -1111,9 +1084,9 @@ static int32_t device_node_of(const accel_topology *t, const accel_device *d)
 static accel_result add_device_memories(accel_topology *t, uint32_t node, accel_device *d)
 {
     accel_attach_mode host = ACCEL_ATTACH_NONE;
-    for (uint32_t k = 0; k < d->mem_node_count; k++) {
-        const accel_memory_node *mn = d->mem_nodes[k];
-        accel_attach_mode mode = d->mem_modes[k];
+    for (uint32_t k = 0; k < d->mem_count; k++) {
+        const accel_memory_node *mn = d->mems[k].node;
+        accel_attach_mode mode = d->mems[k].mode;
         if (!mn->device) {
             if (host == ACCEL_ATTACH_NONE)
                 host = mode;
@@ -1139,10 +1112,8 @@ static accel_result add_device_memories(accel_topology *t, uint32_t node, accel_
             if (mn->host_visible && accel__topology_link_host_visible(t, (uint32_t)m))
                 return accel__topology_oom("link");
         }
-        uint64_t bw, lat;
-        memory_hint(d, d->mem_node_ids[k], &bw, &lat);
-        accel_result r =
-            accel__topology_link_device_memory(t, node, (uint32_t)m, mode, bw, lat, ACCEL_SOURCE_DRIVER);
+        accel_result r = accel__topology_link_device_memory(t, node, (uint32_t)m, mode, d->mems[k].bandwidth_mbps,
+                                                            d->mems[k].latency_ns, ACCEL_SOURCE_DRIVER);
         if (r)
             return r;
     }
