@@ -111,7 +111,6 @@ struct accel_function {
      * on a device node is copied through host memory for them. */
     bool arg_host_wired[ACCEL_MAX_ARGS];
     uint64_t arg_host_id[ACCEL_MAX_ARGS]; /* the driver's id of its host node */
-    bool has_wired_args;
     char name[ACCEL_MAX_FUNCTION_NAME];
 };
 
@@ -201,6 +200,14 @@ accel_result accel__memory_nodes_build(accel_instance *inst);
 void accel__memory_nodes_free(accel_instance *inst);
 /* Resolve the memory nodes a new function's arguments are wired to. */
 accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_function_info *info);
+/* Whether memory argument `arg` of f reaches m only through a copy on the
+ * node it is wired to (another device node than m's home, or host memory
+ * while m lives on a device node). */
+static inline bool accel__arg_needs_copy(const accel_function *f, uint32_t arg, const accel_memory *m)
+{
+    return (f->arg_nodes[arg] && f->arg_nodes[arg] != m->node) ||
+           (f->arg_host_wired[arg] && m->node && m->node->device);
+}
 /* The host node with this OS index, or NULL. */
 accel_memory_node *accel__host_node(accel_instance *inst, int32_t numa_node);
 

@@ -402,7 +402,6 @@ accel_memory_node *accel_memory_get_node(const accel_memory *m)
 
 accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_function_info *info)
 {
-    f->has_wired_args = false;
     bool any = false;
     for (uint32_t i = 0; i < f->arg_count; i++)
         if (info->arg_node_wired[i] && f->arg_kinds[i] == ACCEL_ARG_MEMORY)
@@ -435,7 +434,6 @@ accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_fu
             f->arg_host_wired[i] = true;
             f->arg_host_id[i] = m->id;
         }
-        f->has_wired_args = true;
     }
     return ACCEL_SUCCESS;
 }
@@ -469,8 +467,6 @@ accel_result accel_function_arg_mode(const accel_function *f, uint32_t arg, cons
     if (!a)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: the memory is not attached to %s:%u",
                             f->device->driver->manifest->data.driver_name, f->device->driver_index);
-    bool copied = (f->arg_nodes[arg] && f->arg_nodes[arg] != m->node) ||
-                  (f->arg_host_wired[arg] && m->node && m->node->device);
-    *mode = copied ? ACCEL_ATTACH_STAGED : am;
+    *mode = accel__arg_needs_copy(f, arg, m) ? ACCEL_ATTACH_STAGED : am;
     return ACCEL_SUCCESS;
 }

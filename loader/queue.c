@@ -340,10 +340,9 @@ static accel_result translate_args(accel_queue *q, const accel_submit_info *info
         out[i].u.mem.memory = copy.driver_memory;
         out[i].u.mem.offset = a->u.mem.offset;
         out[i].u.mem.size = a->u.mem.size;
-        bool to_node = fn->arg_nodes[i] && fn->arg_nodes[i] != m->node;
-        bool to_host = fn->arg_host_wired[i] && m->node && m->node->device;
-        if (to_node || to_host) {
+        if (accel__arg_needs_copy(fn, i, m)) {
             const accel_icd_table *t = q->table;
+            bool to_host = !fn->arg_nodes[i];
             /* The temporary is filled through its host mapping, or with
              * memory_write/memory_read when it has none. */
             bool visible = to_host || fn->arg_nodes[i]->host_visible;
