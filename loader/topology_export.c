@@ -336,6 +336,11 @@ static void export_json(const accel_topology *t, sbuf *b)
     json_object_put(root);
 }
 
+const char *accel_memory_kind_string(accel_memory_kind kind)
+{
+    return NAME_OF(memory_kind_names, kind);
+}
+
 accel_result accel_topology_export(const accel_topology *t, accel_topology_format format, char *buffer,
                                    size_t size, size_t *size_ret)
 {

@@ -82,20 +82,6 @@ static int list_all(accel_instance *inst, listing *l)
     return 0;
 }
 
-static const char *memory_kind_string(accel_memory_kind k)
-{
-    switch (k) {
-    case ACCEL_MEMORY_KIND_DRAM: return "dram";
-    case ACCEL_MEMORY_KIND_HBM: return "hbm";
-    case ACCEL_MEMORY_KIND_NVM: return "nvm";
-    case ACCEL_MEMORY_KIND_CXL: return "cxl";
-    case ACCEL_MEMORY_KIND_DEVICE: return "device";
-    case ACCEL_MEMORY_KIND_FPGA_BANK: return "fpga-bank";
-    case ACCEL_MEMORY_KIND_HOST: return "host";
-    default: return "unknown";
-    }
-}
-
 static void format_bytes(uint64_t n, char *buf, size_t size)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -158,7 +144,7 @@ static void print_summary(const listing *l)
         accel_memory_node_get_info(l->nodes[i], &mi);
         if (mi.capacity)
             format_bytes(mi.capacity, size, sizeof(size));
-        printf("  %u: %-18s %-9s %s", mi.index, mi.name, memory_kind_string(mi.kind), size);
+        printf("  %u: %-18s %-9s %s", mi.index, mi.name, accel_memory_kind_string(mi.kind), size);
         if (mi.numa_node >= 0)
             printf("  numa %d", mi.numa_node);
         if (mi.device) {
@@ -257,7 +243,7 @@ static json_object *build_json(const listing *l)
             json_object *o = json_object_new_object();
             json_object_object_add(o, "index", json_object_new_int64(mi.index));
             json_object_object_add(o, "name", json_object_new_string(mi.name));
-            json_object_object_add(o, "kind", json_object_new_string(memory_kind_string(mi.kind)));
+            json_object_object_add(o, "kind", json_object_new_string(accel_memory_kind_string(mi.kind)));
             json_object_object_add(o, "capacity", json_object_new_int64((int64_t)mi.capacity));
             json_object_object_add(o, "numa_node", json_object_new_int(mi.numa_node));
             if (mi.device) {

@@ -363,6 +363,10 @@ typedef struct accel_memory_node_info {
     bool host_visible;         /* accel_memory_map works for memory allocated here */
 } accel_memory_node_info;
 
+/* "dram", "hbm", "nvm", "cxl", "device", "fpga-bank", "host" or "unknown"
+ * (the names the topology files and exports use). */
+ACCEL_API const char *accel_memory_kind_string(accel_memory_kind kind);
+
 ACCEL_API accel_result accel_enumerate_memory_nodes(accel_instance *instance, uint32_t *count,
                                                     accel_memory_node **nodes);
 ACCEL_API accel_result accel_memory_node_get_info(const accel_memory_node *node, accel_memory_node_info *info);

@@ -360,6 +360,9 @@ static void test_alloc_errors(void **state)
     assert_int_equal(accel_memory_node_get_info(NULL, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(accel_device_get_memory_nodes(NULL, &n, NULL, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(accel_memory_get_node(NULL));
+    assert_string_equal(accel_memory_kind_string(ACCEL_MEMORY_KIND_DRAM), "dram");
+    assert_string_equal(accel_memory_kind_string(ACCEL_MEMORY_KIND_FPGA_BANK), "fpga-bank");
+    assert_string_equal(accel_memory_kind_string((accel_memory_kind)99), "unknown");
 }
 
 int main(void)
