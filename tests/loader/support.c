@@ -275,6 +275,18 @@ accel_device_info ts_device_info(const accel_device *dev)
     return info;
 }
 
+accel_device *ts_device_of(accel_instance *inst, const char *driver)
+{
+    uint32_t n;
+    accel_device **devs = ts_devices(inst, &n);
+    accel_device *found = NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(ts_device_info(devs[i]).driver_name, driver) == 0)
+            found = devs[i];
+    free(devs);
+    return found;
+}
+
 char *ts_device_list(accel_instance *inst)
 {
     uint32_t n;

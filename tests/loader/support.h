@@ -68,6 +68,8 @@ int ts_manifest_index(accel_instance *inst, const char *path);
 accel_device **ts_devices(accel_instance *inst, uint32_t *count);
 /* The info of one device. */
 accel_device_info ts_device_info(const accel_device *dev);
+/* The last selected device of `driver`, or NULL. */
+accel_device *ts_device_of(accel_instance *inst, const char *driver);
 /* "driver:index" of each selected device, ' '-separated; free the result. */
 char *ts_device_list(accel_instance *inst);
 

@@ -21,18 +21,6 @@ typedef struct fixture {
     accel_device *a, *b, *staged; /* fake_exec_a, fake_exec_b, fake_exec_staged */
 } fixture;
 
-static accel_device *device_of(accel_instance *inst, const char *driver)
-{
-    uint32_t n;
-    accel_device **devs = ts_devices(inst, &n);
-    accel_device *found = NULL;
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(ts_device_info(devs[i]).driver_name, driver) == 0)
-            found = devs[i];
-    free(devs);
-    return found;
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -44,9 +32,9 @@ static int setup(void **state)
     assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
     for (int i = 0; i < 3; i++)
         free(m[i]);
-    f->a = device_of(f->inst, "fake_exec_a");
-    f->b = device_of(f->inst, "fake_exec_b");
-    f->staged = device_of(f->inst, "fake_exec_staged");
+    f->a = ts_device_of(f->inst, "fake_exec_a");
+    f->b = ts_device_of(f->inst, "fake_exec_b");
+    f->staged = ts_device_of(f->inst, "fake_exec_staged");
     assert_non_null(f->a);
     assert_non_null(f->b);
     assert_non_null(f->staged);
@@ -481,7 +469,7 @@ static void test_exec_device_lost_mid_queue(void **state)
     assert_int_equal(ts_create_with_paths(&lossy, 0, pa), ACCEL_SUCCESS);
     ts_env_restore();
     assert_int_equal(ts_create_with_paths(&healthy, 0, pb), ACCEL_SUCCESS);
-    accel_device *da = device_of(lossy, "fake_exec_a"), *db = device_of(healthy, "fake_exec_b");
+    accel_device *da = ts_device_of(lossy, "fake_exec_a"), *db = ts_device_of(healthy, "fake_exec_b");
     accel_queue *qa, *qb;
     assert_int_equal(accel_queue_create(da, 0, &qa), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_create(db, 0, &qb), ACCEL_SUCCESS);

@@ -21,18 +21,6 @@ typedef struct fixture {
     accel_device *plain;     /* fake_exec_a: no memory nodes of its own */
 } fixture;
 
-static accel_device *device_of(accel_instance *inst, const char *driver)
-{
-    uint32_t n;
-    accel_device **devs = ts_devices(inst, &n);
-    accel_device *found = NULL;
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(ts_device_info(devs[i]).driver_name, driver) == 0)
-            found = devs[i];
-    free(devs);
-    return found;
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -43,8 +31,8 @@ static int setup(void **state)
     assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
     free(m[0]);
     free(m[1]);
-    f->nodes_dev = device_of(f->inst, "fake_exec_nodes");
-    f->plain = device_of(f->inst, "fake_exec_a");
+    f->nodes_dev = ts_device_of(f->inst, "fake_exec_nodes");
+    f->plain = ts_device_of(f->inst, "fake_exec_a");
     assert_non_null(f->nodes_dev);
     assert_non_null(f->plain);
     *state = f;

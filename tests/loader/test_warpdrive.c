@@ -94,17 +94,6 @@ static accel_instance *create(void)
     return inst;
 }
 
-static accel_device *find(accel_instance *inst, const char *driver)
-{
-    uint32_t n;
-    accel_device **devs = ts_devices(inst, &n), *d = NULL;
-    for (uint32_t i = 0; i < n; i++)
-        if (strcmp(ts_device_info(devs[i]).driver_name, driver) == 0)
-            d = devs[i];
-    free(devs);
-    return d;
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -130,7 +119,7 @@ static void test_warpdrive_beside_cpu(void **state)
     (void)state;
     start_emulator();
     accel_instance *inst = create();
-    accel_device *wd = find(inst, "warpdrive"), *cpu = find(inst, "cpu");
+    accel_device *wd = ts_device_of(inst, "warpdrive"), *cpu = ts_device_of(inst, "cpu");
     assert_non_null(wd);
     assert_non_null(cpu);
     accel_device_info info = ts_device_info(wd);
@@ -221,7 +210,7 @@ static void test_warpdrive_beside_cpu(void **state)
     /* After a restart, a new instance finds the device again. */
     start_emulator();
     inst = create();
-    assert_non_null(find(inst, "warpdrive"));
+    assert_non_null(ts_device_of(inst, "warpdrive"));
     accel_instance_destroy(inst);
     stop_emulator(SIGTERM);
 }
@@ -381,7 +370,7 @@ static void test_warpdrive_translation(void **state)
     (void)state;
     start_emulator_named("wd_loader-1", "zlib,crc32c,sha256,copy,fill", "0");
     accel_instance *inst = create();
-    accel_device *wd = find(inst, "warpdrive"), *cpu = find(inst, "cpu");
+    accel_device *wd = ts_device_of(inst, "warpdrive"), *cpu = ts_device_of(inst, "cpu");
     assert_non_null(wd);
     assert_non_null(cpu);
     accel_queue *qw, *qc;
@@ -476,7 +465,7 @@ static void test_warpdrive_partitions(void **state)
                                         NULL), ACCEL_SUCCESS);
     assert_int_equal(avail, 0);
     assert_int_equal(accel_queue_create(parts[1], 0, &q2), ACCEL_ERROR_BUSY);
-    accel_device *cpu = find(inst, "cpu");
+    accel_device *cpu = ts_device_of(inst, "cpu");
     accel_queue *qc = NULL;
     assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
     const size_t size = 3 * 4096 + 5;
