@@ -445,3 +445,22 @@ void ts_setenv(const char *name, const char *value)
     else
         unsetenv(name);
 }
+
+pid_t ts_spawn_until_socket(const char *const *argv, const char *socket_path)
+{
+    unlink(socket_path);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (stat(socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
+            return pid;
+        usleep(10000);
+    }
+    fail_msg("%s did not create %s", argv[0], socket_path);
+    return -1;
+}

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,13 @@ size_t ts_log_count(ts_log *log, ...) __attribute__((sentinel));
  * Returns the exit status, or 128 + the signal that killed it.
  */
 int ts_run(const char *const *argv, const char *const *env, char **out, char **err);
+
+/*
+ * Start argv[0] (argv NULL-terminated) in the background and wait, up to
+ * 5 s, until `socket_path` is a UNIX socket (a device emulator ready to
+ * serve); fails the test otherwise. Returns the child's pid.
+ */
+pid_t ts_spawn_until_socket(const char *const *argv, const char *socket_path);
 
 /* ---- environment ---- */
 

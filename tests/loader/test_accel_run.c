@@ -45,20 +45,9 @@ static void start_emulator(void)
 {
     char sock[400];
     snprintf(sock, sizeof(sock), "%s/uacce_run-0", devroot);
-    emulator = fork();
-    assert_true(emulator >= 0);
-    if (emulator == 0) {
-        execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", "uacce_run-0", "--sva", "--instances", "8",
-              "--algorithms", "zlib,crc32c,sha256", (char *)NULL);
-        _exit(127);
-    }
-    struct stat st;
-    for (int i = 0; i < 500; i++) {
-        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-            return;
-        usleep(10000);
-    }
-    fail_msg("the uacce emulator did not start");
+    const char *argv[] = {EMULATOR_PATH, "--root", root, "--name", "uacce_run-0", "--sva", "--instances", "8",
+                          "--algorithms", "zlib,crc32c,sha256", NULL};
+    emulator = ts_spawn_until_socket(argv, sock);
 }
 
 static int group_setup(void **state)

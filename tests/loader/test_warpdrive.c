@@ -32,21 +32,9 @@ static void start_emulator_named(const char *name, const char *algorithms, const
 {
     char sock[400];
     snprintf(sock, sizeof(sock), "%s/%s", devroot, name);
-    unlink(sock);
-    emulator = fork();
-    assert_true(emulator >= 0);
-    if (emulator == 0) {
-        execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", name, "--sva", "--instances", "4",
-              "--algorithms", algorithms, "--latency-us", latency_us, (char *)NULL);
-        _exit(127);
-    }
-    struct stat st;
-    for (int i = 0; i < 500; i++) {
-        if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
-            return;
-        usleep(10000);
-    }
-    fail_msg("the emulator did not start");
+    const char *argv[] = {EMULATOR_PATH, "--root", root, "--name", name, "--sva", "--instances", "4",
+                          "--algorithms", algorithms, "--latency-us", latency_us, NULL};
+    emulator = ts_spawn_until_socket(argv, sock);
 }
 
 static void start_emulator(void)
