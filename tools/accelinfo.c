@@ -56,7 +56,7 @@ typedef struct listing {
     accel_memory_node **nodes; /* memory nodes; NULL if they could not be listed */
 } listing;
 
-static int list_all(accel_instance *inst, listing *l)
+static int list_all(accel_instance *inst, listing *l, bool with_nodes)
 {
     memset(l, 0, sizeof(*l));
     if (accel_enumerate_manifests(inst, &l->manifest_count, NULL) ||
@@ -71,6 +71,8 @@ static int list_all(accel_instance *inst, listing *l)
         return -1;
     /* Memory nodes ask each driver once; a failure there is reported but
      * does not hide the rest. */
+    if (!with_nodes)
+        return 0;
     if (accel_enumerate_memory_nodes(inst, &l->node_count, NULL) == ACCEL_SUCCESS &&
         (l->nodes = calloc(l->node_count + 1, sizeof(*l->nodes))) != NULL &&
         accel_enumerate_memory_nodes(inst, &l->node_count, l->nodes) < 0) {
@@ -435,7 +437,7 @@ int main(int argc, char **argv)
     }
     listing l;
     int status = 0;
-    if (list_all(inst, &l) != 0) {
+    if (list_all(inst, &l, json != 2 /* a CDI spec needs no memory nodes */) != 0) {
         fprintf(stderr, "%s: cannot enumerate: %s\n", argv[0], accel_last_error_message());
         status = 1;
     } else if (json) {
