@@ -348,8 +348,9 @@ ACCEL_API const char *accel_attach_mode_string(accel_attach_mode mode);
  * Places where bytes live: the host's NUMA nodes (from the OS) and the
  * memories drivers report for their devices (device-local memory, FPGA
  * banks). Handles belong to the instance and are stable for its lifetime.
- * Listing them asks every selected device's driver once (not done on the
- * plain enumeration path).
+ * The first call that needs them asks each loaded device's driver once
+ * (device_memory_nodes; never on the plain enumeration path); only host
+ * nodes and the memories of selected devices are listed.
  */
 typedef struct accel_memory_node_info {
     uint32_t struct_size;
