@@ -22,7 +22,7 @@ static const accel__standard_function standard_functions[] = {
     {"accel.fill", 2, {M, ACCEL_ARG_U32}, {true, false}, {"dst", "pattern"}, {0, 0}},
     {"crc32c", 2, {M, M}, {false, true}, {"src", "result"}, {0, 4}},
     {"sha256", 2, {M, M}, {false, true}, {"src", "result"}, {0, 32}},
-    {"zlib.deflate", 3, {M, M, M}, {false, true, true}, {"src", "dst", "out_size"}, {0, 0, 8}},
+    {"zlib.deflate", 4, {M, M, M, ACCEL_ARG_I32}, {false, true, true, false}, {"src", "dst", "out_size", "level"}, {0, 0, 8, 0}},
     {"zlib.inflate", 3, {M, M, M}, {false, true, true}, {"src", "dst", "out_size"}, {0, 0, 8}},
 };
 #undef M
@@ -903,7 +903,9 @@ static accel_result check_args(pctx *c)
             if (sf) {
                 if (a->kind != sf->kinds[i])
                     return fail(c, "%s's argument %s must be %s", sf->name, sf->arg_names[i],
-                                sf->kinds[i] == ACCEL_ARG_MEMORY ? "a buffer" : "{\"u32\": N}");
+                                sf->kinds[i] == ACCEL_ARG_MEMORY ? "a buffer"
+                                : sf->kinds[i] == ACCEL_ARG_I32 ? "{\"i32\": N}"
+                                                                : "{\"u32\": N}");
                 if (a->kind == ACCEL_ARG_MEMORY) {
                     if (c->writes_given[s][i] && a->writes != sf->writes[i])
                         return fail(c, "%s %s argument %s: \"writes\" must be %s", sf->name,
@@ -918,6 +920,9 @@ static accel_result check_args(pctx *c)
                                     (unsigned long long)b->pub.bytes);
                 }
             }
+            if (sf && strcmp(sf->name, "zlib.deflate") == 0 && i == 3 && (a->value.u.i32 < -1 || a->value.u.i32 > 9))
+                return fail(c, "zlib.deflate's level must be -1 (the default, 6) or 0 to 9, not %d",
+                            (int)a->value.u.i32);
             if (a->kind != ACCEL_ARG_MEMORY)
                 continue;
             for (uint32_t j = 0; j < i; j++)

@@ -59,10 +59,10 @@ struct accel_pipeline {
 typedef struct accel__standard_function {
     const char *name;
     uint32_t arg_count;
-    accel_arg_kind kinds[3];
-    bool writes[3];
-    const char *arg_names[3];
-    uint64_t min_bytes[3]; /* what the function writes at least; 0: no minimum */
+    accel_arg_kind kinds[4];
+    bool writes[4];
+    const char *arg_names[4];
+    uint64_t min_bytes[4]; /* what the function writes at least; 0: no minimum */
 } accel__standard_function;
 
 const accel__standard_function *accel__standard_function_find(const char *name);

@@ -486,6 +486,29 @@ static void test_pipeline_standard_conventions(void **state)
                       "\"n\"}, {\"buffer\": \"crc\"}]}, {\"name\": \"f\", \"function\": \"accel.fill\", \"args\": "
                       "[{\"buffer\": \"n\"}, {\"u32\": 0}]}"),
                  "stages[0].args[0]", "buffer \"n\" is written by stage \"f\" (stages[1]), which comes later");
+    /* zlib.deflate's level: an i32 in -1..9. */
+#define DEFLATE_BUFS "\"buffers\": {\"in\": {\"file\": \"i\"}, \"z\": {\"bytes\": 64}, \"zn\": {\"bytes\": 8}}"
+#define DEFLATE_STAGE(level) "{\"name\": \"d\", \"function\": \"zlib.deflate\", \"args\": [{\"buffer\": \"in\"}, " \
+                             "{\"buffer\": \"z\"}, {\"buffer\": \"zn\"}" level "]}"
+    expect_error(PIPE(DEFLATE_BUFS, DEFLATE_STAGE("")), "stages[0].args",
+                 "zlib.deflate takes 4 arguments (src, dst, out_size, level), not 3");
+    expect_error(PIPE(DEFLATE_BUFS, DEFLATE_STAGE(", {\"u32\": 6}")), "stages[0].args[3]",
+                 "zlib.deflate's argument level must be {\"i32\": N}");
+    expect_error(PIPE(DEFLATE_BUFS, DEFLATE_STAGE(", {\"i32\": 10}")), "stages[0].args[3]",
+                 "zlib.deflate's level must be -1 (the default, 6) or 0 to 9, not 10");
+    expect_error(PIPE(DEFLATE_BUFS, DEFLATE_STAGE(", {\"i32\": -2}")), "stages[0].args[3]",
+                 "level must be -1 (the default, 6) or 0 to 9, not -2");
+    for (int level = -1; level <= 9; level++) {
+        char stage[256], doc[1024];
+        snprintf(stage, sizeof(stage), DEFLATE_STAGE(", {\"i32\": %d}"), level);
+        snprintf(doc, sizeof(doc), PIPE(DEFLATE_BUFS, "%s"), stage);
+        accel_pipeline *pd;
+        assert_int_equal(parse(doc, &pd), ACCEL_SUCCESS);
+        assert_int_equal(pd->stages[0].args[3].value.u.i32, level);
+        accel_pipeline_destroy(pd);
+    }
+#undef DEFLATE_STAGE
+#undef DEFLATE_BUFS
     accel_pipeline *p;
     const char *ok = PIPE("\"buffers\": {\"in\": {\"file\": \"i\"}, \"crc\": {\"bytes\": 4}, \"n\": {\"bytes\": 8}}",
                           "{\"name\": \"f\", \"function\": \"accel.fill\", \"args\": [{\"buffer\": \"n\"}, {\"u32\": 0}]}, "
