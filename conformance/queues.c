@@ -350,11 +350,24 @@ static void test_queues_function_errors(conf_ctx *c)
     if ((fn = conf_builtin(c, NULL, "zlib.deflate"))) {
         memset(o, GUARD, 4096);
         memset(z, GUARD, 64);
-        accel_arg a[3] = {conf_mem_arg(src, 0, 4096), conf_mem_arg(out, 100, 16), conf_mem_arg(osz, 0, 8)};
-        expect_refused(c, "zlib.deflate of 4096 random bytes into 16", fn, a, 3, o, 4096, 100, 116);
+        const accel_arg level6 = {.kind = ACCEL_ARG_I32, .u.i32 = 6};
+        accel_arg a[4] = {conf_mem_arg(src, 0, 4096), conf_mem_arg(out, 100, 16), conf_mem_arg(osz, 0, 8), level6};
+        expect_refused(c, "zlib.deflate of 4096 random bytes into 16", fn, a, 4, o, 4096, 100, 116);
         memset(o, GUARD, 4096);
-        accel_arg b[3] = {conf_mem_arg(src, 0, 100), conf_mem_arg(out, 0, 4096), conf_mem_arg(osz, 8, 7)};
-        expect_refused(c, "zlib.deflate with a 7-byte out_size", fn, b, 3, z, 64, 8, 15);
+        accel_arg b[4] = {conf_mem_arg(src, 0, 100), conf_mem_arg(out, 0, 4096), conf_mem_arg(osz, 8, 7), level6};
+        expect_refused(c, "zlib.deflate with a 7-byte out_size", fn, b, 4, z, 64, 8, 15);
+        /* Levels outside zlib's -1..9. */
+        static const int32_t bad_levels[] = {-2, 10, INT32_MIN, INT32_MAX};
+        for (size_t i = 0; i < sizeof(bad_levels) / sizeof(bad_levels[0]); i++) {
+            char what[64];
+            snprintf(what, sizeof(what), "zlib.deflate at level %d", (int)bad_levels[i]);
+            memset(o, GUARD, 4096);
+            memset(z, GUARD, 64);
+            accel_arg l[4] = {conf_mem_arg(src, 0, 100), conf_mem_arg(out, 100, 1000), conf_mem_arg(osz, 0, 8),
+                              {.kind = ACCEL_ARG_I32, .u.i32 = bad_levels[i]}};
+            expect_refused(c, what, fn, l, 4, o, 4096, 100, 1100);
+            CHECK(conf_first_not(z, 64, GUARD) < 0, "%s wrote its out_size", what);
+        }
         tried++;
     }
     if ((fn = conf_builtin(c, NULL, "zlib.inflate"))) {

@@ -409,13 +409,47 @@ static accel_result run_sha256(const accel_icd_arg *a)
     return ACCEL_SUCCESS;
 }
 
+/* A zlib stream of stored blocks: what a deflate writes when compression
+ * would not fit the documented bound. */
+static accel_result deflate_stored(const unsigned char *in, uint64_t n, unsigned char *out, uint64_t cap,
+                                   uint64_t *produced)
+{
+    uint64_t blocks = n ? (n + 65534) / 65535 : 1;
+    if (cap < n + 5 * blocks + 6)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    unsigned char *o = out;
+    *o++ = 0x78;
+    *o++ = 0x01;
+    uint64_t done = 0;
+    do {
+        uint64_t len = n - done > 65535 ? 65535 : n - done;
+        *o++ = done + len == n ? 1 : 0;
+        put_le(o, len, 2);
+        put_le(o + 2, ~len & 0xffff, 2);
+        o += 4;
+        if (len)
+            memcpy(o, in + done, len);
+        o += len;
+        done += len;
+    } while (done < n);
+    uLong ad = adler32(1L, Z_NULL, 0);
+    for (uint64_t k = 0; k < n; k += 1u << 30)
+        ad = adler32(ad, in + k, (uInt)(n - k < (1u << 30) ? n - k : (1u << 30)));
+    for (int k = 0; k < 4; k++)
+        *o++ = (unsigned char)(ad >> (24 - 8 * k));
+    *produced = (uint64_t)(o - out);
+    return ACCEL_SUCCESS;
+}
+
 static accel_result run_deflate(const accel_icd_arg *a)
 {
-    if (a[2].u.mem.size < 8 || a[0].u.mem.size > UINT32_MAX || a[1].u.mem.size > UINT32_MAX)
+    int level = a[3].u.i32;
+    if (a[2].u.mem.size < 8 || a[0].u.mem.size > UINT32_MAX || a[1].u.mem.size > UINT32_MAX || level < -1 ||
+        level > 9)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     z_stream z;
     memset(&z, 0, sizeof(z));
-    if (deflateInit(&z, 6) != Z_OK)
+    if (deflateInit(&z, level) != Z_OK)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     z.next_in = ptr(&a[0]);
     z.avail_in = (uInt)a[0].u.mem.size;
@@ -424,8 +458,12 @@ static accel_result run_deflate(const accel_icd_arg *a)
     int zr = deflate(&z, Z_FINISH);
     uint64_t produced = z.total_out;
     deflateEnd(&z);
-    if (zr != Z_STREAM_END)
-        return ACCEL_ERROR_INVALID_ARGUMENT; /* dst too small */
+    if (zr != Z_STREAM_END) {
+        /* Did not fit: incompressible input, or dst too small. */
+        accel_result r = deflate_stored(ptr(&a[0]), a[0].u.mem.size, ptr(&a[1]), a[1].u.mem.size, &produced);
+        if (r != ACCEL_SUCCESS)
+            return r;
+    }
     put_le(ptr(&a[2]), produced, 8);
     return ACCEL_SUCCESS;
 }
@@ -455,7 +493,7 @@ static accel_result run_inflate(const accel_icd_arg *a)
 typedef struct fk_function {
     const char *name;
     uint32_t arg_count;
-    accel_arg_kind kinds[3];
+    accel_arg_kind kinds[4];
     accel_result (*run)(const accel_icd_arg *a);
 } fk_function;
 
@@ -466,7 +504,7 @@ static const fk_function builtins[] = {
     {"accel.fill", 2, {M, ACCEL_ARG_U32}, run_fill},
     {"crc32c", 2, {M, M}, run_crc32c},
     {"sha256", 2, {M, M}, run_sha256},
-    {"zlib.deflate", 3, {M, M, M}, run_deflate},
+    {"zlib.deflate", 4, {M, M, M, ACCEL_ARG_I32}, run_deflate},
     {"zlib.inflate", 3, {M, M, M}, run_inflate},
 };
 #undef M
