@@ -126,7 +126,7 @@ static void write_pipeline(gen *g, unsigned stages)
                 "\"m%u\": {\"bytes\": 8}",
             chain, chain, chain);
         put(&s, ", {\"name\": \"deflate%u\", \"function\": \"zlib.deflate\", \"args\": [{\"buffer\": \"plain%u\"}, "
-                "{\"buffer\": \"packed%u\"}, {\"buffer\": \"m%u\"}]}",
+                "{\"buffer\": \"packed%u\"}, {\"buffer\": \"m%u\"}, {\"i32\": 6}]}",
             chain, chain, chain, chain);
         if (++i == stages)
             break;

@@ -143,12 +143,13 @@ static double deflate_mibps(ih_driver *d, void *dev, void *q, bool memfd, uint64
     fill_data(src.p, n);
     memset(dst.p, 0, bound); /* fault the destination in before timing */
     void *ms = attach(d, dev, &src, n), *md = attach(d, dev, &dst, bound), *mz = attach(d, dev, &size, 8);
-    accel_icd_arg args[3] = {ih_mem(ms, 0, n), ih_mem(md, 0, bound), ih_mem(mz, 0, 8)};
+    accel_icd_arg args[4] = {ih_mem(ms, 0, n), ih_mem(md, 0, bound), ih_mem(mz, 0, 8),
+                             {.kind = ACCEL_ARG_I32, .u.i32 = 6}};
     void *fn = function(d, dev, "zlib.deflate");
     double v[DEFLATE_RUNS];
     for (int r = 0; r < DEFLATE_RUNS; r++) {
         uint64_t t0 = bench_now_ns();
-        if (ih_run(d, q, fn, args, 3, 0, 0) != ACCEL_SUCCESS)
+        if (ih_run(d, q, fn, args, 4, 0, 0) != ACCEL_SUCCESS)
             die("deflate failed");
         v[r] = DEFLATE_MIB / ((double)(bench_now_ns() - t0) / 1e9);
     }
