@@ -15,7 +15,6 @@
 #define INFLATE_CORRUPT 2u
 
 #define FILL_CHUNK 4096ul
-#define STORED_MAX 65535ul
 
 __kernel void accel_noop(void)
 {
@@ -95,12 +94,83 @@ __constant uint crc32c_table[256] = {
     0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
 };
 
-__kernel void accel_crc32c(__global const uchar *src, ulong src_off, ulong n, __global uchar *res, ulong res_off)
+/* crc32c in two steps: accel_crc32c_parts computes the CRC register of each
+ * segment of seglen bytes from a zero start (slicing by 8: eight table
+ * lookups per 8 bytes instead of eight dependent ones), then
+ * accel_crc32c_combine chains them: the register after data A then B is
+ * reg(A) * x^(8 |B|) + reg(B) over GF(2) modulo the polynomial, so each
+ * segment costs one multiplication by a power of x found by squaring. */
+#define CRC32C_POLY 0x82f63b78u
+
+__kernel void accel_crc32c_parts(__global const uchar *src, ulong src_off, ulong n, ulong seglen,
+                                 __global uint *parts)
 {
-    __global const uchar *s = src + src_off;
+    /* t[k][i]: the register after byte i and k zero bytes */
+    __local uint t[8][256];
+    for (uint i = get_local_id(0); i < 256; i += get_local_size(0)) {
+        uint c = crc32c_table[i];
+        t[0][i] = c;
+        for (int k = 1; k < 8; k++) {
+            c = (c >> 8) ^ crc32c_table[c & 0xffu];
+            t[k][i] = c;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    ulong g = get_global_id(0);
+    ulong start = g * seglen;
+    ulong len = start < n ? min(seglen, n - start) : 0;
+    __global const uchar *p = src + src_off + start;
+    uint c = 0;
+    ulong i = 0;
+#ifdef __ENDIAN_LITTLE__
+    for (; i + 8 <= len; i += 8) {
+        uint2 v = as_uint2(vload8(0, p + i));
+        uint lo = c ^ v.x, hi = v.y;
+        c = t[7][lo & 0xffu] ^ t[6][(lo >> 8) & 0xffu] ^ t[5][(lo >> 16) & 0xffu] ^ t[4][lo >> 24] ^
+            t[3][hi & 0xffu] ^ t[2][(hi >> 8) & 0xffu] ^ t[1][(hi >> 16) & 0xffu] ^ t[0][hi >> 24];
+    }
+#endif
+    for (; i < len; i++)
+        c = t[0][(c ^ p[i]) & 0xffu] ^ (c >> 8);
+    parts[g] = c;
+}
+
+/* a * b modulo the polynomial, reflected (bit 31 is x^0). */
+uint gf2_mulmod(uint a, uint b)
+{
+    uint p = 0;
+    for (int k = 0; k < 32; k++) {
+        if (a & 0x80000000u)
+            p ^= b;
+        a <<= 1;
+        b = (b >> 1) ^ ((b & 1u) ? CRC32C_POLY : 0u);
+    }
+    return p;
+}
+
+/* x^(8 * len) modulo the polynomial. */
+uint x8n(ulong len)
+{
+    uint r = 0x80000000u, sq = 0x00800000u; /* x^0, x^8 */
+    while (len) {
+        if (len & 1ul)
+            r = gf2_mulmod(r, sq);
+        sq = gf2_mulmod(sq, sq);
+        len >>= 1;
+    }
+    return r;
+}
+
+__kernel void accel_crc32c_combine(__global const uint *parts, uint nparts, ulong seglen, ulong n,
+                                   __global uchar *res, ulong res_off)
+{
+    uint full = x8n(seglen);
     uint c = 0xffffffffu;
-    for (ulong i = 0; i < n; i++)
-        c = crc32c_table[(c ^ s[i]) & 0xffu] ^ (c >> 8);
+    for (uint g = 0; g < nparts; g++) {
+        ulong start = (ulong)g * seglen;
+        ulong len = start < n ? min(seglen, n - start) : 0;
+        c = gf2_mulmod(c, len == seglen ? full : x8n(len)) ^ parts[g];
+    }
     c ^= 0xffffffffu;
     __global uchar *r = res + res_off;
     r[0] = (uchar)c;
@@ -196,9 +266,11 @@ __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __
 
 /* ---- zlib (RFC 1950) ---- */
 
-uint adler32(__global const uchar *p, ulong n)
+/* Adler-32 sums of p[0, n) started from (a, b) = (0, 0), as (b << 16) | a:
+ * a segment's share, combined by the caller (see accel_deflate_finish). */
+uint adler32_part(__global const uchar *p, ulong n)
 {
-    uint a = 1, b = 0;
+    uint a = 0, b = 0;
     while (n > 0) {
         /* 5552 bytes is the most that cannot overflow b before the modulo. */
         ulong chunk = min(n, 5552ul);
@@ -214,48 +286,714 @@ uint adler32(__global const uchar *p, ulong n)
     return (b << 16) | a;
 }
 
+/* Adler-32 of a whole buffer (zlib.inflate's check). */
+uint adler32(__global const uchar *p, ulong n)
+{
+    uint part = adler32_part(p, n);
+    uint a = ((part & 0xffffu) + 1u) % 65521u;
+    uint b = (uint)(((ulong)(part >> 16) + n % 65521u) % 65521u);
+    return (b << 16) | a;
+}
+
 void put_u64(__global uchar *p, ulong v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uchar)(v >> (8 * i));
 }
 
-/* zlib.deflate as stored blocks: work-item i writes block i (its 5-byte
- * header and up to 65535 bytes); accel_deflate_finish writes the zlib
- * header, the Adler-32 trailer and out_size. The driver has checked that
- * dst holds 2 + 5 * blocks + n + 4 bytes. */
-__kernel void accel_deflate_blocks(__global const uchar *src, ulong src_off, ulong n, __global uchar *dst,
-                                   ulong dst_off)
+/* ---- zlib.deflate ----
+ *
+ * Parallel the way pigz is: the input is cut into segments of
+ * DEFLATE_SEGMENT bytes (a multiple of 65535, set by the driver at build
+ * time), each compressed on its own by one work-item into a region of dst
+ * of its stored size, the size its bytes take as stored blocks of 65535:
+ * segment i's region starts at 2 + i * (DEFLATE_SEGMENT + 5 *
+ * DEFLATE_SEGMENT / 65535). The regions add up to the documented dst bound,
+ * so a segment that would not shrink is written as stored blocks and
+ * always fits. Matches may reach 32 KiB back into the previous segment
+ * (its bytes are in src, and the decoder has them), so cutting costs
+ * little. Every segment but the last ends on a byte boundary with an empty
+ * stored block, and only the last sets BFINAL, so accel_deflate_finish
+ * only has to move the segments together, behind the zlib header, and
+ * append the Adler-32 combined from the segments' sums.
+ *
+ * Matching is zlib's: a hash of 3 bytes into chains of earlier positions,
+ * searched up to a depth and with lazy evaluation that grow with the level
+ * (deflate_config). Blocks of up to DEFLATE_SYMBOLS symbols are coded with
+ * whichever of dynamic Huffman, fixed Huffman and stored is smallest. */
+
+#define WSIZE 32768u
+#define WMASK (WSIZE - 1u)
+/* zlib's MAX_DIST: a chain never reaches a slot of prev[] that a newer
+ * position has taken over. */
+#define MAX_DIST (WSIZE - 262u)
+#define HASH_BITS 15
+#define HASH_SIZE (1u << HASH_BITS)
+#define MIN_MATCH 3u
+#define MAX_MATCH 258u
+/* zlib's TOO_FAR: a 3-byte match this far back costs more than literals. */
+#define TOO_FAR 4096u
+#define DEFLATE_SYMBOLS 16383u
+#define STORED_MAX 65535u
+
+/* One work-item's workspace in the scratch buffer, in uints: head[], then
+ * prev[] (ushort), then the symbol buffer. The driver sizes the scratch
+ * buffer with DEFLATE_SLOT_WORDS, which it defines to the same sum. */
+#define SLOT_HEAD 0u
+#define SLOT_PREV HASH_SIZE
+#define SLOT_SYMS (HASH_SIZE + WSIZE / 2u)
+#if DEFLATE_SLOT_WORDS < HASH_SIZE + WSIZE / 2 + DEFLATE_SYMBOLS
+#error "DEFLATE_SLOT_WORDS is too small"
+#endif
+/* Per segment, at the start of the scratch buffer: compressed size,
+ * Adler-32 sums, segment length. */
+#define SEG_INFO_WORDS 4u
+
+/* zlib's configuration table: good_length (search less once a match this
+ * long is in hand), max_lazy (no lazy search past this length; at levels
+ * 1-3, no insertion of a match's positions past it), nice_length (stop
+ * searching at this length), max_chain. */
+typedef struct deflate_config {
+    uint good, lazy, nice, chain;
+} deflate_config_t;
+
+__constant deflate_config_t deflate_configs[10] = {
+    {0, 0, 0, 0},        {4, 4, 8, 4},         {4, 5, 16, 8},      {4, 6, 32, 32},     {4, 4, 16, 16},
+    {8, 16, 32, 32},     {8, 16, 128, 128},    {8, 32, 128, 256},  {32, 128, 258, 1024}, {32, 258, 258, 4096},
+};
+
+__constant ushort len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                                  31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+__constant uchar len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+__constant ushort dist_base[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+                                   193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+__constant uchar dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+__constant uchar clen_order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+
+/* Length code index (0..28) of a match length minus 3: lengths come in
+ * groups of four codes per extra bit, so the index follows from the
+ * highest set bit. */
+uint len_code(uint lm3)
 {
-    ulong i = get_global_id(0);
-    ulong blocks = n == 0 ? 1 : (n + STORED_MAX - 1) / STORED_MAX;
-    ulong start = i * STORED_MAX;
-    uint len = (uint)(min(n - min(start, n), STORED_MAX));
-    __global uchar *o = dst + dst_off + 2 + i * (STORED_MAX + 5);
-    __global const uchar *s = src + src_off + start;
-    o[0] = i == blocks - 1 ? 1 : 0; /* BFINAL, BTYPE 00; the rest of the byte is padding */
-    o[1] = (uchar)len;
-    o[2] = (uchar)(len >> 8);
-    o[3] = (uchar)~len;
-    o[4] = (uchar)(~len >> 8);
-    for (uint k = 0; k < len; k++)
-        o[5 + k] = s[k];
+    if (lm3 < 8u)
+        return lm3;
+    if (lm3 == 255u)
+        return 28u;
+    uint top = 31u - clz(lm3);
+    return 4u * (top - 1u) + ((lm3 >> (top - 2u)) & 3u);
 }
 
-__kernel void accel_deflate_finish(__global const uchar *src, ulong src_off, ulong n, __global uchar *dst,
-                                   ulong dst_off, __global uchar *out_size, ulong out_size_off)
+/* Distance code (0..29) of a distance minus 1: two codes per extra bit. */
+uint dist_code(uint dm1)
 {
-    ulong blocks = n == 0 ? 1 : (n + STORED_MAX - 1) / STORED_MAX;
+    if (dm1 < 4u)
+        return dm1;
+    uint top = 31u - clz(dm1);
+    return 2u * top + ((dm1 >> (top - 1u)) & 1u);
+}
+
+/* The bit writer: LSB first into a region of dst that it never passes.
+ * Once a write would pass cap, `over` is set and nothing more is written
+ * (the caller rewrites the segment stored). */
+typedef struct bitw {
+    __global uchar *p;
+    uint pos, cap;
+    ulong buf;
+    uint n;
+    int over;
+} bitw_t;
+
+void bw_flush32(bitw_t *w)
+{
+    if (w->cap - w->pos < 4u) {
+        w->over = 1;
+        w->pos = w->cap;
+    } else {
+        vstore4(as_uchar4((uint)w->buf), 0, w->p + w->pos);
+        w->pos += 4u;
+    }
+    w->buf >>= 32;
+    w->n -= 32u;
+}
+
+/* n <= 32 bits */
+void bw_put(bitw_t *w, uint v, uint n)
+{
+    w->buf |= (ulong)v << w->n;
+    w->n += n;
+    if (w->n >= 32u)
+        bw_flush32(w);
+}
+
+/* Pad to a byte boundary and write out every whole byte. */
+void bw_align(bitw_t *w)
+{
+    while (w->n > 0u) {
+        if (w->pos >= w->cap) {
+            w->over = 1;
+        } else {
+            w->p[w->pos++] = (uchar)w->buf;
+        }
+        w->buf >>= 8;
+        w->n = w->n > 8u ? w->n - 8u : 0u;
+    }
+    w->buf = 0;
+}
+
+void bw_bytes(bitw_t *w, __global const uchar *s, uint len)
+{
+    if (w->cap - w->pos < len) {
+        w->over = 1;
+        w->pos = w->cap;
+        return;
+    }
+    for (uint i = 0; i < len; i++)
+        w->p[w->pos + i] = s[i];
+    w->pos += len;
+}
+
+/* Code lengths of a Huffman code for freq[0, n), no longer than maxbits.
+ * At least two frequencies must be nonzero (the callers see to it), so
+ * the code is complete, as zlib's inflate wants. Lengths are those of a
+ * Huffman tree (built with two queues over the symbols sorted by
+ * frequency); when the tree is deeper than maxbits, the deepest codes are
+ * shortened to maxbits and the Kraft sum is restored by lengthening
+ * shorter ones, one unit at a time. */
+void huff_lengths(const uint *freq, uint n, uint maxbits, uchar *len)
+{
+    ushort sym[286];
+    uint w[2 * 286];
+    ushort parent[2 * 286];
+    uchar depth[2 * 286];
+    uint m = 0;
+    for (uint i = 0; i < n; i++) {
+        len[i] = 0;
+        if (freq[i] == 0u)
+            continue;
+        /* insertion by (frequency, symbol) */
+        uint j = m++;
+        while (j > 0 && freq[sym[j - 1]] > freq[i]) {
+            sym[j] = sym[j - 1];
+            j--;
+        }
+        sym[j] = (ushort)i;
+    }
+    for (uint i = 0; i < m; i++)
+        w[i] = freq[sym[i]];
+    /* Leaves are 0..m-1 in increasing weight; internal nodes m..2m-2 are
+     * made in increasing weight too, so the two smallest are always at
+     * the front of one queue or the other. */
+    uint leaf = 0, node = m;
+    for (uint k = m; k < 2 * m - 1; k++) {
+        uint pick[2];
+        for (int t = 0; t < 2; t++) {
+            if (leaf < m && (node >= k || w[leaf] <= w[node]))
+                pick[t] = leaf++;
+            else
+                pick[t] = node++;
+        }
+        w[k] = w[pick[0]] + w[pick[1]];
+        parent[pick[0]] = (ushort)k;
+        parent[pick[1]] = (ushort)k;
+    }
+    uint bl_count[16];
+    for (uint b = 0; b < 16; b++)
+        bl_count[b] = 0;
+    depth[2 * m - 2] = 0;
+    for (int k = (int)(2 * m) - 3; k >= 0; k--) {
+        uint d = depth[parent[k]] + 1u;
+        depth[k] = (uchar)min(d, 255u);
+        if ((uint)k < m)
+            bl_count[min(d, maxbits)]++;
+    }
+    /* Kraft sum in units of 2^-maxbits; too many only if clamped. */
+    uint total = 0;
+    for (uint b = 1; b <= maxbits; b++)
+        total += bl_count[b] << (maxbits - b);
+    while (total > (1u << maxbits)) {
+        /* Drop one code of maxbits (one unit) and split one shorter code
+         * in two (no change): one unit less each round. */
+        bl_count[maxbits]--;
+        for (uint b = maxbits - 1u; b > 0; b--) {
+            if (bl_count[b]) {
+                bl_count[b]--;
+                bl_count[b + 1u] += 2u;
+                break;
+            }
+        }
+        total--;
+    }
+    /* The rarest symbols get the longest codes. */
+    uint s = 0;
+    for (uint b = maxbits; b > 0; b--)
+        for (uint c = 0; c < bl_count[b]; c++)
+            len[sym[s++]] = (uchar)b;
+}
+
+/* Canonical codes for the lengths, bit-reversed for the LSB-first writer. */
+void huff_codes(const uchar *len, uint n, ushort *code)
+{
+    ushort count[16], next[16];
+    for (int b = 0; b < 16; b++)
+        count[b] = 0;
+    for (uint i = 0; i < n; i++)
+        count[len[i]]++;
+    count[0] = 0;
+    ushort c = 0;
+    for (int b = 1; b < 16; b++) {
+        c = (ushort)((c + count[b - 1]) << 1);
+        next[b] = c;
+    }
+    for (uint i = 0; i < n; i++) {
+        uint l = len[i];
+        if (l == 0)
+            continue;
+        uint v = next[l]++;
+        uint r = 0;
+        for (uint k = 0; k < l; k++) {
+            r = (r << 1) | (v & 1u);
+            v >>= 1;
+        }
+        code[i] = (ushort)r;
+    }
+}
+
+/* A tree with fewer than two used symbols gets dummy ones (zlib does the
+ * same), so every code is complete. */
+void two_symbols(uint *freq, uint n)
+{
+    uint used = 0;
+    for (uint i = 0; i < n; i++)
+        used += freq[i] != 0u;
+    for (uint i = 0; i < n && used < 2u; i++)
+        if (freq[i] == 0u) {
+            freq[i] = 1;
+            used++;
+        }
+}
+
+typedef struct block {
+    uint lfreq[286];
+    uint dfreq[30];
+    uint nsym;
+} block_t;
+
+/* Write the block held in syms[0, b->nsym) (covering raw[0, raw_len)) as
+ * the smallest of dynamic Huffman, fixed Huffman and stored. */
+void flush_block(bitw_t *w, block_t *b, __global const uint *syms, __global const uchar *raw, uint raw_len,
+                 uint final)
+{
+    /* 288: fixed Huffman's canonical codes count codes 286 and 287 */
+    uchar llen[288], dlen[30], cllen[19];
+    ushort lcode[288], dcode[30], clcode[19];
+    uchar rle[316], rle_extra[316];
+    uint clfreq[19];
+
+    b->lfreq[256] = 1;
+    ulong extra = 0;
+    for (uint i = 0; i < 29; i++)
+        extra += (ulong)b->lfreq[257 + i] * len_extra[i];
+    for (uint i = 0; i < 30; i++)
+        extra += (ulong)b->dfreq[i] * dist_extra[i];
+
+    /* fixed Huffman's size, before the dummy symbols */
+    ulong fixed_bits = 3 + extra;
+    for (uint i = 0; i < 286; i++)
+        fixed_bits += (ulong)b->lfreq[i] * (i < 144 ? 8u : i < 256 ? 9u : i < 280 ? 7u : 8u);
+    for (uint i = 0; i < 30; i++)
+        fixed_bits += (ulong)b->dfreq[i] * 5u;
+
+    two_symbols(b->lfreq, 286);
+    two_symbols(b->dfreq, 30);
+    huff_lengths(b->lfreq, 286, 15, llen);
+    huff_lengths(b->dfreq, 30, 15, dlen);
+    uint hlit = 286, hdist = 30;
+    while (hlit > 257 && llen[hlit - 1] == 0)
+        hlit--;
+    while (hdist > 1 && dlen[hdist - 1] == 0)
+        hdist--;
+
+    /* Run-length code the lengths (RFC 1951 3.2.7); runs may cross from
+     * the literal/length lengths into the distance lengths. */
+    uchar all[316];
+    uint total = hlit + hdist, nrle = 0;
+    for (uint i = 0; i < hlit; i++)
+        all[i] = llen[i];
+    for (uint i = 0; i < hdist; i++)
+        all[hlit + i] = dlen[i];
+    for (uint i = 0; i < 19; i++)
+        clfreq[i] = 0;
+    for (uint i = 0; i < total;) {
+        uint v = all[i], run = 1;
+        while (i + run < total && all[i + run] == v)
+            run++;
+        i += run;
+        if (v == 0) {
+            while (run >= 11) {
+                uint k = min(run, 138u);
+                rle[nrle] = 18;
+                rle_extra[nrle++] = (uchar)(k - 11);
+                run -= k;
+            }
+            if (run >= 3) {
+                rle[nrle] = 17;
+                rle_extra[nrle++] = (uchar)(run - 3);
+                run = 0;
+            }
+        } else {
+            rle[nrle] = (uchar)v;
+            rle_extra[nrle++] = 0;
+            run--;
+            while (run >= 3) {
+                uint k = min(run, 6u);
+                rle[nrle] = 16;
+                rle_extra[nrle++] = (uchar)(k - 3);
+                run -= k;
+            }
+        }
+        while (run > 0) {
+            rle[nrle] = (uchar)v;
+            rle_extra[nrle++] = 0;
+            run--;
+        }
+    }
+    for (uint i = 0; i < nrle; i++)
+        clfreq[rle[i]]++;
+    two_symbols(clfreq, 19);
+    huff_lengths(clfreq, 19, 7, cllen);
+    uint hclen = 19;
+    while (hclen > 4 && cllen[clen_order[hclen - 1]] == 0)
+        hclen--;
+
+    ulong dyn_bits = 3 + 14 + 3 * hclen + extra;
+    for (uint i = 0; i < 19; i++)
+        dyn_bits += (ulong)clfreq[i] * cllen[i];
+    dyn_bits += (ulong)clfreq[16] * 2 + (ulong)clfreq[17] * 3 + (ulong)clfreq[18] * 7;
+    for (uint i = 0; i < 286; i++)
+        dyn_bits += (ulong)b->lfreq[i] * llen[i];
+    for (uint i = 0; i < 30; i++)
+        dyn_bits += (ulong)b->dfreq[i] * dlen[i];
+    uint chunks = raw_len == 0 ? 1 : (raw_len + STORED_MAX - 1) / STORED_MAX;
+    ulong stored_bits = (ulong)raw_len * 8 + (ulong)chunks * 40 + 7;
+
+    if (stored_bits < dyn_bits && stored_bits < fixed_bits) {
+        for (uint c = 0; c < chunks; c++) {
+            uint len = min(raw_len - c * STORED_MAX, STORED_MAX);
+            bw_put(w, (c == chunks - 1 ? final : 0u), 3);
+            bw_align(w);
+            bw_put(w, len | ((~len & 0xffffu) << 16), 32);
+            bw_bytes(w, raw + c * STORED_MAX, len);
+        }
+        return;
+    }
+    if (fixed_bits <= dyn_bits) {
+        for (uint i = 0; i < 288; i++)
+            llen[i] = (uchar)(i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8);
+        for (uint i = 0; i < 30; i++)
+            dlen[i] = 5;
+        bw_put(w, final | (1u << 1), 3);
+    } else {
+        huff_codes(cllen, 19, clcode);
+        bw_put(w, final | (2u << 1), 3);
+        bw_put(w, (hlit - 257) | ((hdist - 1) << 5) | ((hclen - 4) << 10), 14);
+        for (uint i = 0; i < hclen; i++)
+            bw_put(w, cllen[clen_order[i]], 3);
+        for (uint i = 0; i < nrle; i++) {
+            uint s = rle[i];
+            bw_put(w, clcode[s], cllen[s]);
+            if (s >= 16)
+                bw_put(w, rle_extra[i], s == 16 ? 2u : s == 17 ? 3u : 7u);
+        }
+    }
+    huff_codes(llen, fixed_bits <= dyn_bits ? 288u : 286u, lcode);
+    huff_codes(dlen, 30, dcode);
+    for (uint i = 0; i < b->nsym && !w->over; i++) {
+        uint v = syms[i];
+        if (v < 256u) {
+            bw_put(w, lcode[v], llen[v]);
+            continue;
+        }
+        uint lm3 = v & 255u, dist = v >> 8;
+        uint lc = len_code(lm3);
+        bw_put(w, lcode[257 + lc] | ((lm3 + 3u - len_base[lc]) << llen[257 + lc]), llen[257 + lc] + len_extra[lc]);
+        uint dc = dist_code(dist - 1u);
+        bw_put(w, dcode[dc] | ((dist - dist_base[dc]) << dlen[dc]), dlen[dc] + dist_extra[dc]);
+    }
+    bw_put(w, lcode[256], llen[256]);
+}
+
+/* Hash of the 3 bytes at p (multiplicative: spreads the 24 bits well). */
+uint hash3(__global const uchar *p)
+{
+    uint v = ((uint)p[0] << 16) | ((uint)p[1] << 8) | p[2];
+    return (v * 2654435761u) >> (32 - HASH_BITS);
+}
+
+/* Insert position pos of the window; return the previous head of its
+ * chain (position + 1, 0 for none). */
+uint insert(__global const uchar *win, __global uint *head, __global ushort *prev, uint pos)
+{
+    uint h = hash3(win + pos);
+    uint old = head[h];
+    uint delta = pos + 1u - old;
+    prev[pos & WMASK] = (ushort)(old != 0u && delta <= MAX_DIST ? delta : 0u);
+    head[h] = pos + 1u;
+    return old;
+}
+
+/* Length of the common prefix of win[a..] and win[b..], at most limit. */
+uint match_len(__global const uchar *win, uint a, uint b, uint limit)
+{
+    uint len = 0;
+#ifdef __ENDIAN_LITTLE__
+    while (len + 8u <= limit) {
+        ulong x = as_ulong(vload8(0, win + a + len)) ^ as_ulong(vload8(0, win + b + len));
+        if (x != 0)
+            return len + (uint)(popcount((x & (~x + 1ul)) - 1ul) >> 3);
+        len += 8u;
+    }
+#endif
+    while (len < limit && win[a + len] == win[b + len])
+        len++;
+    return len;
+}
+
+/* The longest match for pos longer than `best`, following the chain from
+ * cand (position + 1); 0 if none. *dist gets its distance. */
+uint longest_match(__global const uchar *win, __global const ushort *prev, uint pos, uint cand, uint best,
+                   uint limit, deflate_config_t cfg, uint *dist)
+{
+    uint chain = cfg.chain;
+    uint nice = min(cfg.nice, limit);
+    uint found = 0;
+    if (best >= limit)
+        return 0;
+    if (best >= cfg.good)
+        chain >>= 2;
+    uchar first0 = win[pos], first1 = win[pos + 1];
+    while (cand != 0u) {
+        uint q = cand - 1u;
+        uint d = pos - q;
+        if (d > MAX_DIST)
+            break;
+        /* the byte that would make the match longer first: it differs
+         * most often */
+        if (win[q + best] == win[pos + best] && win[q] == first0 && win[q + 1] == first1) {
+            uint len = match_len(win, q, pos, limit);
+            if (len > best) {
+                best = len;
+                found = len;
+                *dist = d;
+                if (len >= nice)
+                    break;
+            }
+        }
+        if (--chain == 0u)
+            break;
+        uint delta = prev[q & WMASK];
+        if (delta == 0u)
+            break;
+        cand -= delta;
+    }
+    return found;
+}
+
+void record_lit(block_t *b, __global uint *syms, uint c)
+{
+    syms[b->nsym++] = c;
+    b->lfreq[c]++;
+}
+
+void record_match(block_t *b, __global uint *syms, uint len, uint dist)
+{
+    syms[b->nsym++] = (dist << 8) | (len - 3u);
+    b->lfreq[257 + len_code(len - 3u)]++;
+    b->dfreq[dist_code(dist - 1u)]++;
+}
+
+void block_reset(block_t *b)
+{
+    for (uint i = 0; i < 286; i++)
+        b->lfreq[i] = 0;
+    for (uint i = 0; i < 30; i++)
+        b->dfreq[i] = 0;
+    b->nsym = 0;
+}
+
+/* Compress win[s0, s1) into w; win[0, s0) is the dictionary. The last
+ * block has BFINAL if `last`; otherwise the segment ends with an empty
+ * stored block, on a byte boundary. */
+void deflate_segment(__global const uchar *win, uint s0, uint s1, __global uint *head, __global ushort *prev,
+                     __global uint *syms, deflate_config_t cfg, int lazy, uint last, bitw_t *w)
+{
+    block_t b;
+    block_reset(&b);
+    for (uint i = 0; i < HASH_SIZE; i++)
+        head[i] = 0;
+    for (uint p = 0; p < s0 && p + MIN_MATCH <= s1; p++)
+        insert(win, head, prev, p);
+
+    uint pos = s0, block_start = s0;
+    uint prev_len = MIN_MATCH - 1u, prev_dist = 0;
+    int pending = 0; /* lazy: the literal at pos - 1 is not yet recorded */
+    while (pos < s1) {
+        uint limit = min(MAX_MATCH, s1 - pos);
+        uint cand = pos + MIN_MATCH <= s1 ? insert(win, head, prev, pos) : 0u;
+        uint dist = 0, len = 0;
+        if (!lazy) {
+            if (cand != 0u)
+                len = longest_match(win, prev, pos, cand, MIN_MATCH - 1u, limit, cfg, &dist);
+            if (len >= MIN_MATCH) {
+                record_match(&b, syms, len, dist);
+                if (len <= cfg.lazy)
+                    for (uint p = pos + 1; p < pos + len && p + MIN_MATCH <= s1; p++)
+                        insert(win, head, prev, p);
+                pos += len;
+            } else {
+                record_lit(&b, syms, win[pos]);
+                pos++;
+            }
+        } else {
+            if (cand != 0u && prev_len < cfg.lazy)
+                len = longest_match(win, prev, pos, cand, prev_len, limit, cfg, &dist);
+            if (len == MIN_MATCH && dist > TOO_FAR)
+                len = 0;
+            if (prev_len >= MIN_MATCH && len <= prev_len) {
+                /* the match found at pos - 1 is at least as good */
+                record_match(&b, syms, prev_len, prev_dist);
+                uint end = pos - 1u + prev_len;
+                for (uint p = pos + 1; p < end && p + MIN_MATCH <= s1; p++)
+                    insert(win, head, prev, p);
+                pos = end;
+                pending = 0;
+                prev_len = MIN_MATCH - 1u;
+            } else {
+                if (pending)
+                    record_lit(&b, syms, win[pos - 1]);
+                pending = 1;
+                prev_len = len >= MIN_MATCH ? len : MIN_MATCH - 1u;
+                prev_dist = dist;
+                pos++;
+                if (b.nsym >= DEFLATE_SYMBOLS) {
+                    /* full; the pending literal at pos - 1 goes to the next block */
+                    flush_block(w, &b, syms, win + block_start, pos - 1u - block_start, 0u);
+                    block_reset(&b);
+                    block_start = pos - 1u;
+                    if (w->over)
+                        return;
+                }
+                continue;
+            }
+        }
+        if (b.nsym >= DEFLATE_SYMBOLS) {
+            flush_block(w, &b, syms, win + block_start, pos - block_start, 0u);
+            block_reset(&b);
+            block_start = pos;
+            if (w->over)
+                return;
+        }
+    }
+    if (pending)
+        record_lit(&b, syms, win[pos - 1]);
+    flush_block(w, &b, syms, win + block_start, s1 - block_start, last);
+    if (!last) {
+        /* an empty stored block: the next segment starts on a byte */
+        bw_put(w, 0, 3);
+        bw_align(w);
+        bw_put(w, 0xffff0000u, 32);
+    }
+    bw_align(w);
+}
+
+/* The segment as stored blocks; fills its region exactly. */
+void stored_segment(__global uchar *o, __global const uchar *s, uint len, uint last)
+{
+    uint chunks = len == 0 ? 1 : (len + STORED_MAX - 1) / STORED_MAX;
+    for (uint c = 0; c < chunks; c++) {
+        uint l = min(len - c * STORED_MAX, STORED_MAX);
+        o[0] = (uchar)(last && c == chunks - 1 ? 1 : 0); /* BFINAL, BTYPE 00; the rest of the byte is padding */
+        o[1] = (uchar)l;
+        o[2] = (uchar)(l >> 8);
+        o[3] = (uchar)~l;
+        o[4] = (uchar)(~l >> 8);
+        for (uint k = 0; k < l; k++)
+            o[5 + k] = s[c * STORED_MAX + k];
+        o += 5 + l;
+    }
+}
+
+ulong deflate_region(uint i)
+{
+    return 2ul + (ulong)i * (DEFLATE_SEGMENT + 5ul * (DEFLATE_SEGMENT / STORED_MAX));
+}
+
+/* Work-item k compresses segments k, k + global size, ... The driver has
+ * checked that dst holds n + 5 * ceil(n / 65535) + 6 bytes (11 for n = 0),
+ * the regions and the trailer; a larger dst gives the last segment more
+ * room. level is 0..9. */
+__kernel void accel_deflate_segments(__global const uchar *src, ulong src_off, ulong n, __global uchar *dst,
+                                     ulong dst_off, ulong dst_size, __global uint *scratch, uint nseg, int level)
+{
+    uint slot = get_global_id(0), slots = get_global_size(0);
+    __global uint *ws = scratch + SEG_INFO_WORDS * nseg + (ulong)slot * DEFLATE_SLOT_WORDS;
+    __global uint *head = ws + SLOT_HEAD;
+    __global ushort *prev = (__global ushort *)(ws + SLOT_PREV);
+    __global uint *syms = ws + SLOT_SYMS;
+    deflate_config_t cfg = deflate_configs[level];
+    for (uint i = slot; i < nseg; i += slots) {
+        ulong start = (ulong)i * DEFLATE_SEGMENT;
+        uint len = (uint)min(n - start, (ulong)DEFLATE_SEGMENT);
+        uint last = i == nseg - 1u;
+        ulong region = deflate_region(i);
+        uint cap = last ? (uint)min(dst_size - 4 - region, (ulong)UINT_MAX)
+                        : DEFLATE_SEGMENT + 5u * (DEFLATE_SEGMENT / STORED_MAX);
+        ulong wstart = start > WSIZE ? start - WSIZE : 0;
+        __global const uchar *win = src + src_off + wstart;
+        uint s0 = (uint)(start - wstart);
+        bitw_t w = {dst + dst_off + region, 0, cap, 0, 0, 0};
+        if (level > 0)
+            deflate_segment(win, s0, s0 + len, head, prev, syms, cfg, level >= 4, last, &w);
+        if (level == 0 || w.over) {
+            stored_segment(w.p, win + s0, len, last);
+            w.pos = len + 5u * (len == 0 ? 1u : (len + STORED_MAX - 1) / STORED_MAX);
+        }
+        __global uint *info = scratch + SEG_INFO_WORDS * i;
+        info[0] = w.pos;
+        info[1] = adler32_part(win + s0, len);
+        info[2] = len;
+    }
+}
+
+/* One work-item: the zlib header, the segments moved together in order
+ * (each lands at or before its region, so a forward copy is safe), the
+ * Adler-32 trailer and out_size. */
+__kernel void accel_deflate_finish(__global uchar *dst, ulong dst_off, __global const uint *scratch, uint nseg,
+                                   int level, __global uchar *out_size, ulong out_size_off)
+{
     __global uchar *o = dst + dst_off;
     o[0] = 0x78; /* CM 8, CINFO 7 */
-    o[1] = 0x01; /* FLEVEL 0, no dictionary, FCHECK */
-    uint adler = adler32(src + src_off, n);
-    ulong end = 2 + blocks * 5 + n;
-    o[end] = (uchar)(adler >> 24);
-    o[end + 1] = (uchar)(adler >> 16);
-    o[end + 2] = (uchar)(adler >> 8);
-    o[end + 3] = (uchar)adler;
-    put_u64(out_size + out_size_off, end + 4);
+    /* FLEVEL as zlib sets it; FCHECK makes the header a multiple of 31 */
+    o[1] = level < 2 ? 0x01 : level < 6 ? 0x5e : level == 6 ? 0x9c : 0xda;
+    ulong pos = 2;
+    uint a = 1, b = 0;
+    for (uint i = 0; i < nseg; i++) {
+        __global const uint *info = scratch + SEG_INFO_WORDS * i;
+        uint clen = info[0], part = info[1], len = info[2];
+        ulong from = deflate_region(i);
+        if (from != pos)
+            for (uint k = 0; k < clen; k++)
+                o[pos + k] = o[from + k];
+        pos += clen;
+        /* Adler-32 of x followed by y: a = a_x + a_y, b = b_x + len_y * a_x + b_y (mod 65521) */
+        b = (uint)(((ulong)b + (ulong)len * a + (part >> 16)) % 65521u);
+        a = (a + (part & 0xffffu)) % 65521u;
+    }
+    uint adler = (b << 16) | a;
+    o[pos] = (uchar)(adler >> 24);
+    o[pos + 1] = (uchar)(adler >> 16);
+    o[pos + 2] = (uchar)(adler >> 8);
+    o[pos + 3] = (uchar)adler;
+    put_u64(out_size + out_size_off, pos + 4);
 }
 
 /* ---- zlib.inflate: a complete RFC 1951 decoder, one work-item ---- */
@@ -337,13 +1075,6 @@ int huff_decode(bits_t *b, const huff_t *h)
     return -1;
 }
 
-__constant ushort len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                  31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-__constant uchar len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-__constant ushort dist_base[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
-                                   193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-__constant uchar dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-__constant uchar clen_order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
 
 typedef struct out {
     __global uchar *p;

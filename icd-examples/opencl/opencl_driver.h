@@ -34,6 +34,7 @@
     X(clReleaseContext, 1)                                                                                     \
     X(clCreateCommandQueue, 1)                                                                                 \
     X(clReleaseCommandQueue, 1)                                                                                \
+    X(clRetainCommandQueue, 1)                                                                                 \
     X(clFlush, 1)                                                                                              \
     X(clCreateBuffer, 1)                                                                                       \
     X(clCreateSubBuffer, 1)                                                                                    \
@@ -119,6 +120,15 @@ typedef struct ocl_mem {
     uint64_t size;  /* the size asked for */
     char *host_ptr; /* attached host memory, else NULL */
 } ocl_mem;
+
+/* zlib.deflate's segments (see builtins.cl): a multiple of 65535, so that
+ * the segments' stored sizes add up to the documented dst bound. Two
+ * stored blocks' worth measured best on PoCL (more segments for small
+ * inputs, little lost at the cuts); passed to the built-in program at
+ * build time with the size of one work-item's workspace: 32 Ki hash heads,
+ * 32 Ki 16-bit chain links and a block of 16383 symbols, in uints. */
+#define OCL_DEFLATE_SEGMENT (2u * 65535u)
+#define OCL_DEFLATE_SLOT_WORDS (32768u + 16384u + 16383u)
 
 /* What a function handle runs: a user kernel or one of the standard
  * functions of builtins.cl. */

@@ -137,15 +137,15 @@ static const struct builtin {
     fn_kind kind;
     const char *kernels[2];
     uint32_t argc;
-    accel_arg_kind args[3];
+    accel_arg_kind args[4];
 } builtin_list[] = {
     {"accel.noop", FN_NOOP, {NULL, NULL}, 0, {ACCEL_ARG_NONE}},
     {"accel.copy", FN_COPY, {"accel_move", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
     {"accel.fill", FN_FILL, {"accel_fill", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
-    {"crc32c", FN_CRC32C, {"accel_crc32c", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"crc32c", FN_CRC32C, {"accel_crc32c_parts", "accel_crc32c_combine"}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
     {"sha256", FN_SHA256, {"accel_sha256", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-    {"zlib.deflate", FN_DEFLATE, {"accel_deflate_blocks", "accel_deflate_finish"}, 3,
-     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"zlib.deflate", FN_DEFLATE, {"accel_deflate_segments", "accel_deflate_finish"}, 4,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32}},
     {"zlib.inflate", FN_INFLATE, {"accel_inflate", NULL}, 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
 };
 
@@ -165,8 +165,10 @@ static accel_result builtins_program(ocl_device *dev, cl_program *out)
                     err);
             dev->builtins_result = ACCEL_ERROR_DRIVER_INTERNAL;
         } else {
-            char log[2048];
-            accel_result r = build(dev, prog, "", 0, log, sizeof(log));
+            char log[2048], opts[96];
+            snprintf(opts, sizeof(opts), "-DDEFLATE_SEGMENT=%uu -DDEFLATE_SLOT_WORDS=%uu", OCL_DEFLATE_SEGMENT,
+                     OCL_DEFLATE_SLOT_WORDS);
+            accel_result r = build(dev, prog, opts, 0, log, sizeof(log));
             if (r != ACCEL_SUCCESS) {
                 OCL_LOG(ACCEL_LOG_ERROR, "%s: the built-in program does not build: %s", dev->info.name, log);
                 CL(clReleaseProgram)(prog);

@@ -21,10 +21,24 @@
  * fence resolves), and zlib.inflate's status word, read back into the
  * fence by the submission's last command.
  *
+ * Flushes and event queries. Submitting neither flushes the queue nor
+ * asks OpenCL about any event: both cost more than enqueueing itself on
+ * PoCL. A fence flushes its queue (once) when someone needs it to make
+ * progress: fence_status and bounded waits (clWaitForEvents flushes by
+ * itself), and a submission on another queue that waits on it (OpenCL
+ * requires the flush before an event of one queue is waited on from
+ * another). Events are queried only from fence_status and fence_wait.
+ *
  * Failed queues. Once queue_submit knows that a submission of the queue
- * failed (its fence resolved to an error), it fails every later submission
- * at once without enqueueing it. Submissions enqueued before the failure
- * was known still run and report their own result. */
+ * failed (its latest fence was resolved to an error by a wait or a status
+ * query), it fails every later submission at once without enqueueing it.
+ * Submissions enqueued before the failure was known still run and report
+ * their own result.
+ *
+ * Scratch memory. crc32c and zlib.deflate keep per-segment results and
+ * workspaces in a buffer of the queue, grown as needed: the queue is in
+ * order, so one submission's kernels are done with it before the next
+ * one's start. */
 #include "opencl_driver.h"
 
 #include <stdio.h>
@@ -43,6 +57,9 @@ typedef struct ocl_queue {
     cl_command_queue q;
     struct ocl_fence *last; /* the latest submission's fence (a reference) */
     accel_result error;     /* the first failure known to queue_submit */
+    cl_uint units;          /* CL_DEVICE_MAX_COMPUTE_UNITS */
+    cl_mem scratch;         /* see "Scratch memory" above; NULL until needed */
+    size_t scratch_size;
 } ocl_queue;
 
 static void fence_unref(struct ocl_fence *f);
@@ -65,6 +82,9 @@ accel_icd_result ocl__queue_create(void *device, void **queue)
         free(q);
         return ocl__result(err);
     }
+    if (CL(clGetDeviceInfo)(dev->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(q->units), &q->units, NULL) != CL_SUCCESS ||
+        q->units == 0)
+        q->units = 1;
     *queue = q;
     return ACCEL_SUCCESS;
 }
@@ -76,14 +96,33 @@ void ocl__queue_destroy(void *queue)
         return;
     if (q->last)
         fence_unref(q->last);
+    if (q->scratch)
+        CL(clReleaseMemObject)(q->scratch);
     CL(clReleaseCommandQueue)(q->q);
     free(q);
+}
+
+/* The queue's scratch buffer with at least `size` bytes. A smaller one is
+ * released: OpenCL keeps it until the commands using it are done. */
+static cl_mem queue_scratch(ocl_queue *q, size_t size, cl_int *err)
+{
+    if (q->scratch && q->scratch_size >= size)
+        return q->scratch;
+    if (q->scratch)
+        CL(clReleaseMemObject)(q->scratch);
+    q->scratch_size = 0;
+    q->scratch = CL(clCreateBuffer)(q->ctx, CL_MEM_READ_WRITE, size, NULL, err);
+    if (q->scratch)
+        q->scratch_size = size;
+    return q->scratch;
 }
 
 typedef struct ocl_fence {
     atomic_int refs;   /* the loader's, plus one per fence that waits on it */
     atomic_int result; /* ACCEL_NOT_READY until known */
     cl_event ev;       /* NULL for a fence failed at submission */
+    cl_command_queue cq; /* ev's queue (a reference), to flush; NULL with ev */
+    atomic_int flushed;
     cl_context ctx;
     pthread_mutex_t lock; /* resolution */
     uint32_t ndeps;
@@ -114,6 +153,7 @@ static void fence_unref(ocl_fence *f)
             if (f->has_status && atomic_load(&f->result) == ACCEL_NOT_READY)
                 CL(clWaitForEvents)(1, &f->ev);
             CL(clReleaseEvent)(f->ev);
+            CL(clReleaseCommandQueue)(f->cq);
         }
         ocl_fence *next = NULL;
         for (uint32_t i = 0; i < f->ndeps; i++) {
@@ -129,11 +169,21 @@ static void fence_unref(ocl_fence *f)
     }
 }
 
+/* Make sure the fence's commands were handed to the device. */
+static void fence_flush(ocl_fence *f)
+{
+    if (f->ev && !atomic_load_explicit(&f->flushed, memory_order_relaxed)) {
+        CL(clFlush)(f->cq);
+        atomic_store_explicit(&f->flushed, 1, memory_order_relaxed);
+    }
+}
+
 static accel_result fence_resolve(ocl_fence *f)
 {
     int r = atomic_load(&f->result);
     if (r != ACCEL_NOT_READY)
         return r;
+    fence_flush(f);
     cl_int st = CL_COMPLETE;
     cl_int err = CL(clGetEventInfo)(f->ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof(st), &st, NULL);
     if (err != CL_SUCCESS)
@@ -251,14 +301,15 @@ static void batch_event(batch *b, cl_int err, cl_event ev)
     b->last = ev;
 }
 
-static void enqueue_kernel(batch *b, cl_kernel k, cl_uint dim, const size_t *global)
+/* local: NULL lets the implementation choose. */
+static void enqueue_kernel(batch *b, cl_kernel k, cl_uint dim, const size_t *global, const size_t *local)
 {
     if (b->err)
         return;
     cl_uint n;
     const cl_event *w = batch_wait(b, &n);
     cl_event ev = NULL;
-    cl_int err = CL(clEnqueueNDRangeKernel)(b->q, k, dim, NULL, global, NULL, n, w, &ev);
+    cl_int err = CL(clEnqueueNDRangeKernel)(b->q, k, dim, NULL, global, local, n, w, &ev);
     batch_event(b, err, ev);
 }
 
@@ -327,6 +378,15 @@ static int overlaps(range a, range b)
     return a.m == b.m && a.off < b.off + b.size && b.off < a.off + a.size;
 }
 
+/* The dst zlib.deflate needs: its segments' regions (builtins.cl), which is
+ * what stored blocks take, 2 + 5 * ceil(n / 65535) + n + 4 (11 for n = 0),
+ * 5 bytes less than the documented bound. */
+static uint64_t deflate_need(uint64_t n)
+{
+    uint64_t blocks = n == 0 ? 1 : (n + 65534) / 65535;
+    return 2 + 5 * blocks + n + 4;
+}
+
 /* Why a built-in cannot run with these ranges (the fence fails with
  * ACCEL_ERROR_INVALID_ARGUMENT), or NULL. */
 static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
@@ -335,22 +395,103 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
     case FN_COPY: return args[1].u.mem.size < args[0].u.mem.size ? "accel.copy: dst is smaller than src" : NULL;
     case FN_CRC32C: return args[1].u.mem.size < 4 ? "crc32c: result is smaller than 4 bytes" : NULL;
     case FN_SHA256: return args[1].u.mem.size < 32 ? "sha256: result is smaller than 32 bytes" : NULL;
-    case FN_DEFLATE: {
-        uint64_t n = args[0].u.mem.size;
-        uint64_t blocks = n == 0 ? 1 : (n + 65534) / 65535;
+    case FN_DEFLATE:
+        if (args[3].u.i32 < -1 || args[3].u.i32 > 9)
+            return "zlib.deflate: level is not -1 (the default) or 0 to 9";
         if (args[2].u.mem.size < 8)
             return "zlib.deflate: out_size is smaller than 8 bytes";
-        return args[1].u.mem.size < 2 + 5 * blocks + n + 4 ? "zlib.deflate: dst is too small" : NULL;
-    }
+        if (args[0].u.mem.size / OCL_DEFLATE_SEGMENT >= UINT32_MAX)
+            return "zlib.deflate: src is too large";
+        return args[1].u.mem.size < deflate_need(args[0].u.mem.size) ? "zlib.deflate: dst is too small" : NULL;
     case FN_INFLATE: return args[2].u.mem.size < 8 ? "zlib.inflate: out_size is smaller than 8 bytes" : NULL;
     default: return NULL;
     }
 }
 
-/* Enqueue a built-in; f->lock is held. */
-static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
-                           cl_context ctx)
+static cl_int set_ulong(cl_kernel k, cl_uint i, uint64_t v)
 {
+    cl_ulong u = v;
+    return CL(clSetKernelArg)(k, i, sizeof(u), &u);
+}
+
+static cl_int set_uint(cl_kernel k, cl_uint i, cl_uint v)
+{
+    return CL(clSetKernelArg)(k, i, sizeof(v), &v);
+}
+
+/* crc32c: segments of at least 64 KiB, about four per compute unit, in
+ * parallel, then one work-item combines them. */
+static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, range res)
+{
+    uint64_t n = src.size;
+    uint64_t per = 4 * (uint64_t)q->units;
+    uint64_t seglen = (n + per - 1) / per;
+    if (seglen < 65536)
+        seglen = 65536;
+    size_t parts = n == 0 ? 1 : (size_t)((n + seglen - 1) / seglen);
+    size_t one = 1;
+    cl_int err = CL_SUCCESS;
+    cl_mem scratch = queue_scratch(q, parts * sizeof(cl_uint), &err);
+    if (scratch && !(err = set_range(f->kernel[0], 0, src, 1)) && !(err = set_ulong(f->kernel[0], 3, seglen)) &&
+        !(err = CL(clSetKernelArg)(f->kernel[0], 4, sizeof(cl_mem), &scratch)) &&
+        !(err = CL(clSetKernelArg)(f->kernel[1], 0, sizeof(cl_mem), &scratch)) &&
+        !(err = set_uint(f->kernel[1], 1, (cl_uint)parts)) && !(err = set_ulong(f->kernel[1], 2, seglen)) &&
+        !(err = set_ulong(f->kernel[1], 3, n)))
+        err = set_range(f->kernel[1], 4, res, 0);
+    if (err) {
+        b->err = err;
+        return;
+    }
+    sync_arg(b, src, 0);
+    enqueue_kernel(b, f->kernel[0], 1, &parts, &one);
+    enqueue_kernel(b, f->kernel[1], 1, &one, &one);
+    sync_arg(b, res, 1);
+}
+
+/* zlib.deflate: one work-item per segment at a time, a few per compute
+ * unit (each needs its workspace), then one work-item joins the
+ * segments. */
+static void submit_deflate(batch *b, ocl_function *f, ocl_queue *q, const accel_icd_arg *args)
+{
+    range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
+    cl_int level = args[3].u.i32 < 0 ? 6 : args[3].u.i32;
+    uint64_t n = src.size;
+    cl_uint nseg = n == 0 ? 1 : (cl_uint)((n + OCL_DEFLATE_SEGMENT - 1) / OCL_DEFLATE_SEGMENT);
+    size_t slots = 4 * (size_t)q->units;
+    if (slots > 64)
+        slots = 64;
+    if (slots > nseg)
+        slots = nseg;
+    /* writes stay within the documented bound */
+    uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+    if (dst.size > bound)
+        dst.size = bound;
+    out.size = 8;
+    size_t one = 1;
+    cl_int err = CL_SUCCESS;
+    cl_mem scratch = queue_scratch(q, (4 * (size_t)nseg + slots * OCL_DEFLATE_SLOT_WORDS) * sizeof(cl_uint), &err);
+    cl_kernel k0 = f->kernel[0], k1 = f->kernel[1];
+    if (scratch && !(err = set_range(k0, 0, src, 1)) && !(err = set_range(k0, 3, dst, 1)) &&
+        !(err = CL(clSetKernelArg)(k0, 6, sizeof(cl_mem), &scratch)) && !(err = set_uint(k0, 7, nseg)) &&
+        !(err = CL(clSetKernelArg)(k0, 8, sizeof(level), &level)) && !(err = set_range(k1, 0, dst, 0)) &&
+        !(err = CL(clSetKernelArg)(k1, 2, sizeof(cl_mem), &scratch)) && !(err = set_uint(k1, 3, nseg)) &&
+        !(err = CL(clSetKernelArg)(k1, 4, sizeof(level), &level)))
+        err = set_range(k1, 5, out, 0);
+    if (err) {
+        b->err = err;
+        return;
+    }
+    sync_arg(b, src, 0);
+    enqueue_kernel(b, k0, 1, &slots, &one);
+    enqueue_kernel(b, k1, 1, &one, &one);
+    sync_arg(b, dst, 1);
+    sync_arg(b, out, 1);
+}
+
+/* Enqueue a built-in; f->lock is held. */
+static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence, ocl_queue *q)
+{
+    cl_context ctx = q->ctx;
     cl_int err = CL_SUCCESS;
     size_t one = 1;
     switch (f->kind) {
@@ -365,7 +506,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
                 err = set_range(f->kernel[0], 3, dst, 0);
             if (err)
                 b->err = err;
-            enqueue_kernel(b, f->kernel[0], 1, &one);
+            enqueue_kernel(b, f->kernel[0], 1, &one, NULL);
         } else if (!b->err) {
             cl_uint n;
             const cl_event *w = batch_wait(b, &n);
@@ -386,42 +527,29 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
             err = CL(clSetKernelArg)(f->kernel[0], 3, sizeof(cl_uint), &args[1].u.u32);
         if (err)
             b->err = err;
-        enqueue_kernel(b, f->kernel[0], 1, &chunks);
+        enqueue_kernel(b, f->kernel[0], 1, &chunks, NULL);
         sync_arg(b, dst, 1);
         break;
     }
-    case FN_CRC32C:
+    case FN_CRC32C: {
+        range res = arg_range(&args[1]);
+        res.size = 4;
+        submit_crc32c(b, f, q, arg_range(&args[0]), res);
+        break;
+    }
     case FN_SHA256: {
         range src = arg_range(&args[0]), res = arg_range(&args[1]);
-        res.size = f->kind == FN_CRC32C ? 4 : 32;
+        res.size = 32;
         sync_arg(b, src, 0);
         if (!(err = set_range(f->kernel[0], 0, src, 1)))
             err = set_range(f->kernel[0], 3, res, 0);
         if (err)
             b->err = err;
-        enqueue_kernel(b, f->kernel[0], 1, &one);
+        enqueue_kernel(b, f->kernel[0], 1, &one, NULL);
         sync_arg(b, res, 1);
         break;
     }
-    case FN_DEFLATE: {
-        range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
-        size_t blocks = src.size == 0 ? 1 : (size_t)((src.size + 65534) / 65535);
-        dst.size = 2 + 5 * (uint64_t)blocks + src.size + 4;
-        out.size = 8;
-        sync_arg(b, src, 0);
-        for (int k = 0; k < 2 && !err; k++)
-            if (!(err = set_range(f->kernel[k], 0, src, 1)))
-                err = set_range(f->kernel[k], 3, dst, 0);
-        if (!err)
-            err = set_range(f->kernel[1], 5, out, 0);
-        if (err)
-            b->err = err;
-        enqueue_kernel(b, f->kernel[0], 1, &blocks);
-        enqueue_kernel(b, f->kernel[1], 1, &one);
-        sync_arg(b, dst, 1);
-        sync_arg(b, out, 1);
-        break;
-    }
+    case FN_DEFLATE: submit_deflate(b, f, q, args); break;
     case FN_INFLATE: {
         range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
         out.size = 8;
@@ -438,7 +566,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
             err = CL(clSetKernelArg)(k, 8, sizeof(cl_mem), &status);
         if (err)
             b->err = err;
-        enqueue_kernel(b, k, 1, &one);
+        enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, dst, 1);
         sync_arg(b, out, 1);
         if (!b->err) {
@@ -528,7 +656,7 @@ static void submit_user(batch *b, ocl_function *f, const accel_icd_submit *s, oc
     if (empty)
         enqueue_marker(b);
     else
-        enqueue_kernel(b, k, dim, global);
+        enqueue_kernel(b, k, dim, global, NULL);
     for (uint32_t i = 0; i < f->argc; i++)
         if (used[i])
             sync_range(b, used[i], used_off[i], s->args[i].u.mem.size, 1);
@@ -598,11 +726,12 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
     }
 
     /* After a failure the queue fails every later submission without
-     * running it. A failure is known here once the failed submission's
-     * fence has resolved; submissions enqueued before that still run and
-     * report their own result. */
+     * running it. A failure is known here once the latest fence was
+     * resolved (by a wait or a status query: asking OpenCL here would cost
+     * every submission an event query); submissions enqueued before that
+     * still run and report their own result. */
     if (q->error == ACCEL_SUCCESS && q->last) {
-        accel_result lr = fence_resolve(q->last);
+        int lr = atomic_load(&q->last->result);
         if (lr < 0)
             q->error = lr;
     }
@@ -627,11 +756,12 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
         goto out;
     }
 
-    /* Wait fences: completed ones drop out, failed ones fail this
-     * submission at once, the others go on the wait list. */
+    /* Wait fences: those known to have completed drop out, those known
+     * to have failed fail this submission at once, the others go on the
+     * wait list (their errors reach this fence through deps). */
     for (uint32_t i = 0; i < nw; i++) {
         ocl_fence *wf = s->wait_fences[i];
-        accel_result wr = fence_resolve(wf);
+        accel_result wr = atomic_load(&wf->result);
         if (wr < 0) {
             r = failed_fence(q, wr, out);
             fence_unref(fence);
@@ -641,6 +771,8 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
         if (wr == ACCEL_SUCCESS)
             continue;
         cl_int err = CL_SUCCESS;
+        if (wf->cq != q->q)
+            fence_flush(wf);
         bridged[nlisted] = wf->ctx != q->ctx;
         cl_event ev = bridged[nlisted] ? bridge(q->ctx, wf->ev, &err) : wf->ev;
         if (!ev) {
@@ -670,7 +802,7 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
     if (f->kind == FN_USER)
         submit_user(&b, f, s, q, tmp, &ntmp);
     else
-        submit_builtin(&b, f, s->args, fence, q->ctx);
+        submit_builtin(&b, f, s->args, fence, q);
     pthread_mutex_unlock(&f->lock);
     if (!b.err && !b.last)
         enqueue_marker(&b); /* nothing to do (empty ranges): still ordered */
@@ -685,7 +817,8 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
         }
         goto out;
     }
-    CL(clFlush)(q->q);
+    CL(clRetainCommandQueue)(q->q);
+    fence->cq = q->q;
     fence->ev = b.last;
     queue_track(q, fence);
     *out = fence;

@@ -154,6 +154,13 @@ static void hb_free(hbuf *b)
     memset(b, 0, sizeof(*b));
 }
 
+static accel_icd_arg arg_i32(int32_t v)
+{
+    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
 static void *fn(const char *name)
 {
     void *f = NULL;
@@ -412,9 +419,10 @@ static void test_icd_opencl_deflate(void **state)
         size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
         hbuf src = hb_new(n, 0), dst = hb_new(bound, 16);
         fill_data(src.p, n, 23 + (uint32_t)s);
-        accel_icd_arg args[3] = {ih_mem(src.mem, 0, n), ih_mem(dst.mem, 0, bound), ih_mem(out_size.mem, 0, 8)};
+        accel_icd_arg args[4] = {ih_mem(src.mem, 0, n), ih_mem(dst.mem, 0, bound), ih_mem(out_size.mem, 0, 8),
+                                 arg_i32(-1)};
         double t = now_s();
-        assert_int_equal(run(f, args, 3), ACCEL_SUCCESS);
+        assert_int_equal(run(f, args, 4), ACCEL_SUCCESS);
         t = now_s() - t;
         uint64_t produced;
         memcpy(&produced, out_size.p, 8);
@@ -570,10 +578,10 @@ static void test_icd_opencl_too_small(void **state)
     assert_int_equal(run(crc, a1, 2), ACCEL_ERROR_INVALID_ARGUMENT);
     accel_icd_arg a2[2] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 31)};
     assert_int_equal(run(sha, a2, 2), ACCEL_ERROR_INVALID_ARGUMENT);
-    accel_icd_arg a3[3] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 8)};
-    assert_int_equal(run(defl, a3, 3), ACCEL_ERROR_INVALID_ARGUMENT);
-    accel_icd_arg a4[3] = {ih_mem(src.mem, 0, 10), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 7)};
-    assert_int_equal(run(defl, a4, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a3[4] = {ih_mem(src.mem, 0, 1000), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 8), arg_i32(6)};
+    assert_int_equal(run(defl, a3, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg a4[4] = {ih_mem(src.mem, 0, 10), ih_mem(small.mem, 0, 56), ih_mem(small.mem, 56, 7), arg_i32(6)};
+    assert_int_equal(run(defl, a4, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     accel_icd_arg a5[2] = {ih_mem(src.mem, 0, 65), ih_mem(small.mem, 0, 64)};
     assert_int_equal(run(copy, a5, 2), ACCEL_ERROR_INVALID_ARGUMENT);
     drv.t->function_release(crc);
