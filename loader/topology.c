@@ -197,6 +197,10 @@ int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node
             free_node(&t->nodes[--t->node_count]);
             return -1;
         }
+        accel__topo_node *added = &t->nodes[index];
+        for (uint32_t k = 0; k < added->function_count; k++)
+            if (strcmp(added->functions[k].name, f->name) == 0)
+                added->functions[k].output_ratio = f->output_ratio;
     }
     return (int32_t)index;
 }
@@ -231,7 +235,7 @@ int accel__topology_add_function(accel_topology *t, uint32_t device_node, const 
         accel__free(copy);
         return -1;
     }
-    n->functions[n->function_count++] = (accel__topo_function){copy, fixed_ns, bytes_per_second, source};
+    n->functions[n->function_count++] = (accel__topo_function){copy, fixed_ns, bytes_per_second, source, 0};
     return 0;
 }
 

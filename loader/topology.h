@@ -13,6 +13,7 @@ typedef struct accel__topo_function {
     uint64_t fixed_ns;
     uint64_t bytes_per_second;
     accel_value_source source;
+    double output_ratio; /* bytes written per input byte, measured (zlib functions); 0: unknown */
 } accel__topo_function;
 
 typedef struct accel__topo_node {

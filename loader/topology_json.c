@@ -909,11 +909,71 @@ static bool parse_uuid(const char *s, uint8_t uuid[ACCEL_UUID_SIZE])
     return true;
 }
 
-/* Check (apply = false) or apply every entry. */
-static accel_result calibration_walk(accel_topology *t, const char *src, json_object *devices, bool apply)
+/* Bounds of the version 2 figures: a ratio is output bytes per input byte
+ * (a stream of zeros inflates about 1000-fold; 10^6 is the pipelines'
+ * largest scale); a few sizes per function. */
+#define RATIO_MAX 1e6
+#define SIZES_MAX 64
+
+/* A positive finite number at most RATIO_MAX. */
+static accel_result get_ratio(const char *src, const char *path, json_object *v, double *out)
 {
-    static const char *const keys[] = {"fixed_ns", "bytes_per_second", NULL};
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return jfail(src, path, "must be a number, not %s", jtype(v));
+    double x = json_object_get_double(v);
+    if (!(x > 0) || !(x <= RATIO_MAX))
+        return jfail(src, path, "must be above 0 and at most %g", RATIO_MAX);
+    *out = x;
+    return ACCEL_SUCCESS;
+}
+
+/* The keys version 2 adds to an entry; what they record is documented in
+ * docs/topology.md. Only output_ratio changes the topology. */
+static accel_result calibration_v2_keys(const char *src, const char *fwhere, json_object *cost, double *ratio)
+{
+    char sub[PATH_MAX_LEN], item[PATH_MAX_LEN];
+    json_object *v;
+    accel_result r;
+    uint64_t u;
+    jkey(sub, fwhere, "output_ratio");
+    if (json_object_object_get_ex(cost, "output_ratio", &v) && (r = get_ratio(src, sub, v, ratio)))
+        return r;
+    jkey(sub, fwhere, "level");
+    if (json_object_object_get_ex(cost, "level", &v)) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < -1 ||
+            json_object_get_int64(v) > 9)
+            return jfail(src, sub, "must be an integer from -1 to 9");
+    }
+    jkey(sub, fwhere, "clamped");
+    if (json_object_object_get_ex(cost, "clamped", &v) && (r = want(src, sub, v, json_type_boolean)))
+        return r;
+    jkey(sub, fwhere, "sizes");
+    if (json_object_object_get_ex(cost, "sizes", &v)) {
+        if ((r = want(src, sub, v, json_type_array)))
+            return r;
+        size_t n = json_object_array_length(v);
+        if (n == 0 || n > SIZES_MAX)
+            return jfail(src, sub, "must hold 1 to %d sizes", SIZES_MAX);
+        for (size_t i = 0; i < n; i++) {
+            jidx(item, sub, i);
+            if ((r = get_u64(src, item, json_object_array_get_idx(v, i), UINT64_MAX - 1, &u)))
+                return r;
+            if (u == 0)
+                return jfail(src, item, "must be positive");
+        }
+    }
+    return ACCEL_SUCCESS;
+}
+
+/* Check (apply = false) or apply every entry. */
+static accel_result calibration_walk(accel_topology *t, const char *src, json_object *devices, uint64_t version,
+                                     bool apply)
+{
+    static const char *const keys_v1[] = {"fixed_ns", "bytes_per_second", NULL};
+    static const char *const keys_v2[] = {"fixed_ns", "bytes_per_second", "output_ratio", "level",
+                                          "sizes",    "clamped",          NULL};
     static const uint8_t zero[ACCEL_UUID_SIZE];
+    const char *const *keys = version == 1 ? keys_v1 : keys_v2;
     accel_result r;
     json_object_object_foreach(devices, id, fns)
     {
@@ -928,6 +988,7 @@ static accel_result calibration_walk(accel_topology *t, const char *src, json_ob
         {
             json_object *fx, *bx;
             uint64_t fixed, bps;
+            double ratio = 0;
             jkey(fwhere, where, fname);
             if ((r = want(src, fwhere, cost, json_type_object)) || (r = check_keys(src, fwhere, cost, keys)))
                 return r;
@@ -943,6 +1004,8 @@ static accel_result calibration_walk(accel_topology *t, const char *src, json_ob
                 return r;
             if (bps == 0)
                 return jfail(src, sub, "must be positive");
+            if (version >= 2 && (r = calibration_v2_keys(src, fwhere, cost, &ratio)))
+                return r;
             if (!apply || memcmp(uuid, zero, sizeof(zero)) == 0)
                 continue;
             /* Every device with this uuid (a device and its replicas), for
@@ -956,6 +1019,9 @@ static accel_result calibration_walk(accel_topology *t, const char *src, json_ob
                         d->functions[k].fixed_ns = fixed;
                         d->functions[k].bytes_per_second = bps;
                         d->functions[k].source = ACCEL_SOURCE_MEASURED;
+                        /* A measurement without a ratio leaves none: an
+                         * older one belonged to other figures. */
+                        d->functions[k].output_ratio = ratio;
                     }
                 }
             }
@@ -967,31 +1033,48 @@ static accel_result calibration_walk(accel_topology *t, const char *src, json_ob
 accel_result accel__topology_apply_calibration(accel_topology *t, const char *json, size_t size,
                                                const char *source)
 {
-    static const char *const keys[] = {"version", "devices", NULL};
+    static const char *const keys_v1[] = {"version", "devices", NULL};
+    static const char *const keys_v2[] = {"version", "devices", "input", NULL};
     if (!t || (!json && size))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "calibration cache: %s is NULL",
                             t ? "json" : "topology");
     if (!source)
         source = "calibration cache";
-    json_object *root, *devices;
+    json_object *root, *v, *devices;
+    uint64_t version = 0;
     accel_result r = json_parse(source, json ? json : "", size, &root);
     if (r)
         return r;
-    if ((r = check_keys(source, "$", root, keys)))
-        goto out;
-    if (!json_object_object_get_ex(root, "version", &devices)) {
+    /* The version first: it says which keys are known. */
+    if (!json_object_object_get_ex(root, "version", &v)) {
         r = jfail(source, "$.version", "missing");
         goto out;
     }
-    if ((r = check_version(source, root)))
+    if ((r = get_u64(source, "$.version", v, UINT32_MAX, &version)))
         goto out;
+    if (version != 1 && version != 2) {
+        r = jfail(source, "$.version", "version %llu is not supported (this loader reads versions 1 and 2)",
+                  (unsigned long long)version);
+        goto out;
+    }
+    if ((r = check_keys(source, "$", root, version == 1 ? keys_v1 : keys_v2)))
+        goto out;
+    if (json_object_object_get_ex(root, "input", &v)) {
+        const char *s;
+        if ((r = get_string(source, "$.input", v, &s)))
+            goto out;
+        if (strcmp(s, "corpus") != 0 && strcmp(s, "generated") != 0) {
+            r = jfail(source, "$.input", "\"%.64s\" is not one of corpus, generated", s);
+            goto out;
+        }
+    }
     if (!json_object_object_get_ex(root, "devices", &devices)) {
         r = jfail(source, "$.devices", "missing");
         goto out;
     }
     if (!(r = want(source, "$.devices", devices, json_type_object)) &&
-        !(r = calibration_walk(t, source, devices, false)))
-        r = calibration_walk(t, source, devices, true);
+        !(r = calibration_walk(t, source, devices, version, false)))
+        r = calibration_walk(t, source, devices, version, true);
 out:
     json_object_put(root);
     return r;

@@ -1061,6 +1061,107 @@ static void test_topology_instance_device_memories(void **state)
     free(dir);
 }
 
+/* Version 2 of the calibration cache: output ratios (applied), sizes,
+ * level, clamped and input (checked); version 1 still reads, without
+ * them. Every error names the file and the JSON path. */
+static void test_topology_calibration_v2(void **state)
+{
+    (void)state;
+    accel_topology *t = accel__topology_new();
+    assert_non_null(t);
+    accel__topo_node d = {.kind = ACCEL_TOPOLOGY_NODE_DEVICE, .name = "d:0", .parent = -1, .numa_node = -1,
+                          .owner_device = -1, .locality = -1, .driver_name = "d"};
+    d.uuid[15] = 1;
+    assert_int_equal(accel__topology_add_node(t, &d), 0);
+    static const char *const fns[] = {"zlib.deflate", "zlib.inflate", "crc32c"};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(accel__topology_add_function(t, 0, fns[i], 10, 20, ACCEL_SOURCE_ESTIMATE), 0);
+#define UUID1 "\"00000000000000000000000000000001\""
+    static const char good[] =
+        "{\"version\": 2, \"input\": \"corpus\", \"devices\": {" UUID1 ": {"
+        "\"zlib.deflate\": {\"fixed_ns\": 5000, \"bytes_per_second\": 40000000, \"output_ratio\": 0.374, "
+        "\"level\": 6, \"sizes\": [4096, 65536, 1048576], \"clamped\": false}, "
+        "\"zlib.inflate\": {\"fixed_ns\": 3000, \"bytes_per_second\": 100000000, \"output_ratio\": 2.67}, "
+        "\"crc32c\": {\"fixed_ns\": 900, \"bytes_per_second\": 20000000000, \"clamped\": true}}}}";
+    assert_int_equal(accel__topology_apply_calibration(t, good, strlen(good), "cal.json"), ACCEL_SUCCESS);
+    const accel__topo_function *f = t->nodes[0].functions;
+    assert_int_equal(f[0].fixed_ns, 5000);
+    assert_int_equal(f[0].bytes_per_second, 40000000);
+    assert_int_equal(f[0].source, ACCEL_SOURCE_MEASURED);
+    assert_true(f[0].output_ratio > 0.3739 && f[0].output_ratio < 0.3741);
+    assert_true(f[1].output_ratio > 2.669 && f[1].output_ratio < 2.671);
+    assert_true(f[2].output_ratio == 0);
+    /* An integer ratio is a number too. */
+    static const char whole[] = "{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.inflate\": {\"fixed_ns\": 1, "
+                                "\"bytes_per_second\": 1, \"output_ratio\": 3}}}}";
+    assert_int_equal(accel__topology_apply_calibration(t, whole, strlen(whole), "cal.json"), ACCEL_SUCCESS);
+    assert_true(f[1].output_ratio == 3);
+
+    /* Each bad file is named with the place at fault, and changes nothing. */
+    static const struct {
+        const char *json, *message;
+    } bad[] = {
+        {"{\"version\": 3, \"devices\": {}}", "cal.json: $.version: version 3 is not supported"},
+        {"{\"devices\": {}}", "cal.json: $.version: missing"},
+        {"{\"version\": \"2\", \"devices\": {}}", "cal.json: $.version: must be a non-negative integer"},
+        {"{\"version\": 1, \"input\": \"corpus\", \"devices\": {}}", "cal.json: $.input: unknown key"},
+        {"{\"version\": 2, \"input\": \"random\", \"devices\": {}}",
+         "cal.json: $.input: \"random\" is not one of corpus, generated"},
+        {"{\"version\": 2}", "cal.json: $.devices: missing"},
+        {"{\"version\": 1, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"output_ratio\": 0.5}}}}",
+         "cal.json: $.devices[\"00000000000000000000000000000001\"][\"zlib.deflate\"].output_ratio: unknown key"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"output_ratio\": 0}}}}",
+         "[\"zlib.deflate\"].output_ratio: must be above 0 and at most 1e+06"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"output_ratio\": -0.5}}}}",
+         "[\"zlib.deflate\"].output_ratio: must be above 0"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"output_ratio\": 2e6}}}}",
+         "[\"zlib.deflate\"].output_ratio: must be above 0 and at most 1e+06"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"output_ratio\": \"0.5\"}}}}",
+         "[\"zlib.deflate\"].output_ratio: must be a number, not string"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"level\": 10}}}}",
+         "[\"zlib.deflate\"].level: must be an integer from -1 to 9"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"sizes\": []}}}}",
+         ".crc32c.sizes: must hold 1 to 64 sizes"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"sizes\": [4096, 0]}}}}",
+         ".crc32c.sizes[1]: must be positive"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"sizes\": [4096, \"1M\"]}}}}",
+         ".crc32c.sizes[1]: must be a non-negative integer, not string"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"sizes\": 4096}}}}",
+         ".crc32c.sizes: must be an array, not int"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"clamped\": 1}}}}",
+         ".crc32c.clamped: must be a boolean, not int"},
+        {"{\"version\": 2, \"devices\": {" UUID1 ": {\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 1, "
+         "\"points\": []}}}}",
+         ".crc32c.points: unknown key (known: fixed_ns, bytes_per_second, output_ratio, level, sizes, clamped)"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        accel_result r = accel__topology_apply_calibration(t, bad[i].json, strlen(bad[i].json), "cal.json");
+        if (r != ACCEL_ERROR_INVALID_ARGUMENT || !strstr(accel_last_error_message(), bad[i].message))
+            fail_msg("%s: %s (wanted \"%s\")", bad[i].json, accel_last_error_message(), bad[i].message);
+        assert_true(f[0].output_ratio > 0.3739 && f[0].output_ratio < 0.3741);
+        assert_int_equal(f[0].fixed_ns, 5000);
+    }
+    /* A measurement without a ratio (version 1) drops the older one. */
+    static const char v1[] = "{\"version\": 1, \"devices\": {" UUID1 ": {\"zlib.deflate\": {\"fixed_ns\": 7, "
+                             "\"bytes_per_second\": 8}}}}";
+    assert_int_equal(accel__topology_apply_calibration(t, v1, strlen(v1), "cal.json"), ACCEL_SUCCESS);
+    assert_int_equal(f[0].fixed_ns, 7);
+    assert_true(f[0].output_ratio == 0);
+#undef UUID1
+    accel_topology_destroy(t);
+}
+
 static void test_topology_calibration_cache(void **state)
 {
     (void)state;
@@ -1088,6 +1189,24 @@ static void test_topology_calibration_cache(void **state)
     assert_int_equal(f.bytes_per_second, 5678);
     assert_int_equal(f.source, ACCEL_SOURCE_MEASURED);
     assert_int_not_equal(function_named(t, dev, "sha256").source, ACCEL_SOURCE_MEASURED);
+    accel_topology_destroy(t);
+
+    /* Version 2, as accel-run --calibrate writes it: the ratio reaches the
+     * device's function. */
+    free(text);
+    text = ts_printf("{\"version\": 2, \"input\": \"corpus\", \"devices\": {\"%s\": {\"zlib.deflate\": "
+                     "{\"fixed_ns\": 4321, \"bytes_per_second\": 50000000, \"output_ratio\": 0.375, \"level\": 6, "
+                     "\"sizes\": [4096, 65536, 1048576, 4194304, 16777216], \"clamped\": false}}}}",
+                     uuid);
+    free(ts_write_text(cache, "calibration.json", text));
+    assert_int_equal(accel_topology_create(inst, &o, &t), ACCEL_SUCCESS);
+    dev = node_named(t, "cpu:0");
+    f = function_named(t, dev, "zlib.deflate");
+    assert_int_equal(f.fixed_ns, 4321);
+    assert_int_equal(f.source, ACCEL_SOURCE_MEASURED);
+    for (uint32_t i = 0; i < t->nodes[dev].function_count; i++)
+        if (strcmp(t->nodes[dev].functions[i].name, "zlib.deflate") == 0)
+            assert_true(t->nodes[dev].functions[i].output_ratio == 0.375);
     accel_topology_destroy(t);
 
     /* A broken cache is ignored, with a warning naming it. */
@@ -1163,6 +1282,7 @@ int main(void)
         cmocka_unit_test(test_topology_instance_cpu_device),
         cmocka_unit_test(test_topology_instance_device_memories),
         cmocka_unit_test(test_topology_calibration_cache),
+        cmocka_unit_test(test_topology_calibration_v2),
         cmocka_unit_test(test_topology_instance_threads),
     };
     return cmocka_run_group_tests_name("topology", tests, group_setup, group_teardown);
