@@ -90,12 +90,15 @@ typedef struct use_info {
 } use_info;
 
 typedef struct buf_info {
-    double bytes;
+    double bytes;       /* what it carries; for a zlib output, the least over the producer's candidates */
+    double capacity;    /* its declared size */
+    int32_t producer;   /* the zlib stage writing it (its dst), or -1 */
+    double produced_in; /* that stage's input bytes */
     uint32_t io;        /* host file transfers: input and output */
     uint32_t *users;    /* use indices */
     uint32_t user_count;
     double io_lb;
-    double *io_cache;   /* per memory, NAN until computed */
+    double *io_cache;   /* per memory: the cost, NAN until computed; then per memory the bytes it was for */
 } buf_info;
 
 typedef struct dead_reason {
@@ -268,22 +271,54 @@ static double access_lb(const reach_entry *r, uint32_t nr, double n)
     return best;
 }
 
-/* The host reading a file into h (or writing h out to one). */
-static double host_cost(pc *c, uint32_t b, uint32_t h)
+/* The host reading a file of n bytes into h (or writing n bytes of h out
+ * to one). */
+static double host_cost(pc *c, uint32_t b, uint32_t h, double n)
 {
     buf_info *bi = &c->bufs[b];
     if (!bi->io || !c->C)
         return 0;
-    if (!isnan(bi->io_cache[h]))
+    double *key = &bi->io_cache[c->Mn + 1 + h];
+    if (!isnan(bi->io_cache[h]) && *key == n)
         return bi->io_cache[h];
     double best = INF;
     for (uint32_t k = 0; k < c->C; k++) {
-        double v = access_cost(c, c->cpu_reach[k], c->cpu_reach_count[k], h, bi->bytes, true, NULL);
+        double v = access_cost(c, c->cpu_reach[k], c->cpu_reach_count[k], h, n, true, NULL);
         if (v < best)
             best = v;
     }
     bi->io_cache[h] = best * bi->io;
+    *key = n;
     return bi->io_cache[h];
+}
+
+/*
+ * What a zlib stage on device d writes into its output b: its input times
+ * d's measured output ratio, at most the buffer; the whole buffer when d
+ * has no ratio (a declared size is all that is known then). Placement
+ * charges these bytes, not the buffer's capacity, for moving b and writing
+ * it out (docs/pipelines.md, the cost model).
+ */
+static double produced_bytes(const pc *c, uint32_t b, uint32_t d)
+{
+    const buf_info *bi = &c->bufs[b];
+    const accel__topo_function *f = NULL;
+    const accel__topo_node *n = dnode(c, d);
+    const char *name = c->p->stages[bi->producer].pub.function;
+    for (uint32_t i = 0; i < n->function_count && !f; i++)
+        if (n->functions[i].name && strcmp(n->functions[i].name, name) == 0)
+            f = &n->functions[i];
+    if (!f || !(f->output_ratio > 0))
+        return bi->capacity;
+    double v = ceil(bi->produced_in * f->output_ratio);
+    return v < bi->capacity ? v : bi->capacity;
+}
+
+/* The bytes b carries with every stage on its stage_dev device. */
+static double buffer_bytes(const pc *c, uint32_t b, const int32_t *stage_dev)
+{
+    const buf_info *bi = &c->bufs[b];
+    return bi->producer < 0 ? bi->bytes : produced_bytes(c, b, (uint32_t)stage_dev[bi->producer]);
 }
 
 static const reach_entry *dev_reach(const pc *c, uint32_t d, uint32_t *n)
@@ -301,7 +336,7 @@ static const reach_entry *dev_reach(const pc *c, uint32_t d, uint32_t *n)
 static double buffer_cost(pc *c, uint32_t b, const int32_t *stage_dev, uint32_t *home)
 {
     buf_info *bi = &c->bufs[b];
-    double best = INF;
+    double best = INF, n = buffer_bytes(c, b, stage_dev);
     uint32_t best_h = UINT32_MAX;
     if (++c->stamp == 0) {
         memset(c->mem_stamp, 0, c->Mn * sizeof(uint32_t));
@@ -319,11 +354,11 @@ static double buffer_cost(pc *c, uint32_t b, const int32_t *stage_dev, uint32_t 
             if (c->mem_stamp[h] == c->stamp)
                 continue;
             c->mem_stamp[h] = c->stamp;
-            double total = host_cost(c, b, h);
+            double total = host_cost(c, b, h, n);
             for (uint32_t u = 0; u < bi->user_count && total < best; u++) {
                 uint32_t dn;
                 const reach_entry *dr = dev_reach(c, (uint32_t)stage_dev[c->uses[bi->users[u]].stage], &dn);
-                total += access_cost(c, dr, dn, h, bi->bytes, c->staged_ok, NULL);
+                total += access_cost(c, dr, dn, h, n, c->staged_ok, NULL);
             }
             if (total < best) {
                 best = total;
@@ -652,10 +687,11 @@ static accel_result build_stages(pc *c)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t b = 0; b < c->B; b++) {
         const accel__pipe_buffer *pb = &p->buffers[b];
-        c->bufs[b].bytes = (double)pb->pub.bytes;
+        c->bufs[b].bytes = c->bufs[b].capacity = (double)pb->pub.bytes;
+        c->bufs[b].producer = -1;
         c->bufs[b].io = (pb->pub.input_file != NULL) + (pb->pub.output_file != NULL);
         if (c->bufs[b].io) {
-            if (!(c->bufs[b].io_cache = accel__malloc((c->Mn + 1) * sizeof(double))))
+            if (!(c->bufs[b].io_cache = accel__malloc(2 * (c->Mn + 1) * sizeof(double))))
                 return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
             for (uint32_t m = 0; m <= c->Mn; m++)
                 c->bufs[b].io_cache[m] = NAN;
@@ -665,7 +701,6 @@ static accel_result build_stages(pc *c)
     for (uint32_t s = 0; s < c->S; s++) {
         const accel__pipe_stage *st = &p->stages[s];
         stage_info *si = &c->stages[s];
-        double reads = 0, writes = 0;
         si->use_begin = u;
         for (uint32_t i = 0; i < st->pub.arg_count; i++) {
             const accel_pipeline_stage_arg *a = &st->args[i];
@@ -673,15 +708,17 @@ static accel_result build_stages(pc *c)
                 continue;
             c->uses[u++] = (use_info){s, i, a->buffer};
             c->bufs[a->buffer].user_count++;
-            if (a->writes)
-                writes += c->bufs[a->buffer].bytes;
-            else
-                reads += c->bufs[a->buffer].bytes;
         }
         si->use_count = u - si->use_begin;
-        /* The rate applies to the input; a stage that reads nothing (a
-         * fill) is charged for what it writes. */
-        si->in_bytes = si->use_count && reads == 0 ? writes : reads;
+        /* A zlib stage's output holds what the data compresses (or
+         * inflates) to, not the room the file gives it. A buffer read from
+         * a file holds the file, whatever writes it later. */
+        bool zlib = !st->pub.program && (strcmp(st->pub.function, "zlib.deflate") == 0 ||
+                                         strcmp(st->pub.function, "zlib.inflate") == 0);
+        if (zlib && st->pub.arg_count >= 2 && st->args[0].kind == ACCEL_ARG_MEMORY &&
+            st->args[1].kind == ACCEL_ARG_MEMORY && st->args[1].writes &&
+            !p->buffers[st->args[1].buffer].pub.input_file)
+            c->bufs[st->args[1].buffer].producer = (int32_t)s;
     }
     for (uint32_t b = 0; b < c->B; b++) {
         if (!(c->bufs[b].users = accel__calloc(c->bufs[b].user_count + 1, sizeof(uint32_t))))
@@ -691,19 +728,6 @@ static accel_result build_stages(pc *c)
     for (u = 0; u < c->U; u++) {
         buf_info *bi = &c->bufs[c->uses[u].buffer];
         bi->users[bi->user_count++] = u;
-    }
-    for (uint32_t b = 0; b < c->B; b++) {
-        buf_info *bi = &c->bufs[b];
-        bi->io_lb = 0;
-        if (bi->io && c->C) {
-            double best = INF;
-            for (uint32_t k = 0; k < c->C; k++) {
-                double v = access_lb(c->cpu_reach[k], c->cpu_reach_count[k], bi->bytes);
-                if (v < best)
-                    best = v;
-            }
-            bi->io_lb = best < INF ? best * bi->io : 0;
-        }
     }
     /* not_with goes both ways. */
     for (uint32_t s = 0; s < c->S; s++) {
@@ -728,29 +752,74 @@ static accel_result build_stages(pc *c)
             }
         }
     }
-    /* Candidates and rejections. */
-    for (uint32_t s = 0; s < c->S; s++) {
+    /* Candidates and rejections, each stage after the producers of what
+     * it reads: its input bytes are theirs. */
+    for (uint32_t k = 0; k < c->S; k++) {
+        uint32_t s = p->order ? p->order[k] : k;
+        const accel__pipe_stage *st = &p->stages[s];
         stage_info *si = &c->stages[s];
+        double reads = 0, writes = 0;
+        for (uint32_t i = 0; i < si->use_count; i++) {
+            const use_info *us = &c->uses[si->use_begin + i];
+            if (st->args[us->arg].writes)
+                writes += c->bufs[us->buffer].bytes;
+            else
+                reads += c->bufs[us->buffer].bytes;
+        }
+        /* The rate applies to the input; a stage that reads nothing (a
+         * fill) is charged for what it writes. */
+        si->in_bytes = si->use_count && reads == 0 ? writes : reads;
         if (!(si->cands = accel__calloc(c->D + 1, sizeof(cand))) || !(si->rejs = accel__calloc(c->D + 1, sizeof(rej))))
             return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-        si->wmin = INF;
         for (uint32_t d = 0; d < c->D; d++) {
             uint8_t why;
             double cost = 0;
             accel_value_source source = ACCEL_SOURCE_NONE;
-            accel_constraint k = stage_check(c, s, d, &why, &cost, &source);
-            if (k) {
-                si->rejs[si->rej_count++] = (rej){d, (uint8_t)k, why};
-                continue;
+            accel_constraint r = stage_check(c, s, d, &why, &cost, &source);
+            if (r)
+                si->rejs[si->rej_count++] = (rej){d, (uint8_t)r, why};
+            else
+                si->cands[si->cand_count++] = (cand){d, cost, cost, source};
+        }
+        /* What the stage's output carries, for the later stages' compute
+         * and for every bound: the least any candidate produces, so that
+         * the exact cost (buffer_cost, with the device placed) is never
+         * below what the search assumed. */
+        if (st->pub.arg_count >= 2 && st->args[1].kind == ACCEL_ARG_MEMORY &&
+            c->bufs[st->args[1].buffer].producer == (int32_t)s) {
+            buf_info *out = &c->bufs[st->args[1].buffer];
+            out->produced_in = c->bufs[st->args[0].buffer].bytes;
+            for (uint32_t i = 0; i < si->cand_count; i++) {
+                double v = produced_bytes(c, st->args[1].buffer, si->cands[i].dev);
+                out->bytes = i == 0 || v < out->bytes ? v : out->bytes;
             }
-            double w = cost;
+        }
+    }
+    /* Weights: compute plus the cheapest access of every use. */
+    for (uint32_t s = 0; s < c->S; s++) {
+        stage_info *si = &c->stages[s];
+        si->wmin = INF;
+        for (uint32_t j = 0; j < si->cand_count; j++) {
+            cand *cd = &si->cands[j];
             for (uint32_t i = 0; i < si->use_count; i++) {
                 const use_info *us = &c->uses[si->use_begin + i];
-                w += access_lb(c->devs[d].reach, c->devs[d].reach_count, c->bufs[us->buffer].bytes);
+                cd->w += access_lb(c->devs[cd->dev].reach, c->devs[cd->dev].reach_count, c->bufs[us->buffer].bytes);
             }
-            si->cands[si->cand_count++] = (cand){d, w, cost, source};
-            if (w < si->wmin)
-                si->wmin = w;
+            if (cd->w < si->wmin)
+                si->wmin = cd->w;
+        }
+    }
+    for (uint32_t b = 0; b < c->B; b++) {
+        buf_info *bi = &c->bufs[b];
+        bi->io_lb = 0;
+        if (bi->io && c->C) {
+            double best = INF;
+            for (uint32_t k = 0; k < c->C; k++) {
+                double v = access_lb(c->cpu_reach[k], c->cpu_reach_count[k], bi->bytes);
+                if (v < best)
+                    best = v;
+            }
+            bi->io_lb = best < INF ? best * bi->io : 0;
         }
     }
     return ACCEL_SUCCESS;
@@ -855,6 +924,9 @@ static accel_result build_classes(pc *c)
                 sig_u64(&b, n->functions[f].fixed_ns);
                 sig_u64(&b, n->functions[f].bytes_per_second);
                 sig_u64(&b, n->functions[f].source);
+                uint64_t ratio;
+                memcpy(&ratio, &n->functions[f].output_ratio, sizeof(ratio));
+                sig_u64(&b, ratio);
             }
             uint32_t own = 0;
             for (uint32_t i = 0; i < di->reach_count; i++) {
@@ -2103,7 +2175,7 @@ static accel_result plan_skeleton(const pc *c, accel_plan *pl)
         const accel__pipe_buffer *pb = &p->buffers[b];
         pl->buffers[b] = (accel__plan_buffer){accel__plan_arena_add(pl, pb->pub.name), pb->pub.bytes,
                                               UINT32_MAX, 0, 0, pb->pub.input_file != NULL,
-                                              pb->pub.output_file != NULL};
+                                              pb->pub.output_file != NULL, (double)pb->pub.bytes};
     }
     return pl->oom ? ACCEL_ERROR_OUT_OF_HOST_MEMORY : ACCEL_SUCCESS;
 }
@@ -2128,15 +2200,17 @@ static void plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
         accel__plan_buffer *pb = &pl->buffers[b];
         buf_info *bi = &c->bufs[b];
         uint32_t h;
+        double n = buffer_bytes(c, b, dev);
         pb->cost = buffer_cost(c, b, dev, &h);
         pb->home = h < c->Mn ? c->mem_node[h] : UINT32_MAX;
-        pb->io = h < c->Mn ? host_cost(c, b, h) : 0;
+        pb->io = h < c->Mn ? host_cost(c, b, h, n) : 0;
+        pb->charged = n;
         total += pb->cost;
         for (uint32_t u = 0; u < bi->user_count && h < c->Mn; u++) {
             const use_info *us = &c->uses[bi->users[u]];
             const dev_info *di = &c->devs[dev[us->stage]];
             accel__plan_arg *pa = &pl->args[pl->stages[us->stage].arg_begin + us->arg];
-            pa->cost = access_cost(c, di->reach, di->reach_count, h, bi->bytes, c->staged_ok, &pa->mode);
+            pa->cost = access_cost(c, di->reach, di->reach_count, h, n, c->staged_ok, &pa->mode);
             pl->stages[us->stage].transfer += pa->cost;
         }
     }

@@ -147,6 +147,7 @@ typedef struct accel__plan_buffer {
     uint32_t home;
     double cost, io;
     bool input, output;
+    double charged; /* the bytes its costs are for: below `bytes` for a zlib output with a measured ratio */
 } accel__plan_buffer;
 
 struct accel_plan {

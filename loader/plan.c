@@ -309,8 +309,14 @@ static void describe(const accel_plan *pl, bool explain, accel__text *t)
             fmt_bytes(c, sizeof(c), pb->bytes);
             fmt_ns(a, sizeof(a), pb->cost);
             fmt_ns(b, sizeof(b), pb->io);
-            accel__tx(t, "%-16s %10s %-16s %12s %12s\n", accel__plan_str(pl, pb->name), c,
-                      pnode(pl, pb->home), a, pb->input || pb->output ? b : "");
+            accel__tx(t, "%-16s %10s %-16s %12s %12s", accel__plan_str(pl, pb->name), c, pnode(pl, pb->home), a,
+                      pb->input || pb->output ? b : "");
+            /* A zlib output is charged for what it is expected to hold. */
+            if (pb->charged < (double)pb->bytes) {
+                fmt_bytes(c, sizeof(c), (uint64_t)pb->charged);
+                accel__tx(t, "  (charged for %s)", c);
+            }
+            accel__tx(t, "\n");
         }
         fmt_ns(a, sizeof(a), pl->cost);
         accel__tx(t, "\ntotal %s (stages run one after another; overlap is not modeled)\n", a);
@@ -493,6 +499,7 @@ static json_object *plan_json(const accel_plan *pl)
             jadd(jb, "home_node", json_object_new_int64(pb->home), &bad);
             jadd(jb, "cost_ns", jnum(pb->cost), &bad);
             jadd(jb, "file_io_ns", jnum(pb->io), &bad);
+            jadd(jb, "charged_bytes", json_object_new_uint64((uint64_t)pb->charged), &bad);
         }
     }
     jadd(root, "buffers", buffers, &bad);

@@ -2,7 +2,8 @@
  * topologies: the cost model's units, attach modes and buffer homes, each
  * reason a pipeline can be infeasible with the stage and the devices it
  * names, symmetry between identical devices, the time limit, the plan's
- * text and JSON, and allocation failures. test_placement_search.c compares
+ * text and JSON, zlib outputs charged by measured output ratios, and
+ * allocation failures. test_placement_search.c compares
  * the search with exhaustive enumeration on recorded machines. */
 #include <math.h>
 #include <setjmp.h>
@@ -763,6 +764,102 @@ static void test_placement_describe(void **state)
     accel_topology_destroy(t);
 }
 
+/* A zlib stage's output is charged for what the stage's device is
+ * measured to produce (input x output_ratio, at most the buffer), not for
+ * the room the pipeline gives it; later stages read that many bytes. */
+#define ZLIB_PIPE                                                                                                \
+    "{\"pipeline_version\": 1, \"name\": \"z\", \"buffers\": {\"in\": {\"file\": \"in\", \"bytes\": 1000000}, "   \
+    "\"plain\": {\"bytes\": 64000000}, \"plain_size\": {\"bytes\": 8}, \"packed\": {\"bytes_from\": \"plain\", "  \
+    "\"scale\": 1.0001, \"add\": 16, \"output\": \"out\", \"output_size_from\": \"packed_size\"}, "               \
+    "\"packed_size\": {\"bytes\": 8}}, \"stages\": [{\"name\": \"inflate\", \"function\": \"zlib.inflate\", "     \
+    "\"args\": [{\"buffer\": \"in\"}, {\"buffer\": \"plain\"}, {\"buffer\": \"plain_size\"}]}, {\"name\": "       \
+    "\"deflate\", \"function\": \"zlib.deflate\", \"args\": [{\"buffer\": \"plain\", \"size_from\": "            \
+    "\"plain_size\"}, {\"buffer\": \"packed\"}, {\"buffer\": \"packed_size\"}, {\"i32\": 6}]}]}"
+
+static void set_ratio(accel_topology *t, int32_t dev, const char *name, double ratio)
+{
+    for (uint32_t i = 0; i < t->nodes[dev].function_count; i++)
+        if (strcmp(t->nodes[dev].functions[i].name, name) == 0)
+            t->nodes[dev].functions[i].output_ratio = ratio;
+}
+
+static void test_placement_zlib_output_ratio(void **state)
+{
+    (void)state;
+    int32_t cpu, host;
+    accel_topology *t = host_topology(&cpu, &host);
+    /* 1 ns per byte everywhere; no latency on the device's link. */
+    int32_t z = add_device(t, "zip0", (dev_spec){.kind = ACCEL_DEVICE_KIND_ASIC});
+    add_link(t, z, host, ACCEL_ATTACH_ZERO_COPY, 1000, 0);
+    add_fn(t, z, "zlib.inflate", 0, 1000000000);
+    add_fn(t, z, "zlib.deflate", 0, 1000000000);
+    accel_pipeline *p = pipeline(ZLIB_PIPE);
+
+    /* Without ratios: the declared sizes. plain 64e6, packed
+     * ceil(64e6 x 1.0001) + 16 = 64006416. */
+    accel_plan *plan = place_ok(t, p, NULL);
+    accel_plan_summary s = {.struct_size = sizeof(s)};
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    const double in = 2e6 + 100, sizes = 8 + 8, plain = 64e6, packed = 64006416;
+    assert_near(s.cost_ns, 1e6 + plain + in + 2 * plain + sizes + 2 * packed + 100);
+    accel_plan_destroy(plan);
+
+    /* Measured: inflating gives 4 bytes per input byte, deflating 0.25:
+     * plain carries 4e6 bytes, packed 1e6. */
+    set_ratio(t, z, "zlib.inflate", 4.0);
+    set_ratio(t, z, "zlib.deflate", 0.25);
+    plan = place_ok(t, p, NULL);
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    assert_near(s.cost_ns, 1e6 + 4e6 + in + 2 * 4e6 + sizes + 2 * 1e6 + 100);
+    assert_near(s.lower_bound_ns, s.cost_ns);
+    accel_plan_buffer b = {.struct_size = sizeof(b)};
+    assert_int_equal(accel_plan_get_buffer(plan, 3, &b), ACCEL_SUCCESS);
+    assert_near(b.cost_ns, 1e6 + 100 + 1e6); /* its use, its file */
+    size_t n;
+    assert_int_equal(accel_plan_describe(plan, false, NULL, 0, &n), ACCEL_SUCCESS);
+    char *text = malloc(n);
+    assert_int_equal(accel_plan_describe(plan, false, text, n, NULL), ACCEL_SUCCESS);
+    assert_contains(text, "(charged for 976.6 KiB)");
+    free(text);
+    assert_int_equal(accel_plan_export_json(plan, NULL, 0, &n), ACCEL_SUCCESS);
+    text = malloc(n);
+    assert_int_equal(accel_plan_export_json(plan, text, n, NULL), ACCEL_SUCCESS);
+    assert_contains(text, "\"bytes\":64006416"); /* the buffer is still that large */
+    assert_contains(text, "\"charged_bytes\":1000000");
+    free(text);
+    accel_plan_destroy(plan);
+    double cost;
+    uint32_t devices[2] = {(uint32_t)z, (uint32_t)z};
+    assert_int_equal(accel__place_evaluate(t, p, NULL, devices, &cost), ACCEL_SUCCESS);
+    assert_near(cost, s.cost_ns);
+
+    /* A ratio above what the buffer holds is capped by the buffer. */
+    set_ratio(t, z, "zlib.deflate", 100.0);
+    plan = place_ok(t, p, NULL);
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    assert_near(s.cost_ns, 1e6 + 4e6 + in + 2 * 4e6 + sizes + 2 * packed + 100);
+    accel_plan_destroy(plan);
+
+    /* Two devices that differ only in their deflate ratio are not
+     * interchangeable: the one that writes less wins the deflate. */
+    set_ratio(t, z, "zlib.deflate", 0.5);
+    int32_t z2 = add_device(t, "zip1", (dev_spec){.kind = ACCEL_DEVICE_KIND_ASIC});
+    add_link(t, z2, host, ACCEL_ATTACH_ZERO_COPY, 1000, 0);
+    add_fn(t, z2, "zlib.inflate", 0, 1000000000);
+    add_fn(t, z2, "zlib.deflate", 0, 1000000000);
+    set_ratio(t, z2, "zlib.inflate", 4.0);
+    set_ratio(t, z2, "zlib.deflate", 0.25);
+    plan = place_ok(t, p, NULL);
+    accel_plan_stage st = {.struct_size = sizeof(st)};
+    assert_int_equal(accel_plan_get_stage(plan, 1, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)z2);
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    assert_near(s.cost_ns, 1e6 + 4e6 + in + 2 * 4e6 + sizes + 2 * 1e6 + 100);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+}
+
 /* Every allocation failure fails cleanly. */
 static void test_placement_allocation_failures(void **state)
 {
@@ -816,6 +913,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_symmetry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_time_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_describe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_zlib_output_ratio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_allocation_failures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
