@@ -1,12 +1,13 @@
 /* cpu_driver.c — the reference driver: the host CPU as one accel device.
  *
  * Built and loaded like any vendor's driver: it includes only
- * accel/accel_icd.h (and libc, zlib, libffi) and is found through its
- * manifest. This file holds the negotiation, the device, memory and the
- * function table; the rest is in
+ * accel/accel_icd.h (and libc, libdeflate, OpenSSL's libcrypto, ISA-L,
+ * libffi) and is found through its manifest. This file holds the
+ * negotiation, the device, memory and the function table; the rest is in
  *   cpu_queue.c     queues (one worker thread each) and fences,
  *   cpu_std.c       the standard functions (docs/standard-functions.md),
  *   cpu_hash.c      CRC-32C and SHA-256,
+ *   cpu_zlib.c      zlib streams (zlib.deflate, zlib.inflate),
  *   cpu_program.c   ELF kernel libraries (docs/programs.md),
  *   cpu_metadata.c  the parser of their kernel metadata.
  *
@@ -16,9 +17,9 @@
  *                             from 1, over every queue) and every later one
  *                             fail with ACCEL_ERROR_DEVICE_LOST instead of
  *                             running. Unset, empty or 0: off.
- *   ACCEL_CPU_DISABLE_SSE42=1 compute CRC-32C with the tables even where the
- *                             processor has the SSE4.2 instruction (tests
- *                             compare both paths).
+ *   ACCEL_CPU_DISABLE_SSE42=1 compute CRC-32C with the portable tables
+ *                             instead of ISA-L or the SSE4.2 instruction
+ *                             (tests compare both paths).
  */
 #include "cpu_internal.h"
 
@@ -225,7 +226,8 @@ static void make_partitions(cpu_driver *drv, const char *model)
     cpu_set_t online;
     CPU_ZERO(&online);
     if (*end || parts < 1 || parts > CPU_MAX_PARTITIONS ||
-        read_line("/sys/devices/system/cpu/online", list, sizeof(list)) != 0 || parse_cpu_list(list, &online) < 1) {
+        read_line("/sys/devices/system/cpu/online", list, sizeof(list)) != 0 ||
+        parse_cpu_list(list, &online) < 1) {
         LOG(ACCEL_LOG_WARN, "ACCEL_CPU_PARTITIONS=%s: expected \"numa\" or 1..%d; no partitions", v,
             CPU_MAX_PARTITIONS);
         return;
@@ -278,7 +280,8 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
     info->parent_index = -1;
     info->driver_version = ACCEL_MAKE_VERSION(0, 2);
     make_partitions(drv, model);
-    LOG(ACCEL_LOG_DEBUG, "%s, NUMA nodes %s, %u partition(s)", info->name, info->numa_nodes, drv->partition_count);
+    LOG(ACCEL_LOG_DEBUG, "%s, NUMA nodes %s, %u partition(s)", info->name, info->numa_nodes,
+        drv->partition_count);
     *handle = drv;
     return ACCEL_SUCCESS;
 }

@@ -59,9 +59,25 @@ typedef struct cpu_memory {
     bool owned; /* base was allocated by memory_alloc_device */
 } cpu_memory;
 
-/* Runs a built-in over its (already checked) arguments; the result goes to
- * the fence. */
-typedef accel_result (*cpu_builtin_fn)(const accel_icd_arg *args);
+/* What the built-ins keep from one call to the next on a queue, because it
+ * is costly to make: libdeflate's compressors (hundreds of KiB each, one
+ * per zlib level used), its decompressor, OpenSSL's digest. Part of the
+ * queue; only its worker touches it, creating each piece on first use;
+ * cpu__scratch_free releases them after the worker has stopped. */
+struct libdeflate_compressor;
+struct libdeflate_decompressor;
+struct evp_md_st;
+struct evp_md_ctx_st;
+typedef struct cpu_scratch {
+    struct libdeflate_compressor *compressor[10]; /* by zlib level; [0] unused (stored blocks) */
+    struct libdeflate_decompressor *decompressor;
+    struct evp_md_st *sha256;
+    struct evp_md_ctx_st *sha256_ctx;
+} cpu_scratch;
+
+/* Runs a built-in over its (already checked) arguments on the queue's
+ * worker; the result goes to the fence. */
+typedef accel_result (*cpu_builtin_fn)(cpu_scratch *scratch, const accel_icd_arg *args);
 
 typedef struct cpu_function {
     const char *name;
@@ -90,21 +106,33 @@ static inline uint8_t *cpu__arg_ptr(const accel_icd_arg *a)
     return m->base ? m->base + a->u.mem.offset : NULL;
 }
 
+/* Little-endian integers into results (docs/standard-functions.md). */
+static inline void cpu__put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void cpu__put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* cpu_std.c: the standard functions of docs/standard-functions.md. */
 const cpu_function *cpu__builtin_find(const char *name);
+void cpu__scratch_free(cpu_scratch *scratch);
 
 /* cpu_hash.c: checksums and digests. */
-void cpu__crc32c_setup(bool allow_sse42);
+void cpu__crc32c_setup(bool allow_fast);
 uint32_t cpu__crc32c(uint32_t crc, const void *data, size_t size);
-typedef struct cpu_sha256 {
-    uint32_t h[8];
-    uint64_t length;
-    uint8_t block[64];
-    size_t used;
-} cpu_sha256;
-void cpu__sha256_init(cpu_sha256 *s);
-void cpu__sha256_update(cpu_sha256 *s, const void *data, size_t size);
-void cpu__sha256_final(cpu_sha256 *s, uint8_t digest[32]);
+accel_result cpu__sha256(cpu_scratch *scratch, const void *data, size_t size, uint8_t digest[32]);
+void cpu__sha256_free(cpu_scratch *scratch);
+
+/* cpu_zlib.c: zlib streams (zlib.deflate, zlib.inflate). */
+accel_result cpu__zlib_deflate(cpu_scratch *scratch, const accel_icd_arg *args);
+accel_result cpu__zlib_inflate(cpu_scratch *scratch, const accel_icd_arg *args);
+void cpu__zlib_free(cpu_scratch *scratch);
 
 /* cpu_program.c: ELF kernel libraries. */
 accel_result cpu__program_load(void *device, accel_program_format format, const void *data, size_t size,

@@ -102,6 +102,7 @@ typedef struct cpu_queue {
     /* Worker only (and read by a producer waiting for space). */
     _Alignas(CPU_CACHE_LINE) _Atomic uint32_t head; /* next position to run */
     accel_result error;                             /* the first failure; later jobs fail with it */
+    cpu_scratch scratch;                            /* the built-ins' state */
 
     /* Producer only. */
     _Alignas(CPU_CACHE_LINE) uint32_t tail; /* next position to fill */
@@ -332,7 +333,8 @@ static void run_job(cpu_queue *q, cpu_fence *f)
         r = q->error;
     const cpu_function *fn = f->function;
     if (r == ACCEL_SUCCESS)
-        r = fn->builtin ? fn->builtin(f->args) : cpu__kernel_run(fn, f->args, f->work_dim, f->work_size);
+        r = fn->builtin ? fn->builtin(&q->scratch, f->args)
+                        : cpu__kernel_run(fn, f->args, f->work_dim, f->work_size);
     if (r != ACCEL_SUCCESS && q->error == ACCEL_SUCCESS)
         q->error = r;
     cpu_program *program = fn->program;
@@ -428,6 +430,7 @@ void cpu__queue_destroy(void *queue)
     atomic_fetch_add_explicit(&q->work_bell, 1, memory_order_seq_cst);
     futex_wake(&q->work_bell, 1);
     pthread_join(q->thread, NULL);
+    cpu__scratch_free(&q->scratch);
     if (q->cache) {
         cpu_fence *last = q->cache;
         while (last->next)

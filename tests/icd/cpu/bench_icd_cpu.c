@@ -267,7 +267,8 @@ static int speed(const char *dir)
     EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     uint8_t digest[32];
-    BEST(ref, (EVP_DigestInit_ex2(ctx, md, NULL), EVP_DigestUpdate(ctx, src, n), EVP_DigestFinal_ex(ctx, digest, NULL)));
+    BEST(ref, (EVP_DigestInit_ex2(ctx, md, NULL), EVP_DigestUpdate(ctx, src, n),
+               EVP_DigestFinal_ex(ctx, digest, NULL)));
     if (memcmp(digest, small, 32) != 0)
         printf("sha256: the driver and OpenSSL disagree\n");
     report("sha256", (double)n, drv, ref, "OpenSSL EVP");
@@ -279,9 +280,10 @@ static int speed(const char *dir)
     double per_call = (now_ns() - t0) / 1e4;
     t0 = now_ns();
     for (int i = 0; i < 10000; i++)
-        EVP_DigestInit_ex2(ctx, md, NULL), EVP_DigestUpdate(ctx, src, 64), EVP_DigestFinal_ex(ctx, digest, NULL);
-    printf("sha256 of 64 bytes: driver %.0f ns per call (with its round trip), OpenSSL EVP %.0f ns\n", per_call,
-           (now_ns() - t0) / 1e4);
+        EVP_DigestInit_ex2(ctx, md, NULL), EVP_DigestUpdate(ctx, src, 64),
+            EVP_DigestFinal_ex(ctx, digest, NULL);
+    printf("sha256 of 64 bytes: driver %.0f ns per call (with its round trip), OpenSSL EVP %.0f ns\n",
+           per_call, (now_ns() - t0) / 1e4);
     EVP_MD_CTX_free(ctx);
     EVP_MD_free(md);
 
@@ -292,7 +294,9 @@ static int speed(const char *dir)
         int level = levels[li];
         if (deflate_args < 4 && level != 6)
             continue; /* a driver from before the level argument: level 6 */
-        accel_icd_arg a4[4] = {ih_mem(msrc, 0, n), ih_mem(mz, 0, zcap), ih_mem(msmall, 0, 8),
+        accel_icd_arg a4[4] = {ih_mem(msrc, 0, n),
+                               ih_mem(mz, 0, zcap),
+                               ih_mem(msmall, 0, 8),
                                {.kind = ACCEL_ARG_I32, .u.i32 = level}};
         BEST(drv, call(def, a4, deflate_args));
         uint64_t zn = 0;

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -152,6 +154,13 @@ static uint64_t le64(const uint8_t *p)
     return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
+static accel_icd_arg i32(int32_t v)
+{
+    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
 /* Lines "record %08x: the accel loader test line\n", the counter times
  * 2654435761, cut at n bytes. Compresses about 7:1, and fast. */
 static void make_data(uint8_t *p, size_t n)
@@ -220,14 +229,14 @@ static void test_icd_cpu_table(void **state)
     static const struct {
         const char *name;
         uint32_t count;
-        accel_arg_kind kinds[3];
+        accel_arg_kind kinds[4];
     } expect[] = {
         {"accel.noop", 0, {0}},
         {"accel.copy", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
         {"accel.fill", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
         {"crc32c", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
         {"sha256", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-        {"zlib.deflate", 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+        {"zlib.deflate", 4, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32}},
         {"zlib.inflate", 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
     };
     for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
@@ -399,10 +408,59 @@ static void crc_sizes(void)
     free(data);
 }
 
+/* CRC-32C one bit at a time, straight from the definition. */
+static uint32_t crc_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+/* Every length up to 300 at every offset modulo 8, then lengths around
+ * the block sizes fast implementations split their input at (powers of
+ * two, three streams of them), against the bitwise reference. */
+static void crc_lengths(void)
+{
+    enum { MAX = 3 * 32768 + 64 };
+    hbuf src = hb_new(MAX + 8), res = hb_new(4);
+    uint64_t x = 0x243f6a8885a308d3ull;
+    for (size_t i = 0; i < src.size; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        src.p[i] = (uint8_t)(x >> 56);
+    }
+    void *crc = builtin("crc32c");
+    for (unsigned off = 0; off < 8; off++) {
+        for (uint64_t n = 0; n <= 300; n++) {
+            accel_icd_arg args[2] = {ih_mem(src.mem, GUARD + off, n), hb_arg(&res)};
+            assert_int_equal(run(crc, args, 2), ACCEL_SUCCESS);
+            assert_int_equal(le32(res.p), crc_bitwise(src.p + off, n));
+        }
+    }
+    for (uint64_t block = 64; block <= 32768; block *= 2) {
+        for (int k = 1; k <= 3; k++) {
+            for (int d = -1; d <= 1; d++) {
+                uint64_t n = k * block + d;
+                for (unsigned off = 0; off < 8; off += 3) {
+                    accel_icd_arg args[2] = {ih_mem(src.mem, GUARD + off, n), hb_arg(&res)};
+                    assert_int_equal(run(crc, args, 2), ACCEL_SUCCESS);
+                    assert_int_equal(le32(res.p), crc_bitwise(src.p + off, n));
+                }
+            }
+        }
+    }
+    hb_free(&src);
+    hb_free(&res);
+}
+
 static void test_icd_cpu_crc32c(void **state)
 {
     (void)state;
     crc_vectors();
+    crc_lengths();
     crc_sizes();
 }
 
@@ -416,6 +474,7 @@ static void test_icd_cpu_crc32c_tables(void **state)
     /* The setting is process-wide: the driver under test D now uses the
      * tables too until the next driver_init. */
     crc_vectors();
+    crc_lengths();
     crc_sizes();
     ih_close(&D2);
     /* Back to the instruction where there is one. */
@@ -514,8 +573,8 @@ static void test_icd_cpu_deflate_inflate(void **state)
         hbuf src = hb_new(n), z = hb_new(deflate_bound(n)), zlen = hb_new(8), back = hb_new(n),
              blen = hb_new(8);
         memcpy(src.p, data, n);
-        accel_icd_arg dargs[3] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen)};
-        assert_int_equal(run(builtin("zlib.deflate"), dargs, 3), ACCEL_SUCCESS);
+        accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), i32(-1)};
+        assert_int_equal(run(builtin("zlib.deflate"), dargs, 4), ACCEL_SUCCESS);
         uint64_t zn = le64(zlen.p);
         assert_true(zn >= 8 && zn <= z.size);
         assert_int_equal(z.p[0] & 0x0f, 8); /* CM = deflate */
@@ -545,36 +604,319 @@ static void test_icd_cpu_deflate_inflate(void **state)
     free(data);
 }
 
-/* Incompressible input fits the documented bound (level 6 alone would
- * exceed it by a few bytes: the driver falls back to stored blocks). */
+/* The size of a stream of stored blocks of n bytes: what level 0 writes. */
+static uint64_t stored_stream_size(uint64_t n)
+{
+    return n + 5 * (n ? (n + 65534) / 65535 : 1) + 6;
+}
+
+/* zlib, the interoperability reference, reads z back: exactly one stream
+ * with a valid header, decoding to exactly want. */
+static void assert_zlib_inflates_to(const uint8_t *z, uint64_t zn, const uint8_t *want, uint64_t n)
+{
+    assert_true(zn >= 8);
+    assert_int_equal(z[0] & 0x0f, 8); /* CM = deflate */
+    assert_true((z[0] >> 4) <= 7);    /* window of at most 32 KiB */
+    assert_int_equal(z[1] & 0x20, 0); /* no preset dictionary */
+    assert_int_equal(((unsigned)z[0] << 8 | z[1]) % 31, 0);
+    z_stream s;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(inflateInit(&s), Z_OK);
+    uint8_t *out = malloc(n + 1); /* one byte more: too much output shows */
+    assert_non_null(out);
+    s.next_in = (Bytef *)z;
+    s.avail_in = (uInt)zn;
+    s.next_out = out;
+    s.avail_out = (uInt)(n + 1);
+    assert_int_equal(inflate(&s, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(s.avail_in, 0);
+    assert_int_equal(s.total_out, n);
+    assert_memory_equal(out, want, n);
+    inflateEnd(&s);
+    free(out);
+}
+
+/* zlib.deflate of data at `level` into a dst of exactly cap bytes (with
+ * guards on both sides). On success the stream is copied to *z (malloc()ed)
+ * and its size to *zn; on failure out_size must be untouched. */
+static accel_result deflate_cap(const uint8_t *data, uint64_t n, int32_t level, uint64_t cap, uint8_t **z,
+                                uint64_t *zn, bool fresh)
+{
+    hbuf src = hb_new(n), dst = hb_new(cap), len = hb_new(8);
+    if (n)
+        memcpy(src.p, data, n);
+    memset(len.p, 0xee, 8);
+    accel_icd_arg args[4] = {hb_arg(&src), hb_arg(&dst), hb_arg(&len), i32(level)};
+    accel_result r =
+        fresh ? run_fresh(builtin("zlib.deflate"), args, 4) : run(builtin("zlib.deflate"), args, 4);
+    *z = NULL;
+    *zn = 0;
+    if (r == ACCEL_SUCCESS) {
+        *zn = le64(len.p);
+        assert_true(*zn >= 8 && *zn <= cap);
+        *z = malloc(*zn);
+        assert_non_null(*z);
+        memcpy(*z, dst.p, *zn);
+    } else {
+        for (int i = 0; i < 8; i++)
+            assert_int_equal(len.p[i], 0xee);
+    }
+    hb_free(&src);
+    hb_free(&dst);
+    hb_free(&len);
+    return r;
+}
+
+static accel_result inflate_into(const uint8_t *stream, size_t n, uint8_t *out, size_t cap, uint64_t *out_n,
+                                 bool fresh);
+
+/* The driver's own zlib.inflate reads z back to data. */
+static void assert_cpu_inflates_to(const uint8_t *z, uint64_t zn, const uint8_t *data, uint64_t n)
+{
+    uint8_t *back = malloc(n ? n : 1);
+    assert_non_null(back);
+    uint64_t got = 0;
+    assert_int_equal(inflate_into(z, zn, back, n, &got, false), ACCEL_SUCCESS);
+    assert_int_equal(got, n);
+    assert_memory_equal(back, data, n);
+    free(back);
+}
+
+/* Every level, into exactly the documented bound: zlib and the driver read
+ * the stream back; -1 is level 6; level 0 writes stored blocks; the levels
+ * reach libdeflate (9 compresses more than 1). */
+static void test_icd_cpu_deflate_levels(void **state)
+{
+    (void)state;
+    static const uint64_t ns[] = {0, 1, 65535, 65536, MIB + 7};
+    uint8_t *data = malloc(MIB + 7);
+    assert_non_null(data);
+    make_data(data, MIB + 7);
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        uint64_t n = ns[i], zn, default_n = 0, size_of[10] = {0};
+        uint8_t *z, *default_z = NULL;
+        for (int32_t level = -1; level <= 9; level++) {
+            assert_int_equal(deflate_cap(data, n, level, deflate_bound(n), &z, &zn, false), ACCEL_SUCCESS);
+            assert_zlib_inflates_to(z, zn, data, n);
+            assert_cpu_inflates_to(z, zn, data, n);
+            if (level == 0)
+                assert_int_equal(zn, stored_stream_size(n));
+            if (level >= 1 && n == MIB + 7)
+                assert_true(zn < n / 4);
+            if (level == -1) {
+                default_z = z;
+                default_n = zn;
+                continue;
+            }
+            if (level == 6) {
+                assert_int_equal(zn, default_n);
+                assert_memory_equal(z, default_z, zn);
+            }
+            size_of[level] = zn;
+            free(z);
+        }
+        if (n == MIB + 7)
+            assert_true(size_of[9] < size_of[1]);
+        free(default_z);
+    }
+    free(data);
+}
+
+/* A level outside -1..9 fails the submission; nothing is written. */
+static void test_icd_cpu_deflate_bad_levels(void **state)
+{
+    (void)state;
+    static const int32_t bad[] = {-2, 10, 11, 12, 100, INT32_MIN, INT32_MAX};
+    uint8_t data[4099];
+    make_data(data, sizeof(data));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t *z;
+        uint64_t zn;
+        assert_int_equal(deflate_cap(data, sizeof(data), bad[i], deflate_bound(sizeof(data)), &z, &zn, true),
+                         ACCEL_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(deflate_cap(data, 0, bad[i], deflate_bound(0), &z, &zn, true),
+                         ACCEL_ERROR_INVALID_ARGUMENT);
+    }
+}
+
+static void random_bytes(uint8_t *p, uint64_t n, uint64_t seed)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull ^ seed;
+    for (uint64_t k = 0; k < n; k++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[k] = (uint8_t)x;
+    }
+}
+
+/* Incompressible input fits exactly the documented bound at every level
+ * (compressed, it would come out larger: the driver falls back to stored
+ * blocks); one byte less than stored blocks need fails at level 0. */
 static void test_icd_cpu_deflate_incompressible(void **state)
 {
     (void)state;
-    static const uint64_t ns[] = {1, 70000, 65535, 65536, 1 << 20};
+    static const uint64_t ns[] = {0, 1, 65535, 65536, 70000, MIB + 7};
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-        uint64_t n = ns[i];
-        hbuf src = hb_new(n), z = hb_new(deflate_bound(n)), zlen = hb_new(8);
-        uint64_t x = 0x9e3779b97f4a7c15ull ^ n;
-        for (uint64_t k = 0; k < n; k++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            src.p[k] = (uint8_t)x;
+        uint64_t n = ns[i], zn;
+        uint8_t *src = malloc(n ? n : 1), *z;
+        assert_non_null(src);
+        random_bytes(src, n, n);
+        for (int32_t level = -1; level <= 9; level++) {
+            assert_int_equal(deflate_cap(src, n, level, deflate_bound(n), &z, &zn, false), ACCEL_SUCCESS);
+            assert_true(zn <= deflate_bound(n));
+            assert_zlib_inflates_to(z, zn, src, n);
+            free(z);
         }
-        accel_icd_arg dargs[3] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen)};
-        assert_int_equal(run(builtin("zlib.deflate"), dargs, 3), ACCEL_SUCCESS);
-        uint64_t zn = le64(zlen.p);
-        assert_true(zn <= deflate_bound(n));
-        uint8_t *check = malloc(n);
-        uLongf check_n = (uLongf)n;
-        assert_int_equal(uncompress(check, &check_n, z.p, (uLong)zn), Z_OK);
-        assert_int_equal(check_n, n);
-        assert_memory_equal(check, src.p, n);
-        free(check);
-        hb_free(&src);
-        hb_free(&z);
-        hb_free(&zlen);
+        assert_int_equal(deflate_cap(src, n, 0, stored_stream_size(n), &z, &zn, false), ACCEL_SUCCESS);
+        assert_int_equal(zn, stored_stream_size(n));
+        assert_zlib_inflates_to(z, zn, src, n);
+        free(z);
+        assert_int_equal(deflate_cap(src, n, 0, stored_stream_size(n) - 1, &z, &zn, true),
+                         ACCEL_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(deflate_cap(src, n, 6, 7, &z, &zn, true), ACCEL_ERROR_INVALID_ARGUMENT);
+        free(src);
     }
+}
+
+/* Read a whole regular file; NULL for anything else. */
+static uint8_t *read_file(const char *path, uint64_t *size)
+{
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    long n = 0;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc(n ? (size_t)n : 1)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = (uint64_t)n;
+    return buf;
+}
+
+/* Every file of the corpus (tests/data/corpus): the driver's stream at each
+ * level reads back with zlib and with the driver; zlib's own streams at
+ * each level read back with the driver. */
+static void test_icd_cpu_zlib_corpus(void **state)
+{
+    (void)state;
+    DIR *dir = opendir(CORPUS_DIR);
+    assert_non_null(dir);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", CORPUS_DIR, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        uint64_t n, zn;
+        uint8_t *data = read_file(path, &n), *z;
+        assert_non_null(data);
+        files++;
+        for (int32_t level = -1; level <= 9; level++) {
+            assert_int_equal(deflate_cap(data, n, level, deflate_bound(n), &z, &zn, false), ACCEL_SUCCESS);
+            assert_zlib_inflates_to(z, zn, data, n);
+            assert_cpu_inflates_to(z, zn, data, n);
+            free(z);
+        }
+        uLongf cap = compressBound((uLong)n);
+        z = malloc(cap);
+        assert_non_null(z);
+        for (int level = 0; level <= 9; level++) {
+            uLongf zlib_n = cap;
+            assert_int_equal(compress2(z, &zlib_n, data, (uLong)n, level), Z_OK);
+            assert_cpu_inflates_to(z, zlib_n, data, n);
+        }
+        free(z);
+        free(data);
+    }
+    closedir(dir);
+    assert_true(files >= 10); /* the ten files of its README, the README, the licence */
+}
+
+/* zlib's compress2 at each level over the sizes around the stored-block
+ * limit: the driver reads every stream back. */
+static void test_icd_cpu_inflate_zlib_levels(void **state)
+{
+    (void)state;
+    static const uint64_t ns[] = {0, 1, 65535, 65536, MIB + 7};
+    uint8_t *data = malloc(MIB + 7), *noise = malloc(MIB + 7);
+    assert_non_null(data);
+    assert_non_null(noise);
+    make_data(data, MIB + 7);
+    random_bytes(noise, MIB + 7, 7);
+    uLongf cap = compressBound(MIB + 7);
+    uint8_t *z = malloc(cap);
+    assert_non_null(z);
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        for (int level = 0; level <= 9; level++) {
+            uLongf zn = cap;
+            assert_int_equal(compress2(z, &zn, data, (uLong)ns[i], level), Z_OK);
+            assert_cpu_inflates_to(z, zn, data, ns[i]);
+            zn = cap;
+            assert_int_equal(compress2(z, &zn, noise, (uLong)ns[i], level), Z_OK);
+            assert_cpu_inflates_to(z, zn, noise, ns[i]);
+        }
+    }
+    free(z);
+    free(data);
+    free(noise);
+}
+
+/* Hundreds of MiB in one call (a stream of many libdeflate blocks, an
+ * Adler-32 over all of it). 8 MiB under the sanitizers. */
+static void test_icd_cpu_deflate_large(void **state)
+{
+    (void)state;
+    const char *sanitized = getenv("ACCEL_TEST_SANITIZED");
+    uint64_t n = sanitized && *sanitized ? 8 * MIB : 320 * MIB + 3;
+    hbuf src = hb_new(n), z = hb_new(n / 4), zlen = hb_new(8), back = hb_new(n), blen = hb_new(8),
+         crc = hb_new(4), crc_back = hb_new(4);
+    make_data(src.p, n);
+    accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), i32(1)};
+    assert_int_equal(run(builtin("zlib.deflate"), dargs, 4), ACCEL_SUCCESS);
+    uint64_t zn = le64(zlen.p);
+    assert_true(zn >= 8 && zn <= z.size);
+    memset(back.p, 0, n);
+    accel_icd_arg iargs[3] = {ih_mem(z.mem, GUARD, zn), hb_arg(&back), hb_arg(&blen)};
+    assert_int_equal(run(builtin("zlib.inflate"), iargs, 3), ACCEL_SUCCESS);
+    assert_int_equal(le64(blen.p), n);
+    accel_icd_arg c1[2] = {hb_arg(&src), hb_arg(&crc)}, c2[2] = {hb_arg(&back), hb_arg(&crc_back)};
+    assert_int_equal(run(builtin("crc32c"), c1, 2), ACCEL_SUCCESS);
+    assert_int_equal(run(builtin("crc32c"), c2, 2), ACCEL_SUCCESS);
+    assert_int_equal(le32(crc.p), le32(crc_back.p));
+    assert_memory_equal(back.p, src.p, n);
+    /* zlib agrees, streaming (its counters are 32-bit). */
+    z_stream s;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(inflateInit(&s), Z_OK);
+    s.next_in = z.p;
+    s.avail_in = (uInt)zn;
+    uint8_t window[1 << 16];
+    uLong adler = adler32(0, NULL, 0);
+    int zr;
+    do {
+        s.next_out = window;
+        s.avail_out = sizeof(window);
+        zr = inflate(&s, Z_NO_FLUSH);
+        assert_true(zr == Z_OK || zr == Z_STREAM_END);
+        adler = adler32(adler, window, (uInt)(sizeof(window) - s.avail_out));
+    } while (zr != Z_STREAM_END);
+    assert_int_equal(s.avail_in, 0);
+    assert_int_equal(adler, adler32_z(adler32(0, NULL, 0), src.p, (size_t)n));
+    inflateEnd(&s);
+    hb_free(&src);
+    hb_free(&z);
+    hb_free(&zlen);
+    hb_free(&back);
+    hb_free(&blen);
+    hb_free(&crc);
+    hb_free(&crc_back);
 }
 
 /* zlib.compress(b'Hello, accel! ' * 20 + b'0123456789', 9) in Python. */
@@ -689,7 +1031,7 @@ static void test_icd_cpu_outputs_too_small(void **state)
     memset(dst.p, 0x11, dst.size);
     memset(len.p, 0x22, len.size);
 
-    accel_icd_arg args[3] = {hb_arg(&src), ih_mem(dst.mem, GUARD, 3)};
+    accel_icd_arg args[4] = {hb_arg(&src), ih_mem(dst.mem, GUARD, 3)};
     assert_int_equal(run_fresh(builtin("crc32c"), args, 2), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = ih_mem(dst.mem, GUARD, 31);
     assert_int_equal(run_fresh(builtin("sha256"), args, 2), ACCEL_ERROR_INVALID_ARGUMENT);
@@ -702,12 +1044,16 @@ static void test_icd_cpu_outputs_too_small(void **state)
      * out_size too small. */
     args[1] = ih_mem(dst.mem, GUARD, 100);
     args[2] = hb_arg(&len);
-    assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    for (int32_t level = -1; level <= 9; level++) {
+        args[3] = i32(level);
+        assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    }
+    args[3] = i32(6);
     args[1] = ih_mem(dst.mem, GUARD, 0);
-    assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = hb_arg(&dst);
     args[2] = ih_mem(len.mem, GUARD, 7);
-    assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     for (size_t i = 100; i < dst.size; i++)
         assert_int_equal(dst.p[i], 0x11);
     for (size_t i = 0; i < len.size; i++)
@@ -715,7 +1061,7 @@ static void test_icd_cpu_outputs_too_small(void **state)
 
     /* inflate: a good stream into a dst one byte short, or out_size short. */
     args[2] = hb_arg(&len);
-    assert_int_equal(run(builtin("zlib.deflate"), args, 3), ACCEL_SUCCESS);
+    assert_int_equal(run(builtin("zlib.deflate"), args, 4), ACCEL_SUCCESS);
     uint64_t zn = le64(len.p);
     hbuf back = hb_new(4099);
     accel_icd_arg iargs[3] = {ih_mem(dst.mem, GUARD, zn), ih_mem(back.mem, GUARD, 4098), hb_arg(&len)};
@@ -1504,7 +1850,12 @@ int main(void)
         cmocka_unit_test(test_icd_cpu_crc32c_tables),
         cmocka_unit_test(test_icd_cpu_sha256),
         cmocka_unit_test(test_icd_cpu_deflate_inflate),
+        cmocka_unit_test(test_icd_cpu_deflate_levels),
+        cmocka_unit_test(test_icd_cpu_deflate_bad_levels),
         cmocka_unit_test(test_icd_cpu_deflate_incompressible),
+        cmocka_unit_test(test_icd_cpu_zlib_corpus),
+        cmocka_unit_test(test_icd_cpu_inflate_zlib_levels),
+        cmocka_unit_test(test_icd_cpu_deflate_large),
         cmocka_unit_test(test_icd_cpu_inflate_foreign_streams),
         cmocka_unit_test(test_icd_cpu_corrupt_streams),
         cmocka_unit_test(test_icd_cpu_outputs_too_small),
