@@ -729,6 +729,10 @@ uint hash3(__global const uchar *p)
     return (v * 2654435761u) >> (32 - HASH_BITS);
 }
 
+/* prev[] holds the distance from a position to the previous one on its
+ * chain; NO_PREV, further than any window, ends the chain. */
+#define NO_PREV 0xffffu
+
 /* Insert position pos of the window; return the previous head of its
  * chain (position + 1, 0 for none). */
 uint insert(__global const uchar *win, __global uint *head, __global ushort *prev, uint pos)
@@ -736,7 +740,7 @@ uint insert(__global const uchar *win, __global uint *head, __global ushort *pre
     uint h = hash3(win + pos);
     uint old = head[h];
     uint delta = pos + 1u - old;
-    prev[pos & WMASK] = (ushort)(old != 0u && delta <= MAX_DIST ? delta : 0u);
+    prev[pos & WMASK] = (ushort)(old != 0u && delta <= MAX_DIST ? delta : NO_PREV);
     head[h] = pos + 1u;
     return old;
 }
@@ -758,42 +762,44 @@ uint match_len(__global const uchar *win, uint a, uint b, uint limit)
     return len;
 }
 
-/* The longest match for pos longer than `best`, following the chain from
- * cand (position + 1); 0 if none. *dist gets its distance. */
-uint longest_match(__global const uchar *win, __global const ushort *prev, uint pos, uint cand, uint best,
-                   uint limit, deflate_config_t cfg, uint *dist)
+ushort load2(__global const uchar *p)
 {
-    uint chain = cfg.chain;
-    uint nice = min(cfg.nice, limit);
+    return (ushort)(p[0] | (p[1] << 8));
+}
+
+/* The longest match for pos longer than `best` (>= 2), following the
+ * chain from cand (position + 1, not 0); 0 if none. *dist gets its
+ * distance. A candidate is compared in full only when its two bytes at
+ * the end of the best match so far agree (they differ most often) and
+ * its first two do. Positions are signed so that following NO_PREV lands
+ * below `lowest` whatever pos is. */
+uint longest_match(__global const uchar *win, __global const ushort *prev, uint pos, uint cand, uint best,
+                   uint limit, uint chain, uint nice, uint *dist)
+{
     uint found = 0;
     if (best >= limit)
         return 0;
-    if (best >= cfg.good)
-        chain >>= 2;
-    uchar first0 = win[pos], first1 = win[pos + 1];
-    while (cand != 0u) {
-        uint q = cand - 1u;
-        uint d = pos - q;
-        if (d > MAX_DIST)
-            break;
-        /* the byte that would make the match longer first: it differs
-         * most often */
-        if (win[q + best] == win[pos + best] && win[q] == first0 && win[q + 1] == first1) {
-            uint len = match_len(win, q, pos, limit);
+    nice = min(nice, limit);
+    int q = (int)cand - 1;
+    int lowest = (int)pos - (int)MAX_DIST;
+    __global const uchar *scan = win + pos;
+    ushort start2 = load2(scan), end2 = load2(scan + best - 1);
+    while (q >= lowest) {
+        __global const uchar *m = win + q;
+        if (load2(m + best - 1) == end2 && load2(m) == start2) {
+            uint len = match_len(win, (uint)q, pos, limit);
             if (len > best) {
                 best = len;
                 found = len;
-                *dist = d;
+                *dist = pos - (uint)q;
                 if (len >= nice)
                     break;
+                end2 = load2(scan + best - 1);
             }
         }
         if (--chain == 0u)
             break;
-        uint delta = prev[q & WMASK];
-        if (delta == 0u)
-            break;
-        cand -= delta;
+        q -= prev[q & WMASK];
     }
     return found;
 }
@@ -842,7 +848,7 @@ void deflate_segment(__global const uchar *win, uint s0, uint s1, __global uint 
         uint dist = 0, len = 0;
         if (!lazy) {
             if (cand != 0u)
-                len = longest_match(win, prev, pos, cand, MIN_MATCH - 1u, limit, cfg, &dist);
+                len = longest_match(win, prev, pos, cand, MIN_MATCH - 1u, limit, cfg.chain, cfg.nice, &dist);
             if (len >= MIN_MATCH) {
                 record_match(&b, syms, len, dist);
                 if (len <= cfg.lazy)
@@ -855,7 +861,8 @@ void deflate_segment(__global const uchar *win, uint s0, uint s1, __global uint 
             }
         } else {
             if (cand != 0u && prev_len < cfg.lazy)
-                len = longest_match(win, prev, pos, cand, prev_len, limit, cfg, &dist);
+                len = longest_match(win, prev, pos, cand, prev_len, limit,
+                                    prev_len >= cfg.good ? cfg.chain >> 2 : cfg.chain, cfg.nice, &dist);
             if (len == MIN_MATCH && dist > TOO_FAR)
                 len = 0;
             if (prev_len >= MIN_MATCH && len <= prev_len) {

@@ -1,8 +1,11 @@
 /* test_icd_opencl.c — the OpenCL driver through its table (icd_harness.h):
  * enumeration, the standard functions at 0 B, 1 B, 4 KiB + 3 B and 64 MiB
- * against straightforward C and zlib, user kernels, build failures, fence
- * ordering and failures, and sub-devices as partitions
- * (ACCEL_OPENCL_PARTITIONS). Skips when no OpenCL device is reachable. */
+ * (4 MiB under the sanitizers, ACCEL_TEST_SANITIZED) against
+ * straightforward C and zlib, zlib.deflate at every level on generated
+ * data and on the text corpus (ACCEL_TEST_CORPUS), crc32c across its
+ * segment boundaries, user kernels, build failures, fence ordering and
+ * failures, and sub-devices as partitions (ACCEL_OPENCL_PARTITIONS).
+ * Skips when no OpenCL device is reachable. */
 #include "../icd_harness.h"
 
 #include <setjmp.h>
@@ -15,7 +18,7 @@
 
 #define MIB (1024u * 1024u)
 
-static const size_t sizes[] = {0, 1, 4096 + 3, 64 * MIB};
+static size_t sizes[] = {0, 1, 4096 + 3, 64 * MIB};
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 
 static ih_driver drv;
@@ -369,6 +372,45 @@ static void test_icd_opencl_crc32c(void **state)
     drv.t->function_release(f);
 }
 
+/* Lengths 0..300 at offsets 0..7 (the bytes before the 8-byte steps and
+ * after them), then lengths around the segment boundaries (segments are
+ * at least 64 KiB, about four per compute unit). */
+static void test_icd_opencl_crc32c_lengths(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("crc32c");
+    size_t big = 3 * MIB + 64;
+    hbuf src = hb_new(big, 0), res = hb_new(4, 4);
+    for (size_t i = 0; i < big; i++)
+        src.p[i] = (uint8_t)(i * 131 + (i >> 11) * 7 + (i >> 17));
+    uint32_t got;
+    for (size_t off = 0; off < 8; off++)
+        for (size_t n = 0; n <= 300; n++) {
+            memset(res.p, 0x5c, 4);
+            accel_icd_arg a[2] = {ih_mem(src.mem, off, n), ih_mem(res.mem, 0, 4)};
+            assert_int_equal(run(f, a, 2), ACCEL_SUCCESS);
+            memcpy(&got, res.p, 4);
+            if (got != ref_crc32c(src.p + off, n))
+                fail_msg("crc32c of %zu bytes at offset %zu: %08x, want %08x", n, off, got,
+                         ref_crc32c(src.p + off, n));
+        }
+    const size_t lens[] = {65535, 65536, 65537, 2 * 65536 + 1, 8 * 65536 - 1, 8 * 65536 + 9, MIB + 7,
+                           3 * MIB + 61};
+    for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t off = k % 3;
+        accel_icd_arg a[2] = {ih_mem(src.mem, off, lens[k]), ih_mem(res.mem, 0, 4)};
+        assert_int_equal(run(f, a, 2), ACCEL_SUCCESS);
+        memcpy(&got, res.p, 4);
+        assert_int_equal(got, ref_crc32c(src.p + off, lens[k]));
+        for (int g = 0; g < 4; g++)
+            assert_int_equal(res.p[4 + g], 0xa5);
+    }
+    hb_free(&src);
+    hb_free(&res);
+    drv.t->function_release(f);
+}
+
 static void test_icd_opencl_sha256(void **state)
 {
     (void)state;
@@ -444,6 +486,186 @@ static void test_icd_opencl_deflate(void **state)
     drv.t->function_release(f);
 }
 
+/* Deflate src[0, n) at `level` into a dst of exactly the documented bound
+ * (ranges at offsets off, off + 1, off + 2 of their buffers), check the
+ * bytes around it, inflate the result with zlib and compare; the
+ * compressed size, or 0 after a failure of the submission (returned in
+ * *r). */
+static size_t deflate_check(void *f, const uint8_t *data, size_t n, int level, size_t off, accel_result *r)
+{
+    size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+    hbuf src = hb_new(off + n, 0), dst = hb_new(off + 1 + bound, 16), out = hb_new(off + 2 + 8, 8);
+    memcpy(src.p + off, data, n);
+    memset(dst.p, 0x3c, off + 1);
+    memset(out.p, 0x3c, off + 2);
+    accel_icd_arg args[4] = {ih_mem(src.mem, off, n), ih_mem(dst.mem, off + 1, bound), ih_mem(out.mem, off + 2, 8),
+                             arg_i32(level)};
+    *r = run(f, args, 4);
+    size_t produced = 0;
+    if (*r == ACCEL_SUCCESS) {
+        uint64_t p64;
+        memcpy(&p64, out.p + off + 2, 8);
+        if (p64 > bound)
+            fail_msg("level %d, %zu bytes: %llu bytes out, more than the bound %zu", level, n,
+                     (unsigned long long)p64, bound);
+        produced = (size_t)p64;
+        uint8_t *back = malloc(n + 1);
+        assert_non_null(back);
+        uLongf back_len = n + 1;
+        int zr = uncompress(back, &back_len, dst.p + off + 1, produced);
+        if (zr != Z_OK || back_len != n || memcmp(back, data, n) != 0)
+            fail_msg("level %d, %zu bytes: zlib's uncompress gives %d, %lu bytes%s", level, n, zr,
+                     (unsigned long)back_len, zr == Z_OK && back_len == n ? ", different" : "");
+        free(back);
+    }
+    for (size_t i = 0; i < off + 1; i++)
+        assert_int_equal(dst.p[i], 0x3c);
+    for (int g = 0; g < 16; g++)
+        assert_int_equal(dst.p[off + 1 + bound + g], 0xa5);
+    for (int g = 0; g < 8; g++)
+        assert_int_equal(out.p[off + 2 + 8 + g], 0xa5);
+    hb_free(&src);
+    hb_free(&dst);
+    hb_free(&out);
+    return produced;
+}
+
+/* Every level at the sizes around a stored block and a segment. */
+static void test_icd_opencl_deflate_levels(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("zlib.deflate");
+    const size_t lens[] = {0, 1, 65535, 65536, MIB + 7};
+    uint8_t *data = malloc(MIB + 7);
+    assert_non_null(data);
+    fill_data(data, MIB + 7, 41);
+    for (int level = -1; level <= 9; level++) {
+        for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            size_t n = lens[k];
+            accel_result r;
+            size_t out = deflate_check(f, data, n, level, k % 4, &r);
+            assert_int_equal(r, ACCEL_SUCCESS);
+            if (level != 0 && n >= 65535)
+                assert_true(out < n / 2);
+            if (level == 0)
+                assert_int_equal(out, n + 5 * (n == 0 ? 1 : (n + 65534) / 65535) + 6);
+            if (n == MIB + 7)
+                print_message("level %2d: %zu -> %zu bytes\n", level, n, out);
+        }
+    }
+    /* levels outside -1..9 fail the submission */
+    const int bad[] = {-2, 10, INT32_MIN, INT32_MAX};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        accel_result r;
+        deflate_check(f, data, 1000, bad[k], 0, &r);
+        assert_int_equal(r, ACCEL_ERROR_INVALID_ARGUMENT);
+    }
+    free(data);
+    drv.t->function_release(f);
+}
+
+/* Random bytes do not shrink: the output must still fit the bound. */
+static void test_icd_opencl_deflate_incompressible(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *f = fn("zlib.deflate");
+    const size_t lens[] = {64 * 1024, MIB};
+    uint8_t *data = malloc(MIB);
+    assert_non_null(data);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < MIB; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data[i] = (uint8_t)(x >> 11);
+    }
+    const int levels[] = {1, 6, 9};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t l = 0; l < 3; l++) {
+            accel_result r;
+            size_t out = deflate_check(f, data, lens[k], levels[l], l, &r);
+            assert_int_equal(r, ACCEL_SUCCESS);
+            print_message("random %zu bytes, level %d: %zu bytes\n", lens[k], levels[l], out);
+        }
+    free(data);
+    drv.t->function_release(f);
+}
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    uint8_t *p = NULL;
+    if (fseek(fp, 0, SEEK_END) == 0) {
+        long size = ftell(fp);
+        if (size >= 0 && fseek(fp, 0, SEEK_SET) == 0 && (p = malloc((size_t)size + 1)) != NULL &&
+            fread(p, 1, (size_t)size, fp) != (size_t)size) {
+            free(p);
+            p = NULL;
+        }
+        *n = (size_t)size;
+    }
+    fclose(fp);
+    return p;
+}
+
+static size_t zlib_size(const uint8_t *data, size_t n, int level)
+{
+    uLongf len = compressBound(n);
+    uint8_t *out = malloc(len);
+    assert_non_null(out);
+    assert_int_equal(compress2(out, &len, data, n, level), Z_OK);
+    free(out);
+    return len;
+}
+
+/* The corpus (tests/data/corpus, from ACCEL_TEST_CORPUS): every file
+ * inflates back at levels 1, 6 and 9; text shrinks, and at level 6 stays
+ * within 1.25 times zlib's own level 6. */
+static void test_icd_opencl_deflate_corpus(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    const char *dir = getenv("ACCEL_TEST_CORPUS");
+    if (!dir || !*dir) {
+        print_message("ACCEL_TEST_CORPUS is not set; skipped\n");
+        skip();
+    }
+    static const struct {
+        const char *name;
+        int text;
+    } files[] = {{"alice29.txt", 1}, {"asyoulik.txt", 1}, {"lcet10.txt", 1}, {"plrabn12.txt", 1},
+                 {"html", 1}, {"urls.10K", 1}, {"fireworks.jpeg", 0}, {"geo.protodata", 0},
+                 {"kppkn.gtb", 0}, {"paper-100k.pdf", 0}};
+    const int levels[] = {1, 6, 9};
+    void *f = fn("zlib.deflate");
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+        size_t n = 0;
+        uint8_t *data = read_file(path, &n);
+        if (!data)
+            fail_msg("cannot read %s", path);
+        size_t z1 = zlib_size(data, n, 1), z6 = zlib_size(data, n, 6);
+        for (size_t l = 0; l < 3; l++) {
+            accel_result r;
+            size_t out = deflate_check(f, data, n, levels[l], l, &r);
+            assert_int_equal(r, ACCEL_SUCCESS);
+            print_message("%-15s level %d: %7zu -> %7zu bytes, %.3f of zlib level 1, %.3f of level 6\n",
+                          files[i].name, levels[l], n, out, (double)out / z1, (double)out / z6);
+            if (files[i].text)
+                assert_true(out < n);
+            if (files[i].text && levels[l] == 6 && out * 4 > z6 * 5)
+                fail_msg("%s: %zu bytes at level 6, more than 1.25 times zlib's %zu", files[i].name, out, z6);
+        }
+        free(data);
+    }
+    drv.t->function_release(f);
+}
+
 /* A zlib stream of src made by zlib with the given level and strategy. */
 static uint8_t *zlib_stream(const uint8_t *src, size_t n, int level, int strategy, size_t *len)
 {
@@ -485,7 +707,10 @@ static void test_icd_opencl_inflate(void **state)
         int level, strategy;
         const char *what;
     } kinds[] = {{0, Z_DEFAULT_STRATEGY, "stored"}, {6, Z_FIXED, "fixed"}, {6, Z_DEFAULT_STRATEGY, "dynamic"},
-                 {9, Z_DEFAULT_STRATEGY, "level 9"}};
+                 {9, Z_DEFAULT_STRATEGY, "level 9"}, {1, Z_DEFAULT_STRATEGY, "level 1"},
+                 {2, Z_DEFAULT_STRATEGY, "level 2"}, {3, Z_DEFAULT_STRATEGY, "level 3"},
+                 {4, Z_DEFAULT_STRATEGY, "level 4"}, {5, Z_DEFAULT_STRATEGY, "level 5"},
+                 {7, Z_DEFAULT_STRATEGY, "level 7"}, {8, Z_DEFAULT_STRATEGY, "level 8"}};
     for (size_t s = 0; s < NSIZES; s++) {
         size_t n = sizes[s];
         uint8_t *data = malloc(n + 1);
@@ -522,6 +747,39 @@ static void test_icd_opencl_inflate(void **state)
         free(data);
     }
     drv.t->function_release(f);
+}
+
+/* The driver's own deflate, every level, through its own inflate. */
+static void test_icd_opencl_deflate_roundtrip(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *def = fn("zlib.deflate"), *inf = fn("zlib.inflate");
+    size_t n = 300 * 1024 + 11;
+    size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+    uint8_t *data = malloc(n);
+    assert_non_null(data);
+    fill_data(data, n, 57);
+    hbuf src = hb_new(n, 0), z = hb_new(bound, 0), zs = hb_new(8, 0), back = hb_new(n, 16);
+    memcpy(src.p, data, n);
+    for (int level = 0; level <= 9; level++) {
+        accel_icd_arg d[4] = {ih_mem(src.mem, 0, n), ih_mem(z.mem, 0, bound), ih_mem(zs.mem, 0, 8), arg_i32(level)};
+        assert_int_equal(run(def, d, 4), ACCEL_SUCCESS);
+        uint64_t zlen;
+        memcpy(&zlen, zs.p, 8);
+        uint64_t produced = 0;
+        memset(back.p, 0, n);
+        assert_int_equal(inflate_into(inf, z.p, (size_t)zlen, &back, n, &produced), ACCEL_SUCCESS);
+        assert_int_equal(produced, n);
+        assert_memory_equal(back.p, data, n);
+    }
+    free(data);
+    hb_free(&src);
+    hb_free(&z);
+    hb_free(&zs);
+    hb_free(&back);
+    drv.t->function_release(def);
+    drv.t->function_release(inf);
 }
 
 static void test_icd_opencl_inflate_corrupt(void **state)
@@ -1086,13 +1344,21 @@ static void test_icd_opencl_partitions_run(void **state)
 
 int main(void)
 {
+    const char *sanitized = getenv("ACCEL_TEST_SANITIZED");
+    if (sanitized && *sanitized)
+        sizes[NSIZES - 1] = 4 * MIB;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_icd_opencl_devices),
         cmocka_unit_test(test_icd_opencl_noop),
         cmocka_unit_test(test_icd_opencl_copy_fill),
         cmocka_unit_test(test_icd_opencl_crc32c),
+        cmocka_unit_test(test_icd_opencl_crc32c_lengths),
         cmocka_unit_test(test_icd_opencl_sha256),
         cmocka_unit_test(test_icd_opencl_deflate),
+        cmocka_unit_test(test_icd_opencl_deflate_levels),
+        cmocka_unit_test(test_icd_opencl_deflate_incompressible),
+        cmocka_unit_test(test_icd_opencl_deflate_corpus),
+        cmocka_unit_test(test_icd_opencl_deflate_roundtrip),
         cmocka_unit_test(test_icd_opencl_inflate),
         cmocka_unit_test(test_icd_opencl_inflate_corrupt),
         cmocka_unit_test(test_icd_opencl_too_small),
