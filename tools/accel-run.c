@@ -7,6 +7,8 @@
  * Uses only the public API (accel/accel.h). */
 #include <accel/accel.h>
 
+#include "accel-run-calibrate.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -17,7 +19,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define EXIT_USAGE 2
 
@@ -27,7 +28,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: %s [OPTION]... PIPELINE.json\n"
-            "       %s --calibrate\n"
+            "       %s --calibrate [--corpus DIR] [--calibrate-sizes LIST] [--calibrate-budget S]\n"
             "Place a pipeline on the accelerators accel-loader finds, run it, and write its\n"
             "output files.\n"
             "\n"
@@ -48,7 +49,13 @@ static void usage(FILE *f)
             "                           pipeline file)\n"
             "  -q, --quiet              no plan and no progress on stderr\n"
             "      --calibrate          time the standard functions on every device and cache\n"
-            "                           the figures for placement\n"
+            "                           the figures for placement (docs/accel-run.md)\n"
+            "      --corpus DIR         with --calibrate: the data to time on (default: the\n"
+            "                           installed compression corpus)\n"
+            "      --calibrate-sizes LIST  with --calibrate: input sizes, e.g. 4K,64K,1M (at\n"
+            "                           least 3; default 4K,64K,1M,4M,16M)\n"
+            "      --calibrate-budget S with --calibrate: seconds per device and function\n"
+            "                           (default 3; slow ones still get 3 calls at 3 sizes)\n"
             "  -h, --help               show this help and exit\n"
             "\n"
             "Exit status: 0 on success, 1 if the pipeline is infeasible or a stage failed,\n"
@@ -109,225 +116,6 @@ static char *plan_text(const accel_plan *plan, bool explain, bool json)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Calibration                                                                */
-
-static const char *const calibrated[] = {"accel.copy", "accel.fill", "crc32c", "sha256", "zlib.deflate",
-                                         "zlib.inflate"};
-
-typedef struct calib_io {
-    accel_memory *src, *dst, *aux;
-    uint64_t src_size;
-} calib_io;
-
-/* Median time of `reps` runs of fn over `bytes` input bytes on q. */
-static int time_function(accel_instance *inst, accel_device *dev, accel_queue *q, accel_function *fn,
-                         const char *name, uint64_t bytes, double *median_ns, uint64_t *input_bytes)
-{
-    accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .numa_node = -1};
-    calib_io io = {0};
-    uint64_t dst_size = bytes + 5 * (bytes / 65535 + 1) + 64;
-    ai.size = bytes ? bytes : 1;
-    int rc = -1;
-    if (accel_memory_alloc(inst, &ai, &io.src))
-        return -1;
-    ai.size = dst_size;
-    if (accel_memory_alloc(inst, &ai, &io.dst))
-        goto out;
-    ai.size = 64;
-    if (accel_memory_alloc(inst, &ai, &io.aux))
-        goto out;
-    unsigned char *src = NULL;
-    if (accel_memory_map(io.src, (void **)&src) != ACCEL_SUCCESS)
-        goto out;
-    for (uint64_t i = 0; i < bytes; i++)
-        src[i] = (unsigned char)((i * 7) ^ (i >> 9));
-    io.src_size = bytes;
-    if (strcmp(name, "zlib.inflate") == 0) {
-        /* Its input is a zlib stream of `bytes` bytes of data. */
-        uLongf clen = compressBound((uLong)bytes);
-        unsigned char *c = malloc(clen);
-        if (!c || compress2(c, &clen, src, (uLong)bytes, 6) != Z_OK) {
-            free(c);
-            goto out;
-        }
-        memcpy(src, c, clen < bytes ? clen : bytes);
-        io.src_size = clen < bytes ? clen : 0;
-        free(c);
-        if (!io.src_size)
-            goto out;
-    }
-    accel_memory *mems[3] = {io.src, io.dst, io.aux};
-    for (int i = 0; i < 3; i++)
-        if (accel_memory_attach(mems[i], dev, NULL))
-            goto out;
-    accel_arg args[3];
-    uint32_t argc = 0;
-    if (strcmp(name, "accel.fill") == 0) {
-        args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {io.dst, 0, bytes}};
-        args[argc++] = (accel_arg){.kind = ACCEL_ARG_U32, .u.u32 = 0x01020304};
-    } else {
-        args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {io.src, 0, io.src_size}};
-        bool zlib = strncmp(name, "zlib.", 5) == 0;
-        if (strcmp(name, "accel.copy") == 0 || zlib)
-            args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {io.dst, 0, dst_size}};
-        if (!(strcmp(name, "accel.copy") == 0))
-            args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {io.aux, 0, zlib ? 8 : 32}};
-    }
-    double t[7];
-    int reps = 7;
-    for (int i = 0; i < reps; i++) {
-        accel_submit_info si = {.struct_size = sizeof(si), .function = fn, .args = args, .arg_count = argc};
-        accel_fence *fence = NULL;
-        double t0 = now_s();
-        if (accel_queue_submit(q, &si, &fence))
-            goto out;
-        accel_result r = accel_fence_wait(&fence, 1, true, UINT64_MAX);
-        t[i] = (now_s() - t0) * 1e9;
-        accel_fence_release(fence);
-        if (r)
-            goto out;
-    }
-    for (int i = 1; i < reps; i++)
-        for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    *median_ns = t[reps / 2];
-    /* Placement charges a function by its input bytes: for zlib.inflate
-     * that is the compressed stream. */
-    *input_bytes = io.src_size;
-    rc = 0;
-out:
-    accel_memory_free(io.src);
-    accel_memory_free(io.dst);
-    accel_memory_free(io.aux);
-    return rc;
-}
-
-static char *cache_path(void)
-{
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    char buf[PATH_MAX];
-    if (xdg && xdg[0] == '/')
-        snprintf(buf, sizeof(buf), "%s/accel", xdg);
-    else if (home && home[0])
-        snprintf(buf, sizeof(buf), "%s/.cache/accel", home);
-    else
-        return NULL;
-    /* mkdir -p of the last two levels is enough for XDG layouts. */
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof(parent), "%s", buf);
-    char *slash = strrchr(parent, '/');
-    if (slash) {
-        *slash = '\0';
-        mkdir(parent, 0700);
-    }
-    mkdir(buf, 0700);
-    size_t n = strlen(buf) + sizeof("/calibration.json");
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/calibration.json", buf);
-    return p;
-}
-
-static int calibrate(accel_instance *inst, bool quiet)
-{
-    uint32_t n = 0;
-    if (accel_enumerate_devices(inst, &n, NULL))
-        return fail("cannot list devices");
-    accel_device **devs = calloc(n + 1, sizeof(*devs));
-    if (!devs || accel_enumerate_devices(inst, &n, devs) < 0)
-        return fail("cannot list devices");
-    char *path = cache_path();
-    if (!path) {
-        fprintf(stderr, "%s: --calibrate: neither XDG_CACHE_HOME nor HOME is set\n", prog_name);
-        free(devs);
-        return 1;
-    }
-    json_object *root = json_object_from_file(path);
-    if (!root || !json_object_is_type(root, json_type_object)) {
-        json_object_put(root);
-        root = json_object_new_object();
-    }
-    json_object_object_add(root, "version", json_object_new_int(1));
-    json_object *devices = NULL;
-    if (!json_object_object_get_ex(root, "devices", &devices) || !json_object_is_type(devices, json_type_object)) {
-        devices = json_object_new_object();
-        json_object_object_add(root, "devices", devices);
-    }
-    const uint64_t small = 4096, large = 1024 * 1024;
-    for (uint32_t d = 0; d < n; d++) {
-        accel_device_info info = {.struct_size = sizeof(info)};
-        accel_device_get_info(devs[d], &info);
-        char uuid[33];
-        accel_uuid_to_string(info.uuid, uuid);
-        json_object *entry = NULL;
-        for (size_t k = 0; k < sizeof(calibrated) / sizeof(calibrated[0]); k++) {
-            accel_function *fn = NULL;
-            if (accel_function_get(devs[d], NULL, calibrated[k], &fn) != ACCEL_SUCCESS)
-                continue;
-            /* A queue per function: a failure breaks its queue, and must
-             * not keep the device's other functions from being timed. */
-            accel_queue *q = NULL;
-            if (accel_queue_create(devs[d], 0, &q) != ACCEL_SUCCESS) {
-                if (!quiet)
-                    fprintf(stderr, "%s: %s:%u %s: no queue (%s), skipped\n", prog_name, info.driver_name,
-                            info.driver_index, info.name, accel_last_error_message());
-                accel_function_destroy(fn);
-                break;
-            }
-            if (!entry)
-                entry = json_object_new_object();
-            double t_small, t_large;
-            uint64_t in_small = 0, in_large = 0;
-            if (time_function(inst, devs[d], q, fn, calibrated[k], small, &t_small, &in_small) == 0 &&
-                time_function(inst, devs[d], q, fn, calibrated[k], large, &t_large, &in_large) == 0 &&
-                in_large > in_small) {
-                /* Two points: cost = fixed + bytes * per_byte. Noise can
-                 * make the slope meaningless; then the whole large call
-                 * is taken as the per-byte cost. */
-                double per_byte = (t_large - t_small) / (double)(in_large - in_small);
-                double fixed = t_small - per_byte * (double)in_small;
-                if (per_byte <= 0 || fixed < 0) {
-                    per_byte = t_large / (double)in_large;
-                    fixed = t_small < t_large ? t_small : 0;
-                    fixed -= per_byte * (double)in_small;
-                    if (fixed < 0)
-                        fixed = 0;
-                }
-                json_object *fig = json_object_new_object();
-                json_object_object_add(fig, "fixed_ns", json_object_new_int64((int64_t)fixed));
-                json_object_object_add(fig, "bytes_per_second", json_object_new_int64((int64_t)(1e9 / per_byte)));
-                json_object_object_add(entry, calibrated[k], fig);
-                if (!quiet)
-                    fprintf(stderr, "%s: %s:%u %-12s fixed %10.0f ns, %8.1f MB/s\n", prog_name, info.driver_name,
-                            info.driver_index, calibrated[k], fixed, 1e3 / per_byte);
-            } else if (!quiet) {
-                fprintf(stderr, "%s: %s:%u %s: not timed: %s\n", prog_name, info.driver_name, info.driver_index,
-                        calibrated[k], accel_last_error_message());
-            }
-            accel_queue_destroy(q);
-            accel_function_destroy(fn);
-        }
-        if (entry)
-            json_object_object_add(devices, uuid, entry);
-    }
-    int rc = 0;
-    if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY) != 0) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", prog_name, path, strerror(errno));
-        rc = 1;
-    } else if (!quiet) {
-        fprintf(stderr, "%s: calibration written to %s\n", prog_name, path);
-    }
-    json_object_put(root);
-    free(path);
-    free(devs);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Running a plan                                                             */
 
 typedef struct run_state {
@@ -346,6 +134,7 @@ typedef struct run_state {
     accel_program **progs;
     accel_queue **queues;   /* per stage (shared between stages of one device) */
     accel_device **devs;
+    double estimate_ns;     /* the plan's */
 } run_state;
 
 /* The host address of a buffer, or NULL with a message (memory on a
@@ -702,20 +491,35 @@ static int run_plan(run_state *s)
     uint32_t submitted = 0;
     if (!s->mem || !s->bytes || !s->fences || !s->fns || !s->progs || !s->queues || !s->devs)
         goto out;
-    if (make_queues(s) || alloc_buffers(s))
+    if (make_queues(s))
         goto out;
+    /* What the plan estimates: reading the inputs into their homes, the
+     * stages with their transfers, writing the outputs (not the queues,
+     * made above, nor the placement). */
+    double t0 = now_s();
+    if (alloc_buffers(s))
+        goto out;
+    double t1 = now_s();
     for (; submitted < s->ns; submitted++)
         if (submit_stage(s, submitted))
             break;
     rc = submitted < s->ns;
     if (submitted)
         rc |= wait_all(s, submitted);
+    double t2 = now_s();
     for (uint32_t b = 0; rc == 0 && b < s->nb; b++) {
         accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
         accel_pipeline_get_buffer(s->pipeline, b, &buf);
         if (buf.output_file)
             rc |= write_output(s, b, &buf);
     }
+    double t3 = now_s();
+    if (rc == 0 && !s->quiet)
+        fprintf(stderr,
+                "%s: estimate %.2f ms, measured %.2f ms (%.2fx the estimate): inputs and buffers %.2f ms, "
+                "stages %.2f ms, outputs %.2f ms\n",
+                prog_name, s->estimate_ns / 1e6, (t3 - t0) * 1e3, (t3 - t0) * 1e9 / s->estimate_ns,
+                (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
 out:
     for (uint32_t i = 0; s->queues && i < s->ns; i++) {
         bool shared = false;
@@ -758,7 +562,18 @@ static int parse_u32(const char *opt, const char *text, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_NO_COPIES = 256, OPT_PASID, OPT_IOMMU, OPT_TIME, OPT_TOPOLOGY, OPT_DEVICES, OPT_CALIBRATE };
+    enum {
+        OPT_NO_COPIES = 256,
+        OPT_PASID,
+        OPT_IOMMU,
+        OPT_TIME,
+        OPT_TOPOLOGY,
+        OPT_DEVICES,
+        OPT_CALIBRATE,
+        OPT_CORPUS,
+        OPT_CAL_SIZES,
+        OPT_CAL_BUDGET,
+    };
     static const struct option opts[] = {
         {"plan-only", no_argument, NULL, 'p'},
         {"explain", no_argument, NULL, 'e'},
@@ -773,6 +588,9 @@ int main(int argc, char **argv)
         {"output-dir", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
         {"calibrate", no_argument, NULL, OPT_CALIBRATE},
+        {"corpus", required_argument, NULL, OPT_CORPUS},
+        {"calibrate-sizes", required_argument, NULL, OPT_CAL_SIZES},
+        {"calibrate-budget", required_argument, NULL, OPT_CAL_BUDGET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -781,6 +599,8 @@ int main(int argc, char **argv)
     const char **forces = calloc((size_t)argc + 1, sizeof(*forces));
     uint32_t force_count = 0, time_limit_ms = 0;
     accel_place_options po = {.struct_size = sizeof(po)};
+    calib_options co = {0};
+    bool calib_only = false; /* an option that goes with --calibrate */
     int c;
     if (!forces)
         return 1;
@@ -809,11 +629,40 @@ int main(int argc, char **argv)
         case OPT_TOPOLOGY: topology_xml = optarg; break;
         case OPT_DEVICES: devices_json = optarg; break;
         case OPT_CALIBRATE: calib = true; break;
+        case OPT_CORPUS:
+            co.corpus_dir = optarg;
+            calib_only = true;
+            break;
+        case OPT_CAL_SIZES:
+            calib_only = true;
+            if (calib_parse_sizes(optarg, &co)) {
+                free(forces);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_CAL_BUDGET: {
+            char *end;
+            errno = 0;
+            co.budget_s = strtod(optarg, &end);
+            calib_only = true;
+            if (errno || end == optarg || *end || !(co.budget_s > 0 && co.budget_s <= 3600)) {
+                fprintf(stderr, "%s: --calibrate-budget: \"%s\" is not a number of seconds (0 to 3600)\n",
+                        prog_name, optarg);
+                free(forces);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'h': usage(stdout); free(forces); return 0;
         default: usage(stderr); free(forces); return EXIT_USAGE;
         }
     }
     bool what_if = topology_xml || devices_json;
+    if (calib_only && !calib) {
+        fprintf(stderr, "%s: --corpus, --calibrate-sizes and --calibrate-budget go with --calibrate\n", prog_name);
+        free(forces);
+        return EXIT_USAGE;
+    }
     if (calib) {
         if (optind != argc || what_if) {
             fprintf(stderr, "%s: --calibrate takes no pipeline and no simulated machine\n", prog_name);
@@ -826,7 +675,8 @@ int main(int argc, char **argv)
             free(forces);
             return fail("cannot start the loader");
         }
-        int rc = calibrate(inst, quiet);
+        co.quiet = quiet;
+        int rc = calib_run(inst, &co);
         accel_instance_destroy(inst);
         free(forces);
         return rc;
@@ -954,6 +804,9 @@ int main(int argc, char **argv)
         .quiet = quiet,
         .explain = explain,
     };
+    accel_plan_summary sum = {.struct_size = sizeof(sum)};
+    if (accel_plan_get_summary(plan, &sum) == ACCEL_SUCCESS)
+        s.estimate_ns = sum.cost_ns;
     rc = run_plan(&s);
 out:
     accel_plan_destroy(plan);

@@ -3,7 +3,8 @@
  * pipelines/demo.json (zlib.inflate -> crc32c -> zlib.deflate) gives the
  * same CRC and a stream that inflates to the same bytes whichever devices
  * its stages are forced onto; plan-only output; infeasible placements;
- * what-if planning; usage and input errors with their exit codes. */
+ * what-if planning; usage and input errors with their exit codes;
+ * --calibrate: the cache's sizes, ratios and ceilings, --corpus. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -205,6 +206,9 @@ static void test_default_placement(void **state)
     /* The plan goes to stderr before the run. */
     assert_non_null(strstr(err, "inflate"));
     assert_non_null(strstr(err, "wrote"));
+    /* The estimate and the measured time, side by side. */
+    assert_non_null(strstr(err, "accel-run: estimate "));
+    assert_non_null(strstr(err, "x the estimate"));
     check_outputs(outdir);
     free(out);
     free(err);
@@ -365,41 +369,144 @@ static void test_input_errors(void **state)
     free(sub);
 }
 
-/* --calibrate writes measured costs that later plans use. */
+/* The most a function of `device` may be calibrated at: the topology's
+ * bandwidth from it to host memory, else 100 GB/s (docs/accel-run.md). */
+static double ceiling_of(accel_device *device)
+{
+    accel_instance *inst = NULL;
+    accel_instance_options io = {.struct_size = sizeof(io)};
+    const accel_topology *t = NULL;
+    uint32_t node;
+    uint64_t best = 0;
+    assert_int_equal(accel_instance_create(&io, &inst), ACCEL_SUCCESS);
+    assert_int_equal(accel_instance_get_topology(inst, &t), ACCEL_SUCCESS);
+    accel_device **devs;
+    uint32_t n;
+    devs = ts_devices(inst, &n);
+    accel_device_info want = ts_device_info(device), info;
+    for (uint32_t i = 0; i < n; i++) {
+        info = ts_device_info(devs[i]);
+        if (memcmp(info.uuid, want.uuid, sizeof(info.uuid)) != 0 ||
+            accel_topology_find_device(t, devs[i], &node) != ACCEL_SUCCESS)
+            continue;
+        for (uint32_t m = 0; m < accel_topology_node_count(t); m++) {
+            accel_topology_node tn = {.struct_size = sizeof(tn)};
+            accel_attach_mode mode;
+            uint64_t bw = 0, lat;
+            if (accel_topology_get_node(t, m, &tn) == ACCEL_SUCCESS && tn.kind == ACCEL_TOPOLOGY_NODE_MEMORY &&
+                tn.numa_node >= 0 && accel_topology_reach(t, node, m, &mode, &bw, &lat) == ACCEL_SUCCESS &&
+                bw > best)
+                best = bw;
+        }
+    }
+    free(devs);
+    accel_instance_destroy(inst);
+    return best ? (double)best * 1e6 : 100e9;
+}
+
+/* The figures of one function in a version 2 cache entry: several sizes,
+ * a positive rate under the ceiling, an output ratio for the compressors. */
+static void check_figures(json_object *fns, const char *name, uint32_t min_sizes, double ceiling)
+{
+    json_object *f, *v;
+    if (!json_object_object_get_ex(fns, name, &f))
+        fail_msg("no figures for %s", name);
+    assert_true(json_object_object_get_ex(f, "fixed_ns", &v));
+    assert_true(json_object_get_int64(v) >= 0);
+    assert_true(json_object_object_get_ex(f, "bytes_per_second", &v));
+    double bps = (double)json_object_get_int64(v);
+    assert_true(bps > 0);
+    if (bps > ceiling + 1)
+        fail_msg("%s: %.0f B/s is above the ceiling %.0f B/s", name, bps, ceiling);
+    assert_true(json_object_object_get_ex(f, "clamped", &v));
+    assert_true(json_object_is_type(v, json_type_boolean));
+    assert_true(json_object_object_get_ex(f, "sizes", &v));
+    assert_true(json_object_array_length(v) >= min_sizes);
+    for (size_t i = 1; i < json_object_array_length(v); i++)
+        assert_true(json_object_get_int64(json_object_array_get_idx(v, i)) >
+                    json_object_get_int64(json_object_array_get_idx(v, i - 1)));
+    bool zlib = strncmp(name, "zlib.", 5) == 0;
+    assert_int_equal(json_object_object_get_ex(f, "output_ratio", &v), zlib);
+    if (strcmp(name, "zlib.deflate") == 0) {
+        /* The corpus compresses; stored blocks would be just above 1. */
+        assert_true(json_object_get_double(v) > 0.05 && json_object_get_double(v) < 1.0);
+        assert_true(json_object_object_get_ex(f, "level", &v));
+        assert_int_equal(json_object_get_int(v), 6);
+    } else if (zlib) {
+        assert_true(json_object_get_double(v) > 1.0);
+    }
+}
+
+static json_object *cpu_figures(json_object *cache)
+{
+    json_object *devices = NULL, *v = NULL, *fns = NULL;
+    assert_true(json_object_object_get_ex(cache, "version", &v));
+    assert_int_equal(json_object_get_int(v), 2);
+    assert_true(json_object_object_get_ex(cache, "devices", &devices));
+    json_object_object_foreach(devices, uuid, entry)
+    {
+        if (strcmp(uuid, "0123456789abcdef0123456789abcdef") != 0)
+            fns = entry;
+    }
+    assert_non_null(fns);
+    return fns;
+}
+
+/* --calibrate writes measured costs that later plans use. Small sizes and
+ * a small budget keep it quick; nothing here depends on timing. */
 static void test_calibrate(void **state)
 {
     (void)state;
     char *cache = ts_printf("%s/cache", dir);
     char *env_cache = ts_printf("XDG_CACHE_HOME=%s", cache);
     const char *env[] = {env_cache, "ACCEL_DRIVERS_SELECT=cpu", NULL};
-    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", NULL};
+    char *path = ts_printf("%s/accel/calibration.json", cache);
+    /* A version 1 cache: its other devices' entries are kept. */
+    char *cache_dir = ts_printf("%s/accel", cache);
+    ts_mkdirs(cache_dir);
+    free(ts_write_text(cache_dir, "calibration.json",
+                       "{\"version\": 1, \"devices\": {\"0123456789abcdef0123456789abcdef\": "
+                       "{\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 2}}}}"));
+    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", "--calibrate-sizes", "1K,4K,16K,64K",
+                          "--calibrate-budget", "0.05", NULL};
     char *out = NULL, *err = NULL;
     int rc = ts_run(argv, env, &out, &err);
     if (rc != 0)
         fail_msg("accel-run --calibrate exited %d: %s", rc, err);
     assert_non_null(strstr(err, "crc32c"));
+    assert_non_null(strstr(err, "input: the corpus in"));
     free(out);
     free(err);
-    char *path = ts_printf("%s/accel/calibration.json", cache);
     json_object *j = json_object_from_file(path);
     assert_non_null(j);
-    json_object *devices = NULL, *dev = NULL, *crc = NULL, *bps = NULL;
+    json_object *devices = NULL, *v = NULL;
     assert_true(json_object_object_get_ex(j, "devices", &devices));
-    assert_int_equal(json_object_object_length(devices), 1); /* the cpu device only */
-    json_object_object_foreach(devices, uuid, entry)
-    {
-        (void)uuid;
-        dev = entry;
-    }
-    assert_true(json_object_object_get_ex(dev, "crc32c", &crc));
-    assert_true(json_object_object_get_ex(crc, "bytes_per_second", &bps));
-    assert_true(json_object_get_int64(bps) > 0);
+    assert_int_equal(json_object_object_length(devices), 2); /* the cpu device and the older one */
+    assert_true(json_object_object_get_ex(j, "input", &v));
+    assert_string_equal(json_object_get_string(v), "corpus");
+    accel_instance *inst = NULL;
+    accel_instance_options io = {.struct_size = sizeof(io)};
+    setenv("ACCEL_DRIVERS_SELECT", "cpu", 1);
+    assert_int_equal(accel_instance_create(&io, &inst), ACCEL_SUCCESS);
+    uint32_t n;
+    accel_device **devs = ts_devices(inst, &n);
+    double ceiling = ceiling_of(devs[0]);
+    free(devs);
+    accel_instance_destroy(inst);
+    unsetenv("ACCEL_DRIVERS_SELECT");
+    json_object *fns = cpu_figures(j);
+    static const char *const names[] = {"accel.copy", "accel.fill", "crc32c", "sha256", "zlib.deflate",
+                                        "zlib.inflate"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        check_figures(fns, names[i], 3, ceiling);
     json_object_put(j);
-    /* The plan now says its costs were measured. */
+    /* The plan now says its costs were measured, and charges the deflate
+     * output for what the ratio says. */
     const char *argv2[] = {ACCEL_RUN_PATH, "--plan-only", "-f", "crc=cpu:0", pipeline, NULL};
     rc = ts_run(argv2, env, &out, &err);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "measured"));
+    assert_non_null(strstr(out, "(charged for "));
     free(out);
     free(err);
     /* --calibrate takes no pipeline. */
@@ -408,6 +515,91 @@ static void test_calibrate(void **state)
     free(out);
     free(err);
     free(path);
+    free(cache_dir);
+    free(env_cache);
+    free(cache);
+}
+
+/* --corpus: another directory of data, or an error naming the one that
+ * cannot be read; the calibration options' usage errors. */
+static void test_calibrate_corpus(void **state)
+{
+    (void)state;
+    char *cache = ts_printf("%s/cache-corpus", dir);
+    char *env_cache = ts_printf("XDG_CACHE_HOME=%s", cache);
+    const char *env[] = {env_cache, "ACCEL_DRIVERS_SELECT=cpu", NULL};
+    char *corpus = ts_printf("%s/corpus", dir);
+    ts_mkdirs(corpus);
+    free(ts_write_text(corpus, "README.md", "not data"));
+    free(ts_write_text(corpus, "words.txt", "the quick brown fox jumps over the lazy dog\n"));
+    char *out = NULL, *err = NULL;
+    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", "--corpus", corpus, "--calibrate-sizes", "1K,2K,3K",
+                          "--calibrate-budget", "0.05", NULL};
+    int rc = ts_run(argv, env, &out, &err);
+    if (rc != 0)
+        fail_msg("accel-run --calibrate --corpus exited %d: %s", rc, err);
+    assert_non_null(strstr(err, "(1 files,"));
+    free(out);
+    free(err);
+    char *path = ts_printf("%s/accel/calibration.json", cache);
+    json_object *j = json_object_from_file(path);
+    assert_non_null(j);
+    json_object *fns = cpu_figures(j), *f, *v;
+    /* One short line repeated compresses to almost nothing. */
+    assert_true(json_object_object_get_ex(fns, "zlib.deflate", &f));
+    assert_true(json_object_object_get_ex(f, "output_ratio", &v));
+    assert_true(json_object_get_double(v) < 0.2);
+    json_object_put(j);
+
+    /* A directory that cannot be read is an error that names it. */
+    char *missing = ts_printf("%s/no-such-corpus", dir);
+    const char *argv2[] = {ACCEL_RUN_PATH, "--calibrate", "--corpus", missing, NULL};
+    assert_int_equal(ts_run(argv2, env, &out, &err), 1);
+    assert_non_null(strstr(err, missing));
+    assert_non_null(strstr(err, "No such file or directory"));
+    free(out);
+    free(err);
+    char *file = ts_printf("%s/words.txt", corpus);
+    const char *argv3[] = {ACCEL_RUN_PATH, "--calibrate", "--corpus", file, NULL};
+    assert_int_equal(ts_run(argv3, env, &out, &err), 1);
+    assert_non_null(strstr(err, file));
+    free(out);
+    free(err);
+    char *empty = ts_printf("%s/empty-corpus", dir);
+    ts_mkdirs(empty);
+    const char *argv4[] = {ACCEL_RUN_PATH, "--calibrate", "--corpus", empty, NULL};
+    assert_int_equal(ts_run(argv4, env, &out, &err), 1);
+    assert_non_null(strstr(err, "no data files"));
+    free(out);
+    free(err);
+
+    /* Usage errors. */
+    static const char *const bad[][4] = {
+        {"--calibrate", "--calibrate-sizes", "4K,64K", NULL},   /* fewer than 3 */
+        {"--calibrate", "--calibrate-sizes", "4K,4K,4K", NULL}, /* not distinct */
+        {"--calibrate", "--calibrate-sizes", "4K,-1,8K", NULL},
+        {"--calibrate", "--calibrate-sizes", "4K,2G,8K", NULL},
+        {"--calibrate", "--calibrate-sizes", "4K,8K,16X", NULL},
+        {"--calibrate", "--calibrate-budget", "0", NULL},
+        {"--calibrate", "--calibrate-budget", "soon", NULL},
+        {"--corpus", "/tmp", NULL, NULL}, /* without --calibrate */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *a[8] = {ACCEL_RUN_PATH};
+        for (int k = 0; k < 4 && bad[i][k]; k++)
+            a[k + 1] = bad[i][k];
+        rc = ts_run(a, env, &out, &err);
+        if (rc != 2)
+            fail_msg("accel-run %s %s %s: exit %d, not 2: %s", bad[i][0], bad[i][1], bad[i][2] ? bad[i][2] : "",
+                     rc, err);
+        free(out);
+        free(err);
+    }
+    free(empty);
+    free(file);
+    free(missing);
+    free(path);
+    free(corpus);
     free(env_cache);
     free(cache);
 }
@@ -424,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_calibrate_corpus),
     };
     return cmocka_run_group_tests_name("accel-run", tests, group_setup, group_teardown);
 }
