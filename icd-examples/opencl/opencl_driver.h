@@ -34,7 +34,6 @@
     X(clReleaseContext, 1)                                                                                     \
     X(clCreateCommandQueue, 1)                                                                                 \
     X(clReleaseCommandQueue, 1)                                                                                \
-    X(clRetainCommandQueue, 1)                                                                                 \
     X(clFlush, 1)                                                                                              \
     X(clCreateBuffer, 1)                                                                                       \
     X(clCreateSubBuffer, 1)                                                                                    \

@@ -50,8 +50,13 @@
 /* Queues and fences.                                                         */
 
 /* queue_submit is never called concurrently for one queue, so `last` and
- * `error` need no lock. */
+ * `error` need no lock. The loader's handle and every fence that may still
+ * flush the queue hold a reference: a fence can outlive queue_destroy. The
+ * driver counts them itself because releasing a cl_command_queue flushes
+ * it on PoCL, and a flush per fence is what submissions are meant not to
+ * pay. */
 typedef struct ocl_queue {
+    atomic_int refs;
     ocl_device *dev;
     cl_context ctx;
     cl_command_queue q;
@@ -63,6 +68,7 @@ typedef struct ocl_queue {
 } ocl_queue;
 
 static void fence_unref(struct ocl_fence *f);
+static void queue_unref(struct ocl_queue *q);
 
 accel_icd_result ocl__queue_create(void *device, void **queue)
 {
@@ -74,6 +80,7 @@ accel_icd_result ocl__queue_create(void *device, void **queue)
     if (!q)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     cl_int err;
+    atomic_init(&q->refs, 1);
     q->dev = dev;
     q->ctx = ctx;
     q->q = CL(clCreateCommandQueue)(ctx, dev->id, 0, &err); /* in order */
@@ -89,17 +96,26 @@ accel_icd_result ocl__queue_create(void *device, void **queue)
     return ACCEL_SUCCESS;
 }
 
+static void queue_unref(ocl_queue *q)
+{
+    if (atomic_fetch_sub(&q->refs, 1) != 1)
+        return;
+    if (q->scratch)
+        CL(clReleaseMemObject)(q->scratch);
+    CL(clReleaseCommandQueue)(q->q); /* flushes what was never flushed */
+    free(q);
+}
+
 void ocl__queue_destroy(void *queue)
 {
     ocl_queue *q = queue;
     if (!q)
         return;
+    /* the latest fence first: it references the queue */
     if (q->last)
         fence_unref(q->last);
-    if (q->scratch)
-        CL(clReleaseMemObject)(q->scratch);
-    CL(clReleaseCommandQueue)(q->q);
-    free(q);
+    q->last = NULL;
+    queue_unref(q);
 }
 
 /* The queue's scratch buffer with at least `size` bytes. A smaller one is
@@ -121,7 +137,7 @@ typedef struct ocl_fence {
     atomic_int refs;   /* the loader's, plus one per fence that waits on it */
     atomic_int result; /* ACCEL_NOT_READY until known */
     cl_event ev;       /* NULL for a fence failed at submission */
-    cl_command_queue cq; /* ev's queue (a reference), to flush; NULL with ev */
+    struct ocl_queue *queue; /* ev's queue (a reference), to flush; NULL without ev */
     atomic_int flushed;
     cl_context ctx;
     pthread_mutex_t lock; /* resolution */
@@ -153,7 +169,7 @@ static void fence_unref(ocl_fence *f)
             if (f->has_status && atomic_load(&f->result) == ACCEL_NOT_READY)
                 CL(clWaitForEvents)(1, &f->ev);
             CL(clReleaseEvent)(f->ev);
-            CL(clReleaseCommandQueue)(f->cq);
+            queue_unref(f->queue);
         }
         ocl_fence *next = NULL;
         for (uint32_t i = 0; i < f->ndeps; i++) {
@@ -173,7 +189,7 @@ static void fence_unref(ocl_fence *f)
 static void fence_flush(ocl_fence *f)
 {
     if (f->ev && !atomic_load_explicit(&f->flushed, memory_order_relaxed)) {
-        CL(clFlush)(f->cq);
+        CL(clFlush)(f->queue->q);
         atomic_store_explicit(&f->flushed, 1, memory_order_relaxed);
     }
 }
@@ -771,7 +787,7 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
         if (wr == ACCEL_SUCCESS)
             continue;
         cl_int err = CL_SUCCESS;
-        if (wf->cq != q->q)
+        if (wf->queue != q)
             fence_flush(wf);
         bridged[nlisted] = wf->ctx != q->ctx;
         cl_event ev = bridged[nlisted] ? bridge(q->ctx, wf->ev, &err) : wf->ev;
@@ -817,8 +833,8 @@ accel_icd_result ocl__queue_submit(void *queue, const accel_icd_submit *s, void 
         }
         goto out;
     }
-    CL(clRetainCommandQueue)(q->q);
-    fence->cq = q->q;
+    atomic_fetch_add(&q->refs, 1);
+    fence->queue = q;
     fence->ev = b.last;
     queue_track(q, fence);
     *out = fence;
