@@ -28,3 +28,8 @@ fi
 if [ -x "$build/bench/bench_warpdrive" ]; then
     "$build/bench/bench_warpdrive"
 fi
+# Minutes, not seconds (every device and function over the corpus, lavapipe and PoCL among
+# them); built only where zlib, libdeflate and OpenSSL's libcrypto are found.
+if [ -x "$build/bench/bench_functions" ]; then
+    "$build/bench/bench_functions" --manifests "$build/manifests"
+fi
