@@ -24,6 +24,24 @@
  * The "announce, then re-check" pairs use sequentially consistent atomics so
  * that one side always sees the other (no lost wake-up).
  *
+ * Spinning pays only while the thread waited for runs on another CPU at
+ * the same time. When both share one CPU (the process is allowed only one,
+ * `taskset -c 0`, or the other CPUs are busy with other work), a spinner
+ * keeps the other thread off the CPU until its spin ends or the scheduler
+ * preempts it: with the worker and fence_wait spinning against each other,
+ * a no-op round trip took about 40 us instead of 0.6. So no spin just
+ * burns its CPU (spin_round): where the worker may run on one CPU only,
+ * every round gives the CPU away (sched_yield), so that the thread waited
+ * for, which then shares it, runs at once; where it may run on several,
+ * the rounds pause, and give the CPU away once every CPU_SPIN_BURST rounds
+ * (about half a microsecond: a no-op job completes within it when the two
+ * threads do run at once), for when the thread waited for is waiting for
+ * this CPU after all. sched_yield returns at once when nothing else wants
+ * the CPU. The worker takes its allowed CPUs from the queue's creator (or
+ * its partition) and reads them again each time it goes to sleep, so that
+ * a changed affinity is seen; queue_submit passes the worker's answer on
+ * to fence_wait in the fence.
+ *
  * Failures. A failed submission (its function's error, a failed wait fence,
  * device loss) breaks its queue: every later submission on the queue fails
  * with the same error without running (the accel_queue_submit contract of
@@ -45,6 +63,7 @@
 
 #define CPU_WORKER_SPIN_NS     20000u /* worker: after its last job */
 #define CPU_WAIT_SPIN_NS       10000u /* fence_wait: before sleeping */
+#define CPU_SPIN_BURST         16u    /* pause rounds (about 0.5 us) between two sched_yield */
 #define CPU_RING_SIZE          1024u  /* pending submissions per queue */
 #define CPU_FENCE_INLINE_WAITS 4u
 #define CPU_FENCE_CHUNK        64u
@@ -69,6 +88,7 @@ struct cpu_fence {
     uint32_t arg_count;
     uint32_t work_dim;
     bool lost;       /* fault injection: fail with DEVICE_LOST */
+    bool pause;      /* spin_round's mode for fence_wait: the worker may use several CPUs */
     cpu_fence *next; /* in the pool */
     cpu_driver *driver;
 
@@ -113,6 +133,7 @@ typedef struct cpu_queue {
      * a sleep, so that the side that checks it every time hits its cache. */
     _Alignas(CPU_CACHE_LINE) _Atomic uint32_t worker_asleep;
     _Atomic uint32_t work_bell; /* futex word: rung for the worker */
+    _Atomic bool several_cpus;  /* the worker may run on more than one CPU */
     _Atomic uint32_t stop;
     _Alignas(CPU_CACHE_LINE) _Atomic uint32_t producer_asleep;
     _Atomic uint32_t space_bell; /* futex word: rung for a producer waiting for space */
@@ -150,6 +171,30 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/* Whether the calling thread may run on more than one CPU (also when the
+ * set is too large to read: then it surely may). */
+static bool thread_has_several_cpus(void)
+{
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) > 1;
+}
+
+/* Round i (from 1) of a spin that ends at `until`: wait a little before the
+ * caller checks again; false once the spin is over. `pause`: the thread
+ * waited for may run on another CPU (see the top of the file). */
+static inline bool spin_round(unsigned i, bool pause, uint64_t until)
+{
+    if (pause) {
+        cpu_relax();
+        if (i % CPU_SPIN_BURST)
+            return true;
+    }
+    if (now_ns() >= until)
+        return false;
+    sched_yield();
+    return true;
 }
 
 /* ---- the fence pool ----------------------------------------------------- */
@@ -279,13 +324,10 @@ accel_icd_result cpu__fence_wait(void *fence, uint64_t timeout_ns)
     uint64_t deadline =
         timeout_ns == UINT64_MAX || timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
     uint64_t spin_until = deadline - start < CPU_WAIT_SPIN_NS ? deadline : start + CPU_WAIT_SPIN_NS;
-    for (unsigned i = 1;; i++) {
-        cpu_relax();
+    for (unsigned i = 1; spin_round(i, f->pause, spin_until); i++) {
         s = SR_STATE(atomic_load_explicit(&f->sr, memory_order_acquire));
         if (s != ACCEL_NOT_READY)
             return s;
-        if ((i & 31) == 0 && now_ns() >= spin_until)
-            break;
     }
 
     struct timespec ts, *tsp = NULL;
@@ -366,18 +408,16 @@ static void *worker_main(void *arg)
         /* Nothing to do: spin a little, the next submission often follows
          * at once. */
         uint64_t spin_until = now_ns() + CPU_WORKER_SPIN_NS;
-        bool found = false;
-        for (unsigned i = 1;; i++) {
-            cpu_relax();
-            if (slot_ready(q, head, memory_order_relaxed)) {
-                found = true;
-                break;
-            }
-            if ((i & 31) == 0 && now_ns() >= spin_until)
-                break;
-        }
+        bool pause = atomic_load_explicit(&q->several_cpus, memory_order_relaxed), found = false;
+        for (unsigned i = 1; !found && spin_round(i, pause, spin_until); i++)
+            found = slot_ready(q, head, memory_order_relaxed);
         if (found)
             continue;
+        /* About to sleep, a system call anyway: the time to see whether
+         * the allowed CPUs changed. Written only when they did, so that
+         * the line stays shared with the producer. */
+        if (thread_has_several_cpus() != pause)
+            atomic_store_explicit(&q->several_cpus, !pause, memory_order_relaxed);
         /* Sleep: announce it, then re-check, so that a producer either
          * sees the announcement or this thread sees its submission. Stop
          * only with the ring empty: every accepted submission completes. */
@@ -407,6 +447,10 @@ accel_icd_result cpu__queue_create(void *device, void **queue)
     memset(q, 0, sizeof(*q));
     q->device = device;
     q->error = ACCEL_SUCCESS;
+    /* The worker inherits this thread's CPUs, or is bound to its
+     * partition's. */
+    atomic_init(&q->several_cpus,
+                q->device->bound ? CPU_COUNT(&q->device->cores) > 1 : thread_has_several_cpus());
     int e = pthread_create(&q->thread, NULL, worker_main, q);
     if (e) {
         CPU_LOG(ACCEL_LOG_ERROR, "queue worker thread: %s", strerror(e));
@@ -529,6 +573,7 @@ accel_icd_result cpu__queue_submit(void *queue, const accel_icd_submit *submit, 
     }
     cpu_driver *drv = q->device->driver;
     f->lost = false;
+    f->pause = atomic_load_explicit(&q->several_cpus, memory_order_relaxed);
     if (drv->fault_after) {
         uint64_t n = atomic_fetch_add_explicit(&drv->submissions, 1, memory_order_relaxed) + 1;
         f->lost = n >= drv->fault_after;
