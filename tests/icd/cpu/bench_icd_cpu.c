@@ -14,8 +14,10 @@
  *                                 a 3-stream crc32 instruction loop written
  *                                 here, OpenSSL's EVP digest, libdeflate.
  *
- * Every figure is the fastest of several repetitions (the least disturbed
- * by other load), in GiB/s of input (for inflate: of output). */
+ * Speed figures are the fastest of several repetitions (the least
+ * disturbed by other load), in GiB/s of input (for inflate: of output).
+ * BENCH_ICD_CPU_DRIVER=path runs another build of the driver (to compare
+ * two versions on the same machine, alternately). */
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -340,7 +342,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s rtt [samples] | speed [dir]\n", argv[0]);
         return 2;
     }
-    if (ih_open(&D, DRIVER_PATH) != 0 || D.device_count < 1)
+    const char *driver = secure_getenv("BENCH_ICD_CPU_DRIVER");
+    if (ih_open(&D, driver && *driver ? driver : DRIVER_PATH) != 0 || D.device_count < 1)
         return 1;
     DEV = D.devices[0];
     if (D.t->queue_create(DEV, &Q) != ACCEL_SUCCESS)
