@@ -1031,9 +1031,16 @@ uint getbits(bits_t *b, uint n)
 
 /* A canonical Huffman code: how many codes of each length, and the symbols
  * ordered by code. */
+/* Codes of up to FAST_BITS bits decode with one lookup in fast[]: the
+ * next FAST_BITS input bits index it, an entry is symbol << 4 | length
+ * (length 0: a longer code, decoded bit by bit). Most literal/length and
+ * distance codes are that short. */
+#define FAST_BITS 9u
+
 typedef struct huff {
     ushort count[16];
     ushort symbol[288];
+    ushort fast[1u << FAST_BITS];
 } huff_t;
 
 /* 0 on success, -1 if the lengths over-subscribe the code space.
@@ -1043,6 +1050,8 @@ int huff_build(huff_t *h, const ushort *lengths, int n)
     ushort offs[16];
     for (int i = 0; i < 16; i++)
         h->count[i] = 0;
+    for (uint i = 0; i < (1u << FAST_BITS); i++)
+        h->fast[i] = 0;
     for (int i = 0; i < n; i++)
         h->count[lengths[i]]++;
     if (h->count[0] == n)
@@ -1059,14 +1068,42 @@ int huff_build(huff_t *h, const ushort *lengths, int n)
     for (int i = 0; i < n; i++)
         if (lengths[i] != 0)
             h->symbol[offs[lengths[i]]++] = (ushort)i;
+    /* Canonical codes in symbol[] order; a short one fills every fast[]
+     * entry whose low bits are its code (bit-reversed: the stream sends
+     * codes from their top bit). */
+    uint code = 0, idx = 0;
+    for (uint len = 1; len <= FAST_BITS; len++) {
+        for (uint k = 0; k < h->count[len]; k++, idx++, code++) {
+            uint r = 0, v = code;
+            for (uint j = 0; j < len; j++) {
+                r = (r << 1) | (v & 1u);
+                v >>= 1;
+            }
+            for (uint e = r; e < (1u << FAST_BITS); e += 1u << len)
+                h->fast[e] = (ushort)((h->symbol[idx] << 4) | len);
+        }
+        code <<= 1;
+    }
     return 0;
 }
 
-/* Read one symbol bit by bit: codes of each length are consecutive
- * integers, the first of length L following the last of length L-1
- * shifted left once. */
+/* Read one symbol: a short code with one lookup, a longer one (or one
+ * at the very end of the input) bit by bit: codes of each length are
+ * consecutive integers, the first of length L following the last of
+ * length L-1 shifted left once. */
 int huff_decode(bits_t *b, const huff_t *h)
 {
+    while (b->count < FAST_BITS && b->pos < b->end) {
+        b->buf |= (ulong)b->in[b->pos++] << b->count;
+        b->count += 8;
+    }
+    uint e = h->fast[b->buf & ((1u << FAST_BITS) - 1u)];
+    uint elen = e & 15u;
+    if (elen != 0u && elen <= b->count) {
+        b->buf >>= elen;
+        b->count -= elen;
+        return (int)(e >> 4);
+    }
     int code = 0, first = 0, index = 0;
     for (int len = 1; len < 16; len++) {
         code |= (int)getbits(b, 1);
