@@ -23,8 +23,11 @@
  * word in the shared MMIO region (so the client submits without a system
  * call), spinning for EMU_SPIN_NS after the last request and then napping in
  * short ppoll() steps on the connection. Requests run in order: crc32c and
- * sha256 (emu_hash.c), zlib.deflate / zlib.inflate (zlib, level 6), copy and
- * fill. How the device reaches client memory is in emu_memory.c: with SVA
+ * sha256 (emu_hash.c), zlib.deflate (zlib at the descriptor's level, or
+ * stored blocks written here: level 0, and data zlib would make longer than
+ * them) / zlib.inflate (zlib), copy and fill.
+ *
+ * How the device reaches client memory is in emu_memory.c: with SVA
  * the buffers are the client's virtual addresses, found in the device's
  * translation cache (memory the driver described with WD_MSG_TRANSLATE_ADD:
  * the emulator maps its fd and works on the bytes in place) or else read
@@ -390,7 +393,101 @@ static int op_sha256(conn *c, const wd_desc *d)
     return emu_write(&c->space, d->addr[1], out, 32);
 }
 
-/* deflate / inflate: one zlib call over the whole source. The destination
+/* The size of a zlib stream of stored blocks of n bytes: header, 5 bytes
+ * per block of at most 65535 (one empty block for no input), Adler-32.
+ * Within the documented bound n + 5 * ceil(n / 65535) + 11. */
+static uint64_t stored_size(uint64_t n)
+{
+    uint64_t blocks = n ? (n + 65534) / 65535 : 1;
+    return n + 5 * blocks + 6;
+}
+
+/* Write n bytes as a zlib stream of stored blocks (stored_size(n) bytes at
+ * dst, which does not overlap src): level 0, and the way out for data that
+ * the compressor would make longer. */
+static void write_stored(const uint8_t *src, uint64_t n, uint8_t *dst)
+{
+    uint8_t *p = dst;
+    *p++ = 0x78; /* deflate, 32 KiB window */
+    *p++ = 0x01; /* FLEVEL 0, no dictionary; 0x7801 is a multiple of 31 */
+    uint64_t done = 0;
+    do {
+        uint32_t k = n - done < 65535 ? (uint32_t)(n - done) : 65535u;
+        *p++ = done + k == n; /* BFINAL on the last block, BTYPE 00 (stored) */
+        put_le(p, k, 2);
+        put_le(p + 2, ~k & 0xffffu, 2);
+        p += 4;
+        memcpy(p, src + done, k);
+        p += k;
+        done += k;
+    } while (done < n);
+    uint32_t adler = (uint32_t)adler32_z(1, src, (size_t)n);
+    for (int i = 0; i < 4; i++)
+        *p++ = (uint8_t)(adler >> (24 - 8 * i)); /* big endian (RFC 1950) */
+}
+
+/* Compress src at `level` into dst (cap bytes), the length in *out.
+ * zlib at levels 1..9 makes data that does not compress longer than a
+ * stream of stored blocks (its stored blocks are cut at its own buffer
+ * sizes, 5 bytes each); it only gets that much room, and when it does not
+ * finish in it the stream is written as stored blocks instead, so a
+ * destination of the documented bound always suffices. */
+static int deflate_to(const uint8_t *src, uint64_t n, uint8_t *dst, uint64_t cap, unsigned level, uint64_t *out)
+{
+    uint64_t stored = stored_size(n);
+    if (level > WD_DEFLATE_LEVEL_MAX)
+        return WD_ST_INVALID;
+    if (level > 0) {
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        if (deflateInit(&z, (int)level) != Z_OK)
+            return WD_ST_NOMEM;
+        z.next_in = (Bytef *)(uintptr_t)src;
+        z.avail_in = (uInt)n;
+        z.next_out = dst;
+        z.avail_out = (uInt)(cap < stored ? cap : stored);
+        int zr = deflate(&z, Z_FINISH);
+        uint64_t produced = z.total_out;
+        deflateEnd(&z);
+        if (zr == Z_STREAM_END) {
+            *out = produced;
+            return WD_ST_OK;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return zr == Z_MEM_ERROR ? WD_ST_NOMEM : WD_ST_HW_ERROR;
+        /* out of room: stored blocks, if they fit */
+    }
+    if (cap < stored)
+        return WD_ST_INVALID;
+    write_stored(src, n, dst);
+    *out = stored;
+    return WD_ST_OK;
+}
+
+/* Decompress exactly one zlib stream from src into dst (cap bytes). */
+static int inflate_to(const uint8_t *src, uint64_t n, uint8_t *dst, uint64_t cap, uint64_t *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    int zr = inflateInit(&z);
+    if (zr != Z_OK)
+        return WD_ST_NOMEM;
+    z.next_in = (Bytef *)(uintptr_t)src;
+    z.avail_in = (uInt)n;
+    z.next_out = dst;
+    z.avail_out = (uInt)cap;
+    zr = inflate(&z, Z_FINISH);
+    int st;
+    if (zr == Z_STREAM_END)
+        st = z.avail_in ? WD_ST_INVALID : WD_ST_OK; /* bytes after the stream */
+    else
+        st = zr == Z_MEM_ERROR ? WD_ST_NOMEM : WD_ST_INVALID; /* corrupt, truncated or dst too small */
+    *out = z.total_out;
+    inflateEnd(&z);
+    return st;
+}
+
+/* deflate / inflate over the whole source in one request. The destination
  * is written in place when it is mapped and does not overlap the source;
  * otherwise the whole range is working space here and only the produced
  * bytes are written back. */
@@ -398,6 +495,8 @@ static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
 {
     if (d->len[2] < 8)
         return WD_ST_INVALID;
+    if (compress && d->imm > WD_DEFLATE_LEVEL_MAX)
+        return WD_ST_INVALID; /* before anything is touched */
     if (d->len[0] > UINT_MAX || d->len[1] > UINT_MAX)
         return WD_ST_NOMEM; /* one zlib call per request: 4 GiB at most */
     emu_map *dhold = NULL;
@@ -413,32 +512,11 @@ static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
         free(local);
         return st;
     }
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    int zr = compress ? deflateInit(&z, 6) : inflateInit(&z);
-    if (zr != Z_OK) {
-        src_put(&src);
-        emu_release(dhold);
-        free(local);
-        return WD_ST_NOMEM;
-    }
-    z.next_in = (Bytef *)(uintptr_t)src.p;
-    z.avail_in = (uInt)d->len[0];
-    z.next_out = dst;
-    z.avail_out = (uInt)d->len[1];
-    if (compress) {
-        zr = deflate(&z, Z_FINISH);
-        st = zr == Z_STREAM_END ? WD_ST_OK : zr == Z_OK || zr == Z_BUF_ERROR ? WD_ST_INVALID : WD_ST_HW_ERROR;
-        deflateEnd(&z);
-    } else {
-        zr = inflate(&z, Z_FINISH);
-        if (zr == Z_STREAM_END)
-            st = z.avail_in ? WD_ST_INVALID : WD_ST_OK; /* bytes after the stream */
-        else
-            st = zr == Z_MEM_ERROR ? WD_ST_NOMEM : WD_ST_INVALID; /* corrupt, truncated or dst too small */
-        inflateEnd(&z);
-    }
-    uint64_t n = d->len[1] - z.avail_out;
+    uint64_t n = 0;
+    if (compress)
+        st = deflate_to(src.p, d->len[0], dst, d->len[1], d->imm, &n);
+    else
+        st = inflate_to(src.p, d->len[0], dst, d->len[1], &n);
     src_put(&src);
     emu_release(dhold);
     if (st == WD_ST_OK && local)

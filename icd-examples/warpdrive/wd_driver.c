@@ -812,7 +812,7 @@ static const wd_function builtins[] = {
     {"accel.fill", WD_OP_FILL, 2, {MEM, ACCEL_ARG_U32}},
     {"crc32c", WD_OP_CRC32C, 2, {MEM, MEM}},
     {"sha256", WD_OP_SHA256, 2, {MEM, MEM}},
-    {"zlib.deflate", WD_OP_DEFLATE, 3, {MEM, MEM, MEM}},
+    {"zlib.deflate", WD_OP_DEFLATE, 4, {MEM, MEM, MEM, ACCEL_ARG_I32}}, /* level: wd_queue.c */
     {"zlib.inflate", WD_OP_INFLATE, 3, {MEM, MEM, MEM}},
 };
 #undef MEM

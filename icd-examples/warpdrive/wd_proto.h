@@ -21,6 +21,16 @@
  * cqe.status / cqe.produced and then stores cqe.seq = n + 1 with release
  * order. The host reuses a slot only after it has seen its completion.
  *
+ * Deflate level: a WD_OP_DEFLATE descriptor carries the zlib level in imm,
+ * 0 (stored blocks only) to 9; the host resolves the standard function's
+ * -1 (zlib's default) to 6 before it submits, so the device never sees a
+ * "default". The device fails a level above 9 with WD_ST_INVALID. Whatever
+ * the level, the stream it writes is never longer than a stream of stored
+ * blocks (len[0] + 5 * ceil(len[0] / 65535) + 11 bytes, 11 for no input):
+ * a destination of that size always suffices. This is how UADK hands the
+ * HiSilicon ZIP engine its comp_lv in the request (that hardware offers few
+ * levels; this device honours all ten).
+ *
  * Small results in the completion entry: a crc32c descriptor with flags
  * bit WD_DESC_RESULT_IN_CQE asks the device to return the 32-bit result in
  * cqe.produced instead of writing it to buf1 (it still checks len[1] >= 4);
@@ -79,7 +89,7 @@ enum wd_op {
     WD_OP_NOOP = 0,
     WD_OP_CRC32C = 1,  /* buf0 = src, buf1 = result (>= 4) */
     WD_OP_SHA256 = 2,  /* buf0 = src, buf1 = result (>= 32) */
-    WD_OP_DEFLATE = 3, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8) */
+    WD_OP_DEFLATE = 3, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8), imm = level 0..9 */
     WD_OP_INFLATE = 4, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8) */
     WD_OP_COPY = 5,    /* buf0 = src, buf1 = dst */
     WD_OP_FILL = 6,    /* buf0 = dst, imm = pattern */
@@ -88,6 +98,8 @@ enum wd_op {
 
 /* Descriptor flags. */
 #define WD_DESC_RESULT_IN_CQE 0x1u /* crc32c: the result in cqe.produced, buf1 untouched */
+
+#define WD_DEFLATE_LEVEL_MAX 9u
 
 /* Completion status. */
 enum wd_status {

@@ -510,6 +510,25 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
         if (wr != ACCEL_SUCCESS)
             set_error(q, wr);
     }
+    /* The immediate: fill's pattern, or deflate's level. The device knows
+     * levels 0..9 only; zlib's -1 (its default) is 6. A bad level fails
+     * this submission and breaks the queue, as the device's own failures
+     * do (docs/standard-functions.md), without reaching the device. */
+    uint32_t imm = 0;
+    for (uint32_t i = 0; i < s.arg_count; i++) {
+        const accel_icd_arg *a = &s.args[i];
+        if (a->kind == ACCEL_ARG_U32) {
+            imm = a->u.u32;
+        } else if (a->kind == ACCEL_ARG_I32 && fn->op == WD_OP_DEFLATE) {
+            int32_t level = a->u.i32;
+            if (level < -1 || level > (int32_t)WD_DEFLATE_LEVEL_MAX) {
+                WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate level %d is outside -1..9; the submission "
+                       "fails and the queue with it", q->dev->name, (int)level);
+                set_error(q, ACCEL_ERROR_INVALID_ARGUMENT);
+            }
+            imm = level == -1 ? 6u : (uint32_t)level;
+        }
+    }
     /* A broken queue, or a lost device: fail without running. */
     if (atomic_load_explicit(&q->lost, memory_order_acquire) ||
         atomic_load_explicit(&q->dev->lost, memory_order_acquire))
@@ -548,7 +567,7 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     d->op = fn->op;
     d->flags = 0;
     q->result_dst[slot] = NULL;
-    d->imm = 0;
+    d->imm = imm;
     memset(d->addr, 0, sizeof(d->addr));
     memset(d->len, 0, sizeof(d->len));
     for (uint32_t i = 0, b = 0; i < s.arg_count; i++) {
@@ -564,8 +583,6 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
                 q->result_dst[slot] = m->base + a->u.mem.offset;
             }
             b++;
-        } else if (a->kind == ACCEL_ARG_U32) {
-            d->imm = a->u.u32;
         }
     }
     /* Publish: the descriptor, then (for reapers) the slot, then the bell. */

@@ -4,7 +4,8 @@
  * and killed in the middle of a queue; allocated memory (reached through
  * the emulator's translation cache) and imported host memory (reached
  * through the process's address space) giving the cpu driver's results,
- * also after an address is freed and reused by other memory. */
+ * also after an address is freed and reused by other memory; zlib.deflate's
+ * level, and fences polled for their status. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -252,6 +253,13 @@ static accel_arg mem_arg(accel_memory *m, uint64_t offset, uint64_t size)
     return a;
 }
 
+static accel_arg i32_arg(int32_t v)
+{
+    accel_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
 static void run(accel_device *dev, accel_queue *q, const char *name, const accel_arg *args, uint32_t n)
 {
     accel_function *fn = NULL;
@@ -297,8 +305,8 @@ static void compare_functions(accel_instance *inst, accel_device *wd, accel_devi
     assert_memory_equal(ow.p, oc.p, 32);
 
     /* deflate on each device, inflate on the other: the source again */
-    accel_arg d[3] = {mem_arg(src.m, 0, n), mem_arg(ow.m, 0, bound), mem_arg(ow.m, bound, 8)};
-    run(wd, qw, "zlib.deflate", d, 3);
+    accel_arg d[4] = {mem_arg(src.m, 0, n), mem_arg(ow.m, 0, bound), mem_arg(ow.m, bound, 8), i32_arg(-1)};
+    run(wd, qw, "zlib.deflate", d, 4);
     uint64_t zlen;
     memcpy(&zlen, ow.p + bound, 8);
     assert_true(zlen > 8 && zlen <= bound);
@@ -308,7 +316,7 @@ static void compare_functions(accel_instance *inst, accel_device *wd, accel_devi
     assert_memory_equal(back.p, src.p, n);
     d[1] = mem_arg(oc.m, 0, bound);
     d[2] = mem_arg(oc.m, bound, 8);
-    run(cpu, qc, "zlib.deflate", d, 3);
+    run(cpu, qc, "zlib.deflate", d, 4);
     memcpy(&zlen, oc.p + bound, 8);
     memset(back.p, 0, n);
     i[0] = mem_arg(oc.m, 0, zlen);
@@ -402,6 +410,90 @@ static void test_warpdrive_translation(void **state)
     stop_emulator(SIGTERM);
 }
 
+/* Submit one call and wait for its fence by polling its status (what an
+ * application that must not block does); returns the fence's result. */
+static accel_result run_polled(accel_device *dev, accel_queue *q, const char *name, const accel_arg *args,
+                               uint32_t n)
+{
+    accel_function *fn = NULL;
+    assert_int_equal(accel_function_get(dev, NULL, name, &fn), ACCEL_SUCCESS);
+    accel_submit_info s = {.struct_size = sizeof(s), .function = fn, .args = args, .arg_count = n};
+    accel_fence *f = NULL;
+    accel_result r = accel_queue_submit(q, &s, &f);
+    if (r == ACCEL_SUCCESS) {
+        uint64_t t0 = now_ms();
+        while ((r = accel_fence_status(f)) == ACCEL_NOT_READY && now_ms() - t0 < 10000)
+            ;
+        accel_fence_release(f);
+    }
+    accel_function_destroy(fn);
+    return r;
+}
+
+/* zlib.deflate's level through the loader: data that does not compress
+ * into exactly the documented bound at the default, stored, fastest and
+ * best levels, inflated back on the device; a level outside -1..9 fails its
+ * fence and breaks the queue. */
+static void test_warpdrive_deflate_levels(void **state)
+{
+    (void)state;
+    start_emulator_named("wd_loader-3", "zlib,crc32c", "0");
+    accel_instance *inst = create();
+    accel_device *wd = ts_device_of(inst, "warpdrive");
+    assert_non_null(wd);
+    accel_queue *q;
+    assert_int_equal(accel_queue_create(wd, 0, &q), ACCEL_SUCCESS);
+    const size_t n = 65536;
+    const uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+    accel_memory *src, *z, *back, *sz;
+    uint8_t *ps, *pz, *pb, *psz;
+    accel_memory_alloc_info mi = {.struct_size = sizeof(mi), .numa_node = -1};
+    mi.size = n;
+    assert_int_equal(accel_memory_alloc(inst, &mi, &src), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_alloc(inst, &mi, &back), ACCEL_SUCCESS);
+    mi.size = bound;
+    assert_int_equal(accel_memory_alloc(inst, &mi, &z), ACCEL_SUCCESS);
+    mi.size = 8;
+    assert_int_equal(accel_memory_alloc(inst, &mi, &sz), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_map(src, (void **)&ps), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_map(z, (void **)&pz), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_map(back, (void **)&pb), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_map(sz, (void **)&psz), ACCEL_SUCCESS);
+    accel_memory *all[] = {src, z, back, sz};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(accel_memory_attach(all[i], wd, NULL), ACCEL_SUCCESS);
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ps[i] = (uint8_t)(x >> 24);
+    }
+    static const int32_t levels[] = {-1, 0, 1, 9};
+    for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+        accel_arg d[4] = {mem_arg(src, 0, n), mem_arg(z, 0, bound), mem_arg(sz, 0, 8), i32_arg(levels[l])};
+        assert_int_equal(run_polled(wd, q, "zlib.deflate", d, 4), ACCEL_SUCCESS);
+        uint64_t zlen;
+        memcpy(&zlen, psz, 8);
+        assert_true(zlen > 8 && zlen <= bound);
+        memset(pb, 0, n);
+        accel_arg i[3] = {mem_arg(z, 0, zlen), mem_arg(back, 0, n), mem_arg(sz, 0, 8)};
+        assert_int_equal(run_polled(wd, q, "zlib.inflate", i, 3), ACCEL_SUCCESS);
+        assert_memory_equal(pb, ps, n);
+    }
+    accel_arg bad[4] = {mem_arg(src, 0, n), mem_arg(z, 0, bound), mem_arg(sz, 0, 8), i32_arg(10)};
+    assert_int_equal(run_polled(wd, q, "zlib.deflate", bad, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    bad[3] = i32_arg(6);
+    assert_int_equal(run_polled(wd, q, "zlib.deflate", bad, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_queue_destroy(q);
+    accel_memory_free(src);
+    accel_memory_free(z);
+    accel_memory_free(back);
+    accel_memory_free(sz);
+    accel_instance_destroy(inst);
+    stop_emulator(SIGTERM);
+}
+
 /* ACCEL_WARPDRIVE_PARTITIONS=instances: one partition per free queue
  * instance, each a device whose parent is the whole uacce device, holding
  * at most one queue. */
@@ -481,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_warpdrive_beside_cpu),
         cmocka_unit_test(test_warpdrive_translation),
         cmocka_unit_test(test_warpdrive_partitions),
+        cmocka_unit_test(test_warpdrive_deflate_levels),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

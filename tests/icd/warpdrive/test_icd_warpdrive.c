@@ -205,6 +205,19 @@ static void *fn_get(ih_driver *d, void *dev, const char *name)
     return fn;
 }
 
+static accel_icd_arg arg_i32(int32_t v)
+{
+    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
+/* The documented bound of zlib.deflate's output: a stream of stored blocks. */
+static uint64_t deflate_bound(uint64_t n)
+{
+    return n + 5 * ((n + 65534) / 65535) + 11;
+}
+
 static uint32_t ref_crc32c(const uint8_t *p, size_t n)
 {
     uint32_t c = 0xffffffffu;
@@ -448,10 +461,14 @@ static void check_functions_kinds(ih_driver *d, void *dev, void *q, size_t n, bo
     }
     if (d->t->function_get(dev, NULL, "zlib.deflate", &fn, NULL) == ACCEL_SUCCESS) {
         void *inf = fn_get(d, dev, "zlib.inflate");
-        uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
+        uint64_t bound = deflate_bound(n);
+        /* A different level per size (test_deflate_levels has them all);
+         * the default for the largest, where the level is the run time. */
+        int32_t level = n >= 16 * MIB ? -1 : (int32_t)(n % 11) - 1;
         buf z = buf_new_kind(d, dev, bound, NULL, ok), sz = buf_new_kind(d, dev, 8, NULL, ok);
-        accel_icd_arg args[3] = {ih_mem(src.mem, 0, n), ih_mem(z.mem, 0, bound), ih_mem(sz.mem, 0, 8)};
-        assert_int_equal(ih_run(d, q, fn, args, 3, 0, 0), ACCEL_SUCCESS);
+        accel_icd_arg args[4] = {ih_mem(src.mem, 0, n), ih_mem(z.mem, 0, bound), ih_mem(sz.mem, 0, 8),
+                                 arg_i32(level)};
+        assert_int_equal(ih_run(d, q, fn, args, 4, 0, 0), ACCEL_SUCCESS);
         buf_sync(d, dev, &z);
         buf_sync(d, dev, &sz);
         uint64_t zlen = get_le(sz.p, 8);
@@ -874,8 +891,9 @@ static void test_translation_span(void **state)
         assert_memory_equal(v, copy, size);
         uint8_t z[9000], zsize[8];
         void *zm = attach_desc(&d, dev, z, sizeof(z), -1, 0), *zs = attach_desc(&d, dev, zsize, 8, -1, 0);
-        accel_icd_arg dargs[3] = {ih_mem(all, 2000, 7000), ih_mem(zm, 0, sizeof(z)), ih_mem(zs, 0, 8)};
-        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.deflate"), dargs, 3, 0, 0), ACCEL_SUCCESS);
+        accel_icd_arg dargs[4] = {ih_mem(all, 2000, 7000), ih_mem(zm, 0, sizeof(z)), ih_mem(zs, 0, 8),
+                                  arg_i32(-1)};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.deflate"), dargs, 4, 0, 0), ACCEL_SUCCESS);
         uint64_t zlen = get_le(zsize, 8);
         memset(v + 3000, 0, 7000);
         accel_icd_arg iargs[3] = {ih_mem(zm, 0, zlen), ih_mem(all, 3000, 7000), ih_mem(zs, 0, 8)};
@@ -1137,17 +1155,223 @@ static void test_queue_semantics(void **state)
     accel_icd_arg ia[3] = {ih_mem(in.mem, 0, 64), ih_mem(in.mem, 64, 256), ih_mem(res.mem, 0, 8)};
     assert_int_equal(ih_run(&d, q, inf, ia, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(ih_run(&d, q, crc, a1, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
-    /* deflate into a too-small destination */
+    /* deflate without its level is refused at once (nothing queued, the
+     * queue stays usable); into a too-small destination it fails. */
     void *def = fn_get(&d, dev, "zlib.deflate");
     fill_data(in.p, 4096, 3);
-    accel_icd_arg da[3] = {ih_mem(in.mem, 0, 4096), ih_mem(in.mem, 8000, 10), ih_mem(res.mem, 0, 8)};
-    assert_int_equal(ih_run(&d, q2, def, da, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_icd_arg da[4] = {ih_mem(in.mem, 0, 4096), ih_mem(in.mem, 8000, 10), ih_mem(res.mem, 0, 8), arg_i32(6)};
+    accel_icd_submit s3 = {.struct_size = sizeof(s3), .function = def, .args = da, .arg_count = 3};
+    void *f3 = NULL;
+    assert_int_equal(d.t->queue_submit(q2, &s3, &f3), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_null(f3);
+    assert_int_equal(ih_run(&d, q2, def, da, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(ih_run(&d, q2, fn_get(&d, dev, "accel.noop"), NULL, 0, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
 
     buf_free(&d, dev, &in);
     buf_free(&d, dev, &res);
     d.t->queue_destroy(q);
     d.t->queue_destroy(q2);
+    ih_close(&d);
+}
+
+/* ---- deflate levels ---------------------------------------------------------------- */
+
+/* Bytes no compressor can shrink. */
+static void fill_random(uint8_t *p, size_t n, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = (uint8_t)(x >> 32);
+    }
+}
+
+/* deflate src[0, n) on the device at `level` into exactly `cap` bytes
+ * (followed by guard bytes that must stay), check that zlib inflates the
+ * output back to src, and return its length. */
+static uint64_t device_deflate(ih_driver *d, void *dev, void *q, const buf *src, uint64_t n, int32_t level,
+                               uint64_t cap, buf_kind kind)
+{
+    buf z = buf_new_kind(d, dev, cap + 16, NULL, kind), sz = buf_new_kind(d, dev, 16, NULL, kind);
+    accel_icd_arg args[4] = {ih_mem(src->mem, 0, n), ih_mem(z.mem, 0, cap), ih_mem(sz.mem, 0, 8), arg_i32(level)};
+    accel_result r = ih_run(d, q, fn_get(d, dev, "zlib.deflate"), args, 4, 0, 0);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("zlib.deflate of %llu bytes at level %d into %llu: %d", (unsigned long long)n, (int)level,
+                 (unsigned long long)cap, (int)r);
+    buf_sync(d, dev, &z);
+    buf_sync(d, dev, &sz);
+    uint64_t zlen = get_le(sz.p, 8);
+    assert_true(zlen >= 8 && zlen <= cap);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(z.p[cap + i], 0xA5);
+        assert_int_equal(sz.p[8 + i / 2], 0xA5);
+    }
+    uint8_t *back = malloc(n + 1);
+    assert_non_null(back);
+    uLongf blen = n + 1;
+    int zr = uncompress(back, &blen, z.p, zlen);
+    if (zr != Z_OK || blen != n || memcmp(back, src->p, n) != 0)
+        fail_msg("level %d, %llu bytes: zlib does not inflate the output back (%d, %lu bytes)", (int)level,
+                 (unsigned long long)n, zr, (unsigned long)blen);
+    /* Levels from 1 are zlib's own (same window and memory level), so the
+     * stream is the one zlib makes whenever that fits: proof that the level
+     * reached the device. Level 0 is stored blocks only. */
+    if (level != 0) {
+        uLongf rlen = compressBound(n);
+        uint8_t *ref = malloc(rlen);
+        assert_non_null(ref);
+        assert_int_equal(compress2(ref, &rlen, src->p, n, level), Z_OK);
+        if (rlen <= cap && (rlen != zlen || memcmp(ref, z.p, zlen) != 0))
+            fail_msg("level %d, %llu bytes: %llu bytes, zlib makes %lu others", (int)level, (unsigned long long)n,
+                     (unsigned long long)zlen, (unsigned long)rlen);
+        free(ref);
+    } else {
+        uint64_t blocks = n ? (n + 65534) / 65535 : 1;
+        assert_int_equal(zlen, n + 5 * blocks + 6);
+    }
+    free(back);
+    buf_free(d, dev, &z);
+    buf_free(d, dev, &sz);
+    return zlen;
+}
+
+/* Every level (-1 and 0..9) at the sizes around a stored block: zlib
+ * inflates the device's output, and the device inflates zlib's streams of
+ * every level. */
+static void test_deflate_levels(void **state)
+{
+    (void)state;
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_atc-4")], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    void *inf = fn_get(&d, dev, "zlib.inflate");
+    static const size_t sizes[] = {0, 1, 65535, 65536, MIB + 7};
+    uint64_t t0 = now_ns();
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k];
+        uint8_t *data = malloc(n ? n : 1);
+        assert_non_null(data);
+        fill_data(data, n, (uint32_t)k);
+        buf src = buf_new_kind(&d, dev, n, data, k % 2 ? BUF_MEMFD : BUF_HOST);
+        uint64_t stored = 0;
+        for (int32_t level = -1; level <= 9; level++) {
+            uint64_t zlen = device_deflate(&d, dev, q, &src, n, level, deflate_bound(n), k % 2 ? BUF_HOST : BUF_MEMFD);
+            if (level == 0)
+                stored = zlen;
+            else if (level > 0 && n >= 65535)
+                assert_true(zlen < stored); /* it compresses */
+
+            /* zlib's stream at this level, inflated by the device. */
+            uLongf rlen = compressBound(n);
+            uint8_t *ref = malloc(rlen);
+            assert_non_null(ref);
+            assert_int_equal(compress2(ref, &rlen, data, n, level), Z_OK);
+            buf rz = buf_new_kind(&d, dev, rlen, ref, BUF_HOST), out = buf_new_kind(&d, dev, n + 4, NULL, BUF_MEMFD),
+                sz = buf_new_kind(&d, dev, 8, NULL, BUF_HOST);
+            accel_icd_arg ia[3] = {ih_mem(rz.mem, 0, rlen), ih_mem(out.mem, 0, n), ih_mem(sz.mem, 0, 8)};
+            assert_int_equal(ih_run(&d, q, inf, ia, 3, 0, 0), ACCEL_SUCCESS);
+            assert_int_equal(get_le(sz.p, 8), n);
+            assert_memory_equal(out.p, data, n);
+            assert_int_equal(out.p[n], 0xA5);
+            free(ref);
+            buf_free(&d, dev, &rz);
+            buf_free(&d, dev, &out);
+            buf_free(&d, dev, &sz);
+        }
+        buf_free(&d, dev, &src);
+        free(data);
+    }
+    print_message("deflate and inflate at 11 levels x 5 sizes: %.2f s\n", (now_ns() - t0) / 1e9);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* Data that does not compress, into exactly the documented bound: zlib at
+ * levels from 1 would need more room (its stored blocks are shorter than
+ * 65535 bytes); the device still fits, and the queue goes on working. The
+ * destination in place (memfd: the emulator's mapping) and not (host
+ * memory: written back). */
+static void test_deflate_incompressible_bound(void **state)
+{
+    (void)state;
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_atc-4")], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    static const size_t sizes[] = {65535, 65536, 2 * 65535 + 1, MIB};
+    static const int32_t levels[] = {0, 1, 6, 9};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t n = sizes[k];
+        uint8_t *data = malloc(n);
+        assert_non_null(data);
+        fill_random(data, n, k + 1);
+        for (int kind = 0; kind < 2; kind++) {
+            buf src = buf_new_kind(&d, dev, n, data, (buf_kind)kind);
+            for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+                uint64_t zlen = device_deflate(&d, dev, q, &src, n, levels[l], deflate_bound(n), (buf_kind)kind);
+                assert_true(zlen <= deflate_bound(n));
+            }
+            /* The queue is not broken. */
+            buf out = buf_new_kind(&d, dev, 4, NULL, (buf_kind)kind);
+            accel_icd_arg a[2] = {ih_mem(src.mem, 0, n), ih_mem(out.mem, 0, 4)};
+            assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "crc32c"), a, 2, 0, 0), ACCEL_SUCCESS);
+            assert_int_equal(get_le(out.p, 4), ref_crc32c(data, n));
+            buf_free(&d, dev, &out);
+            buf_free(&d, dev, &src);
+        }
+        free(data);
+    }
+    /* One byte less than a stored stream fails at level 0 and at 9. */
+    size_t n = 65536;
+    uint8_t *data = malloc(n);
+    assert_non_null(data);
+    fill_random(data, n, 99);
+    buf src = buf_new(&d, dev, n, data), z = buf_new(&d, dev, n + 16, NULL), sz = buf_new(&d, dev, 8, NULL);
+    for (int32_t level = 0; level <= 9; level += 9) {
+        void *q2;
+        assert_int_equal(d.t->queue_create(dev, &q2), ACCEL_SUCCESS);
+        accel_icd_arg a[4] = {ih_mem(src.mem, 0, n), ih_mem(z.mem, 0, n + 5 * 2 + 6 - 1), ih_mem(sz.mem, 0, 8),
+                              arg_i32(level)};
+        assert_int_equal(ih_run(&d, q2, fn_get(&d, dev, "zlib.deflate"), a, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+        d.t->queue_destroy(q2);
+    }
+    buf_free(&d, dev, &src);
+    buf_free(&d, dev, &z);
+    buf_free(&d, dev, &sz);
+    free(data);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* A level outside -1..9 fails the submission with INVALID_ARGUMENT without
+ * touching its ranges, and breaks the queue like any failed submission. */
+static void test_deflate_bad_level(void **state)
+{
+    (void)state;
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_atc-4")];
+    buf src = buf_new(&d, dev, 1000, NULL), z = buf_new(&d, dev, 2000, NULL), sz = buf_new(&d, dev, 8, NULL);
+    static const int32_t bad[] = {-2, 10, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        void *q;
+        assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+        accel_icd_arg a[4] = {ih_mem(src.mem, 0, 1000), ih_mem(z.mem, 0, 2000), ih_mem(sz.mem, 0, 8), arg_i32(bad[i])};
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.deflate"), a, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+        for (int k = 0; k < 2000; k++)
+            assert_int_equal(z.p[k], 0xA5);
+        for (int k = 0; k < 8; k++)
+            assert_int_equal(sz.p[k], 0xA5);
+        a[3] = arg_i32(6);
+        assert_int_equal(ih_run(&d, q, fn_get(&d, dev, "zlib.deflate"), a, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+        d.t->queue_destroy(q);
+    }
+    buf_free(&d, dev, &src);
+    buf_free(&d, dev, &z);
+    buf_free(&d, dev, &sz);
     ih_close(&d);
 }
 
@@ -1244,6 +1468,9 @@ int main(void)
         cmocka_unit_test(test_functions_sva),
         cmocka_unit_test(test_functions_nosva_staged),
         cmocka_unit_test(test_deflate_64mib),
+        cmocka_unit_test(test_deflate_levels),
+        cmocka_unit_test(test_deflate_incompressible_bound),
+        cmocka_unit_test(test_deflate_bad_level),
         cmocka_unit_test(test_attach_modes),
         cmocka_unit_test(test_translation_functions),
         cmocka_unit_test(test_translation_path),
