@@ -49,19 +49,18 @@
 #include "bench_functions.h"
 #include "bench_util.h"
 
-#define LARGE_SIZE     (64u << 20)
-#define MAX_REPS       BENCH_ROUNDS /* bench_median's limit */
-#define MIN_REPS       3
+#define LARGE_SIZE      (64u << 20)
+#define MAX_REPS        BENCH_ROUNDS /* bench_median's limit */
 #define WAIT_TIMEOUT_NS (600ull * 1000000000ull)
-#define RES_SIZE       64 /* result memory: crc/digest at 0, out_size at OUT_SIZE_AT */
-#define OUT_SIZE_AT    32
-#define POISON         0xa5
+#define RES_SIZE        64 /* result memory: crc/digest at 0, out_size at OUT_SIZE_AT */
+#define OUT_SIZE_AT     32
+#define POISON          0xa5
 
 static const char *const function_names[BF_F_COUNT] = {"crc32c", "sha256", "zlib.deflate", "zlib.inflate"};
 
 /* The text files of the corpus, for the opencl/vulkan ratio goal. */
-static const char *const text_files[] = {"alice29.txt", "asyoulik.txt", "lcet10.txt",
-                                         "plrabn12.txt", "html",        "urls.10K"};
+static const char *const text_files[] = {"alice29.txt",  "asyoulik.txt", "lcet10.txt",
+                                         "plrabn12.txt", "html",         "urls.10K"};
 
 const char *bf_function_name(bf_function f)
 {
@@ -87,7 +86,8 @@ int bf_row_level(bf_row r)
  * is not run at 9 here, where zlib is the reference. */
 bf_anchor bf_row_anchor(bf_row r)
 {
-    static const bf_anchor a[BF_R_COUNT] = {BF_A_CRC3, BF_A_SHA, BF_A_LD1, BF_A_LD6, BF_A_ZLIB9, BF_A_LD_INFL};
+    static const bf_anchor a[BF_R_COUNT] = {BF_A_CRC3, BF_A_SHA,   BF_A_LD1,
+                                            BF_A_LD6,  BF_A_ZLIB9, BF_A_LD_INFL};
     return a[r];
 }
 
@@ -141,22 +141,23 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bench_functions [--corpus DIR] [--manifests DIR] [--device SELECTOR] [--function NAME]...\n"
-            "                       [--quick] [--json] [--budget SECONDS] [--cell-limit SECONDS]\n"
-            "                       [--goal-cell-limit SECONDS]\n"
-            "  --corpus DIR        the corpus files (default %s)\n"
-            "  --manifests DIR     driver manifests (default %s)\n"
-            "  --device SELECTOR   only these devices (ACCEL_DEVICE_SELECTOR grammar, e.g. 'cpu:*;opencl:0')\n"
-            "  --function NAME     only this function: crc32c, sha256, zlib.deflate, zlib.inflate (repeatable,\n"
-            "                      or comma-separated)\n"
-            "  --quick             the concatenation only, one timed call per cell (a smoke test)\n"
-            "  --json              one JSON document on stdout instead of the tables\n"
-            "  --budget SECONDS    timed calls per cell go on until this is spent (default 0.25, quick 0.02)\n"
-            "  --cell-limit SECONDS  skip a cell when its timed calls would take longer than this, as\n"
-            "                      predicted from the warm-up (default 8; 0: never skip)\n"
-            "  --goal-cell-limit SECONDS  the same for the cells the goals are read from (default 60)\n",
-            ACCEL_BENCH_CORPUS_DIR, ACCEL_BENCH_MANIFEST_DIR);
+    fprintf(
+        f,
+        "usage: bench_functions [--corpus DIR] [--manifests DIR] [--device SELECTOR] [--function NAME]...\n"
+        "                       [--quick] [--json] [--budget SECONDS] [--cell-limit SECONDS]\n"
+        "                       [--goal-cell-limit SECONDS]\n"
+        "  --corpus DIR        the corpus files (default %s)\n"
+        "  --manifests DIR     driver manifests (default %s)\n"
+        "  --device SELECTOR   only these devices (ACCEL_DEVICE_SELECTOR grammar, e.g. 'cpu:*;opencl:0')\n"
+        "  --function NAME     only this function: crc32c, sha256, zlib.deflate, zlib.inflate (repeatable,\n"
+        "                      or comma-separated)\n"
+        "  --quick             the concatenation only, one timed call per cell (a smoke test)\n"
+        "  --json              one JSON document on stdout instead of the tables\n"
+        "  --budget SECONDS    timed calls per cell go on until this is spent (default 0.25, quick 0.02)\n"
+        "  --cell-limit SECONDS  skip a cell when its timed calls would take longer than this, as\n"
+        "                      predicted from the warm-up (default 8; 0: never skip)\n"
+        "  --goal-cell-limit SECONDS  the same for the cells the goals are read from (default 60)\n",
+        ACCEL_BENCH_CORPUS_DIR, ACCEL_BENCH_MANIFEST_DIR);
 }
 
 static int parse_seconds(const char *s, double *out)
@@ -173,15 +174,22 @@ static int parse_seconds(const char *s, double *out)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
-        {"corpus", required_argument, NULL, 'c'},  {"manifests", required_argument, NULL, 'm'},
-        {"device", required_argument, NULL, 'd'},  {"function", required_argument, NULL, 'f'},
-        {"quick", no_argument, NULL, 'q'},         {"json", no_argument, NULL, 'j'},
-        {"budget", required_argument, NULL, 'b'},  {"cell-limit", required_argument, NULL, 'l'},
+        {"corpus", required_argument, NULL, 'c'},
+        {"manifests", required_argument, NULL, 'm'},
+        {"device", required_argument, NULL, 'd'},
+        {"function", required_argument, NULL, 'f'},
+        {"quick", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, 'j'},
+        {"budget", required_argument, NULL, 'b'},
+        {"cell-limit", required_argument, NULL, 'l'},
         {"goal-cell-limit", required_argument, NULL, 'g'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     double budget = -1;
-    *o = (options){.corpus = ACCEL_BENCH_CORPUS_DIR, .manifests = ACCEL_BENCH_MANIFEST_DIR, .cell_limit_s = 8,
+    *o = (options){.corpus = ACCEL_BENCH_CORPUS_DIR,
+                   .manifests = ACCEL_BENCH_MANIFEST_DIR,
+                   .cell_limit_s = 8,
                    .goal_limit_s = 60};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -198,8 +206,9 @@ static int parse_options(int argc, char **argv, options *o)
                 while (k < BF_F_COUNT && strcmp(t, function_names[k]) != 0)
                     k++;
                 if (k == BF_F_COUNT) {
-                    fprintf(stderr, "bench_functions: unknown function \"%s\" (crc32c, sha256, zlib.deflate, "
-                                    "zlib.inflate)\n",
+                    fprintf(stderr,
+                            "bench_functions: unknown function \"%s\" (crc32c, sha256, zlib.deflate, "
+                            "zlib.inflate)\n",
                             t);
                     free(copy);
                     return -1;
@@ -249,10 +258,10 @@ static int parse_options(int argc, char **argv, options *o)
 /* ---- the corpus and the data sets ---- */
 
 typedef struct data_set {
-    uint8_t *host;         /* malloc'ed copy until placed in `mem` */
+    uint8_t *host; /* malloc'ed copy until placed in `mem` */
     accel_memory *mem, *zmem;
-    uint8_t *p, *z6;       /* mapped: the data and zlib's level-6 stream of it */
-    uint32_t crc;          /* references: bytewise crc32c, OpenSSL sha256 */
+    uint8_t *p, *z6; /* mapped: the data and zlib's level-6 stream of it */
+    uint32_t crc;    /* references: bytewise crc32c, OpenSSL sha256 */
     uint8_t sha[32];
 } data_set;
 
@@ -275,7 +284,8 @@ static int load_corpus(const options *o, bf_report *r, data_set **out)
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 64) {
-        if (e->d_name[0] == '.' || strncmp(e->d_name, "README", 6) == 0 || strncmp(e->d_name, "LICENSE", 7) == 0)
+        if (e->d_name[0] == '.' || strncmp(e->d_name, "README", 6) == 0 ||
+            strncmp(e->d_name, "LICENSE", 7) == 0)
             continue;
         char path[1024];
         struct stat st;
@@ -389,10 +399,12 @@ static int start_emulator(bf_report *r)
         }
         usleep(10000);
     }
-    snprintf(r->notes[0], sizeof(r->notes[0]), "warpdrive: the uacce emulator did not start; no warpdrive device");
+    snprintf(r->notes[0], sizeof(r->notes[0]),
+             "warpdrive: the uacce emulator did not start; no warpdrive device");
     return -1;
 #else
-    snprintf(r->notes[0], sizeof(r->notes[0]), "warpdrive: built without the uacce emulator; no warpdrive device");
+    snprintf(r->notes[0], sizeof(r->notes[0]),
+             "warpdrive: built without the uacce emulator; no warpdrive device");
     return -1;
 #endif
 }
@@ -435,8 +447,8 @@ static accel_function *fpga_image_crc(device *d, bf_dev *info, char *why, size_t
 {
 #ifdef ACCEL_BENCH_FPGA_IMAGE
     unsigned long mark = log_mark();
-    accel_result res = accel_program_load(d->dev, ACCEL_PROGRAM_FORMAT_FPGA_IMAGE, ACCEL_BENCH_FPGA_IMAGE, 0, NULL,
-                                          &d->program);
+    accel_result res = accel_program_load(d->dev, ACCEL_PROGRAM_FORMAT_FPGA_IMAGE, ACCEL_BENCH_FPGA_IMAGE, 0,
+                                          NULL, &d->program);
     if (res != ACCEL_SUCCESS) {
         char err[240];
         describe_error(res, mark, err, sizeof(err));
@@ -485,7 +497,8 @@ static int open_devices(accel_instance *inst, const options *o, bf_report *r, de
                 continue;
             unsigned long mark = log_mark();
             accel_result res = accel_function_get(devs[i], NULL, function_names[f], &d[i].fn[f]);
-            if (res == ACCEL_ERROR_NOT_FOUND && f == BF_F_CRC && info.interface == ACCEL_DEVICE_INTERFACE_FPGA)
+            if (res == ACCEL_ERROR_NOT_FOUND && f == BF_F_CRC &&
+                info.interface == ACCEL_DEVICE_INTERFACE_FPGA)
                 d[i].fn[f] = fpga_image_crc(&d[i], bd, bd->fn_note[f], sizeof(bd->fn_note[f]));
             else if (res == ACCEL_ERROR_NOT_FOUND)
                 snprintf(bd->fn_note[f], sizeof(bd->fn_note[f]), "not offered");
@@ -513,10 +526,10 @@ typedef struct timing {
 
 /* How one cell is timed. */
 typedef struct plan {
-    void *warm_ctx;  /* the warm-up's call (other data), or NULL: the same call */
-    double predict;  /* one timed call takes this many warm-ups (the size ratio) */
-    double limit;    /* skip when min_reps calls are predicted to take longer; 0: never */
-    double budget;   /* keep timing until this is spent */
+    void *warm_ctx; /* the warm-up's call (other data), or NULL: the same call */
+    double predict; /* one timed call takes this many warm-ups (the size ratio) */
+    double limit;   /* skip when min_reps calls are predicted to take longer; 0: never */
+    double budget;  /* keep timing until this is spent */
     int min_reps;
 } plan;
 
@@ -524,7 +537,8 @@ typedef struct plan {
  * budget lasts (at most MAX_REPS). Sets *state: OK; REFUSED when the
  * warm-up fails; FAILED when a later call does; SKIPPED when the timed
  * calls are predicted to exceed the limit. The reason in err. */
-static void measure(call_fn call, void *ctx, const plan *p, timing *t, bf_state *state, char *err, size_t err_size)
+static void measure(call_fn call, void *ctx, const plan *p, timing *t, bf_state *state, char *err,
+                    size_t err_size)
 {
     uint64_t ns, again;
     *t = (timing){0};
@@ -535,13 +549,15 @@ static void measure(call_fn call, void *ctx, const plan *p, timing *t, bf_state 
     double predicted = (double)ns / 1e9 * p->predict * p->min_reps;
     /* The first call may have compiled or loaded something: judge by a
      * second one before giving up on the cell. */
-    if (p->limit > 0 && predicted > p->limit && call(p->warm_ctx ? p->warm_ctx : ctx, &again, err, err_size) == 0 &&
-        again < ns)
+    if (p->limit > 0 && predicted > p->limit &&
+        call(p->warm_ctx ? p->warm_ctx : ctx, &again, err, err_size) == 0 && again < ns)
         predicted = (double)again / 1e9 * p->predict * p->min_reps;
     if (p->limit > 0 && predicted > p->limit) {
         *state = BF_SKIPPED;
-        snprintf(err, err_size, "skipped: %d call(s) would take about %.0f s (from the warm-up%s), over the %g s "
-                 "limit per cell", p->min_reps, predicted, p->warm_ctx ? " on the concatenation" : "", p->limit);
+        snprintf(err, err_size,
+                 "skipped: %d call(s) would take about %.0f s (from the warm-up%s), over the %g s "
+                 "limit per cell",
+                 p->min_reps, predicted, p->warm_ctx ? " on the concatenation" : "", p->limit);
         return;
     }
     double v[MAX_REPS], spent = 0;
@@ -602,7 +618,8 @@ static int device_run(void *ctx, uint64_t *ns, char *err, size_t err_size)
 {
     device_call *c = ctx;
     memset(c->res, POISON, RES_SIZE);
-    accel_submit_info s = {.struct_size = sizeof(s), .function = c->fn, .args = c->args, .arg_count = c->arg_count};
+    accel_submit_info s = {
+        .struct_size = sizeof(s), .function = c->fn, .args = c->args, .arg_count = c->arg_count};
     accel_fence *f = NULL;
     unsigned long mark = log_mark();
     uint64_t t0 = bench_now_ns();
@@ -634,13 +651,13 @@ typedef struct bench {
     accel_instance *inst;
     device *devs;
     data_set *ds;
-    size_t warm_set;          /* the concatenation: warm-up for the large set */
-    accel_memory *dst, *res;  /* shared outputs */
+    size_t warm_set;         /* the concatenation: warm-up for the large set */
+    accel_memory *dst, *res; /* shared outputs */
     uint8_t *dst_p, *res_p;
     uint64_t dst_size;
     bf_anchors *anchors;
-    uint8_t *scratch;         /* for inflating device output */
-    int wrong;                /* cells WRONG or FAILED */
+    uint8_t *scratch; /* for inflating device output */
+    int wrong;        /* cells WRONG or FAILED */
 } bench;
 
 /* Cells the goals are read from (bench_functions_report.c): they get the
@@ -669,8 +686,11 @@ static bool row_needed(const bf_set *set, const char *driver, bf_row row)
 static plan cell_plan(const bench *b, size_t s, bool needed, void *warm_ctx)
 {
     const bf_set *set = &b->r->sets[s];
-    plan p = {.warm_ctx = set->large ? warm_ctx : NULL, .predict = 1, .budget = b->o->budget_s,
-              .min_reps = b->o->min_reps, .limit = needed ? b->o->goal_limit_s : b->o->cell_limit_s};
+    plan p = {.warm_ctx = set->large ? warm_ctx : NULL,
+              .predict = 1,
+              .budget = b->o->budget_s,
+              .min_reps = b->o->min_reps,
+              .limit = needed ? b->o->goal_limit_s : b->o->cell_limit_s};
     if (set->large)
         p.predict = (double)set->size / (double)b->r->sets[b->warm_set].size;
     return p;
@@ -701,7 +721,11 @@ static void run_anchors(bench *b, size_t s)
         if (!b->o->fn[f] || (a == BF_A_CRC3 && !b->r->crc3_available))
             continue;
         anchor_call c = {b->anchors, (bf_anchor)a, d->p, d->z6, set->size, set->z6_size};
-        anchor_call warm = {b->anchors, (bf_anchor)a, w->p, w->z6, b->r->sets[b->warm_set].size,
+        anchor_call warm = {b->anchors,
+                            (bf_anchor)a,
+                            w->p,
+                            w->z6,
+                            b->r->sets[b->warm_set].size,
                             b->r->sets[b->warm_set].z6_size};
         plan p = cell_plan(b, s, anchor_needed(set, (bf_anchor)a), &warm);
         timing t;
@@ -755,8 +779,8 @@ static int check_device_output(bench *b, size_t s, bf_row row, uint64_t *out_siz
     default:
         *out_size = get_le64(b->res_p + OUT_SIZE_AT);
         if (*out_size > b->dst_size) {
-            snprintf(err, err_size, "out_size %llu is larger than dst (%llu bytes)", (unsigned long long)*out_size,
-                     (unsigned long long)b->dst_size);
+            snprintf(err, err_size, "out_size %llu is larger than dst (%llu bytes)",
+                     (unsigned long long)*out_size, (unsigned long long)b->dst_size);
             return -1;
         }
         return bf_check_zlib_stream(b->dst_p, *out_size, d->p, n, b->scratch, err, err_size);
@@ -862,7 +886,8 @@ static accel_memory *alloc_mem(accel_instance *inst, uint64_t size, uint8_t **p)
 {
     accel_memory_alloc_info mi = {.struct_size = sizeof(mi), .size = size ? size : 1, .numa_node = -1};
     accel_memory *m = NULL;
-    if (accel_memory_alloc(inst, &mi, &m) != ACCEL_SUCCESS || accel_memory_map(m, (void **)p) != ACCEL_SUCCESS) {
+    if (accel_memory_alloc(inst, &mi, &m) != ACCEL_SUCCESS ||
+        accel_memory_map(m, (void **)p) != ACCEL_SUCCESS) {
         fprintf(stderr, "bench_functions: accel_memory_alloc of %llu bytes: %s\n", (unsigned long long)size,
                 accel_last_error_message());
         accel_memory_free(m);
@@ -969,8 +994,8 @@ static void describe_machine(bf_report *r)
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
-    snprintf(r->machine, sizeof(r->machine), "%s  %s %s %s  %ld CPU(s)  %s", date, u.sysname, u.release, u.machine,
-             sysconf(_SC_NPROCESSORS_ONLN), model);
+    snprintf(r->machine, sizeof(r->machine), "%s  %s %s %s  %ld CPU(s)  %s", date, u.sysname, u.release,
+             u.machine, sysconf(_SC_NPROCESSORS_ONLN), model);
 }
 
 int main(int argc, char **argv)
@@ -1026,7 +1051,8 @@ int main(int argc, char **argv)
         r.sets[s].cells = calloc(r.dev_count * BF_R_COUNT + 1, sizeof(bf_cell));
     attach_all(&b);
 #ifndef ACCEL_BENCH_FPGA_IMAGE
-    snprintf(r.notes[1], sizeof(r.notes[1]), "fpga: built without the example images; no crc32c on the slots");
+    snprintf(r.notes[1], sizeof(r.notes[1]),
+             "fpga: built without the example images; no crc32c on the slots");
 #endif
 
     for (size_t s = 0; s < r.set_count; s++) {

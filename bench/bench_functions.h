@@ -29,15 +29,15 @@ int bf_crc32c_self_test(char *why, size_t why_size);
 /* ---- the libraries (bench_functions_anchors.c) ---- */
 
 typedef enum bf_anchor {
-    BF_A_CRC3,       /* crc32c, 3-way SSE4.2 */
-    BF_A_SHA,        /* OpenSSL SHA-256 */
-    BF_A_ZLIB1,      /* zlib compress2 level 1 */
+    BF_A_CRC3,  /* crc32c, 3-way SSE4.2 */
+    BF_A_SHA,   /* OpenSSL SHA-256 */
+    BF_A_ZLIB1, /* zlib compress2 level 1 */
     BF_A_ZLIB6,
     BF_A_ZLIB9,
-    BF_A_LD1,        /* libdeflate_zlib_compress level 1 */
+    BF_A_LD1, /* libdeflate_zlib_compress level 1 */
     BF_A_LD6,
-    BF_A_ZLIB_INFL,  /* zlib uncompress of the level-6 stream */
-    BF_A_LD_INFL,    /* libdeflate_zlib_decompress of it */
+    BF_A_ZLIB_INFL, /* zlib uncompress of the level-6 stream */
+    BF_A_LD_INFL,   /* libdeflate_zlib_decompress of it */
     BF_A_COUNT
 } bf_anchor;
 
@@ -67,8 +67,8 @@ int bf_anchors_run(bf_anchors *x, bf_anchor a, char *err, size_t err_size);
  * against `sha`, a compressed stream by inflating it with zlib back to the
  * data, a decompression against the data. The compressed size in *out_size
  * (0 for the others). 0, or -1 with the reason in err. */
-int bf_anchors_check(bf_anchors *x, bf_anchor a, uint32_t crc, const uint8_t sha[32], uint64_t *out_size, char *err,
-                     size_t err_size);
+int bf_anchors_check(bf_anchors *x, bf_anchor a, uint32_t crc, const uint8_t sha[32], uint64_t *out_size,
+                     char *err, size_t err_size);
 
 /* zlib's level-6 stream of data into a malloc'ed buffer: what zlib.inflate is
  * given. NULL if out of memory or zlib fails. */
@@ -96,11 +96,11 @@ typedef enum bf_row { BF_R_CRC, BF_R_SHA, BF_R_DEF1, BF_R_DEF6, BF_R_DEF9, BF_R_
 
 const char *bf_function_name(bf_function f);
 bf_function bf_row_function(bf_row r);
-int bf_row_level(bf_row r);                /* 0 if not deflate */
-bf_anchor bf_row_anchor(bf_row r);         /* what its speed is compared with */
+int bf_row_level(bf_row r);        /* 0 if not deflate */
+bf_anchor bf_row_anchor(bf_row r); /* what its speed is compared with */
 
 typedef enum bf_state {
-    BF_NONE,    /* not measured: filtered out, not offered */
+    BF_NONE, /* not measured: filtered out, not offered */
     BF_OK,
     BF_REFUSED, /* the first call failed: the device does not do it (yet) */
     BF_FAILED,  /* a later call failed after the first succeeded */
@@ -119,19 +119,19 @@ typedef struct bf_cell {
 typedef struct bf_set {
     char name[64];
     uint64_t size;
-    bool text;         /* one of the text files the opencl/vulkan ratio goal is about */
-    bool large;        /* the concatenation repeated to 64 MiB */
-    uint64_t z6_size;  /* zlib level 6 (what zlib.inflate is given) */
+    bool text;        /* one of the text files the opencl/vulkan ratio goal is about */
+    bool large;       /* the concatenation repeated to 64 MiB */
+    uint64_t z6_size; /* zlib level 6 (what zlib.inflate is given) */
     bf_cell anchor[BF_A_COUNT];
-    bf_cell *cells;    /* [device][BF_R_COUNT] */
-    double wall_s;     /* how long the set took, for the log */
+    bf_cell *cells; /* [device][BF_R_COUNT] */
+    double wall_s;  /* how long the set took, for the log */
 } bf_set;
 
 typedef struct bf_dev {
-    char label[40];    /* "driver:index", a device selector term */
+    char label[40]; /* "driver:index", a device selector term */
     char name[160];
     char driver[40];
-    char attach[24];   /* how the data memory was attached */
+    char attach[24]; /* how the data memory was attached */
     bool offered[BF_F_COUNT];
     char fn_note[BF_F_COUNT][256]; /* "image crc32c.json", or why not offered */
 } bf_dev;

@@ -47,7 +47,7 @@ struct bf_anchors {
     struct libdeflate_compressor *ld1, *ld6;
     struct libdeflate_decompressor *ldd;
     size_t max_size;
-    uint8_t *out;      /* compressed output, compressBound(max_size) bytes */
+    uint8_t *out; /* compressed output, compressBound(max_size) bytes */
     size_t out_cap;
     size_t out_size;   /* of the last compression */
     uint8_t *plain;    /* decompressed output, max_size + 1 bytes */
@@ -111,12 +111,8 @@ int bf_anchors_run(bf_anchors *x, bf_anchor a, char *err, size_t err_size)
     size_t n;
     int zr;
     switch (a) {
-    case BF_A_CRC3:
-        x->crc = bf_crc32c_3way(x->data, x->size);
-        return 0;
-    case BF_A_SHA:
-        bf_sha256(x->data, x->size, x->digest);
-        return 0;
+    case BF_A_CRC3: x->crc = bf_crc32c_3way(x->data, x->size); return 0;
+    case BF_A_SHA: bf_sha256(x->data, x->size, x->digest); return 0;
     case BF_A_ZLIB1:
     case BF_A_ZLIB6:
     case BF_A_ZLIB9:
@@ -154,15 +150,14 @@ int bf_anchors_run(bf_anchors *x, bf_anchor a, char *err, size_t err_size)
         }
         x->plain_size = n;
         return 0;
-    case BF_A_COUNT:
-        break;
+    case BF_A_COUNT: break;
     }
     snprintf(err, err_size, "unknown anchor %d", (int)a);
     return -1;
 }
 
-int bf_anchors_check(bf_anchors *x, bf_anchor a, uint32_t crc, const uint8_t sha[32], uint64_t *out_size, char *err,
-                     size_t err_size)
+int bf_anchors_check(bf_anchors *x, bf_anchor a, uint32_t crc, const uint8_t sha[32], uint64_t *out_size,
+                     char *err, size_t err_size)
 {
     *out_size = 0;
     switch (a) {
@@ -220,7 +215,9 @@ int bf_check_zlib_stream(const uint8_t *z, size_t z_size, const uint8_t *data, s
     int zr = uncompress2(scratch, &out, z, &in);
     if (zr != Z_OK) {
         snprintf(err, err_size, "zlib cannot inflate the %zu-byte output: %s", z_size,
-                 zr == Z_DATA_ERROR ? "corrupt stream" : zr == Z_BUF_ERROR ? "truncated or too long" : zError(zr));
+                 zr == Z_DATA_ERROR  ? "corrupt stream"
+                 : zr == Z_BUF_ERROR ? "truncated or too long"
+                                     : zError(zr));
         return -1;
     }
     if (in != z_size) {
@@ -228,8 +225,8 @@ int bf_check_zlib_stream(const uint8_t *z, size_t z_size, const uint8_t *data, s
         return -1;
     }
     if (out != size || memcmp(scratch, data, size) != 0) {
-        snprintf(err, err_size, "it inflates to %lu bytes that differ from the %zu-byte input", (unsigned long)out,
-                 size);
+        snprintf(err, err_size, "it inflates to %lu bytes that differ from the %zu-byte input",
+                 (unsigned long)out, size);
         return -1;
     }
     return 0;

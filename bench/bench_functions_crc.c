@@ -88,8 +88,8 @@ static inline uint64_t load64(const uint8_t *p)
 
 /* Three streams over blocks of 3 * part bytes while they last; advances *p
  * and *n past what it consumed. part is a multiple of 8. */
-__attribute__((target("sse4.2,pclmul"))) static uint32_t crc_blocks(uint32_t crc, const uint8_t **pp, size_t *np,
-                                                                     size_t part, uint64_t k)
+__attribute__((target("sse4.2,pclmul"))) static uint32_t crc_blocks(uint32_t crc, const uint8_t **pp,
+                                                                    size_t *np, size_t part, uint64_t k)
 {
     const uint8_t *p = *pp;
     size_t n = *np;
@@ -160,14 +160,15 @@ int bf_crc32c_self_test(char *why, size_t why_size)
     static const char check[] = "123456789";
     uint32_t want = 0xe3069283u;
     if (bf_crc32c_bytewise(check, 9) != want) {
-        snprintf(why, why_size, "bytewise crc32c(\"123456789\") = %08x, not %08x", bf_crc32c_bytewise(check, 9),
-                 want);
+        snprintf(why, why_size, "bytewise crc32c(\"123456789\") = %08x, not %08x",
+                 bf_crc32c_bytewise(check, 9), want);
         return -1;
     }
     if (!bf_crc32c_3way_available())
         return 0;
     if (bf_crc32c_3way(check, 9) != want) {
-        snprintf(why, why_size, "3-way crc32c(\"123456789\") = %08x, not %08x", bf_crc32c_3way(check, 9), want);
+        snprintf(why, why_size, "3-way crc32c(\"123456789\") = %08x, not %08x", bf_crc32c_3way(check, 9),
+                 want);
         return -1;
     }
     /* Lengths around both block sizes and their multiples, at every
@@ -190,8 +191,8 @@ int bf_crc32c_self_test(char *why, size_t why_size)
         for (size_t off = 0; off < 8 && rc == 0; off++) {
             uint32_t a = bf_crc32c_3way(buf + off, lens[li]), b = bf_crc32c_bytewise(buf + off, lens[li]);
             if (a != b) {
-                snprintf(why, why_size, "3-way crc32c of %zu bytes at offset %zu: %08x, bytewise %08x", lens[li], off,
-                         a, b);
+                snprintf(why, why_size, "3-way crc32c of %zu bytes at offset %zu: %08x, bytewise %08x",
+                         lens[li], off, a, b);
                 rc = -1;
             }
         }

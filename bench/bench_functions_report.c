@@ -43,10 +43,10 @@ static const char *state_word(bf_state s)
 typedef struct goal {
     char text[96];
     double target;
-    bool at_most;      /* figure <= target (sizes); else figure >= target (speeds) */
+    bool at_most; /* figure <= target (sizes); else figure >= target (speeds) */
     bool measured;
     double figure;
-    char detail[512];  /* the numbers behind the figure, or why it is missing */
+    char detail[512]; /* the numbers behind the figure, or why it is missing */
 } goal;
 
 #define MAX_GOALS 10
@@ -79,8 +79,8 @@ static int speed_set(const bf_report *r)
 
 /* A device cell that can be used, or why not in why; *skipped tells whether
  * it was only skipped for time. */
-static const bf_cell *usable_cell(const bf_report *r, int set, int dev, bf_row row, const char *driver, char *why,
-                                  size_t why_size, bool *skipped)
+static const bf_cell *usable_cell(const bf_report *r, int set, int dev, bf_row row, const char *driver,
+                                  char *why, size_t why_size, bool *skipped)
 {
     *skipped = false;
     if (dev < 0) {
@@ -97,7 +97,8 @@ static const bf_cell *usable_cell(const bf_report *r, int set, int dev, bf_row r
         return c;
     *skipped = c->state == BF_SKIPPED;
     if (!r->devs[dev].offered[f])
-        snprintf(why, why_size, "%s %s: %s", r->devs[dev].label, bf_function_name(f), r->devs[dev].fn_note[f]);
+        snprintf(why, why_size, "%s %s: %s", r->devs[dev].label, bf_function_name(f),
+                 r->devs[dev].fn_note[f]);
     else
         snprintf(why, why_size, "%s %s on %s: %s", r->devs[dev].label, bf_function_name(f), r->sets[set].name,
                  c->state == BF_NONE ? "not measured" : c->note);
@@ -111,10 +112,11 @@ static const bf_cell *usable_anchor(const bf_report *r, int set, bf_anchor a, ch
     *skipped = c->state == BF_SKIPPED;
     if (c->state == BF_OK)
         return c;
-    snprintf(why, why_size, "%s on %s: %s", bf_anchor_name(a), r->sets[set].name,
-             c->state == BF_NONE ? (a == BF_A_CRC3 && !r->crc3_available ? "this CPU lacks SSE4.2 or PCLMULQDQ"
-                                                                           : "not measured")
-                                 : c->note);
+    snprintf(
+        why, why_size, "%s on %s: %s", bf_anchor_name(a), r->sets[set].name,
+        c->state == BF_NONE
+            ? (a == BF_A_CRC3 && !r->crc3_available ? "this CPU lacks SSE4.2 or PCLMULQDQ" : "not measured")
+            : c->note);
     return NULL;
 }
 
@@ -144,7 +146,8 @@ static void goal_compare(const bf_report *r, goal *g, comparison cmp)
         if (mine && cmp.anchor >= 0)
             other = usable_anchor(r, s, (bf_anchor)cmp.anchor, g->detail, sizeof(g->detail), &skipped);
         else if (mine)
-            other = usable_cell(r, s, dev_of(r, "cpu"), cmp.row, "cpu", g->detail, sizeof(g->detail), &skipped);
+            other =
+                usable_cell(r, s, dev_of(r, "cpu"), cmp.row, "cpu", g->detail, sizeof(g->detail), &skipped);
         if (mine && other) {
             const bf_set *set = &r->sets[s];
             g->measured = true;
@@ -176,7 +179,8 @@ static void goal_text_ratio(const bf_report *r, goal *g, const char *driver)
         if (!r->sets[s].text)
             continue;
         bool skipped;
-        const bf_cell *c = usable_cell(r, (int)s, d, BF_R_DEF6, driver, g->detail, sizeof(g->detail), &skipped);
+        const bf_cell *c =
+            usable_cell(r, (int)s, d, BF_R_DEF6, driver, g->detail, sizeof(g->detail), &skipped);
         if (!c)
             return;
         double ratio = (double)c->out_size / (double)r->sets[s].z6_size;
@@ -187,7 +191,8 @@ static void goal_text_ratio(const bf_report *r, goal *g, const char *driver)
         files++;
     }
     if (files == 0) {
-        snprintf(g->detail, sizeof(g->detail), "the text files were not measured%s", r->quick ? " (--quick)" : "");
+        snprintf(g->detail, sizeof(g->detail), "the text files were not measured%s",
+                 r->quick ? " (--quick)" : "");
         return;
     }
     g->measured = true;
@@ -199,9 +204,11 @@ static int compute_goals(const bf_report *r, goal *g)
 {
     int n = 0;
     memset(g, 0, MAX_GOALS * sizeof(*g));
-#define GOAL(t, target_, at_most_) \
-    (snprintf(g[n].text, sizeof(g[n].text), "%s", t), g[n].target = (target_), g[n].at_most = (at_most_), &g[n++])
-    goal_compare(r, GOAL("cpu sha256 >= 0.90x OpenSSL", 0.90, false), (comparison){"cpu", BF_R_SHA, BF_A_SHA, false});
+#define GOAL(t, target_, at_most_)                                                                           \
+    (snprintf(g[n].text, sizeof(g[n].text), "%s", t), g[n].target = (target_), g[n].at_most = (at_most_),    \
+     &g[n++])
+    goal_compare(r, GOAL("cpu sha256 >= 0.90x OpenSSL", 0.90, false),
+                 (comparison){"cpu", BF_R_SHA, BF_A_SHA, false});
     goal_compare(r, GOAL("cpu crc32c >= 0.85x 3-way single-core crc32c", 0.85, false),
                  (comparison){"cpu", BF_R_CRC, BF_A_CRC3, false});
     goal_compare(r, GOAL("cpu zlib.inflate >= 0.90x libdeflate", 0.90, false),
@@ -262,14 +269,17 @@ void bf_report_text(const bf_report *r, FILE *out)
     fprintf(out, "machine:   %s\n", r->machine);
     fprintf(out, "libraries: %s\n", r->libraries);
     fprintf(out, "corpus:    %s%s\n", r->corpus, r->quick ? "  (--quick: the concatenation only)" : "");
-    fprintf(out, "MB/s: 10^6 bytes of data per second, median of the timed calls (devices: accel_queue_submit to "
-                 "fence\ncompletion) after one warm-up call (on the concatenation for the 64 MiB set); at least %d "
-                 "timed call(s),\nmore until %.2f s are spent (at most 31). A cell is skipped when its timed calls "
-                 "would take more\nthan %g s (%g s for the cells the goals use), as predicted from the warm-up.\n"
-                 "zlib.inflate: the decompressed bytes per second (its input is zlib's level-6 stream of the data).\n",
-            r->min_reps, r->budget_s, r->cell_limit_s, r->goal_limit_s);
-    fprintf(out, "vs anchor: MB/s over the anchor's on the same bytes in this run. out/in: compressed over data "
-                 "size;\nvs zlib-6, vs ld-6: compressed size over zlib's and libdeflate's at level 6.\n");
+    fprintf(
+        out,
+        "MB/s: 10^6 bytes of data per second, median of the timed calls (devices: accel_queue_submit to "
+        "fence\ncompletion) after one warm-up call (on the concatenation for the 64 MiB set); at least %d "
+        "timed call(s),\nmore until %.2f s are spent (at most 31). A cell is skipped when its timed calls "
+        "would take more\nthan %g s (%g s for the cells the goals use), as predicted from the warm-up.\n"
+        "zlib.inflate: the decompressed bytes per second (its input is zlib's level-6 stream of the data).\n",
+        r->min_reps, r->budget_s, r->cell_limit_s, r->goal_limit_s);
+    fprintf(out,
+            "vs anchor: MB/s over the anchor's on the same bytes in this run. out/in: compressed over data "
+            "size;\nvs zlib-6, vs ld-6: compressed size over zlib's and libdeflate's at level 6.\n");
     for (int i = 0; i < 4; i++)
         if (r->notes[i][0])
             fprintf(out, "note: %s\n", r->notes[i]);
@@ -297,12 +307,12 @@ void bf_report_text(const bf_report *r, FILE *out)
         const bf_set *set = &r->sets[s];
         fprintf(out, "\n== %s: %llu bytes (zlib-6: %llu) ==\n", set->name, (unsigned long long)set->size,
                 (unsigned long long)set->z6_size);
-        fprintf(out, "%-13s %-20s %3s  %10s %4s  %-26s %6s  %8s  %8s\n", "device", "function", "lvl", "MB/s", "reps",
-                "vs anchor", "out/in", "vs zlib-6", "vs ld-6");
+        fprintf(out, "%-13s %-20s %3s  %10s %4s  %-26s %6s  %8s  %8s\n", "device", "function", "lvl", "MB/s",
+                "reps", "vs anchor", "out/in", "vs zlib-6", "vs ld-6");
         for (int a = 0; a < BF_A_COUNT; a++)
             if (set->anchor[a].state != BF_NONE)
-                print_row_text(out, set, "anchor", bf_anchor_name((bf_anchor)a), bf_anchor_level((bf_anchor)a),
-                               &set->anchor[a], (bf_anchor)a, false);
+                print_row_text(out, set, "anchor", bf_anchor_name((bf_anchor)a),
+                               bf_anchor_level((bf_anchor)a), &set->anchor[a], (bf_anchor)a, false);
         for (size_t i = 0; i < r->dev_count; i++)
             for (int row = 0; row < BF_R_COUNT; row++) {
                 const bf_cell *c = bf_cell_at(r, s, i, (bf_row)row);
@@ -382,7 +392,8 @@ static void json_cell(FILE *out, const bf_set *set, const char *device, const ch
     bool timed = c->state == BF_OK || c->state == BF_WRONG;
     json_num(out, c->seconds, timed);
     fprintf(out, ", \"mbps\": ");
-    json_num(out, timed && c->seconds > 0 ? (double)set->size / c->seconds / 1e6 : 0, timed && c->seconds > 0);
+    json_num(out, timed && c->seconds > 0 ? (double)set->size / c->seconds / 1e6 : 0,
+             timed && c->seconds > 0);
     fprintf(out, ", \"reps\": %d", timed ? c->reps : 0);
     double va = vs >= 0 ? vs_anchor(set, c, (bf_anchor)vs) : 0;
     fprintf(out, ", \"vs_anchor\": ");
@@ -419,9 +430,11 @@ void bf_report_json(const bf_report *r, FILE *out)
     fprintf(out,
             ",\n  \"quick\": %s,\n  \"min_reps\": %d,\n  \"budget_s\": %g,\n  \"cell_limit_s\": %g,\n"
             "  \"goal_cell_limit_s\": %g,\n  \"total_s\": %.1f,\n",
-            r->quick ? "true" : "false", r->min_reps, r->budget_s, r->cell_limit_s, r->goal_limit_s, r->total_s);
-    fprintf(out, "  \"units\": \"mbps: 1e6 bytes of data per second (zlib.inflate: decompressed bytes), median "
-                 "of reps timed calls after one warm-up\",\n  \"notes\": [");
+            r->quick ? "true" : "false", r->min_reps, r->budget_s, r->cell_limit_s, r->goal_limit_s,
+            r->total_s);
+    fprintf(out,
+            "  \"units\": \"mbps: 1e6 bytes of data per second (zlib.inflate: decompressed bytes), median "
+            "of reps timed calls after one warm-up\",\n  \"notes\": [");
     bool first = true;
     for (int i = 0; i < 4; i++)
         if (r->notes[i][0]) {
@@ -458,7 +471,8 @@ void bf_report_json(const bf_report *r, FILE *out)
         const bf_set *set = &r->sets[s];
         fprintf(out, "    {\"name\": ");
         json_str(out, set->name);
-        fprintf(out, ", \"bytes\": %llu, \"zlib6_bytes\": %llu, \"text\": %s, \"large\": %s, \"wall_s\": %.2f,\n",
+        fprintf(out,
+                ", \"bytes\": %llu, \"zlib6_bytes\": %llu, \"text\": %s, \"large\": %s, \"wall_s\": %.2f,\n",
                 (unsigned long long)set->size, (unsigned long long)set->z6_size, set->text ? "true" : "false",
                 set->large ? "true" : "false", set->wall_s);
         fprintf(out, "     \"cells\": [");
@@ -493,7 +507,9 @@ void bf_report_json(const bf_report *r, FILE *out)
                 g[i].target);
         json_num(out, g[i].figure, g[i].measured);
         fprintf(out, ", \"status\": \"%s\", \"missed_by\": ",
-                !g[i].measured ? "not measured" : goal_met(&g[i]) ? "met" : "missed");
+                !g[i].measured    ? "not measured"
+                : goal_met(&g[i]) ? "met"
+                                  : "missed");
         json_num(out, fabs(g[i].figure - g[i].target), g[i].measured && !goal_met(&g[i]));
         fprintf(out, ", \"detail\": ");
         json_str(out, g[i].detail);
