@@ -25,7 +25,10 @@
  * short ppoll() steps on the connection. Requests run in order: crc32c and
  * sha256 (emu_hash.c), zlib.deflate (zlib at the descriptor's level, or
  * stored blocks written here: level 0, and data zlib would make longer than
- * them) / zlib.inflate (zlib), copy and fill.
+ * them) / zlib.inflate (zlib), copy and fill. A heartbeat thread advances
+ * every started queue's heartbeat counter (wd_proto.h) each millisecond, so
+ * that the client can poll fences without a system call and still tell a
+ * live device from a dead one.
  *
  * How the device reaches client memory is in emu_memory.c: with SVA
  * the buffers are the client's virtual addresses, found in the device's
@@ -282,7 +285,56 @@ typedef struct conn {
     uint8_t *dus;
     int32_t error; /* the first failure: later requests fail with it */
     uint8_t *scratch; /* EMU_SCRATCH bytes: fill patterns, crc32c input */
+    struct conn *beat_next; /* on the heartbeat's list while the queue runs (g_beat_lock) */
 } conn;
+
+/* ---- the heartbeat -------------------------------------------------------------- */
+
+/* One thread for all queues, apart from their workers: a queue whose
+ * worker is busy with a long request (or sleeps --latency-us) still beats,
+ * so a stopped counter means a stopped process. */
+static pthread_mutex_t g_beat_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_beat_cond = PTHREAD_COND_INITIALIZER;
+static conn *g_beating;
+
+static void beat_add(conn *c)
+{
+    pthread_mutex_lock(&g_beat_lock);
+    c->beat_next = g_beating;
+    g_beating = c;
+    pthread_cond_signal(&g_beat_cond);
+    pthread_mutex_unlock(&g_beat_lock);
+}
+
+/* After this returns the thread no longer touches c->dus. */
+static void beat_remove(conn *c)
+{
+    pthread_mutex_lock(&g_beat_lock);
+    for (conn **p = &g_beating; *p; p = &(*p)->beat_next) {
+        if (*p == c) {
+            *p = c->beat_next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_beat_lock);
+}
+
+static void *heartbeat_main(void *arg)
+{
+    (void)arg;
+    const struct timespec period = {0, (long)WD_HEARTBEAT_PERIOD_NS};
+    pthread_mutex_lock(&g_beat_lock);
+    for (;;) {
+        while (!g_beating)
+            pthread_cond_wait(&g_beat_cond, &g_beat_lock); /* no queue: no wake-ups */
+        for (conn *c = g_beating; c; c = c->beat_next)
+            atomic_fetch_add_explicit(&((wd_dus_header *)c->dus)->heartbeat, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&g_beat_lock);
+        nanosleep(&period, NULL);
+        pthread_mutex_lock(&g_beat_lock);
+    }
+    return NULL;
+}
 
 /* Read a whole range into a new buffer (never NULL on success). */
 static int fetch(conn *c, uint64_t addr, uint64_t len, uint8_t **out)
@@ -731,16 +783,18 @@ static void start_queue(conn *c, const wd_msg *m, int *fds, int nfds)
     h->ring_entries = WD_RING_ENTRIES;
     h->desc_offset = WD_DESC_OFFSET;
     h->cqe_offset = WD_CQE_OFFSET;
-    h->flags = opt.sva ? UACCE_DEV_SVA : 0;
+    h->flags = (opt.sva ? UACCE_DEV_SVA : 0) | WD_DUS_HEARTBEAT;
     if (nfds >= 1)
         c->space.mem_fd = fds[0];
     for (int i = 1; i < nfds; i++)
         close(fds[i]);
+    beat_add(c); /* beating before the client can look */
     int out[2] = {mfd, dfd};
     reply(c->sock, WD_MSG_START_Q, 0, WD_MMIO_SIZE, WD_DUS_SIZE, out, 2);
     close(mfd);
     close(dfd);
     run_queue(c);
+    beat_remove(c);
 }
 
 static void handle_control(conn *c, const wd_msg *m, int *fds, int nfds)
@@ -924,6 +978,11 @@ int main(int argc, char **argv)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t beat;
+    if (pthread_create(&beat, &attr, heartbeat_main, NULL) != 0) {
+        remove_tree();
+        die("cannot start the heartbeat thread");
+    }
     for (;;) {
         struct pollfd p[2] = {{ls, POLLIN, 0}, {sfd, POLLIN, 0}};
         if (poll(p, 2, -1) < 0) {

@@ -31,6 +31,17 @@
  * HiSilicon ZIP engine its comp_lv in the request (that hardware offers few
  * levels; this device honours all ten).
  *
+ * Heartbeat: a device that sets WD_DUS_HEARTBEAT in the DUS header's flags
+ * advances header.heartbeat about every WD_HEARTBEAT_PERIOD_NS for as long
+ * as it can run the queue, also while a long request executes. The
+ * host reads it from shared memory when it polls a fence, so that polling
+ * needs no system call and still notices a device that died: only when the
+ * counter has stood still for WD_HEARTBEAT_STALE_NS does the host ask the
+ * kernel (a zero-timeout poll of the queue's file) whether the device is
+ * gone. A stopped counter alone proves nothing (the device may merely not
+ * have been scheduled). A real uacce device has no such counter; there a
+ * status poll never asks the kernel, and loss is found by waiting.
+ *
  * Small results in the completion entry: a crc32c descriptor with flags
  * bit WD_DESC_RESULT_IN_CQE asks the device to return the 32-bit result in
  * cqe.produced instead of writing it to buf1 (it still checks len[1] >= 4);
@@ -101,6 +112,12 @@ enum wd_op {
 
 #define WD_DEFLATE_LEVEL_MAX 9u
 
+/* Header flags (besides UACCE_DEV_SVA). */
+#define WD_DUS_HEARTBEAT 0x2u /* header.heartbeat advances while the device lives */
+
+#define WD_HEARTBEAT_PERIOD_NS 1000000ull  /* how often the device beats */
+#define WD_HEARTBEAT_STALE_NS  20000000ull /* the host's patience before it asks the kernel */
+
 /* Completion status. */
 enum wd_status {
     WD_ST_OK = 0,
@@ -117,7 +134,8 @@ typedef struct wd_dus_header {
     uint32_t ring_entries;
     uint32_t desc_offset;
     uint32_t cqe_offset;
-    uint32_t flags; /* UACCE_DEV_SVA when addresses are virtual */
+    uint32_t flags; /* UACCE_DEV_SVA when addresses are virtual; WD_DUS_HEARTBEAT */
+    _Atomic uint32_t heartbeat; /* WD_DUS_HEARTBEAT: advanced by the device, read by the host */
 } wd_dus_header;
 
 typedef struct wd_desc {

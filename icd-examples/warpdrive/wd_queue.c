@@ -18,11 +18,14 @@
  * reference and the ring's while in flight). Whoever waits reaps the
  * completion ring in order under the queue's reap lock and stores each
  * result in its fence, so a completed fence never looks at the queue again.
- * fence_wait spins for WD_WAIT_SPIN_NS, then sleeps in ppoll() steps of at
- * most WD_WAIT_STEP_MAX_NS on the queue's file: for the emulator any event
- * on the socket (hang-up, EOF) means the device is gone; for a real device
- * POLLERR / POLLHUP does. Then every pending fence and every later one of
- * the queue fails with ACCEL_ERROR_DEVICE_LOST, within a few milliseconds.
+ * fence_status makes no system call: it reaps from shared memory, and
+ * consults the kernel only when the device's heartbeat in the DUS header
+ * stopped (wd_proto.h). fence_wait spins for WD_WAIT_SPIN_NS, then sleeps in
+ * ppoll() steps of at most WD_WAIT_STEP_MAX_NS on the queue's file: for the
+ * emulator any event on the socket (hang-up, EOF) means the device is gone;
+ * for a real device POLLERR / POLLHUP does. Then every pending fence and
+ * every later one of the queue fails with ACCEL_ERROR_DEVICE_LOST, within a
+ * few milliseconds.
  *
  * Failures. The first failed submission breaks the queue: every later one
  * fails with the same error without running (the device does the same for
@@ -76,6 +79,13 @@ typedef struct wd_queue {
 
     _Atomic int32_t error; /* first failure (accel_result), 0 if none */
     _Atomic bool lost;
+
+    /* The device's heartbeat (WD_DUS_HEARTBEAT), or NULL. Fence polls
+     * remember when they last saw it move; the pair is updated without a
+     * lock, and a torn update costs at most one needless liveness check. */
+    const _Atomic uint32_t *heartbeat;
+    _Atomic uint32_t beat_seen;
+    _Atomic uint64_t beat_at; /* now_ns() when beat_seen was read, or of the last liveness check */
 } wd_queue;
 
 struct wd_fence {
@@ -206,8 +216,35 @@ static bool device_alive(wd_queue *q, uint64_t timeout_ns)
     return true;
 }
 
+/* Whether a fence poll should ask the kernel if the device is gone: only
+ * when the device keeps a heartbeat and it has not moved for
+ * WD_HEARTBEAT_STALE_NS, and then once per such period (one poller wins).
+ * Reads shared memory and the vDSO clock: no system call. */
+static bool heartbeat_stopped(wd_queue *q)
+{
+    if (!q->heartbeat)
+        return false; /* a device without one: loss is found by waiting */
+    uint32_t beat = atomic_load_explicit(q->heartbeat, memory_order_relaxed);
+    uint64_t t = now_ns();
+    if (beat != atomic_load_explicit(&q->beat_seen, memory_order_relaxed)) {
+        atomic_store_explicit(&q->beat_seen, beat, memory_order_relaxed);
+        atomic_store_explicit(&q->beat_at, t, memory_order_relaxed);
+        return false;
+    }
+    uint64_t at = atomic_load_explicit(&q->beat_at, memory_order_relaxed);
+    if ((int64_t)(t - at) < (int64_t)WD_HEARTBEAT_STALE_NS)
+        return false;
+    return atomic_compare_exchange_strong_explicit(&q->beat_at, &at, t, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
 /* ---- fences -------------------------------------------------------------------- */
 
+/* A poll reads the completion ring in shared memory, as uacce user space
+ * polls its hardware's completion queue: no system call. The reap lock is
+ * only tried, here and by waiters and submitters, so no unlock has a
+ * sleeper to wake. Only a device whose heartbeat stopped is asked about,
+ * with a zero-timeout poll of the queue's file. */
 accel_icd_result wd__fence_status(void *fence)
 {
     wd_fence *f = fence;
@@ -216,7 +253,7 @@ accel_icd_result wd__fence_status(void *fence)
         return r;
     reap(f->q, false);
     r = atomic_load_explicit(&f->result, memory_order_acquire);
-    if (r == ACCEL_NOT_READY && !device_alive(f->q, 0)) {
+    if (r == ACCEL_NOT_READY && heartbeat_stopped(f->q) && !device_alive(f->q, 0)) {
         reap(f->q, true);
         r = atomic_load_explicit(&f->result, memory_order_acquire);
     }
@@ -253,7 +290,7 @@ accel_icd_result wd__fence_wait(void *fence, uint64_t timeout_ns)
             return ACCEL_TIMEOUT;
         uint64_t nap = deadline - t < step ? deadline - t : step;
         bool alive = device_alive(q, nap);
-        reap(q, true);
+        reap(q, false); /* a holder reaps for us; waiting for it would make its unlock a system call */
         r = atomic_load_explicit(&f->result, memory_order_acquire);
         if (r != ACCEL_NOT_READY)
             return r;
@@ -403,6 +440,11 @@ accel_icd_result wd__queue_create(void *device, void **queue)
             q->desc = (wd_desc *)(q->dus + h->desc_offset);
             q->cqe = (wd_cqe *)(q->dus + h->cqe_offset);
             q->doorbell = (_Atomic uint32_t *)q->mmio;
+            if (h->flags & WD_DUS_HEARTBEAT) {
+                q->heartbeat = &((wd_dus_header *)q->dus)->heartbeat;
+                atomic_init(&q->beat_seen, atomic_load_explicit(q->heartbeat, memory_order_relaxed));
+                atomic_init(&q->beat_at, now_ns());
+            }
         }
     }
     if (r != ACCEL_SUCCESS) {
@@ -544,8 +586,8 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
 
     /* A free slot: reap if the ring looks full. */
     while (q->tail - atomic_load_explicit(&q->reaped_seen, memory_order_acquire) >= q->entries) {
-        reap(q, true);
-        if (q->tail - q->reaped < q->entries)
+        reap(q, false);
+        if (q->tail - atomic_load_explicit(&q->reaped_seen, memory_order_acquire) < q->entries)
             break;
         if (!device_alive(q, WD_WAIT_STEP_MIN_NS)) {
             reap(q, true);

@@ -19,17 +19,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef HAVE_LIBCRYPTO
@@ -1375,6 +1385,290 @@ static void test_deflate_bad_level(void **state)
     ih_close(&d);
 }
 
+/* ---- fence status without system calls --------------------------------------------- */
+
+static _Atomic unsigned trapped;   /* system calls the filter stopped */
+static _Atomic long trapped_nr;    /* the last one's number */
+
+/* SIGSYS from the filter: count it, and let the call return 0 (for ppoll:
+ * a timeout), so that a trapped wait does not look like a hang-up. */
+static void on_sigsys(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    ucontext_t *uc = ucv;
+    atomic_fetch_add(&trapped, 1);
+    atomic_store(&trapped_nr, (long)si->si_syscall);
+#if defined(__x86_64__)
+    uc->uc_mcontext.gregs[REG_RAX] = 0;
+#elif defined(__aarch64__)
+    uc->uc_mcontext.regs[0] = 0;
+#else
+    (void)uc;
+#endif
+}
+
+#if defined(__x86_64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* From now on the calling thread (only it) gets SIGSYS instead of any
+ * system call that waits or talks to a device. False where seccomp is not
+ * available. */
+static bool trap_waiting_syscalls(void)
+{
+#ifdef TEST_AUDIT_ARCH
+    static const long nrs[] = {
+        __NR_ppoll, __NR_pselect6, __NR_epoll_pwait, __NR_nanosleep, __NR_clock_nanosleep, __NR_sched_yield,
+        __NR_ioctl, __NR_recvmsg, __NR_sendmsg, __NR_recvfrom, __NR_sendto,
+#ifdef __NR_poll
+        __NR_poll,
+#endif
+#ifdef __NR_select
+        __NR_select,
+#endif
+#ifdef __NR_epoll_wait
+        __NR_epoll_wait,
+#endif
+    };
+    enum { N = sizeof(nrs) / sizeof(nrs[0]) };
+    struct sock_filter f[N + 5];
+    unsigned k = 0;
+    f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TEST_AUDIT_ARCH, 0, N + 1);
+    f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (unsigned i = 0; i < N; i++) /* a match jumps to the TRAP after the ALLOW */
+        f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nrs[i], (uint8_t)(N - i), 0);
+    f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+    struct sock_fprog prog = {.len = (unsigned short)k, .filter = f};
+    struct sigaction sa = {.sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO};
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, NULL) != 0)
+        return false;
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+#else
+    return false;
+#endif
+}
+
+typedef struct poll_job {
+    ih_driver *d;
+    void **fences;
+    int count;
+    void *queue, *noop; /* for the wait after polling */
+    bool filtered;
+    uint64_t polls, elapsed_ns;
+    unsigned trapped_polling, trapped_ppoll, trapped_waiting;
+    long nr_polling; /* the last system call trapped while polling, or -1 */
+    accel_result results[64], late_result;
+} poll_job;
+
+/* Poll every fence's status until all completed, under the filter; then
+ * the two controls: a direct ppoll, and a fence_wait, must be trapped. */
+static void *status_poller(void *arg)
+{
+    poll_job *j = arg;
+    if (!(j->filtered = trap_waiting_syscalls()))
+        return NULL;
+    uint64_t t0 = now_ns();
+    for (int done = 0; done < j->count;) {
+        done = 0;
+        for (int i = 0; i < j->count; i++) {
+            j->results[i] = j->d->t->fence_status(j->fences[i]);
+            done += j->results[i] != ACCEL_NOT_READY;
+            j->polls++;
+        }
+    }
+    j->elapsed_ns = now_ns() - t0;
+    j->trapped_polling = atomic_load(&trapped);
+    j->nr_polling = j->trapped_polling ? atomic_load(&trapped_nr) : -1;
+    struct timespec zero = {0, 0};
+    ppoll(NULL, 0, &zero, NULL);
+    j->trapped_ppoll = atomic_load(&trapped) - j->trapped_polling;
+    /* Five more requests (10 ms; submitting makes no system call either),
+     * waited for: the wait must sleep. */
+    void *late[5];
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = j->noop};
+    for (int i = 0; i < 5; i++)
+        if (j->d->t->queue_submit(j->queue, &s, &late[i]) != ACCEL_SUCCESS)
+            return NULL;
+    unsigned before = atomic_load(&trapped);
+    j->late_result = j->d->t->fence_wait(late[4], 10000000000ull);
+    j->trapped_waiting = atomic_load(&trapped) - before;
+    for (int i = 0; i < 5; i++)
+        j->d->t->fence_release(late[i]);
+    return NULL;
+}
+
+/* fence_status reads completions from the shared ring: a thread that polls
+ * status while requests run (2 ms each) makes no system call that waits
+ * or talks to the device (seccomp traps them: the same finding as
+ * `strace -f -e trace=ppoll,poll` over such a loop, without the tool); only
+ * fence_wait sleeps in ppoll. */
+static void test_status_no_syscall(void **state)
+{
+    (void)state;
+    emu_start("wd_poll-5", "--latency-us", "2000", "--algorithms", "crc32c", NULL);
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_poll-5")], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    void *noop = fn_get(&d, dev, "accel.noop");
+    void *fences[40];
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = noop};
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(d.t->queue_submit(q, &s, &fences[i]), ACCEL_SUCCESS);
+    poll_job j = {.d = &d, .fences = fences, .count = 40, .queue = q, .noop = noop,
+                  .late_result = ACCEL_NOT_READY};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, status_poller, &j), 0);
+    pthread_join(t, NULL);
+    if (!j.filtered) {
+        print_message("seccomp filters are not available here: not checked\n");
+    } else {
+        print_message("%llu status polls over %.1f ms: %u system calls trapped (last: %ld); controls: a direct "
+                      "ppoll %u, a fence_wait of 10 ms %u\n", (unsigned long long)j.polls, j.elapsed_ns / 1e6,
+                      j.trapped_polling, j.nr_polling, j.trapped_ppoll, j.trapped_waiting);
+        for (int i = 0; i < 40; i++)
+            assert_int_equal(j.results[i], ACCEL_SUCCESS);
+        assert_true(j.polls > 40); /* it did poll pending fences */
+        /* None, unless the emulator's heartbeat stalled (a loaded machine):
+         * then one liveness check per stale period at most. */
+        if (j.trapped_polling > j.elapsed_ns / WD_HEARTBEAT_STALE_NS)
+            fail_msg("%u system calls from %llu status polls in %.1f ms", j.trapped_polling,
+                     (unsigned long long)j.polls, j.elapsed_ns / 1e6);
+        assert_int_equal(j.trapped_ppoll, 1);    /* the filter works */
+        assert_true(j.trapped_waiting >= 1);     /* and waiting does sleep in ppoll */
+        assert_int_equal(j.late_result, ACCEL_SUCCESS);
+    }
+    for (int i = 0; i < 40; i++)
+        d.t->fence_release(fences[i]);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+    emu_signal("wd_poll-5", SIGTERM);
+}
+
+typedef struct reaper_job {
+    ih_driver *d;
+    void **fences;
+    _Atomic int *submitted; /* fences[0, *submitted) are set */
+    int count;
+    bool wait; /* fence_wait each one in turn, else poll all until done */
+    accel_result worst;
+} reaper_job;
+
+static void *reaper(void *arg)
+{
+    reaper_job *j = arg;
+    j->worst = ACCEL_SUCCESS;
+    if (j->wait) {
+        for (int i = 0; i < j->count; i++) {
+            while (atomic_load(j->submitted) <= i)
+                sched_yield();
+            accel_result r = j->d->t->fence_wait(j->fences[i], 10000000000ull);
+            if (r != ACCEL_SUCCESS)
+                j->worst = r;
+        }
+        return NULL;
+    }
+    for (int done = 0; done < j->count;) {
+        int n = atomic_load(j->submitted);
+        done = 0;
+        for (int i = 0; i < n; i++) {
+            accel_result r = j->d->t->fence_status(j->fences[i]);
+            done += r != ACCEL_NOT_READY;
+            if (r != ACCEL_NOT_READY && r != ACCEL_SUCCESS)
+                j->worst = r;
+        }
+    }
+    return NULL;
+}
+
+/* Two threads polling and one waiting on the same queue's fences while more
+ * are submitted and the ring wraps: every result lands once, in its fence
+ * (for TSan). */
+static void test_status_concurrent(void **state)
+{
+    (void)state;
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_sva-0")], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    void *crc = fn_get(&d, dev, "crc32c");
+    enum { N = 600 };
+    buf in = buf_new(&d, dev, 16 * N, NULL), out = buf_new(&d, dev, 4 * N, NULL);
+    for (int i = 0; i < N; i++)
+        memset(in.p + 16 * i, i * 7, 16);
+    void **fences = calloc(N, sizeof(*fences));
+    assert_non_null(fences);
+    _Atomic int submitted = 0;
+    reaper_job jobs[3];
+    pthread_t t[3];
+    for (int k = 0; k < 3; k++) {
+        jobs[k] = (reaper_job){.d = &d, .fences = fences, .submitted = &submitted, .count = N, .wait = k == 2};
+        assert_int_equal(pthread_create(&t[k], NULL, reaper, &jobs[k]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        accel_icd_arg a[2] = {ih_mem(in.mem, 16 * i, 16), ih_mem(out.mem, 4 * i, 4)};
+        accel_icd_submit s = {.struct_size = sizeof(s), .function = crc, .args = a, .arg_count = 2};
+        assert_int_equal(d.t->queue_submit(q, &s, &fences[i]), ACCEL_SUCCESS);
+        atomic_store(&submitted, i + 1);
+    }
+    for (int k = 0; k < 3; k++) {
+        pthread_join(t[k], NULL);
+        assert_int_equal(jobs[k].worst, ACCEL_SUCCESS);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(get_le(out.p + 4 * i, 4), ref_crc32c(in.p + 16 * i, 16));
+        d.t->fence_release(fences[i]);
+    }
+    free(fences);
+    buf_free(&d, dev, &in);
+    buf_free(&d, dev, &out);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
+/* Status polls alone notice a device that died: its heartbeat stops, and
+ * then (only then) a poll asks the kernel. */
+static void test_status_device_lost(void **state)
+{
+    (void)state;
+    emu_start("wd_dead-6", "--latency-us", "100000", "--algorithms", "crc32c", NULL);
+    ih_driver d;
+    assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
+    void *dev = d.devices[find_dev(&d, "wd_dead-6")], *q;
+    assert_int_equal(d.t->queue_create(dev, &q), ACCEL_SUCCESS);
+    void *noop = fn_get(&d, dev, "accel.noop");
+    void *fences[10];
+    accel_icd_submit s = {.struct_size = sizeof(s), .function = noop};
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(d.t->queue_submit(q, &s, &fences[i]), ACCEL_SUCCESS);
+    usleep(50000);
+    assert_int_equal(d.t->fence_status(fences[9]), ACCEL_NOT_READY);
+    uint64_t t0 = now_ns();
+    emu_signal("wd_dead-6", SIGKILL);
+    accel_result r;
+    uint64_t polls = 0;
+    while ((r = d.t->fence_status(fences[9])) == ACCEL_NOT_READY && now_ns() - t0 < 5000000000ull)
+        polls++;
+    uint64_t elapsed = now_ns() - t0;
+    print_message("device lost: found by status polls %.1f ms after SIGKILL (%llu polls)\n", elapsed / 1e6,
+                  (unsigned long long)polls);
+    assert_int_equal(r, ACCEL_ERROR_DEVICE_LOST);
+    assert_true(elapsed < 1000000000ull);
+    for (int i = 1; i < 10; i++) {
+        accel_result ri = d.t->fence_status(fences[i]);
+        assert_true(ri == ACCEL_ERROR_DEVICE_LOST || ri == ACCEL_SUCCESS);
+    }
+    for (int i = 0; i < 10; i++)
+        d.t->fence_release(fences[i]);
+    d.t->queue_destroy(q);
+    ih_close(&d);
+}
+
 /* SIGKILL the emulator under a queue of long requests: every pending fence
  * fails with DEVICE_LOST within a second, later ones too, nothing hangs; a
  * restarted emulator is found again by a new driver instance. */
@@ -1480,6 +1774,9 @@ int main(void)
         cmocka_unit_test(test_translation_unanswered),
         cmocka_unit_test(test_busy),
         cmocka_unit_test(test_queue_semantics),
+        cmocka_unit_test(test_status_no_syscall),
+        cmocka_unit_test(test_status_concurrent),
+        cmocka_unit_test(test_status_device_lost),
         cmocka_unit_test(test_device_lost),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
