@@ -20,8 +20,8 @@ ACCEL_FPGA_KERNEL_EXPORT accel_fpga_kernel_fn crc32c_kernel;
 
 #define POLY 0x82f63b78u /* Castagnoli, reflected */
 
-#define CRC_LANES     8u
-#define CRC_LANE_MIN  256u /* a lane's segment is at least this long, a multiple of 8 */
+#define CRC_LANES    8u
+#define CRC_LANE_MIN 256u /* a lane's segment is at least this long, a multiple of 8 */
 
 /* slicing[k][b]: the register after byte b followed by k zero bytes. Built
  * when the image is loaded, before any slot can run the kernel. */
