@@ -544,16 +544,21 @@ static int bench_sizes(bench *b, calib_data *d, const uint64_t *sizes, uint32_t 
 /* The fit                                                                   */
 
 /* time = a + b * bytes by weighted least squares, each point weighing
- * 1/time^2: the residuals are relative, so 4 KiB counts as much as 16 MiB.
- * A negative fixed cost becomes 0 (and the slope is fitted through the
- * origin); a slope that is not positive becomes 0 (no rate measurable). */
+ * 1/time: a timing's spread grows with its length, so a point counts by
+ * its relative error times its length. The large sizes, which pipelines
+ * move, then set the rate, and the small ones the fixed cost. (Weighing
+ * 1/time^2, relative errors alike, lets 4 KiB decide the rate as much as
+ * 16 MiB, and small inputs run faster per byte than large ones: in cache,
+ * and the corpus's first bytes are plain text.) A negative fixed cost
+ * becomes 0 (and the slope is fitted through the origin); a slope that is
+ * not positive becomes 0 (no rate measurable). */
 static void fit_line(const point *p, const bool *keep, uint32_t n, double *a, double *b)
 {
     double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (!keep[i])
             continue;
-        double w = 1 / (p[i].ns * p[i].ns);
+        double w = 1 / p[i].ns;
         sw += w;
         sx += w * p[i].bytes;
         sy += w * p[i].ns;
@@ -574,11 +579,12 @@ static void fit_line(const point *p, const bool *keep, uint32_t n, double *a, do
 }
 
 /*
- * Fit, then drop the point farthest from the line when its relative
- * residual is above 4 times the median of them and above 10% (a size that
- * a burst of load slowed down as a whole), and fit again; at least
- * MIN_SIZES points stay. Then the rate is clamped at `ceiling` (bytes/s),
- * the fixed cost refitted under the clamped rate.
+ * Fit, then drop the point farthest from the line, in residuals scaled as
+ * the weights are (by the square root of the time), when that is above 4
+ * times the median of them and the point is more than 10% off (a size
+ * that a burst of other work slowed down as a whole), and fit again; at
+ * least MIN_SIZES points stay. Then the rate is clamped at `ceiling`
+ * (bytes/s), the fixed cost refitted under the clamped rate.
  */
 static void fit(const point *p, uint32_t n, double ceiling, entry *e)
 {
@@ -593,7 +599,7 @@ static void fit(const point *p, uint32_t n, double ceiling, entry *e)
         double r[CALIB_MAX_SIZES], sorted[CALIB_MAX_SIZES];
         uint32_t m = 0, worst = 0;
         for (uint32_t i = 0; i < n; i++) {
-            r[i] = keep[i] ? fabs(p[i].ns - (a + b * p[i].bytes)) / p[i].ns : -1;
+            r[i] = keep[i] ? fabs(p[i].ns - (a + b * p[i].bytes)) / sqrt(p[i].ns) : -1;
             if (keep[i])
                 sorted[m++] = r[i];
             if (r[i] > r[worst])
@@ -601,7 +607,7 @@ static void fit(const point *p, uint32_t n, double ceiling, entry *e)
         }
         qsort(sorted, m, sizeof(sorted[0]), cmp_double);
         double median = m % 2 ? sorted[m / 2] : (sorted[m / 2 - 1] + sorted[m / 2]) / 2;
-        if (!(r[worst] > 4 * median && r[worst] > 0.10))
+        if (!(r[worst] > 4 * median && r[worst] > 0.10 * sqrt(p[worst].ns)))
             break;
         keep[worst] = false;
         e->dropped++;
@@ -614,7 +620,7 @@ static void fit(const point *p, uint32_t n, double ceiling, entry *e)
         for (uint32_t i = 0; i < n; i++) {
             if (!keep[i])
                 continue;
-            double w = 1 / (p[i].ns * p[i].ns);
+            double w = 1 / p[i].ns;
             sw += w;
             s += w * (p[i].ns - b * p[i].bytes);
         }
@@ -679,34 +685,31 @@ static char *cache_path(void)
     return p;
 }
 
-/* The cache as it is, to keep the entries of devices not timed now; a new
- * one when there is none or it cannot be used. */
-static json_object *cache_load(const char *path, bool quiet)
+/* A version 2 cache that keeps the device entries of the one there is
+ * (every entry of version 1 is valid in version 2), for the devices not
+ * timed now. */
+static json_object *cache_load(const char *path, const char *input, bool quiet)
 {
     size_t size = 0;
     unsigned char *text = read_regular(path, CACHE_MAX, &size);
-    json_object *root = NULL, *devices;
+    json_object *root = json_object_new_object(), *old = NULL, *devices = NULL;
     if (text) {
         text[size] = '\0';
-        root = json_tokener_parse((const char *)text);
-        if (!json_object_is_type(root, json_type_object) ||
-            !json_object_object_get_ex(root, "devices", &devices) ||
+        old = json_tokener_parse((const char *)text);
+        if (!json_object_is_type(old, json_type_object) || !json_object_object_get_ex(old, "devices", &devices) ||
             !json_object_is_type(devices, json_type_object)) {
             if (!quiet)
                 fprintf(stderr, "%s: %s is not a calibration cache: replaced\n", prog_name, path);
-            json_object_put(root);
-            root = NULL;
+            devices = NULL;
         }
         free(text);
     } else if (errno != ENOENT && !quiet) {
         fprintf(stderr, "%s: %s: %s: replaced\n", prog_name, path, strerror(errno));
     }
-    if (!root) {
-        root = json_object_new_object();
-        json_object_object_add(root, "devices", json_object_new_object());
-    }
-    /* Every entry of version 1 is valid in version 2. */
     json_object_object_add(root, "version", json_object_new_int(2));
+    json_object_object_add(root, "input", json_object_new_string(input));
+    json_object_object_add(root, "devices", devices ? json_object_get(devices) : json_object_new_object());
+    json_object_put(old);
     return root;
 }
 
@@ -825,6 +828,13 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
     fit(pts, e.count, ceiling, &e);
     if (!o->quiet)
         report(label, &b, &e, ceiling_why);
+    for (uint32_t i = 0; o->verbose && i < e.count; i++) {
+        char a[32];
+        double line = e.fixed_ns + pts[i].bytes * 1e9 / e.bps;
+        fprintf(stderr, "%s:     %s input: %.3f ms (%.1f MB/s), the line %+.1f%%\n", prog_name,
+                fmt_size(a, sizeof(a), e.sizes[i]), pts[i].ns / 1e6, pts[i].bytes * 1e3 / pts[i].ns,
+                (line - pts[i].ns) * 100 / pts[i].ns);
+    }
     *fig_out = entry_json(&e, &b);
     return 1;
 }
@@ -860,8 +870,7 @@ int calib_run(accel_instance *inst, const calib_options *o)
     if (accel_instance_get_topology(inst, &topo) != ACCEL_SUCCESS && !o->quiet)
         fprintf(stderr, "%s: no topology (%s): rates are capped at %.0f GB/s\n", prog_name,
                 accel_last_error_message(), HOST_CEILING_BPS / 1e9);
-    json_object *root = cache_load(path, o->quiet), *devices = NULL;
-    json_object_object_add(root, "input", json_object_new_string(d.corpus ? "corpus" : "generated"));
+    json_object *root = cache_load(path, d.corpus ? "corpus" : "generated", o->quiet), *devices = NULL;
     json_object_object_get_ex(root, "devices", &devices);
     for (uint32_t i = 0; i < n; i++) {
         accel_device_info info = {.struct_size = sizeof(info)};

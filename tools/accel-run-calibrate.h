@@ -18,6 +18,7 @@ typedef struct calib_options {
     uint32_t size_count;
     double budget_s;         /* per device and function; 0: the default */
     bool quiet;
+    bool verbose;            /* also each size's time and the line's residual there */
 } calib_options;
 
 /* Parse the --calibrate-sizes list ("4K,64K,1M": bytes with an optional

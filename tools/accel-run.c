@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "output files.\n"
             "\n"
             "  -p, --plan-only          print the plan and stop\n"
-            "  -e, --explain            also say why each rejected device was rejected\n"
+            "  -e, --explain            also say why each rejected device was rejected (with\n"
+            "                           --calibrate: each size's time and the fit there)\n"
             "  -j, --json               print the plan as JSON (with --plan-only)\n"
             "  -f, --force STAGE=SEL    run STAGE on a device matching the selector term SEL\n"
             "                           (ACCEL_DEVICE_SELECTOR syntax, e.g. cpu:0, opencl:gpu);\n"
@@ -676,6 +677,7 @@ int main(int argc, char **argv)
             return fail("cannot start the loader");
         }
         co.quiet = quiet;
+        co.verbose = explain;
         int rc = calib_run(inst, &co);
         accel_instance_destroy(inst);
         free(forces);
