@@ -6,9 +6,11 @@
 # emulator started here for the occasion, and the emulated FPGA card.
 # First accel-run times the standard functions on every device (the
 # calibration placement uses), then the demo pipeline (pipelines/demo.json:
-# zlib.inflate -> crc32c -> zlib.deflate over a generated 16 MiB input) is
-# placed over those devices with accel-run, which prints its plan and runs it; then accelinfo, the
-# topology, and the examples.
+# zlib.inflate -> crc32c -> zlib.deflate over 16 MiB of the compression
+# corpus, the data the calibration times) is placed over those devices with
+# accel-run, which prints its plan, runs it, and prints the plan's estimate
+# next to the measured time; then accelinfo, the topology, and the examples.
+# scripts/check-calibration.sh checks how far those figures can be trusted.
 # Usage: scripts/run-main.sh [BUILD_DIR]
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,18 +33,24 @@ if [ -x "$build/icd-examples/warpdrive/accel-uacce-emulator" ]; then
     while [ ! -S "$root/dev/uacce_zip-0" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 fi
 
-# The demo pipeline over a generated input: 16 MiB of text-like bytes,
-# compressed with zlib (python3's binding of the system zlib).
+# The demo pipeline's input: the compression corpus (tests/data/corpus, its
+# data files in name order) concatenated and repeated to 16 MiB, compressed
+# with zlib at level 6 (python3's binding of the system zlib), as
+# accel-run --calibrate builds its inputs: real data, so that the plan's
+# estimate can be held against the measured time.
 work="$root/demo"
 mkdir -p "$work"
 cp pipelines/demo.json "$work/"
-python3 - "$work" <<'PY'
-import random, sys, zlib
-random.seed(2026)
-words = [b"accel", b"loader", b"device", b"queue", b"fence", b"memory", b"pipeline", b"zlib", b"\n"]
-data = b" ".join(random.choice(words) for _ in range(3 * 1024 * 1024))[: 16 * 1024 * 1024]
-open(sys.argv[1] + "/input.zz", "wb").write(zlib.compress(data, 6))
-open(sys.argv[1] + "/expected.bin", "wb").write(data)
+python3 - "$work" tests/data/corpus <<'PY'
+import os, sys, zlib
+out, corpus = sys.argv[1], sys.argv[2]
+names = sorted(n for n in os.listdir(corpus)
+               if not n.startswith(("README", "LICENSE", ".")) and os.path.isfile(os.path.join(corpus, n)))
+data = b"".join(open(os.path.join(corpus, n), "rb").read() for n in names)
+size = 16 * 1024 * 1024
+data = (data * (size // len(data) + 1))[:size]
+open(out + "/input.zz", "wb").write(zlib.compress(data, 6))
+open(out + "/expected.bin", "wb").write(data)
 PY
 # Measured costs for placement: time the standard functions on every
 # device once (cached under XDG_CACHE_HOME, here a scratch directory so
