@@ -7,9 +7,10 @@
  * and its level 6 compressed about 2.4x as fast as zlib's level 6, to 0.99x
  * its size. zlib levels 1 to 9 map to libdeflate's levels of the same
  * number (its 10 to 12 are slower than any zlib level and not offered);
- * level 0, and any stream that would not fit dst compressed, is written
- * here as stored blocks, whose size is the bound
- * docs/standard-functions.md promises.
+ * level 0, and any stream that would not fit dst compressed or come out
+ * larger than stored blocks, is written here as stored blocks, whose size
+ * is within the bound docs/standard-functions.md promises: the output
+ * never exceeds it, however large dst is.
  *
  * A compressor costs hundreds of KiB to allocate and set up (200 KiB at
  * level 1, 650 KiB at 2 to 9), so each queue keeps one per level it has
@@ -84,8 +85,13 @@ accel_result cpu__zlib_deflate(cpu_scratch *scratch, const accel_icd_arg *a)
         struct libdeflate_compressor **c = &scratch->compressor[level];
         if (!*c && !(*c = libdeflate_alloc_compressor(level)))
             return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-        /* 0 when the stream does not fit in cap. */
-        produced = libdeflate_zlib_compress(*c, src, (size_t)n, dst, (size_t)cap);
+        /* Room for no more than stored blocks take: libdeflate's own
+         * stored blocks, cut where its blocks end, can come out a little
+         * larger than the bound (from about 4 MiB of incompressible data),
+         * and an output as large is never better. 0 when the stream does
+         * not fit. */
+        uint64_t room = cap < stored_size(n) ? cap : stored_size(n);
+        produced = libdeflate_zlib_compress(*c, src, (size_t)n, dst, (size_t)room);
     }
     if (!produced && !(produced = write_stored(src, n, dst, cap)))
         return ACCEL_ERROR_INVALID_ARGUMENT;
