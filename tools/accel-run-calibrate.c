@@ -4,16 +4,17 @@
  *
  * The figures must hold from run to run and on real data, so each device
  * and function is timed at several sizes (4 KiB to 16 MiB by default),
- * each size after an untimed warm-up call (kernels compile, pages fault),
- * as the median of 3 to 9 calls; a line time = fixed + bytes / rate is
- * fitted by least squares on relative residuals, dropping a point that
- * sits far from the others; a rate above what the device's path to host
- * memory can deliver is clamped. Inputs are the compression corpus
- * (tests/data/corpus) repeated to the size, so that the compressors run
- * at their real speed and their output ratios can be recorded. A time
- * budget per device and function keeps slow devices from taking minutes:
- * they get fewer calls and fewer sizes, never fewer than 3 calls at 3.
- * docs/accel-run.md describes the method, docs/topology.md the cache. */
+ * each after an untimed warm-up call (kernels compile, pages fault), in
+ * rounds over the sizes, each size's time the median of 3 to 9 calls; a
+ * line time = fixed + bytes / rate is fitted by weighted least squares,
+ * dropping a size that sits far from the others; a rate above what the
+ * device's path to host memory can deliver is clamped. Inputs are the
+ * compression corpus (tests/data/corpus) repeated to the size, so that the
+ * compressors run at their real speed and their output ratios can be
+ * recorded. A time budget per device and function keeps slow devices from
+ * taking minutes: they get fewer calls and fewer sizes, never fewer than 3
+ * calls at 3. docs/accel-run.md describes the method, docs/topology.md the
+ * cache. */
 #include "accel-run-calibrate.h"
 
 #include <dirent.h>
@@ -351,6 +352,10 @@ typedef struct bench {
     accel_function *fn;
     const char *name;
     bool inflate, deflate, level; /* level: deflate takes the 4-argument form */
+    const uint64_t *sizes;        /* plain bytes, ascending */
+    uint32_t count;
+    uint64_t in[CALIB_MAX_SIZES]; /* each size's input: plain bytes, for inflate its stream */
+    uint64_t off[CALIB_MAX_SIZES]; /* where that input starts in src (the streams lie side by side) */
     accel_memory *src, *dst, *aux;
     unsigned char *src_p, *dst_p, *aux_p;
     uint64_t dst_cap;
@@ -365,7 +370,7 @@ typedef struct point {
 typedef struct entry {
     double fixed_ns, bps, ratio, ceiling;
     bool clamped;
-    uint32_t count, dropped, reps_min, reps_max;
+    uint32_t count, dropped, reps;
     uint64_t sizes[CALIB_MAX_SIZES]; /* input bytes of each size measured */
     uint64_t largest;                /* the largest size measured (plain bytes) */
 } entry;
@@ -375,11 +380,26 @@ static uint64_t deflate_bound(uint64_t n)
     return n + 5 * (n / 65535 + 1) + 64;
 }
 
-static int bench_setup(bench *b, const calib_data *d)
+/* Buffers for the largest size, attached to the device, with every size's
+ * input in place: the data's prefix, or for inflate each prefix's stream. */
+static int bench_setup(bench *b, calib_data *d)
 {
-    uint64_t max = d->size;
-    accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .numa_node = -1};
-    ai.size = b->inflate ? compressBound((uLong)max) : max ? max : 1;
+    uint64_t max = b->sizes[b->count - 1], src_size = max;
+    if (b->inflate) {
+        src_size = 0;
+        for (uint32_t i = 0; i < b->count; i++) {
+            if (data_stream(d, i, b->sizes[i])) {
+                snprintf(b->why, sizeof(b->why), "zlib could not compress the input");
+                return -1;
+            }
+            b->off[i] = src_size;
+            src_size += b->in[i] = d->zlen[i];
+        }
+    } else {
+        for (uint32_t i = 0; i < b->count; i++)
+            b->in[i] = b->sizes[i];
+    }
+    accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .numa_node = -1, .size = src_size};
     if (accel_memory_alloc(b->inst, &ai, &b->src) != ACCEL_SUCCESS)
         goto fail;
     b->dst_cap = ai.size = deflate_bound(max);
@@ -392,6 +412,8 @@ static int bench_setup(bench *b, const calib_data *d)
         accel_memory_map(b->dst, (void **)&b->dst_p) != ACCEL_SUCCESS ||
         accel_memory_map(b->aux, (void **)&b->aux_p) != ACCEL_SUCCESS)
         goto fail;
+    for (uint32_t i = 0; i < b->count && b->inflate; i++)
+        memcpy(b->src_p + b->off[i], d->z[i], b->in[i]);
     if (!b->inflate)
         memcpy(b->src_p, d->plain, max);
     accel_memory *mems[3] = {b->src, b->dst, b->aux};
@@ -411,17 +433,17 @@ static void bench_free(bench *b)
     accel_memory_free(b->aux);
 }
 
-/* One call over `plain` bytes (inflate: over their stream of `in` bytes);
- * its wall time from submission to completion in *ns. */
-static int bench_call(bench *b, uint64_t plain, uint64_t in, double *ns)
+/* One call at size i; its wall time from submission to completion in *ns. */
+static int bench_call(bench *b, uint32_t i, double *ns)
 {
+    uint64_t plain = b->sizes[i];
     accel_arg args[4];
     uint32_t argc = 0;
     if (strcmp(b->name, "accel.fill") == 0) {
         args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {b->dst, 0, plain}};
         args[argc++] = (accel_arg){.kind = ACCEL_ARG_U32, .u.u32 = 0x01020304};
     } else {
-        args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {b->src, 0, in}};
+        args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {b->src, b->off[i], b->in[i]}};
         if (strcmp(b->name, "accel.copy") == 0 || b->inflate || b->deflate)
             args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY,
                                        .u.mem = {b->dst, 0, b->inflate ? plain : deflate_bound(plain)}};
@@ -458,12 +480,12 @@ static uint64_t read_u64(const unsigned char *p)
     return v;
 }
 
-/* After a zlib call over `plain` bytes: its output ratio (output bytes per
- * input byte), checked: a deflate stream must inflate back to the input,
- * an inflate must give the input. */
-static int bench_ratio(bench *b, const calib_data *d, uint64_t plain, uint64_t in, double *ratio)
+/* After a zlib call at size i: its output ratio (output bytes per input
+ * byte), checked: a deflate stream must inflate back to the input, an
+ * inflate must give the input. */
+static int bench_ratio(bench *b, const calib_data *d, uint32_t i, double *ratio)
 {
-    uint64_t out = read_u64(b->aux_p);
+    uint64_t out = read_u64(b->aux_p), plain = b->sizes[i], in = b->in[i];
     if (b->inflate) {
         if (out != plain || memcmp(b->dst_p, d->plain, plain) != 0) {
             snprintf(b->why, sizeof(b->why), "inflated %llu bytes to %llu, not to the %llu bytes compressed",
@@ -494,49 +516,47 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * Time the function at each size, smallest first, within the budget: a
- * warm-up call, then 3 to 9 timed calls (as many as the size's share of the
- * budget left allows), their median kept. Sizes past the third stop when
- * the calls they need (predicted from the last size, in proportion to the
- * bytes) would overrun the budget.
+ * Time the function within the budget. First each size, smallest first,
+ * once after an untimed warm-up call; a size past the third is left out
+ * when a warm-up and 3 calls of it (predicted from the size before, in
+ * proportion to the bytes) would overrun the budget. Then rounds over the
+ * sizes kept, largest last, as many as the budget left allows (3 to 9
+ * calls of each in all): a burst of other work on the machine then slows
+ * one call of several sizes, which their medians leave out, rather than
+ * every call of one size. Each size's time is the median of its calls.
  */
-static int bench_sizes(bench *b, calib_data *d, const uint64_t *sizes, uint32_t count, double budget, point *pts,
-                       entry *e)
+static int bench_sizes(bench *b, const calib_data *d, double budget, point *pts, entry *e)
 {
-    double start = now_s();
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t n = sizes[i], in = n;
-        if (e->count >= MIN_SIZES) {
-            double predicted = pts[e->count - 1].ns * 1e-9 * (double)n / (double)sizes[i - 1];
+    double t[CALIB_MAX_SIZES][MAX_REPS];
+    double start = now_s(), round = 0, warm;
+    uint32_t m = 0;
+    for (; m < b->count; m++) {
+        if (m >= MIN_SIZES) {
+            double predicted = t[m - 1][0] * 1e-9 * (double)b->sizes[m] / (double)b->sizes[m - 1];
             if (now_s() - start + predicted * (1 + MIN_REPS) > budget)
                 break;
         }
-        if (b->inflate) {
-            if (data_stream(d, i, n)) {
-                snprintf(b->why, sizeof(b->why), "zlib could not compress the input");
-                return -1;
-            }
-            in = d->zlen[i];
-            memcpy(b->src_p, d->z[i], in);
-        }
-        double warm, t[MAX_REPS];
-        if (bench_call(b, n, in, &warm))
+        if (bench_call(b, m, &warm) || bench_call(b, m, &t[m][0]))
             return -1;
-        double share = (budget - (now_s() - start)) / (double)(count - i);
-        double fit = warm > 0 ? share / (warm * 1e-9) : MAX_REPS;
-        uint32_t reps = fit < MIN_REPS ? MIN_REPS : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
-        for (uint32_t r = 0; r < reps; r++)
-            if (bench_call(b, n, in, &t[r]))
-                return -1;
-        if ((b->inflate || b->deflate) && bench_ratio(b, d, n, in, &e->ratio))
-            return -1;
-        qsort(t, reps, sizeof(t[0]), cmp_double);
-        pts[e->count] = (point){(double)in, reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2};
-        e->sizes[e->count++] = in;
-        e->largest = n;
-        e->reps_min = e->reps_min && e->reps_min < reps ? e->reps_min : reps;
-        e->reps_max = e->reps_max > reps ? e->reps_max : reps;
+        round += t[m][0] * 1e-9;
     }
+    double left = budget - (now_s() - start), fit = round > 0 ? 1 + left / round : MAX_REPS;
+    uint32_t reps = fit < MIN_REPS ? MIN_REPS : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
+    for (uint32_t r = 1; r < reps; r++)
+        for (uint32_t i = 0; i < m; i++)
+            if (bench_call(b, i, &t[i][r]))
+                return -1;
+    /* The last call was the largest size's: its output is still there. */
+    if ((b->inflate || b->deflate) && bench_ratio(b, d, m - 1, &e->ratio))
+        return -1;
+    for (uint32_t i = 0; i < m; i++) {
+        qsort(t[i], reps, sizeof(t[i][0]), cmp_double);
+        pts[i] = (point){(double)b->in[i], reps % 2 ? t[i][reps / 2] : (t[i][reps / 2 - 1] + t[i][reps / 2]) / 2};
+        e->sizes[i] = b->in[i];
+    }
+    e->count = m;
+    e->largest = b->sizes[m - 1];
+    e->reps = reps;
     return 0;
 }
 
@@ -549,9 +569,9 @@ static int bench_sizes(bench *b, calib_data *d, const uint64_t *sizes, uint32_t 
  * move, then set the rate, and the small ones the fixed cost. (Weighing
  * 1/time^2, relative errors alike, lets 4 KiB decide the rate as much as
  * 16 MiB, and small inputs run faster per byte than large ones: in cache,
- * and the corpus's first bytes are plain text.) A negative fixed cost
- * becomes 0 (and the slope is fitted through the origin); a slope that is
- * not positive becomes 0 (no rate measurable). */
+ * and the corpus's first bytes are plain text.) A slope that is not
+ * positive becomes 0 (no rate measurable); a negative fixed cost becomes
+ * what the smallest size costs beyond its bytes at that slope. */
 static void fit_line(const point *p, const bool *keep, uint32_t n, double *a, double *b)
 {
     double sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -568,13 +588,21 @@ static void fit_line(const point *p, const bool *keep, uint32_t n, double *a, do
     double det = sw * sxx - sx * sx;
     *b = det > 0 ? (sw * sxy - sx * sy) / det : 0;
     *a = (sy - *b * sx) / sw;
-    if (*a < 0) {
-        *a = 0;
-        *b = sxy / sxx;
-    }
     if (*b <= 0) {
         *b = 0;
         *a = sy / sw;
+    }
+    if (*a < 0) {
+        /* Time grows faster than in proportion to the bytes: the large
+         * sizes miss the caches the small ones hit. The slope says how the
+         * large sizes grow; the fixed cost is then what the smallest size
+         * costs beyond its bytes, the call's own overhead. */
+        uint32_t first = 0;
+        while (!keep[first])
+            first++;
+        *a = p[first].ns - *b * p[first].bytes;
+        if (*a < 0)
+            *a = 0;
     }
 }
 
@@ -784,9 +812,8 @@ static void report(const char *dev, const bench *b, const entry *e, const char *
     if (e->clamped)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", clamped at %.0f MB/s (%s)",
                  e->ceiling / 1e6, ceiling_why);
-    fprintf(stderr, "%s: %-13s %-12s fixed %10s %10.1f MB/s, %u sizes up to %s, %u-%u calls%s\n", prog_name, dev,
-            b->name, fixed, e->bps / 1e6, e->count, fmt_size(c, sizeof(c), e->largest), e->reps_min, e->reps_max,
-            extra);
+    fprintf(stderr, "%s: %-13s %-12s fixed %10s %10.1f MB/s, %u sizes up to %s, %u calls each%s\n", prog_name,
+            dev, b->name, fixed, e->bps / 1e6, e->count, fmt_size(c, sizeof(c), e->largest), e->reps, extra);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -808,15 +835,15 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
     /* Drivers that still take deflate's 3-argument form compress at
      * their default level, which is 6 too. */
     b.level = b.deflate && accel_function_get_signature(b.fn, &argc, NULL) == ACCEL_SUCCESS && argc == 4;
-    const uint64_t *sizes = o->size_count ? o->sizes : default_sizes;
-    uint32_t count = o->size_count ? o->size_count : sizeof(default_sizes) / sizeof(default_sizes[0]);
+    b.sizes = o->size_count ? o->sizes : default_sizes;
+    b.count = o->size_count ? o->size_count : sizeof(default_sizes) / sizeof(default_sizes[0]);
     point pts[CALIB_MAX_SIZES];
     entry e = {0};
     int rc = -1;
     if (accel_queue_create(dev, 0, &b.q) != ACCEL_SUCCESS)
         snprintf(b.why, sizeof(b.why), "no queue: %s", accel_last_error_message());
     else if (bench_setup(&b, d) == 0 &&
-             bench_sizes(&b, d, sizes, count, o->budget_s > 0 ? o->budget_s : DEFAULT_BUDGET_S, pts, &e) == 0)
+             bench_sizes(&b, d, o->budget_s > 0 ? o->budget_s : DEFAULT_BUDGET_S, pts, &e) == 0)
         rc = 1;
     accel_queue_destroy(b.q);
     bench_free(&b);
