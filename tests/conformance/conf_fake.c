@@ -551,7 +551,7 @@ typedef struct fk_fence {
 typedef struct fk_job {
     struct fk_job *next;
     const fk_function *fn;
-    accel_icd_arg args[3];
+    accel_icd_arg args[4];
     fk_fence *fence;
     fk_fence **waits;
     uint32_t wait_count;
@@ -691,7 +691,7 @@ static accel_icd_result fk_submit(void *queue, const accel_icd_submit *s, void *
     fk_queue *q = queue;
     fk_job *j = calloc(1, sizeof(*j));
     fk_fence *f = calloc(1, sizeof(*f));
-    if (!j || !f || s->arg_count > 3 ||
+    if (!j || !f || s->arg_count > 4 ||
         (s->wait_fence_count && !(j->waits = calloc(s->wait_fence_count, sizeof(*j->waits))))) {
         free(j ? j->waits : NULL);
         free(j);
