@@ -866,6 +866,25 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
     return 1;
 }
 
+/* Other work on the machine slows every call timed: say so when the load
+ * average says there is some (Linux's /proc/loadavg; silent elsewhere). */
+static void warn_if_busy(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double load = 0;
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = 0;
+        fclose(f);
+    }
+    if (cpus > 0 && load > 0.75 * (double)cpus)
+        fprintf(stderr,
+                "%s: the machine is busy (load average %.2f on %ld CPUs): the figures will show it; "
+                "calibrate on a quiet machine\n",
+                prog_name, load, cpus);
+}
+
 int calib_run(accel_instance *inst, const calib_options *o)
 {
     uint32_t n = 0;
@@ -885,6 +904,8 @@ int calib_run(accel_instance *inst, const calib_options *o)
         free(devs);
         return 1;
     }
+    if (!o->quiet)
+        warn_if_busy();
     calib_data d = {0};
     uint64_t largest = o->size_count ? o->sizes[o->size_count - 1]
                                      : default_sizes[sizeof(default_sizes) / sizeof(default_sizes[0]) - 1];
