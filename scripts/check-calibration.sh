@@ -9,7 +9,9 @@
 # estimate within 1.5x of its measured time. Run it on a quiet machine: the
 # load average is printed with each step, and other work on the cores moves
 # every figure. Exit status 1 when a target is missed. DEMO_ARGS adds
-# accel-run options to the demo runs (DEMO_ARGS="-f deflate=cpu:0").
+# accel-run options to the demo runs (DEMO_ARGS="-f deflate=cpu:0");
+# WAIT_LOAD=L waits (up to 10 minutes each time) until the 1-minute load
+# average is below L before each run, on a machine others share.
 # Usage: scripts/check-calibration.sh [BUILD_DIR [RUNS [DEMOS]]]
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,10 +36,19 @@ if [ -x "$build/icd-examples/warpdrive/accel-uacce-emulator" ]; then
     while [ ! -S "$root/dev/uacce_zip-0" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 fi
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+settle() {
+    [ -n "${WAIT_LOAD:-}" ] || return 0
+    waited=0
+    while [ $waited -lt 600 ] && ! awk -v l="$WAIT_LOAD" '{ exit !($1 < l) }' /proc/loadavg; do
+        sleep 10
+        waited=$((waited + 10))
+    done
+}
 
 "$build/tools/accelinfo" --json >"$root/devices.json"
 i=1
 while [ $i -le "$runs" ]; do
+    settle
     echo "== calibration run $i (load $(load))"
     start=$(date +%s)
     XDG_CACHE_HOME="$root/cache$i" "$build/tools/accel-run" --calibrate 2>"$root/calibrate$i.log" ||
@@ -61,6 +72,7 @@ open(out + "/input.zz", "wb").write(zlib.compress(data, 6))
 PY
 i=1
 while [ $i -le "$demos" ]; do
+    settle
     echo "== demo run $i (load $(load))"
     # shellcheck disable=SC2086 # DEMO_ARGS is a list of options
     if XDG_CACHE_HOME="$root/cache$runs" "$build/tools/accel-run" ${DEMO_ARGS:-} -o "$root/demo" \
