@@ -131,6 +131,9 @@ typedef struct ocl_mem {
 #define OCL_DEFLATE_SEGMENT (2u * 65535u)
 #define OCL_DEFLATE_SLOT_WORDS (32768u + 16384u + 16383u)
 
+/* The most kernels one built-in enqueues from (crc32c's three). */
+#define OCL_MAX_KERNELS 3
+
 /* What a function handle runs: a user kernel or one of the standard
  * functions of builtins.cl. */
 typedef enum fn_kind { FN_USER, FN_NOOP, FN_COPY, FN_FILL, FN_CRC32C, FN_SHA256, FN_DEFLATE, FN_INFLATE } fn_kind;
@@ -141,7 +144,7 @@ typedef enum fn_kind { FN_USER, FN_NOOP, FN_COPY, FN_FILL, FN_CRC32C, FN_SHA256,
 typedef struct ocl_function {
     ocl_device *dev;
     fn_kind kind;
-    cl_kernel kernel[2];
+    cl_kernel kernel[OCL_MAX_KERNELS];
     pthread_mutex_t lock;
     uint32_t argc;
     accel_arg_kind kinds[ACCEL_MAX_ARGS];

@@ -436,7 +436,9 @@ static cl_int set_uint(cl_kernel k, cl_uint i, cl_uint v)
 }
 
 /* crc32c: segments of at least 64 KiB, about four per compute unit, in
- * parallel, then one work-item combines them. */
+ * parallel, then one work-item combines them. A range of one segment takes
+ * one kernel that also finishes the value: a second enqueue costs more on
+ * PoCL than the combine does. */
 static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, range res)
 {
     uint64_t n = src.size;
@@ -444,9 +446,21 @@ static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, ra
     uint64_t seglen = (n + per - 1) / per;
     if (seglen < 65536)
         seglen = 65536;
-    size_t parts = n == 0 ? 1 : (size_t)((n + seglen - 1) / seglen);
     size_t one = 1;
     cl_int err = CL_SUCCESS;
+    if (n <= seglen) {
+        if (!(err = set_range(f->kernel[2], 0, src, 1)))
+            err = set_range(f->kernel[2], 3, res, 0);
+        if (err) {
+            b->err = err;
+            return;
+        }
+        sync_arg(b, src, 0);
+        enqueue_kernel(b, f->kernel[2], 1, &one, &one);
+        sync_arg(b, res, 1);
+        return;
+    }
+    size_t parts = (size_t)((n + seglen - 1) / seglen);
     cl_mem scratch = queue_scratch(q, parts * sizeof(cl_uint), &err);
     if (scratch && !(err = set_range(f->kernel[0], 0, src, 1)) && !(err = set_ulong(f->kernel[0], 3, seglen)) &&
         !(err = CL(clSetKernelArg)(f->kernel[0], 4, sizeof(cl_mem), &scratch)) &&
