@@ -330,9 +330,7 @@ static void vk_fini(void *handle)
         vk_device *dev = &drv->devices[i];
         if (atomic_load(&dev->ready) > 0) {
             drv->vk.vkDeviceWaitIdle(dev->device);
-            for (int b = 0; b < VK_BUILTIN_COUNT; b++)
-                if (dev->builtins[b])
-                    vk_function_destroy(dev->builtins[b]);
+            vk_builtins_destroy(dev);
             drv->vk.vkDestroyDevice(dev->device, NULL);
         }
         pthread_mutex_destroy(&dev->ready_lock);

@@ -77,6 +77,9 @@
     X(vkCmdPushConstants)                                                                                          \
     X(vkCmdDispatch)                                                                                               \
     X(vkCmdPipelineBarrier)                                                                                        \
+    X(vkCmdFillBuffer)                                                                                             \
+    X(vkCreateBufferView)                                                                                          \
+    X(vkDestroyBufferView)                                                                                         \
     X(vkCreateFence)                                                                                               \
     X(vkDestroyFence)                                                                                              \
     X(vkResetFences)                                                                                               \
@@ -104,7 +107,7 @@ enum {
     VK_BUILTIN_COUNT
 };
 
-#define VK_MAX_PASSES 2
+#define VK_MAX_PASSES 8
 /* pass_chunk of zlib.inflate: dispatches depend on both sizes (vk_queue.c). */
 #define VK_CHUNK_INFLATE UINT32_MAX
 /* Bytes of a submission's status binding: the status word and the scratch
@@ -112,8 +115,30 @@ enum {
 #define VK_STATUS_SIZE 8192
 /* The most push-constant bytes a user function may use. */
 #define VK_MAX_PUSH_SIZE 256
+/* Push constants of the built-ins (shaders/common.glsl): 16 words. */
+#define VK_BUILTIN_PUSH_WORDS 16
+enum {
+    VK_PUSH_OFF0,
+    VK_PUSH_OFF1,
+    VK_PUSH_OFF2,
+    VK_PUSH_SIZE0,
+    VK_PUSH_SIZE1,
+    VK_PUSH_SIZE2,
+    VK_PUSH_PATTERN,
+    VK_PUSH_CHUNK,
+    VK_PUSH_FIRST,
+    VK_PUSH_COUNT,
+    VK_PUSH_TOTAL,
+    VK_PUSH_STEP,
+    VK_PUSH_AUX0,
+    VK_PUSH_AUX1,
+    VK_PUSH_AUX2,
+    VK_PUSH_AUX3,
+};
 
 typedef struct vk_device vk_device;
+typedef struct vk_plan vk_plan;
+typedef struct vk_recorder vk_recorder;
 
 typedef struct vk_function {
     vk_device *dev;
@@ -130,7 +155,46 @@ typedef struct vk_function {
     accel_arg_kind arg_kinds[ACCEL_MAX_ARGS];
     uint32_t push_offsets[ACCEL_MAX_ARGS]; /* scalar arguments: offset in the push constants */
     uint32_t push_size;
+    /* Built-ins: memory arguments bound as R32_UINT storage texel buffers
+     * (imageLoad/imageStore, which llvmpipe gathers and scatters for a
+     * whole SIMD vector at once, where it reads storage buffers one lane
+     * at a time), and the device's scratch buffer bound after the status
+     * buffer. */
+    bool texel;
+    bool scratch;
+    /* Built-ins whose dispatches depend on the arguments record them here
+     * instead of running each pass once (vk_builtins.c). */
+    void (*schedule)(vk_recorder *r, const vk_plan *p);
 } vk_function;
+
+/* What one submission binds and pushes, worked out before anything is
+ * acquired so that a rejected call changes nothing. */
+struct vk_plan {
+    VkDescriptorBufferInfo buffers[ACCEL_MAX_ARGS + 2];
+    uint32_t buffer_count;
+    uint8_t push[VK_MAX_PUSH_SIZE];
+    uint32_t groups[VK_MAX_PASSES][3];
+    uint32_t dispatches[VK_MAX_PASSES]; /* chunked passes: one dispatch per chunk */
+    /* Built-ins: each memory argument's offset inside its binding and its
+     * size, in argument order, and the scalar argument (fill's pattern,
+     * deflate's level with -1 already made 6). */
+    uint32_t offs[3];
+    uint32_t sizes[3];
+    uint32_t scalar;
+};
+
+/* Records the dispatches of a built-in with a schedule: every dispatch
+ * gets the 16 push-constant words in `push` as they are when it is
+ * recorded, and a barrier orders it after the one before. */
+struct vk_recorder {
+    const vk_fns *vk;
+    VkCommandBuffer cb;
+    const vk_function *fn;
+    VkDescriptorSet set;
+    uint32_t push[VK_BUILTIN_PUSH_WORDS];
+    uint32_t bound;    /* pass whose pipeline is bound, or UINT32_MAX */
+    uint32_t recorded; /* dispatches so far */
+};
 
 struct vk_device {
     struct vk_driver *drv;
@@ -150,6 +214,12 @@ struct vk_device {
     VkQueue queue;
     pthread_mutex_t queue_lock;    /* the VkQueue is shared by every accel queue */
     vk_function *builtins[VK_BUILTIN_COUNT];
+    /* Created with the first built-in that needs it (vk_builtins.c), under
+     * ready_lock; one per device is enough because every submission runs
+     * on the one VkQueue, after everything submitted before it. */
+    VkBuffer scratch;
+    VkDeviceMemory scratch_mem;
+    VkBufferView scratch_view;
     atomic_bool lost;
 };
 
@@ -208,11 +278,17 @@ void vk_function_destroy(vk_function *fn);
 
 /* vk_builtins.c */
 accel_result vk_builtin_get(vk_device *dev, const char *name, vk_function **fn);
+/* Destroy the device's built-ins and scratch buffer (device teardown). */
+void vk_builtins_destroy(vk_device *dev);
+/* Check the scalar argument of built-in `which` and normalize it into
+ * p->scalar; ACCEL_ERROR_INVALID_ARGUMENT if the call must be refused. */
+accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p);
 /* Create a pipeline for one pass: module words, entry "main". */
 accel_result vk_make_pipeline(vk_device *dev, const uint32_t *code, size_t size, const char *entry,
                               VkPipelineLayout layout, VkPipeline *pipeline);
-accel_result vk_make_layouts(vk_device *dev, uint32_t bindings, uint32_t push_size, VkDescriptorSetLayout *set,
-                             VkPipelineLayout *layout);
+/* types: one per binding, or NULL for storage buffers only. */
+accel_result vk_make_layouts(vk_device *dev, uint32_t bindings, const VkDescriptorType *types, uint32_t push_size,
+                             VkDescriptorSetLayout *set, VkPipelineLayout *layout);
 
 /* vk_queue.c */
 accel_icd_result vk_queue_create(void *device, void **queue);
@@ -221,5 +297,10 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *submit, vo
 accel_icd_result vk_fence_status(void *fence);
 accel_icd_result vk_fence_wait(void *fence, uint64_t timeout_ns);
 void vk_fence_release(void *fence);
+/* One dispatch of pass `pass` (see vk_recorder). */
+void vk_record_dispatch(vk_recorder *r, uint32_t pass, uint32_t groups);
+/* vkCmdFillBuffer, ordered after the dispatches before it and before the
+ * ones after it. */
+void vk_record_fill(vk_recorder *r, VkBuffer buffer, VkDeviceSize offset, VkDeviceSize size, uint32_t value);
 
 #endif

@@ -20,16 +20,16 @@ typedef struct vk_program {
     spv_reflection refl;
 } vk_program;
 
-accel_result vk_make_layouts(vk_device *dev, uint32_t bindings, uint32_t push_size, VkDescriptorSetLayout *set,
-                             VkPipelineLayout *layout)
+accel_result vk_make_layouts(vk_device *dev, uint32_t bindings, const VkDescriptorType *types, uint32_t push_size,
+                             VkDescriptorSetLayout *set, VkPipelineLayout *layout)
 {
     const vk_fns *vk = vk_fn(dev);
-    VkDescriptorSetLayoutBinding b[ACCEL_MAX_ARGS + 1];
-    if (bindings > ACCEL_MAX_ARGS + 1)
+    VkDescriptorSetLayoutBinding b[ACCEL_MAX_ARGS + 2];
+    if (bindings > ACCEL_MAX_ARGS + 2)
         return ACCEL_ERROR_UNSUPPORTED;
     for (uint32_t i = 0; i < bindings; i++)
-        b[i] = (VkDescriptorSetLayoutBinding){i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT,
-                                              NULL};
+        b[i] = (VkDescriptorSetLayoutBinding){i, types ? types[i] : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+                                              VK_SHADER_STAGE_COMPUTE_BIT, NULL};
     VkDescriptorSetLayoutCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
     dci.bindingCount = bindings;
     dci.pBindings = b;
@@ -218,7 +218,7 @@ accel_icd_result vk_function_get(void *device, void *program, const char *name, 
         fn->push_offsets[p->refl.buffer_count + i] = p->refl.scalar_offsets[i];
     }
     fn->push_size = p->refl.push_size;
-    if ((res = vk_make_layouts(dev, fn->binding_count, fn->push_size, &fn->set_layout, &fn->layout)) ||
+    if ((res = vk_make_layouts(dev, fn->binding_count, NULL, fn->push_size, &fn->set_layout, &fn->layout)) ||
         (res = make_pipeline_from_module(dev, p->module, e->name, fn->layout, &fn->pipelines[0]))) {
         vk_function_destroy(fn);
         return res;

@@ -35,6 +35,10 @@ typedef struct vk_fence {
     VkBuffer status_buf;
     VkDeviceMemory status_mem;
     volatile uint32_t *status;
+    /* Texel-buffer views of the memory arguments of a built-in with
+     * vk_function.texel, made for this submission. */
+    VkBufferView views[ACCEL_MAX_ARGS];
+    uint32_t view_count;
     bool submitted;    /* false: failed before reaching the device */
     atomic_int result; /* ACCEL_NOT_READY until known */
     struct vk_fence *next;
@@ -49,6 +53,15 @@ struct vk_queue {
     bool destroyed;
 };
 
+/* Views die with the submission that used them: only once its VkFence
+ * has signalled (or it never reached the device). */
+static void drop_views(vk_device *dev, vk_fence *f)
+{
+    for (uint32_t i = 0; i < f->view_count; i++)
+        vk_fn(dev)->vkDestroyBufferView(dev->device, f->views[i], NULL);
+    f->view_count = 0;
+}
+
 static void fence_destroy(vk_queue *q, vk_fence *f)
 {
     vk_device *dev = q->dev;
@@ -58,6 +71,7 @@ static void fence_destroy(vk_queue *q, vk_fence *f)
             vk->vkWaitForFences(dev->device, 1, &f->fence, VK_TRUE, UINT64_MAX);
         vk->vkDestroyFence(dev->device, f->fence, NULL);
     }
+    drop_views(dev, f);
     if (f->cb)
         vk->vkFreeCommandBuffers(dev->device, q->pool, 1, &f->cb);
     if (f->pool)
@@ -97,11 +111,12 @@ static accel_result fence_make(vk_queue *q, vk_fence **out)
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     if ((vr = vk->vkCreateFence(dev->device, &fci, NULL, &f->fence)) != VK_SUCCESS)
         goto fail;
-    VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, ACCEL_MAX_ARGS + 1};
+    VkDescriptorPoolSize ps[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, ACCEL_MAX_ARGS + 1},
+                                  {VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER, ACCEL_MAX_ARGS + 1}};
     VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     dpi.maxSets = 1;
-    dpi.poolSizeCount = 1;
-    dpi.pPoolSizes = &ps;
+    dpi.poolSizeCount = 2;
+    dpi.pPoolSizes = ps;
     if ((vr = vk->vkCreateDescriptorPool(dev->device, &dpi, NULL, &f->pool)) != VK_SUCCESS)
         goto fail;
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -157,6 +172,7 @@ static accel_result fence_acquire(vk_queue *q, vk_fence **out)
             vk->vkResetFences(q->dev->device, 1, &f->fence);
         vk->vkResetCommandBuffer(f->cb, 0);
         vk->vkResetDescriptorPool(q->dev->device, f->pool, 0);
+        drop_views(q->dev, f);
     } else {
         accel_result res = fence_make(q, &f);
         if (res)
@@ -176,6 +192,7 @@ static accel_result fence_acquire(vk_queue *q, vk_fence **out)
 /* Give back a vk_fence that was acquired but not handed to the loader. */
 static void fence_unacquire(vk_queue *q, vk_fence *f)
 {
+    drop_views(q->dev, f);
     pthread_mutex_lock(&q->lock);
     q->live--;
     f->submitted = false;
@@ -234,25 +251,22 @@ static void barrier(const vk_fns *vk, VkCommandBuffer cb, VkPipelineStageFlags s
     vk->vkCmdPipelineBarrier(cb, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
-/* What one submission binds and pushes, worked out before anything is
- * acquired so that a rejected call changes nothing. */
-typedef struct plan {
-    VkDescriptorBufferInfo buffers[ACCEL_MAX_ARGS + 1];
-    uint32_t buffer_count;
-    uint8_t push[VK_MAX_PUSH_SIZE];
-    uint32_t groups[VK_MAX_PASSES][3];
-    uint32_t dispatches[VK_MAX_PASSES]; /* chunked passes: one dispatch per chunk */
-} plan;
-
-static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const accel_icd_submit *s, plan *p)
+static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const accel_icd_submit *s, vk_plan *p)
 {
     VkDeviceSize align = dev->limits.minStorageBufferOffsetAlignment ? dev->limits.minStorageBufferOffsetAlignment : 1;
-    uint32_t offs[3] = {0}, sizes[3] = {0}, pattern = 0, nmem = 0;
+    if (fn->texel && dev->limits.minTexelBufferOffsetAlignment > align)
+        align = dev->limits.minTexelBufferOffsetAlignment;
+    uint32_t *offs = p->offs, *sizes = p->sizes, pattern = 0, nmem = 0;
+    memset(p->offs, 0, sizeof(p->offs));
+    memset(p->sizes, 0, sizeof(p->sizes));
     uint64_t largest = 0;
     for (uint32_t i = 0; i < s->arg_count; i++) {
         const accel_icd_arg *a = &s->args[i];
-        if (a->kind == ACCEL_ARG_U32) {
-            pattern = a->u.u32;
+        if (a->kind == ACCEL_ARG_U32 || a->kind == ACCEL_ARG_I32) {
+            accel_result res = vk_builtin_scalar(fn->builtin, a->u.u32, p);
+            if (res)
+                return res;
+            pattern = p->scalar;
             continue;
         }
         const vk_memory *m = a->u.mem.memory;
@@ -267,7 +281,8 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
             range = 4;
         if (range > m->buffer_size - base)
             range = m->buffer_size - base;
-        if (range > dev->limits.maxStorageBufferRange || off - base + size > UINT32_MAX) {
+        if (range > dev->limits.maxStorageBufferRange || off - base + size > UINT32_MAX ||
+            (fn->texel && range / 4 > dev->limits.maxTexelBufferElements)) {
             VK_LOG(ACCEL_LOG_WARN, "%s: a range of %llu bytes exceeds maxStorageBufferRange (%u)", dev->info.name,
                    (unsigned long long)size, dev->limits.maxStorageBufferRange);
             return ACCEL_ERROR_UNSUPPORTED;
@@ -280,9 +295,9 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
         nmem++;
     }
     p->buffer_count = nmem; /* the status buffer is added by the caller */
-    memset(p->push, 0, 32); /* byte 28: the chunk index, 0 for the first dispatch */
-    memcpy(p->push, offs, sizeof(offs));
-    memcpy(p->push + 12, sizes, sizeof(sizes));
+    memset(p->push, 0, VK_BUILTIN_PUSH_WORDS * 4); /* byte 28: the chunk index, 0 for the first dispatch */
+    memcpy(p->push, p->offs, sizeof(p->offs));
+    memcpy(p->push + 12, p->sizes, sizeof(p->sizes));
     memcpy(p->push + 24, &pattern, sizeof(pattern));
     uint64_t grid = (largest + 64 + 255) / 256;
     uint64_t max = dev->limits.maxComputeWorkGroupCount[0] < 4096 ? dev->limits.maxComputeWorkGroupCount[0] : 4096;
@@ -303,7 +318,7 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
     return ACCEL_SUCCESS;
 }
 
-static accel_result plan_user(vk_device *dev, const vk_function *fn, const accel_icd_submit *s, plan *p)
+static accel_result plan_user(vk_device *dev, const vk_function *fn, const accel_icd_submit *s, vk_plan *p)
 {
     VkDeviceSize align = dev->limits.minStorageBufferOffsetAlignment ? dev->limits.minStorageBufferOffsetAlignment : 1;
     memset(p->push, 0, sizeof(p->push));
@@ -362,15 +377,51 @@ static accel_result plan_user(vk_device *dev, const vk_function *fn, const accel
     return ACCEL_SUCCESS;
 }
 
-static void record(vk_device *dev, const vk_function *fn, const plan *p, vk_fence *f, VkDescriptorSet set)
+void vk_record_fill(vk_recorder *r, VkBuffer buffer, VkDeviceSize offset, VkDeviceSize size, uint32_t value)
+{
+    const vk_fns *vk = r->vk;
+    if (r->recorded)
+        barrier(vk, r->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+    r->recorded++;
+    vk->vkCmdFillBuffer(r->cb, buffer, offset, size, value);
+}
+
+void vk_record_dispatch(vk_recorder *r, uint32_t pass, uint32_t groups)
+{
+    const vk_fns *vk = r->vk;
+    if (r->recorded)
+        barrier(vk, r->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    r->recorded++;
+    if (!groups)
+        return;
+    if (r->bound != pass) {
+        vk->vkCmdBindPipeline(r->cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->fn->pipelines[pass]);
+        if (r->bound == UINT32_MAX)
+            vk->vkCmdBindDescriptorSets(r->cb, VK_PIPELINE_BIND_POINT_COMPUTE, r->fn->layout, 0, 1, &r->set, 0, NULL);
+        r->bound = pass;
+    }
+    vk->vkCmdPushConstants(r->cb, r->fn->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(r->push), r->push);
+    vk->vkCmdDispatch(r->cb, groups, 1, 1);
+}
+
+static void record(vk_device *dev, const vk_function *fn, const vk_plan *p, vk_fence *f, VkDescriptorSet set)
 {
     const vk_fns *vk = vk_fn(dev);
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     vk->vkBeginCommandBuffer(f->cb, &bi);
     barrier(vk, f->cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT,
-            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    for (uint32_t i = 0; i < fn->pass_count; i++) {
+            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    if (fn->schedule) {
+        vk_recorder r = {.vk = vk, .cb = f->cb, .fn = fn, .set = set, .bound = UINT32_MAX};
+        memcpy(r.push, p->push, sizeof(r.push));
+        fn->schedule(&r, p);
+    }
+    for (uint32_t i = 0; !fn->schedule && i < fn->pass_count; i++) {
         if (i)
             barrier(vk, f->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
@@ -411,7 +462,7 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *s, void **
         if (s->args[i].kind != fn->arg_kinds[i])
             return ACCEL_ERROR_INVALID_ARGUMENT;
 
-    plan p;
+    vk_plan p;
     accel_result res = fn->builtin >= 0 ? plan_builtin(dev, fn, s, &p) : plan_user(dev, fn, s, &p);
     if (res)
         return res;
@@ -440,14 +491,48 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *s, void **
             fence_unacquire(q, f);
             return vk_to_accel(vr);
         }
+        uint32_t nmem = p.buffer_count;
         if (fn->builtin >= 0)
             p.buffers[p.buffer_count++] = (VkDescriptorBufferInfo){f->status_buf, 0, VK_STATUS_SIZE};
-        VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-        w.dstSet = set;
-        w.descriptorCount = p.buffer_count;
-        w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        w.pBufferInfo = p.buffers;
-        vk->vkUpdateDescriptorSets(dev->device, 1, &w, 0, NULL);
+        VkWriteDescriptorSet w[3] = {{.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET}};
+        uint32_t nw = 0;
+        if (fn->texel) {
+            /* Memory arguments as texel buffers, the status buffer as a
+             * storage buffer, then the scratch buffer. */
+            for (uint32_t i = 0; i < nmem; i++) {
+                VkBufferViewCreateInfo vci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+                vci.buffer = p.buffers[i].buffer;
+                vci.format = VK_FORMAT_R32_UINT;
+                vci.offset = p.buffers[i].offset;
+                vci.range = p.buffers[i].range;
+                vr = vk->vkCreateBufferView(dev->device, &vci, NULL, &f->views[f->view_count]);
+                if (vr != VK_SUCCESS) {
+                    fence_unacquire(q, f);
+                    return vk_to_accel(vr);
+                }
+                f->view_count++;
+            }
+            w[nw] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
+                                           .descriptorCount = nmem,
+                                           .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER,
+                                           .pTexelBufferView = f->views};
+            nw += nmem != 0;
+            w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
+                                             .dstBinding = nmem, .descriptorCount = 1,
+                                             .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                             .pBufferInfo = &p.buffers[nmem]};
+            if (fn->scratch)
+                w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
+                                                 .dstBinding = nmem + 1, .descriptorCount = 1,
+                                                 .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER,
+                                                 .pTexelBufferView = &dev->scratch_view};
+        } else {
+            w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
+                                             .descriptorCount = p.buffer_count,
+                                             .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                             .pBufferInfo = p.buffers};
+        }
+        vk->vkUpdateDescriptorSets(dev->device, nw, w, 0, NULL);
     }
     record(dev, fn, &p, f, set);
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO};
@@ -474,14 +559,19 @@ static accel_result complete(vk_fence *f)
 {
     uint32_t code = f->status[0];
     /* Codes of shaders/common.glsl. */
-    bool limit = code == 3 || code == 4;
-    accel_result r = code == 0 ? ACCEL_SUCCESS : limit ? ACCEL_ERROR_UNSUPPORTED : ACCEL_ERROR_INVALID_ARGUMENT;
+    bool limit = code == 3 || code == 4, internal = code > 4;
+    accel_result r = code == 0 ? ACCEL_SUCCESS
+                     : limit   ? ACCEL_ERROR_UNSUPPORTED
+                     : internal ? ACCEL_ERROR_DRIVER_INTERNAL
+                                : ACCEL_ERROR_INVALID_ARGUMENT;
     if (code)
-        VK_LOG(limit ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s", f->q->dev->info.name,
+        VK_LOG(limit || internal ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s",
+               f->q->dev->info.name,
                code == 1   ? "output range too small"
                : code == 2 ? "corrupt input"
                : code == 3 ? "the input needs more dispatches than were recorded"
-                           : "a dispatch reached the implementation's loop iteration limit");
+               : code == 4 ? "a dispatch reached the implementation's loop iteration limit"
+                           : "its own consistency check failed");
     atomic_store(&f->result, r);
     return r;
 }

@@ -19,14 +19,24 @@ layout(push_constant) uniform Params {
     uint size0;
     uint size1;
     uint size2;
-    uint pattern;
-    uint chunk; // which chunk of a chunked pass this dispatch runs
+    uint pattern; // the scalar argument (deflate: the level, -1 made 6)
+    uint chunk;   // which chunk of a chunked pass this dispatch runs
+    // Built-ins with a schedule (vk_builtins.c): what this dispatch works on.
+    uint first;   // first segment of this dispatch's wave
+    uint count;   // segments in the wave
+    uint total;   // segments in the call
+    uint step;    // dispatch index within the current phase
+    uint aux0;
+    uint aux1;
+    uint aux2;
+    uint aux3;
 } pc;
 
 const uint ST_TOO_SMALL = 1u;
 const uint ST_CORRUPT = 2u;
 const uint ST_WORK_LIMIT = 3u; // ran out of dispatches: reported as unsupported
 const uint ST_LOOP_LIMIT = 4u; // a loop ended early at the implementation's limit: reported as unsupported
+const uint ST_INTERNAL = 5u;   // a built-in's own consistency check failed
 
 // Byte i (absolute, inside the binding) of buffer block B.
 #define RD(B, i) ((B.w[(i) >> 2] >> (((i) & 3u) << 3)) & 0xffu)
@@ -68,3 +78,20 @@ uint bswap32(uint x)
 {
     return (x >> 24) | ((x >> 8) & 0xff00u) | ((x << 8) & 0xff0000u) | (x << 24);
 }
+
+// The same for memory bound as R32_UINT storage texel buffers (uimageBuffer),
+// the faster path on llvmpipe: TRD reads byte i, TPUT_MASKED stores the
+// bytes of word idx selected by mask.
+#define TRD(I, i) ((imageLoad(I, int((i) >> 2)).x >> (((i) & 3u) << 3)) & 0xffu)
+#define TLD(I, idx) (imageLoad(I, int(idx)).x)
+#define TST(I, idx, v) imageStore(I, int(idx), uvec4((v), 0u, 0u, 0u))
+#define TPUT_MASKED(I, idx, val, mask)                                      \
+    {                                                                       \
+        uint m_ = (mask);                                                   \
+        if (m_ == 0xffffffffu) {                                            \
+            TST(I, idx, val);                                               \
+        } else if (m_ != 0u) {                                              \
+            imageAtomicAnd(I, int(idx), ~m_);                               \
+            imageAtomicOr(I, int(idx), (val) & m_);                         \
+        }                                                                   \
+    }

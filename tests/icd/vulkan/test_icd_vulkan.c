@@ -3,8 +3,13 @@
  * Skips when the machine has no Vulkan device with a compute queue. Every
  * standard function runs on 0 B, 1 B, 4 KiB + 3 B and 64 MiB at unaligned
  * offsets and is compared with values computed here (zlib for the
- * compressed streams); a user kernel compiled from GLSL at build time;
- * program and function errors; fence ordering and fence errors. */
+ * compressed streams); crc32c on every length to 300 at every alignment
+ * and across its parts; zlib.deflate at every level, on sizes around its
+ * segments, on random data into exactly the documented bound, and on the
+ * compression corpus (ACCEL_TEST_CORPUS), every output inflated by zlib;
+ * zlib.inflate on zlib's streams of every level; a user kernel compiled
+ * from GLSL at build time; program and function errors; fence ordering
+ * and fence errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +388,56 @@ static void test_crc32c(void **state)
     drv.t->function_release(fn);
 }
 
+/* Every length to 300 at every offset modulo 16 (the parts' head and tail
+ * loops), sizes around the driver's parts of 32 KiB, and no input. */
+static void test_crc32c_lengths(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("crc32c", 2);
+    size_t cap = 3 * 32768 + 64;
+    tbuf src = tb_new(cap, 0), res = tb_new(16, 0);
+    make_data(src.host, cap, 77);
+    for (size_t i = 0; i < cap; i += 7)
+        src.host[i] ^= (uint8_t)(i * 131);
+    tb_push(&src);
+    static const size_t around[] = {32767, 32768, 32769, 65535, 65536 + 3, 2 * 32768 + 17, 3 * 32768 + 5};
+    size_t cases = 301 * 16 + sizeof(around) / sizeof(around[0]) * 3;
+    for (size_t c = 0; c < cases; c++) {
+        size_t n, off;
+        if (c < 301 * 16) {
+            n = c / 16;
+            off = c % 16;
+        } else {
+            size_t k = c - 301 * 16;
+            n = around[k / 3];
+            off = (k % 3) * 5;
+        }
+        memset(res.host, 0xee, 16);
+        tb_push(&res);
+        accel_icd_arg args[] = {ih_mem(src.mem, off, n), ih_mem(res.mem, 1, 4)};
+        assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+        tb_pull(&res);
+        uint32_t v;
+        memcpy(&v, res.host + 1, 4);
+        if (v != ref_crc32c(src.host + off, n))
+            fail_msg("crc32c of %zu bytes at offset %zu: 0x%08x, expected 0x%08x", n, off, v,
+                     ref_crc32c(src.host + off, n));
+        assert_int_equal(res.host[0], 0xee);
+        assert_bytes(res.host + 5, 0xee, 11);
+    }
+    /* No input: the initial value, inverted. */
+    accel_icd_arg args[] = {ih_mem(src.mem, 3, 0), ih_mem(res.mem, 0, 4)};
+    assert_int_equal(ih_run(&drv, queue, fn, args, 2, 0, 0), ACCEL_SUCCESS);
+    tb_pull(&res);
+    uint32_t v;
+    memcpy(&v, res.host, 4);
+    assert_int_equal(v, 0);
+    tb_free(&src);
+    tb_free(&res);
+    drv.t->function_release(fn);
+}
+
 static void test_sha256(void **state)
 {
     (void)state;
@@ -414,37 +469,209 @@ static void test_sha256(void **state)
     drv.t->function_release(fn);
 }
 
+/* Bytes of a stream of stored blocks: the documented dst bound. */
+static size_t deflate_bound(size_t n)
+{
+    return n + 5 * ((n + 65534) / 65535) + 11;
+}
+
+/* zlib.deflate of data[0..n) at `level` into a dst of dst_size bytes (at
+ * offset 1 of its memory, guarded); the stream must inflate (zlib) back to
+ * the input, and nothing past it nor out_size's 8 bytes may change.
+ * Returns the compressed size, or 0 if the call failed with `expect`. */
+static uint64_t deflate_check(void *fn, const uint8_t *data, size_t n, int32_t level, size_t dst_size,
+                              accel_result expect)
+{
+    tbuf src = tb_new(n + 8, 0), dst = tb_new(dst_size + GUARD, 0xee), out = tb_new(16, 0xee);
+    memcpy(src.host + 3, data, n);
+    tb_push(&src);
+    accel_icd_arg args[] = {ih_mem(src.mem, 3, n), ih_mem(dst.mem, 1, dst_size), ih_mem(out.mem, 4, 8),
+                            {.kind = ACCEL_ARG_I32, .u.i32 = level}};
+    double t0 = now_s();
+    accel_result r = ih_run(&drv, queue, fn, args, 4, 0, 0);
+    if (n >= MiB)
+        print_message("    zlib.deflate of %zu bytes at level %d: %.2f s\n", n, (int)level, now_s() - t0);
+    tb_pull(&dst);
+    tb_pull(&out);
+    uint64_t len = 0;
+    if (r != expect)
+        fail_msg("zlib.deflate of %zu bytes at level %d into %zu: %d, expected %d", n, (int)level, dst_size, r,
+                 expect);
+    if (r == ACCEL_SUCCESS) {
+        memcpy(&len, out.host + 4, 8);
+        assert_bytes(out.host, 0xee, 4);
+        assert_bytes(out.host + 12, 0xee, 4);
+        if (len < 8 || len > dst_size)
+            fail_msg("zlib.deflate of %zu bytes at level %d reports %llu bytes into %zu", n, (int)level,
+                     (unsigned long long)len, dst_size);
+        assert_int_equal(dst.host[0], 0xee);
+        assert_bytes(dst.host + 1 + len, 0xee, dst.size - 1 - len);
+        uint8_t *back = malloc(n + 1);
+        uLongf back_len = n + 1;
+        int zr = uncompress(back, &back_len, dst.host + 1, (uLong)len);
+        if (zr != Z_OK || back_len != n || memcmp(back, data, n) != 0)
+            fail_msg("zlib.deflate of %zu bytes at level %d: zlib says %d, %lu bytes back", n, (int)level, zr,
+                     (unsigned long)back_len);
+        free(back);
+    } else {
+        /* A refused call writes nothing outside dst, and no out_size. */
+        assert_int_equal(dst.host[0], 0xee);
+        assert_bytes(dst.host + 1 + dst_size, 0xee, dst.size - 1 - dst_size);
+        assert_bytes(out.host, 0xee, 16);
+    }
+    tb_free(&src);
+    tb_free(&dst);
+    tb_free(&out);
+    return len;
+}
+
+/* Every level, -1 (the default) included, on sizes around the driver's
+ * segments of 65535 bytes: compressible data shrinks from level 1 on. */
 static void test_deflate(void **state)
 {
     (void)state;
     NEED_DEVICE();
-    void *fn = builtin("zlib.deflate", 3);
-    for (size_t s = 0; s < NSIZES; s++) {
-        size_t n = sizes[s];
-        size_t bound = n + 5 * ((n + 65534) / 65535) + 11;
-        tbuf src = tb_new(n + 8, 0), dst = tb_new(bound + GUARD, 0xee), out = tb_new(16, 0xee);
-        make_data(src.host + 3, n, (uint32_t)s + 30);
-        tb_push(&src);
-        accel_icd_arg args[] = {ih_mem(src.mem, 3, n), ih_mem(dst.mem, 1, bound), ih_mem(out.mem, 4, 8)};
-        double t0 = now_s();
-        assert_int_equal(ih_run(&drv, queue, fn, args, 3, 0, 0), ACCEL_SUCCESS);
-        timed("zlib.deflate", n, t0);
-        tb_pull(&dst);
-        tb_pull(&out);
-        uint64_t len;
-        memcpy(&len, out.host + 4, 8);
-        assert_true(len <= bound);
-        assert_bytes(dst.host + 1 + len, 0xee, dst.size - 1 - len);
-        assert_int_equal(dst.host[0], 0xee);
-        uint8_t *back = malloc(n + 1);
-        uLongf back_len = n + 1;
-        assert_int_equal(uncompress(back, &back_len, dst.host + 1, len), Z_OK);
-        assert_int_equal(back_len, n);
-        assert_memory_equal(back, src.host + 3, n);
-        free(back);
-        tb_free(&src);
-        tb_free(&dst);
-        tb_free(&out);
+    void *fn = builtin("zlib.deflate", 4);
+    size_t cases[] = {0, 1, 4096 + 3, 65535, 65536, MiB + 7};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        size_t n = cases[c];
+        uint8_t *data = malloc(n + 1);
+        make_data(data, n, (uint32_t)c + 30);
+        for (int32_t level = -1; level <= 9; level++) {
+            uint64_t len = deflate_check(fn, data, n, level, deflate_bound(n), ACCEL_SUCCESS);
+            if (level != 0 && n >= 4096 && len >= n * 3 / 4)
+                fail_msg("zlib.deflate at level %d: %zu bytes of text into %llu", (int)level, n,
+                         (unsigned long long)len);
+        }
+        free(data);
+    }
+    drv.t->function_release(fn);
+}
+
+/* The largest of sizes[] (many waves of segments) at the fastest level,
+ * and an eighth of it at the default one. */
+static void test_deflate_large(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.deflate", 4);
+    size_t n = sizes[3];
+    uint8_t *data = malloc(n);
+    make_data(data, n, 31);
+    deflate_check(fn, data, n, 1, deflate_bound(n), ACCEL_SUCCESS);
+    size_t m = n / 8;
+    deflate_check(fn, data + 5, m, 6, deflate_bound(m), ACCEL_SUCCESS);
+    free(data);
+    drv.t->function_release(fn);
+}
+
+/* Random bytes do not compress: every level must still fit in exactly the
+ * documented bound. */
+static void test_deflate_incompressible(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.deflate", 4);
+    size_t sz[] = {64 * 1024, MiB};
+    for (size_t c = 0; c < 2; c++) {
+        size_t n = sz[c];
+        uint8_t *data = malloc(n);
+        uint32_t x = 0x9e3779b9u + (uint32_t)c;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (uint8_t)(x >> 7);
+        }
+        static const int32_t levels[] = {0, 1, 6, 9};
+        for (size_t l = 0; l < 4; l++)
+            deflate_check(fn, data, n, levels[l], deflate_bound(n), ACCEL_SUCCESS);
+        free(data);
+    }
+    drv.t->function_release(fn);
+}
+
+/* Levels outside -1..9 are refused and write nothing; so is a dst too
+ * small for what a level produces, or an out_size under 8 bytes. */
+static void test_deflate_errors(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.deflate", 4);
+    uint8_t data[70000];
+    make_data(data, sizeof(data), 5);
+    static const int32_t bad[] = {-2, 10, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        deflate_check(fn, data, 1000, bad[i], deflate_bound(1000), ACCEL_ERROR_INVALID_ARGUMENT);
+    /* Text at level 6 takes about a third: half the input fits, a tenth
+     * does not; stored (level 0) needs the whole bound. */
+    deflate_check(fn, data, sizeof(data), 6, sizeof(data) / 2, ACCEL_SUCCESS);
+    deflate_check(fn, data, sizeof(data), 6, sizeof(data) / 10, ACCEL_ERROR_INVALID_ARGUMENT);
+    deflate_check(fn, data, sizeof(data), 1, 100, ACCEL_ERROR_INVALID_ARGUMENT);
+    size_t stored = 2 + 5 * ((sizeof(data) + 65534) / 65535) + sizeof(data) + 4;
+    deflate_check(fn, data, sizeof(data), 0, stored, ACCEL_SUCCESS);
+    deflate_check(fn, data, sizeof(data), 0, stored - 1, ACCEL_ERROR_INVALID_ARGUMENT);
+    tbuf src = tb_new(1000, 0), dst = tb_new(2000, 0xee), out = tb_new(16, 0xee);
+    accel_icd_arg args[] = {ih_mem(src.mem, 0, 1000), ih_mem(dst.mem, 0, 2000), ih_mem(out.mem, 0, 7),
+                            {.kind = ACCEL_ARG_I32, .u.i32 = 6}};
+    assert_int_equal(ih_run(&drv, queue, fn, args, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    tb_pull(&dst);
+    tb_pull(&out);
+    assert_bytes(dst.host, 0xee, dst.size);
+    assert_bytes(out.host, 0xee, 16);
+    tb_free(&src);
+    tb_free(&dst);
+    tb_free(&out);
+    drv.t->function_release(fn);
+}
+
+static const char *const corpus_files[] = {"alice29.txt", "asyoulik.txt",   "lcet10.txt",      "plrabn12.txt",
+                                           "html",        "urls.10K",       "fireworks.jpeg",  "geo.protodata",
+                                           "kppkn.gtb",   "paper-100k.pdf"};
+#define NTEXT 6 /* the first NTEXT are text */
+
+static uint8_t *corpus_read(const char *name, size_t *n)
+{
+    const char *dir = getenv("ACCEL_TEST_CORPUS");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)len + 1);
+    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+/* Every corpus file round-trips at levels 1 and 6 (and 9 for the text);
+ * text shrinks to within a quarter of zlib's size at the same level. */
+static void test_deflate_corpus(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    if (!getenv("ACCEL_TEST_CORPUS"))
+        skip();
+    void *fn = builtin("zlib.deflate", 4);
+    for (size_t i = 0; i < sizeof(corpus_files) / sizeof(corpus_files[0]); i++) {
+        size_t n;
+        uint8_t *data = corpus_read(corpus_files[i], &n);
+        static const int32_t levels[] = {1, 6, 9};
+        for (size_t l = 0; l < (i < NTEXT ? 3u : 2u); l++) {
+            uint64_t len = deflate_check(fn, data, n, levels[l], deflate_bound(n), ACCEL_SUCCESS);
+            uLongf zlen = compressBound(n);
+            uint8_t *z = malloc(zlen);
+            assert_int_equal(compress2(z, &zlen, data, n, levels[l]), Z_OK);
+            free(z);
+            if (i < NTEXT && (len >= n || (double)len > 1.25 * (double)zlen))
+                fail_msg("%s at level %d: %llu bytes, zlib %lu", corpus_files[i], (int)levels[l],
+                         (unsigned long long)len, (unsigned long)zlen);
+        }
+        free(data);
     }
     drv.t->function_release(fn);
 }
@@ -518,6 +745,45 @@ static void test_inflate(void **state)
             free(z);
         }
         free(data);
+    }
+    drv.t->function_release(fn);
+}
+
+/* zlib's streams of every level (and of the corpus at level 9) decode. */
+static void test_inflate_levels(void **state)
+{
+    (void)state;
+    NEED_DEVICE();
+    void *fn = builtin("zlib.inflate", 3);
+    size_t n = MiB + 5;
+    uint8_t *data = malloc(n);
+    make_data(data, n, 99);
+    for (int level = 0; level <= 9; level++) {
+        size_t zlen;
+        uint8_t *z = zlib_compress(data, n, level, Z_DEFAULT_STRATEGY, &zlen);
+        tbuf dst;
+        uint64_t len = 0;
+        assert_int_equal(run_inflate(fn, z, zlen, n, &dst, &len), ACCEL_SUCCESS);
+        assert_int_equal(len, n);
+        if (memcmp(dst.host + 3, data, n) != 0)
+            fail_msg("zlib.inflate of zlib's level %d stream differs", level);
+        tb_free(&dst);
+        free(z);
+    }
+    free(data);
+    for (size_t i = 0; getenv("ACCEL_TEST_CORPUS") && i < sizeof(corpus_files) / sizeof(corpus_files[0]); i++) {
+        uint8_t *f = corpus_read(corpus_files[i], &n);
+        size_t zlen;
+        uint8_t *z = zlib_compress(f, n, 9, Z_DEFAULT_STRATEGY, &zlen);
+        tbuf dst;
+        uint64_t len = 0;
+        assert_int_equal(run_inflate(fn, z, zlen, n, &dst, &len), ACCEL_SUCCESS);
+        assert_int_equal(len, n);
+        if (memcmp(dst.host + 3, f, n) != 0)
+            fail_msg("zlib.inflate of %s differs", corpus_files[i]);
+        tb_free(&dst);
+        free(z);
+        free(f);
     }
     drv.t->function_release(fn);
 }
@@ -659,8 +925,9 @@ static void test_too_small(void **state)
     NEED_DEVICE();
     tbuf a = tb_new(4096, 0x5a), b = tb_new(4096, 0xee);
     void *copy = builtin("accel.copy", 2), *crc = builtin("crc32c", 2), *sha = builtin("sha256", 2),
-         *def = builtin("zlib.deflate", 3);
-    accel_icd_arg args[3] = {ih_mem(a.mem, 0, 100), ih_mem(b.mem, 0, 99)};
+         *def = builtin("zlib.deflate", 4);
+    accel_icd_arg args[4] = {ih_mem(a.mem, 0, 100), ih_mem(b.mem, 0, 99)};
+    args[3] = (accel_icd_arg){.kind = ACCEL_ARG_I32, .u.i32 = 6};
     assert_int_equal(ih_run(&drv, queue, copy, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = ih_mem(b.mem, 0, 3);
     assert_int_equal(ih_run(&drv, queue, crc, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
@@ -668,10 +935,12 @@ static void test_too_small(void **state)
     assert_int_equal(ih_run(&drv, queue, sha, args, 2, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = ih_mem(b.mem, 0, 100);
     args[2] = ih_mem(b.mem, 200, 8);
-    assert_int_equal(ih_run(&drv, queue, def, args, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[3].u.i32 = 0; /* stored: 100 bytes take 111 */
+    assert_int_equal(ih_run(&drv, queue, def, args, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = ih_mem(b.mem, 0, 1000);
     args[2] = ih_mem(b.mem, 2000, 7);
-    assert_int_equal(ih_run(&drv, queue, def, args, 3, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
+    args[3].u.i32 = 6;
+    assert_int_equal(ih_run(&drv, queue, def, args, 4, 0, 0), ACCEL_ERROR_INVALID_ARGUMENT);
     tb_pull(&b);
     assert_bytes(b.host, 0xee, b.size);
     /* The queue goes on working after a failed call. */
@@ -835,8 +1104,11 @@ int main(void)
         sizes[3] = 4 * MiB;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_devices),     cmocka_unit_test(test_memory),        cmocka_unit_test(test_noop),          cmocka_unit_test(test_copy),
-        cmocka_unit_test(test_fill),        cmocka_unit_test(test_crc32c),        cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_deflate),     cmocka_unit_test(test_inflate),       cmocka_unit_test(test_inflate_many_symbols),
+        cmocka_unit_test(test_fill),        cmocka_unit_test(test_crc32c),        cmocka_unit_test(test_crc32c_lengths),
+        cmocka_unit_test(test_sha256),      cmocka_unit_test(test_deflate),       cmocka_unit_test(test_deflate_large),
+        cmocka_unit_test(test_deflate_incompressible),                            cmocka_unit_test(test_deflate_errors),
+        cmocka_unit_test(test_deflate_corpus),                                    cmocka_unit_test(test_inflate),
+        cmocka_unit_test(test_inflate_levels),                                    cmocka_unit_test(test_inflate_many_symbols),
         cmocka_unit_test(test_inflate_over_budget),        cmocka_unit_test(test_inflate_errors),
         cmocka_unit_test(test_too_small),   cmocka_unit_test(test_fence_order),   cmocka_unit_test(test_user_kernel),
         cmocka_unit_test(test_bad_programs),
