@@ -1,8 +1,9 @@
 /* test_accel_run.c — tools/accel-run over the real in-tree drivers (cpu,
  * opencl on PoCL, vulkan on lavapipe, warpdrive on its emulator, fpga):
  * pipelines/demo.json (zlib.inflate -> crc32c -> zlib.deflate) gives the
- * same CRC and a stream that inflates to the same bytes whichever devices
- * its stages are forced onto; plan-only output; infeasible placements;
+ * same CRC and a stream that inflates to the same bytes, smaller than them
+ * (within 1.25x of zlib's level 6), whichever devices its stages are forced
+ * onto; plan-only output; infeasible placements;
  * what-if planning; usage and input errors with their exit codes;
  * --calibrate: the cache's sizes, ratios and ceilings, --corpus. */
 #include <setjmp.h>
@@ -28,6 +29,7 @@ static char *pipeline;  /* dir/demo.json */
 static unsigned char *plain;
 static size_t plain_size;
 static uint32_t plain_crc;
+static size_t plain_zlib6; /* zlib's level-6 stream of plain, bytes */
 static char root[256], sysfs[300], devroot[300];
 static pid_t emulator;
 
@@ -73,6 +75,7 @@ static int group_setup(void **state)
     unsigned char *z = malloc(clen);
     if (compress2(z, &clen, plain, plain_size, 6) != Z_OK)
         return -1;
+    plain_zlib6 = clen;
     char *in = ts_printf("%s/input.zz", dir);
     FILE *f = fopen(in, "wb");
     fwrite(z, 1, clen, f);
@@ -160,6 +163,10 @@ static void check_outputs(const char *outdir)
     assert_int_equal(uncompress(back, &dlen, zz, n), Z_OK);
     assert_int_equal(dlen, plain_size);
     assert_memory_equal(back, plain, plain_size);
+    /* It compresses, whichever device deflated: smaller than the data and
+     * within 1.25x of zlib's level 6 (the level the demo asks for). */
+    if (n >= plain_size || (double)n > 1.25 * (double)plain_zlib6)
+        fail_msg("%s: %zu bytes from %zu (zlib level 6: %zu)", zz_path, n, plain_size, plain_zlib6);
     free(back);
     free(zz);
     free(crc);
