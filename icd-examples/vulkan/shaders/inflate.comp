@@ -1,8 +1,24 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // zlib.inflate(src, dst, out_size): RFC 1950 + RFC 1951 (stored, fixed and
-// dynamic Huffman blocks), one invocation. Huffman codes decode through a
-// 9-bit lookup table with a canonical bit-by-bit fallback for longer codes.
+// dynamic Huffman blocks), one invocation.
+//
+// Written for llvmpipe, which runs this one invocation as one lane of an
+// 8-wide vector: every branch is executed (the untaken side under a mask),
+// and every storage-buffer access is a loop over the 8 lanes, whether its
+// lane is active or not. What a symbol costs is therefore about the number
+// of memory accesses in the code of the decoding loop, taken or not, so
+// the hot loop has few: the input bits come from two words held in
+// registers (one load when the position moves past a word), a code is
+// looked up in a table whose entries carry the symbol's kind, base value
+// and extra-bit count (zlib's two-level scheme: root entries for codes of
+// up to ROOT bits, links to sub-tables for longer ones), and output goes
+// out a whole word at a time: the bytes of the current word are assembled
+// in a register, and a match copies 4 bytes per step (an unaligned read of
+// the output for distances of 4 or more, a repeating pattern for 1 to 3).
+// Adler-32 is kept four bytes at a time, folded (2^16 = 15 mod 65521)
+// instead of divided. The first output word when the output does not start
+// on a word, and the last one, are written with masks at the end only.
 //
 // The decoder is resumable: all of its state lives in the status binding,
 // and each dispatch stops at a symbol boundary once it has run about WORK
@@ -17,9 +33,8 @@
 // loop body after `continue`) still costs one pass. `work` therefore
 // charges each decoder loop iteration (step(), codes(), dynamic_codes())
 // a fixed amount for the loops its branches contain, whichever branch runs,
-// plus the data-dependent trips. The hot paths avoid loops where they can
-// (refill() has none). If the limit is reached anyway, loops end early and
-// silently: main() checks with loops_intact() and fails the call
+// plus the data-dependent trips. If the limit is reached anyway, loops end
+// early and silently: main() checks with loops_intact() and fails the call
 // (ST_LOOP_LIMIT) rather than report a wrong result as success.
 layout(local_size_x = 1) in;
 layout(std430, binding = 0) readonly buffer Src { uint w[]; } src;
@@ -30,17 +45,17 @@ layout(std430, binding = 3) buffer State {
     uint stage; // STAGE_*; the driver clears the first words before each call
     uint last;
     uint remaining; // bytes of the current stored block still to copy
-    // Input bits, least significant first.
-    uint inpos, inend, bitbuf, bitcnt;
-    // Output: the word being assembled, written when complete or at the end.
-    uint outpos, outend, pw_idx, pw_val, pw_mask;
-    uint ad_a, ad_b, ad_n;
-    // Two codes: 0 = literal/length (288 symbols), 1 = distance or, while
-    // the header is read, the code-length code (at most 32 symbols).
+    uint pos;       // input position in bits, inside the binding
+    uint outpos;    // output position in bytes, inside the binding
+    uint pw_val;    // the bytes of word outpos / 4 below outpos
+    uint head_val;  // the first output word, when the output starts inside it
+    uint ad_a, ad_b;
+    // Code lengths by length: [0, 16) literal/length, [16, 32) the other.
     uint cnt[32];
-    uint sym[320];
-    uint tab[1024]; // (symbol << 4) | length; 0 = longer than 9 bits or invalid
     uint lens[352]; // literal/length + distance lengths; from 320: code-length or fixed distance code
+    // Decoding tables (entries: see E_*): literal/length at [0, CAP0),
+    // distance or code-length at [CAP0, CAP0 + CAP1). zlib's ENOUGH.
+    uint tab[1444];
 } S;
 #include "common.glsl"
 
@@ -54,37 +69,86 @@ const uint DEXT[30] = uint[](0u, 0u, 0u, 0u, 1u, 1u, 2u, 2u, 3u, 3u, 4u, 4u, 5u,
                              10u, 10u, 11u, 11u, 12u, 12u, 13u, 13u);
 const uint CLORDER[19] = uint[](16u, 17u, 18u, 0u, 8u, 7u, 9u, 6u, 10u, 5u, 11u, 4u, 12u, 3u, 13u, 2u, 14u, 1u, 15u);
 
-const uint BAD = 0xffffffffu;
+// Table entries: bits 0-3 the code length (for a link: the sub-table's
+// index bits), 4-7 the extra bits, 16-31 the value (literal, length or
+// distance base, code-length symbol; for a link: the sub-table's offset).
+// An entry with none of the kind bits is an invalid code.
+const uint E_LIT = 0x100u, E_LEN = 0x200u, E_END = 0x400u, E_LINK = 0x800u;
+const uint ROOT0 = 9u, ROOT1 = 6u, CAP0 = 852u, CAP1 = 592u;
+
 const uint STAGE_START = 0u, STAGE_HEADER = 1u, STAGE_STORED = 2u, STAGE_CODES = 3u, STAGE_DONE = 4u;
 const uint YIELD = 100u;
-const uint WORK = 40000u; // loop iterations per dispatch, with room for one more block header or symbol
+const uint WORK = 48000u; // loop iterations per dispatch, with room for one more block header or symbol
 const uint STEP_COST = 100u; // passes of step()'s loop and of the loops in the branches of its body
-const uint SYMBOL_COST = 6u; // passes of codes()'s loop, two decode() loops and the match copy's last pass
+const uint NONE = 0xffffffffu;
 
 uint work; // loop iterations so far in this dispatch
 
-// The decoder's scalar state, in registers while a dispatch runs; load()
-// and save() move it from and to the State binding.
-uint stage, last, remaining, inpos, inend, bitbuf, bitcnt;
-uint outpos, outend, pw_idx, pw_val, pw_mask, ad_a, ad_b, ad_n;
+// The decoder's state, in registers while a dispatch runs; load() and
+// save() move it from and to the State binding.
+uint stage, last, remaining, pos, outpos, pw_val, head_val, ad_a, ad_b;
+// Derived: the input words at cw and cw + 1 (cw = pos / 32), where the
+// input ends, where the output ends, the first output word if partial.
+uint cw, w0, w1, lastw, lastmask, endbits, outend, head_idx;
+
+// Input word i, zeros from byte size0 on.
+uint ld_src(uint i)
+{
+    uint v = src.w[min(i, lastw)];
+    return v & (i < lastw ? 0xffffffffu : (i == lastw ? lastmask : 0u));
+}
+
+void seek(uint p)
+{
+    pos = p;
+    cw = p >> 5;
+    w0 = ld_src(cw);
+    w1 = ld_src(cw + 1u);
+}
+
+// The next 32 input bits (zeros past the end).
+uint peek()
+{
+    uint sh = pos & 31u;
+    return (w0 >> sh) | ((w1 << 1u) << (31u - sh));
+}
+
+// Consume k <= 32 bits.
+void consume(uint k)
+{
+    pos += k;
+    uint nw = pos >> 5;
+    uint nx = ld_src(cw + 2u);
+    bool adv = nw != cw;
+    w0 = adv ? w1 : w0;
+    w1 = adv ? nx : w1;
+    cw = nw;
+}
+
+uint bits(uint k)
+{
+    uint v = peek() & ((1u << k) - 1u);
+    consume(k);
+    return v;
+}
 
 void load()
 {
+    uint end = pc.off0 + pc.size0;
+    lastw = (end + 3u) / 4u - 1u;
+    lastmask = (end & 3u) == 0u ? 0xffffffffu : (1u << ((end & 3u) * 8u)) - 1u;
+    endbits = end * 8u;
+    outend = pc.off1 + pc.size1;
+    head_idx = (pc.off1 & 3u) != 0u ? pc.off1 >> 2 : NONE;
     stage = S.stage;
     last = S.last;
     remaining = S.remaining;
-    inpos = S.inpos;
-    inend = S.inend;
-    bitbuf = S.bitbuf;
-    bitcnt = S.bitcnt;
     outpos = S.outpos;
-    outend = S.outend;
-    pw_idx = S.pw_idx;
     pw_val = S.pw_val;
-    pw_mask = S.pw_mask;
+    head_val = S.head_val;
     ad_a = S.ad_a;
     ad_b = S.ad_b;
-    ad_n = S.ad_n;
+    seek(S.pos);
 }
 
 void save()
@@ -92,135 +156,152 @@ void save()
     S.stage = stage;
     S.last = last;
     S.remaining = remaining;
-    S.inpos = inpos;
-    S.inend = inend;
-    S.bitbuf = bitbuf;
-    S.bitcnt = bitcnt;
+    S.pos = pos;
     S.outpos = outpos;
-    S.outend = outend;
-    S.pw_idx = pw_idx;
     S.pw_val = pw_val;
-    S.pw_mask = pw_mask;
+    S.head_val = head_val;
     S.ad_a = ad_a;
     S.ad_b = ad_b;
-    S.ad_n = ad_n;
 }
 
-// At least 25 bits in bitbuf (up to 32), whole input bytes at a time;
-// zeros past the end of the input. No loop: this runs for every symbol.
-void refill()
+// Append the low n (1 to 4) bytes of v to the output.
+void emit(uint v, uint n)
 {
-    if (bitcnt > 24u)
-        return;
-    uint n = (32u - bitcnt) >> 3; // 1 to 4 bytes
-    // The 4 bytes at inpos from the (at most 2) words holding them, bytes
-    // from inend on as zeros; no word past the one holding byte inend - 1.
-    uint avail = inpos < inend ? min(inend - inpos, 4u) : 0u;
-    uint sh = (inpos & 3u) * 8u, wi = inpos >> 2;
-    uint v = avail != 0u ? src.w[wi] >> sh : 0u;
-    if (sh != 0u && (wi + 1u) * 4u < inend)
-        v |= src.w[wi + 1u] << (32u - sh);
-    uint keep = min(n, avail);
-    if (keep < 4u)
-        v &= (1u << (8u * keep)) - 1u;
-    bitbuf |= v << bitcnt;
-    inpos += n;
-    bitcnt += 8u * n;
+    uint k = (outpos & 3u) * 8u;
+    v &= (2u << (n * 8u - 1u)) - 1u;
+    uint w = pw_val | (v << k);
+    bool full = k + n * 8u >= 32u;
+    uint idx = outpos >> 2;
+    if (full && idx != head_idx)
+        dst.w[idx] = w;
+    head_val = full && idx == head_idx ? w : head_val;
+    pw_val = full ? (v >> 1u) >> (31u - k) : w;
+    outpos += n;
+    // Adler-32 of those bytes.
+    uint t = (v & 0x00ff00ffu) + ((v >> 8u) & 0x00ff00ffu);
+    uint sum = (t & 0xffffu) + (t >> 16u);
+    uint wt = ((v >> 8u) & 0xffu) + 2u * ((v >> 16u) & 0xffu) + 3u * (v >> 24u);
+    ad_b += n * (ad_a + sum) - wt;
+    ad_a += sum;
+    ad_a = (ad_a & 0xffffu) + 15u * (ad_a >> 16u);
+    ad_b = (ad_b & 0xffffu) + 15u * (ad_b >> 16u);
 }
 
-// k bits, with at least k in bitbuf already.
-uint take(uint k)
+// Output word i as written so far.
+uint out_word(uint i)
 {
-    uint v = bitbuf & ((1u << k) - 1u);
-    bitbuf >>= k;
-    bitcnt -= k;
-    return v;
+    uint m = dst.w[i];
+    m = i == head_idx ? head_val : m;
+    return i == (outpos >> 2) ? pw_val : m;
 }
 
-uint bits(uint k)
+// The 4 output bytes at s (those at outpos and beyond: anything).
+uint out4(uint s)
 {
-    refill();
-    uint v = bitbuf & ((1u << k) - 1u);
-    bitbuf >>= k;
-    bitcnt -= k;
-    return v;
+    uint i = s >> 2, sh = (s & 3u) * 8u;
+    return (out_word(i) >> sh) | ((out_word(i + 1u) << 1u) << (31u - sh));
 }
 
-// More bits consumed than the input holds (zeros were fed past its end).
-bool overrun()
+// The masked writes of the partial first and last output words.
+void flush_out()
 {
-    return (inpos - pc.off0) * 8u - bitcnt > pc.size0 * 8u;
-}
-
-void flush_word()
-{
-    PUT_MASKED(dst, pw_idx, pw_val, pw_mask);
-    pw_idx++;
-    pw_val = 0u;
-    pw_mask = 0u;
-}
-
-void put(uint b)
-{
-    uint sh = (outpos & 3u) * 8u;
-    pw_val |= b << sh;
-    pw_mask |= 0xffu << sh;
-    outpos++;
-    if ((outpos & 3u) == 0u)
-        flush_word();
-    ad_a += b;
-    ad_b += ad_a;
-    if (++ad_n == 5552u) {
-        ad_a %= 65521u;
-        ad_b %= 65521u;
-        ad_n = 0u;
+    uint lo = (pc.off1 & 3u) * 8u;
+    if (head_idx != NONE && (outpos >> 2) > head_idx)
+        PUT_MASKED(dst, head_idx, head_val, 0xffffffffu << lo);
+    uint k = (outpos & 3u) * 8u;
+    if (k != 0u) {
+        uint idx = outpos >> 2;
+        uint m = ((1u << k) - 1u) & (0xffffffffu << (idx == head_idx ? lo : 0u));
+        PUT_MASKED(dst, idx, pw_val, m);
     }
 }
 
-uint out_byte(uint p)
+uint entry(uint mode, uint s, uint l)
 {
-    if ((p >> 2) == pw_idx)
-        return (pw_val >> ((p & 3u) * 8u)) & 0xffu;
-    return RD(dst, p);
+    if (mode == 2u)
+        return E_LIT | (s << 16) | l;
+    if (mode == 1u)
+        return s < 30u ? E_LEN | (DBASE[min(s, 29u)] << 16) | (DEXT[min(s, 29u)] << 4) | l : l;
+    if (s < 256u)
+        return E_LIT | (s << 16) | l;
+    if (s == 256u)
+        return E_END | l;
+    uint i = min(s - 257u, 28u);
+    return s < 286u ? E_LEN | (LBASE[i] << 16) | (LEXT[i] << 4) | l : l;
 }
 
-// Build code `which` from lens[first .. first + n). Returns the unused code
-// space: < 0 over-subscribed, > 0 incomplete, 0 complete.
-int build(uint which, uint first, uint n)
+// Build the table of code `mode` (0 literal/length, 1 distance, 2
+// code-length) from lens[first .. first + n). Returns the unused code
+// space: < 0 over-subscribed (or no room), > 0 incomplete, 0 complete.
+int build(uint mode, uint first, uint n)
 {
-    uint cb = which * 16u, sb = which * 288u, tb = which * 512u;
-    work += 1200u + 4u * n; // a bound on the passes of the loops below
+    uint tb = mode == 0u ? 0u : CAP0, root = mode == 0u ? ROOT0 : ROOT1;
+    uint cap = mode == 0u ? CAP0 : CAP1, cb = mode == 0u ? 0u : 16u;
+    work += 200u + 20u * n + 2u * cap; // a bound on the passes of the loops below
+    uint cnt[16];
     for (uint l = 0u; l < 16u; l++)
-        S.cnt[cb + l] = 0u;
+        cnt[l] = 0u;
     for (uint s = 0u; s < n; s++)
-        S.cnt[cb + S.lens[first + s]]++;
-    for (uint i = 0u; i < 512u; i++)
-        S.tab[tb + i] = 0u;
-    if (S.cnt[cb] == n)
-        return 0;
+        cnt[S.lens[first + s]]++;
+    for (uint l = 0u; l < 16u; l++)
+        S.cnt[cb + l] = cnt[l];
     int left = 1;
+    uint maxl = 0u;
     for (uint l = 1u; l < 16u; l++) {
         left <<= 1;
-        left -= int(S.cnt[cb + l]);
+        left -= int(cnt[l]);
         if (left < 0)
             return left;
+        maxl = cnt[l] != 0u ? l : maxl;
     }
     uint offs[16];
     offs[1] = 0u;
     for (uint l = 1u; l < 15u; l++)
-        offs[l + 1u] = offs[l] + S.cnt[cb + l];
+        offs[l + 1u] = offs[l] + cnt[l];
+    uint srt[288];
     for (uint s = 0u; s < n; s++) {
         uint l = S.lens[first + s];
         if (l != 0u)
-            S.sym[sb + offs[l]++] = s;
+            srt[offs[l]++] = s;
     }
-    uint code = 0u, idx = 0u;
-    for (uint l = 1u; l <= 9u; l++) {
-        for (uint k = 0u; k < S.cnt[cb + l]; k++) {
+    uint rsize = 1u << root;
+    if (left > 0)
+        for (uint i = 0u; i < rsize; i++)
+            S.tab[tb + i] = 0u;
+    uint code = 0u, idx = 0u, next = rsize, low = NONE, sub = 0u, subbits = 0u;
+    for (uint l = 1u; l <= maxl; l++) {
+        uint c = cnt[l];
+        for (uint k = 0u; k < c; k++) {
             uint rev = bitfieldReverse(code) >> (32u - l);
-            uint e = (S.sym[sb + idx] << 4) | l;
-            for (uint f = rev; f < 512u; f += 1u << l)
-                S.tab[tb + f] = e;
+            uint e = entry(mode, srt[idx], l);
+            if (l <= root) {
+                for (uint f = rev; f < rsize; f += 1u << l)
+                    S.tab[tb + f] = e;
+            } else {
+                if ((rev & (rsize - 1u)) != low) {
+                    // A sub-table for the codes with these root bits: as
+                    // many index bits as they need (zlib's inflate_table).
+                    low = rev & (rsize - 1u);
+                    uint curr = l - root;
+                    int room = 1 << curr;
+                    for (uint m = l; m < maxl; m++) {
+                        room -= int(cnt[m]);
+                        if (room <= 0)
+                            break;
+                        curr++;
+                        room <<= 1;
+                    }
+                    if (next + (1u << curr) > cap)
+                        return -1;
+                    S.tab[tb + low] = E_LINK | (next << 16) | curr;
+                    sub = next;
+                    subbits = curr;
+                    next += 1u << curr;
+                }
+                for (uint f = rev >> root; f < (1u << subbits); f += 1u << (l - root))
+                    S.tab[tb + sub + f] = e;
+            }
+            cnt[l]--;
             idx++;
             code++;
         }
@@ -229,34 +310,18 @@ int build(uint which, uint first, uint n)
     return left;
 }
 
-uint decode(uint which)
+// Decode one code of table tb (root bits) at pos: its entry, with the
+// value (base + extra bits) in `val`; consumes the code and extra bits.
+uint decode(uint tb, uint root, out uint val)
 {
-    refill();
-    uint e = S.tab[which * 512u + (bitbuf & 511u)];
-    if (e != 0u) {
-        uint l = e & 15u;
-        bitbuf >>= l;
-        bitcnt -= l;
-        return e >> 4;
-    }
-    // Canonical decoding, one bit at a time: at most 15 bits, and refill()
-    // left at least 25.
-    uint cb = which * 16u, sb = which * 288u;
-    int code = 0, first = 0, index = 0;
-    for (uint l = 1u; l < 16u; l++) {
-        work += 2u;
-        code |= int(bitbuf & 1u);
-        bitbuf >>= 1;
-        bitcnt--;
-        int count = int(S.cnt[cb + l]);
-        if (code - count < first)
-            return S.sym[sb + uint(index + (code - first))];
-        index += count;
-        first += count;
-        first <<= 1;
-        code <<= 1;
-    }
-    return BAD;
+    uint v = peek();
+    uint e = S.tab[tb + (v & ((1u << root) - 1u))];
+    if ((e & E_LINK) != 0u)
+        e = S.tab[tb + (e >> 16) + ((v >> root) & ((1u << (e & 15u)) - 1u))];
+    uint l = e & 15u, x = (e >> 4) & 15u;
+    val = (e >> 16) + ((v >> l) & ((1u << x) - 1u));
+    consume(l + x);
+    return e;
 }
 
 // Symbols of the current Huffman block: 0 at its end, YIELD when this
@@ -266,33 +331,36 @@ uint codes()
     for (;;) {
         if (work > WORK)
             return YIELD;
-        work += SYMBOL_COST;
-        uint s = decode(0u);
-        if (s == BAD || overrun())
-            return ST_CORRUPT;
-        if (s < 256u) {
-            if (outpos == outend)
-                return ST_TOO_SMALL;
-            put(s);
-            continue;
+        uint val;
+        uint e = decode(0u, ROOT0, val);
+        if ((e & (E_LIT | E_LEN)) == 0u)
+            return (e & E_END) != 0u ? 0u : ST_CORRUPT;
+        uint len = 1u, dist = 0u;
+        if ((e & E_LEN) != 0u) {
+            len = val;
+            uint e2 = decode(CAP0, ROOT1, dist);
+            if ((e2 & E_LEN) == 0u || dist > outpos - pc.off1)
+                return ST_CORRUPT;
         }
-        if (s == 256u)
-            return 0u;
-        s -= 257u;
-        if (s >= 29u)
-            return ST_CORRUPT;
-        uint len = LBASE[s] + take(LEXT[s]); // decode() left at least 10 bits
-        uint d = decode(1u);
-        if (d >= 30u)
-            return ST_CORRUPT;
-        uint dist = DBASE[d] + bits(DEXT[d]);
-        if (overrun() || dist > outpos - pc.off1)
-            return ST_CORRUPT;
         if (outend - outpos < len)
             return ST_TOO_SMALL;
-        work += len;
-        for (uint i = 0u; i < len; i++)
-            put(out_byte(outpos - dist));
+        work += 3u + (len >> 2);
+        // 4 bytes a step: a literal, from the output 4 or more back, or a
+        // pattern of 1 to 3 bytes repeated (made on the first step).
+        uint pat = val;
+        bool first = true;
+        do {
+            uint n = min(len, 4u);
+            uint m = out4(outpos - dist);
+            uint v = dist >= 4u ? m : pat;
+            if (first && dist != 0u && dist < 4u)
+                v = dist == 1u ? (m & 0xffu) * 0x01010101u
+                               : (dist == 2u ? (m & 0xffffu) * 0x00010001u : (m & 0xffffffu) | (m << 24));
+            pat = dist == 3u ? (v >> 8) | ((v << 16) & 0xff000000u) : v;
+            emit(v, n);
+            first = false;
+            len -= n;
+        } while (len != 0u);
     }
     return ST_LOOP_LIMIT; // only if llvmpipe ended the loop
 }
@@ -300,19 +368,15 @@ uint codes()
 // Start a stored block: its length, after going to a byte boundary.
 uint stored_start()
 {
-    bitbuf >>= bitcnt & 7u;
-    bitcnt -= bitcnt & 7u;
-    inpos -= bitcnt / 8u;
-    bitbuf = 0u;
-    bitcnt = 0u;
-    if (inpos > inend || inend - inpos < 4u)
+    seek((pos + 7u) & ~7u);
+    if (pos > endbits || endbits - pos < 32u)
         return ST_CORRUPT;
-    uint len = RD(src, inpos) | (RD(src, inpos + 1u) << 8);
-    uint nlen = RD(src, inpos + 2u) | (RD(src, inpos + 3u) << 8);
-    inpos += 4u;
-    if (len != (~nlen & 0xffffu))
+    uint v = peek();
+    consume(32u);
+    uint len = v & 0xffffu;
+    if (len != (~(v >> 16) & 0xffffu))
         return ST_CORRUPT;
-    if (inend - inpos < len)
+    if ((endbits - pos) / 8u < len)
         return ST_CORRUPT;
     if (outend - outpos < len)
         return ST_TOO_SMALL;
@@ -323,12 +387,14 @@ uint stored_start()
 // Copy what this dispatch may of the stored block: 0 when it is done.
 uint stored_copy()
 {
-    uint n = min(remaining, WORK + 1u - min(work, WORK));
-    for (uint i = 0u; i < n; i++)
-        put(RD(src, inpos + i));
-    inpos += n;
+    uint n = min(remaining, 4u * (WORK + 1u - min(work, WORK)));
+    work += n / 4u + 2u;
     remaining -= n;
-    work += n + 1u;
+    for (uint i = 0u; i < n; i += 4u) {
+        uint k = min(n - i, 4u);
+        emit(peek(), k);
+        consume(k * 8u);
+    }
     return remaining == 0u ? 0u : YIELD;
 }
 
@@ -351,13 +417,14 @@ uint dynamic_codes()
     work += 20u;
     for (uint i = 0u; i < 19u; i++)
         S.lens[320u + CLORDER[i]] = i < ncode ? bits(3u) : 0u;
-    if (build(1u, 320u, 19u) != 0)
+    if (build(2u, 320u, 19u) != 0)
         return ST_CORRUPT;
     uint index = 0u;
     while (index < nlen + ndist) {
-        work += 4u; // this loop, decode()'s and the repeat's last pass
-        uint s = decode(1u);
-        if (s == BAD || overrun())
+        work += 4u; // this loop, the repeat's last pass, and some
+        uint s;
+        uint e = decode(CAP0, ROOT1, s);
+        if ((e & E_LIT) == 0u)
             return ST_CORRUPT;
         if (s < 16u) {
             S.lens[index++] = s;
@@ -397,21 +464,17 @@ uint start()
         return ST_TOO_SMALL;
     if (pc.size0 < 6u)
         return ST_CORRUPT;
-    uint cmf = RD(src, pc.off0), flg = RD(src, pc.off0 + 1u);
+    seek(pc.off0 * 8u);
+    uint v = peek();
+    uint cmf = v & 0xffu, flg = (v >> 8) & 0xffu;
     if ((cmf & 15u) != 8u || (cmf >> 4) > 7u || (cmf * 256u + flg) % 31u != 0u || (flg & 0x20u) != 0u)
         return ST_CORRUPT;
-    inpos = pc.off0 + 2u;
-    inend = pc.off0 + pc.size0;
-    bitbuf = 0u;
-    bitcnt = 0u;
+    consume(16u);
     outpos = pc.off1;
-    outend = pc.off1 + pc.size1;
-    pw_idx = outpos >> 2;
     pw_val = 0u;
-    pw_mask = 0u;
+    head_val = 0u;
     ad_a = 1u;
     ad_b = 0u;
-    ad_n = 0u;
     last = 0u;
     stage = STAGE_HEADER;
     return 0u;
@@ -420,13 +483,10 @@ uint start()
 // The Adler-32 trailer, then nothing.
 uint finish()
 {
-    bitbuf >>= bitcnt & 7u;
-    bitcnt -= bitcnt & 7u;
-    inpos -= bitcnt / 8u;
-    if (inpos > inend || inend - inpos != 4u)
+    seek((pos + 7u) & ~7u);
+    if (pos > endbits || endbits - pos != 32u)
         return ST_CORRUPT;
-    uint want = (RD(src, inpos) << 24) | (RD(src, inpos + 1u) << 16) | (RD(src, inpos + 2u) << 8) |
-                RD(src, inpos + 3u);
+    uint want = bswap32(peek());
     ad_a %= 65521u;
     ad_b %= 65521u;
     if (want != ((ad_b << 16) | ad_a))
@@ -461,8 +521,6 @@ uint step()
             } else {
                 r = ST_CORRUPT;
             }
-            if (r == 0u && overrun())
-                r = ST_CORRUPT;
         } else if (stage == STAGE_STORED) {
             r = stored_copy();
             if (r == 0u)
@@ -472,6 +530,9 @@ uint step()
             if (r == 0u)
                 stage = STAGE_HEADER;
         }
+        // Past the end of the input (it reads as zeros): corrupt.
+        if ((r == 0u || r == YIELD) && pos > endbits)
+            r = ST_CORRUPT;
         if (r != 0u)
             return r;
     }
@@ -511,8 +572,7 @@ void main()
         save();
         return;
     }
-    if (pw_mask != 0u)
-        flush_word();
+    flush_out();
     stage = STAGE_DONE;
     save();
     if (r != 0u) {
