@@ -24,6 +24,14 @@ static const accel__standard_function standard_functions[] = {
     {"sha256", 2, {M, M}, {false, true}, {"src", "result"}, {0, 32}},
     {"zlib.deflate", 4, {M, M, M, ACCEL_ARG_I32}, {false, true, true, false}, {"src", "dst", "out_size", "level"}, {0, 0, 8, 0}},
     {"zlib.inflate", 3, {M, M, M}, {false, true, true}, {"src", "dst", "out_size"}, {0, 0, 8}},
+    /* The stream forms: state is read and written (a stage writes it). */
+    {"crc32c.stream", 2, {M, M}, {false, true}, {"src", "state"}, {0, 4}},
+    {"sha256.stream", 4, {M, M, M, ACCEL_ARG_U32}, {false, true, true, false}, {"src", "state", "result", "final"},
+     {0, 112, 0, 0}},
+    {"zlib.deflate.stream", 6, {M, M, M, ACCEL_ARG_I32, M, ACCEL_ARG_U32}, {false, true, true, false, true, false},
+     {"src", "dst", "out_size", "level", "state", "final"}, {0, 0, 8, 0, 32800, 0}},
+    {"zlib.inflate.stream", 4, {M, M, M, M}, {false, true, true, true}, {"src", "dst", "progress", "state"},
+     {0, 0, 24, 33984}},
 };
 #undef M
 
@@ -920,8 +928,9 @@ static accel_result check_args(pctx *c)
                                     (unsigned long long)b->pub.bytes);
                 }
             }
-            if (sf && strcmp(sf->name, "zlib.deflate") == 0 && i == 3 && (a->value.u.i32 < -1 || a->value.u.i32 > 9))
-                return fail(c, "zlib.deflate's level must be -1 (the default, 6) or 0 to 9, not %d",
+            if (sf && strncmp(sf->name, "zlib.deflate", 12) == 0 && i == 3 &&
+                (a->value.u.i32 < -1 || a->value.u.i32 > 9))
+                return fail(c, "%s's level must be -1 (the default, 6) or 0 to 9, not %d", sf->name,
                             (int)a->value.u.i32);
             if (a->kind != ACCEL_ARG_MEMORY)
                 continue;

@@ -56,13 +56,14 @@ struct accel_pipeline {
  * the kinds, and which memory arguments the function writes. NULL if `name`
  * is not a standard function.
  */
+#define ACCEL__STANDARD_MAX_ARGS 6 /* zlib.deflate.stream */
 typedef struct accel__standard_function {
     const char *name;
     uint32_t arg_count;
-    accel_arg_kind kinds[4];
-    bool writes[4];
-    const char *arg_names[4];
-    uint64_t min_bytes[4]; /* what the function writes at least; 0: no minimum */
+    accel_arg_kind kinds[ACCEL__STANDARD_MAX_ARGS];
+    bool writes[ACCEL__STANDARD_MAX_ARGS];
+    const char *arg_names[ACCEL__STANDARD_MAX_ARGS];
+    uint64_t min_bytes[ACCEL__STANDARD_MAX_ARGS]; /* what the function writes at least; 0: no minimum */
 } accel__standard_function;
 
 const accel__standard_function *accel__standard_function_find(const char *name);

@@ -1,13 +1,15 @@
 /* cpu_driver.c — the reference driver: the host CPU as one accel device.
  *
  * Built and loaded like any vendor's driver: it includes only
- * accel/accel_icd.h (and libc, libdeflate, OpenSSL's libcrypto, ISA-L,
+ * accel/accel_icd.h (and libc, libdeflate, zlib, OpenSSL's libcrypto, ISA-L,
  * libffi) and is found through its manifest. This file holds the
  * negotiation, the device, memory and the function table; the rest is in
  *   cpu_queue.c     queues (one worker thread each) and fences,
  *   cpu_std.c       the standard functions (docs/standard-functions.md),
  *   cpu_hash.c      CRC-32C and SHA-256,
  *   cpu_zlib.c      zlib streams (zlib.deflate, zlib.inflate),
+ *   cpu_stream.c    the stream forms (crc32c.stream, ..., zlib.inflate.stream;
+ *                   the shared helpers of icd-examples/common),
  *   cpu_program.c   ELF kernel libraries (docs/programs.md),
  *   cpu_metadata.c  the parser of their kernel metadata.
  *

@@ -134,6 +134,13 @@ accel_result cpu__zlib_deflate(cpu_scratch *scratch, const accel_icd_arg *args);
 accel_result cpu__zlib_inflate(cpu_scratch *scratch, const accel_icd_arg *args);
 void cpu__zlib_free(cpu_scratch *scratch);
 
+/* cpu_stream.c: the stream forms (crc32c.stream, sha256.stream,
+ * zlib.deflate.stream, zlib.inflate.stream). */
+accel_result cpu__crc32c_stream(cpu_scratch *scratch, const accel_icd_arg *args);
+accel_result cpu__sha256_stream(cpu_scratch *scratch, const accel_icd_arg *args);
+accel_result cpu__zlib_deflate_stream(cpu_scratch *scratch, const accel_icd_arg *args);
+accel_result cpu__zlib_inflate_stream(cpu_scratch *scratch, const accel_icd_arg *args);
+
 /* cpu_program.c: ELF kernel libraries. */
 accel_result cpu__program_load(void *device, accel_program_format format, const void *data, size_t size,
                                const char *options, void **program, char *log, size_t log_size);

@@ -91,6 +91,20 @@ static const cpu_function builtins[] = {
      .arg_kinds = {MEM, MEM, MEM, ACCEL_ARG_I32},
      .builtin = cpu__zlib_deflate},
     {.name = "zlib.inflate", .arg_count = 3, .arg_kinds = {MEM, MEM, MEM}, .builtin = cpu__zlib_inflate},
+    /* The stream forms (cpu_stream.c). */
+    {.name = "crc32c.stream", .arg_count = 2, .arg_kinds = {MEM, MEM}, .builtin = cpu__crc32c_stream},
+    {.name = "sha256.stream",
+     .arg_count = 4,
+     .arg_kinds = {MEM, MEM, MEM, ACCEL_ARG_U32},
+     .builtin = cpu__sha256_stream},
+    {.name = "zlib.deflate.stream",
+     .arg_count = 6,
+     .arg_kinds = {MEM, MEM, MEM, ACCEL_ARG_I32, MEM, ACCEL_ARG_U32},
+     .builtin = cpu__zlib_deflate_stream},
+    {.name = "zlib.inflate.stream",
+     .arg_count = 4,
+     .arg_kinds = {MEM, MEM, MEM, MEM},
+     .builtin = cpu__zlib_inflate_stream},
 };
 #undef MEM
 
