@@ -76,6 +76,7 @@
     X(vkCmdBindDescriptorSets)                                                                                     \
     X(vkCmdPushConstants)                                                                                          \
     X(vkCmdDispatch)                                                                                               \
+    X(vkCmdDispatchIndirect)                                                                                       \
     X(vkCmdPipelineBarrier)                                                                                        \
     X(vkCmdFillBuffer)                                                                                             \
     X(vkCreateBufferView)                                                                                          \
@@ -113,6 +114,11 @@ enum {
 /* Bytes of a submission's status binding: the status word and the scratch
  * state sequential built-ins carry between dispatches (inflate's is ~7 KiB). */
 #define VK_STATUS_SIZE 8192
+/* zlib.inflate's dispatches are indirect, from these 3 words of the status
+ * binding: the driver sets them to 1 before the call, and the shader
+ * (shaders/inflate.comp, State.groups) clears them once the stream is done,
+ * so that the dispatches left over cost next to nothing. */
+#define VK_INFLATE_GROUPS_WORD 2044
 /* The most push-constant bytes a user function may use. */
 #define VK_MAX_PUSH_SIZE 256
 /* Push constants of the built-ins (shaders/common.glsl): 16 words. */

@@ -121,7 +121,7 @@ static accel_result fence_make(vk_queue *q, vk_fence **out)
         goto fail;
     VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
     bci.size = VK_STATUS_SIZE;
-    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT;
     if ((vr = vk->vkCreateBuffer(dev->device, &bci, NULL, &f->status_buf)) != VK_SUCCESS)
         goto fail;
     VkMemoryRequirements req;
@@ -433,14 +433,21 @@ static void record(vk_device *dev, const vk_function *fn, const vk_plan *p, vk_f
         if (fn->push_size)
             vk->vkCmdPushConstants(f->cb, fn->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, (fn->push_size + 3) & ~3u,
                                    p->push);
+        bool inflate = fn->pass_chunk[i] == VK_CHUNK_INFLATE;
         for (uint32_t c = 0; c < p->dispatches[i]; c++) {
             if (c) {
                 /* Built-ins only: the chunk index lives at byte 28. */
                 vk->vkCmdPushConstants(f->cb, fn->layout, VK_SHADER_STAGE_COMPUTE_BIT, 28, 4, &c);
                 barrier(vk, f->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                            (inflate ? VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT : 0),
+                        VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                            (inflate ? VK_ACCESS_INDIRECT_COMMAND_READ_BIT : 0));
             }
-            vk->vkCmdDispatch(f->cb, p->groups[i][0], p->groups[i][1], p->groups[i][2]);
+            if (inflate) /* groups from the status binding: none once the stream is done */
+                vk->vkCmdDispatchIndirect(f->cb, f->status_buf, VK_INFLATE_GROUPS_WORD * 4);
+            else
+                vk->vkCmdDispatch(f->cb, p->groups[i][0], p->groups[i][1], p->groups[i][2]);
         }
     }
     barrier(vk, f->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
@@ -534,6 +541,9 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *s, void **
         }
         vk->vkUpdateDescriptorSets(dev->device, nw, w, 0, NULL);
     }
+    if (fn->pass_count && fn->pass_chunk[0] == VK_CHUNK_INFLATE)
+        for (int k = 0; k < 3; k++)
+            f->status[VK_INFLATE_GROUPS_WORD + k] = 1;
     record(dev, fn, &p, f, set);
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;

@@ -56,6 +56,8 @@ layout(std430, binding = 3) buffer State {
     // Decoding tables (entries: see E_*): literal/length at [0, CAP0),
     // distance or code-length at [CAP0, CAP0 + CAP1). zlib's ENOUGH.
     uint tab[1444];
+    uint pad[206];
+    uint groups[3]; // the dispatches' workgroup counts (VK_INFLATE_GROUPS_WORD): 0 once done
 } S;
 #include "common.glsl"
 
@@ -561,6 +563,7 @@ void main()
     if (!loops_intact()) {
         S.code = ST_LOOP_LIMIT;
         S.stage = STAGE_DONE;
+        S.groups[0] = 0u;
         return;
     }
     if (r == YIELD) {
@@ -568,12 +571,14 @@ void main()
         if (pc.chunk == pc.pattern - 1u) {
             S.code = ST_WORK_LIMIT;
             stage = STAGE_DONE;
+            S.groups[0] = 0u;
         }
         save();
         return;
     }
     flush_out();
     stage = STAGE_DONE;
+    S.groups[0] = 0u;
     save();
     if (r != 0u) {
         S.code = r;

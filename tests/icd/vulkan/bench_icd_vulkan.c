@@ -2,14 +2,16 @@
  * crc32c, zlib.deflate and zlib.inflate, beside the cpu driver (the
  * reference, on the libraries of the field) and zlib itself.
  *
- *   bench_icd_vulkan [--corpus DIR] [--reps N] [--levels L,L..] [crc|deflate|ratio|inflate]...
+ *   bench_icd_vulkan [--corpus DIR] [--reps N] [--levels L,L..] [--mib N] [crc|deflate|ratio|inflate]...
  *
  * Both drivers are driven through their tables (icd_harness.h), on memory
  * each of them imports or stages as the loader would. Times are medians of
  * --reps runs (default 5) after one warm-up run; the machine may be shared,
  * so compare figures taken side by side. "ratio" prints the compressed
  * size of every text file of the corpus at levels 1, 6 and 9 (or those of
- * --levels) against zlib's at levels 1 and 6. */
+ * --levels) against zlib's at levels 1 and 6. "inflate" decodes zlib's streams
+ * of --mib MiB of text (default 16) at levels 1, 6 and 9 (or those of
+ * --levels). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@ typedef struct buf {
 
 static int reps = 5;
 static int ratio_levels[10] = {1, 6, 9}, nratio_levels = 3; /* --levels */
+static size_t inflate_mib = 16; /* --mib */
 
 static double now_s(void)
 {
@@ -308,11 +311,11 @@ static void bench_crc(side *sides[], int nsides)
 
 static void bench_inflate(side *sides[], int nsides, const char *dir)
 {
-    size_t n = 16 * MiB;
+    size_t n = inflate_mib * MiB;
     uint8_t *data = corpus_text(dir, n);
-    static const int levels[] = {1, 6, 9};
+    const int *levels = ratio_levels;
     printf("zlib.inflate of zlib's streams of %zu MiB of corpus text (median of %d):\n", n / MiB, reps);
-    for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+    for (int l = 0; l < nratio_levels; l++) {
         uLongf zlen = compressBound(n);
         uint8_t *z = malloc(zlen);
         if (compress2(z, &zlen, data, n, levels[l]) != Z_OK)
@@ -356,6 +359,8 @@ int main(int argc, char **argv)
             nratio_levels = 0;
             for (char *t = strtok(argv[++i], ","); t && nratio_levels < 10; t = strtok(NULL, ","))
                 ratio_levels[nratio_levels++] = atoi(t);
+        } else if (strcmp(argv[i], "--mib") == 0 && i + 1 < argc) {
+            inflate_mib = atoi(argv[++i]) > 0 ? (size_t)atoi(argv[i]) : 1;
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
         else if (nwhat < 8)
@@ -384,7 +389,8 @@ int main(int argc, char **argv)
         else if (strcmp(what[i], "inflate") == 0)
             bench_inflate(sides, nsides, dir);
         else
-            die("usage: bench_icd_vulkan [--corpus DIR] [--reps N] [--levels L,L..] [crc|deflate|ratio|inflate]...");
+            die("usage: bench_icd_vulkan [--corpus DIR] [--reps N] [--levels L,L..] [--mib N] "
+                "[crc|deflate|ratio|inflate]...");
     }
     return 0;
 }
