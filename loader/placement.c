@@ -48,6 +48,10 @@ static accel_result read_options(const accel_place_options *options, accel_place
     if (o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_place: unknown flags 0x%x in options->flags",
                             o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE));
+    if (o->objective != ACCEL_PLACE_OBJECTIVE_LATENCY && o->objective != ACCEL_PLACE_OBJECTIVE_THROUGHPUT)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_place: options->objective %u is neither latency (0) nor throughput (1)",
+                            (unsigned)o->objective);
     if (o->process_pasid_bits > 32)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
                             "accel_place: options->process_pasid_bits %u is more than 32",
@@ -104,6 +108,7 @@ accel_result accel_place(const accel_topology *topology, const accel_pipeline *p
         goto infeasible;
     }
 
+    bool throughput = o.objective == ACCEL_PLACE_OBJECTIVE_THROUGHPUT;
     if (o.flags & ACCEL_PLACE_EXHAUSTIVE) {
         int32_t *dev = accel__malloc((c.S + 1) * sizeof(int32_t));
         if (!dev) {
@@ -112,7 +117,20 @@ accel_result accel_place(const accel_topology *topology, const accel_pipeline *p
         }
         accel__pl_exhaustive(&c, 0, dev);
         accel__free(dev);
-        pl->lower_bound = c.timed_out ? accel__pl_root_bound(&c) : c.best;
+        if (throughput)
+            pl->lower_bound = c.timed_out ? accel__pl_throughput_bound(&c) : c.tp_best;
+        else
+            pl->lower_bound = c.timed_out ? accel__pl_root_bound(&c) : c.best;
+    } else if (throughput) {
+        accel__pl_run_throughput(&c);
+        if (c.oom) {
+            r = ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+            goto fail;
+        }
+        /* At the time limit: the least bound of what is left open, or of
+         * everything when the latency search took all the time. */
+        double open = c.tp_open_lb < c.tp_best ? c.tp_open_lb : c.tp_best;
+        pl->lower_bound = !c.timed_out ? c.tp_best : open < INF ? open : accel__pl_throughput_bound(&c);
     } else {
         accel__pl_run_search(&c);
         if (c.oom) {
@@ -140,8 +158,9 @@ accel_result accel_place(const accel_topology *topology, const accel_pipeline *p
         goto infeasible;
     }
     accel__pl_plan_fill(&c, pl, c.best_dev);
-    if (pl->lower_bound > pl->cost || !c.timed_out)
-        pl->lower_bound = pl->cost;
+    double achieved = throughput ? pl->bottleneck : pl->cost;
+    if (pl->lower_bound > achieved || !c.timed_out)
+        pl->lower_bound = achieved;
     pl->feasible = true;
     if (pl->oom) {
         r = ACCEL_ERROR_OUT_OF_HOST_MEMORY;
@@ -173,6 +192,13 @@ accel_result accel__place_evaluate(const accel_topology *topology, const accel_p
                                    const accel_place_options *options, const uint32_t *devices,
                                    double *cost_ns)
 {
+    return accel__place_evaluate2(topology, pipeline, options, devices, cost_ns, NULL);
+}
+
+accel_result accel__place_evaluate2(const accel_topology *topology, const accel_pipeline *pipeline,
+                                    const accel_place_options *options, const uint32_t *devices,
+                                    double *cost_ns, double *bottleneck_ns)
+{
     accel_place_options o;
     accel_result r = read_options(options, &o);
     if (r)
@@ -200,6 +226,8 @@ accel_result accel__place_evaluate(const accel_topology *topology, const accel_p
         goto out;
     }
     *cost_ns = cost;
+    if (bottleneck_ns)
+        *bottleneck_ns = accel__pl_throughput(&c, dev, c.tp_scratch);
 out:
     accel__free(dev);
     accel__pl_pc_free(&c);

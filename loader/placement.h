@@ -88,6 +88,12 @@ accel_result accel__pipeline_parse(const char *json, size_t size, const char *so
 accel_result accel__place_evaluate(const accel_topology *topology, const accel_pipeline *pipeline,
                                    const accel_place_options *options, const uint32_t *devices,
                                    double *cost_ns);
+/* The same, with the assignment's bottleneck as the throughput objective
+ * counts it (the busiest compute group's ns per pass) when bottleneck_ns
+ * is not NULL. */
+accel_result accel__place_evaluate2(const accel_topology *topology, const accel_pipeline *pipeline,
+                                    const accel_place_options *options, const uint32_t *devices,
+                                    double *cost_ns, double *bottleneck_ns);
 
 /* ---- the plan ---------------------------------------------------------- */
 
@@ -134,6 +140,7 @@ typedef struct accel__plan_stage {
     uint32_t arg_begin;
     uint32_t rej_begin, rej_count;
     uint32_t alt_begin, alt_count;
+    uint32_t group; /* its device's compute group (placement_throughput.c) */
 } accel__plan_stage;
 
 typedef struct accel__plan_arg {
@@ -151,6 +158,12 @@ typedef struct accel__plan_buffer {
     double charged; /* the bytes its costs are for: below `bytes` for a zlib output with a measured ratio */
 } accel__plan_buffer;
 
+/* A compute group: devices that share the same hardware. */
+typedef struct accel__plan_group {
+    uint32_t name; /* "host", a PCI bus address, or a device's name */
+    double load;   /* ns per pass: its stages' compute and transfers */
+} accel__plan_group;
+
 struct accel_plan {
     bool feasible, optimal;
     double cost, lower_bound;
@@ -167,6 +180,13 @@ struct accel_plan {
     accel__plan_node *nodes;
     accel__plan_rej *rejs;
     accel__plan_alt *alts;
+    accel_place_objective objective;
+    uint32_t group_count;
+    accel__plan_group *groups;
+    double bottleneck;        /* the busiest group's load (ns per pass) */
+    int32_t bottleneck_stage; /* its longest stage, -1 */
+    uint32_t bottleneck_group;
+    double input_bytes;       /* what the buffers read from files hold */
     char *arena;
     size_t arena_len, arena_cap;
     bool oom;

@@ -35,7 +35,8 @@ void accel__pl_pc_free(pc *c)
         c->fam_used,    c->buf_assigned,   c->class_used,   c->order,     c->best_dev,   c->dead,
         c->dead_assign, c->class_first,    c->class_member, c->comp_of,   c->depth_comp, c->comp_first,
         c->comp_len,    c->comp_opt,       c->comp_tail,    c->comp_base, c->chk_inst,   c->chk_fam,
-        c->chk_on,      c->alone,          c->stage_cur,    c->buf_cur,   c->uf,         c->comp_end};
+        c->chk_on,      c->alone,          c->stage_cur,    c->buf_cur,   c->uf,         c->comp_end,
+        c->dev_group,   c->group_size,     c->tp_load,      c->tp_tries,  c->tp_scratch};
     for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
         accel__free(arrays[i]);
     memset(c, 0, sizeof(*c));
@@ -513,6 +514,13 @@ static accel_result build_classes(pc *c)
             }
             for (uint32_t s = 0; s < c->S; s++)
                 sig_u64(&b, cand_of[(size_t)s * c->D + d]);
+            /* Under throughput, devices that share a compute group are
+             * interchangeable only among themselves (devices of groups of
+             * their own are, as before). */
+            if (c->objective == ACCEL_PLACE_OBJECTIVE_THROUGHPUT && c->group_size[c->dev_group[d]] > 1) {
+                sig_u64(&b, 5);
+                sig_u64(&b, c->dev_group[d]);
+            }
         }
         refs[d].len = b.len - refs[d].off;
     }
@@ -684,9 +692,15 @@ accel_result accel__pl_pc_init(pc *c, const accel_topology *t, const accel_pipel
     c->open_lb = INF;
     c->dead_depth = -1;
     c->dead_stage = -1;
+    c->objective = o->objective;
+    c->tp_best = INF;
+    c->tp_open_lb = INF;
     accel_result r;
-    if ((r = build_graph(c)) || (r = build_stages(c)) || (r = build_classes(c)))
+    if ((r = build_graph(c)) || (r = accel__pl_build_groups(c)) || (r = build_stages(c)) ||
+        (r = build_classes(c)))
         return r;
+    if (!(c->tp_scratch = accel__calloc(c->G + 1, sizeof(double))))
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     if (!(c->stage_dev = accel__malloc((c->S + 1) * sizeof(int32_t))) ||
         !(c->best_dev = accel__malloc((c->S + 1) * sizeof(int32_t))) ||
         !(c->dead_assign = accel__malloc((c->S + 1) * sizeof(int32_t))) ||

@@ -90,8 +90,14 @@ accel_result accel__pl_plan_skeleton(const pc *c, accel_plan *pl)
         !(pl->buffers = accel__calloc(c->B + 1, sizeof(*pl->buffers))) ||
         !(pl->nodes = accel__calloc(pl->node_count + 1, sizeof(*pl->nodes))) ||
         !(pl->rejs = accel__calloc(rejs + 1, sizeof(*pl->rejs))) ||
-        !(pl->alts = accel__calloc((size_t)c->S * 5 + 1, sizeof(*pl->alts))))
+        !(pl->alts = accel__calloc((size_t)c->S * 5 + 1, sizeof(*pl->alts))) ||
+        !(pl->groups = accel__calloc(c->G + 1, sizeof(*pl->groups))))
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    pl->objective = c->objective;
+    pl->group_count = c->G;
+    pl->bottleneck = INF;
+    pl->bottleneck_stage = -1;
+    pl->bottleneck_group = UINT32_MAX;
     pl->pipeline_name = accel__plan_arena_add(pl, p->name);
     pl->source = accel__plan_arena_add(pl, p->source);
     for (uint32_t i = 0; i < pl->node_count; i++) {
@@ -104,6 +110,27 @@ accel_result accel__pl_plan_skeleton(const pc *c, accel_plan *pl)
                                           n->available_instances,
                                           n->max_address_spaces,
                                           n->device_flags};
+    }
+    /* A group is named by its one device, by the bus address its devices
+     * share, or as the host's cores. */
+    for (uint32_t g = 0; g < c->G; g++)
+        pl->groups[g].name = ACCEL__NO_STR;
+    for (uint32_t d = 0; d < c->D; d++) {
+        uint32_t g = c->dev_group[d];
+        if (pl->groups[g].name != ACCEL__NO_STR)
+            continue;
+        const accel__topo_node *n = dnode(c, d);
+        if ((int32_t)g == c->host_group)
+            pl->groups[g].name = accel__plan_arena_add(pl, "host");
+        else if (c->group_size[g] > 1)
+            pl->groups[g].name = accel__plan_arena_add(pl, n->bus_address);
+        else
+            pl->groups[g].name = pl->nodes[c->devs[d].node].name;
+    }
+    for (uint32_t b = 0; b < c->B; b++) {
+        const accel__pipe_buffer *pb = &p->buffers[b];
+        if (pb->pub.producer < 0 && pb->pub.input_file && c->bufs[b].user_count)
+            pl->input_bytes += (double)pb->pub.bytes;
     }
     args = rejs = 0;
     uint32_t alts = 0;
@@ -186,6 +213,22 @@ void accel__pl_plan_fill(pc *c, accel_plan *pl, const int32_t *dev)
         }
     }
     pl->cost = total;
+    /* Streamed: the groups' loads, computed as the search computed them. */
+    pl->bottleneck = accel__pl_throughput(c, dev, c->tp_scratch);
+    for (uint32_t g = 0; g < c->G; g++) {
+        pl->groups[g].load = c->tp_scratch[g];
+        if (pl->bottleneck_group == UINT32_MAX || c->tp_scratch[g] > c->tp_scratch[pl->bottleneck_group])
+            pl->bottleneck_group = g;
+    }
+    double longest = -1;
+    for (uint32_t s = 0; s < c->S; s++) {
+        accel__plan_stage *ps = &pl->stages[s];
+        ps->group = c->dev_group[dev[s]];
+        if (ps->group == pl->bottleneck_group && ps->cost + ps->transfer > longest) {
+            longest = ps->cost + ps->transfer;
+            pl->bottleneck_stage = (int32_t)s;
+        }
+    }
 }
 
 /* ---- conflicts ---- */

@@ -164,6 +164,18 @@ typedef struct pc {
     uint32_t dead_count;
     int32_t *dead_assign;
     bool oom;
+
+    /* the throughput objective (placement_throughput.c) */
+    accel_place_objective objective;
+    uint32_t G;              /* compute groups */
+    uint32_t *dev_group;     /* per device: its compute group */
+    uint32_t *group_size;    /* per group: its devices */
+    int32_t host_group;      /* the group of the cpu devices, -1 */
+    double tp_best;          /* the incumbent's bottleneck (`best` is then its latency) */
+    double tp_open_lb;       /* the least bottleneck bound of the nodes the time limit left open */
+    double *tp_load;         /* (S + 1) x G: per depth, each group's load so far (a bound) */
+    struct tp_try *tp_tries; /* (S + 1) x (D + 1): per depth, the candidates in the order tried */
+    double *tp_scratch;      /* G loads */
 } pc;
 
 /*
@@ -263,6 +275,27 @@ const cand *accel__pl_find_cand(const pc *c, uint32_t s, uint32_t d);
  * groups of the unplaced stages; true when the subtree is done. */
 bool accel__pl_split(pc *c, const search *sr, uint32_t depth, uint32_t start, uint32_t end, double done,
                      double pb, uint32_t k, bool quiet, bool *failed);
+
+/* Whether the search skips d: an unused device of a class whose first
+ * unused member is another. */
+bool accel__pl_symmetric_skip(const pc *c, uint32_t d);
+
+/* ---- the throughput objective (placement_throughput.c) ---- */
+
+/* The compute groups of the devices (dev_group, group_size, host_group). */
+accel_result accel__pl_build_groups(pc *c);
+/* The bottleneck of a complete assignment: each group's load into load[]
+ * (G entries), the largest returned; INF when a buffer has no home. */
+double accel__pl_throughput(pc *c, const int32_t *dev, double *load);
+/* A feasible complete assignment of latency lat: the incumbent (tp_best,
+ * best, best_dev) if it beats it. */
+void accel__pl_offer(pc *c, const int32_t *dev, double lat);
+/* The bottleneck bound before anything is placed. */
+double accel__pl_throughput_bound(pc *c);
+/* The search under the throughput objective; false when the pipeline is
+ * infeasible (the latency search's dead end explains it) or out of memory
+ * (oom). */
+bool accel__pl_run_throughput(pc *c);
 
 /* ---- the plan and its conflicts (placement_explain.c) ---- */
 

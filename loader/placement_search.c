@@ -161,7 +161,7 @@ double accel__pl_completion(pc *c, uint32_t s)
 
 /* Whether d is one symmetry lets the search skip: an unused device of a
  * class whose first unused member is another. */
-static bool symmetric_skip(const pc *c, uint32_t d)
+bool accel__pl_symmetric_skip(const pc *c, uint32_t d)
 {
     const dev_info *di = &c->devs[d];
     return c->class_size[di->klass] > 1 && di->class_pos > c->class_used[di->klass];
@@ -248,7 +248,7 @@ void accel__pl_dfs(pc *c, const search *sr, uint32_t depth, double done, double 
                 c->open_lb = lb;
             return;
         }
-        if (symmetric_skip(c, cd->dev))
+        if (accel__pl_symmetric_skip(c, cd->dev))
             continue;
         int32_t other;
         if (accel__pl_dyn_check(c, s, cd->dev, &other))
@@ -296,7 +296,7 @@ void accel__pl_greedy(pc *c, const search *sr)
             if (cpb >= best)
                 break;
             int32_t other;
-            if (symmetric_skip(c, cd->dev) || accel__pl_dyn_check(c, s, cd->dev, &other))
+            if (accel__pl_symmetric_skip(c, cd->dev) || accel__pl_dyn_check(c, s, cd->dev, &other))
                 continue;
             accel__pl_apply(c, s, cd->dev);
             double v = cpb + accel__pl_completion(c, s);
@@ -347,7 +347,10 @@ void accel__pl_exhaustive(pc *c, uint32_t s, int32_t *dev)
         c->nodes++;
         if (c->deadline && (c->nodes & 1023) == 0 && now_ns() > c->deadline)
             c->timed_out = true;
-        if (!accel__pl_full_check(c, dev, &cost) && cost < c->best) {
+        if (c->objective == ACCEL_PLACE_OBJECTIVE_THROUGHPUT) {
+            if (!accel__pl_full_check(c, dev, &cost))
+                accel__pl_offer(c, dev, cost);
+        } else if (!accel__pl_full_check(c, dev, &cost) && cost < c->best) {
             c->best = cost;
             memcpy(c->best_dev, dev, c->S * sizeof(int32_t));
         }

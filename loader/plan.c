@@ -57,6 +57,7 @@ void accel_plan_destroy(accel_plan *plan)
     accel__free(plan->nodes);
     accel__free(plan->rejs);
     accel__free(plan->alts);
+    accel__free(plan->groups);
     accel__free(plan->arena);
     accel__free(plan);
 }
@@ -97,6 +98,14 @@ void accel__tx(accel__text *t, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 /* Reading the plan                                                          */
 
+/* Streamed: the input bytes the busiest group lets through per second. */
+static double bytes_per_second(const accel_plan *pl)
+{
+    if (!(pl->input_bytes > 0 && pl->bottleneck > 0 && isfinite(pl->bottleneck)))
+        return 0;
+    return pl->input_bytes * 1e9 / pl->bottleneck;
+}
+
 accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *summary)
 {
     accel_result r = accel__check_info_args("accel_plan_get_summary", "plan", plan, summary);
@@ -109,6 +118,13 @@ accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *
         .cost_ns = plan->cost,
         .lower_bound_ns = plan->lower_bound,
         .nodes_explored = plan->explored,
+        .objective = plan->objective,
+        .bottleneck_ns = plan->feasible ? plan->bottleneck : INFINITY,
+        .bottleneck_stage = plan->feasible ? plan->bottleneck_stage : -1,
+        .bottleneck_group = plan->feasible && plan->bottleneck_group < plan->group_count
+                                ? accel__plan_str(plan, plan->groups[plan->bottleneck_group].name)
+                                : "",
+        .bytes_per_second = plan->feasible ? bytes_per_second(plan) : 0,
     };
     accel__copy_out(summary, &full, sizeof(full));
     return ACCEL_SUCCESS;
@@ -214,6 +230,57 @@ static void fmt_bytes(char *buf, size_t size, uint64_t n)
         accel__fmt(buf, size, "%llu B", (unsigned long long)n);
 }
 
+static void fmt_rate(char *buf, size_t size, double bps)
+{
+    if (bps >= (double)(1ull << 30))
+        accel__fmt(buf, size, "%.2f GiB/s", bps / (double)(1ull << 30));
+    else if (bps >= (double)(1ull << 20))
+        accel__fmt(buf, size, "%.1f MiB/s", bps / (double)(1ull << 20));
+    else if (bps >= 1024)
+        accel__fmt(buf, size, "%.1f KiB/s", bps / 1024.0);
+    else
+        accel__fmt(buf, size, "%.0f B/s", bps);
+}
+
+static bool throughput(const accel_plan *pl)
+{
+    return pl->objective == ACCEL_PLACE_OBJECTIVE_THROUGHPUT;
+}
+
+/* Streamed: the compute groups that run stages, their loads and stages, and
+ * the bottleneck with the rate it allows. */
+static void describe_groups(const accel_plan *pl, accel__text *t)
+{
+    char a[32], r[32];
+    accel__tx(t, "\nstreamed: every stage busy at once; the busiest compute group sets the rate\n");
+    accel__tx(t, "%-20s %12s  %s\n", "compute group", "per pass", "stages");
+    for (uint32_t g = 0; g < pl->group_count; g++) {
+        uint32_t n = 0;
+        for (uint32_t s = 0; s < pl->stage_count; s++) {
+            if (pl->stages[s].group != g)
+                continue;
+            if (!n++) {
+                fmt_ns(a, sizeof(a), pl->groups[g].load);
+                accel__tx(t, "%-20s %12s  ", accel__plan_str(pl, pl->groups[g].name), a);
+            }
+            accel__tx(t, "%s%s", n > 1 ? ", " : "", accel__plan_str(pl, pl->stages[s].name));
+        }
+        if (n)
+            accel__tx(t, "%s\n", g == pl->bottleneck_group ? "  (bottleneck)" : "");
+    }
+    fmt_ns(a, sizeof(a), pl->bottleneck);
+    accel__tx(t, "bottleneck %s: %s per pass", accel__plan_str(pl, pl->groups[pl->bottleneck_group].name), a);
+    if (pl->bottleneck_stage >= 0)
+        accel__tx(t, " (its longest stage: %s)", accel__plan_str(pl, pl->stages[pl->bottleneck_stage].name));
+    double rate = bytes_per_second(pl);
+    if (rate > 0) {
+        fmt_rate(r, sizeof(r), rate);
+        accel__tx(t, "; expected %s of input\n", r);
+    } else {
+        accel__tx(t, "; no input file to give a rate in bytes\n");
+    }
+}
+
 static const char *source_string(accel_value_source s)
 {
     switch (s) {
@@ -276,9 +343,9 @@ static void describe(const accel_plan *pl, bool explain, accel__text *t)
             accel__tx(t, " at stage %s", accel__plan_str(pl, pl->stages[pl->conflict_stage].name));
         accel__tx(t, "\n  %s\n", accel__plan_str(pl, pl->detail));
     } else {
-        fmt_ns(a, sizeof(a), pl->cost);
-        accel__tx(t, "pipeline %s: estimated %s (%s; %llu search nodes",
-                  accel__plan_str(pl, pl->pipeline_name), a,
+        fmt_ns(a, sizeof(a), throughput(pl) ? pl->bottleneck : pl->cost);
+        accel__tx(t, "pipeline %s: estimated %s%s (%s; %llu search nodes", accel__plan_str(pl, pl->pipeline_name), a,
+                  throughput(pl) ? " per pass, streamed" : "",
                   pl->optimal ? "optimal" : "best found at the time limit", (unsigned long long)pl->explored);
         if (!pl->optimal) {
             fmt_ns(b, sizeof(b), pl->lower_bound);
@@ -319,7 +386,12 @@ static void describe(const accel_plan *pl, bool explain, accel__text *t)
             accel__tx(t, "\n");
         }
         fmt_ns(a, sizeof(a), pl->cost);
-        accel__tx(t, "\ntotal %s (stages run one after another; overlap is not modeled)\n", a);
+        if (throughput(pl)) {
+            accel__tx(t, "\none pass alone %s (stages one after another)\n", a);
+            describe_groups(pl, t);
+        } else {
+            accel__tx(t, "\ntotal %s (stages run one after another; overlap is not modeled)\n", a);
+        }
     }
     if (!explain)
         return;
@@ -399,6 +471,63 @@ static int jadd(json_object *o, const char *key, json_object *v, bool *bad)
     return 0;
 }
 
+/* Streamed: the bottleneck, the rate, and every group that runs stages. */
+static json_object *throughput_json(const accel_plan *pl)
+{
+    bool bad = false;
+    json_object *o = json_object_new_object(), *groups = json_object_new_array();
+    if (!o || !groups) {
+        json_object_put(o);
+        json_object_put(groups);
+        return NULL;
+    }
+    jadd(o, "bottleneck_ns", jnum(pl->bottleneck), &bad);
+    jadd(o, "bottleneck_group", json_object_new_string(accel__plan_str(pl, pl->groups[pl->bottleneck_group].name)),
+         &bad);
+    jadd(o, "bottleneck_stage",
+         pl->bottleneck_stage >= 0 ? json_object_new_string(accel__plan_str(pl, pl->stages[pl->bottleneck_stage].name))
+                                   : NULL,
+         &bad);
+    jadd(o, "input_bytes", json_object_new_uint64((uint64_t)pl->input_bytes), &bad);
+    jadd(o, "bytes_per_second", jnum(bytes_per_second(pl)), &bad);
+    for (uint32_t g = 0; g < pl->group_count && !bad; g++) {
+        json_object *stages = NULL;
+        for (uint32_t s = 0; s < pl->stage_count; s++) {
+            if (pl->stages[s].group != g)
+                continue;
+            if (!stages && !(stages = json_object_new_array())) {
+                bad = true;
+                break;
+            }
+            json_object *name = json_object_new_string(accel__plan_str(pl, pl->stages[s].name));
+            if (!name || json_object_array_add(stages, name)) {
+                json_object_put(name);
+                bad = true;
+                break;
+            }
+        }
+        if (!stages)
+            continue;
+        json_object *jg = json_object_new_object();
+        if (!jg || json_object_array_add(groups, jg)) {
+            json_object_put(jg);
+            json_object_put(stages);
+            bad = true;
+            break;
+        }
+        jadd(jg, "name", json_object_new_string(accel__plan_str(pl, pl->groups[g].name)), &bad);
+        jadd(jg, "load_ns", jnum(pl->groups[g].load), &bad);
+        jadd(jg, "bottleneck", json_object_new_boolean(g == pl->bottleneck_group), &bad);
+        jadd(jg, "stages", stages, &bad);
+    }
+    jadd(o, "groups", groups, &bad);
+    if (bad) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_object *plan_json(const accel_plan *pl)
 {
     bool bad = false;
@@ -411,6 +540,14 @@ static json_object *plan_json(const accel_plan *pl)
     jadd(root, "cost_ns", jnum(pl->cost), &bad);
     jadd(root, "lower_bound_ns", jnum(pl->lower_bound), &bad);
     jadd(root, "nodes_explored", json_object_new_uint64(pl->explored), &bad);
+    if (throughput(pl)) {
+        jadd(root, "objective", json_object_new_string("throughput"), &bad);
+        json_object *tj = pl->feasible ? throughput_json(pl) : NULL;
+        if (pl->feasible && !tj)
+            bad = true;
+        else if (tj)
+            jadd(root, "throughput", tj, &bad);
+    }
     if (pl->feasible) {
         jadd(root, "conflict", NULL, &bad);
     } else {

@@ -111,6 +111,16 @@ typedef struct huff {
     uint16_t fast[1u << FAST_BITS]; /* sym << 4 | length; 0: longer than FAST_BITS or unused */
 } huff;
 
+static uint32_t reverse8(uint32_t b)
+{
+    return (uint32_t)(((b * 0x0802u & 0x22110u) | (b * 0x8020u & 0x88440u)) * 0x10101u >> 16) & 0xff;
+}
+
+static uint32_t reverse16(uint32_t c)
+{
+    return reverse8(c & 0xff) << 8 | reverse8(c >> 8 & 0xff);
+}
+
 /* Builds h from n code lengths. complete: the code must be complete (the
  * code length code); otherwise an incomplete code is accepted only as a
  * single code of one bit, and an empty code is accepted (using it fails).
@@ -154,9 +164,7 @@ static bool huff_build(huff *h, const uint8_t *len, unsigned n, bool complete)
         uint32_t c = next[l]++;
         if (l > FAST_BITS)
             continue;
-        uint32_t rev = 0; /* the code is sent most significant bit first */
-        for (unsigned b = 0; b < l; b++)
-            rev |= ((c >> b) & 1) << (l - 1 - b);
+        uint32_t rev = reverse16(c) >> (16 - l); /* the code is sent most significant bit first */
         for (uint32_t k = rev; k < (1u << FAST_BITS); k += 1u << l)
             h->fast[k] = (uint16_t)(s << 4 | l);
     }
@@ -539,10 +547,10 @@ static bool copy_stored(inf *s)
 
 static bool zeros(const uint8_t *p, size_t n)
 {
+    uint8_t any = 0;
     for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+        any |= p[i];
+    return any == 0;
 }
 
 /* Loads and checks the state: values in range and consistent with the

@@ -691,6 +691,27 @@ ACCEL_API accel_result accel_pipeline_set_buffer_bytes(accel_pipeline *pipeline,
 ACCEL_API accel_result accel_pipeline_constrain_stage(accel_pipeline *pipeline, const char *stage,
                                                       const char *device_selector);
 
+/*
+ * What placement minimizes (docs/pipelines.md, "Objectives").
+ *
+ * LATENCY: one pass over the input, the stages one after another: the sum
+ * of every stage's compute and every buffer's transfers and file i/o.
+ *
+ * THROUGHPUT: a stream of inputs, every stage busy at once: the time per
+ * pass of the busiest compute group (the stages on its devices, each with
+ * its compute and the transfers of its buffer arguments, added up), then
+ * the latency among plans that tie. A compute group is the hardware that
+ * devices share: every device of kind cpu (the cpu driver, an OpenCL CPU
+ * device, a software Vulkan device) runs on the host's cores, one group;
+ * devices of different drivers at one PCI bus address are one device seen
+ * twice, one group; any other device is a group of its own.
+ */
+typedef enum accel_place_objective {
+    ACCEL_PLACE_OBJECTIVE_LATENCY = 0,
+    ACCEL_PLACE_OBJECTIVE_THROUGHPUT = 1,
+    ACCEL_PLACE_OBJECTIVE_MAX_ENUM = 0x7fffffff
+} accel_place_objective;
+
 /* Placement options. */
 #define ACCEL_PLACE_NO_STAGED (1u << 0)  /* forbid copies: every use must be ZERO_COPY or PINNED */
 #define ACCEL_PLACE_EXHAUSTIVE (1u << 1) /* plain exhaustive search (for tests; slow) */
@@ -702,6 +723,8 @@ typedef struct accel_place_options {
                                     narrower PASID cannot be used; 0: 1 bit */
     uint32_t iommu_contexts;     /* budget of IOMMU contexts for non-SVA devices; 0 = unlimited */
     uint64_t time_limit_ns;      /* stop the search and return the best plan found; 0 = none */
+    /* ---- appended ---- */
+    accel_place_objective objective; /* what the search minimizes; 0: latency */
 } accel_place_options;
 
 /* Why a pipeline is infeasible. */
@@ -733,9 +756,21 @@ typedef struct accel_plan_summary {
     uint32_t struct_size;
     bool feasible;
     bool optimal;              /* the search finished (no time limit hit) */
-    double cost_ns;            /* estimated total */
-    double lower_bound_ns;     /* best proven lower bound */
+    double cost_ns;            /* estimated total: one pass, the stages one after another */
+    double lower_bound_ns;     /* best proven lower bound of what the objective minimizes:
+                                  cost_ns (latency) or bottleneck_ns (throughput) */
     uint64_t nodes_explored;   /* search nodes, for benchmarks */
+    /* ---- appended ---- */
+    accel_place_objective objective; /* what the search minimized */
+    double bottleneck_ns;      /* streamed: the busiest compute group's time per pass (filled
+                                  under either objective; what throughput minimizes) */
+    int32_t bottleneck_stage;  /* that group's longest stage; -1 if infeasible */
+    const char *bottleneck_group; /* that group: "host", a PCI bus address shared by several
+                                     devices, or a device's name; owned by the plan; "" if
+                                     infeasible */
+    double bytes_per_second;   /* streamed: input bytes per second (the pipeline's inputs,
+                                  the buffers no stage writes, over bottleneck_ns); 0 if it
+                                  has no input or is infeasible */
 } accel_plan_summary;
 ACCEL_API accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *summary);
 

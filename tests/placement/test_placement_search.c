@@ -6,8 +6,11 @@
  * copies allowed or not, various PASID widths and IOMMU budgets), zlib
  * outputs charged by the measured output ratio of some devices. For each
  * case both searches must agree on feasibility and on the cost, and the
- * plan's devices must evaluate to that cost. The generator is a seeded PRNG:
- * every run checks the same cases. */
+ * plan's devices must evaluate to that cost. Each case runs again under the
+ * throughput objective, some devices of different drivers sharing a PCI bus
+ * address (a compute group, as the cpu devices are): both searches must
+ * agree on the bottleneck and, among plans that tie on it, on the latency.
+ * The generator is a seeded PRNG: every run checks the same cases. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include "unit_leaks.h"
 #include "unit_util.h"
 
+#include "alloc.h"
 #include "placement.h"
 
 #ifndef TOPOLOGY_XML_DIR
@@ -234,7 +238,108 @@ static bool gen_pipeline(sbuf *b, uint32_t stages, const uint32_t counts[FUNCTIO
 typedef struct totals {
     unsigned cases, feasible, infeasible, staged, not_optimal_first;
     unsigned by_constraint[8];
+    unsigned tp_faster; /* throughput plans with a smaller bottleneck than the latency plan's */
+    unsigned tp_slower; /* ... and so a larger latency */
+    unsigned tp_shared; /* throughput plans with two stages on devices of one shared group */
 } totals;
+
+/* Some devices other than CPUs at one of two PCI addresses (a separate
+ * generator: the cases drawn above stay the same). */
+static void share_bus_addresses(accel_topology *t, uint64_t seed)
+{
+    uint64_t saved = rng_state;
+    rng_state = seed ^ 0x5bd1e995u;
+    static const char *const addresses[] = {"0000:3b:00.0", "0000:5e:00.0"};
+    for (uint32_t i = 0; i < t->node_count; i++) {
+        accel__topo_node *n = &t->nodes[i];
+        if (n->kind != ACCEL_TOPOLOGY_NODE_DEVICE || n->device_kind == ACCEL_DEVICE_KIND_CPU || !chance(0.4))
+            continue;
+        accel__free(n->bus_address);
+        n->bus_address = accel__strdup(addresses[below(2)]);
+        assert_non_null(n->bus_address);
+    }
+    rng_state = saved;
+}
+
+/* Whether two stages of the plan are on different devices that share a
+ * bus address under different drivers, or are both of kind cpu. */
+static bool shares_group(const accel_topology *t, const uint32_t *assign, uint32_t stages)
+{
+    for (uint32_t a = 0; a < stages; a++) {
+        for (uint32_t b = a + 1; b < stages; b++) {
+            const accel__topo_node *x = &t->nodes[assign[a]], *y = &t->nodes[assign[b]];
+            if (assign[a] == assign[b])
+                continue;
+            if (x->device_kind == ACCEL_DEVICE_KIND_CPU && y->device_kind == ACCEL_DEVICE_KIND_CPU)
+                return true;
+            if (x->bus_address && y->bus_address && strcmp(x->bus_address, y->bus_address) == 0 &&
+                strcmp(x->driver_name, y->driver_name) != 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The plan's devices, one per stage. */
+static void plan_devices(const accel_plan *plan, uint32_t stages, uint32_t *assign)
+{
+    for (uint32_t s = 0; s < stages; s++) {
+        accel_plan_stage ps = {.struct_size = sizeof(ps)};
+        assert_int_equal(accel_plan_get_stage(plan, s, &ps), ACCEL_SUCCESS);
+        assign[s] = ps.device_node;
+    }
+}
+
+/* The case under the throughput objective: the branch and bound against
+ * exhaustive enumeration, and both against the latency plan. */
+static void check_throughput(const char *xml, const accel_topology *t, const accel_pipeline *p,
+                             accel_place_options o, uint32_t stages, const accel_plan *latency, totals *tot,
+                             const char *what)
+{
+    o.objective = ACCEL_PLACE_OBJECTIVE_THROUGHPUT;
+    accel_plan *bb = NULL, *ex = NULL;
+    accel_result rb = accel_place(t, p, &o, &bb);
+    o.flags |= ACCEL_PLACE_EXHAUSTIVE;
+    accel_result re = accel_place(t, p, &o, &ex);
+    o.flags &= ~(uint32_t)ACCEL_PLACE_EXHAUSTIVE;
+    accel_plan_summary sb = {.struct_size = sizeof(sb)}, se = {.struct_size = sizeof(se)},
+                       sl = {.struct_size = sizeof(sl)};
+    assert_int_equal(accel_plan_get_summary(bb, &sb), ACCEL_SUCCESS);
+    assert_int_equal(accel_plan_get_summary(ex, &se), ACCEL_SUCCESS);
+    assert_int_equal(accel_plan_get_summary(latency, &sl), ACCEL_SUCCESS);
+    bool same = rb == re && sb.optimal && se.optimal &&
+                (rb != ACCEL_SUCCESS ||
+                 (fabs(sb.bottleneck_ns - se.bottleneck_ns) <= 1e-9 * fmax(1.0, se.bottleneck_ns) &&
+                  fabs(sb.cost_ns - se.cost_ns) <= 1e-9 * fmax(1.0, se.cost_ns)));
+    if (!same) {
+        print_error("throughput: %s\n%s\nsearch: %s bottleneck %.17g latency %.17g\n"
+                    "exhaustive: %s bottleneck %.17g latency %.17g\n",
+                    xml, what, accel_result_name(rb), sb.bottleneck_ns, sb.cost_ns, accel_result_name(re),
+                    se.bottleneck_ns, se.cost_ns);
+        fail();
+    }
+    if (rb == ACCEL_SUCCESS) {
+        assert_int_equal(sb.objective, ACCEL_PLACE_OBJECTIVE_THROUGHPUT);
+        assert_true(sb.bottleneck_stage >= 0 && (uint32_t)sb.bottleneck_stage < stages);
+        assert_true(strlen(sb.bottleneck_group) > 0);
+        assert_true(sb.lower_bound_ns <= sb.bottleneck_ns * (1 + 1e-12));
+        /* Never a worse bottleneck than the latency plan's; a better one
+         * costs latency. */
+        assert_true(sb.bottleneck_ns <= sl.bottleneck_ns * (1 + 1e-12));
+        assert_true(sb.cost_ns >= sl.cost_ns * (1 - 1e-12));
+        tot->tp_faster += sb.bottleneck_ns < sl.bottleneck_ns * (1 - 1e-9);
+        tot->tp_slower += sb.cost_ns > sl.cost_ns * (1 + 1e-9);
+        uint32_t assign[MAX_STAGES];
+        plan_devices(bb, stages, assign);
+        tot->tp_shared += shares_group(t, assign, stages);
+        double cost, bottleneck;
+        assert_int_equal(accel__place_evaluate2(t, p, &o, assign, &cost, &bottleneck), ACCEL_SUCCESS);
+        assert_true(fabs(cost - sb.cost_ns) <= 1e-9 * fmax(1.0, cost));
+        assert_true(fabs(bottleneck - sb.bottleneck_ns) <= 1e-9 * fmax(1.0, bottleneck));
+    }
+    accel_plan_destroy(bb);
+    accel_plan_destroy(ex);
+}
 
 static void check_case(const char *xml, uint32_t stages, uint32_t devices, uint64_t seed, totals *tot)
 {
@@ -284,6 +389,7 @@ static void check_case(const char *xml, uint32_t stages, uint32_t devices, uint6
         accel_topology_destroy(t);
         t = NULL;
     }
+    share_bus_addresses(t, seed);
     accel_pipeline *p = NULL;
     r = accel_pipeline_parse(pipe.s, pipe.len, "generated.json", &p);
     if (r)
@@ -316,6 +422,10 @@ static void check_case(const char *xml, uint32_t stages, uint32_t devices, uint6
         fail();
     }
     tot->cases++;
+    char what[256];
+    snprintf(what, sizeof(what), "%u stages, %u devices, seed %llu, flags %u, pasid %u, iommu %u", stages, devices,
+             (unsigned long long)seed, o.flags, o.process_pasid_bits, o.iommu_contexts);
+    check_throughput(xml, t, p, o, stages, bb, tot, what);
     if (rb == ACCEL_SUCCESS) {
         tot->feasible++;
         uint32_t assign[MAX_STAGES];
@@ -387,12 +497,18 @@ static void test_placement_search_equals_exhaustive(void **state)
                   tot.by_constraint[ACCEL_CONSTRAINT_FUNCTION], tot.by_constraint[ACCEL_CONSTRAINT_INSTANCES],
                   tot.by_constraint[ACCEL_CONSTRAINT_PASID], tot.by_constraint[ACCEL_CONSTRAINT_IOMMU],
                   tot.by_constraint[ACCEL_CONSTRAINT_REACHABILITY], tot.by_constraint[ACCEL_CONSTRAINT_USER]);
+    print_message("throughput: %u plans with a smaller bottleneck than the latency plan's (%u of them slower "
+                  "end to end), %u with two stages in one shared compute group\n",
+                  tot.tp_faster, tot.tp_slower, tot.tp_shared);
     /* The recorded machines are all there, and the cases are varied enough
      * to mean something. */
     assert_true(topologies >= 6);
     assert_true(tot.feasible >= tot.cases / 2);
     assert_true(tot.infeasible > 0);
     assert_true(tot.staged > 0);
+    assert_true(tot.tp_faster > 0);
+    assert_true(tot.tp_slower > 0);
+    assert_true(tot.tp_shared > 0);
 }
 
 int main(void)

@@ -130,6 +130,23 @@ typedef struct frozen_icd_table {
     const char *(*driver_version_string)(void *driver_handle);
 } frozen_icd_table;
 
+typedef struct frozen_place_options {
+    uint32_t struct_size;
+    uint32_t flags;
+    uint32_t process_pasid_bits;
+    uint32_t iommu_contexts;
+    uint64_t time_limit_ns;
+} frozen_place_options;
+
+typedef struct frozen_plan_summary {
+    uint32_t struct_size;
+    bool feasible;
+    bool optimal;
+    double cost_ns;
+    double lower_bound_ns;
+    uint64_t nodes_explored;
+} frozen_plan_summary;
+
 /* ------------------------------------------------------------------------ */
 /* Field lists: every field of each frozen struct                             */
 
@@ -162,6 +179,10 @@ typedef struct frozen_icd_table {
         X(numa_node) X(numa_nodes) X(flags) X(max_address_spaces) X(pasid_bits) X(available_instances)      \
             X(parent_index) X(driver_version)
 
+#define PLACE_OPTIONS_FIELDS(X) X(struct_size) X(flags) X(process_pasid_bits) X(iommu_contexts) X(time_limit_ns)
+
+#define PLAN_SUMMARY_FIELDS(X) X(struct_size) X(feasible) X(optimal) X(cost_ns) X(lower_bound_ns) X(nodes_explored)
+
 #define ICD_TABLE_FIELDS(X)                                                                                  \
     X(struct_size) X(flags) X(driver_init) X(driver_fini) X(enumerate_devices) X(device_get_info)           \
         X(device_query) X(driver_version_string)
@@ -191,6 +212,12 @@ STATIC_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS)
 #define S_DEVICE_INFO(f) STATIC_FIELD(accel_device_info, frozen_device_info, f)
 DEVICE_INFO_FIELDS(S_DEVICE_INFO)
 STATIC_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS)
+#define S_PLACE_OPTIONS(f) STATIC_FIELD(accel_place_options, frozen_place_options, f)
+PLACE_OPTIONS_FIELDS(S_PLACE_OPTIONS)
+STATIC_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS)
+#define S_PLAN_SUMMARY(f) STATIC_FIELD(accel_plan_summary, frozen_plan_summary, f)
+PLAN_SUMMARY_FIELDS(S_PLAN_SUMMARY)
+STATIC_STRUCT(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS)
 #define S_ICD_LOADER_SERVICES(f) STATIC_FIELD(accel_icd_loader_services, frozen_icd_loader_services, f)
 ICD_LOADER_SERVICES_FIELDS(S_ICD_LOADER_SERVICES)
 STATIC_STRUCT(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS)
@@ -249,6 +276,8 @@ static void check_fields(const char *type, const field_check *f, size_t n, size_
 #define FIELD_ENTRY_accel_manifest_info(f) ENTRY(accel_manifest_info, frozen_manifest_info, f)
 #define FIELD_ENTRY_accel_driver_info(f) ENTRY(accel_driver_info, frozen_driver_info, f)
 #define FIELD_ENTRY_accel_device_info(f) ENTRY(accel_device_info, frozen_device_info, f)
+#define FIELD_ENTRY_accel_place_options(f) ENTRY(accel_place_options, frozen_place_options, f)
+#define FIELD_ENTRY_accel_plan_summary(f) ENTRY(accel_plan_summary, frozen_plan_summary, f)
 #define FIELD_ENTRY_accel_icd_loader_services(f) ENTRY(accel_icd_loader_services, frozen_icd_loader_services, f)
 #define FIELD_ENTRY_accel_icd_negotiation(f) ENTRY(accel_icd_negotiation, frozen_icd_negotiation, f)
 #define FIELD_ENTRY_accel_icd_init_info(f) ENTRY(accel_icd_init_info, frozen_icd_init_info, f)
@@ -262,6 +291,8 @@ static void test_layout_public_structs(void **state)
     CHECK_STRUCT(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS);
     CHECK_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS);
     CHECK_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS);
+    CHECK_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS);
+    CHECK_STRUCT(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS);
 }
 
 static void test_layout_icd_structs(void **state)
@@ -290,6 +321,8 @@ static void test_layout_lp64_sizes(void **state)
     assert_int_equal(sizeof(frozen_icd_init_info), 24);
     assert_int_equal(sizeof(frozen_icd_device_info), 512);
     assert_int_equal(sizeof(frozen_icd_table), 56);
+    assert_int_equal(sizeof(frozen_place_options), 24);
+    assert_int_equal(sizeof(frozen_plan_summary), 32);
     assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0, 48);
 }
 
