@@ -18,6 +18,9 @@
  * their best homes), so the difference is what whole-pipeline placement
  * gains.
  *
+ * Then the small case under the throughput objective (time limit 1 s): the
+ * bottleneck found against the latency plan's, and the gap to the bound.
+ *
  * Usage: bench_placement [HWLOC_XML]
  */
 #include <math.h>
@@ -35,7 +38,8 @@
 #define ACCEL_BENCH_TOPOLOGY_XML "tests/topology/data/96em64t-4n4d3ca2co-pci.xml"
 #endif
 
-#define BIG_ROUNDS 5 /* each up to the time limit */
+#define BIG_ROUNDS 5    /* each up to the time limit */
+#define STREAM_ROUNDS 3 /* the throughput objective, each up to the time limit */
 
 typedef struct gen {
     char *s;
@@ -202,7 +206,7 @@ static int anchor_cost(const accel_topology *t, const char *text, size_t size, c
 }
 
 static int run(const char *xml, const char *dir, unsigned stages, unsigned devices, unsigned rounds,
-               uint64_t time_limit_ns, result *out)
+               uint64_t time_limit_ns, accel_place_objective objective, result *out)
 {
     char path[4200];
     gen dev = {0}, pipe = {0};
@@ -227,7 +231,7 @@ static int run(const char *xml, const char *dir, unsigned stages, unsigned devic
         return -1;
     }
     accel_place_options o = {.struct_size = sizeof(o), .process_pasid_bits = 16, .iommu_contexts = 0,
-                             .time_limit_ns = time_limit_ns};
+                             .time_limit_ns = time_limit_ns, .objective = objective};
     double times[BENCH_ROUNDS];
     for (unsigned r = 0; r < rounds + (rounds > 3 ? BENCH_WARMUP_ROUNDS : 0); r++) {
         accel_plan *plan = NULL;
@@ -246,7 +250,8 @@ static int run(const char *xml, const char *dir, unsigned stages, unsigned devic
         accel_plan_destroy(plan);
     }
     out->median_ns = bench_median(times, rounds);
-    out->anchor_ok = anchor_cost(t, pipe.s, pipe.len, &o, &out->anchor_cost) == 0;
+    out->anchor_ok = objective == ACCEL_PLACE_OBJECTIVE_LATENCY &&
+                     anchor_cost(t, pipe.s, pipe.len, &o, &out->anchor_cost) == 0;
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
     free(dev.s);
@@ -270,6 +275,19 @@ static void print(const char *label, unsigned stages, unsigned devices, const re
                label);
 }
 
+/* The throughput objective on the small case: the plan's bottleneck against
+ * the latency plan's, and the bound the search proved. */
+static void print_stream(unsigned stages, unsigned devices, const result *r, const result *latency)
+{
+    const accel_plan_summary *s = &r->summary;
+    double gap = s->bottleneck_ns > 0 ? (s->bottleneck_ns - s->lower_bound_ns) / s->bottleneck_ns * 100 : 0;
+    printf("place  stream %2u stages x %4u devices  %9.3f ms  (time limit 1 s)  %s  nodes %llu  bottleneck %.3f ms "
+           "(latency plan's %.3f ms)  lower bound %.3f ms  gap %.2f%%  one pass %.3f ms\n",
+           stages, devices, r->median_ns / 1e6, s->optimal ? "optimal" : "time limit",
+           (unsigned long long)s->nodes_explored, s->bottleneck_ns / 1e6, latency->summary.bottleneck_ns / 1e6,
+           s->lower_bound_ns / 1e6, gap, s->cost_ns / 1e6);
+}
+
 int main(int argc, char **argv)
 {
     const char *xml = argc > 1 ? argv[1] : ACCEL_BENCH_TOPOLOGY_XML;
@@ -280,8 +298,10 @@ int main(int argc, char **argv)
     }
     if (bench_make_temp_dir(dir, sizeof(dir)))
         return 1;
-    result small = {0}, big = {0};
-    int rc = run(xml, dir, 16, 64, BENCH_ROUNDS, 0, &small) || run(xml, dir, 32, 1024, BIG_ROUNDS, 1000000000, &big);
+    result small = {0}, big = {0}, stream = {0};
+    int rc = run(xml, dir, 16, 64, BENCH_ROUNDS, 0, ACCEL_PLACE_OBJECTIVE_LATENCY, &small) ||
+             run(xml, dir, 32, 1024, BIG_ROUNDS, 1000000000, ACCEL_PLACE_OBJECTIVE_LATENCY, &big) ||
+             run(xml, dir, 16, 64, STREAM_ROUNDS, 1000000000, ACCEL_PLACE_OBJECTIVE_THROUGHPUT, &stream);
     rmdir(dir);
     if (rc)
         return 1;
@@ -291,5 +311,6 @@ int main(int argc, char **argv)
            base, BENCH_ROUNDS, BIG_ROUNDS);
     print("small", 16, 64, &small, "<= 10 ms");
     print("large", 32, 1024, &big, "<= 1 s");
+    print_stream(16, 64, &stream, &small);
     return 0;
 }
