@@ -262,6 +262,52 @@ __kernel void accel_crc32c_one(__global const uchar *src, ulong src_off, ulong n
     r[3] = (uchar)(c >> 24);
 }
 
+/* ---- crc32c.stream (docs/standard-functions.md, "Stream forms") ---- */
+
+/* state[0, 4) holds the finished CRC of what came before (little-endian):
+ * its complement is the register to go on from. */
+uint load_le32(__global const uchar *p)
+{
+    return (uint)p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24);
+}
+
+void store_le32(__global uchar *p, uint v)
+{
+    p[0] = (uchar)v;
+    p[1] = (uchar)(v >> 8);
+    p[2] = (uchar)(v >> 16);
+    p[3] = (uchar)(v >> 24);
+}
+
+/* After accel_crc32c_parts: the segments joined onto the state's CRC. */
+__kernel void accel_crc32c_stream_combine(__global const uint *parts, uint nparts, ulong seglen, ulong n,
+                                          __global uchar *st, ulong st_off)
+{
+    uint full = x8n(seglen);
+    uint c = ~load_le32(st + st_off);
+    for (uint g = 0; g < nparts; g++) {
+        ulong start = (ulong)g * seglen;
+        ulong len = start < n ? min(seglen, n - start) : 0;
+        c = gf2_mulmod(c, len == seglen ? full : x8n(len)) ^ parts[g];
+    }
+    store_le32(st + st_off, ~c);
+}
+
+__kernel void accel_crc32c_stream_one(__global const uchar *src, ulong src_off, ulong n, __global uchar *st,
+                                      ulong st_off)
+{
+    __global const uchar *p = src + src_off;
+    uint c = ~load_le32(st + st_off);
+#ifdef CRC32C_HW
+    c = crc32c_hw(c, p, n);
+#else
+    __local uint t[8][256];
+    crc32c_tables(t);
+    c = crc32c_sliced(c, p, n, t);
+#endif
+    store_le32(st + st_off, ~c);
+}
+
 /* ---- SHA-256 (FIPS 180-4) ---- */
 
 __constant uint sha256_k[64] = {
@@ -345,6 +391,95 @@ __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __
         r[4 * i + 2] = (uchar)(h[i] >> 8);
         r[4 * i + 3] = (uchar)h[i];
     }
+}
+
+/* sha256.stream (docs/standard-functions.md, "Stream forms"). state, 112
+ * bytes: 0: H0..H7 (u32 little-endian, valid once started); 32: u64 bytes
+ * absorbed; 40: the partial block (total % 64 bytes valid); 104: started;
+ * 108: 0. started becomes 1 with the first block compressed. One
+ * work-item; *status 1 for a state no sha256.stream wrote (then nothing is
+ * written). */
+__kernel void accel_sha256_stream(__global const uchar *src, ulong src_off, ulong n, __global uchar *st,
+                                  ulong st_off, __global uchar *res, ulong res_off, uint final,
+                                  __global uint *status)
+{
+    __global const uchar *s = src + src_off;
+    __global uchar *t = st + st_off;
+    uint started = load_le32(t + 104);
+    ulong total = (ulong)load_le32(t + 32) | ((ulong)load_le32(t + 36) << 32);
+    uint h[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                 0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
+    *status = 0;
+    if (started > 1 || load_le32(t + 108) != 0 || total + n < total || ((total + n) >> 61) != 0) {
+        *status = 1;
+        return;
+    }
+    if (!started) {
+        uint any = 0;
+        for (int i = 0; i < 32; i++)
+            any |= t[i];
+        if (any || total >= 64) {
+            *status = 1;
+            return;
+        }
+    } else {
+        for (int i = 0; i < 8; i++)
+            h[i] = load_le32(t + 4 * i);
+    }
+    uchar block[64];
+    uint fill = (uint)(total % 64);
+    for (uint i = 0; i < fill; i++)
+        block[i] = t[40 + i];
+    ulong i = 0;
+    if (fill) {
+        while (fill < 64 && i < n)
+            block[fill++] = s[i++];
+        if (fill == 64) {
+            sha256_block(h, block);
+            started = 1;
+            fill = 0;
+        }
+    }
+    for (; i + 64 <= n; i += 64) {
+        for (int k = 0; k < 64; k++)
+            block[k] = s[i + k];
+        sha256_block(h, block);
+        started = 1;
+    }
+    for (; i < n; i++)
+        block[fill++] = s[i];
+    total += n;
+    if (final) {
+        uchar tail[128];
+        for (uint k = 0; k < 128; k++)
+            tail[k] = k < fill ? block[k] : 0;
+        tail[fill] = 0x80;
+        uint blocks = fill < 56 ? 1 : 2;
+        ulong bits = total * 8;
+        for (int k = 0; k < 8; k++)
+            tail[blocks * 64 - 1 - k] = (uchar)(bits >> (8 * k));
+        sha256_block(h, tail);
+        if (blocks == 2)
+            sha256_block(h, tail + 64);
+        __global uchar *r = res + res_off;
+        for (int k = 0; k < 8; k++) {
+            r[4 * k] = (uchar)(h[k] >> 24);
+            r[4 * k + 1] = (uchar)(h[k] >> 16);
+            r[4 * k + 2] = (uchar)(h[k] >> 8);
+            r[4 * k + 3] = (uchar)h[k];
+        }
+        for (int k = 0; k < 112; k++)
+            t[k] = 0;
+        return;
+    }
+    if (started)
+        for (int k = 0; k < 8; k++)
+            store_le32(t + 4 * k, h[k]);
+    store_le32(t + 32, (uint)total);
+    store_le32(t + 36, (uint)(total >> 32));
+    for (uint k = 0; k < 64; k++)
+        t[40 + k] = k < fill ? block[k] : 0;
+    store_le32(t + 104, started);
 }
 
 /* ---- zlib (RFC 1950) ---- */

@@ -136,7 +136,18 @@ typedef struct ocl_mem {
 
 /* What a function handle runs: a user kernel or one of the standard
  * functions of builtins.cl. */
-typedef enum fn_kind { FN_USER, FN_NOOP, FN_COPY, FN_FILL, FN_CRC32C, FN_SHA256, FN_DEFLATE, FN_INFLATE } fn_kind;
+typedef enum fn_kind {
+    FN_USER,
+    FN_NOOP,
+    FN_COPY,
+    FN_FILL,
+    FN_CRC32C,
+    FN_SHA256,
+    FN_DEFLATE,
+    FN_INFLATE,
+    FN_CRC32C_STREAM,
+    FN_SHA256_STREAM,
+} fn_kind;
 
 /* A function handle owns its cl_kernel objects: clSetKernelArg is not
  * safe on one kernel from two threads, so `lock` covers setting the

@@ -148,6 +148,12 @@ static const struct builtin {
     {"zlib.deflate", FN_DEFLATE, {"accel_deflate_segments", "accel_deflate_finish"}, 4,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32}},
     {"zlib.inflate", FN_INFLATE, {"accel_inflate", NULL}, 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    /* Stream forms (docs/standard-functions.md): the state in the documented layout. */
+    {"crc32c.stream", FN_CRC32C_STREAM,
+     {"accel_crc32c_parts", "accel_crc32c_stream_combine", "accel_crc32c_stream_one"}, 2,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"sha256.stream", FN_SHA256_STREAM, {"accel_sha256_stream", NULL}, 4,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
 };
 
 /* The built-in program, built on the first function_get of a built-in. */

@@ -144,7 +144,7 @@ typedef struct ocl_fence {
     uint32_t ndeps;
     struct ocl_fence **deps; /* wait fences whose errors this fence carries */
     int has_status;
-    cl_uint status; /* zlib.inflate's INFLATE_* word, read back by the submission */
+    cl_uint status; /* zlib.inflate's INFLATE_* word or sha256.stream's state check, read back */
 } ocl_fence;
 
 static ocl_fence *fence_new(cl_context ctx)
@@ -420,6 +420,21 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
             return "zlib.deflate: src is too large";
         return args[1].u.mem.size < deflate_need(args[0].u.mem.size) ? "zlib.deflate: dst is too small" : NULL;
     case FN_INFLATE: return args[2].u.mem.size < 8 ? "zlib.inflate: out_size is smaller than 8 bytes" : NULL;
+    case FN_CRC32C_STREAM:
+        if (args[1].u.mem.size < 4)
+            return "crc32c.stream: state is smaller than 4 bytes";
+        if (args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1])))
+            return "crc32c.stream: state overlaps src";
+        return NULL;
+    case FN_SHA256_STREAM:
+        if (args[1].u.mem.size < 112)
+            return "sha256.stream: state is smaller than 112 bytes";
+        if ((args[2].u.mem.size && args[2].u.mem.size < 32) || (args[3].u.u32 && args[2].u.mem.size < 32))
+            return "sha256.stream: result is neither empty nor 32 bytes or more (and final needs 32)";
+        if ((args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1]))) ||
+            (args[2].u.mem.size && overlaps(arg_range(&args[2]), arg_range(&args[1]))))
+            return "sha256.stream: state overlaps src or result";
+        return NULL;
     default: return NULL;
     }
 }
@@ -441,6 +456,8 @@ static cl_int set_uint(cl_kernel k, cl_uint i, cl_uint v)
  * PoCL than the combine does. */
 static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, range res)
 {
+    if (f->kind == FN_CRC32C_STREAM)
+        sync_arg(b, res, 0); /* crc32c.stream reads the state too */
     uint64_t n = src.size;
     uint64_t per = 4 * (uint64_t)q->units;
     uint64_t seglen = (n + per - 1) / per;
@@ -577,6 +594,42 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
             b->err = err;
         enqueue_kernel(b, f->kernel[0], 1, &one, NULL);
         sync_arg(b, res, 1);
+        break;
+    }
+    case FN_CRC32C_STREAM: {
+        range st = arg_range(&args[1]);
+        st.size = 4;
+        submit_crc32c(b, f, q, arg_range(&args[0]), st);
+        break;
+    }
+    case FN_SHA256_STREAM: {
+        range src = arg_range(&args[0]), st = arg_range(&args[1]), res = arg_range(&args[2]);
+        st.size = 112;
+        res.size = args[3].u.u32 ? 32 : 0;
+        cl_mem status = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, sizeof(cl_uint), NULL, &err);
+        if (!status) {
+            b->err = err;
+            break;
+        }
+        cl_kernel k = f->kernel[0];
+        sync_arg(b, src, 0);
+        sync_arg(b, st, 0);
+        if (!(err = set_range(k, 0, src, 1)) && !(err = set_range(k, 3, st, 0)) &&
+            !(err = set_range(k, 5, res, 0)) && !(err = set_uint(k, 7, args[3].u.u32)))
+            err = CL(clSetKernelArg)(k, 8, sizeof(cl_mem), &status);
+        if (err)
+            b->err = err;
+        enqueue_kernel(b, k, 1, &one, NULL);
+        sync_arg(b, st, 1);
+        sync_arg(b, res, 1);
+        if (!b->err) {
+            cl_event ev = NULL;
+            err = CL(clEnqueueReadBuffer)(b->q, status, CL_FALSE, 0, sizeof(cl_uint), &fence->status, 0, NULL, &ev);
+            batch_event(b, err, ev);
+            if (!err)
+                fence->has_status = 1;
+        }
+        CL(clReleaseMemObject)(status); /* freed when the commands using it are done */
         break;
     }
     case FN_DEFLATE: submit_deflate(b, f, q, args); break;
