@@ -1,9 +1,9 @@
 /* accel-run — place a pipeline on the machine's devices and run it.
  *
  * Reads a pipeline file (docs/pipelines.md), builds the topology, asks the
- * loader for a plan, then allocates every buffer on its planned home node,
- * attaches it to the devices that use it, submits every stage with the
- * fences of the stages it depends on, waits, and writes the output files.
+ * loader for a plan and runs it with the library's accel_run_* (streamed in
+ * chunks where every stage has a stream form), with a progress line,
+ * stdin/stdout for an input or output ("-"), and Ctrl-C cancelling the run.
  * Uses only the public API (accel/accel.h). */
 #include <accel/accel.h>
 
@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,12 @@ static void usage(FILE *f)
             "                           --topology or --devices only --plan-only is possible\n"
             "  -o, --output-dir DIR     write output files under DIR (default: next to the\n"
             "                           pipeline file)\n"
+            "  -i, --input [BUF=]FILE   read input buffer BUF (needed when the pipeline has\n"
+            "                           several) from FILE instead of its file; - is stdin\n"
+            "      --output [BUF=]FILE  write output buffer BUF to FILE; - is stdout\n"
+            "      --chunk-size N       stream in chunks of N bytes (K, M, G suffixes;\n"
+            "                           default 1M)\n"
+            "      --whole-buffer       never stream: whole buffers, one call per stage\n"
             "  -q, --quiet              no plan and no progress on stderr\n"
             "      --calibrate          time the standard functions on every device and cache\n"
             "                           the figures for placement (docs/accel-run.md)\n"
@@ -60,7 +67,7 @@ static void usage(FILE *f)
             "  -h, --help               show this help and exit\n"
             "\n"
             "Exit status: 0 on success, 1 if the pipeline is infeasible or a stage failed,\n"
-            "2 on invalid usage.\n",
+            "2 on invalid usage, 130 when interrupted (no output is kept).\n",
             prog_name, prog_name);
 }
 
@@ -68,13 +75,6 @@ static int fail(const char *what)
 {
     fprintf(stderr, "%s: %s: %s\n", prog_name, what, accel_last_error_message());
     return 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* A path relative to `dir` unless absolute. */
@@ -102,13 +102,15 @@ static char *dir_of(const char *path)
 static char *plan_text(const accel_plan *plan, bool explain, bool json)
 {
     size_t size = 0;
-    accel_result r = json ? accel_plan_export_json(plan, NULL, 0, &size) : accel_plan_describe(plan, explain, NULL, 0, &size);
+    accel_result r = json ? accel_plan_export_json(plan, NULL, 0, &size)
+                          : accel_plan_describe(plan, explain, NULL, 0, &size);
     if (r != ACCEL_SUCCESS || size == 0)
         return NULL;
     char *buf = malloc(size);
     if (!buf)
         return NULL;
-    r = json ? accel_plan_export_json(plan, buf, size, &size) : accel_plan_describe(plan, explain, buf, size, &size);
+    r = json ? accel_plan_export_json(plan, buf, size, &size)
+             : accel_plan_describe(plan, explain, buf, size, &size);
     if (r != ACCEL_SUCCESS) {
         free(buf);
         return NULL;
@@ -117,436 +119,295 @@ static char *plan_text(const accel_plan *plan, bool explain, bool json)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Running a plan                                                             */
+/* Running a plan (the library's accel_run_*)                                 */
 
-typedef struct run_state {
+/* --input / --output: [BUFFER=]PATH, PATH "-" for stdin / stdout. */
+typedef struct io_spec {
+    const char *arg;
+    const char *path;
+    int32_t buffer;
+    bool output;
+} io_spec;
+
+typedef struct progress_state {
+    bool tty, quiet, line_open;
+    uint32_t stage_count;
+    const char **stage_names;
+    uint64_t last_ns;
+} progress_state;
+
+typedef struct stdout_sink {
+    uint64_t bytes;
+} stdout_sink;
+
+static int write_stdout(void *user_data, const void *data, uint64_t size)
+{
+    stdout_sink *s = user_data;
+    const char *p = data;
+    while (size) {
+        ssize_t n = write(STDOUT_FILENO, p, size > (1u << 30) ? 1u << 30 : (size_t)size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        size -= (uint64_t)n;
+        s->bytes += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void human_bytes(char *buf, size_t size, double v)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* A progress line: bytes in and out, the rate, the ETA when the input size
+ * is known, each stage's share of the time busy. On a terminal one line
+ * rewritten in place; otherwise a line each report. */
+static void on_progress(void *user_data, const accel_run_progress *p)
+{
+    progress_state *ps = user_data;
+    if (ps->quiet)
+        return;
+    double t = (double)p->elapsed_ns * 1e-9;
+    char in[32], out[32], rate[32], line[1024];
+    human_bytes(in, sizeof(in), (double)p->input_bytes);
+    human_bytes(out, sizeof(out), (double)p->output_bytes);
+    human_bytes(rate, sizeof(rate), t > 0 ? (double)p->input_bytes / t : 0);
+    int n = snprintf(line, sizeof(line), "%s: %s in, %s out, %s/s", prog_name, in, out, rate);
+    if (p->input_total && p->input_bytes <= p->input_total && n > 0 && (size_t)n < sizeof(line)) {
+        double frac = (double)p->input_bytes / (double)p->input_total;
+        if (frac > 0 && frac < 1)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f%%, ETA %.0f s", frac * 100,
+                          t / frac - t);
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f%%", frac * 100);
+    }
+    for (uint32_t i = 0; i < p->stage_count && n > 0 && (size_t)n < sizeof(line); i++)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %.0f%%",
+                      i ? ", " : "; busy: ", i < ps->stage_count ? ps->stage_names[i] : "?",
+                      p->elapsed_ns ? 100.0 * (double)p->stages[i].busy_ns / (double)p->elapsed_ns : 0.0);
+    if (ps->tty) {
+        fprintf(stderr, "\r%s\033[K", line);
+        ps->line_open = true;
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+}
+
+static accel_run *volatile active_run;
+static volatile sig_atomic_t interrupted;
+
+/* SIGINT and SIGTERM cancel the run (or, before it starts, keep it from
+ * starting): what is in flight finishes and the outputs are removed. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+    accel_run *r = active_run;
+    if (r)
+        accel_run_cancel(r);
+}
+
+/* Which buffer a --input / --output names: BUFFER=PATH, or PATH alone when
+ * the pipeline has a single input (output). */
+static int resolve_spec(accel_pipeline *pipeline, io_spec *spec)
+{
+    const char *eq = strchr(spec->arg, '=');
+    uint32_t nb = accel_pipeline_buffer_count(pipeline), found = 0;
+    char names[512] = "";
+    spec->buffer = -1;
+    spec->path = eq ? eq + 1 : spec->arg;
+    for (uint32_t b = 0; b < nb; b++) {
+        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
+        accel_pipeline_get_buffer(pipeline, b, &buf);
+        bool fits = spec->output ? buf.output_file != NULL : (buf.input_file != NULL && buf.producer < 0);
+        if (eq) {
+            if (strlen(buf.name) == (size_t)(eq - spec->arg) &&
+                strncmp(buf.name, spec->arg, (size_t)(eq - spec->arg)) == 0) {
+                if (!fits) {
+                    fprintf(stderr, "%s: %s %s: buffer %s is not an %s of the pipeline\n", prog_name,
+                            spec->output ? "--output" : "--input", spec->arg, buf.name,
+                            spec->output ? "output" : "input");
+                    return -1;
+                }
+                spec->buffer = (int32_t)b;
+                return 0;
+            }
+            continue;
+        }
+        if (fits) {
+            found++;
+            spec->buffer = (int32_t)b;
+            size_t len = strlen(names);
+            snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", buf.name);
+        }
+    }
+    if (eq && spec->buffer < 0) {
+        fprintf(stderr, "%s: %s %s: the pipeline has no buffer \"%.*s\"\n", prog_name,
+                spec->output ? "--output" : "--input", spec->arg, (int)(eq - spec->arg), spec->arg);
+        return -1;
+    }
+    if (!eq && found != 1) {
+        fprintf(stderr, "%s: %s %s: the pipeline has %u %ss (%s): name one, as BUFFER=%s\n", prog_name,
+                spec->output ? "--output" : "--input", spec->arg, found, spec->output ? "output" : "input",
+                names, spec->path);
+        return -1;
+    }
+    if (!spec->path[0]) {
+        fprintf(stderr, "%s: %s %s: an empty path\n", prog_name, spec->output ? "--output" : "--input",
+                spec->arg);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct run_args {
     accel_instance *inst;
     const accel_topology *topo;
     accel_pipeline *pipeline;
     const accel_plan *plan;
-    const char *base_dir;   /* inputs */
-    const char *output_dir; /* outputs */
-    bool quiet, explain;
-    uint32_t nb, ns;
-    accel_memory **mem;
-    uint64_t *bytes;
-    accel_fence **fences;   /* per stage */
-    accel_function **fns;
-    accel_program **progs;
-    accel_queue **queues;   /* per stage (shared between stages of one device) */
-    accel_device **devs;
-    double estimate_ns;     /* the plan's */
-} run_state;
+    const char *base_dir, *output_dir;
+    io_spec *specs;
+    uint32_t spec_count;
+    uint64_t chunk_size;
+    bool whole, quiet, explain;
+    double estimate_ns;
+} run_args;
 
-/* The host address of a buffer, or NULL with a message (memory on a
- * device node the host cannot map). */
-static unsigned char *host_of(run_state *s, uint32_t b)
+static int run_plan(run_args *a)
 {
-    void *p = NULL;
-    if (accel_memory_map(s->mem[b], &p) != ACCEL_SUCCESS) {
+    uint32_t ns = accel_pipeline_stage_count(a->pipeline);
+    const char **names = calloc(ns + 1, sizeof(*names));
+    if (!names)
+        return 1;
+    for (uint32_t i = 0; i < ns; i++) {
+        accel_pipeline_stage st = {.struct_size = sizeof(st)};
+        accel_pipeline_get_stage(a->pipeline, i, &st);
+        names[i] = st.name;
+    }
+    progress_state ps = {
+        .tty = isatty(STDERR_FILENO), .quiet = a->quiet, .stage_count = ns, .stage_names = names};
+    accel_run_options ro = {
+        .struct_size = sizeof(ro),
+        .flags = a->whole ? ACCEL_RUN_WHOLE_BUFFER : 0,
+        .chunk_size = a->chunk_size,
+        .input_dir = a->base_dir,
+        .output_dir = a->output_dir,
+        .progress = on_progress,
+        .progress_user_data = &ps,
+        .progress_interval_ns = ps.tty ? 200000000u : 2000000000u,
+    };
+    accel_run *run = NULL;
+    stdout_sink so = {0};
+    int rc = 1;
+    if (accel_run_create(a->inst, a->topo, a->pipeline, a->plan, &ro, &run) != ACCEL_SUCCESS) {
+        free(names);
+        return fail("cannot run the plan");
+    }
+    for (uint32_t k = 0; k < a->spec_count; k++) {
+        io_spec *sp = &a->specs[k];
+        accel_run_io io = {.struct_size = sizeof(io), .kind = ACCEL_RUN_IO_PATH, .path = sp->path, .fd = -1};
+        if (strcmp(sp->path, "-") == 0 && sp->output) {
+            io.kind = ACCEL_RUN_IO_CALLBACK;
+            io.write = write_stdout;
+            io.user_data = &so;
+        } else if (strcmp(sp->path, "-") == 0) {
+            io.kind = ACCEL_RUN_IO_FD;
+            io.fd = STDIN_FILENO;
+        }
+        if (accel_run_bind(run, (uint32_t)sp->buffer, &io) != ACCEL_SUCCESS) {
+            rc = fail(sp->arg);
+            goto out;
+        }
+    }
+    active_run = run;
+    if (interrupted)
+        accel_run_cancel(run);
+    accel_run_result res = {.struct_size = sizeof(res)};
+    accel_result r = accel_run_execute(run, &res);
+    active_run = NULL;
+    if (ps.line_open)
+        fputc('\n', stderr);
+    if (r != ACCEL_SUCCESS) {
+        fprintf(stderr, "%s: %s\n", prog_name, res.message ? res.message : accel_result_string(r));
+        if (r == ACCEL_ERROR_CANCELED)
+            fprintf(stderr, "%s: cancelled; no output was kept\n", prog_name);
+        rc = r == ACCEL_ERROR_CANCELED ? 130 : 1;
+        goto out;
+    }
+    rc = 0;
+    if (a->quiet)
+        goto out;
+    if (res.streamed) {
+        char chunk[32];
+        human_bytes(chunk, sizeof(chunk), (double)res.chunk_size);
+        fprintf(stderr, "%s: streamed %llu chunk(s) of %s; %llu bytes of buffers\n", prog_name,
+                (unsigned long long)res.chunks, chunk, (unsigned long long)res.buffer_bytes);
+    } else {
+        fprintf(stderr, "%s: whole buffers (%s); %llu bytes of buffers\n", prog_name,
+                res.mode_reason ? res.mode_reason : "asked for", (unsigned long long)res.buffer_bytes);
+    }
+    for (uint32_t b = 0; b < accel_pipeline_buffer_count(a->pipeline); b++) {
         accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
-        accel_pipeline_get_buffer(s->pipeline, b, &buf);
-        fprintf(stderr, "%s: buffer %s: %s\n", prog_name, buf.name, accel_last_error_message());
-        return NULL;
-    }
-    return p;
-}
-
-/* The u64 at the start of buffer b (a size a stage wrote), or -1. */
-static int read_size(run_state *s, uint32_t b, uint64_t *value)
-{
-    if (s->bytes[b] < 8) {
-        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
-        accel_pipeline_get_buffer(s->pipeline, b, &buf);
-        fprintf(stderr, "%s: buffer %s holds %llu bytes, too few for a size (8)\n", prog_name, buf.name,
-                (unsigned long long)s->bytes[b]);
-        return -1;
-    }
-    const unsigned char *p = host_of(s, b);
-    if (!p)
-        return -1;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    *value = v;
-    return 0;
-}
-
-static int read_input(run_state *s, uint32_t b, const accel_pipeline_buffer *buf)
-{
-    char *path = resolve(s->base_dir, buf->input_file);
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) {
-        fprintf(stderr, "%s: input %s (buffer %s): %s\n", prog_name, path ? path : buf->input_file, buf->name,
-                strerror(errno));
-        free(path);
-        return 1;
-    }
-    unsigned char *p = host_of(s, b);
-    if (!p) {
-        fclose(f);
-        free(path);
-        return 1;
-    }
-    size_t got = fread(p, 1, s->bytes[b], f);
-    int err = ferror(f);
-    fclose(f);
-    if (err || got != s->bytes[b]) {
-        fprintf(stderr, "%s: input %s (buffer %s): short read (%zu of %llu bytes)\n", prog_name, path, buf->name, got,
-                (unsigned long long)s->bytes[b]);
-        free(path);
-        return 1;
-    }
-    free(path);
-    return 0;
-}
-
-static int write_output(run_state *s, uint32_t b, const accel_pipeline_buffer *buf)
-{
-    uint64_t n = s->bytes[b];
-    if (buf->output_size_from >= 0) {
-        uint64_t v = 0;
-        if (read_size(s, (uint32_t)buf->output_size_from, &v))
-            return 1;
-        if (v > n) {
-            fprintf(stderr, "%s: output %s: size %llu from buffer %u is larger than the buffer (%llu bytes)\n",
-                    prog_name, buf->output_file, (unsigned long long)v, buf->output_size_from, (unsigned long long)n);
-            return 1;
-        }
-        n = v;
-    }
-    char *path = resolve(s->output_dir, buf->output_file);
-    FILE *f = path ? fopen(path, "wb") : NULL;
-    if (!f) {
-        fprintf(stderr, "%s: output %s: %s\n", prog_name, path ? path : buf->output_file, strerror(errno));
-        free(path);
-        return 1;
-    }
-    const unsigned char *p = host_of(s, b);
-    if (!p) {
-        fclose(f);
-        free(path);
-        return 1;
-    }
-    int rc = (fwrite(p, 1, n, f) != n) | (fclose(f) != 0);
-    if (rc)
-        fprintf(stderr, "%s: output %s: %s\n", prog_name, path, strerror(errno));
-    else if (!s->quiet)
-        fprintf(stderr, "%s: wrote %s (%llu bytes)\n", prog_name, path, (unsigned long long)n);
-    free(path);
-    return rc;
-}
-
-static int alloc_buffers(run_state *s)
-{
-    for (uint32_t b = 0; b < s->nb; b++) {
-        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
-        accel_pipeline_get_buffer(s->pipeline, b, &buf);
-        accel_plan_buffer pb = {.struct_size = sizeof(pb)};
-        accel_plan_get_buffer(s->plan, b, &pb);
-        accel_topology_node home = {.struct_size = sizeof(home)};
-        accel_topology_get_node(s->topo, pb.home_node, &home);
-        s->bytes[b] = buf.bytes;
-        accel_memory_alloc_info ai = {
-            .struct_size = sizeof(ai),
-            .size = buf.bytes ? buf.bytes : 1,
-            .numa_node = -1,
-            .node = home.memory_node,
-        };
-        if (accel_memory_alloc(s->inst, &ai, &s->mem[b]) != ACCEL_SUCCESS) {
-            fprintf(stderr, "%s: buffer %s (%llu bytes) on %s: %s\n", prog_name, buf.name,
-                    (unsigned long long)buf.bytes, home.name, accel_last_error_message());
-            return 1;
-        }
-        if (buf.input_file && read_input(s, b, &buf))
-            return 1;
-    }
-    return 0;
-}
-
-static int load_function(run_state *s, uint32_t i, const accel_pipeline_stage *st)
-{
-    accel_device *dev = s->devs[i];
-    accel_program *prog = NULL;
-    if (st->program) {
-        char *path = resolve(s->base_dir, st->program);
-        if (!path)
-            return 1;
-        /* ELF and FPGA images are loaded from their path; source and
-         * SPIR-V from their bytes. */
-        accel_result r;
-        if (st->program_format == ACCEL_PROGRAM_FORMAT_ELF || st->program_format == ACCEL_PROGRAM_FORMAT_FPGA_IMAGE) {
-            r = accel_program_load(dev, st->program_format, path, strlen(path) + 1, NULL, &prog);
-        } else {
-            FILE *f = fopen(path, "rb");
-            if (!f) {
-                fprintf(stderr, "%s: stage %s: program %s: %s\n", prog_name, st->name, path, strerror(errno));
-                free(path);
-                return 1;
-            }
-            char *data = NULL;
-            size_t size = 0, cap = 0;
-            for (;;) {
-                if (size + 65536 > cap) {
-                    cap = cap ? cap * 2 : 65536;
-                    char *n = realloc(data, cap);
-                    if (!n)
-                        break;
-                    data = n;
-                }
-                size_t got = fread(data + size, 1, cap - size - 1, f);
-                if (got == 0)
-                    break;
-                size += got;
-            }
-            fclose(f);
-            if (data)
-                data[size] = '\0';
-            r = data ? accel_program_load(dev, st->program_format, data, size, NULL, &prog) : ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-            free(data);
-        }
-        if (r != ACCEL_SUCCESS) {
-            fprintf(stderr, "%s: stage %s: program %s: %s\n", prog_name, st->name, path, accel_last_error_message());
-            free(path);
-            return 1;
-        }
-        free(path);
-        s->progs[i] = prog;
-    }
-    if (accel_function_get(dev, prog, st->function, &s->fns[i]) != ACCEL_SUCCESS) {
-        fprintf(stderr, "%s: stage %s: %s\n", prog_name, st->name, accel_last_error_message());
-        return 1;
-    }
-    return 0;
-}
-
-/* Fences the stage must wait for: the last writer of every buffer it uses
- * and, for the buffers it writes, the readers since that writer. */
-static uint32_t dependencies(run_state *s, uint32_t i, const accel_pipeline_stage *st, accel_fence **waits)
-{
-    uint32_t n = 0;
-    for (uint32_t j = 0; j < i; j++) {
-        accel_pipeline_stage prev = {.struct_size = sizeof(prev)};
-        accel_pipeline_get_stage(s->pipeline, j, &prev);
-        bool depends = false;
-        for (uint32_t a = 0; a < st->arg_count && !depends; a++) {
-            if (st->args[a].kind != ACCEL_ARG_MEMORY)
-                continue;
-            for (uint32_t c = 0; c < prev.arg_count && !depends; c++) {
-                if (prev.args[c].kind != ACCEL_ARG_MEMORY)
-                    continue;
-                bool same = prev.args[c].buffer == st->args[a].buffer ||
-                            (st->args[a].size_from >= 0 && prev.args[c].buffer == (uint32_t)st->args[a].size_from);
-                if (same && (prev.args[c].writes || st->args[a].writes))
-                    depends = true;
-            }
-        }
-        if (depends)
-            waits[n++] = s->fences[j];
-    }
-    return n;
-}
-
-static int submit_stage(run_state *s, uint32_t i)
-{
-    accel_pipeline_stage st = {.struct_size = sizeof(st)};
-    accel_pipeline_get_stage(s->pipeline, i, &st);
-    if (load_function(s, i, &st))
-        return 1;
-    accel_arg args[ACCEL_MAX_ARGS];
-    if (st.arg_count > ACCEL_MAX_ARGS)
-        return 1;
-    for (uint32_t a = 0; a < st.arg_count; a++) {
-        const accel_pipeline_stage_arg *pa = &st.args[a];
-        if (pa->kind != ACCEL_ARG_MEMORY) {
-            args[a] = pa->value;
+        accel_pipeline_get_buffer(a->pipeline, b, &buf);
+        if (!buf.output_file)
+            continue;
+        const char *path = NULL;
+        for (uint32_t k = 0; k < a->spec_count; k++)
+            if (a->specs[k].output && a->specs[k].buffer == (int32_t)b)
+                path = a->specs[k].path;
+        if (path && strcmp(path, "-") == 0) {
+            fprintf(stderr, "%s: wrote standard output (%llu bytes)\n", prog_name,
+                    (unsigned long long)so.bytes);
             continue;
         }
-        accel_memory *m = s->mem[pa->buffer];
-        accel_attach_mode mode = ACCEL_ATTACH_NONE, planned = ACCEL_ATTACH_NONE;
-        if (accel_memory_attach(m, s->devs[i], NULL) != ACCEL_SUCCESS) {
-            fprintf(stderr, "%s: stage %s: %s\n", prog_name, st.name, accel_last_error_message());
-            return 1;
-        }
-        accel_function_arg_mode(s->fns[i], a, m, &mode);
-        accel_plan_get_use(s->plan, i, a, &planned);
-        if (s->explain && !s->quiet)
-            fprintf(stderr, "%s: stage %s argument %u: %s (planned %s)\n", prog_name, st.name, a,
-                    accel_attach_mode_string(mode), accel_attach_mode_string(planned));
-        uint64_t size = s->bytes[pa->buffer];
-        if (pa->size_from >= 0) {
-            /* The size is known only once its producer has finished. */
-            accel_fence **w = calloc(i + 1, sizeof(*w));
-            if (!w)
-                return 1;
-            uint32_t nw = dependencies(s, i, &st, w);
-            accel_result wr = nw ? accel_fence_wait(w, nw, true, UINT64_MAX) : ACCEL_SUCCESS;
-            free(w);
-            if (wr != ACCEL_SUCCESS) {
-                fprintf(stderr, "%s: stage %s: a stage it depends on failed: %s\n", prog_name, st.name,
-                        accel_result_string(wr));
-                return 1;
-            }
-            uint64_t v = 0;
-            if (read_size(s, (uint32_t)pa->size_from, &v))
-                return 1;
-            if (v > size) {
-                fprintf(stderr, "%s: stage %s argument %u: size %llu read from a buffer exceeds the buffer (%llu)\n",
-                        prog_name, st.name, a, (unsigned long long)v, (unsigned long long)size);
-                return 1;
-            }
-            size = v;
-        }
-        args[a] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {m, 0, size}};
+        char *full = path ? strdup(path) : resolve(a->output_dir, buf.output_file);
+        struct stat st;
+        if (full && stat(full, &st) == 0)
+            fprintf(stderr, "%s: wrote %s (%llu bytes)\n", prog_name, full, (unsigned long long)st.st_size);
+        free(full);
     }
-    accel_fence **waits = calloc(i + 1, sizeof(*waits));
-    if (!waits)
-        return 1;
-    uint32_t nw = dependencies(s, i, &st, waits);
-    accel_submit_info si = {
-        .struct_size = sizeof(si),
-        .function = s->fns[i],
-        .args = args,
-        .arg_count = st.arg_count,
-        .wait_fences = waits,
-        .wait_fence_count = nw,
-        .work_dim = st.work_dim,
-        .work_size = {st.work_size[0], st.work_size[1], st.work_size[2]},
-    };
-    accel_result r = accel_queue_submit(s->queues[i], &si, &s->fences[i]);
-    free(waits);
-    if (r != ACCEL_SUCCESS) {
-        fprintf(stderr, "%s: stage %s: %s\n", prog_name, st.name, accel_last_error_message());
-        return 1;
-    }
-    return 0;
-}
-
-static int make_queues(run_state *s)
-{
-    for (uint32_t i = 0; i < s->ns; i++) {
-        accel_plan_stage ps = {.struct_size = sizeof(ps)};
-        accel_plan_get_stage(s->plan, i, &ps);
-        accel_topology_node node = {.struct_size = sizeof(node)};
-        accel_topology_get_node(s->topo, ps.device_node, &node);
-        if (!node.device) {
-            fprintf(stderr, "%s: stage %u is placed on %s, which is not a device of this machine\n", prog_name, i,
-                    node.name);
-            return 1;
-        }
-        s->devs[i] = node.device;
-        for (uint32_t j = 0; j < i; j++)
-            if (s->devs[j] == node.device)
-                s->queues[i] = s->queues[j];
-        if (!s->queues[i] && accel_queue_create(node.device, 0, &s->queues[i]) != ACCEL_SUCCESS) {
-            fprintf(stderr, "%s: queue on %s: %s\n", prog_name, node.name, accel_last_error_message());
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int wait_all(run_state *s, uint32_t submitted)
-{
-    double start = now_s(), last_report = start;
-    for (;;) {
-        accel_result r = accel_fence_wait(s->fences, submitted, true, 500000000ull);
-        if (r != ACCEL_TIMEOUT)
-            break;
-        double t = now_s();
-        if (!s->quiet && t - last_report >= 2.0) {
-            uint32_t done = 0;
-            for (uint32_t i = 0; i < submitted; i++)
-                done += accel_fence_status(s->fences[i]) != ACCEL_NOT_READY;
-            fprintf(stderr, "%s: %u of %u stages done, %.1f s\n", prog_name, done, submitted, t - start);
-            last_report = t;
-        }
-    }
-    int rc = 0;
-    for (uint32_t i = 0; i < submitted; i++) {
-        accel_result r = accel_fence_status(s->fences[i]);
-        if (r != ACCEL_SUCCESS) {
-            accel_pipeline_stage st = {.struct_size = sizeof(st)};
-            accel_pipeline_get_stage(s->pipeline, i, &st);
-            fprintf(stderr, "%s: stage %s failed: %s\n", prog_name, st.name, accel_result_string(r));
-            rc = 1;
-        }
-    }
-    if (!s->quiet && rc == 0)
-        fprintf(stderr, "%s: %u stage(s) done in %.3f s\n", prog_name, submitted, now_s() - start);
-    return rc;
-}
-
-static int run_plan(run_state *s)
-{
-    s->nb = accel_pipeline_buffer_count(s->pipeline);
-    s->ns = accel_pipeline_stage_count(s->pipeline);
-    s->mem = calloc(s->nb + 1, sizeof(*s->mem));
-    s->bytes = calloc(s->nb + 1, sizeof(*s->bytes));
-    s->fences = calloc(s->ns + 1, sizeof(*s->fences));
-    s->fns = calloc(s->ns + 1, sizeof(*s->fns));
-    s->progs = calloc(s->ns + 1, sizeof(*s->progs));
-    s->queues = calloc(s->ns + 1, sizeof(*s->queues));
-    s->devs = calloc(s->ns + 1, sizeof(*s->devs));
-    int rc = 1;
-    uint32_t submitted = 0;
-    if (!s->mem || !s->bytes || !s->fences || !s->fns || !s->progs || !s->queues || !s->devs)
-        goto out;
-    if (make_queues(s))
-        goto out;
-    /* What the plan estimates: reading the inputs into their homes, the
-     * stages with their transfers, writing the outputs (not the queues,
-     * made above, nor the placement). */
-    double t0 = now_s();
-    if (alloc_buffers(s))
-        goto out;
-    double t1 = now_s();
-    for (; submitted < s->ns; submitted++)
-        if (submit_stage(s, submitted))
-            break;
-    rc = submitted < s->ns;
-    if (submitted)
-        rc |= wait_all(s, submitted);
-    double t2 = now_s();
-    for (uint32_t b = 0; rc == 0 && b < s->nb; b++) {
-        accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
-        accel_pipeline_get_buffer(s->pipeline, b, &buf);
-        if (buf.output_file)
-            rc |= write_output(s, b, &buf);
-    }
-    double t3 = now_s();
-    if (rc == 0 && !s->quiet)
-        fprintf(stderr,
-                "%s: estimate %.2f ms, measured %.2f ms (%.2fx the estimate): inputs and buffers %.2f ms, "
-                "stages %.2f ms, outputs %.2f ms\n",
-                prog_name, s->estimate_ns / 1e6, (t3 - t0) * 1e3, (t3 - t0) * 1e9 / s->estimate_ns,
-                (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3);
+    double ms = (double)res.elapsed_ns / 1e6;
+    fprintf(stderr, "%s: estimate %.2f ms, measured %.2f ms (%.2fx the estimate), %s\n", prog_name,
+            a->estimate_ns / 1e6, ms, a->estimate_ns > 0 ? ms * 1e6 / a->estimate_ns : 0.0,
+            res.streamed ? "streamed (the estimate adds the stages up)" : "whole buffers");
 out:
-    for (uint32_t i = 0; s->queues && i < s->ns; i++) {
-        bool shared = false;
-        for (uint32_t j = i + 1; j < s->ns; j++)
-            shared |= s->queues[j] == s->queues[i];
-        if (!shared)
-            accel_queue_destroy(s->queues[i]);
-    }
-    for (uint32_t i = 0; s->fences && i < s->ns; i++) {
-        accel_fence_release(s->fences[i]);
-        accel_function_destroy(s->fns[i]);
-        accel_program_destroy(s->progs[i]);
-    }
-    for (uint32_t b = 0; s->mem && b < s->nb; b++)
-        accel_memory_free(s->mem[b]);
-    free(s->mem);
-    free(s->bytes);
-    free(s->fences);
-    free(s->fns);
-    free(s->progs);
-    free(s->queues);
-    free(s->devs);
+    accel_run_destroy(run);
+    free(names);
     return rc;
 }
-
 /* ------------------------------------------------------------------------ */
+
+/* N with an optional K, M or G (powers of 1024), 1 byte to 1 GiB. */
+static int parse_size(const char *opt, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    uint64_t mul = 1;
+    if (end != text && (*end == 'K' || *end == 'k'))
+        mul = 1024, end++;
+    else if (end != text && (*end == 'M' || *end == 'm'))
+        mul = 1024 * 1024, end++;
+    else if (end != text && (*end == 'G' || *end == 'g'))
+        mul = 1024 * 1024 * 1024, end++;
+    if (errno || end == text || *end || text[0] == '-' || v == 0 || v > (1ull << 30) / mul) {
+        fprintf(stderr, "%s: %s: \"%s\" is not a size from 1 byte to 1G (N, NK, NM, NG)\n", prog_name, opt,
+                text);
+        return -1;
+    }
+    *out = v * mul;
+    return 0;
+}
 
 static int parse_u32(const char *opt, const char *text, uint32_t *out)
 {
@@ -574,6 +435,9 @@ int main(int argc, char **argv)
         OPT_CORPUS,
         OPT_CAL_SIZES,
         OPT_CAL_BUDGET,
+        OPT_OUTPUT,
+        OPT_CHUNK,
+        OPT_WHOLE,
     };
     static const struct option opts[] = {
         {"plan-only", no_argument, NULL, 'p'},
@@ -588,6 +452,10 @@ int main(int argc, char **argv)
         {"devices", required_argument, NULL, OPT_DEVICES},
         {"output-dir", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"chunk-size", required_argument, NULL, OPT_CHUNK},
+        {"whole-buffer", no_argument, NULL, OPT_WHOLE},
         {"calibrate", no_argument, NULL, OPT_CALIBRATE},
         {"corpus", required_argument, NULL, OPT_CORPUS},
         {"calibrate-sizes", required_argument, NULL, OPT_CAL_SIZES},
@@ -595,7 +463,10 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool plan_only = false, explain = false, json = false, quiet = false, calib = false;
+    bool plan_only = false, explain = false, json = false, quiet = false, calib = false, whole = false;
+    io_spec *specs = calloc((size_t)argc + 1, sizeof(*specs));
+    uint32_t spec_count = 0;
+    uint64_t chunk_size = 0;
     const char *topology_xml = NULL, *devices_json = NULL, *output_dir = NULL;
     const char **forces = calloc((size_t)argc + 1, sizeof(*forces));
     uint32_t force_count = 0, time_limit_ms = 0;
@@ -603,9 +474,9 @@ int main(int argc, char **argv)
     calib_options co = {0};
     bool calib_only = false; /* an option that goes with --calibrate */
     int c;
-    if (!forces)
+    if (!forces || !specs)
         return 1;
-    while ((c = getopt_long(argc, argv, "pejf:o:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "pejf:o:i:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'p': plan_only = true; break;
         case 'e': explain = true; break;
@@ -613,6 +484,16 @@ int main(int argc, char **argv)
         case 'f': forces[force_count++] = optarg; break;
         case 'o': output_dir = optarg; break;
         case 'q': quiet = true; break;
+        case 'i': specs[spec_count++] = (io_spec){.arg = optarg}; break;
+        case OPT_OUTPUT: specs[spec_count++] = (io_spec){.arg = optarg, .output = true}; break;
+        case OPT_WHOLE: whole = true; break;
+        case OPT_CHUNK:
+            if (parse_size("--chunk-size", optarg, &chunk_size)) {
+                free(forces);
+                free(specs);
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_NO_COPIES: po.flags |= ACCEL_PLACE_NO_STAGED; break;
         case OPT_PASID:
             if (parse_u32("--pasid-bits", optarg, &po.process_pasid_bits))
@@ -638,6 +519,7 @@ int main(int argc, char **argv)
             calib_only = true;
             if (calib_parse_sizes(optarg, &co)) {
                 free(forces);
+                free(specs);
                 return EXIT_USAGE;
             }
             break;
@@ -650,30 +532,47 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: --calibrate-budget: \"%s\" is not a number of seconds (0 to 3600)\n",
                         prog_name, optarg);
                 free(forces);
+                free(specs);
                 return EXIT_USAGE;
             }
             break;
         }
-        case 'h': usage(stdout); free(forces); return 0;
-        default: usage(stderr); free(forces); return EXIT_USAGE;
+        case 'h':
+            usage(stdout);
+            free(forces);
+            free(specs);
+            return 0;
+        default:
+            usage(stderr);
+            free(forces);
+            free(specs);
+            return EXIT_USAGE;
         }
     }
     bool what_if = topology_xml || devices_json;
+    struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: a blocked read returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     if (calib_only && !calib) {
-        fprintf(stderr, "%s: --corpus, --calibrate-sizes and --calibrate-budget go with --calibrate\n", prog_name);
+        fprintf(stderr, "%s: --corpus, --calibrate-sizes and --calibrate-budget go with --calibrate\n",
+                prog_name);
         free(forces);
+        free(specs);
         return EXIT_USAGE;
     }
     if (calib) {
         if (optind != argc || what_if) {
             fprintf(stderr, "%s: --calibrate takes no pipeline and no simulated machine\n", prog_name);
             free(forces);
+            free(specs);
             return EXIT_USAGE;
         }
         accel_instance *inst = NULL;
         accel_instance_options io = {.struct_size = sizeof(io)};
         if (accel_instance_create(&io, &inst) != ACCEL_SUCCESS) {
             free(forces);
+            free(specs);
             return fail("cannot start the loader");
         }
         co.quiet = quiet;
@@ -681,22 +580,27 @@ int main(int argc, char **argv)
         int rc = calib_run(inst, &co);
         accel_instance_destroy(inst);
         free(forces);
+        free(specs);
         return rc;
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "%s: expected one pipeline file (try --help)\n", prog_name);
         free(forces);
+        free(specs);
         return EXIT_USAGE;
     }
     if (what_if && !plan_only) {
-        fprintf(stderr, "%s: --topology and --devices describe a machine that is not this one: add --plan-only\n",
+        fprintf(stderr,
+                "%s: --topology and --devices describe a machine that is not this one: add --plan-only\n",
                 prog_name);
         free(forces);
+        free(specs);
         return EXIT_USAGE;
     }
     if (json && !plan_only) {
         fprintf(stderr, "%s: --json goes with --plan-only\n", prog_name);
         free(forces);
+        free(specs);
         return EXIT_USAGE;
     }
     const char *pipeline_path = argv[optind];
@@ -720,7 +624,8 @@ int main(int argc, char **argv)
             goto out;
         }
         char *stage = strndup(forces[i], (size_t)(eq - forces[i]));
-        accel_result r = stage ? accel_pipeline_constrain_stage(pipeline, stage, eq + 1) : ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+        accel_result r =
+            stage ? accel_pipeline_constrain_stage(pipeline, stage, eq + 1) : ACCEL_ERROR_OUT_OF_HOST_MEMORY;
         free(stage);
         if (r != ACCEL_SUCCESS) {
             fprintf(stderr, "%s: --force %s: %s\n", prog_name, forces[i], accel_last_error_message());
@@ -728,19 +633,37 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    /* Input files give their buffers' sizes. */
+    for (uint32_t k = 0; k < spec_count; k++) {
+        if (resolve_spec(pipeline, &specs[k])) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        for (uint32_t j = 0; j < k; j++)
+            if (specs[j].buffer == specs[k].buffer && specs[j].output == specs[k].output) {
+                fprintf(stderr, "%s: %s: buffer bound twice\n", prog_name, specs[k].arg);
+                rc = EXIT_USAGE;
+                goto out;
+            }
+    }
+    /* Input files give their buffers' sizes (stdin's is not known). */
     for (uint32_t b = 0; b < accel_pipeline_buffer_count(pipeline); b++) {
         accel_pipeline_buffer buf = {.struct_size = sizeof(buf)};
         accel_pipeline_get_buffer(pipeline, b, &buf);
         if (!buf.input_file)
             continue;
-        char *path = resolve(base_dir, buf.input_file);
+        const char *bound = NULL;
+        for (uint32_t k = 0; k < spec_count; k++)
+            if (!specs[k].output && specs[k].buffer == (int32_t)b)
+                bound = specs[k].path;
+        if (bound && strcmp(bound, "-") == 0)
+            continue;
+        char *path = bound ? strdup(bound) : resolve(base_dir, buf.input_file);
         struct stat st;
         if (path && stat(path, &st) == 0) {
             accel_pipeline_set_buffer_bytes(pipeline, b, (uint64_t)st.st_size);
         } else if (!plan_only) {
-            fprintf(stderr, "%s: input %s (buffer %s): %s\n", prog_name, path ? path : buf.input_file, buf.name,
-                    strerror(errno));
+            fprintf(stderr, "%s: input %s (buffer %s): %s\n", prog_name, path ? path : buf.input_file,
+                    buf.name, strerror(errno));
             free(path);
             goto out;
         }
@@ -796,20 +719,24 @@ int main(int argc, char **argv)
     if (text && !quiet)
         fputs(text, stderr);
     free(text);
-    run_state s = {
+    run_args ra = {
         .inst = inst,
         .topo = topo,
         .pipeline = pipeline,
         .plan = plan,
         .base_dir = base_dir,
         .output_dir = output_dir ? output_dir : base_dir,
+        .specs = specs,
+        .spec_count = spec_count,
+        .chunk_size = chunk_size,
+        .whole = whole,
         .quiet = quiet,
         .explain = explain,
     };
     accel_plan_summary sum = {.struct_size = sizeof(sum)};
     if (accel_plan_get_summary(plan, &sum) == ACCEL_SUCCESS)
-        s.estimate_ns = sum.cost_ns;
-    rc = run_plan(&s);
+        ra.estimate_ns = sum.cost_ns;
+    rc = run_plan(&ra);
 out:
     accel_plan_destroy(plan);
     accel_topology_destroy(own_topo);
@@ -817,5 +744,6 @@ out:
     accel_instance_destroy(inst);
     free(base_dir);
     free(forces);
+    free(specs);
     return rc;
 }

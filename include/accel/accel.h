@@ -808,6 +808,149 @@ ACCEL_API accel_result accel_plan_describe(const accel_plan *plan, bool explain,
 ACCEL_API accel_result accel_plan_export_json(const accel_plan *plan, char *buffer, size_t size,
                                               size_t *size_ret);
 
+/* ------------------------------------------------------------------------ */
+/* Running a plan                                                             */
+/*
+ * A run executes a feasible plan on the instance's devices (docs/pipelines.md,
+ * "Running a plan"). When every stage is a standard function with a stream
+ * form (crc32c, sha256, zlib.deflate, zlib.inflate) that its device offers,
+ * the inputs are streamed in chunks through small rings of buffers on each
+ * edge, every stage working on its chunk while the next stage works on the
+ * previous one: memory stays bounded whatever the input size, and outputs
+ * are written as chunks complete. Otherwise (user programs, ACCEL_RUN_WHOLE_BUFFER)
+ * every buffer is allocated at its size and the stages run one call each.
+ * Output files are written to a temporary file in their directory and
+ * renamed when the whole run succeeded; on failure or cancellation they are
+ * removed.
+ *
+ *   accel_run *run;
+ *   accel_run_options o = {.struct_size = sizeof(o), .input_dir = dir, .output_dir = dir};
+ *   accel_run_create(instance, topology, pipeline, plan, &o, &run);
+ *   accel_run_io in = {.struct_size = sizeof(in), .kind = ACCEL_RUN_IO_FD, .fd = 0};
+ *   accel_run_bind(run, input_buffer, &in);            // optional: the file by default
+ *   accel_run_result res = {.struct_size = sizeof(res)};
+ *   accel_run_execute(run, &res);                       // accel_run_cancel(run) from another thread
+ *   accel_run_destroy(run);
+ */
+typedef struct accel_run accel_run;
+
+/* Where a buffer's bytes come from (an input) or go to (an output). */
+typedef enum accel_run_io_kind {
+    ACCEL_RUN_IO_FILE = 0,     /* the pipeline's file, relative to input_dir / output_dir (default) */
+    ACCEL_RUN_IO_PATH = 1,     /* `path` instead of the pipeline's file */
+    ACCEL_RUN_IO_FD = 2,       /* `fd`: read to its end / written in order; never closed, no rename */
+    ACCEL_RUN_IO_CALLBACK = 3, /* `read` / `write` with `user_data` */
+    ACCEL_RUN_IO_KIND_MAX_ENUM = 0x7fffffff
+} accel_run_io_kind;
+
+/* Fill up to `size` bytes of `data`: the bytes read, 0 at the end, -1 on an
+ * error (the run fails naming the buffer). Called on the thread running
+ * accel_run_execute. */
+typedef int64_t (*accel_run_read_callback)(void *user_data, void *data, uint64_t size);
+/* Take all `size` bytes of `data`: 0, or -1 on an error. */
+typedef int (*accel_run_write_callback)(void *user_data, const void *data, uint64_t size);
+
+typedef struct accel_run_io {
+    uint32_t struct_size;
+    accel_run_io_kind kind;
+    const char *path;              /* ACCEL_RUN_IO_PATH; copied */
+    int32_t fd;                    /* ACCEL_RUN_IO_FD */
+    accel_run_read_callback read;  /* ACCEL_RUN_IO_CALLBACK, inputs */
+    accel_run_write_callback write;/* ACCEL_RUN_IO_CALLBACK, outputs */
+    void *user_data;
+    uint64_t size_hint;            /* inputs from an fd that is not a regular file or a
+                                      callback: the bytes expected (for progress); 0: unknown */
+} accel_run_io;
+
+/* Per stage, so far. */
+typedef struct accel_run_stage_stats {
+    uint64_t bytes_in;         /* bytes of its stream (src) argument taken */
+    uint64_t bytes_out;        /* bytes it wrote to its dst (0 for checksums) */
+    uint64_t calls;            /* submissions completed */
+    uint64_t busy_ns;          /* time with at least one of its calls running */
+} accel_run_stage_stats;
+
+typedef struct accel_run_progress {
+    uint32_t struct_size;
+    bool streaming;
+    uint32_t stage_count;
+    const accel_run_stage_stats *stages; /* stage_count entries, valid during the call */
+    uint64_t input_bytes;      /* read from every input */
+    uint64_t input_total;      /* what the inputs hold; 0: unknown (a pipe) */
+    uint64_t output_bytes;     /* written to every output */
+    uint64_t elapsed_ns;
+} accel_run_progress;
+
+/* Called on the thread running accel_run_execute, every progress_interval_ns
+ * at most, and once at the end. It may call accel_run_cancel. */
+typedef void (*accel_run_progress_callback)(void *user_data, const accel_run_progress *progress);
+
+#define ACCEL_RUN_WHOLE_BUFFER (1u << 0) /* never stream: whole buffers, one call per stage */
+
+/* The chunk size when neither the options nor the plan choose one. */
+#define ACCEL_RUN_DEFAULT_CHUNK_SIZE (1u << 20)
+
+typedef struct accel_run_options {
+    uint32_t struct_size;
+    uint32_t flags;              /* ACCEL_RUN_*; unknown bits are rejected */
+    uint64_t chunk_size;         /* streamed input bytes per chunk; 0: ACCEL_RUN_DEFAULT_CHUNK_SIZE */
+    uint32_t ring_depth;         /* chunk buffers per edge, 2 to 16; 0: 3 (triple buffering) */
+    const char *input_dir;       /* pipeline input files are relative to it; NULL: "." */
+    const char *output_dir;      /* pipeline output files are relative to it; NULL: input_dir */
+    accel_run_progress_callback progress;
+    void *progress_user_data;
+    uint64_t progress_interval_ns; /* 0: 100 ms */
+} accel_run_options;
+
+typedef struct accel_run_result {
+    uint32_t struct_size;
+    accel_result result;         /* what accel_run_execute returned */
+    bool streamed;               /* chunks and rings (else whole buffers) */
+    const char *mode_reason;     /* why the run did not stream, or NULL; owned by the run */
+    int32_t failed_stage;        /* the stage that failed, -1 if none (or not a stage) */
+    int64_t failed_chunk;        /* the chunk of its input it was on (0-based), -1 if none */
+    const char *message;         /* what failed, naming stage, chunk, buffer or file; NULL on
+                                    success; owned by the run */
+    uint64_t chunk_size;         /* streamed: the input chunk size used */
+    uint64_t chunks;             /* streamed: input chunks read, all inputs */
+    uint64_t input_bytes;
+    uint64_t output_bytes;
+    uint64_t buffer_bytes;       /* memory allocated for buffers, rings and stream states */
+    uint64_t elapsed_ns;
+} accel_run_result;
+
+/*
+ * Prepare a run of a feasible `plan` of `pipeline` placed on `topology`
+ * (built for `instance`, whose devices run it). Queues and functions are
+ * made at accel_run_execute. The pipeline, plan and topology must stay
+ * valid until accel_run_destroy; `options` (may be NULL) is copied.
+ */
+ACCEL_API accel_result accel_run_create(accel_instance *instance, const accel_topology *topology,
+                                        const accel_pipeline *pipeline, const accel_plan *plan,
+                                        const accel_run_options *options, accel_run **run);
+
+/* Bind an input buffer (one read by stages and written by none, with a file)
+ * or an output buffer to `io` instead of its pipeline file. Before
+ * accel_run_execute only. */
+ACCEL_API accel_result accel_run_bind(accel_run *run, uint32_t buffer, const accel_run_io *io);
+
+/*
+ * Run it, once, on the calling thread. ACCEL_SUCCESS when every stage
+ * succeeded and every output was written; otherwise the first error (the
+ * stage's, ACCEL_ERROR_IO for a file, ACCEL_ERROR_CANCELED), with the
+ * detail message naming stage and chunk, buffer or file, and *result (may
+ * be NULL) filled either way. Every queue is drained before it returns.
+ */
+ACCEL_API accel_result accel_run_execute(accel_run *run, accel_run_result *result);
+
+/* Ask a run to stop: no new work is submitted, what is in flight is waited
+ * for, outputs are removed, accel_run_execute returns ACCEL_ERROR_CANCELED.
+ * Callable from any thread (and from a signal handler) while the run exists. */
+ACCEL_API void accel_run_cancel(accel_run *run);
+
+/* NULL is a no-op. Not while accel_run_execute is running. */
+ACCEL_API void accel_run_destroy(accel_run *run);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,7 +46,8 @@ extern "C" {
     X(ERROR_DRIVER_INTERNAL, -13, "the driver reported an internal error")                      \
     X(ERROR_INVALID_HANDLE, -14, "invalid handle")                                             \
     X(ERROR_BUSY, -15, "the device has no free instance, or the resource is in use")             \
-    X(ERROR_INFEASIBLE, -16, "no placement satisfies the constraints")
+    X(ERROR_INFEASIBLE, -16, "no placement satisfies the constraints")                          \
+    X(ERROR_CANCELED, -17, "the operation was cancelled")
 
 typedef enum accel_result {
 #define ACCEL__RESULT_ENUM(name, value, text) ACCEL_##name = (value),

@@ -376,6 +376,93 @@ static void test_input_errors(void **state)
     free(sub);
 }
 
+/* "-" binds the pipeline's input to stdin and an output to stdout, so
+ * accel-run composes with shell pipes; streamed in small chunks and in
+ * whole buffers; the progress line on a stream that is not a terminal. */
+static void run_piped(const char *tag, const char *mode)
+{
+    char *outdir = ts_printf("%s/out-%s", dir, tag);
+    ts_mkdirs(outdir);
+    char *cmd = ts_printf("'%s' -f inflate=cpu:0 -f crc=cpu:0 -f deflate=cpu:0 %s -o '%s' -i - --output packed=- "
+                          "'%s' < '%s/input.zz' > '%s/piped.zz'",
+                          ACCEL_RUN_PATH, mode, outdir, pipeline, dir, outdir);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = ts_run(argv, NULL, &out, &err);
+    if (rc != 0)
+        fail_msg("%s exited %d: %s", cmd, rc, err);
+    assert_non_null(strstr(err, "wrote standard output"));
+    assert_non_null(strstr(err, "busy: inflate "));
+    assert_non_null(strstr(err, strstr(mode, "whole") ? "whole buffers" : "streamed "));
+    /* packed went to stdout, not to output.zz; crc.bin as usual. */
+    char *zz = ts_printf("%s/output.zz", outdir), *piped = ts_printf("%s/piped.zz", outdir);
+    struct stat st;
+    assert_int_not_equal(stat(zz, &st), 0);
+    assert_int_equal(rename(piped, zz), 0);
+    check_outputs(outdir);
+    free(zz);
+    free(piped);
+    free(out);
+    free(err);
+    free(cmd);
+    free(outdir);
+}
+
+static void test_stdin_stdout(void **state)
+{
+    (void)state;
+    run_piped("piped-4k", "--chunk-size 4K");
+    run_piped("piped-odd", "--chunk-size 65537"); /* smaller chunks compress less (a flush each) */
+    run_piped("piped-whole", "--whole-buffer");
+    /* Usage: "-" for an output of a pipeline with two needs the buffer's
+     * name; chunk sizes are 1 byte to 1G. */
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run(&out, &err, "--output", "-", pipeline, NULL), 2);
+    assert_non_null(strstr(err, "name one"));
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, &err, "--output", "nosuch=-", pipeline, NULL), 2);
+    assert_non_null(strstr(err, "nosuch"));
+    free(out);
+    free(err);
+    static const char *const bad[] = {"0", "2G", "12Q", "-4", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(run(&out, &err, "--chunk-size", bad[i], pipeline, NULL), 2);
+        free(out);
+        free(err);
+    }
+}
+
+/* SIGTERM while the input pipe stays open and empty: the run is cancelled,
+ * the exit status is 130 and no output file is left, temporary or not. */
+static void test_interrupt(void **state)
+{
+    (void)state;
+    char *outdir = ts_printf("%s/out-interrupt", dir);
+    ts_mkdirs(outdir);
+    char *cmd = ts_printf("sleep 20 2>/dev/null | '%s' --quiet -f inflate=cpu:0 -o '%s' -i - '%s' & pid=$!; "
+                          "sleep 2; kill -TERM $pid; wait $pid; echo rc=$?",
+                          ACCEL_RUN_PATH, outdir, pipeline);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    const char *env[] = {"ACCEL_DRIVERS_SELECT=cpu", NULL};
+    char *out = NULL, *err = NULL;
+    ts_run(argv, env, &out, &err);
+    if (!strstr(out, "rc=130"))
+        fail_msg("%s: %s %s", cmd, out, err);
+    assert_non_null(strstr(err, "cancelled"));
+    char *ls = ts_printf("ls -A '%s' | wc -l", outdir);
+    const char *argv2[] = {"/bin/sh", "-c", ls, NULL};
+    free(out);
+    free(err);
+    ts_run(argv2, NULL, &out, &err);
+    assert_int_equal(atoi(out), 0);
+    free(out);
+    free(err);
+    free(ls);
+    free(cmd);
+    free(outdir);
+}
+
 /* The most a function of `device` may be calibrated at: the topology's
  * bandwidth from it to host memory, else 100 GB/s (docs/accel-run.md). */
 static double ceiling_of(accel_device *device)
@@ -622,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_what_if),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_stdin_stdout),
+        cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_calibrate),
         cmocka_unit_test(test_calibrate_corpus),
     };

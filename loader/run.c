@@ -1,0 +1,1019 @@
+/*
+ * run.c — running a plan: accel_run_create / bind / execute / cancel /
+ * destroy, the inputs and outputs (files, descriptors, callbacks; outputs
+ * through a temporary file renamed at success), progress, and the
+ * whole-buffer executor: every buffer allocated at its size on its planned
+ * home, every stage one call, ordered by fences. run_stream.c streams the
+ * pipelines whose stages all have stream forms.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "placement.h"
+#include "run.h"
+
+uint64_t accel__run_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+accel_result accel__run_fail(accel_run *run, accel_result result, int32_t stage, int64_t chunk,
+                             const char *fmt, ...)
+{
+    if (run->err != ACCEL_SUCCESS)
+        return run->err;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    run->err = result;
+    run->failed_stage = stage;
+    run->failed_chunk = chunk;
+    accel__free(run->message);
+    run->message = accel__strdup(msg);
+    return accel__error(result, "%s", msg);
+}
+
+bool accel__run_cancelled(accel_run *run)
+{
+    return atomic_load(&run->cancel) != 0;
+}
+
+const char *accel__run_stage_name(const accel_run *run, uint32_t stage)
+{
+    return stage < run->ns ? run->pipeline->stages[stage].pub.name : "?";
+}
+
+const char *accel__run_buffer_name(const accel_run *run, uint32_t buffer)
+{
+    return buffer < run->nb ? run->pipeline->buffers[buffer].pub.name : "?";
+}
+
+/* ------------------------------------------------------------------------ */
+/* The API                                                                    */
+
+accel_result accel_run_create(accel_instance *instance, const accel_topology *topology,
+                              const accel_pipeline *pipeline, const accel_plan *plan,
+                              const accel_run_options *options, accel_run **run)
+{
+    if (!instance || !topology || !pipeline || !plan || !run)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_run_create: instance, topology, pipeline, plan and "
+                            "run must not be NULL");
+    if (!plan->feasible)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: the plan of %s is infeasible",
+                            pipeline->name);
+    if (plan->stage_count != pipeline->stage_count || plan->buffer_count != pipeline->buffer_count)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_run_create: the plan is not a plan of pipeline %s", pipeline->name);
+    accel_run_options o = {.struct_size = sizeof(o)};
+    if (options) {
+        if (options->struct_size < sizeof(uint32_t) * 2)
+            return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                                "accel_run_create: options->struct_size %u is too small",
+                                options->struct_size);
+        memcpy(&o, options, options->struct_size < sizeof(o) ? options->struct_size : sizeof(o));
+        o.struct_size = sizeof(o);
+    }
+    if (o.flags & ~(uint32_t)ACCEL_RUN_WHOLE_BUFFER)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: unknown flags 0x%x",
+                            o.flags & ~(uint32_t)ACCEL_RUN_WHOLE_BUFFER);
+    if (o.ring_depth == 0)
+        o.ring_depth = 3;
+    if (o.ring_depth < 2 || o.ring_depth > 16)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: ring_depth %u is not 2 to 16",
+                            o.ring_depth);
+    if (o.chunk_size == 0)
+        o.chunk_size = ACCEL_RUN_DEFAULT_CHUNK_SIZE;
+    if (o.chunk_size > (1ull << 32))
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: chunk_size %llu is above 4 GiB",
+                            (unsigned long long)o.chunk_size);
+    if (o.progress_interval_ns == 0)
+        o.progress_interval_ns = 100000000u;
+    accel_run *r = accel__calloc(1, sizeof(*r));
+    if (!r)
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_run_create: out of memory");
+    r->inst = instance;
+    r->topo = topology;
+    r->pipeline = pipeline;
+    r->plan = plan;
+    r->opt = o;
+    r->nb = pipeline->buffer_count;
+    r->ns = pipeline->stage_count;
+    r->input_dir = accel__strdup(o.input_dir ? o.input_dir : ".");
+    r->output_dir = accel__strdup(o.output_dir ? o.output_dir : r->input_dir ? r->input_dir : ".");
+    r->opt.input_dir = r->opt.output_dir = NULL;
+    r->binds = accel__calloc(r->nb + 1, sizeof(*r->binds));
+    r->failed_stage = -1;
+    r->failed_chunk = -1;
+    atomic_init(&r->cancel, 0);
+    if (!r->input_dir || !r->output_dir || !r->binds) {
+        accel_run_destroy(r);
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_run_create: out of memory");
+    }
+    *run = r;
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_run_bind(accel_run *run, uint32_t buffer, const accel_run_io *io)
+{
+    if (!run || !io)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: run and io must not be NULL");
+    if (run->executed)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_run_bind: the run has already been executed");
+    if (buffer >= run->nb)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: buffer %u of %u", buffer, run->nb);
+    const accel_pipeline_buffer *pb = &run->pipeline->buffers[buffer].pub;
+    bool input = pb->input_file && pb->producer < 0, output = pb->output_file != NULL;
+    if (!input && !output)
+        return accel__error(
+            ACCEL_ERROR_INVALID_ARGUMENT,
+            "accel_run_bind: buffer %s is neither an input (a file no stage writes) nor an output", pb->name);
+    accel_run_io v = {.struct_size = sizeof(v), .fd = -1};
+    if (io->struct_size < offsetof(accel_run_io, fd) + sizeof(int32_t))
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: io->struct_size %u is too small",
+                            io->struct_size);
+    memcpy(&v, io, io->struct_size < sizeof(v) ? io->struct_size : sizeof(v));
+    switch (v.kind) {
+    case ACCEL_RUN_IO_FILE: break;
+    case ACCEL_RUN_IO_PATH:
+        if (!v.path || !v.path[0])
+            return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: buffer %s: an empty path",
+                                pb->name);
+        break;
+    case ACCEL_RUN_IO_FD:
+        if (v.fd < 0 || fcntl(v.fd, F_GETFL) < 0)
+            return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: buffer %s: fd %d is not open",
+                                pb->name, v.fd);
+        break;
+    case ACCEL_RUN_IO_CALLBACK:
+        if ((input && !v.read) || (!input && !v.write))
+            return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: buffer %s: no %s callback",
+                                pb->name, input ? "read" : "write");
+        break;
+    default:
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: buffer %s: unknown kind %d",
+                            pb->name, (int)v.kind);
+    }
+    char *path = v.kind == ACCEL_RUN_IO_PATH ? accel__strdup(v.path) : NULL;
+    if (v.kind == ACCEL_RUN_IO_PATH && !path)
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_run_bind: out of memory");
+    accel__run_binding *b = &run->binds[buffer];
+    accel__free(b->path);
+    b->set = true;
+    b->io = v;
+    b->path = path;
+    b->io.path = path;
+    return ACCEL_SUCCESS;
+}
+
+void accel_run_cancel(accel_run *run)
+{
+    if (run)
+        atomic_store(&run->cancel, 1);
+}
+
+void accel_run_destroy(accel_run *run)
+{
+    if (!run)
+        return;
+    for (uint32_t b = 0; run->binds && b < run->nb; b++)
+        accel__free(run->binds[b].path);
+    accel__free(run->binds);
+    accel__free(run->input_dir);
+    accel__free(run->output_dir);
+    accel__free(run->message);
+    accel__free(run->mode_reason);
+    accel__free(run);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Inputs and outputs                                                         */
+
+static char *resolve(const char *dir, const char *path)
+{
+    if (path[0] == '/' || !dir || !dir[0])
+        return accel__strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *s = accel__malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s", dir, path);
+    return s;
+}
+
+static accel_result open_source(accel_run *run, uint32_t b)
+{
+    const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+    const accel__run_binding *bind = &run->binds[b];
+    accel__run_source *s = &run->sources[b];
+    s->fd = -1;
+    if (bind->set && bind->io.kind == ACCEL_RUN_IO_CALLBACK) {
+        s->read = bind->io.read;
+        s->user_data = bind->io.user_data;
+        s->name = "a read callback";
+        s->size = bind->io.size_hint;
+        s->size_known = false;
+        return ACCEL_SUCCESS;
+    }
+    if (bind->set && bind->io.kind == ACCEL_RUN_IO_FD) {
+        s->fd = bind->io.fd;
+        s->name = "a file descriptor";
+    } else {
+        char *path = bind->set && bind->io.kind == ACCEL_RUN_IO_PATH
+                         ? accel__strdup(bind->path)
+                         : resolve(run->input_dir, pb->input_file);
+        if (!path)
+            return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "input %s: out of memory",
+                                   pb->name);
+        /* Non-blocking open: a FIFO without a writer must not hang here. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+            accel_result r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path,
+                                             pb->name, strerror(errno));
+            accel__free(path);
+            return r;
+        }
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path, pb->name,
+                            strerror(EISDIR));
+            close(fd);
+            accel__free(path);
+            return run->err;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        s->fd = fd;
+        s->own_fd = true;
+        s->name = path; /* freed with the source */
+    }
+    struct stat st;
+    if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        off_t pos = lseek(s->fd, 0, SEEK_CUR);
+        s->size = (uint64_t)st.st_size - (pos > 0 && pos <= st.st_size ? (uint64_t)pos : 0);
+        s->size_known = true;
+    } else if (bind->set) {
+        s->size = bind->io.size_hint;
+    }
+    return ACCEL_SUCCESS;
+}
+
+static accel_result open_sink(accel_run *run, uint32_t b)
+{
+    const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+    const accel__run_binding *bind = &run->binds[b];
+    accel__run_sink *k = &run->sinks[b];
+    k->fd = -1;
+    k->open = true;
+    if (bind->set && bind->io.kind == ACCEL_RUN_IO_CALLBACK) {
+        k->write = bind->io.write;
+        k->user_data = bind->io.user_data;
+        k->name = "a write callback";
+        return ACCEL_SUCCESS;
+    }
+    if (bind->set && bind->io.kind == ACCEL_RUN_IO_FD) {
+        k->fd = bind->io.fd;
+        k->name = "a file descriptor";
+        return ACCEL_SUCCESS;
+    }
+    char *path = bind->set && bind->io.kind == ACCEL_RUN_IO_PATH ? accel__strdup(bind->path)
+                                                                 : resolve(run->output_dir, pb->output_file);
+    if (!path)
+        return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "output %s: out of memory",
+                               pb->name);
+    /* The temporary file lives in the output's directory, so that the
+     * rename is atomic: ".NAME.XXXXXX". */
+    const char *slash = strrchr(path, '/');
+    size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t n = strlen(path) + 16;
+    char *tmp = accel__malloc(n);
+    if (!tmp) {
+        accel__free(path);
+        return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "output %s: out of memory",
+                               pb->name);
+    }
+    snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dlen, path, path + dlen);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        accel_result r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", path,
+                                         pb->name, strerror(errno));
+        accel__free(tmp);
+        accel__free(path);
+        return r;
+    }
+    fchmod(fd, 0644 & ~(mode_t)0); /* mkstemp makes 0600; outputs are ordinary files */
+    k->fd = fd;
+    k->own_fd = true;
+    k->tmp_path = tmp;
+    k->final_path = path;
+    k->name = path;
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel__run_open_io(accel_run *run)
+{
+    for (uint32_t b = 0; b < run->nb; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        if (pb->input_file && open_source(run, b) != ACCEL_SUCCESS)
+            return run->err;
+        if (pb->input_file) {
+            if (run->sources[b].size_known || run->sources[b].size)
+                run->input_total += run->sources[b].size;
+        }
+    }
+    for (uint32_t b = 0; b < run->nb; b++)
+        if (run->pipeline->buffers[b].pub.output_file && open_sink(run, b) != ACCEL_SUCCESS)
+            return run->err;
+    return ACCEL_SUCCESS;
+}
+
+int64_t accel__run_read(accel_run *run, uint32_t b, void *data, uint64_t size)
+{
+    accel__run_source *s = &run->sources[b];
+    uint64_t got = 0;
+    while (got < size && !s->eof) {
+        uint64_t want = size - got;
+        if (want > (1u << 30))
+            want = 1u << 30;
+        int64_t n;
+        if (s->read) {
+            n = s->read(s->user_data, (char *)data + got, want);
+        } else {
+            ssize_t k = read(s->fd, (char *)data + got, (size_t)want);
+            if (k < 0 && errno == EINTR) {
+                if (accel__run_cancelled(run))
+                    break; /* a signal handler cancelled the run */
+                continue;
+            }
+            n = k;
+        }
+        if (n < 0) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", s->name,
+                            accel__run_buffer_name(run, b),
+                            s->read ? "the read callback failed" : strerror(errno));
+            return -1;
+        }
+        if (n == 0 || (uint64_t)n > want) {
+            s->eof = true;
+            break;
+        }
+        got += (uint64_t)n;
+        if (accel__run_cancelled(run))
+            break;
+    }
+    run->input_bytes += got;
+    if (accel__run_cancelled(run)) {
+        /* What was read may be a short count that is not the end. */
+        accel__run_fail(run, ACCEL_ERROR_CANCELED, -1, -1, "the run was cancelled");
+        return -1;
+    }
+    return (int64_t)got;
+}
+
+int accel__run_write(accel_run *run, uint32_t b, const void *data, uint64_t size)
+{
+    accel__run_sink *k = &run->sinks[b];
+    if (k->write) {
+        if (size && k->write(k->user_data, data, size) != 0) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): the write callback failed",
+                            k->name, accel__run_buffer_name(run, b));
+            return -1;
+        }
+    } else {
+        uint64_t done = 0;
+        while (done < size) {
+            uint64_t want = size - done > (1u << 30) ? 1u << 30 : size - done;
+            ssize_t n = write(k->fd, (const char *)data + done, (size_t)want);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", k->name,
+                                accel__run_buffer_name(run, b), n < 0 ? strerror(errno) : "nothing written");
+                return -1;
+            }
+            done += (uint64_t)n;
+        }
+    }
+    k->written += size;
+    run->output_bytes += size;
+    return 0;
+}
+
+accel_result accel__run_close_io(accel_run *run, bool ok)
+{
+    for (uint32_t b = 0; run->sources && b < run->nb; b++) {
+        accel__run_source *s = &run->sources[b];
+        if (s->own_fd) {
+            close(s->fd);
+            accel__free((char *)s->name);
+        }
+    }
+    /* Every temporary file is closed first, then all are renamed, so that
+     * a failure to close one (a full disk found late) leaves none. */
+    for (uint32_t b = 0; run->sinks && b < run->nb; b++) {
+        accel__run_sink *k = &run->sinks[b];
+        if (!k->own_fd)
+            continue;
+        if (close(k->fd) != 0 && ok) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", k->name,
+                            accel__run_buffer_name(run, b), strerror(errno));
+            ok = false;
+        }
+        k->own_fd = false;
+    }
+    uint32_t renamed = 0;
+    for (uint32_t b = 0; ok && run->sinks && b < run->nb; b++) {
+        accel__run_sink *k = &run->sinks[b];
+        if (k->tmp_path && rename(k->tmp_path, k->final_path) != 0) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", k->final_path,
+                            accel__run_buffer_name(run, b), strerror(errno));
+            ok = false;
+        } else {
+            renamed = b + 1;
+        }
+    }
+    for (uint32_t b = 0; run->sinks && b < run->nb; b++) {
+        accel__run_sink *k = &run->sinks[b];
+        /* On failure no output stays: those renamed before a later rename
+         * failed are this run's too. */
+        if (k->tmp_path && !ok)
+            unlink(b < renamed ? k->final_path : k->tmp_path);
+        accel__free(k->tmp_path);
+        accel__free(k->final_path);
+        k->tmp_path = k->final_path = NULL;
+    }
+    return ok ? ACCEL_SUCCESS : run->err;
+}
+
+void accel__run_progress(accel_run *run, bool force)
+{
+    if (!run->opt.progress)
+        return;
+    uint64_t now = accel__run_now_ns();
+    if (!force && now - run->last_progress_ns < run->opt.progress_interval_ns)
+        return;
+    run->last_progress_ns = now;
+    accel_run_progress p = {
+        .struct_size = sizeof(p),
+        .streaming = run->streaming,
+        .stage_count = run->ns,
+        .stages = run->stats,
+        .input_bytes = run->input_bytes,
+        .input_total = run->input_total,
+        .output_bytes = run->output_bytes,
+        .elapsed_ns = now - run->t0_ns,
+    };
+    run->opt.progress(run->opt.progress_user_data, &p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The whole-buffer executor                                                  */
+
+typedef struct whole {
+    accel_memory **mem;   /* per buffer */
+    uint64_t *bytes;      /* per buffer: its size in this run */
+    accel_fence **fences; /* per stage */
+    uint64_t *submit_ns;  /* per stage */
+    accel_function **fns;
+    accel_program **progs;
+} whole;
+
+/* A buffer's size in this run: inputs are what their source holds, derived
+ * sizes follow them (the pipeline's own figures may be estimates). */
+static uint64_t size_of(accel_run *run, whole *w, uint32_t b, bool *done, uint32_t depth)
+{
+    if (done[b] || depth > run->nb)
+        return w->bytes[b];
+    const accel__pipe_buffer *pb = &run->pipeline->buffers[b];
+    uint64_t n = pb->pub.bytes;
+    if (pb->bytes_from >= 0) {
+        double src = (double)size_of(run, w, (uint32_t)pb->bytes_from, done, depth + 1);
+        double v = ceil(src * pb->scale) + (double)pb->add;
+        n = v >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)v;
+    }
+    w->bytes[b] = n;
+    done[b] = true;
+    return n;
+}
+
+/* The host address of a buffer, or NULL after recording why. */
+static unsigned char *host_of(accel_run *run, whole *w, uint32_t b)
+{
+    void *p = NULL;
+    if (accel_memory_map(w->mem[b], &p) != ACCEL_SUCCESS) {
+        accel__run_fail(run, ACCEL_ERROR_UNSUPPORTED, -1, -1, "buffer %s: %s", accel__run_buffer_name(run, b),
+                        accel_last_error_message());
+        return NULL;
+    }
+    return p;
+}
+
+static int read_u64(accel_run *run, whole *w, uint32_t b, uint64_t *value)
+{
+    if (w->bytes[b] < 8) {
+        accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                        "buffer %s holds %llu bytes, too few for a size (8)", accel__run_buffer_name(run, b),
+                        (unsigned long long)w->bytes[b]);
+        return -1;
+    }
+    const unsigned char *p = host_of(run, w, b);
+    if (!p)
+        return -1;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    *value = v;
+    return 0;
+}
+
+/* Inputs of unknown size (a pipe, a callback) are read whole into the host
+ * first: their buffers' sizes, and those derived from them, follow. */
+static int slurp(accel_run *run, uint32_t b, unsigned char **data, uint64_t *size)
+{
+    uint64_t cap = 1u << 16, len = 0;
+    unsigned char *p = accel__malloc(cap);
+    for (;;) {
+        if (!p) {
+            accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "input buffer %s: out of memory",
+                            accel__run_buffer_name(run, b));
+            return -1;
+        }
+        int64_t n = accel__run_read(run, b, p + len, cap - len);
+        if (n < 0) {
+            accel__free(p);
+            return -1;
+        }
+        len += (uint64_t)n;
+        if (len < cap)
+            break;
+        cap *= 2;
+        unsigned char *g = accel__realloc(p, cap);
+        if (!g)
+            accel__free(p);
+        p = g;
+    }
+    *data = p;
+    *size = len;
+    return 0;
+}
+
+static int alloc_buffers(accel_run *run, whole *w)
+{
+    bool *done = accel__calloc(run->nb + 1, sizeof(*done));
+    unsigned char **pre = accel__calloc(run->nb + 1, sizeof(*pre));
+    int rc = -1;
+    if (!done || !pre) {
+        accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "out of memory");
+        goto out;
+    }
+    for (uint32_t b = 0; b < run->nb; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        if (!pb->input_file)
+            continue;
+        accel__run_source *s = &run->sources[b];
+        if (s->size_known) {
+            w->bytes[b] = s->size;
+        } else if (slurp(run, b, &pre[b], &w->bytes[b])) {
+            goto out;
+        }
+        done[b] = true;
+    }
+    for (uint32_t b = 0; b < run->nb; b++)
+        size_of(run, w, b, done, 0);
+    for (uint32_t b = 0; b < run->nb; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        accel_topology_node home = {.struct_size = sizeof(home)};
+        accel_topology_get_node(run->topo, run->plan->buffers[b].home, &home);
+        accel_memory_alloc_info ai = {
+            .struct_size = sizeof(ai),
+            .size = w->bytes[b] ? w->bytes[b] : 1,
+            .numa_node = -1,
+            .node = home.memory_node,
+        };
+        if (accel_memory_alloc(run->inst, &ai, &w->mem[b]) != ACCEL_SUCCESS) {
+            accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "buffer %s (%llu bytes) on %s: %s",
+                            pb->name, (unsigned long long)w->bytes[b], home.name, accel_last_error_message());
+            goto out;
+        }
+        run->buffer_bytes += ai.size;
+        if (!pb->input_file)
+            continue;
+        unsigned char *p = host_of(run, w, b);
+        if (!p)
+            goto out;
+        if (pre[b]) {
+            memcpy(p, pre[b], w->bytes[b]);
+        } else {
+            int64_t got = accel__run_read(run, b, p, w->bytes[b]);
+            if (got < 0)
+                goto out;
+            if ((uint64_t)got != w->bytes[b]) {
+                accel__run_fail(run, ACCEL_ERROR_IO, -1, -1,
+                                "input %s (buffer %s): short read (%llu of %llu bytes)", run->sources[b].name,
+                                pb->name, (unsigned long long)got, (unsigned long long)w->bytes[b]);
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    for (uint32_t b = 0; pre && b < run->nb; b++)
+        accel__free(pre[b]);
+    accel__free(pre);
+    accel__free(done);
+    return rc;
+}
+
+static char *read_program(const char *path, size_t *size)
+{
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (len + 65536 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *g = accel__realloc(data, cap);
+            if (!g) {
+                accel__free(data);
+                fclose(f);
+                return NULL;
+            }
+            data = g;
+        }
+        size_t got = fread(data + len, 1, cap - len - 1, f);
+        if (got == 0)
+            break;
+        len += got;
+    }
+    fclose(f);
+    data[len] = '\0';
+    *size = len;
+    return data;
+}
+
+static int load_function(accel_run *run, whole *w, uint32_t i)
+{
+    const accel_pipeline_stage *st = &run->pipeline->stages[i].pub;
+    accel_device *dev = run->devs[i];
+    accel_program *prog = NULL;
+    if (st->program) {
+        char *path = resolve(run->input_dir, st->program);
+        if (!path)
+            return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, (int32_t)i, -1, "out of memory"), -1;
+        accel_result r;
+        /* ELF and FPGA images load from their path, source and SPIR-V from their bytes. */
+        if (st->program_format == ACCEL_PROGRAM_FORMAT_ELF ||
+            st->program_format == ACCEL_PROGRAM_FORMAT_FPGA_IMAGE) {
+            r = accel_program_load(dev, st->program_format, path, strlen(path) + 1, NULL, &prog);
+        } else {
+            size_t size = 0;
+            char *data = read_program(path, &size);
+            if (!data) {
+                accel__run_fail(run, ACCEL_ERROR_IO, (int32_t)i, -1, "stage %s: program %s: %s", st->name,
+                                path, strerror(errno));
+                accel__free(path);
+                return -1;
+            }
+            r = accel_program_load(dev, st->program_format, data, size, NULL, &prog);
+            accel__free(data);
+        }
+        if (r != ACCEL_SUCCESS) {
+            accel__run_fail(run, r, (int32_t)i, -1, "stage %s: program %s: %s", st->name, path,
+                            accel_last_error_message());
+            accel__free(path);
+            return -1;
+        }
+        accel__free(path);
+        w->progs[i] = prog;
+    }
+    accel_result r = accel_function_get(dev, prog, st->function, &w->fns[i]);
+    if (r != ACCEL_SUCCESS)
+        return accel__run_fail(run, r, (int32_t)i, -1, "stage %s: %s", st->name, accel_last_error_message()),
+               -1;
+    return 0;
+}
+
+/* The fences stage i waits for: the last writer of every buffer it uses
+ * (or takes a size from) and, for the buffers it writes, their readers. */
+static uint32_t dependencies(accel_run *run, whole *w, uint32_t i, accel_fence **waits)
+{
+    const accel_pipeline_stage *st = &run->pipeline->stages[i].pub;
+    uint32_t n = 0;
+    for (uint32_t j = 0; j < i; j++) {
+        const accel_pipeline_stage *prev = &run->pipeline->stages[j].pub;
+        bool depends = false;
+        for (uint32_t a = 0; a < st->arg_count && !depends; a++) {
+            if (st->args[a].kind != ACCEL_ARG_MEMORY)
+                continue;
+            for (uint32_t c = 0; c < prev->arg_count && !depends; c++) {
+                if (prev->args[c].kind != ACCEL_ARG_MEMORY)
+                    continue;
+                bool same =
+                    prev->args[c].buffer == st->args[a].buffer ||
+                    (st->args[a].size_from >= 0 && prev->args[c].buffer == (uint32_t)st->args[a].size_from);
+                if (same && (prev->args[c].writes || st->args[a].writes ||
+                             prev->args[c].buffer == (uint32_t)st->args[a].size_from))
+                    depends = true;
+            }
+        }
+        if (depends && w->fences[j])
+            waits[n++] = w->fences[j];
+    }
+    return n;
+}
+
+static int submit_stage(accel_run *run, whole *w, uint32_t i)
+{
+    const accel_pipeline_stage *st = &run->pipeline->stages[i].pub;
+    if (load_function(run, w, i))
+        return -1;
+    accel_arg args[ACCEL_MAX_ARGS];
+    accel_fence *waits[ACCEL__PIPELINE_MAX_STAGES];
+    uint64_t in_bytes = 0;
+    for (uint32_t a = 0; a < st->arg_count && a < ACCEL_MAX_ARGS; a++) {
+        const accel_pipeline_stage_arg *pa = &st->args[a];
+        if (pa->kind != ACCEL_ARG_MEMORY) {
+            args[a] = pa->value;
+            continue;
+        }
+        accel_memory *m = w->mem[pa->buffer];
+        if (accel_memory_attach(m, run->devs[i], NULL) != ACCEL_SUCCESS)
+            return accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, (int32_t)i, -1, "stage %s: %s",
+                                   st->name, accel_last_error_message()),
+                   -1;
+        uint64_t size = w->bytes[pa->buffer];
+        if (pa->size_from >= 0) {
+            /* The size is known once its writer has finished. */
+            uint32_t nw = dependencies(run, w, i, waits);
+            accel_result wr = ACCEL_TIMEOUT;
+            while (nw && wr == ACCEL_TIMEOUT)
+                wr = accel_fence_wait(waits, nw, true, 50000000u);
+            if (nw && wr != ACCEL_SUCCESS)
+                return -1; /* the failed stage is named by wait_all */
+            uint64_t v = 0;
+            if (read_u64(run, w, (uint32_t)pa->size_from, &v))
+                return -1;
+            if (v > size)
+                return accel__run_fail(
+                           run, ACCEL_ERROR_INVALID_ARGUMENT, (int32_t)i, -1,
+                           "stage %s argument %u: size %llu read from buffer %s exceeds buffer %s (%llu)",
+                           st->name, a, (unsigned long long)v,
+                           accel__run_buffer_name(run, (uint32_t)pa->size_from),
+                           accel__run_buffer_name(run, pa->buffer), (unsigned long long)size),
+                       -1;
+            size = v;
+        }
+        if (!pa->writes)
+            in_bytes += size;
+        args[a] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {m, 0, size}};
+    }
+    uint32_t nw = dependencies(run, w, i, waits);
+    accel_submit_info si = {
+        .struct_size = sizeof(si),
+        .function = w->fns[i],
+        .args = args,
+        .arg_count = st->arg_count,
+        .wait_fences = waits,
+        .wait_fence_count = nw,
+        .work_dim = st->work_dim,
+        .work_size = {st->work_size[0], st->work_size[1], st->work_size[2]},
+    };
+    w->submit_ns[i] = accel__run_now_ns();
+    accel_result r = accel_queue_submit(run->queues[i], &si, &w->fences[i]);
+    if (r != ACCEL_SUCCESS)
+        return accel__run_fail(run, r, (int32_t)i, -1, "stage %s (%s): %s", st->name, st->function,
+                               accel_last_error_message()),
+               -1;
+    run->stats[i].bytes_in = in_bytes;
+    return 0;
+}
+
+/* Wait for every submitted stage, reporting progress; name the first stage
+ * that failed. */
+static void wait_all(accel_run *run, whole *w, uint32_t submitted)
+{
+    bool *seen = accel__calloc(submitted + 1, sizeof(*seen));
+    for (;;) {
+        bool pending = false;
+        uint64_t now = accel__run_now_ns();
+        for (uint32_t i = 0; i < submitted; i++) {
+            if (seen && seen[i])
+                continue;
+            if (accel_fence_status(w->fences[i]) == ACCEL_NOT_READY) {
+                pending = true;
+                continue;
+            }
+            if (seen)
+                seen[i] = true;
+            run->stats[i].busy_ns = now - w->submit_ns[i];
+            run->stats[i].calls = 1;
+        }
+        accel__run_progress(run, false);
+        if (!pending)
+            break;
+        accel_fence_wait(w->fences, submitted, false, 20000000u);
+        if (accel_fence_wait(w->fences, submitted, true, 0) != ACCEL_TIMEOUT)
+            continue;
+    }
+    accel__free(seen);
+    for (uint32_t i = 0; i < submitted; i++) {
+        accel_result r = accel_fence_status(w->fences[i]);
+        if (r != ACCEL_SUCCESS) {
+            const accel_pipeline_stage *st = &run->pipeline->stages[i].pub;
+            accel__run_fail(run, r, (int32_t)i, -1, "stage %s failed (%s, whole buffers): %s", st->name,
+                            st->function, accel_result_string(r));
+            return;
+        }
+    }
+}
+
+static int write_output(accel_run *run, whole *w, uint32_t b)
+{
+    const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+    uint64_t n = w->bytes[b];
+    if (pb->output_size_from >= 0) {
+        uint64_t v = 0;
+        if (read_u64(run, w, (uint32_t)pb->output_size_from, &v))
+            return -1;
+        if (v > n)
+            return accel__run_fail(
+                       run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                       "output %s: size %llu from buffer %s is larger than buffer %s (%llu bytes)",
+                       pb->output_file, (unsigned long long)v,
+                       accel__run_buffer_name(run, (uint32_t)pb->output_size_from), pb->name,
+                       (unsigned long long)n),
+                   -1;
+        n = v;
+    }
+    const unsigned char *p = host_of(run, w, b);
+    if (!p)
+        return -1;
+    if (pb->producer >= 0)
+        run->stats[pb->producer].bytes_out += n;
+    return accel__run_write(run, b, p, n);
+}
+
+static accel_result run_whole(accel_run *run)
+{
+    whole w = {0};
+    w.mem = accel__calloc(run->nb + 1, sizeof(*w.mem));
+    w.bytes = accel__calloc(run->nb + 1, sizeof(*w.bytes));
+    w.fences = accel__calloc(run->ns + 1, sizeof(*w.fences));
+    w.submit_ns = accel__calloc(run->ns + 1, sizeof(*w.submit_ns));
+    w.fns = accel__calloc(run->ns + 1, sizeof(*w.fns));
+    w.progs = accel__calloc(run->ns + 1, sizeof(*w.progs));
+    uint32_t submitted = 0;
+    if (!w.mem || !w.bytes || !w.fences || !w.submit_ns || !w.fns || !w.progs) {
+        accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "out of memory");
+        goto out;
+    }
+    if (alloc_buffers(run, &w))
+        goto out;
+    for (; submitted < run->ns && !accel__run_cancelled(run); submitted++)
+        if (submit_stage(run, &w, submitted))
+            break;
+    if (submitted)
+        wait_all(run, &w, submitted);
+    if (accel__run_cancelled(run))
+        accel__run_fail(run, ACCEL_ERROR_CANCELED, -1, -1, "the run was cancelled");
+    for (uint32_t b = 0; run->err == ACCEL_SUCCESS && b < run->nb; b++)
+        if (run->pipeline->buffers[b].pub.output_file)
+            write_output(run, &w, b);
+out:
+    /* Every queue is drained (wait_all waited for what was submitted). */
+    for (uint32_t i = 0; w.fences && i < run->ns; i++) {
+        accel_fence_release(w.fences[i]);
+        accel_function_destroy(w.fns[i]);
+        accel_program_destroy(w.progs[i]);
+    }
+    for (uint32_t b = 0; w.mem && b < run->nb; b++)
+        accel_memory_free(w.mem[b]);
+    accel__free(w.mem);
+    accel__free(w.bytes);
+    accel__free(w.fences);
+    accel__free(w.submit_ns);
+    accel__free(w.fns);
+    accel__free(w.progs);
+    return run->err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Execution                                                                  */
+
+static accel_result make_queues(accel_run *run)
+{
+    for (uint32_t i = 0; i < run->ns; i++) {
+        accel_topology_node node = {.struct_size = sizeof(node)};
+        accel_topology_get_node(run->topo, run->plan->stages[i].device_node, &node);
+        if (!node.device)
+            return accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, (int32_t)i, -1,
+                                   "stage %s is placed on %s, which is not a device of this instance",
+                                   accel__run_stage_name(run, i), node.name ? node.name : "?");
+        run->devs[i] = node.device;
+        for (uint32_t j = 0; j < i; j++)
+            if (run->devs[j] == node.device)
+                run->queues[i] = run->queues[j];
+        if (!run->queues[i] && accel_queue_create(node.device, 0, &run->queues[i]) != ACCEL_SUCCESS)
+            return accel__run_fail(run, ACCEL_ERROR_INITIALIZATION_FAILED, (int32_t)i, -1,
+                                   "stage %s: queue on %s: %s", accel__run_stage_name(run, i), node.name,
+                                   accel_last_error_message());
+    }
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel_run_execute(accel_run *run, accel_run_result *result)
+{
+    if (!run)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_execute: run is NULL");
+    if (result && result->struct_size < offsetof(accel_run_result, result) + sizeof(accel_result))
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_run_execute: result->struct_size %u is too small", result->struct_size);
+    if (run->executed)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_execute: a run executes once");
+    run->executed = true;
+    run->t0_ns = run->last_progress_ns = accel__run_now_ns();
+    run->devs = accel__calloc(run->ns + 1, sizeof(*run->devs));
+    run->queues = accel__calloc(run->ns + 1, sizeof(*run->queues));
+    run->stats = accel__calloc(run->ns + 1, sizeof(*run->stats));
+    run->sources = accel__calloc(run->nb + 1, sizeof(*run->sources));
+    run->sinks = accel__calloc(run->nb + 1, sizeof(*run->sinks));
+    if (!run->devs || !run->queues || !run->stats || !run->sources || !run->sinks) {
+        accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "accel_run_execute: out of memory");
+        goto out;
+    }
+    if (make_queues(run) != ACCEL_SUCCESS)
+        goto out;
+    const char *why = (run->opt.flags & ACCEL_RUN_WHOLE_BUFFER) ? "whole buffers were asked for"
+                                                                : accel__run_stream_check(run);
+    if (run->err != ACCEL_SUCCESS)
+        goto out;
+    if (why && !run->mode_reason)
+        run->mode_reason = accel__strdup(why);
+    run->streaming = why == NULL;
+    if (accel__run_open_io(run) != ACCEL_SUCCESS)
+        goto out;
+    if (run->streaming)
+        accel__run_stream(run);
+    else
+        run_whole(run);
+out:
+    for (uint32_t i = 0; run->queues && i < run->ns; i++) {
+        bool shared = false;
+        for (uint32_t j = i + 1; j < run->ns; j++)
+            shared |= run->queues[j] == run->queues[i];
+        if (!shared)
+            accel_queue_destroy(run->queues[i]);
+    }
+    if (run->sources && run->sinks)
+        accel__run_close_io(run, run->err == ACCEL_SUCCESS);
+    if (run->stats)
+        accel__run_progress(run, true);
+    if (result) {
+        accel_run_result res = {
+            .struct_size = result->struct_size,
+            .result = run->err,
+            .streamed = run->streaming,
+            .mode_reason = run->mode_reason,
+            .failed_stage = run->failed_stage,
+            .failed_chunk = run->failed_chunk,
+            .message = run->err != ACCEL_SUCCESS ? run->message : NULL,
+            .chunk_size = run->streaming ? run->opt.chunk_size : 0,
+            .chunks = run->chunks,
+            .input_bytes = run->input_bytes,
+            .output_bytes = run->output_bytes,
+            .buffer_bytes = run->buffer_bytes,
+            .elapsed_ns = accel__run_now_ns() - run->t0_ns,
+        };
+        memcpy(result, &res, result->struct_size < sizeof(res) ? result->struct_size : sizeof(res));
+    }
+    accel__free(run->devs);
+    accel__free(run->queues);
+    accel__free(run->stats);
+    accel__free(run->sources);
+    accel__free(run->sinks);
+    run->devs = NULL;
+    run->queues = NULL;
+    run->stats = NULL;
+    run->sources = NULL;
+    run->sinks = NULL;
+    if (run->err != ACCEL_SUCCESS)
+        accel__error(run->err, "%s", run->message ? run->message : accel_result_string(run->err));
+    return run->err;
+}
