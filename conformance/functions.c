@@ -2,7 +2,9 @@
  * docs/standard-functions.md (names, signatures, results compared with the
  * suite's own CRC-32C and SHA-256 and with zlib), and a program the device
  * loads and runs. A device that does not offer a standard function
- * (ACCEL_ERROR_NOT_FOUND) skips its test. */
+ * (ACCEL_ERROR_NOT_FOUND) skips its test. The stream forms (crc32c.stream
+ * and so on) are checked inside the tests of their one-shot forms, where
+ * the device offers them: they are optional. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 typedef struct std_fn {
     const char *name;
     uint32_t count;
-    accel_arg_kind kinds[4];
+    accel_arg_kind kinds[6];
 } std_fn;
 
 static const std_fn standard[] = {
@@ -27,7 +29,18 @@ static const std_fn standard[] = {
     {"sha256", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
     {"zlib.deflate", 4, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32}},
     {"zlib.inflate", 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"crc32c.stream", 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"sha256.stream", 4, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"zlib.deflate.stream",
+     6,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"zlib.inflate.stream", 4, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
 };
+
+/* The chunks a stream form is fed: sizes that do not divide the input, an
+ * empty one, one across 64 KiB. */
+static const size_t stream_chunks[] = {1, 0, 1000, 31, 70001, 4099};
+#define STREAM_CHUNKS (sizeof(stream_chunks) / sizeof(stream_chunks[0]))
 
 static const char *kind_name(accel_arg_kind k)
 {
@@ -172,6 +185,29 @@ static void test_functions_crc32c(conf_ctx *c)
         uint32_t want = conf_crc32c(data, lengths[i]);
         CHECK(v == want, "crc32c of %zu bytes is 0x%08x, expected 0x%08x (rule 19)", lengths[i], v, want);
     }
+    /* crc32c.stream, where offered: the chunks' running CRC in a 4-byte state. */
+    accel_function *cs = conf_builtin(c, NULL, "crc32c.stream");
+    if (!cs)
+        return;
+    accel_memory *src = conf_alloc(c, 200001), *st = conf_alloc(c, 4);
+    memcpy(conf_map(c, src), data, 200001);
+    unsigned char *sp = conf_map(c, st);
+    conf_attach(c, src, NULL);
+    conf_attach(c, st, NULL);
+    size_t off = 0;
+    for (size_t k = 0; off < 200001; k++) {
+        size_t len =
+            stream_chunks[k % STREAM_CHUNKS] < 200001 - off ? stream_chunks[k % STREAM_CHUNKS] : 200001 - off;
+        accel_arg args[2] = {conf_mem_arg(src, off, len), conf_mem_arg(st, 0, 4)};
+        accel_result r = conf_run(c, q, cs, args, 2);
+        CHECK(r == ACCEL_SUCCESS, "crc32c.stream of %zu bytes at %zu failed: %s (rule 19)", len, off,
+              conf_rs(r));
+        off += len;
+        v = (uint32_t)sp[0] | (uint32_t)sp[1] << 8 | (uint32_t)sp[2] << 16 | (uint32_t)sp[3] << 24;
+        CHECK(v == conf_crc32c(data, off),
+              "crc32c.stream's state after %zu bytes is 0x%08x, expected 0x%08x (rule 19)", off, v,
+              conf_crc32c(data, off));
+    }
 }
 
 static void hex(const unsigned char *p, size_t n, char *out)
@@ -198,6 +234,36 @@ static void test_functions_sha256(conf_ctx *c)
         CHECK(memcmp(out, want, 32) == 0, "sha256 of %zu bytes is %s, expected %s (rule 19)", lengths[i],
               got_hex, want_hex);
     }
+    /* sha256.stream, where offered: chunks into a 112-byte state, the digest with the final one. */
+    accel_function *ss = conf_builtin(c, NULL, "sha256.stream");
+    if (!ss)
+        return;
+    accel_memory *src = conf_alloc(c, 100003), *st = conf_alloc(c, 112), *res = conf_alloc(c, 32);
+    memcpy(conf_map(c, src), data, 100003);
+    unsigned char *stp = conf_map(c, st), *rp = conf_map(c, res);
+    conf_attach(c, src, NULL);
+    conf_attach(c, st, NULL);
+    conf_attach(c, res, NULL);
+    size_t off = 0;
+    for (size_t k = 0;; k++) {
+        size_t len =
+            stream_chunks[k % STREAM_CHUNKS] < 100003 - off ? stream_chunks[k % STREAM_CHUNKS] : 100003 - off;
+        uint32_t final = off + len == 100003;
+        accel_arg args[4] = {conf_mem_arg(src, off, len), conf_mem_arg(st, 0, 112),
+                             conf_mem_arg(res, 0, final ? 32 : 0), conf_u32_arg(final)};
+        accel_result r = conf_run(c, q, ss, args, 4);
+        CHECK(r == ACCEL_SUCCESS, "sha256.stream of %zu bytes at %zu failed: %s (rule 19)", len, off,
+              conf_rs(r));
+        off += len;
+        if (final)
+            break;
+    }
+    unsigned char want[32];
+    conf_sha256(data, 100003, want);
+    CHECK(memcmp(rp, want, 32) == 0,
+          "sha256.stream over 100003 bytes in chunks gives another digest (rule 19)");
+    CHECK(conf_first_not(stp, 112, 0) < 0,
+          "sha256.stream leaves its state not fresh after the final chunk (rule 19)");
 }
 
 static uint64_t le64(const unsigned char *p)
@@ -290,6 +356,45 @@ static void test_functions_deflate(conf_ctx *c)
         conf_release(c, dst);
         conf_release(c, osz);
     }
+    /* zlib.deflate.stream, where offered: pieces within the bound that zlib takes as one stream. */
+    accel_function *ds = conf_builtin(c, NULL, "zlib.deflate.stream");
+    if (!ds)
+        return;
+    size_t n = 150000, zcap = 2 * n + 1000, zlen = 0;
+    accel_memory *src = conf_alloc(c, n), *dst = conf_alloc(c, 80000), *osz = conf_alloc(c, 8),
+                 *st = conf_alloc(c, 32800);
+    unsigned char *s = conf_map(c, src), *d = conf_map(c, dst), *o = conf_map(c, osz);
+    unsigned char *z = conf_malloc(c, zcap), *back = conf_malloc(c, n + 1);
+    fill_text(s, n, 30);
+    conf_attach(c, src, NULL);
+    conf_attach(c, dst, NULL);
+    conf_attach(c, osz, NULL);
+    conf_attach(c, st, NULL);
+    size_t off = 0;
+    for (size_t k = 0;; k++) {
+        size_t len = stream_chunks[k % STREAM_CHUNKS] < n - off ? stream_chunks[k % STREAM_CHUNKS] : n - off;
+        uint32_t final = off + len == n;
+        size_t bound = len + 5 * ((len + 65534) / 65535) + 16;
+        accel_arg args[6] = {conf_mem_arg(src, off, len), conf_mem_arg(dst, 0, bound),
+                             conf_mem_arg(osz, 0, 8),     {.kind = ACCEL_ARG_I32, .u.i32 = 6},
+                             conf_mem_arg(st, 0, 32800),  conf_u32_arg(final)};
+        accel_result r = conf_run(c, q, ds, args, 6);
+        CHECK(r == ACCEL_SUCCESS, "zlib.deflate.stream of %zu bytes at %zu into %zu failed: %s (rule 19)",
+              len, off, bound, conf_rs(r));
+        uint64_t piece = le64(o);
+        CHECK(piece <= bound && zlen + piece <= zcap,
+              "zlib.deflate.stream reports a piece of %llu bytes for %zu (the bound is %zu) (rule 19)",
+              (unsigned long long)piece, len, bound);
+        memcpy(z + zlen, d, piece);
+        zlen += piece;
+        off += len;
+        if (final)
+            break;
+    }
+    uLongf got = (uLongf)n + 1;
+    int zr = uncompress(back, &got, z, (uLong)zlen);
+    CHECK(zr == Z_OK && got == n && conf_first_difference(back, s, n) < 0,
+          "zlib.deflate.stream's pieces are not one zlib stream of the input: zlib says %d (rule 19)", zr);
 }
 
 static void test_functions_inflate(conf_ctx *c)
@@ -342,6 +447,48 @@ static void test_functions_inflate(conf_ctx *c)
             conf_release(c, osz);
         }
     }
+    /* zlib.inflate.stream, where offered: zlib's stream in chunks into little room. */
+    accel_function *is = conf_builtin(c, NULL, "zlib.inflate.stream");
+    if (!is)
+        return;
+    size_t n = 100000;
+    unsigned char *plain = conf_malloc(c, n);
+    fill_text(plain, n, 40);
+    uLongf zlen = compressBound((uLong)n);
+    unsigned char *zz = conf_malloc(c, zlen);
+    CHECK(compress2(zz, &zlen, plain, (uLong)n, 6) == Z_OK, "zlib's compress2 failed");
+    accel_memory *src = conf_alloc(c, zlen), *dst = conf_alloc(c, n), *prog = conf_alloc(c, 24),
+                 *st = conf_alloc(c, 33984);
+    memcpy(conf_map(c, src), zz, zlen);
+    unsigned char *d = conf_map(c, dst), *pp = conf_map(c, prog);
+    conf_attach(c, src, NULL);
+    conf_attach(c, dst, NULL);
+    conf_attach(c, prog, NULL);
+    conf_attach(c, st, NULL);
+    size_t in = 0, out = 0, room = 777;
+    uint32_t status = 0;
+    for (size_t k = 0; k < 100000 && status != 1; k++) {
+        size_t len =
+            stream_chunks[k % STREAM_CHUNKS] < zlen - in ? stream_chunks[k % STREAM_CHUNKS] : zlen - in;
+        size_t space = n - out < room ? n - out : room;
+        accel_arg args[4] = {conf_mem_arg(src, in, len), conf_mem_arg(dst, out, space),
+                             conf_mem_arg(prog, 0, 24), conf_mem_arg(st, 0, 33984)};
+        accel_result r = conf_run(c, q, is, args, 4);
+        CHECK(r == ACCEL_SUCCESS, "zlib.inflate.stream of %zu bytes at %zu failed: %s (rule 19)", len, in,
+              conf_rs(r));
+        uint64_t used = le64(pp), wrote = le64(pp + 8);
+        status = (uint32_t)pp[16] | (uint32_t)pp[17] << 8 | (uint32_t)pp[18] << 16 | (uint32_t)pp[19] << 24;
+        CHECK(used <= len && wrote <= space && status <= 2 && (status != 0 || used == len),
+              "zlib.inflate.stream reports %llu of %zu bytes consumed, %llu of %zu written, status %u (rule "
+              "19)",
+              (unsigned long long)used, len, (unsigned long long)wrote, space, status);
+        in += used;
+        out += wrote;
+        CHECK(status == 1 || in < zlen || status == 2,
+              "zlib.inflate.stream took the whole stream but does not say it ended (rule 19)");
+    }
+    CHECK(status == 1 && in == zlen && out == n && conf_first_difference(d, plain, n) < 0,
+          "zlib.inflate.stream of zlib's stream in chunks does not give back the input (rule 19)");
 }
 
 /* ---- programs ---- */
