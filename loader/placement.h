@@ -1,8 +1,9 @@
 /*
  * placement.h — the loader's internal form of a pipeline (pipeline.c builds
- * it from a file, placement.c searches over it), the hooks the placement
- * tests use, and the plan's layout (placement.c fills a plan, plan.c reads
- * it out). docs/pipelines.md describes the file format and the cost model.
+ * it from a file, placement.c and the placement_*.c files search over it;
+ * placement_internal.h is theirs), the hooks the placement tests use, and
+ * the plan's layout (placement_explain.c fills a plan, plan.c reads it
+ * out). docs/pipelines.md describes the file format and the cost model.
  */
 #ifndef ACCEL_LOADER_PLACEMENT_H
 #define ACCEL_LOADER_PLACEMENT_H

@@ -63,19 +63,6 @@ double accel__pl_access_cost(const pc *c, const reach_entry *r, uint32_t nr, uin
     return best;
 }
 
-/* The cheapest access an initiator can have to any memory: a bound on
- * every access it makes (a STAGED access ends with a direct one). */
-double accel__pl_access_lb(const reach_entry *r, uint32_t nr, double n)
-{
-    double best = INF;
-    for (uint32_t i = 0; i < nr; i++) {
-        double v = r[i].lat + n * r[i].ipb;
-        if (v < best)
-            best = v;
-    }
-    return best;
-}
-
 /* The host reading a file of n bytes into h (or writing n bytes of h out
  * to one). */
 double accel__pl_host_cost(pc *c, uint32_t b, uint32_t h, double n)

@@ -219,8 +219,19 @@ double accel__pl_ns_per_byte(uint64_t mbps);
  * when neither. *mode (may be NULL) says which. */
 double accel__pl_access_cost(const pc *c, const reach_entry *r, uint32_t nr, uint32_t h, double n,
                              bool staged_ok, accel_attach_mode *mode);
-/* The cheapest access an initiator can have to n bytes anywhere. */
-double accel__pl_access_lb(const reach_entry *r, uint32_t nr, double n);
+/* The cheapest access an initiator can have to n bytes anywhere: a bound
+ * on every access it makes (a STAGED access ends with a direct one).
+ * Inline: the search's bounds call it in their inner loops. */
+static inline double accel__pl_access_lb(const reach_entry *r, uint32_t nr, double n)
+{
+    double best = INF;
+    for (uint32_t i = 0; i < nr; i++) {
+        double v = r[i].lat + n * r[i].ipb;
+        if (v < best)
+            best = v;
+    }
+    return best;
+}
 /* The host's file transfers of buffer b (n bytes) homed on h. */
 double accel__pl_host_cost(pc *c, uint32_t b, uint32_t h, double n);
 /* What the zlib stage producing b writes into it on device d. */

@@ -1,6 +1,6 @@
 /*
  * placement_throughput.c — the throughput objective (docs/pipelines.md,
- * "Objectives"): a stream of inputs runs every stage at once, so what
+ * "Streams"): a stream of inputs runs every stage at once, so what
  * limits the rate is the busiest compute group, the hardware that devices
  * share. A plan's cost is the pair (bottleneck, latency), compared in that
  * order: the bottleneck is the largest, over the groups, sum of the times

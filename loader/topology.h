@@ -1,7 +1,7 @@
 /*
  * topology.h — the loader's internal form of the topology graph, shared by
  * topology.c and topology_json.c (which build it), topology_export.c (which
- * writes it out) and placement.c (which searches over it).
+ * writes it out) and placement (placement*.c, which searches over it).
  */
 #ifndef ACCEL_LOADER_TOPOLOGY_H
 #define ACCEL_LOADER_TOPOLOGY_H

@@ -692,7 +692,7 @@ ACCEL_API accel_result accel_pipeline_constrain_stage(accel_pipeline *pipeline, 
                                                       const char *device_selector);
 
 /*
- * What placement minimizes (docs/pipelines.md, "Objectives").
+ * What placement minimizes (docs/pipelines.md, "Streams: the throughput objective").
  *
  * LATENCY: one pass over the input, the stages one after another: the sum
  * of every stage's compute and every buffer's transfers and file i/o.
