@@ -49,6 +49,8 @@
 #include "emu_memory.h"
 #include "wd_proto.h"
 
+#include "accel_sha256_stream.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -445,6 +447,49 @@ static int op_sha256(conn *c, const wd_desc *d)
     return emu_write(&c->space, d->addr[1], out, 32);
 }
 
+/* crc32c.stream: the finished CRC in state (buf1) goes on over src. */
+static int op_crc32c_stream(conn *c, const wd_desc *d)
+{
+    if (d->len[1] < 4)
+        return WD_ST_INVALID;
+    uint8_t st[4];
+    int rc = emu_read(&c->space, d->addr[1], st, 4);
+    if (rc)
+        return rc;
+    src_bytes src;
+    if ((rc = src_get(c, d->addr[0], d->len[0], &src)))
+        return rc;
+    uint32_t crc = (uint32_t)st[0] | (uint32_t)st[1] << 8 | (uint32_t)st[2] << 16 | (uint32_t)st[3] << 24;
+    crc = ~emu_crc32c_update(~crc, src.p, (size_t)d->len[0]);
+    src_put(&src);
+    put_le(st, crc, 4);
+    return emu_write(&c->space, d->addr[1], st, 4);
+}
+
+/* sha256.stream: the documented 112-byte state (accel_sha256_stream.c,
+ * which the emulator compiles in); a state it did not write is invalid,
+ * and then nothing is written. */
+static int op_sha256_stream(conn *c, const wd_desc *d)
+{
+    bool final = d->imm != 0;
+    if (d->len[1] < ACCEL_SHA256_STREAM_STATE_SIZE || (d->len[2] && d->len[2] < 32) || (final && d->len[2] < 32))
+        return WD_ST_INVALID;
+    uint8_t st[ACCEL_SHA256_STREAM_STATE_SIZE], digest[32];
+    int rc = emu_read(&c->space, d->addr[1], st, sizeof(st));
+    if (rc)
+        return rc;
+    src_bytes src;
+    if ((rc = src_get(c, d->addr[0], d->len[0], &src)))
+        return rc;
+    bool ok = accel_sha256_stream(st, src.p, d->len[0], final, digest);
+    src_put(&src);
+    if (!ok)
+        return WD_ST_INVALID;
+    if ((rc = emu_write(&c->space, d->addr[1], st, sizeof(st))))
+        return rc;
+    return final ? emu_write(&c->space, d->addr[2], digest, 32) : WD_ST_OK;
+}
+
 /* The size of a zlib stream of stored blocks of n bytes: header, 5 bytes
  * per block of at most 65535 (one empty block for no input), Adler-32.
  * Within the documented bound n + 5 * ceil(n / 65535) + 11. */
@@ -665,6 +710,8 @@ static void execute(conn *c, uint32_t index)
         case WD_OP_INFLATE: st = op_zlib(c, &desc, false, &produced); break;
         case WD_OP_COPY: st = op_copy(c, &desc); break;
         case WD_OP_FILL: st = op_fill(c, &desc); break;
+        case WD_OP_CRC32C_STREAM: st = op_crc32c_stream(c, &desc); break;
+        case WD_OP_SHA256_STREAM: st = op_sha256_stream(c, &desc); break;
         default: st = WD_ST_BAD_OP; break;
         }
         if (st)

@@ -135,8 +135,8 @@ static const struct {
 } algorithm_map[] = {
     {"zlib", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
     {"deflate", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
-    {"crc32c", 1u << WD_OP_CRC32C},
-    {"sha256", 1u << WD_OP_SHA256},
+    {"crc32c", 1u << WD_OP_CRC32C | 1u << WD_OP_CRC32C_STREAM},
+    {"sha256", 1u << WD_OP_SHA256 | 1u << WD_OP_SHA256_STREAM},
     {"copy", 1u << WD_OP_COPY},
     {"memcpy", 1u << WD_OP_COPY},
     {"fill", 1u << WD_OP_FILL},
@@ -814,6 +814,8 @@ static const wd_function builtins[] = {
     {"sha256", WD_OP_SHA256, 2, {MEM, MEM}},
     {"zlib.deflate", WD_OP_DEFLATE, 4, {MEM, MEM, MEM, ACCEL_ARG_I32}}, /* level: wd_queue.c */
     {"zlib.inflate", WD_OP_INFLATE, 3, {MEM, MEM, MEM}},
+    {"crc32c.stream", WD_OP_CRC32C_STREAM, 2, {MEM, MEM}},
+    {"sha256.stream", WD_OP_SHA256_STREAM, 4, {MEM, MEM, MEM, ACCEL_ARG_U32}}, /* final: the immediate */
 };
 #undef MEM
 

@@ -104,6 +104,10 @@ enum wd_op {
     WD_OP_INFLATE = 4, /* buf0 = src, buf1 = dst, buf2 = out_size (>= 8) */
     WD_OP_COPY = 5,    /* buf0 = src, buf1 = dst */
     WD_OP_FILL = 6,    /* buf0 = dst, imm = pattern */
+    /* The stream forms (docs/standard-functions.md, "Stream forms"): the
+     * state in host memory, in the documented layout. */
+    WD_OP_CRC32C_STREAM = 7, /* buf0 = src, buf1 = state (>= 4) */
+    WD_OP_SHA256_STREAM = 8, /* buf0 = src, buf1 = state (>= 112), buf2 = result (0 or >= 32), imm = final */
     WD_OP_COUNT
 };
 

@@ -3,9 +3,9 @@
  * every device that offers them: a stream begun on one device goes on, in
  * the next chunk, on a device of another driver, its state passed as the
  * same memory object, and ends equal to the one-shot form (and to zlib and
- * OpenSSL). The cpu device must offer all four forms, an OpenCL device
- * crc32c.stream and sha256.stream; the emulated WarpDrive device, started
- * here like test_standard starts it, those of its algorithms it offers.
+ * OpenSSL). The cpu device must offer all four forms, an OpenCL device and
+ * the emulated WarpDrive device (started here like test_standard starts
+ * it) crc32c.stream and sha256.stream.
  * Also: pipelines may name the stream forms, with their argument
  * conventions checked. */
 #include <setjmp.h>
@@ -113,13 +113,13 @@ static bool is_driver(const device_ctx *c, const char *driver)
 }
 
 /* Does the device offer the function? The cpu must offer every stream
- * form, an OpenCL device the crc32c and sha256 ones. */
+ * form, OpenCL and WarpDrive devices the crc32c and sha256 ones. */
 static bool offers(const device_ctx *c, const char *name)
 {
     accel_function *fn = NULL;
     accel_result r = accel_function_get(c->dev, NULL, name, &fn);
-    bool required = is_driver(c, "cpu") || (is_driver(c, "opencl") && (strcmp(name, "crc32c.stream") == 0 ||
-                                                                       strcmp(name, "sha256.stream") == 0));
+    bool hashes = strcmp(name, "crc32c.stream") == 0 || strcmp(name, "sha256.stream") == 0;
+    bool required = is_driver(c, "cpu") || (hashes && (is_driver(c, "opencl") || is_driver(c, "warpdrive")));
     if (r == ACCEL_ERROR_NOT_FOUND && !required)
         return false;
     if (r)
