@@ -1,7 +1,7 @@
 /*
  * run.h — running a plan (accel_run_*): the run object shared by run.c
- * (the API, bindings, input and output files, progress, the whole-buffer
- * executor) and run_stream.c (the streaming executor).
+ * (the API, progress, the whole-buffer executor), run_io.c (inputs and
+ * outputs) and run_stream.c (the streaming executor).
  */
 #ifndef ACCEL_LOADER_RUN_H
 #define ACCEL_LOADER_RUN_H
@@ -88,7 +88,10 @@ bool accel__run_cancelled(accel_run *run);
 const char *accel__run_stage_name(const accel_run *run, uint32_t stage);
 const char *accel__run_buffer_name(const accel_run *run, uint32_t buffer);
 
-/* Open every input and output of the pipeline (sources and sinks). */
+/* A path relative to `dir` unless absolute (accel__free it). */
+char *accel__run_resolve(const char *dir, const char *path);
+
+/* run_io.c: open every input and output of the pipeline (sources and sinks). */
 accel_result accel__run_open_io(accel_run *run);
 /* Read up to `size` bytes (fewer only at the end): the count, or -1 after
  * recording the failure. */
