@@ -130,6 +130,56 @@ typedef struct frozen_icd_table {
     const char *(*driver_version_string)(void *driver_handle);
 } frozen_icd_table;
 
+typedef struct frozen_run_io {
+    uint32_t struct_size;
+    accel_run_io_kind kind;
+    const char *path;
+    int32_t fd;
+    accel_run_read_callback read;
+    accel_run_write_callback write;
+    void *user_data;
+    uint64_t size_hint;
+} frozen_run_io;
+
+typedef struct frozen_run_options {
+    uint32_t struct_size;
+    uint32_t flags;
+    uint64_t chunk_size;
+    uint32_t ring_depth;
+    const char *input_dir;
+    const char *output_dir;
+    accel_run_progress_callback progress;
+    void *progress_user_data;
+    uint64_t progress_interval_ns;
+} frozen_run_options;
+
+typedef struct frozen_run_progress {
+    uint32_t struct_size;
+    bool streaming;
+    uint32_t stage_count;
+    const accel_run_stage_stats *stages;
+    uint64_t input_bytes;
+    uint64_t input_total;
+    uint64_t output_bytes;
+    uint64_t elapsed_ns;
+} frozen_run_progress;
+
+typedef struct frozen_run_result {
+    uint32_t struct_size;
+    accel_result result;
+    bool streamed;
+    const char *mode_reason;
+    int32_t failed_stage;
+    int64_t failed_chunk;
+    const char *message;
+    uint64_t chunk_size;
+    uint64_t chunks;
+    uint64_t input_bytes;
+    uint64_t output_bytes;
+    uint64_t buffer_bytes;
+    uint64_t elapsed_ns;
+} frozen_run_result;
+
 typedef struct frozen_place_options {
     uint32_t struct_size;
     uint32_t flags;
@@ -179,6 +229,20 @@ typedef struct frozen_plan_summary {
         X(numa_node) X(numa_nodes) X(flags) X(max_address_spaces) X(pasid_bits) X(available_instances)      \
             X(parent_index) X(driver_version)
 
+#define RUN_IO_FIELDS(X) X(struct_size) X(kind) X(path) X(fd) X(read) X(write) X(user_data) X(size_hint)
+
+#define RUN_OPTIONS_FIELDS(X)                                                                                \
+    X(struct_size) X(flags) X(chunk_size) X(ring_depth) X(input_dir) X(output_dir) X(progress)              \
+        X(progress_user_data) X(progress_interval_ns)
+
+#define RUN_PROGRESS_FIELDS(X)                                                                               \
+    X(struct_size) X(streaming) X(stage_count) X(stages) X(input_bytes) X(input_total) X(output_bytes)      \
+        X(elapsed_ns)
+
+#define RUN_RESULT_FIELDS(X)                                                                                 \
+    X(struct_size) X(result) X(streamed) X(mode_reason) X(failed_stage) X(failed_chunk) X(message)          \
+        X(chunk_size) X(chunks) X(input_bytes) X(output_bytes) X(buffer_bytes) X(elapsed_ns)
+
 #define PLACE_OPTIONS_FIELDS(X) X(struct_size) X(flags) X(process_pasid_bits) X(iommu_contexts) X(time_limit_ns)
 
 #define PLAN_SUMMARY_FIELDS(X) X(struct_size) X(feasible) X(optimal) X(cost_ns) X(lower_bound_ns) X(nodes_explored)
@@ -212,6 +276,18 @@ STATIC_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS)
 #define S_DEVICE_INFO(f) STATIC_FIELD(accel_device_info, frozen_device_info, f)
 DEVICE_INFO_FIELDS(S_DEVICE_INFO)
 STATIC_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS)
+#define S_RUN_IO(f) STATIC_FIELD(accel_run_io, frozen_run_io, f)
+RUN_IO_FIELDS(S_RUN_IO)
+STATIC_STRUCT(accel_run_io, frozen_run_io, RUN_IO_FIELDS)
+#define S_RUN_OPTIONS(f) STATIC_FIELD(accel_run_options, frozen_run_options, f)
+RUN_OPTIONS_FIELDS(S_RUN_OPTIONS)
+STATIC_STRUCT(accel_run_options, frozen_run_options, RUN_OPTIONS_FIELDS)
+#define S_RUN_PROGRESS(f) STATIC_FIELD(accel_run_progress, frozen_run_progress, f)
+RUN_PROGRESS_FIELDS(S_RUN_PROGRESS)
+STATIC_STRUCT(accel_run_progress, frozen_run_progress, RUN_PROGRESS_FIELDS)
+#define S_RUN_RESULT(f) STATIC_FIELD(accel_run_result, frozen_run_result, f)
+RUN_RESULT_FIELDS(S_RUN_RESULT)
+STATIC_STRUCT(accel_run_result, frozen_run_result, RUN_RESULT_FIELDS)
 #define S_PLACE_OPTIONS(f) STATIC_FIELD(accel_place_options, frozen_place_options, f)
 PLACE_OPTIONS_FIELDS(S_PLACE_OPTIONS)
 STATIC_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS)
@@ -276,6 +352,10 @@ static void check_fields(const char *type, const field_check *f, size_t n, size_
 #define FIELD_ENTRY_accel_manifest_info(f) ENTRY(accel_manifest_info, frozen_manifest_info, f)
 #define FIELD_ENTRY_accel_driver_info(f) ENTRY(accel_driver_info, frozen_driver_info, f)
 #define FIELD_ENTRY_accel_device_info(f) ENTRY(accel_device_info, frozen_device_info, f)
+#define FIELD_ENTRY_accel_run_io(f) ENTRY(accel_run_io, frozen_run_io, f)
+#define FIELD_ENTRY_accel_run_options(f) ENTRY(accel_run_options, frozen_run_options, f)
+#define FIELD_ENTRY_accel_run_progress(f) ENTRY(accel_run_progress, frozen_run_progress, f)
+#define FIELD_ENTRY_accel_run_result(f) ENTRY(accel_run_result, frozen_run_result, f)
 #define FIELD_ENTRY_accel_place_options(f) ENTRY(accel_place_options, frozen_place_options, f)
 #define FIELD_ENTRY_accel_plan_summary(f) ENTRY(accel_plan_summary, frozen_plan_summary, f)
 #define FIELD_ENTRY_accel_icd_loader_services(f) ENTRY(accel_icd_loader_services, frozen_icd_loader_services, f)
@@ -293,6 +373,10 @@ static void test_layout_public_structs(void **state)
     CHECK_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS);
     CHECK_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS);
     CHECK_STRUCT(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS);
+    CHECK_STRUCT(accel_run_io, frozen_run_io, RUN_IO_FIELDS);
+    CHECK_STRUCT(accel_run_options, frozen_run_options, RUN_OPTIONS_FIELDS);
+    CHECK_STRUCT(accel_run_progress, frozen_run_progress, RUN_PROGRESS_FIELDS);
+    CHECK_STRUCT(accel_run_result, frozen_run_result, RUN_RESULT_FIELDS);
 }
 
 static void test_layout_icd_structs(void **state)
@@ -322,6 +406,10 @@ static void test_layout_lp64_sizes(void **state)
     assert_int_equal(sizeof(frozen_icd_device_info), 512);
     assert_int_equal(sizeof(frozen_icd_table), 56);
     assert_int_equal(sizeof(frozen_place_options), 24);
+    assert_int_equal(sizeof(frozen_run_io), 56);
+    assert_int_equal(sizeof(frozen_run_options), 64);
+    assert_int_equal(sizeof(frozen_run_progress), 56);
+    assert_int_equal(sizeof(frozen_run_result), 96);
     assert_int_equal(sizeof(frozen_plan_summary), 32);
     assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0, 48);
 }
