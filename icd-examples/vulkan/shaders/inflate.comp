@@ -333,23 +333,31 @@ uint codes()
     for (;;) {
         if (work > WORK)
             return YIELD;
-        uint val;
-        uint e = decode(0u, ROOT0, val);
-        if ((e & (E_LIT | E_LEN)) == 0u)
-            return (e & E_END) != 0u ? 0u : ST_CORRUPT;
-        uint len = 1u, dist = 0u;
-        if ((e & E_LEN) != 0u) {
-            len = val;
-            uint e2 = decode(CAP0, ROOT1, dist);
-            if ((e2 & E_LEN) == 0u || dist > outpos - pc.off1)
-                return ST_CORRUPT;
-        }
+        // The literal/length code, then for a length the distance code,
+        // through one decode() (llvmpipe runs every copy of its code).
+        uint len = 1u, dist = 0u, val, tb = 0u, root = ROOT0;
+        bool more;
+        do {
+            uint e = decode(tb, root, val);
+            more = tb == 0u && (e & E_LEN) != 0u;
+            if (tb == 0u) {
+                if ((e & (E_LIT | E_LEN)) == 0u)
+                    return (e & E_END) != 0u ? 0u : ST_CORRUPT;
+                len = more ? val : 1u;
+            } else {
+                dist = val;
+                if ((e & E_LEN) == 0u || dist > outpos - pc.off1)
+                    return ST_CORRUPT;
+            }
+            tb = CAP0;
+            root = ROOT1;
+        } while (more);
         if (outend - outpos < len)
             return ST_TOO_SMALL;
-        work += 3u + (len >> 2);
+        work += 6u + (len >> 2); // the loop, decode()'s one or two, the copy's steps (and a pass each to spare)
         // 4 bytes a step: a literal, from the output 4 or more back, or a
         // pattern of 1 to 3 bytes repeated (made on the first step).
-        uint pat = val;
+        uint pat = dist == 0u ? val : 0u;
         bool first = true;
         do {
             uint n = min(len, 4u);
