@@ -47,6 +47,7 @@ typedef struct fx_fence {
 typedef struct fx_job {
     struct fx_job *next;
     int fn;
+    int stream; /* the function's stream form */
     accel_icd_arg args[2];
     fx_fence *fence;
 } fx_job;
@@ -60,7 +61,7 @@ typedef struct fx_queue {
     pthread_t thread;
 } fx_queue;
 
-enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1, FN_ADD_HOST };
+enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1, FN_ADD_HOST, FN_CRC32C };
 
 static accel_icd_device_info device_info;
 static int device_token;
@@ -303,6 +304,13 @@ static const fx_builtin builtins[] = {
     {"fake.add", FN_ADD, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
     {"fake.sleep", FN_SLEEP, 1, {ACCEL_ARG_U32}},
     {"fake.fail", FN_FAIL, 1, {ACCEL_ARG_I32}},
+#ifdef FAKE_EXEC_STREAM
+    /* crc32c and its stream form (the state is the CRC so far): enough
+     * for a streamed run, with FAKE_EXEC_LOSE_AFTER losing the device on a
+     * chosen chunk. */
+    {"crc32c", FN_CRC32C, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"crc32c.stream", FN_CRC32C, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+#endif
 #ifdef FAKE_EXEC_NODES
     {"fake.add_vram1", FN_ADD_VRAM1, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
     {"fake.add_host", FN_ADD_HOST, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
@@ -361,6 +369,27 @@ static accel_result run(const fx_job *j)
 {
     switch (j->fn) {
     case FN_NOOP: return ACCEL_SUCCESS;
+    case FN_CRC32C: {
+        /* The one-shot form starts from 0 (result is written, not read);
+         * the stream form continues the CRC in its state. */
+        fx_mem *src = j->args[0].u.mem.memory, *res = j->args[1].u.mem.memory;
+        const unsigned char *p = src->ptr + j->args[0].u.mem.offset;
+        unsigned char *r = res->ptr + j->args[1].u.mem.offset;
+        if (j->args[1].u.mem.size < 4)
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        uint32_t c = j->stream ? (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24
+                               : 0;
+        c = ~c;
+        for (uint64_t i = 0; i < j->args[0].u.mem.size; i++) {
+            c ^= p[i];
+            for (int k = 0; k < 8; k++)
+                c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
+        }
+        c = ~c;
+        for (int k = 0; k < 4; k++)
+            r[k] = (unsigned char)(c >> (8 * k));
+        return ACCEL_SUCCESS;
+    }
     case FN_ADD: {
         fx_mem *m = j->args[0].u.mem.memory;
         unsigned char *p = m->ptr + j->args[0].u.mem.offset;
@@ -459,6 +488,7 @@ static accel_icd_result fx_submit(void *queue, const accel_icd_submit *s, void *
     pthread_cond_init(&f->cond, NULL);
     atomic_init(&f->refs, 2); /* the caller's and the job's */
     j->fn = ((const fx_builtin *)s->function)->fn;
+    j->stream = strstr(((const fx_builtin *)s->function)->name, ".stream") != NULL;
     memcpy(j->args, s->args, s->arg_count * sizeof(*s->args));
     j->fence = f;
     pthread_mutex_lock(&q->lock);

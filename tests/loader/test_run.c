@@ -3,7 +3,8 @@
  * chunk sizes of 1 byte, sizes that do not divide the input, one chunk, an
  * empty input; memory stays bounded by the chunks; whole-buffer mode (asked
  * for) agrees; a corrupt or cut-short stream names the stage and the chunk
- * and leaves no output; cancellation from another thread; inputs and
+ * and leaves no output, and so does a device lost on chunk k (a fake
+ * driver); cancellation from another thread; inputs and
  * outputs bound to descriptors and callbacks; usage errors. */
 #include <dirent.h>
 #include <errno.h>
@@ -438,6 +439,79 @@ static void test_run_corrupt_chunk(void **state)
     free(data);
 }
 
+/* Device loss on chunk k: a fake device that offers crc32c.stream and
+ * loses itself at its 4th submission. The run names the stage and chunk 3,
+ * returns ACCEL_ERROR_DEVICE_LOST, leaves no output, and its queue is
+ * drained (the run returns; nothing is in flight). */
+static void test_run_device_lost(void **state)
+{
+    (void)state;
+    char *sub = ts_printf("%s/lost", dir);
+    ts_mkdirs(sub);
+    char *manifest = ts_write_fake_manifest(sub, "fake.json", "exec_stream");
+    static const char json[] = "{\"pipeline_version\": 1, \"buffers\": {\"data\": {\"file\": \"data.bin\"},"
+                               " \"crc\": {\"bytes\": 4, \"output\": \"crc.bin\"}},"
+                               " \"stages\": [{\"name\": \"check\", \"function\": \"crc32c\","
+                               " \"args\": [{\"buffer\": \"data\"}, {\"buffer\": \"crc\"}]}]}";
+    unsigned char *data = make_data(1000, 17);
+    char *in = ts_printf("%s/data.bin", sub);
+    write_file(in, data, 1000);
+    for (int lose = 0; lose < 2; lose++) {
+        if (lose)
+            setenv("FAKE_EXEC_LOSE_AFTER", "4", 1);
+        const char *paths[] = {manifest, NULL};
+        accel_instance *fi = NULL;
+        assert_int_equal(ts_create_with_paths(&fi, ACCEL_INSTANCE_FLAG_NO_ENV_SELECTION, paths),
+                         ACCEL_SUCCESS);
+        unsetenv("FAKE_EXEC_LOSE_AFTER");
+        const accel_topology *ft = NULL;
+        assert_int_equal(accel_instance_get_topology(fi, &ft), ACCEL_SUCCESS);
+        accel_pipeline *p = NULL;
+        accel_plan *plan = NULL;
+        assert_int_equal(accel_pipeline_parse(json, strlen(json), "lost.json", &p), ACCEL_SUCCESS);
+        accel_place_options po = {.struct_size = sizeof(po)};
+        if (accel_place(ft, p, &po, &plan) != ACCEL_SUCCESS)
+            fail_msg("placement on the fake device: %s", accel_last_error_message());
+        accel_run_options o = {.struct_size = sizeof(o), .chunk_size = 100, .input_dir = sub};
+        accel_run *run = NULL;
+        assert_int_equal(accel_run_create(fi, ft, p, plan, &o, &run), ACCEL_SUCCESS);
+        accel_run_result res = {.struct_size = sizeof(res)};
+        accel_result r = accel_run_execute(run, &res);
+        if (!lose) {
+            /* Without the loss: streamed, and the CRC is right. */
+            if (r != ACCEL_SUCCESS)
+                fail_msg("%s", accel_last_error_message());
+            assert_true(res.streamed);
+            assert_int_equal(res.chunks, 10);
+            size_t len;
+            char *crc_path = ts_printf("%s/crc.bin", sub);
+            unsigned char *crc = read_file(crc_path, &len);
+            assert_int_equal(len, 4);
+            uint32_t got =
+                (uint32_t)crc[0] | (uint32_t)crc[1] << 8 | (uint32_t)crc[2] << 16 | (uint32_t)crc[3] << 24;
+            assert_int_equal(got, crc32c_ref(data, 1000));
+            assert_int_equal(unlink(crc_path), 0);
+            free(crc);
+            free(crc_path);
+        } else {
+            assert_int_equal(r, ACCEL_ERROR_DEVICE_LOST);
+            assert_int_equal(res.failed_stage, 0);
+            assert_int_equal(res.failed_chunk, 3);
+            assert_non_null(strstr(res.message, "stage check failed on chunk 3 (crc32c.stream)"));
+            assert_non_null(strstr(res.message, accel_result_string(ACCEL_ERROR_DEVICE_LOST)));
+            assert_int_equal(count_files(sub, "crc.bin", NULL), 0);
+        }
+        accel_run_destroy(run);
+        accel_plan_destroy(plan);
+        accel_pipeline_destroy(p);
+        accel_instance_destroy(fi);
+    }
+    free(in);
+    free(data);
+    free(manifest);
+    free(sub);
+}
+
 /* An endless input from a callback; another thread cancels. */
 typedef struct endless {
     uint64_t served;
@@ -654,11 +728,17 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_run_chunk_one_byte), cmocka_unit_test(test_run_chunk_not_dividing),
-        cmocka_unit_test(test_run_one_chunk),      cmocka_unit_test(test_run_whole_buffer),
-        cmocka_unit_test(test_run_memory_bounded), cmocka_unit_test(test_run_empty_input),
-        cmocka_unit_test(test_run_corrupt_chunk),  cmocka_unit_test(test_run_cancel),
-        cmocka_unit_test(test_run_bindings),       cmocka_unit_test(test_run_progress_and_errors),
+        cmocka_unit_test(test_run_chunk_one_byte),
+        cmocka_unit_test(test_run_chunk_not_dividing),
+        cmocka_unit_test(test_run_one_chunk),
+        cmocka_unit_test(test_run_whole_buffer),
+        cmocka_unit_test(test_run_memory_bounded),
+        cmocka_unit_test(test_run_empty_input),
+        cmocka_unit_test(test_run_corrupt_chunk),
+        cmocka_unit_test(test_run_device_lost),
+        cmocka_unit_test(test_run_cancel),
+        cmocka_unit_test(test_run_bindings),
+        cmocka_unit_test(test_run_progress_and_errors),
     };
     return cmocka_run_group_tests_name("run", tests, group_setup, group_teardown);
 }
