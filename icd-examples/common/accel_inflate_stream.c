@@ -93,6 +93,24 @@ static uint32_t adler32(uint32_t adler, const uint8_t *p, size_t n)
     while (n) {
         size_t k = n < 5552 ? n : 5552; /* the most bytes before b can overflow */
         n -= k;
+        for (; k >= 8; k -= 8, p += 8) {
+            a += p[0];
+            b += a;
+            a += p[1];
+            b += a;
+            a += p[2];
+            b += a;
+            a += p[3];
+            b += a;
+            a += p[4];
+            b += a;
+            a += p[5];
+            b += a;
+            a += p[6];
+            b += a;
+            a += p[7];
+            b += a;
+        }
         while (k--) {
             a += *p++;
             b += a;
