@@ -551,30 +551,45 @@ static int submit_stage(accel_run *run, whole *w, uint32_t i)
  * that failed. */
 static void wait_all(accel_run *run, whole *w, uint32_t submitted)
 {
-    bool *seen = accel__calloc(submitted + 1, sizeof(*seen));
+    /* A stage is busy from when it can start (submitted, and the stages
+     * before it done: they usually feed it) to when it is done. */
+    uint64_t *done = accel__calloc(submitted + 1, sizeof(*done));
+    accel_fence **pending_fences = accel__calloc(submitted + 1, sizeof(*pending_fences));
     for (;;) {
-        bool pending = false;
-        uint64_t now = accel__run_now_ns();
+        uint32_t pending = 0;
+        bool before_pending = false;
+        uint64_t now = accel__run_now_ns(), last_done = 0;
         for (uint32_t i = 0; i < submitted; i++) {
-            if (seen && seen[i])
+            uint64_t start = w->submit_ns[i] > last_done ? w->submit_ns[i] : last_done;
+            if (done && done[i]) {
+                run->stats[i].busy_ns = done[i] > start ? done[i] - start : 0;
+            } else if (accel_fence_status(w->fences[i]) == ACCEL_NOT_READY) {
+                run->stats[i].busy_ns = before_pending || now < start ? 0 : now - start;
+                before_pending = true;
+                if (pending_fences)
+                    pending_fences[pending] = w->fences[i];
+                pending++;
                 continue;
-            if (accel_fence_status(w->fences[i]) == ACCEL_NOT_READY) {
-                pending = true;
-                continue;
+            } else {
+                if (done)
+                    done[i] = now;
+                run->stats[i].busy_ns = now > start ? now - start : 0;
+                run->stats[i].calls = 1;
             }
-            if (seen)
-                seen[i] = true;
-            run->stats[i].busy_ns = now - w->submit_ns[i];
-            run->stats[i].calls = 1;
+            if (done && done[i] > last_done)
+                last_done = done[i];
         }
         accel__run_progress(run, false);
         if (!pending)
             break;
-        accel_fence_wait(w->fences, submitted, false, 20000000u);
-        if (accel_fence_wait(w->fences, submitted, true, 0) != ACCEL_TIMEOUT)
-            continue;
+        /* Only the pending ones: a wait for any returns at once on a done one. */
+        if (pending_fences)
+            accel_fence_wait(pending_fences, pending, false, 20000000u);
+        else
+            accel_fence_wait(w->fences, submitted, true, 20000000u);
     }
-    accel__free(seen);
+    accel__free(pending_fences);
+    accel__free(done);
     for (uint32_t i = 0; i < submitted; i++) {
         accel_result r = accel_fence_status(w->fences[i]);
         if (r != ACCEL_SUCCESS) {
@@ -669,10 +684,9 @@ static accel_result make_queues(accel_run *run)
                                    "stage %s is placed on %s, which is not a device of this instance",
                                    accel__run_stage_name(run, i), node.name ? node.name : "?");
         run->devs[i] = node.device;
-        for (uint32_t j = 0; j < i; j++)
-            if (run->devs[j] == node.device)
-                run->queues[i] = run->queues[j];
-        if (!run->queues[i] && accel_queue_create(node.device, 0, &run->queues[i]) != ACCEL_SUCCESS)
+        /* A queue per stage (placement counts an instance per stage): stages
+         * on one device overlap as far as the device lets them. */
+        if (accel_queue_create(node.device, 0, &run->queues[i]) != ACCEL_SUCCESS)
             return accel__run_fail(run, ACCEL_ERROR_INITIALIZATION_FAILED, (int32_t)i, -1,
                                    "stage %s: queue on %s: %s", accel__run_stage_name(run, i), node.name,
                                    accel_last_error_message());
@@ -716,13 +730,8 @@ accel_result accel_run_execute(accel_run *run, accel_run_result *result)
     else
         run_whole(run);
 out:
-    for (uint32_t i = 0; run->queues && i < run->ns; i++) {
-        bool shared = false;
-        for (uint32_t j = i + 1; j < run->ns; j++)
-            shared |= run->queues[j] == run->queues[i];
-        if (!shared)
-            accel_queue_destroy(run->queues[i]);
-    }
+    for (uint32_t i = 0; run->queues && i < run->ns; i++)
+        accel_queue_destroy(run->queues[i]);
     if (run->sources && run->sinks)
         accel__run_close_io(run, run->err == ACCEL_SUCCESS);
     if (run->stats)

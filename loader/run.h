@@ -58,7 +58,7 @@ struct accel_run {
 
     /* During accel_run_execute. */
     accel_device **devs;          /* per stage */
-    accel_queue **queues;         /* per stage, shared by stages of one device */
+    accel_queue **queues;         /* per stage */
     accel_run_stage_stats *stats; /* per stage */
     accel__run_source *sources;   /* per buffer (inputs) */
     accel__run_sink *sinks;       /* per buffer (outputs) */

@@ -89,7 +89,8 @@ typedef struct sstage {
     uint64_t in_off;  /* inflate: bytes of the current chunk consumed */
     int32_t held_out; /* inflate: an out slot acquired and not yet filled */
     bool final_sent, ended, finished;
-    uint64_t busy_since;
+    uint64_t busy_since; /* since when a call has been in flight (count > 0) */
+    uint64_t busy_done;  /* the time in flight before that */
     uint64_t total_out;
 } sstage;
 
@@ -590,7 +591,7 @@ static bool reap(stream *s)
             c->fence = NULL;
             g->head = (g->head + 1) % g->max;
             if (--g->count == 0)
-                run->stats[i].busy_ns += accel__run_now_ns() - g->busy_since;
+                g->busy_done += accel__run_now_ns() - g->busy_since;
             any = true;
         }
     }
@@ -650,6 +651,16 @@ static bool write_outputs(stream *s)
         }
     }
     return any;
+}
+
+/* Each stage's busy time up to now, the current stretch included. */
+static void update_busy(stream *s)
+{
+    uint64_t now = accel__run_now_ns();
+    for (uint32_t i = 0; i < s->run->ns; i++) {
+        sstage *g = &s->stages[i];
+        s->run->stats[i].busy_ns = g->busy_done + (g->count ? now - g->busy_since : 0);
+    }
 }
 
 static bool all_done(stream *s)
@@ -731,6 +742,7 @@ accel_result accel__run_stream(accel_run *run)
             break; /* drained */
         if (run->err == ACCEL_SUCCESS && all_done(&s))
             break;
+        update_busy(&s);
         accel__run_progress(run, false);
         if (moved)
             continue;
@@ -743,6 +755,8 @@ accel_result accel__run_stream(accel_run *run)
     }
     if (run->err == ACCEL_SUCCESS)
         finish(&s);
+    if (s.stages)
+        update_busy(&s);
 out:
     for (uint32_t i = 0; s.stages && i < run->ns; i++) {
         sstage *g = &s.stages[i];
