@@ -24,8 +24,8 @@
 
 #include "support.h"
 
-static char *dir;       /* the pipeline, its input, and the outputs */
-static char *pipeline;  /* dir/demo.json */
+static char *dir;      /* the pipeline, its input, and the outputs */
+static char *pipeline; /* dir/demo.json */
 static unsigned char *plain;
 static size_t plain_size;
 static uint32_t plain_crc;
@@ -48,8 +48,9 @@ static void start_emulator(void)
 {
     char sock[400];
     snprintf(sock, sizeof(sock), "%s/uacce_run-0", devroot);
-    const char *argv[] = {EMULATOR_PATH, "--root", root, "--name", "uacce_run-0", "--sva", "--instances", "8",
-                          "--algorithms", "zlib,crc32c,sha256", NULL};
+    const char *argv[] = {EMULATOR_PATH, "--root",      root, "--name",       "uacce_run-0",
+                          "--sva",       "--instances", "8",  "--algorithms", "zlib,crc32c,sha256",
+                          NULL};
     emulator = ts_spawn_until_socket(argv, sock);
 }
 
@@ -61,7 +62,8 @@ static int group_setup(void **state)
     /* Text-like data that compresses, 256 KiB + 3. */
     plain_size = 256 * 1024 + 3;
     plain = malloc(plain_size);
-    static const char *const words[] = {"accel ", "loader ", "queue ", "fence ", "memory ", "pipeline ", "zlib "};
+    static const char *const words[] = {"accel ",  "loader ",   "queue ", "fence ",
+                                        "memory ", "pipeline ", "zlib "};
     size_t k = 0;
     unsigned seed = 7;
     while (k < plain_size) {
@@ -283,12 +285,13 @@ static void test_infeasible(void **state)
 static void test_what_if(void **state)
 {
     (void)state;
-    char *devices = ts_write_text(dir, "sim.json",
-                                  "{\"devices\": [{\"driver\": \"zipper\", \"kind\": \"asic\", \"count\": 2,"
-                                  " \"flags\": [\"sva\"], \"pasid_bits\": 20, \"numa_node\": 1,"
-                                  " \"functions\": {\"zlib.inflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
-                                  " \"zlib.deflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
-                                  " \"crc32c\": {\"fixed_ns\": 500, \"bytes_per_second\": 20000000000}}}]}");
+    char *devices = ts_write_text(
+        dir, "sim.json",
+        "{\"devices\": [{\"driver\": \"zipper\", \"kind\": \"asic\", \"count\": 2,"
+        " \"flags\": [\"sva\"], \"pasid_bits\": 20, \"numa_node\": 1,"
+        " \"functions\": {\"zlib.inflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
+        " \"zlib.deflate\": {\"fixed_ns\": 1000, \"bytes_per_second\": 8000000000},"
+        " \"crc32c\": {\"fixed_ns\": 500, \"bytes_per_second\": 20000000000}}}]}");
     char *xml = ts_printf("%s/tests/topology/data/24em64t-2n6c2t-pci.xml", getenv("ACCEL_TEST_SOURCE_ROOT"));
     char *out = NULL, *err = NULL;
     int rc = run(&out, &err, "--plan-only", "--topology", xml, "--devices", devices, pipeline, NULL);
@@ -376,6 +379,79 @@ static void test_input_errors(void **state)
     free(sub);
 }
 
+/* pipelines/checksum.json streamed with its stages on devices of two other
+ * drivers (OpenCL, WarpDrive), each taking the chunks through its stream
+ * form: the CRC and the digest equal the cpu device's, whole-buffer runs
+ * included. */
+static void test_streamed_across_drivers(void **state)
+{
+    (void)state;
+    char *sub = ts_printf("%s/checksum", dir);
+    ts_mkdirs(sub);
+    char *src = ts_printf("%s/pipelines/checksum.json", getenv("ACCEL_TEST_SOURCE_ROOT"));
+    char *text = ts_read_text(src);
+    char *p = ts_write_text(sub, "checksum.json", text);
+    char *data = ts_printf("%s/data.bin", sub);
+    FILE *f = fopen(data, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(plain, 1, plain_size, f), plain_size);
+    fclose(f);
+    static const struct {
+        const char *tag, *crc, *sha, *mode;
+    } runs[] = {
+        {"ref", "cpu:0", "warpdrive:0", "--whole-buffer"},
+        {"cl-wd", "opencl:0", "warpdrive:0", "--chunk-size=65537"},
+        {"wd-cl", "warpdrive:0", "opencl:0", "--chunk-size=4K"},
+    };
+    char *ref_crc = NULL, *ref_sha = NULL;
+    size_t n_crc = 0, n_sha = 0;
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        char *outdir = ts_printf("%s/out-%s", sub, runs[i].tag);
+        ts_mkdirs(outdir);
+        char *f1 = ts_printf("crc=%s", runs[i].crc), *f2 = ts_printf("sha=%s", runs[i].sha);
+        char *out = NULL, *err = NULL;
+        int rc = run(&out, &err, "-o", outdir, "-f", f1, "-f", f2, runs[i].mode, p, NULL);
+        if (rc != 0)
+            fail_msg("%s: exit %d: %s", runs[i].tag, rc, err);
+        assert_non_null(strstr(err, i ? "streamed " : "whole buffers"));
+        char *crc_path = ts_printf("%s/data.crc32c", outdir), *sha_path = ts_printf("%s/data.sha256", outdir);
+        size_t nc = 0, ns = 0;
+        char *crc = (char *)read_file(crc_path, &nc), *sha = (char *)read_file(sha_path, &ns);
+        assert_non_null(crc);
+        assert_non_null(sha);
+        assert_int_equal(nc, 4);
+        assert_int_equal(ns, 32);
+        uint32_t got = (uint32_t)(unsigned char)crc[0] | (uint32_t)(unsigned char)crc[1] << 8 |
+                       (uint32_t)(unsigned char)crc[2] << 16 | (uint32_t)(unsigned char)crc[3] << 24;
+        assert_int_equal(got, plain_crc);
+        if (!ref_sha) {
+            ref_crc = crc;
+            ref_sha = sha;
+            n_crc = nc;
+            n_sha = ns;
+        } else {
+            assert_memory_equal(crc, ref_crc, n_crc);
+            assert_memory_equal(sha, ref_sha, n_sha);
+            free(crc);
+            free(sha);
+        }
+        free(crc_path);
+        free(sha_path);
+        free(out);
+        free(err);
+        free(f1);
+        free(f2);
+        free(outdir);
+    }
+    free(ref_crc);
+    free(ref_sha);
+    free(data);
+    free(p);
+    free(text);
+    free(src);
+    free(sub);
+}
+
 /* "-" binds the pipeline's input to stdin and an output to stdout, so
  * accel-run composes with shell pipes; streamed in small chunks and in
  * whole buffers; the progress line on a stream that is not a terminal. */
@@ -383,9 +459,10 @@ static void run_piped(const char *tag, const char *mode)
 {
     char *outdir = ts_printf("%s/out-%s", dir, tag);
     ts_mkdirs(outdir);
-    char *cmd = ts_printf("'%s' -f inflate=cpu:0 -f crc=cpu:0 -f deflate=cpu:0 %s -o '%s' -i - --output packed=- "
-                          "'%s' < '%s/input.zz' > '%s/piped.zz'",
-                          ACCEL_RUN_PATH, mode, outdir, pipeline, dir, outdir);
+    char *cmd =
+        ts_printf("'%s' -f inflate=cpu:0 -f crc=cpu:0 -f deflate=cpu:0 %s -o '%s' -i - --output packed=- "
+                  "'%s' < '%s/input.zz' > '%s/piped.zz'",
+                  ACCEL_RUN_PATH, mode, outdir, pipeline, dir, outdir);
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     char *out = NULL, *err = NULL;
     int rc = ts_run(argv, NULL, &out, &err);
@@ -487,9 +564,9 @@ static double ceiling_of(accel_device *device)
             accel_topology_node tn = {.struct_size = sizeof(tn)};
             accel_attach_mode mode;
             uint64_t bw = 0, lat;
-            if (accel_topology_get_node(t, m, &tn) == ACCEL_SUCCESS && tn.kind == ACCEL_TOPOLOGY_NODE_MEMORY &&
-                tn.numa_node >= 0 && accel_topology_reach(t, node, m, &mode, &bw, &lat) == ACCEL_SUCCESS &&
-                bw > best)
+            if (accel_topology_get_node(t, m, &tn) == ACCEL_SUCCESS &&
+                tn.kind == ACCEL_TOPOLOGY_NODE_MEMORY && tn.numa_node >= 0 &&
+                accel_topology_reach(t, node, m, &mode, &bw, &lat) == ACCEL_SUCCESS && bw > best)
                 best = bw;
         }
     }
@@ -561,8 +638,9 @@ static void test_calibrate(void **state)
     free(ts_write_text(cache_dir, "calibration.json",
                        "{\"version\": 1, \"devices\": {\"0123456789abcdef0123456789abcdef\": "
                        "{\"crc32c\": {\"fixed_ns\": 1, \"bytes_per_second\": 2}}}}"));
-    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", "--calibrate-sizes", "1K,4K,16K,64K",
-                          "--calibrate-budget", "0.05", NULL};
+    const char *argv[] = {
+        ACCEL_RUN_PATH, "--calibrate", "--calibrate-sizes", "1K,4K,16K,64K", "--calibrate-budget",
+        "0.05",         NULL};
     char *out = NULL, *err = NULL;
     int rc = ts_run(argv, env, &out, &err);
     if (rc != 0)
@@ -589,8 +667,8 @@ static void test_calibrate(void **state)
     accel_instance_destroy(inst);
     unsetenv("ACCEL_DRIVERS_SELECT");
     json_object *fns = cpu_figures(j);
-    static const char *const names[] = {"accel.copy", "accel.fill", "crc32c", "sha256", "zlib.deflate",
-                                        "zlib.inflate"};
+    static const char *const names[] = {"accel.copy", "accel.fill",   "crc32c",
+                                        "sha256",     "zlib.deflate", "zlib.inflate"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         check_figures(fns, names[i], 3, ceiling);
     json_object_put(j);
@@ -627,8 +705,8 @@ static void test_calibrate_corpus(void **state)
     free(ts_write_text(corpus, "README.md", "not data"));
     free(ts_write_text(corpus, "words.txt", "the quick brown fox jumps over the lazy dog\n"));
     char *out = NULL, *err = NULL;
-    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", "--corpus", corpus, "--calibrate-sizes", "1K,2K,3K",
-                          "--calibrate-budget", "0.05", NULL};
+    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate",        "--corpus", corpus, "--calibrate-sizes",
+                          "1K,2K,3K",     "--calibrate-budget", "0.05",     NULL};
     int rc = ts_run(argv, env, &out, &err);
     if (rc != 0)
         fail_msg("accel-run --calibrate --corpus exited %d: %s", rc, err);
@@ -684,8 +762,8 @@ static void test_calibrate_corpus(void **state)
             a[k + 1] = bad[i][k];
         rc = ts_run(a, env, &out, &err);
         if (rc != 2)
-            fail_msg("accel-run %s %s %s: exit %d, not 2: %s", bad[i][0], bad[i][1], bad[i][2] ? bad[i][2] : "",
-                     rc, err);
+            fail_msg("accel-run %s %s %s: exit %d, not 2: %s", bad[i][0], bad[i][1],
+                     bad[i][2] ? bad[i][2] : "", rc, err);
         free(out);
         free(err);
     }
@@ -701,17 +779,12 @@ static void test_calibrate_corpus(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_placement),
-        cmocka_unit_test(test_forced_everywhere),
-        cmocka_unit_test(test_forced_mixed),
-        cmocka_unit_test(test_plan_only_json),
-        cmocka_unit_test(test_infeasible),
-        cmocka_unit_test(test_what_if),
-        cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_input_errors),
-        cmocka_unit_test(test_stdin_stdout),
-        cmocka_unit_test(test_interrupt),
-        cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_default_placement), cmocka_unit_test(test_forced_everywhere),
+        cmocka_unit_test(test_forced_mixed),      cmocka_unit_test(test_plan_only_json),
+        cmocka_unit_test(test_infeasible),        cmocka_unit_test(test_what_if),
+        cmocka_unit_test(test_usage_errors),      cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_stdin_stdout),      cmocka_unit_test(test_streamed_across_drivers),
+        cmocka_unit_test(test_interrupt),         cmocka_unit_test(test_calibrate),
         cmocka_unit_test(test_calibrate_corpus),
     };
     return cmocka_run_group_tests_name("accel-run", tests, group_setup, group_teardown);
