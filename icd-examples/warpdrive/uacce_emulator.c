@@ -49,6 +49,7 @@
 #include "emu_memory.h"
 #include "wd_proto.h"
 
+#include "accel_deflate_stream.h"
 #include "accel_sha256_stream.h"
 
 #include <errno.h>
@@ -490,6 +491,37 @@ static int op_sha256_stream(conn *c, const wd_desc *d)
     return final ? emu_write(&c->space, d->addr[2], digest, 32) : WD_ST_OK;
 }
 
+/* zlib.deflate.stream: the piece into dst (buf1), the documented state
+ * (buf2) read and written back (accel_deflate_stream.c, compiled in); a dst
+ * too small or a bad state leaves the state as it was. */
+static int op_deflate_stream(conn *c, const wd_desc *d, uint64_t *produced)
+{
+    uint32_t level = d->imm & 0xffu;
+    bool final = (d->imm & WD_IMM_FINAL) != 0;
+    if (d->len[2] < ACCEL_DEFLATE_STREAM_STATE_SIZE || level > WD_DEFLATE_LEVEL_MAX || (d->imm & ~0x1ffu))
+        return WD_ST_INVALID;
+    uint64_t bound = accel_deflate_stream_bound(d->len[0]);
+    uint64_t cap = d->len[1] < bound ? d->len[1] : bound;
+    uint8_t *st = malloc(ACCEL_DEFLATE_STREAM_STATE_SIZE), *out = malloc(cap ? cap : 1);
+    int rc = st && out ? emu_read(&c->space, d->addr[2], st, ACCEL_DEFLATE_STREAM_STATE_SIZE) : WD_ST_NOMEM;
+    src_bytes src = {0};
+    if (!rc)
+        rc = src_get(c, d->addr[0], d->len[0], &src);
+    if (!rc) {
+        accel_deflate_stream_result r =
+            accel_deflate_stream(st, src.p, d->len[0], out, cap, (int)level, final, produced);
+        src_put(&src);
+        rc = r == ACCEL_DEFLATE_STREAM_OK ? WD_ST_OK : r == ACCEL_DEFLATE_STREAM_NO_MEMORY ? WD_ST_NOMEM : WD_ST_INVALID;
+    }
+    if (!rc)
+        rc = emu_write(&c->space, d->addr[1], out, *produced);
+    if (!rc)
+        rc = emu_write(&c->space, d->addr[2], st, ACCEL_DEFLATE_STREAM_STATE_SIZE);
+    free(st);
+    free(out);
+    return rc;
+}
+
 /* The size of a zlib stream of stored blocks of n bytes: header, 5 bytes
  * per block of at most 65535 (one empty block for no input), Adler-32.
  * Within the documented bound n + 5 * ceil(n / 65535) + 11. */
@@ -712,6 +744,7 @@ static void execute(conn *c, uint32_t index)
         case WD_OP_FILL: st = op_fill(c, &desc); break;
         case WD_OP_CRC32C_STREAM: st = op_crc32c_stream(c, &desc); break;
         case WD_OP_SHA256_STREAM: st = op_sha256_stream(c, &desc); break;
+        case WD_OP_DEFLATE_STREAM: st = op_deflate_stream(c, &desc, &produced); break;
         default: st = WD_ST_BAD_OP; break;
         }
         if (st)

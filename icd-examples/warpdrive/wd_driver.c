@@ -133,8 +133,8 @@ static const struct {
     const char *algorithm;
     uint32_t ops;
 } algorithm_map[] = {
-    {"zlib", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
-    {"deflate", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE},
+    {"zlib", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE | 1u << WD_OP_DEFLATE_STREAM},
+    {"deflate", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE | 1u << WD_OP_DEFLATE_STREAM},
     {"crc32c", 1u << WD_OP_CRC32C | 1u << WD_OP_CRC32C_STREAM},
     {"sha256", 1u << WD_OP_SHA256 | 1u << WD_OP_SHA256_STREAM},
     {"copy", 1u << WD_OP_COPY},
@@ -816,6 +816,8 @@ static const wd_function builtins[] = {
     {"zlib.inflate", WD_OP_INFLATE, 3, {MEM, MEM, MEM}},
     {"crc32c.stream", WD_OP_CRC32C_STREAM, 2, {MEM, MEM}},
     {"sha256.stream", WD_OP_SHA256_STREAM, 4, {MEM, MEM, MEM, ACCEL_ARG_U32}}, /* final: the immediate */
+    /* out_size through the completion entry, level and final in the immediate: wd_queue.c */
+    {"zlib.deflate.stream", WD_OP_DEFLATE_STREAM, 6, {MEM, MEM, MEM, ACCEL_ARG_I32, MEM, ACCEL_ARG_U32}},
 };
 #undef MEM
 

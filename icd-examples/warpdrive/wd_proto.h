@@ -108,6 +108,10 @@ enum wd_op {
      * state in host memory, in the documented layout. */
     WD_OP_CRC32C_STREAM = 7, /* buf0 = src, buf1 = state (>= 4) */
     WD_OP_SHA256_STREAM = 8, /* buf0 = src, buf1 = state (>= 112), buf2 = result (0 or >= 32), imm = final */
+    /* buf0 = src, buf1 = dst, buf2 = state (>= 32800), imm = level 0..9 | WD_IMM_FINAL; the piece's
+     * length comes back in cqe.produced and the host stores it to out_size (the function's fourth
+     * buffer, for which a descriptor has no room). */
+    WD_OP_DEFLATE_STREAM = 9,
     WD_OP_COUNT
 };
 
@@ -115,6 +119,7 @@ enum wd_op {
 #define WD_DESC_RESULT_IN_CQE 0x1u /* crc32c: the result in cqe.produced, buf1 untouched */
 
 #define WD_DEFLATE_LEVEL_MAX 9u
+#define WD_IMM_FINAL         0x100u /* WD_OP_DEFLATE_STREAM: the last chunk of the stream */
 
 /* Header flags (besides UACCE_DEV_SVA). */
 #define WD_DUS_HEARTBEAT 0x2u /* header.heartbeat advances while the device lives */

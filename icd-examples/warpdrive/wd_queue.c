@@ -75,7 +75,8 @@ typedef struct wd_queue {
     uint32_t reaped;              /* under reap_lock */
     _Atomic uint32_t reaped_seen; /* for the producer's space check */
     wd_fence *inflight[WD_RING_ENTRIES];
-    uint8_t *result_dst[WD_RING_ENTRIES]; /* WD_DESC_RESULT_IN_CQE: where the 4 bytes go, else NULL */
+    uint8_t *result_dst[WD_RING_ENTRIES]; /* a result in the completion entry: where it goes, else NULL */
+    uint8_t result_len[WD_RING_ENTRIES];  /* its bytes: 4 (crc32c), 8 (deflate.stream's out_size) */
 
     _Atomic int32_t error; /* first failure (accel_result), 0 if none */
     _Atomic bool lost;
@@ -162,7 +163,7 @@ static void reap_locked(wd_queue *q)
             uint8_t *dst = q->result_dst[slot];
             if (dst && e->status == WD_ST_OK) {
                 uint64_t v = e->produced; /* the device's result, stored as it would have */
-                for (int i = 0; i < 4; i++)
+                for (int i = 0; i < q->result_len[slot]; i++)
                     dst[i] = (uint8_t)(v >> (8 * i));
             }
         } else if (lost)
@@ -559,17 +560,26 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     uint32_t imm = 0;
     for (uint32_t i = 0; i < s.arg_count; i++) {
         const accel_icd_arg *a = &s.args[i];
-        if (a->kind == ACCEL_ARG_U32) {
+        if (a->kind == ACCEL_ARG_U32 && fn->op == WD_OP_DEFLATE_STREAM) {
+            imm |= a->u.u32 ? WD_IMM_FINAL : 0;
+        } else if (a->kind == ACCEL_ARG_U32) {
             imm = a->u.u32;
-        } else if (a->kind == ACCEL_ARG_I32 && fn->op == WD_OP_DEFLATE) {
+        } else if (a->kind == ACCEL_ARG_I32 && (fn->op == WD_OP_DEFLATE || fn->op == WD_OP_DEFLATE_STREAM)) {
             int32_t level = a->u.i32;
             if (level < -1 || level > (int32_t)WD_DEFLATE_LEVEL_MAX) {
                 WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate level %d is outside -1..9; the submission "
                        "fails and the queue with it", q->dev->name, (int)level);
                 set_error(q, ACCEL_ERROR_INVALID_ARGUMENT);
             }
-            imm = level == -1 ? 6u : (uint32_t)level;
+            imm = (imm & WD_IMM_FINAL) | (level == -1 ? 6u : (uint32_t)level & 0xffu);
         }
+    }
+    /* zlib.deflate.stream's out_size comes back in the completion entry
+     * (a descriptor has three buffers): the device cannot check its size. */
+    if (fn->op == WD_OP_DEFLATE_STREAM && s.args[2].u.mem.size < 8) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate.stream's out_size is smaller than 8 bytes; the "
+               "submission fails and the queue with it", q->dev->name);
+        set_error(q, ACCEL_ERROR_INVALID_ARGUMENT);
     }
     /* A broken queue, or a lost device: fail without running. */
     if (atomic_load_explicit(&q->lost, memory_order_acquire) ||
@@ -614,6 +624,12 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     memset(d->len, 0, sizeof(d->len));
     for (uint32_t i = 0, b = 0; i < s.arg_count; i++) {
         const accel_icd_arg *a = &s.args[i];
+        if (fn->op == WD_OP_DEFLATE_STREAM && i == 2) {
+            const wd_memory *m = a->u.mem.memory;
+            q->result_dst[slot] = m->base + a->u.mem.offset; /* out_size: from cqe.produced */
+            q->result_len[slot] = 8;
+            continue;
+        }
         if (a->kind == ACCEL_ARG_MEMORY && b < 3) {
             d->addr[b] = device_address(a);
             d->len[b] = a->u.mem.size;
@@ -623,6 +639,7 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
             if (b == 1 && fn->op == WD_OP_CRC32C && !m->region && a->u.mem.size >= 4) {
                 d->flags |= WD_DESC_RESULT_IN_CQE;
                 q->result_dst[slot] = m->base + a->u.mem.offset;
+                q->result_len[slot] = 4;
             }
             b++;
         }

@@ -5,7 +5,8 @@
  * same memory object, and ends equal to the one-shot form (and to zlib and
  * OpenSSL). The cpu device must offer all four forms, an OpenCL device and
  * the emulated WarpDrive device (started here like test_standard starts
- * it) crc32c.stream and sha256.stream.
+ * it) crc32c.stream and sha256.stream, the WarpDrive device
+ * zlib.deflate.stream too.
  * Also: pipelines may name the stream forms, with their argument
  * conventions checked. */
 #include <setjmp.h>
@@ -113,13 +114,16 @@ static bool is_driver(const device_ctx *c, const char *driver)
 }
 
 /* Does the device offer the function? The cpu must offer every stream
- * form, OpenCL and WarpDrive devices the crc32c and sha256 ones. */
+ * form, OpenCL and WarpDrive devices the crc32c and sha256 ones, the
+ * WarpDrive device the deflate one too. */
 static bool offers(const device_ctx *c, const char *name)
 {
     accel_function *fn = NULL;
     accel_result r = accel_function_get(c->dev, NULL, name, &fn);
     bool hashes = strcmp(name, "crc32c.stream") == 0 || strcmp(name, "sha256.stream") == 0;
-    bool required = is_driver(c, "cpu") || (hashes && (is_driver(c, "opencl") || is_driver(c, "warpdrive")));
+    bool required = is_driver(c, "cpu") ||
+                    (hashes && (is_driver(c, "opencl") || is_driver(c, "warpdrive"))) ||
+                    (strcmp(name, "zlib.deflate.stream") == 0 && is_driver(c, "warpdrive"));
     if (r == ACCEL_ERROR_NOT_FOUND && !required)
         return false;
     if (r)
@@ -485,6 +489,56 @@ static void test_stream_zlib_across_devices(void **state)
     accel_memory_free(x.in);
 }
 
+/* Failures of zlib.deflate.stream on every device that offers it: an
+ * out_size under 8 bytes, a level outside -1..9, a dst too small for
+ * incompressible input; the state stays as it was. */
+static void test_stream_deflate_failures(void **state)
+{
+    fixture *f = *state;
+    uint32_t idx[MAX_DEVICES], count = offering(f, "zlib.deflate.stream", idx);
+    accel_memory *in = mem(f, 5000), *dst = mem(f, bound(5000)), *size = mem(f, 8), *st = mem(f, 32800);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 5000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        host(in)[i] = (unsigned char)x;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        device_ctx *c = &f->d[idx[i]];
+        memset(host(st), 0, 32800);
+        accel_arg first[] = {marg(in, 0, 1000), marg(dst, 0, bound(1000)), marg(size, 0, 8),
+                             i32arg(6),         marg(st, 0, 32800),        u32arg(0)};
+        assert_int_equal(run(c, "zlib.deflate.stream", first, 6), ACCEL_SUCCESS);
+        unsigned char *before = malloc(32800);
+        memcpy(before, host(st), 32800);
+        struct {
+            uint64_t dst_size, size_size;
+            int32_t level;
+        } bad[] = {{bound(4000), 7, 6}, {bound(4000), 8, 10}, {bound(4000), 8, -2}, {3000, 8, 6}};
+        for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            accel_arg a[] = {marg(in, 1000, 4000),
+                             marg(dst, 0, bad[k].dst_size),
+                             marg(size, 0, bad[k].size_size),
+                             i32arg(bad[k].level),
+                             marg(st, 0, 32800),
+                             u32arg(0)};
+            accel_result r = run(c, "zlib.deflate.stream", a, 6);
+            if (r != ACCEL_ERROR_INVALID_ARGUMENT)
+                fail_msg("zlib.deflate.stream case %zu on %s: %s, expected ACCEL_ERROR_INVALID_ARGUMENT", k,
+                         c->info.name, accel_result_string(r));
+            if (memcmp(host(st), before, 32800) != 0)
+                fail_msg("zlib.deflate.stream case %zu on %s changed the state of a failed call", k,
+                         c->info.name);
+        }
+        free(before);
+    }
+    accel_memory_free(st);
+    accel_memory_free(size);
+    accel_memory_free(dst);
+    accel_memory_free(in);
+}
+
 /* ---- pipelines ------------------------------------------------------------- */
 
 static void test_stream_pipeline_names(void **state)
@@ -557,6 +611,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_crc32c_across_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_sha256_across_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_zlib_across_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_deflate_failures, setup, teardown),
         cmocka_unit_test(test_stream_pipeline_names),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
