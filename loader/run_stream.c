@@ -305,7 +305,11 @@ static accel_result setup(stream *s)
             return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "out of memory");
         if (alloc_on(s, e->slot_size * depth, e->buffer, NULL, &e->mem) != ACCEL_SUCCESS)
             return run->err;
-        if (!(e->host = host(s, e->mem, e->buffer)))
+        /* The host reads inputs into their rings and writes outputs from
+         * theirs; a ring between two stages may live where the host cannot
+         * map it (a device's memory). */
+        bool host_io = e->producer < 0 || p->buffers[e->buffer].pub.output_file;
+        if (host_io && !(e->host = host(s, e->mem, e->buffer)))
             return run->err;
         e->readers = p->buffers[e->buffer].pub.output_file ? 1 : 0;
     }
