@@ -33,3 +33,9 @@ fi
 if [ -x "$build/bench/bench_functions" ]; then
     "$build/bench/bench_functions" --manifests "$build/manifests"
 fi
+# The demo pipeline streamed over 1 GiB and 4 GiB of the corpus (BENCH_STREAM_SIZES to change
+# them), next to its stages alone, whole buffers and the shell's pigz / zlib-flate: tens of
+# minutes on a small machine (every configuration deflates the whole input at level 6).
+if [ -x "$build/bench/bench_stream" ]; then
+    "$build/bench/bench_stream" --manifests "$build/manifests" --sizes "${BENCH_STREAM_SIZES:-1G,4G}"
+fi
