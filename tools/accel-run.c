@@ -55,6 +55,8 @@ static void usage(FILE *f)
             "      --chunk-size N       stream in chunks of N bytes (K, M, G suffixes;\n"
             "                           default 1M)\n"
             "      --whole-buffer       never stream: whole buffers, one call per stage\n"
+            "      --throughput         place for a stream's throughput (its busiest device)\n"
+            "                           rather than one pass's latency\n"
             "  -q, --quiet              no plan and no progress on stderr\n"
             "      --calibrate          time the standard functions on every device and cache\n"
             "                           the figures for placement (docs/accel-run.md)\n"
@@ -438,6 +440,7 @@ int main(int argc, char **argv)
         OPT_OUTPUT,
         OPT_CHUNK,
         OPT_WHOLE,
+        OPT_THROUGHPUT,
     };
     static const struct option opts[] = {
         {"plan-only", no_argument, NULL, 'p'},
@@ -456,6 +459,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"chunk-size", required_argument, NULL, OPT_CHUNK},
         {"whole-buffer", no_argument, NULL, OPT_WHOLE},
+        {"throughput", no_argument, NULL, OPT_THROUGHPUT},
         {"calibrate", no_argument, NULL, OPT_CALIBRATE},
         {"corpus", required_argument, NULL, OPT_CORPUS},
         {"calibrate-sizes", required_argument, NULL, OPT_CAL_SIZES},
@@ -487,6 +491,7 @@ int main(int argc, char **argv)
         case 'i': specs[spec_count++] = (io_spec){.arg = optarg}; break;
         case OPT_OUTPUT: specs[spec_count++] = (io_spec){.arg = optarg, .output = true}; break;
         case OPT_WHOLE: whole = true; break;
+        case OPT_THROUGHPUT: po.objective = ACCEL_PLACE_OBJECTIVE_THROUGHPUT; break;
         case OPT_CHUNK:
             if (parse_size("--chunk-size", optarg, &chunk_size)) {
                 free(forces);

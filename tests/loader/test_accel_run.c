@@ -256,6 +256,12 @@ static void test_plan_only_json(void **state)
     json_object_put(j);
     free(out);
     free(err);
+    /* --throughput places for a stream: the plan says per pass. */
+    rc = run(&out, &err, "--plan-only", "--throughput", pipeline, NULL);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "per pass"));
+    free(out);
+    free(err);
     /* Plan-only runs nothing: no outputs next to the pipeline. */
     char *crc = ts_printf("%s/crc.bin", dir);
     struct stat st;
