@@ -295,8 +295,12 @@ static accel_result setup(stream *s)
     for (uint32_t x = 0; x < s->edge_count; x++) {
         edge *e = &s->edges[x];
         e->slot_size = chunk;
-        if (e->producer >= 0 && kind_of(p->stages[e->producer].pub.function) == K_DEFLATE)
-            e->slot_size = chunk + 5 * ((chunk + 65534) / 65535) + 16; /* the stream form's bound */
+        if (e->producer >= 0 && kind_of(p->stages[e->producer].pub.function) == K_DEFLATE) {
+            /* The stream form's bound over what its src slots hold (edges
+             * are made in stage order: the src's size is known). */
+            uint64_t in = s->edges[s->edge_of[p->stages[e->producer].pub.args[0].buffer]].slot_size;
+            e->slot_size = in + 5 * ((in + 65534) / 65535) + 16;
+        }
         e->len = accel__calloc(depth, sizeof(*e->len));
         e->refs = accel__calloc(depth, sizeof(*e->refs));
         e->busy = accel__calloc(depth, sizeof(*e->busy));

@@ -352,6 +352,55 @@ static void test_run_empty_input(void **state)
     release(&d);
 }
 
+/* A stream of a stream: deflate of incompressible bytes (each piece larger
+ * than its chunk) deflated again; the second stage's slots hold the bound
+ * of the first's. Inflating twice gives the bytes back. */
+static void test_run_deflate_twice(void **state)
+{
+    (void)state;
+    static const char json[] =
+        "{\"pipeline_version\": 1, \"buffers\": {\"data\": {\"file\": \"data.bin\"},"
+        " \"a\": {\"bytes_from\": \"data\", \"scale\": 1.01, \"add\": 64}, \"a_size\": {\"bytes\": 8},"
+        " \"b\": {\"bytes_from\": \"a\", \"scale\": 1.01, \"add\": 64, \"output\": \"twice.zz\"},"
+        " \"b_size\": {\"bytes\": 8}}, \"stages\": ["
+        " {\"name\": \"first\", \"function\": \"zlib.deflate\", \"args\": [{\"buffer\": \"data\"},"
+        "  {\"buffer\": \"a\"}, {\"buffer\": \"a_size\"}, {\"i32\": 9}]},"
+        " {\"name\": \"second\", \"function\": \"zlib.deflate\", \"args\": [{\"buffer\": \"a\", "
+        "  \"size_from\": \"a_size\"}, {\"buffer\": \"b\"}, {\"buffer\": \"b_size\"}, {\"i32\": 0}]}]}";
+    size_t n = 50000;
+    unsigned char *data = malloc(n);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data[i] = (unsigned char)x;
+    }
+    accel_run_options o = {.struct_size = sizeof(o), .chunk_size = 4096};
+    ctx c = {0};
+    prepare(&c, "twice", json, "data.bin", data, n, &o);
+    accel_run_result res = {.struct_size = sizeof(res)};
+    if (accel_run_execute(c.run, &res) != ACCEL_SUCCESS)
+        fail_msg("%s", accel_last_error_message());
+    assert_true(res.streamed);
+    char *path = ts_printf("%s/twice.zz", c.sub);
+    size_t len;
+    unsigned char *b = read_file(path, &len);
+    assert_non_null(b);
+    uLongf alen = 2 * n + 1000, back_len = n + 1;
+    unsigned char *a = malloc(alen), *back = malloc(n + 1);
+    assert_int_equal(uncompress(a, &alen, b, len), Z_OK);
+    assert_int_equal(uncompress(back, &back_len, a, alen), Z_OK);
+    assert_int_equal(back_len, n);
+    assert_memory_equal(back, data, n);
+    free(a);
+    free(back);
+    free(b);
+    free(path);
+    release(&c);
+    free(data);
+}
+
 /* A zlib stream of stored blocks of 1000 bytes each, written by hand, so
  * that the offset of every block header is known. */
 static unsigned char *stored_stream(const unsigned char *data, size_t n, size_t *size)
@@ -728,17 +777,12 @@ static int group_teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_run_chunk_one_byte),
-        cmocka_unit_test(test_run_chunk_not_dividing),
-        cmocka_unit_test(test_run_one_chunk),
-        cmocka_unit_test(test_run_whole_buffer),
-        cmocka_unit_test(test_run_memory_bounded),
-        cmocka_unit_test(test_run_empty_input),
-        cmocka_unit_test(test_run_corrupt_chunk),
-        cmocka_unit_test(test_run_device_lost),
-        cmocka_unit_test(test_run_cancel),
-        cmocka_unit_test(test_run_bindings),
-        cmocka_unit_test(test_run_progress_and_errors),
+        cmocka_unit_test(test_run_chunk_one_byte), cmocka_unit_test(test_run_chunk_not_dividing),
+        cmocka_unit_test(test_run_one_chunk),      cmocka_unit_test(test_run_whole_buffer),
+        cmocka_unit_test(test_run_memory_bounded), cmocka_unit_test(test_run_empty_input),
+        cmocka_unit_test(test_run_corrupt_chunk),  cmocka_unit_test(test_run_device_lost),
+        cmocka_unit_test(test_run_deflate_twice),  cmocka_unit_test(test_run_cancel),
+        cmocka_unit_test(test_run_bindings),       cmocka_unit_test(test_run_progress_and_errors),
     };
     return cmocka_run_group_tests_name("run", tests, group_setup, group_teardown);
 }
