@@ -130,7 +130,7 @@ static accel_result open_sink(accel_run *run, uint32_t b)
         accel__free(path);
         return r;
     }
-    fchmod(fd, 0644 & ~(mode_t)0); /* mkstemp makes 0600; outputs are ordinary files */
+    fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
     k->fd = fd;
     k->own_fd = true;
     k->tmp_path = tmp;
@@ -141,15 +141,18 @@ static accel_result open_sink(accel_run *run, uint32_t b)
 
 accel_result accel__run_open_io(accel_run *run)
 {
+    bool unknown = false; /* an input whose size nobody knows: no total */
     for (uint32_t b = 0; b < run->nb; b++) {
         const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
         if (pb->input_file && open_source(run, b) != ACCEL_SUCCESS)
             return run->err;
         if (pb->input_file) {
-            if (run->sources[b].size_known || run->sources[b].size)
-                run->input_total += run->sources[b].size;
+            unknown |= !run->sources[b].size_known && !run->sources[b].size;
+            run->input_total += run->sources[b].size;
         }
     }
+    if (unknown)
+        run->input_total = 0;
     for (uint32_t b = 0; b < run->nb; b++)
         if (run->pipeline->buffers[b].pub.output_file && open_sink(run, b) != ACCEL_SUCCESS)
             return run->err;
