@@ -84,6 +84,12 @@ void accel_sha256_blocks(uint32_t h[8], const uint8_t *p, size_t nblocks)
 
 bool accel_sha256_stream(uint8_t *state, const uint8_t *src, uint64_t size, bool final, uint8_t digest[32])
 {
+    return accel_sha256_stream_with(state, src, size, final, digest, accel_sha256_blocks);
+}
+
+bool accel_sha256_stream_with(uint8_t *state, const uint8_t *src, uint64_t size, bool final,
+                              uint8_t digest[32], accel_sha256_blocks_fn blocks)
+{
     uint32_t started = le32(state + ST_STARTED);
     uint64_t total = (uint64_t)le32(state + ST_TOTAL) | (uint64_t)le32(state + ST_TOTAL + 4) << 32;
     uint32_t h[8];
@@ -112,13 +118,13 @@ bool accel_sha256_stream(uint8_t *state, const uint8_t *src, uint64_t size, bool
         src += take;
         size -= take;
         if (fill == 64) {
-            accel_sha256_blocks(h, block, 1);
+            blocks(h, block, 1);
             started = 1;
             fill = 0;
         }
     }
     if (size >= 64) {
-        accel_sha256_blocks(h, src, (size_t)(size / 64));
+        blocks(h, src, (size_t)(size / 64));
         started = 1;
         src += size - size % 64;
         size %= 64;
@@ -135,7 +141,7 @@ bool accel_sha256_stream(uint8_t *state, const uint8_t *src, uint64_t size, bool
         uint64_t bits = total * 8;
         for (int i = 0; i < 8; i++)
             pad[n - 1 - i] = (uint8_t)(bits >> (8 * i));
-        accel_sha256_blocks(h, pad, n / 64);
+        blocks(h, pad, n / 64);
         for (int i = 0; i < 8; i++) {
             digest[4 * i] = (uint8_t)(h[i] >> 24);
             digest[4 * i + 1] = (uint8_t)(h[i] >> 16);

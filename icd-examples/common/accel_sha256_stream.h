@@ -24,4 +24,10 @@ bool accel_sha256_stream(uint8_t *state, const uint8_t *src, uint64_t size, bool
  * exported for drivers that keep their own state). */
 void accel_sha256_blocks(uint32_t h[8], const uint8_t *blocks, size_t nblocks);
 
+/* accel_sha256_stream with another compression function of the same
+ * contract (a faster one of the platform's). */
+typedef void (*accel_sha256_blocks_fn)(uint32_t h[8], const uint8_t *blocks, size_t nblocks);
+bool accel_sha256_stream_with(uint8_t *state, const uint8_t *src, uint64_t size, bool final,
+                              uint8_t digest[32], accel_sha256_blocks_fn blocks);
+
 #endif

@@ -6,15 +6,23 @@
  *
  * crc32c.stream runs this driver's CRC-32C (ISA-L's where the build has
  * it) from the finished CRC in state; the others are the shared helpers of
- * icd-examples/common: a portable SHA-256 block function (OpenSSL's
- * context has its own layout and hides it behind EVP), zlib's raw deflate
- * primed with the window in state, and a streaming inflater whose state is
- * the documented one. A state these functions did not write (nor zeros)
+ * icd-examples/common: SHA-256 over the documented state, zlib's raw
+ * deflate primed with the window in state, and a streaming inflater whose
+ * state is the documented one. sha256.stream compresses its blocks with
+ * OpenSSL's (SHA extensions or AVX2, about 7x the portable function here):
+ * its low-level context is loaded with H from the state, given whole
+ * blocks only, and H read back; EVP hides the chaining values, and the
+ * low-level calls are deprecated in OpenSSL 3 but still the documented way
+ * to reach them. Without them (OpenSSL built with no-deprecated), the
+ * portable function. A state these functions did not write (nor zeros)
  * fails the call with ACCEL_ERROR_INVALID_ARGUMENT, logged with the
  * function and argument. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init and SHA256_Update: see above */
 #include "cpu_internal.h"
 
 #include <string.h>
+
+#include <openssl/sha.h>
 
 #include "accel_deflate_stream.h"
 #include "accel_inflate_stream.h"
@@ -59,6 +67,26 @@ accel_result cpu__crc32c_stream(cpu_scratch *scratch, const accel_icd_arg *a)
     return ACCEL_SUCCESS;
 }
 
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+/* The compression function over whole blocks, OpenSSL's: with no partial
+ * block in the context (num 0) and only multiples of 64 bytes, Update runs
+ * the block function on h directly; the bit counts it keeps are never
+ * used (no Final). */
+static void openssl_blocks(uint32_t h[8], const uint8_t *blocks, size_t nblocks)
+{
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    for (int i = 0; i < 8; i++)
+        c.h[i] = h[i];
+    SHA256_Update(&c, blocks, nblocks * 64);
+    for (int i = 0; i < 8; i++)
+        h[i] = c.h[i];
+}
+#define SHA256_BLOCKS openssl_blocks
+#else
+#define SHA256_BLOCKS accel_sha256_blocks
+#endif
+
 /* sha256.stream(src, state, result, final). */
 accel_result cpu__sha256_stream(cpu_scratch *scratch, const accel_icd_arg *a)
 {
@@ -70,7 +98,8 @@ accel_result cpu__sha256_stream(cpu_scratch *scratch, const accel_icd_arg *a)
     if (state_overlaps("sha256.stream", a, 3, 1))
         return ACCEL_ERROR_INVALID_ARGUMENT;
     uint8_t digest[32];
-    if (!accel_sha256_stream(cpu__arg_ptr(&a[1]), cpu__arg_ptr(&a[0]), a[0].u.mem.size, final, digest)) {
+    if (!accel_sha256_stream_with(cpu__arg_ptr(&a[1]), cpu__arg_ptr(&a[0]), a[0].u.mem.size, final, digest,
+                                  SHA256_BLOCKS)) {
         CPU_LOG(ACCEL_LOG_WARN, "sha256.stream: argument state is not a sha256.stream state");
         return ACCEL_ERROR_INVALID_ARGUMENT;
     }
