@@ -148,8 +148,11 @@ static bool huff_build(huff *h, const uint8_t *len, unsigned n, bool complete)
     uint16_t offs[MAX_BITS + 2];
     memset(h->count, 0, sizeof(h->count));
     memset(h->fast, 0, sizeof(h->fast));
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < n; i++) {
+        if (len[i] > MAX_BITS)
+            return false;
         h->count[len[i]]++;
+    }
     h->count[0] = 0;
     unsigned max = 0;
     for (unsigned l = 1; l <= MAX_BITS; l++)
@@ -312,12 +315,14 @@ static void fixed_lengths(uint8_t *lens)
  * the fixed ones); false if they do not make codes. */
 static bool build_tables(inf *s)
 {
-    uint8_t fixed[NLIT + NDIST];
-    const uint8_t *lens = s->state + ST_LENS;
-    if (s->flags & FL_FIXED) {
-        fixed_lengths(fixed);
-        lens = fixed;
-    }
+    /* A copy, read once: the state is the application's memory, which may
+     * change while the tables are built from it (huff_build reads each
+     * length twice and indexes by it). */
+    uint8_t lens[NLIT + NDIST];
+    if (s->flags & FL_FIXED)
+        fixed_lengths(lens);
+    else
+        memcpy(lens, s->state + ST_LENS, sizeof(lens));
     if (!(s->flags & FL_FIXED) && lens[256] == 0)
         return false;
     return huff_build(&s->lit, lens, NLIT, false) && huff_build(&s->dist, lens + NLIT, NDIST, false);
