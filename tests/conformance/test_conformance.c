@@ -317,19 +317,22 @@ static run run_fake(const char *variant, const char *const *more_args)
     return r;
 }
 
-/* What each broken variant must fail, and the words its message has. */
+/* What each broken variant must fail, and the words its message has;
+ * `also`: another group the same fault shows in (a driver that answers
+ * every name also "offers" the stream forms, with no arguments, which the
+ * functions group checks where a device offers them). */
 static const struct {
-    const char *variant, *group, *test, *words;
+    const char *variant, *group, *test, *words, *also;
 } breaks[] = {
-    {"abi", "abi", "enumerate", "(rule 9)"},
-    {"info", "info", "uuid", "all zeros"},
-    {"memory", "memory", "import_fd", "fd_offset"},
-    {"functions", "functions", "crc32c", "expected 0xe3069283"},
-    {"queues", "queues", "failure_breaks_queue", "ACCEL_ERROR_INVALID_ARGUMENT"},
-    {"arguments", "arguments", "unknown_function", "expected ACCEL_ERROR_NOT_FOUND"},
-    {"partitions", "partitions", "parent", "names no parent"},
-    {"concurrency", "concurrency", "fence_waiters", "several waiters"},
-    {"device_loss", "device-loss", "other_queues_fail", "whole device"},
+    {"abi", "abi", "enumerate", "(rule 9)", NULL},
+    {"info", "info", "uuid", "all zeros", NULL},
+    {"memory", "memory", "import_fd", "fd_offset", NULL},
+    {"functions", "functions", "crc32c", "expected 0xe3069283", NULL},
+    {"queues", "queues", "failure_breaks_queue", "ACCEL_ERROR_INVALID_ARGUMENT", NULL},
+    {"arguments", "arguments", "unknown_function", "expected ACCEL_ERROR_NOT_FOUND", "functions"},
+    {"partitions", "partitions", "parent", "names no parent", NULL},
+    {"concurrency", "concurrency", "fence_waiters", "several waiters", NULL},
+    {"device_loss", "device-loss", "other_queues_fail", "whole device", NULL},
 };
 
 static void test_conformance_fake(void **state)
@@ -363,6 +366,12 @@ static void test_conformance_fake(void **state)
         for (size_t i = 0; i < n; i++) {
             if (c[i].status != CASE_FAILED)
                 continue;
+            if (breaks[b].also && strcmp(c[i].group, breaks[b].also) == 0) {
+                if (!strstr(c[i].message, ".stream"))
+                    fail_msg("the %s variant failed %s %s.%s, not over a stream form: %s", variant, c[i].device,
+                             c[i].group, c[i].test, c[i].message);
+                continue;
+            }
             if (strcmp(c[i].group, breaks[b].group) != 0)
                 fail_msg("the %s variant breaks group %s, but %s %s.%s failed too: %s", variant,
                          breaks[b].group, c[i].device, c[i].group, c[i].test, c[i].message);
