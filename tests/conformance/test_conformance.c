@@ -368,8 +368,8 @@ static void test_conformance_fake(void **state)
                 continue;
             if (breaks[b].also && strcmp(c[i].group, breaks[b].also) == 0) {
                 if (!strstr(c[i].message, ".stream"))
-                    fail_msg("the %s variant failed %s %s.%s, not over a stream form: %s", variant, c[i].device,
-                             c[i].group, c[i].test, c[i].message);
+                    fail_msg("the %s variant failed %s %s.%s, not over a stream form: %s", variant,
+                             c[i].device, c[i].group, c[i].test, c[i].message);
                 continue;
             }
             if (strcmp(c[i].group, breaks[b].group) != 0)
