@@ -113,17 +113,31 @@ static bool is_driver(const device_ctx *c, const char *driver)
     return strcmp(c->info.driver_name, driver) == 0;
 }
 
-/* Does the device offer the function? The cpu must offer every stream
- * form, OpenCL and WarpDrive devices the crc32c and sha256 ones, the
- * WarpDrive device the deflate one too. */
+/* The stream forms each in-tree driver must offer: one line per driver
+ * and function. A driver not listed may offer them or not. */
+static const struct {
+    const char *driver, *function;
+} required_forms[] = {
+    {"cpu", "crc32c.stream"},
+    {"cpu", "sha256.stream"},
+    {"cpu", "zlib.deflate.stream"},
+    {"cpu", "zlib.inflate.stream"},
+    {"opencl", "crc32c.stream"},
+    {"opencl", "sha256.stream"},
+    {"warpdrive", "crc32c.stream"},
+    {"warpdrive", "sha256.stream"},
+    {"warpdrive", "zlib.deflate.stream"},
+};
+
+/* Does the device offer the function? It must where required_forms says so. */
 static bool offers(const device_ctx *c, const char *name)
 {
     accel_function *fn = NULL;
     accel_result r = accel_function_get(c->dev, NULL, name, &fn);
-    bool hashes = strcmp(name, "crc32c.stream") == 0 || strcmp(name, "sha256.stream") == 0;
-    bool required = is_driver(c, "cpu") ||
-                    (hashes && (is_driver(c, "opencl") || is_driver(c, "warpdrive"))) ||
-                    (strcmp(name, "zlib.deflate.stream") == 0 && is_driver(c, "warpdrive"));
+    bool required = false;
+    for (size_t i = 0; i < sizeof(required_forms) / sizeof(required_forms[0]); i++)
+        if (is_driver(c, required_forms[i].driver) && strcmp(name, required_forms[i].function) == 0)
+            required = true;
     if (r == ACCEL_ERROR_NOT_FOUND && !required)
         return false;
     if (r)
