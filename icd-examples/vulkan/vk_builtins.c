@@ -18,6 +18,14 @@
  * ceil(dst / 8 KiB) + ceil(src / 4 KiB) + 16 dispatches, enough for any
  * stream zlib writes; a stream needing more fails as unsupported.
  *
+ * The stream forms take their state as one more memory argument, in the
+ * layout docs/standard-functions.md fixes: crc32c.stream is crc32c's passes
+ * with the combine starting from the state's CRC; sha256.stream loads the
+ * state in its first dispatch and writes it back in its last. Sizes and
+ * overlaps are checked here before anything is recorded
+ * (vk_builtin_check); a state the shader finds invalid fails the fence
+ * with ACCEL_ERROR_INVALID_ARGUMENT.
+ *
  * Built-ins are created per device on first use and owned by the device;
  * function_release does nothing for them.
  */
@@ -41,6 +49,7 @@
 #include "fill_spv.h"
 #include "inflate_spv.h"
 #include "sha256_spv.h"
+#include "sha256_stream_spv.h"
 
 typedef struct builtin_pass {
     const uint32_t *code;
@@ -52,7 +61,7 @@ typedef struct builtin_pass {
 typedef struct builtin_spec {
     const char *name;
     uint32_t arg_count;
-    accel_arg_kind kinds[4];
+    accel_arg_kind kinds[6];
     uint32_t pass_count;
     builtin_pass passes[VK_MAX_PASSES];
     bool texel;   /* see vk_function.texel */
@@ -105,6 +114,7 @@ static void crc32c_schedule(vk_recorder *r, const vk_plan *p)
     r->push[VK_PUSH_TOTAL] = parts;
     r->push[VK_PUSH_AUX0] = part;
     vk_record_dispatch(r, 0, (parts + 7) / 8);
+    r->push[VK_PUSH_AUX2] = r->fn->builtin == VK_BUILTIN_CRC32C_STREAM; /* start from the state's CRC */
     r->push[VK_PUSH_AUX0] = crc32c_x8n(part);
     r->push[VK_PUSH_AUX1] = crc32c_x8n(n - (parts ? parts - 1 : 0) * (uint64_t)part);
     vk_record_dispatch(r, 1, 1);
@@ -202,6 +212,21 @@ static const builtin_spec specs[VK_BUILTIN_COUNT] = {
                             .scratch = true,
                             .schedule = deflate_schedule},
     [VK_BUILTIN_INFLATE] = {"zlib.inflate", 3, {M, M, M}, 1, {{inflate_spv, sizeof(inflate_spv), false, VK_CHUNK_INFLATE}}},
+    /* The stream forms: the state is an argument like any other. */
+    [VK_BUILTIN_CRC32C_STREAM] = {"crc32c.stream",
+                                  2,
+                                  {M, M},
+                                  2,
+                                  {{crc32c_parts_spv, sizeof(crc32c_parts_spv), false, 0},
+                                   {crc32c_combine_spv, sizeof(crc32c_combine_spv), false, 0}},
+                                  .texel = true,
+                                  .scratch = true,
+                                  .schedule = crc32c_schedule},
+    [VK_BUILTIN_SHA256_STREAM] = {"sha256.stream",
+                                  4,
+                                  {M, M, M, ACCEL_ARG_U32},
+                                  1,
+                                  {{sha256_stream_spv, sizeof(sha256_stream_spv), false, 16384}}},
 };
 #undef M
 
@@ -215,6 +240,49 @@ accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p)
         p->scalar = level == -1 ? 6 : (uint32_t)level;
     }
     return ACCEL_SUCCESS;
+}
+
+const char *vk_builtin_name(int which)
+{
+    return which >= 0 && which < VK_BUILTIN_COUNT ? specs[which].name : "a user function";
+}
+
+/* Whether memory arguments a and b share bytes (the same object, both
+ * ranges non-empty and overlapping). */
+static bool overlap(const accel_icd_arg *a, const accel_icd_arg *b)
+{
+    return a->u.mem.memory == b->u.mem.memory && a->u.mem.size && b->u.mem.size &&
+           a->u.mem.offset < b->u.mem.offset + b->u.mem.size && b->u.mem.offset < a->u.mem.offset + a->u.mem.size;
+}
+
+static accel_result refuse(const vk_device *dev, int which, const char *why)
+{
+    VK_LOG(ACCEL_LOG_WARN, "%s: %s: %s", dev->info.name, specs[which].name, why);
+    return ACCEL_ERROR_INVALID_ARGUMENT;
+}
+
+/* The stream forms' sizes and overlaps (docs/standard-functions.md,
+ * "Stream forms"): state is read while the other arguments are read or
+ * written, so it must not share bytes with them. */
+accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_arg *a)
+{
+    switch (which) {
+    case VK_BUILTIN_CRC32C_STREAM:
+        if (a[1].u.mem.size < 4)
+            return refuse(dev, which, "argument state is smaller than 4 bytes");
+        if (overlap(&a[0], &a[1]))
+            return refuse(dev, which, "argument state overlaps argument src");
+        return ACCEL_SUCCESS;
+    case VK_BUILTIN_SHA256_STREAM:
+        if (a[1].u.mem.size < 112)
+            return refuse(dev, which, "argument state is smaller than 112 bytes");
+        if ((a[2].u.mem.size && a[2].u.mem.size < 32) || (a[3].u.u32 && a[2].u.mem.size < 32))
+            return refuse(dev, which, "argument result is neither empty nor 32 bytes or more (final needs 32)");
+        if (overlap(&a[0], &a[1]) || overlap(&a[2], &a[1]))
+            return refuse(dev, which, "argument state overlaps argument src or result");
+        return ACCEL_SUCCESS;
+    default: return ACCEL_SUCCESS;
+    }
 }
 
 #define SCRATCH_BYTES ((VkDeviceSize)SCRATCH_WORDS * 4)

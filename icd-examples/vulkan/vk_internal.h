@@ -105,6 +105,8 @@ enum {
     VK_BUILTIN_SHA256,
     VK_BUILTIN_DEFLATE,
     VK_BUILTIN_INFLATE,
+    VK_BUILTIN_CRC32C_STREAM,
+    VK_BUILTIN_SHA256_STREAM,
     VK_BUILTIN_COUNT
 };
 
@@ -121,8 +123,8 @@ enum {
 #define VK_INFLATE_GROUPS_WORD 2044
 /* The most push-constant bytes a user function may use. */
 #define VK_MAX_PUSH_SIZE 256
-/* Push constants of the built-ins (shaders/common.glsl): 16 words. */
-#define VK_BUILTIN_PUSH_WORDS 16
+/* Push constants of the built-ins (shaders/common.glsl): 20 words. */
+#define VK_BUILTIN_PUSH_WORDS 20
 enum {
     VK_PUSH_OFF0,
     VK_PUSH_OFF1,
@@ -140,6 +142,10 @@ enum {
     VK_PUSH_AUX1,
     VK_PUSH_AUX2,
     VK_PUSH_AUX3,
+    VK_PUSH_OFF3,
+    VK_PUSH_SIZE3,
+    VK_PUSH_SCALAR1, /* a second scalar argument (zlib.deflate.stream's final) */
+    VK_PUSH_PAD,
 };
 
 typedef struct vk_device vk_device;
@@ -184,8 +190,8 @@ struct vk_plan {
     /* Built-ins: each memory argument's offset inside its binding and its
      * size, in argument order, and the scalar argument (fill's pattern,
      * deflate's level with -1 already made 6). */
-    uint32_t offs[3];
-    uint32_t sizes[3];
+    uint32_t offs[4];
+    uint32_t sizes[4];
     uint32_t scalar;
 };
 
@@ -289,6 +295,13 @@ void vk_builtins_destroy(vk_device *dev);
 /* Check the scalar argument of built-in `which` and normalize it into
  * p->scalar; ACCEL_ERROR_INVALID_ARGUMENT if the call must be refused. */
 accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p);
+/* Check the arguments of built-in `which` that its shaders cannot (sizes
+ * the result depends on, overlaps); ACCEL_ERROR_INVALID_ARGUMENT, logged
+ * with the function and the argument at fault, if the call must be
+ * refused. */
+accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_arg *args);
+/* The standard name of built-in `which`. */
+const char *vk_builtin_name(int which);
 /* Create a pipeline for one pass: module words, entry "main". */
 accel_result vk_make_pipeline(vk_device *dev, const uint32_t *code, size_t size, const char *entry,
                               VkPipelineLayout layout, VkPipeline *pipeline);

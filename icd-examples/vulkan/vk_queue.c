@@ -256,13 +256,20 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
     VkDeviceSize align = dev->limits.minStorageBufferOffsetAlignment ? dev->limits.minStorageBufferOffsetAlignment : 1;
     if (fn->texel && dev->limits.minTexelBufferOffsetAlignment > align)
         align = dev->limits.minTexelBufferOffsetAlignment;
-    uint32_t *offs = p->offs, *sizes = p->sizes, pattern = 0, nmem = 0;
+    accel_result checked = vk_builtin_check(dev, fn->builtin, s->args);
+    if (checked)
+        return checked;
+    uint32_t *offs = p->offs, *sizes = p->sizes, pattern = 0, scalar1 = 0, nmem = 0, nscalar = 0;
     memset(p->offs, 0, sizeof(p->offs));
     memset(p->sizes, 0, sizeof(p->sizes));
     uint64_t largest = 0;
     for (uint32_t i = 0; i < s->arg_count; i++) {
         const accel_icd_arg *a = &s->args[i];
         if (a->kind == ACCEL_ARG_U32 || a->kind == ACCEL_ARG_I32) {
+            if (nscalar++) { /* the second scalar goes as it is */
+                scalar1 = a->u.u32;
+                continue;
+            }
             accel_result res = vk_builtin_scalar(fn->builtin, a->u.u32, p);
             if (res)
                 return res;
@@ -296,9 +303,12 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
     }
     p->buffer_count = nmem; /* the status buffer is added by the caller */
     memset(p->push, 0, VK_BUILTIN_PUSH_WORDS * 4); /* byte 28: the chunk index, 0 for the first dispatch */
-    memcpy(p->push, p->offs, sizeof(p->offs));
-    memcpy(p->push + 12, p->sizes, sizeof(p->sizes));
+    memcpy(p->push, p->offs, 3 * sizeof(p->offs[0]));
+    memcpy(p->push + 12, p->sizes, 3 * sizeof(p->sizes[0]));
     memcpy(p->push + 24, &pattern, sizeof(pattern));
+    memcpy(p->push + VK_PUSH_OFF3 * 4, &offs[3], 4);
+    memcpy(p->push + VK_PUSH_SIZE3 * 4, &sizes[3], 4);
+    memcpy(p->push + VK_PUSH_SCALAR1 * 4, &scalar1, 4);
     uint64_t grid = (largest + 64 + 255) / 256;
     uint64_t max = dev->limits.maxComputeWorkGroupCount[0] < 4096 ? dev->limits.maxComputeWorkGroupCount[0] : 4096;
     if (grid > max)
@@ -569,18 +579,19 @@ static accel_result complete(vk_fence *f)
 {
     uint32_t code = f->status[0];
     /* Codes of shaders/common.glsl. */
-    bool limit = code == 3 || code == 4, internal = code > 4;
+    bool limit = code == 3 || code == 4, internal = code == 5 || code > 6;
     accel_result r = code == 0 ? ACCEL_SUCCESS
                      : limit   ? ACCEL_ERROR_UNSUPPORTED
                      : internal ? ACCEL_ERROR_DRIVER_INTERNAL
                                 : ACCEL_ERROR_INVALID_ARGUMENT;
     if (code)
-        VK_LOG(limit || internal ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s",
+        VK_LOG(limit || internal || code == 6 ? ACCEL_LOG_WARN : ACCEL_LOG_DEBUG, "%s: a built-in failed: %s",
                f->q->dev->info.name,
                code == 1   ? "output range too small"
                : code == 2 ? "corrupt input"
                : code == 3 ? "the input needs more dispatches than were recorded"
                : code == 4 ? "a dispatch reached the implementation's loop iteration limit"
+               : code == 6 ? "argument state is not a state of this stream form (nor zeros)"
                            : "its own consistency check failed");
     atomic_store(&f->result, r);
     return r;

@@ -124,6 +124,8 @@ static const struct {
     {"cpu", "zlib.inflate.stream"},
     {"opencl", "crc32c.stream"},
     {"opencl", "sha256.stream"},
+    {"vulkan", "crc32c.stream"},
+    {"vulkan", "sha256.stream"},
     {"warpdrive", "crc32c.stream"},
     {"warpdrive", "sha256.stream"},
     {"warpdrive", "zlib.deflate.stream"},

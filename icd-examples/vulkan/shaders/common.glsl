@@ -30,6 +30,12 @@ layout(push_constant) uniform Params {
     uint aux1;
     uint aux2;
     uint aux3;
+    // A fourth memory argument (zlib.inflate.stream's state) and a second
+    // scalar argument.
+    uint off3;
+    uint size3;
+    uint scalar1;
+    uint pad_;
 } pc;
 
 const uint ST_TOO_SMALL = 1u;
@@ -37,6 +43,7 @@ const uint ST_CORRUPT = 2u;
 const uint ST_WORK_LIMIT = 3u; // ran out of dispatches: reported as unsupported
 const uint ST_LOOP_LIMIT = 4u; // a loop ended early at the implementation's limit: reported as unsupported
 const uint ST_INTERNAL = 5u;   // a built-in's own consistency check failed
+const uint ST_BAD_STATE = 6u;  // a stream form's state argument is not one it wrote (nor zeros)
 
 // Byte i (absolute, inside the binding) of buffer block B.
 #define RD(B, i) ((B.w[(i) >> 2] >> (((i) & 3u) << 3)) & 0xffu)

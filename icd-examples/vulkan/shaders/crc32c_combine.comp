@@ -6,6 +6,10 @@
 // + reg0(B) over GF(2) modulo the polynomial, where reg0 starts from 0.
 // The driver pushes x^(8 |part|) (aux0) and x^(8 |last part|) (aux1),
 // so each part costs one multiplication.
+// crc32c.stream(src, state) runs the same passes with aux2 = 1: binding 1
+// is the state, whose finished CRC of the bytes before src is un-finished
+// (complemented) into the register the chain starts from, so that the
+// register after it and src is reg(before) * x^(8 |src|) + reg0(src).
 layout(local_size_x = 1) in;
 layout(binding = 0, r32ui) uniform readonly uimageBuffer src;
 layout(binding = 1, r32ui) uniform uimageBuffer res;
@@ -20,11 +24,17 @@ void main()
         st.code = ST_TOO_SMALL;
         return;
     }
+    uint o = pc.off1, s = (o & 3u) * 8u;
     uint c = 0xffffffffu;
+    if (pc.aux2 != 0u) {
+        c = TLD(res, o >> 2);
+        if (s != 0u)
+            c = (c >> s) | (TLD(res, (o >> 2) + 1u) << (32u - s));
+        c = ~c;
+    }
     for (uint k = 0u; k < pc.total; k++)
         c = crc32c_mul(c, k + 1u == pc.total ? pc.aux1 : pc.aux0) ^ TLD(scratch, k);
     c = ~c;
-    uint o = pc.off1, s = (o & 3u) * 8u;
     if (s == 0u) {
         TST(res, o >> 2, c);
     } else {
