@@ -25,11 +25,46 @@
  * ones except a single code of one bit (and the code length code must be
  * complete); a repeat with nothing to repeat or past the end; no end of
  * block code; literal/length codes 286-287, distance codes 30-31, a
- * distance further back than the output; an Adler-32 that does not match. */
+ * distance further back than the output; an Adler-32 that does not match.
+ *
+ * The same text compiles as OpenCL C (icd-examples/opencl builds the header
+ * and this file into a program of its own, with a kernel that calls
+ * accel_inflate_stream): GLOBAL marks what points into the function's
+ * buffers, TABLE the constant tables, and the byte copies into those
+ * buffers go through copy_bytes, move_down and zero_bytes. */
+#ifdef __OPENCL_C_VERSION__
+#define GLOBAL __global
+#define TABLE  __constant
+
+static void copy_bytes(__global uint8_t *d, __global const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+static void zero_bytes(__global uint8_t *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = 0;
+}
+#else
 #include "accel_inflate_stream.h"
 
 #include <stdbool.h>
 #include <string.h>
+
+#define GLOBAL
+#define TABLE            static const
+#define copy_bytes       memcpy
+#define zero_bytes(d, n) memset(d, 0, n)
+#endif
+
+/* Moves n bytes to a lower address (d < s), as memmove does. */
+static void move_down(GLOBAL uint8_t *d, GLOBAL const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
 
 /* ---- the state layout (docs/standard-functions.md) -------------------- */
 
@@ -65,29 +100,29 @@ enum {
 enum { PH_HEADER, PH_BLOCK, PH_STORED, PH_HUFF, PH_CHECK, PH_END };
 enum { FL_LAST = 1, FL_FIXED = 2 };
 
-static uint32_t get32(const uint8_t *p)
+static uint32_t get32(GLOBAL const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint64_t get64(const uint8_t *p)
+static uint64_t get64(GLOBAL const uint8_t *p)
 {
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static void put32(GLOBAL uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put64(uint8_t *p, uint64_t v)
+static void put64(GLOBAL uint8_t *p, uint64_t v)
 {
     put32(p, (uint32_t)v);
     put32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint32_t adler32(uint32_t adler, const uint8_t *p, size_t n)
+static uint32_t adler32(uint32_t adler, GLOBAL const uint8_t *p, size_t n)
 {
     uint32_t a = adler & 0xffff, b = adler >> 16;
     while (n) {
@@ -146,8 +181,10 @@ static uint32_t reverse16(uint32_t c)
 static bool huff_build(huff *h, const uint8_t *len, unsigned n, bool complete)
 {
     uint16_t offs[MAX_BITS + 2];
-    memset(h->count, 0, sizeof(h->count));
-    memset(h->fast, 0, sizeof(h->fast));
+    for (unsigned l = 0; l <= MAX_BITS; l++)
+        h->count[l] = 0;
+    for (unsigned k = 0; k < (1u << FAST_BITS); k++)
+        h->fast[k] = 0;
     for (unsigned i = 0; i < n; i++) {
         if (len[i] > MAX_BITS)
             return false;
@@ -195,13 +232,13 @@ static bool huff_build(huff *h, const uint8_t *len, unsigned n, bool complete)
 /* ---- the decoder -------------------------------------------------------- */
 
 typedef struct inf {
-    uint8_t *state;
+    GLOBAL uint8_t *state;
     uint32_t phase, flags, bitcnt, stored, mlen, mdist, adler, carry_len, win_held, win_pos;
     uint64_t bitbuf, total;
     uint32_t carry_pos;
-    const uint8_t *src;
+    GLOBAL const uint8_t *src;
     uint64_t src_size, src_pos;
-    uint8_t *dst;
+    GLOBAL uint8_t *dst;
     uint64_t dst_size, out, adler_pos;
     huff lit, dist;
 } inf;
@@ -251,7 +288,7 @@ static bool need(inf *s, uint32_t n)
 
 static uint32_t bits(inf *s, uint32_t n)
 {
-    uint32_t v = (uint32_t)(s->bitbuf & ((1ull << n) - 1));
+    uint32_t v = (uint32_t)(s->bitbuf & (((uint64_t)1 << n) - 1));
     s->bitbuf >>= n;
     s->bitcnt -= n;
     return v;
@@ -287,15 +324,15 @@ static int decode(inf *s, const huff *h, uint32_t *sym)
     return BAD;
 }
 
-static const uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                      31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                      2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
-                                       33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
-                                       1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                       6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+TABLE uint16_t len_base[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
+                               31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+TABLE uint8_t len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                               2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+TABLE uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,    9,    13,    17,    25,
+                                33,   49,   65,   97,   129,  193,  257,  385,   513,   769,
+                                1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+TABLE uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
+                                6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 static void fixed_lengths(uint8_t *lens)
 {
@@ -322,16 +359,18 @@ static bool build_tables(inf *s)
     if (s->flags & FL_FIXED)
         fixed_lengths(lens);
     else
-        memcpy(lens, s->state + ST_LENS, sizeof(lens));
+        for (unsigned i = 0; i < NLIT + NDIST; i++)
+            lens[i] = s->state[ST_LENS + i];
     if (!(s->flags & FL_FIXED) && lens[256] == 0)
         return false;
     return huff_build(&s->lit, lens, NLIT, false) && huff_build(&s->dist, lens + NLIT, NDIST, false);
 }
 
+TABLE uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+
 /* A dynamic block's code description (after the 3 header bits). */
 static int read_dynamic(inf *s)
 {
-    static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
     if (!need(s, 14))
         return MORE;
     uint32_t nlen = bits(s, 5) + 257, ndist = bits(s, 5) + 1, ncode = bits(s, 4) + 4;
@@ -379,13 +418,16 @@ static int read_dynamic(inf *s)
         while (rep--)
             all[n++] = (uint8_t)val;
     }
-    memcpy(lens, all, nlen);
-    memcpy(lens + NLIT, all + nlen, ndist);
+    for (uint32_t i = 0; i < nlen; i++)
+        lens[i] = all[i];
+    for (uint32_t i = 0; i < ndist; i++)
+        lens[NLIT + i] = all[nlen + i];
     if (lens[256] == 0)
         return BAD;
     if (!huff_build(&s->lit, lens, NLIT, false) || !huff_build(&s->dist, lens + NLIT, NDIST, false))
         return BAD;
-    memcpy(s->state + ST_LENS, lens, sizeof(lens));
+    for (unsigned i = 0; i < NLIT + NDIST; i++)
+        s->state[ST_LENS + i] = lens[i];
     return OK;
 }
 
@@ -412,7 +454,7 @@ static int read_block_header(inf *s)
         s->flags = last | FL_FIXED;
         if (!build_tables(s))
             return BAD;
-        memset(s->state + ST_LENS, 0, NLIT + NDIST);
+        zero_bytes(s->state + ST_LENS, NLIT + NDIST);
         s->phase = PH_HUFF;
         return OK;
     }
@@ -436,7 +478,7 @@ static void end_of_block(inf *s)
         s->phase = PH_BLOCK;
     }
     s->flags = 0;
-    memset(s->state + ST_LENS, 0, NLIT + NDIST);
+    zero_bytes(s->state + ST_LENS, NLIT + NDIST);
 }
 
 /* The byte `d` back from the next output byte (d <= out + win_held). */
@@ -454,7 +496,7 @@ static void copy_match(inf *s)
     uint32_t n = s->mlen < room ? s->mlen : (uint32_t)room;
     uint32_t d = s->mdist;
     if (d <= s->out && d >= n) {
-        memcpy(s->dst + s->out, s->dst + s->out - d, n);
+        copy_bytes(s->dst + s->out, s->dst + s->out - d, n);
         s->out += n;
     } else if (d <= s->out) {
         for (uint32_t i = 0; i < n; i++, s->out++)
@@ -551,7 +593,7 @@ static bool copy_stored(inf *s)
             uint32_t c = s->carry_len - s->carry_pos;
             if (n > c)
                 n = c;
-            memcpy(s->dst + s->out, s->state + ST_CARRY + s->carry_pos, (size_t)n);
+            copy_bytes(s->dst + s->out, s->state + ST_CARRY + s->carry_pos, (size_t)n);
             s->carry_pos += (uint32_t)n;
         } else {
             uint64_t a = s->src_size - s->src_pos;
@@ -559,7 +601,7 @@ static bool copy_stored(inf *s)
                 return false;
             if (n > a)
                 n = a;
-            memcpy(s->dst + s->out, s->src + s->src_pos, (size_t)n);
+            copy_bytes(s->dst + s->out, s->src + s->src_pos, (size_t)n);
             s->src_pos += n;
         }
         s->out += n;
@@ -568,7 +610,7 @@ static bool copy_stored(inf *s)
     return true;
 }
 
-static bool zeros(const uint8_t *p, size_t n)
+static bool zeros(GLOBAL const uint8_t *p, size_t n)
 {
     uint8_t any = 0;
     for (size_t i = 0; i < n; i++)
@@ -580,7 +622,7 @@ static bool zeros(const uint8_t *p, size_t n)
  * phase. */
 static bool load(inf *s)
 {
-    const uint8_t *st = s->state;
+    GLOBAL const uint8_t *st = s->state;
     s->phase = get32(st + ST_PHASE);
     s->flags = get32(st + ST_FLAGS);
     s->bitbuf = get64(st + ST_BITBUF);
@@ -635,16 +677,16 @@ static bool load(inf *s)
 
 static void save(inf *s)
 {
-    uint8_t *st = s->state;
+    GLOBAL uint8_t *st = s->state;
     /* The window and the check take this call's output. */
     if (s->out > s->adler_pos)
         s->adler = adler32(s->adler, s->dst + s->adler_pos, (size_t)(s->out - s->adler_pos));
     uint64_t keep = s->out < WSIZE ? s->out : WSIZE;
-    const uint8_t *from = keep ? s->dst + s->out - keep : NULL;
+    GLOBAL const uint8_t *from = keep ? s->dst + s->out - keep : 0;
     uint32_t at = (uint32_t)((s->win_pos + s->out - keep) & WMASK);
     while (keep) {
         uint32_t n = WSIZE - at < keep ? WSIZE - at : (uint32_t)keep;
-        memcpy(st + ST_WINDOW + at, from, n);
+        copy_bytes(st + ST_WINDOW + at, from, n);
         from += n;
         keep -= n;
         at = (at + n) & WMASK;
@@ -654,7 +696,7 @@ static void save(inf *s)
     s->win_held = s->total < WSIZE ? (uint32_t)s->total : WSIZE;
     /* Carry: drop what was read. */
     if (s->carry_pos) {
-        memmove(st + ST_CARRY, st + ST_CARRY + s->carry_pos, s->carry_len - s->carry_pos);
+        move_down(st + ST_CARRY, st + ST_CARRY + s->carry_pos, s->carry_len - s->carry_pos);
         s->carry_len -= s->carry_pos;
         s->carry_pos = 0;
     }
@@ -672,8 +714,9 @@ static void save(inf *s)
     put32(st + ST_WINPOS, s->win_pos);
 }
 
-accel_inflate_status accel_inflate_stream(uint8_t *state, const uint8_t *src, uint64_t src_size, uint8_t *dst,
-                                          uint64_t dst_size, uint64_t *consumed, uint64_t *written)
+accel_inflate_status accel_inflate_stream(GLOBAL uint8_t *state, GLOBAL const uint8_t *src, uint64_t src_size,
+                                          GLOBAL uint8_t *dst, uint64_t dst_size, uint64_t *consumed,
+                                          uint64_t *written)
 {
     inf s;
     s.state = state;
@@ -741,9 +784,9 @@ accel_inflate_status accel_inflate_stream(uint8_t *state, const uint8_t *src, ui
         uint64_t rest = s.src_size - s.src_pos;
         if (left + rest > CARRY_MAX)
             return ACCEL_INFLATE_CORRUPT;
-        memmove(state + ST_CARRY, state + ST_CARRY + s.carry_pos, left);
+        move_down(state + ST_CARRY, state + ST_CARRY + s.carry_pos, left);
         if (rest)
-            memcpy(state + ST_CARRY + left, s.src + s.src_pos, (size_t)rest);
+            copy_bytes(state + ST_CARRY + left, s.src + s.src_pos, (size_t)rest);
         s.carry_len = left + (uint32_t)rest;
         s.carry_pos = 0;
         s.src_pos = s.src_size;

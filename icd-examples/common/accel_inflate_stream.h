@@ -11,8 +11,19 @@
 #ifndef ACCEL_INFLATE_STREAM_H
 #define ACCEL_INFLATE_STREAM_H
 
+#ifdef __OPENCL_C_VERSION__
+/* Compiled as OpenCL C too (icd-examples/opencl runs it as a kernel): the
+ * fixed-width types are OpenCL C's, and state, src and dst are __global. */
+typedef uchar uint8_t;
+typedef ushort uint16_t;
+typedef uint uint32_t;
+typedef ulong uint64_t;
+#define ACCEL_INFLATE_GLOBAL __global
+#else
 #include <stddef.h>
 #include <stdint.h>
+#define ACCEL_INFLATE_GLOBAL
+#endif
 
 /* The bytes of `state` the function uses (the layout's size). */
 #define ACCEL_INFLATE_STREAM_STATE_SIZE 33984u
@@ -32,7 +43,9 @@ typedef enum accel_inflate_status {
  * header), *written the bytes written to dst. src and dst may be NULL when
  * their size is 0; they must not overlap state. On a negative status,
  * state, *consumed and *written are unspecified. */
-accel_inflate_status accel_inflate_stream(uint8_t *state, const uint8_t *src, uint64_t src_size, uint8_t *dst,
-                                          uint64_t dst_size, uint64_t *consumed, uint64_t *written);
+accel_inflate_status accel_inflate_stream(ACCEL_INFLATE_GLOBAL uint8_t *state,
+                                          ACCEL_INFLATE_GLOBAL const uint8_t *src, uint64_t src_size,
+                                          ACCEL_INFLATE_GLOBAL uint8_t *dst, uint64_t dst_size,
+                                          uint64_t *consumed, uint64_t *written);
 
 #endif

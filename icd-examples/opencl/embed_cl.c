@@ -1,27 +1,28 @@
-/* embed_cl.c — build-time helper: turn an OpenCL C source file into a C
- * header defining `static const char <name>[]` with its text, one string
+/* embed_cl.c — build-time helper: turn OpenCL C source files into a C
+ * header defining `static const char <name>[]` with their text, one string
  * literal per line so compiler messages about the kernel keep their line
- * numbers. Usage: embed_cl INPUT OUTPUT NAME */
+ * numbers. Several inputs are joined in order, each behind a `#line 1
+ * "file"` directive naming it, so that messages name the file too.
+ * Usage: embed_cl INPUT... OUTPUT NAME */
 #include <stdio.h>
+#include <string.h>
 
-int main(int argc, char **argv)
+static int embed(FILE *out, const char *path, int with_line)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s INPUT OUTPUT NAME\n", argv[0]);
-        return 2;
-    }
-    FILE *in = fopen(argv[1], "r");
+    FILE *in = fopen(path, "r");
     if (!in) {
-        perror(argv[1]);
+        perror(path);
         return 1;
     }
-    FILE *out = fopen(argv[2], "w");
-    if (!out) {
-        perror(argv[2]);
-        fclose(in);
-        return 1;
+    if (with_line) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        fputs("#line 1 \\\"", out);
+        for (const char *c = base; *c; c++)
+            if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f)
+                fputc(*c, out);
+        fputs("\\\"\\n\"\n    \"", out);
     }
-    fprintf(out, "/* generated from %s; do not edit */\nstatic const char %s[] =\n    \"", argv[1], argv[3]);
     int c;
     while ((c = fgetc(in)) != EOF) {
         if (c == '\n')
@@ -35,9 +36,34 @@ int main(int argc, char **argv)
         else
             fputc(c, out);
     }
-    fputs("\";\n", out);
-    int err = ferror(in) || ferror(out);
+    int err = ferror(in);
     fclose(in);
+    return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s INPUT... OUTPUT NAME\n", argv[0]);
+        return 2;
+    }
+    const char *output = argv[argc - 2], *name = argv[argc - 1];
+    int ninputs = argc - 3;
+    FILE *out = fopen(output, "w");
+    if (!out) {
+        perror(output);
+        return 1;
+    }
+    fprintf(out, "/* generated from");
+    for (int i = 1; i <= ninputs; i++)
+        fprintf(out, " %s", argv[i]);
+    fprintf(out, "; do not edit */\nstatic const char %s[] =\n    \"", name);
+    int err = 0;
+    for (int i = 1; i <= ninputs && !err; i++)
+        err = embed(out, argv[i], ninputs > 1);
+    fputs("\";\n", out);
+    if (ferror(out))
+        err = 1;
     if (fclose(out) != 0)
         err = 1;
     return err ? 1 : 0;

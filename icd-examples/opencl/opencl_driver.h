@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 
 #define OCL_DRIVER_VERSION_STRING "0.1.0"
-#define OCL_DRIVER_VERSION ACCEL_MAKE_VERSION(0, 1)
+#define OCL_DRIVER_VERSION        ACCEL_MAKE_VERSION(0, 1)
 
 /*
  * Every OpenCL entry point the driver calls, resolved with dlsym from
@@ -23,44 +23,44 @@
  * OpenCL. X(name, required). The declarations in CL/cl.h only give the
  * types (__typeof__); they are never called directly.
  */
-#define OCL_ENTRY_POINTS(X)                                                                                      \
-    X(clGetPlatformIDs, 1)                                                                                     \
-    X(clGetPlatformInfo, 1)                                                                                    \
-    X(clGetDeviceIDs, 1)                                                                                       \
-    X(clGetDeviceInfo, 1)                                                                                      \
-    X(clCreateSubDevices, 0)                                                                                   \
-    X(clReleaseDevice, 0)                                                                                      \
-    X(clCreateContext, 1)                                                                                      \
-    X(clReleaseContext, 1)                                                                                     \
-    X(clCreateCommandQueue, 1)                                                                                 \
-    X(clReleaseCommandQueue, 1)                                                                                \
-    X(clFlush, 1)                                                                                              \
-    X(clCreateBuffer, 1)                                                                                       \
-    X(clCreateSubBuffer, 1)                                                                                    \
-    X(clReleaseMemObject, 1)                                                                                   \
-    X(clEnqueueReadBuffer, 1)                                                                                  \
-    X(clEnqueueWriteBuffer, 1)                                                                                 \
-    X(clEnqueueCopyBuffer, 1)                                                                                  \
-    X(clEnqueueMapBuffer, 1)                                                                                   \
-    X(clEnqueueUnmapMemObject, 1)                                                                              \
-    X(clCreateProgramWithSource, 1)                                                                            \
-    X(clCreateProgramWithIL, 0)                                                                                \
-    X(clBuildProgram, 1)                                                                                       \
-    X(clGetProgramBuildInfo, 1)                                                                                \
-    X(clReleaseProgram, 1)                                                                                     \
-    X(clCreateKernel, 1)                                                                                       \
-    X(clReleaseKernel, 1)                                                                                      \
-    X(clSetKernelArg, 1)                                                                                       \
-    X(clGetKernelInfo, 1)                                                                                      \
-    X(clGetKernelArgInfo, 1)                                                                                   \
-    X(clEnqueueNDRangeKernel, 1)                                                                               \
-    X(clEnqueueMarkerWithWaitList, 1)                                                                          \
-    X(clWaitForEvents, 1)                                                                                      \
-    X(clGetEventInfo, 1)                                                                                       \
-    X(clRetainEvent, 1)                                                                                        \
-    X(clReleaseEvent, 1)                                                                                       \
-    X(clCreateUserEvent, 1)                                                                                    \
-    X(clSetUserEventStatus, 1)                                                                                 \
+#define OCL_ENTRY_POINTS(X)                                                                                  \
+    X(clGetPlatformIDs, 1)                                                                                   \
+    X(clGetPlatformInfo, 1)                                                                                  \
+    X(clGetDeviceIDs, 1)                                                                                     \
+    X(clGetDeviceInfo, 1)                                                                                    \
+    X(clCreateSubDevices, 0)                                                                                 \
+    X(clReleaseDevice, 0)                                                                                    \
+    X(clCreateContext, 1)                                                                                    \
+    X(clReleaseContext, 1)                                                                                   \
+    X(clCreateCommandQueue, 1)                                                                               \
+    X(clReleaseCommandQueue, 1)                                                                              \
+    X(clFlush, 1)                                                                                            \
+    X(clCreateBuffer, 1)                                                                                     \
+    X(clCreateSubBuffer, 1)                                                                                  \
+    X(clReleaseMemObject, 1)                                                                                 \
+    X(clEnqueueReadBuffer, 1)                                                                                \
+    X(clEnqueueWriteBuffer, 1)                                                                               \
+    X(clEnqueueCopyBuffer, 1)                                                                                \
+    X(clEnqueueMapBuffer, 1)                                                                                 \
+    X(clEnqueueUnmapMemObject, 1)                                                                            \
+    X(clCreateProgramWithSource, 1)                                                                          \
+    X(clCreateProgramWithIL, 0)                                                                              \
+    X(clBuildProgram, 1)                                                                                     \
+    X(clGetProgramBuildInfo, 1)                                                                              \
+    X(clReleaseProgram, 1)                                                                                   \
+    X(clCreateKernel, 1)                                                                                     \
+    X(clReleaseKernel, 1)                                                                                    \
+    X(clSetKernelArg, 1)                                                                                     \
+    X(clGetKernelInfo, 1)                                                                                    \
+    X(clGetKernelArgInfo, 1)                                                                                 \
+    X(clEnqueueNDRangeKernel, 1)                                                                             \
+    X(clEnqueueMarkerWithWaitList, 1)                                                                        \
+    X(clWaitForEvents, 1)                                                                                    \
+    X(clGetEventInfo, 1)                                                                                     \
+    X(clRetainEvent, 1)                                                                                      \
+    X(clReleaseEvent, 1)                                                                                     \
+    X(clCreateUserEvent, 1)                                                                                  \
+    X(clSetUserEventStatus, 1)                                                                               \
     X(clSetEventCallback, 1)
 
 typedef struct ocl_api {
@@ -76,9 +76,9 @@ extern ocl_api ocl__cl;
 
 extern const accel_icd_loader_services *ocl__services;
 
-#define OCL_LOG(level, ...)                                                                                     \
-    do {                                                                                                      \
-        if (ocl__services && ocl__services->log)                                                              \
+#define OCL_LOG(level, ...)                                                                                  \
+    do {                                                                                                     \
+        if (ocl__services && ocl__services->log)                                                             \
             ocl__services->log(ocl__services->loader_context, (level), __VA_ARGS__);                         \
     } while (0)
 
@@ -86,7 +86,7 @@ extern const accel_icd_loader_services *ocl__services;
  * ACCEL_OPENCL_PARTITIONS in opencl_driver.c). Either has its own context,
  * created for that cl_device_id alone: memory, programs and queues belong
  * to the device they were made for. The context, the internal queue and
- * the built-in program are created on first use, under `lock`, and live
+ * the built-in programs are created on first use, under `lock`, and live
  * until driver_fini. */
 typedef struct ocl_device {
     accel_icd_device_info info;
@@ -102,6 +102,8 @@ typedef struct ocl_device {
     cl_command_queue io_queue; /* memory_write / memory_read */
     cl_program builtins;       /* NULL until built */
     accel_result builtins_result;
+    cl_program inflate_stream; /* zlib.inflate.stream's program (inflate_stream.cl), NULL until built */
+    accel_result inflate_stream_result;
 } ocl_device;
 
 /* The root devices of every platform, then the partitions. */
@@ -128,7 +130,7 @@ typedef struct ocl_mem {
  * built-in program at build time with the size of one work-item's
  * workspace: 32 Ki hash heads, 32 Ki 16-bit chain links and a block of
  * 16383 symbols, in uints. */
-#define OCL_DEFLATE_SEGMENT (2u * 65535u)
+#define OCL_DEFLATE_SEGMENT    (2u * 65535u)
 #define OCL_DEFLATE_SLOT_WORDS (32768u + 16384u + 16383u)
 
 /* The most kernels one built-in enqueues from (crc32c's three). */
@@ -147,6 +149,7 @@ typedef enum fn_kind {
     FN_INFLATE,
     FN_CRC32C_STREAM,
     FN_SHA256_STREAM,
+    FN_INFLATE_STREAM,
 } fn_kind;
 
 /* A function handle owns its cl_kernel objects: clSetKernelArg is not
@@ -175,7 +178,8 @@ accel_icd_result ocl__memory_alloc_device(void *device, uint64_t size, void **dr
 void ocl__memory_free_device(void *device, void *driver_memory);
 accel_icd_result ocl__memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
                                    uint64_t size);
-accel_icd_result ocl__memory_read(void *device, void *driver_memory, uint64_t offset, void *dst, uint64_t size);
+accel_icd_result ocl__memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
+                                  uint64_t size);
 accel_icd_result ocl__program_load(void *device, accel_program_format format, const void *data, size_t size,
                                    const char *options, void **program, char *log, size_t log_size);
 void ocl__program_release(void *program);

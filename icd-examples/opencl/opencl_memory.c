@@ -44,11 +44,14 @@ void ocl__device_release(ocl_device *dev)
 {
     if (dev->builtins)
         CL(clReleaseProgram)(dev->builtins);
+    if (dev->inflate_stream)
+        CL(clReleaseProgram)(dev->inflate_stream);
     if (dev->io_queue)
         CL(clReleaseCommandQueue)(dev->io_queue);
     if (dev->ctx)
         CL(clReleaseContext)(dev->ctx);
     dev->builtins = NULL;
+    dev->inflate_stream = NULL;
     dev->io_queue = NULL;
     dev->ctx = NULL;
 }
@@ -73,7 +76,8 @@ accel_icd_result ocl__memory_attach(void *device, const accel_icd_memory_desc *d
         m->buf = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, 1, NULL, &err);
     } else {
         m->host_ptr = desc->host_ptr;
-        m->buf = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, desc->size, desc->host_ptr, &err);
+        m->buf = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, desc->size, desc->host_ptr,
+                                    &err);
     }
     if (!m->buf) {
         OCL_LOG(ACCEL_LOG_WARN, "%s: clCreateBuffer(USE_HOST_PTR, %llu bytes) failed (%d)", dev->info.name,
@@ -82,7 +86,7 @@ accel_icd_result ocl__memory_attach(void *device, const accel_icd_memory_desc *d
         /* Not reachable this way (too large, or pages the implementation
          * refuses): the loader stages through device memory instead. */
         return err == CL_INVALID_BUFFER_SIZE || err == CL_INVALID_HOST_PTR ? ACCEL_ERROR_UNSUPPORTED
-                                                                             : ocl__result(err);
+                                                                           : ocl__result(err);
     }
     *mode = dev->unified ? ACCEL_ATTACH_ZERO_COPY : ACCEL_ATTACH_PINNED;
     *driver_memory = m;
@@ -142,7 +146,8 @@ accel_icd_result ocl__memory_write(void *device, void *driver_memory, uint64_t o
     return ocl__result(err);
 }
 
-accel_icd_result ocl__memory_read(void *device, void *driver_memory, uint64_t offset, void *dst, uint64_t size)
+accel_icd_result ocl__memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
+                                  uint64_t size)
 {
     ocl_device *dev = device;
     ocl_mem *m = driver_memory;

@@ -1,10 +1,15 @@
 /* opencl_program.c — programs (OpenCL C source, SPIR-V through
  * clCreateProgramWithIL) and functions: user kernels, whose signature comes
  * from clGetKernelArgInfo, and the standard functions of builtins.cl, a
- * program built once per device on the first function_get of a built-in. */
+ * program built once per device on the first function_get of a built-in.
+ * zlib.inflate.stream has a program of its own (inflate_stream.cl, with the
+ * portable inflater of icd-examples/common), built on its first
+ * function_get: its names would clash with builtins.cl's, and most
+ * applications never ask for it. */
 #include "opencl_driver.h"
 
 #include "builtins_cl.h"
+#include "inflate_stream_cl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +29,8 @@ static void copy_build_log(ocl_device *dev, cl_program prog, char *log, size_t l
         return;
     log[0] = '\0';
     size_t need = 0;
-    if (CL(clGetProgramBuildInfo)(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &need) != CL_SUCCESS || need == 0)
+    if (CL(clGetProgramBuildInfo)(prog, dev->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &need) != CL_SUCCESS ||
+        need == 0)
         return;
     char *full = malloc(need + 1);
     if (!full)
@@ -132,66 +138,102 @@ void ocl__program_release(void *program)
 /* ------------------------------------------------------------------------ */
 /* Functions.                                                                 */
 
+/* The programs built-ins come from. */
+enum { PROG_BUILTINS, PROG_INFLATE_STREAM };
+
 static const struct builtin {
     const char *name;
     fn_kind kind;
+    int program;
     const char *kernels[OCL_MAX_KERNELS];
     uint32_t argc;
     accel_arg_kind args[4];
 } builtin_list[] = {
-    {"accel.noop", FN_NOOP, {NULL, NULL}, 0, {ACCEL_ARG_NONE}},
-    {"accel.copy", FN_COPY, {"accel_move", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-    {"accel.fill", FN_FILL, {"accel_fill", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
-    {"crc32c", FN_CRC32C, {"accel_crc32c_parts", "accel_crc32c_combine", "accel_crc32c_one"}, 2,
+    {"accel.noop", FN_NOOP, PROG_BUILTINS, {NULL, NULL}, 0, {ACCEL_ARG_NONE}},
+    {"accel.copy", FN_COPY, PROG_BUILTINS, {"accel_move", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"accel.fill", FN_FILL, PROG_BUILTINS, {"accel_fill", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"crc32c",
+     FN_CRC32C,
+     PROG_BUILTINS,
+     {"accel_crc32c_parts", "accel_crc32c_combine", "accel_crc32c_one"},
+     2,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-    {"sha256", FN_SHA256, {"accel_sha256", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-    {"zlib.deflate", FN_DEFLATE, {"accel_deflate_segments", "accel_deflate_finish"}, 4,
+    {"sha256", FN_SHA256, PROG_BUILTINS, {"accel_sha256", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"zlib.deflate",
+     FN_DEFLATE,
+     PROG_BUILTINS,
+     {"accel_deflate_segments", "accel_deflate_finish"},
+     4,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32}},
-    {"zlib.inflate", FN_INFLATE, {"accel_inflate", NULL}, 3, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
+    {"zlib.inflate",
+     FN_INFLATE,
+     PROG_BUILTINS,
+     {"accel_inflate", NULL},
+     3,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
     /* Stream forms (docs/standard-functions.md): the state in the documented layout. */
-    {"crc32c.stream", FN_CRC32C_STREAM,
-     {"accel_crc32c_parts", "accel_crc32c_stream_combine", "accel_crc32c_stream_one"}, 2,
+    {"crc32c.stream",
+     FN_CRC32C_STREAM,
+     PROG_BUILTINS,
+     {"accel_crc32c_parts", "accel_crc32c_stream_combine", "accel_crc32c_stream_one"},
+     2,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
-    {"sha256.stream", FN_SHA256_STREAM, {"accel_sha256_stream", NULL}, 4,
+    {"sha256.stream",
+     FN_SHA256_STREAM,
+     PROG_BUILTINS,
+     {"accel_sha256_stream", NULL},
+     4,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"zlib.inflate.stream",
+     FN_INFLATE_STREAM,
+     PROG_INFLATE_STREAM,
+     {"accel_inflate_stream_run", NULL},
+     4,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
 };
 
-/* The built-in program, built on the first function_get of a built-in. */
-static accel_result builtins_program(ocl_device *dev, cl_program *out)
+/* A built-in program (PROG_*), built on the first function_get of one of
+ * its functions. */
+static accel_result builtins_program(ocl_device *dev, int which, cl_program *out)
 {
     cl_context ctx = ocl__device_context(dev);
     if (!ctx)
         return ACCEL_ERROR_DRIVER_INTERNAL;
+    int inflate = which == PROG_INFLATE_STREAM;
+    const char *what = inflate ? "zlib.inflate.stream's program" : "the built-in program";
+    cl_program *slot = inflate ? &dev->inflate_stream : &dev->builtins;
+    accel_result *result = inflate ? &dev->inflate_stream_result : &dev->builtins_result;
     pthread_mutex_lock(&dev->lock);
-    if (!dev->builtins && dev->builtins_result == ACCEL_SUCCESS) {
+    if (!*slot && *result == ACCEL_SUCCESS) {
         cl_int err;
-        const char *text = ocl_builtins_source;
+        const char *text = inflate ? ocl_inflate_stream_source : ocl_builtins_source;
         cl_program prog = CL(clCreateProgramWithSource)(ctx, 1, &text, NULL, &err);
         if (!prog) {
-            OCL_LOG(ACCEL_LOG_ERROR, "%s: built-in program: clCreateProgramWithSource failed (%d)", dev->info.name,
+            OCL_LOG(ACCEL_LOG_ERROR, "%s: %s: clCreateProgramWithSource failed (%d)", dev->info.name, what,
                     err);
-            dev->builtins_result = ACCEL_ERROR_DRIVER_INTERNAL;
+            *result = ACCEL_ERROR_DRIVER_INTERNAL;
         } else {
-            char log[2048], opts[128];
+            char log[2048], opts[128] = "";
             /* ACCEL_OPENCL_CRC32C=portable: crc32c by tables even where the
              * device has a crc32 instruction (builtins.cl), so that the
              * tests check that path on a CPU too. */
             const char *crc = getenv("ACCEL_OPENCL_CRC32C");
             int portable = crc && strcmp(crc, "portable") == 0;
-            snprintf(opts, sizeof(opts), "-DDEFLATE_SEGMENT=%uu -DDEFLATE_SLOT_WORDS=%uu%s", OCL_DEFLATE_SEGMENT,
-                     OCL_DEFLATE_SLOT_WORDS, portable ? " -DCRC32C_PORTABLE" : "");
+            if (!inflate)
+                snprintf(opts, sizeof(opts), "-DDEFLATE_SEGMENT=%uu -DDEFLATE_SLOT_WORDS=%uu%s",
+                         OCL_DEFLATE_SEGMENT, OCL_DEFLATE_SLOT_WORDS, portable ? " -DCRC32C_PORTABLE" : "");
             accel_result r = build(dev, prog, opts, 0, log, sizeof(log));
             if (r != ACCEL_SUCCESS) {
-                OCL_LOG(ACCEL_LOG_ERROR, "%s: the built-in program does not build: %s", dev->info.name, log);
+                OCL_LOG(ACCEL_LOG_ERROR, "%s: %s does not build: %s", dev->info.name, what, log);
                 CL(clReleaseProgram)(prog);
-                dev->builtins_result = r == ACCEL_ERROR_UNSUPPORTED ? r : ACCEL_ERROR_DRIVER_INTERNAL;
+                *result = r == ACCEL_ERROR_UNSUPPORTED ? r : ACCEL_ERROR_DRIVER_INTERNAL;
             } else {
-                dev->builtins = prog;
+                *slot = prog;
             }
         }
     }
-    *out = dev->builtins;
-    accel_result r = dev->builtins_result;
+    *out = *slot;
+    accel_result r = *result;
     pthread_mutex_unlock(&dev->lock);
     return r;
 }
@@ -212,9 +254,9 @@ static accel_arg_kind arg_kind(cl_kernel k, cl_uint i)
     static const struct {
         const char *type;
         accel_arg_kind kind;
-    } scalars[] = {{"uint", ACCEL_ARG_U32},          {"unsigned int", ACCEL_ARG_U32}, {"int", ACCEL_ARG_I32},
-                   {"ulong", ACCEL_ARG_U64},         {"unsigned long", ACCEL_ARG_U64}, {"long", ACCEL_ARG_I64},
-                   {"float", ACCEL_ARG_F32},         {"double", ACCEL_ARG_F64}};
+    } scalars[] = {{"uint", ACCEL_ARG_U32},  {"unsigned int", ACCEL_ARG_U32},  {"int", ACCEL_ARG_I32},
+                   {"ulong", ACCEL_ARG_U64}, {"unsigned long", ACCEL_ARG_U64}, {"long", ACCEL_ARG_I64},
+                   {"float", ACCEL_ARG_F32}, {"double", ACCEL_ARG_F64}};
     for (size_t s = 0; s < sizeof(scalars) / sizeof(scalars[0]); s++)
         if (strcmp(type, scalars[s].type) == 0)
             return scalars[s].kind;
@@ -261,7 +303,7 @@ accel_icd_result ocl__function_get(void *device, void *program, const char *name
                 b = &builtin_list[i];
         if (!b)
             return ACCEL_ERROR_NOT_FOUND;
-        if ((r = builtins_program(dev, &prog)) != ACCEL_SUCCESS)
+        if ((r = builtins_program(dev, b->program, &prog)) != ACCEL_SUCCESS)
             return r;
     }
 

@@ -18,8 +18,10 @@
  * Fences. A fence is the cl_event of the submission's last command (the
  * queue is in order: it completes after all of them), plus what OpenCL
  * cannot express: the errors of its wait fences (kept referenced until the
- * fence resolves), and zlib.inflate's status word, read back into the
- * fence by the submission's last command.
+ * fence resolves), and the status word of the built-ins that find their
+ * arguments bad only as they run (zlib.inflate, sha256.stream,
+ * zlib.inflate.stream), read back into the fence by the submission's last
+ * command.
  *
  * Flushes and event queries. Submitting neither flushes the queue nor
  * asks OpenCL about any event: both cost more than enqueueing itself on
@@ -89,7 +91,8 @@ accel_icd_result ocl__queue_create(void *device, void **queue)
         free(q);
         return ocl__result(err);
     }
-    if (CL(clGetDeviceInfo)(dev->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(q->units), &q->units, NULL) != CL_SUCCESS ||
+    if (CL(clGetDeviceInfo)(dev->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof(q->units), &q->units, NULL) !=
+            CL_SUCCESS ||
         q->units == 0)
         q->units = 1;
     *queue = q;
@@ -134,9 +137,9 @@ static cl_mem queue_scratch(ocl_queue *q, size_t size, cl_int *err)
 }
 
 typedef struct ocl_fence {
-    atomic_int refs;   /* the loader's, plus one per fence that waits on it */
-    atomic_int result; /* ACCEL_NOT_READY until known */
-    cl_event ev;       /* NULL for a fence failed at submission */
+    atomic_int refs;         /* the loader's, plus one per fence that waits on it */
+    atomic_int result;       /* ACCEL_NOT_READY until known */
+    cl_event ev;             /* NULL for a fence failed at submission */
     struct ocl_queue *queue; /* ev's queue (a reference), to flush; NULL without ev */
     atomic_int flushed;
     cl_context ctx;
@@ -144,7 +147,7 @@ typedef struct ocl_fence {
     uint32_t ndeps;
     struct ocl_fence **deps; /* wait fences whose errors this fence carries */
     int has_status;
-    cl_uint status; /* zlib.inflate's INFLATE_* word or sha256.stream's state check, read back */
+    cl_uint status; /* a kernel's verdict on its arguments, read back (status_begin); not 0: bad */
 } ocl_fence;
 
 static ocl_fence *fence_new(cl_context ctx)
@@ -408,7 +411,8 @@ static uint64_t deflate_need(uint64_t n)
 static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
 {
     switch (kind) {
-    case FN_COPY: return args[1].u.mem.size < args[0].u.mem.size ? "accel.copy: dst is smaller than src" : NULL;
+    case FN_COPY:
+        return args[1].u.mem.size < args[0].u.mem.size ? "accel.copy: dst is smaller than src" : NULL;
     case FN_CRC32C: return args[1].u.mem.size < 4 ? "crc32c: result is smaller than 4 bytes" : NULL;
     case FN_SHA256: return args[1].u.mem.size < 32 ? "sha256: result is smaller than 32 bytes" : NULL;
     case FN_DEFLATE:
@@ -418,7 +422,8 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
             return "zlib.deflate: out_size is smaller than 8 bytes";
         if (args[0].u.mem.size / OCL_DEFLATE_SEGMENT >= UINT32_MAX)
             return "zlib.deflate: src is too large";
-        return args[1].u.mem.size < deflate_need(args[0].u.mem.size) ? "zlib.deflate: dst is too small" : NULL;
+        return args[1].u.mem.size < deflate_need(args[0].u.mem.size) ? "zlib.deflate: dst is too small"
+                                                                     : NULL;
     case FN_INFLATE: return args[2].u.mem.size < 8 ? "zlib.inflate: out_size is smaller than 8 bytes" : NULL;
     case FN_CRC32C_STREAM:
         if (args[1].u.mem.size < 4)
@@ -434,6 +439,17 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
         if ((args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1]))) ||
             (args[2].u.mem.size && overlaps(arg_range(&args[2]), arg_range(&args[1]))))
             return "sha256.stream: state overlaps src or result";
+        return NULL;
+    case FN_INFLATE_STREAM:
+        if (args[2].u.mem.size < 24)
+            return "zlib.inflate.stream: progress is smaller than 24 bytes";
+        if (args[3].u.mem.size < 33984)
+            return "zlib.inflate.stream: state is smaller than 33984 bytes";
+        for (int i = 0; i < 3; i++)
+            if (args[i].u.mem.size && overlaps(arg_range(&args[i]), arg_range(&args[3])))
+                return i == 0   ? "zlib.inflate.stream: state overlaps src"
+                       : i == 1 ? "zlib.inflate.stream: state overlaps dst"
+                                : "zlib.inflate.stream: state overlaps progress";
         return NULL;
     default: return NULL;
     }
@@ -479,7 +495,8 @@ static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, ra
     }
     size_t parts = (size_t)((n + seglen - 1) / seglen);
     cl_mem scratch = queue_scratch(q, parts * sizeof(cl_uint), &err);
-    if (scratch && !(err = set_range(f->kernel[0], 0, src, 1)) && !(err = set_ulong(f->kernel[0], 3, seglen)) &&
+    if (scratch && !(err = set_range(f->kernel[0], 0, src, 1)) &&
+        !(err = set_ulong(f->kernel[0], 3, seglen)) &&
         !(err = CL(clSetKernelArg)(f->kernel[0], 4, sizeof(cl_mem), &scratch)) &&
         !(err = CL(clSetKernelArg)(f->kernel[1], 0, sizeof(cl_mem), &scratch)) &&
         !(err = set_uint(f->kernel[1], 1, (cl_uint)parts)) && !(err = set_ulong(f->kernel[1], 2, seglen)) &&
@@ -516,7 +533,8 @@ static void submit_deflate(batch *b, ocl_function *f, ocl_queue *q, const accel_
     out.size = 8;
     size_t one = 1;
     cl_int err = CL_SUCCESS;
-    cl_mem scratch = queue_scratch(q, (4 * (size_t)nseg + slots * OCL_DEFLATE_SLOT_WORDS) * sizeof(cl_uint), &err);
+    cl_mem scratch =
+        queue_scratch(q, (4 * (size_t)nseg + slots * OCL_DEFLATE_SLOT_WORDS) * sizeof(cl_uint), &err);
     cl_kernel k0 = f->kernel[0], k1 = f->kernel[1];
     if (scratch && !(err = set_range(k0, 0, src, 1)) && !(err = set_range(k0, 3, dst, 1)) &&
         !(err = CL(clSetKernelArg)(k0, 6, sizeof(cl_mem), &scratch)) && !(err = set_uint(k0, 7, nseg)) &&
@@ -535,8 +553,67 @@ static void submit_deflate(batch *b, ocl_function *f, ocl_queue *q, const accel_
     sync_arg(b, out, 1);
 }
 
+/* Kernels that judge their arguments as they run (a corrupt stream, a
+ * state no stream form wrote) write a status word, 0 when all was well,
+ * into a buffer of its own; the submission's last command reads it back
+ * into the fence, which fails with ACCEL_ERROR_INVALID_ARGUMENT when it is
+ * not 0. status_begin makes the buffer (NULL, with b->err set, on
+ * failure); status_end enqueues the read and drops the driver's reference
+ * (OpenCL keeps the buffer until the commands using it are done). */
+static cl_mem status_begin(batch *b, cl_context ctx)
+{
+    cl_int err = CL_SUCCESS;
+    cl_mem status = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, sizeof(cl_uint), NULL, &err);
+    if (!status)
+        b->err = err;
+    return status;
+}
+
+static void status_end(batch *b, cl_mem status, ocl_fence *fence)
+{
+    if (!b->err) {
+        cl_event ev = NULL;
+        cl_int err =
+            CL(clEnqueueReadBuffer)(b->q, status, CL_FALSE, 0, sizeof(cl_uint), &fence->status, 0, NULL, &ev);
+        batch_event(b, err, ev);
+        if (!err)
+            fence->has_status = 1;
+    }
+    CL(clReleaseMemObject)(status);
+}
+
+/* zlib.inflate.stream: one work-item runs the portable inflater
+ * (inflate_stream.cl) over the state, in place. */
+static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
+                                  ocl_queue *q)
+{
+    range src = arg_range(&args[0]), dst = arg_range(&args[1]), prog = arg_range(&args[2]),
+          st = arg_range(&args[3]);
+    prog.size = 24;
+    st.size = 33984;
+    cl_mem status = status_begin(b, q->ctx);
+    if (!status)
+        return;
+    cl_kernel k = f->kernel[0];
+    cl_int err;
+    size_t one = 1;
+    sync_arg(b, src, 0);
+    sync_arg(b, st, 0);
+    if (!(err = set_range(k, 0, src, 1)) && !(err = set_range(k, 3, dst, 1)) &&
+        !(err = set_range(k, 6, prog, 0)) && !(err = set_range(k, 8, st, 0)))
+        err = CL(clSetKernelArg)(k, 10, sizeof(cl_mem), &status);
+    if (err)
+        b->err = err;
+    enqueue_kernel(b, k, 1, &one, &one);
+    sync_arg(b, dst, 1);
+    sync_arg(b, prog, 1);
+    sync_arg(b, st, 1);
+    status_end(b, status, fence);
+}
+
 /* Enqueue a built-in; f->lock is held. */
-static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence, ocl_queue *q)
+static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
+                           ocl_queue *q)
 {
     cl_context ctx = q->ctx;
     cl_int err = CL_SUCCESS;
@@ -558,7 +635,8 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
             cl_uint n;
             const cl_event *w = batch_wait(b, &n);
             cl_event ev = NULL;
-            err = CL(clEnqueueCopyBuffer)(b->q, src.m->buf, dst.m->buf, src.off, dst.off, src.size, n, w, &ev);
+            err =
+                CL(clEnqueueCopyBuffer)(b->q, src.m->buf, dst.m->buf, src.off, dst.off, src.size, n, w, &ev);
             batch_event(b, err, ev);
         }
         dst.size = src.size;
@@ -606,11 +684,9 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         range src = arg_range(&args[0]), st = arg_range(&args[1]), res = arg_range(&args[2]);
         st.size = 112;
         res.size = args[3].u.u32 ? 32 : 0;
-        cl_mem status = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, sizeof(cl_uint), NULL, &err);
-        if (!status) {
-            b->err = err;
+        cl_mem status = status_begin(b, ctx);
+        if (!status)
             break;
-        }
         cl_kernel k = f->kernel[0];
         sync_arg(b, src, 0);
         sync_arg(b, st, 0);
@@ -622,46 +698,32 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, st, 1);
         sync_arg(b, res, 1);
-        if (!b->err) {
-            cl_event ev = NULL;
-            err = CL(clEnqueueReadBuffer)(b->q, status, CL_FALSE, 0, sizeof(cl_uint), &fence->status, 0, NULL, &ev);
-            batch_event(b, err, ev);
-            if (!err)
-                fence->has_status = 1;
-        }
-        CL(clReleaseMemObject)(status); /* freed when the commands using it are done */
+        status_end(b, status, fence);
         break;
     }
     case FN_DEFLATE: submit_deflate(b, f, q, args); break;
     case FN_INFLATE: {
         range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
         out.size = 8;
-        cl_mem status = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, sizeof(cl_uint), NULL, &err);
-        if (!status) {
-            b->err = err;
+        cl_mem status = status_begin(b, ctx);
+        if (!status)
             break;
-        }
         cl_kernel k = f->kernel[0];
         cl_ulong dst_size = dst.size;
         sync_arg(b, src, 0);
         if (!(err = set_range(k, 0, src, 1)) && !(err = set_range(k, 3, dst, 0)) &&
-            !(err = CL(clSetKernelArg)(k, 5, sizeof(dst_size), &dst_size)) && !(err = set_range(k, 6, out, 0)))
+            !(err = CL(clSetKernelArg)(k, 5, sizeof(dst_size), &dst_size)) &&
+            !(err = set_range(k, 6, out, 0)))
             err = CL(clSetKernelArg)(k, 8, sizeof(cl_mem), &status);
         if (err)
             b->err = err;
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, dst, 1);
         sync_arg(b, out, 1);
-        if (!b->err) {
-            cl_event ev = NULL;
-            err = CL(clEnqueueReadBuffer)(b->q, status, CL_FALSE, 0, sizeof(cl_uint), &fence->status, 0, NULL, &ev);
-            batch_event(b, err, ev);
-            if (!err)
-                fence->has_status = 1;
-        }
-        CL(clReleaseMemObject)(status); /* freed when the commands using it are done */
+        status_end(b, status, fence);
         break;
     }
+    case FN_INFLATE_STREAM: submit_inflate_stream(b, f, args, fence, q); break;
     case FN_USER: break;
     }
 }
@@ -672,7 +734,7 @@ static void submit_user(batch *b, ocl_function *f, const accel_icd_submit *s, oc
                         uint32_t *ntmp)
 {
     cl_kernel k = f->kernel[0];
-    cl_mem used[ACCEL_MAX_ARGS]; /* host-backed ranges to keep coherent, */
+    cl_mem used[ACCEL_MAX_ARGS];       /* host-backed ranges to keep coherent, */
     uint64_t used_off[ACCEL_MAX_ARGS]; /* at this offset in used[i] */
     cl_int err = CL_SUCCESS;
     for (uint32_t i = 0; i < f->argc && !err; i++) {
@@ -687,12 +749,14 @@ static void submit_user(batch *b, ocl_function *f, const accel_icd_submit *s, oc
             if (r.off != 0 && r.size != 0) {
                 if (r.off % q->dev->base_align == 0) {
                     cl_buffer_region region = {r.off, r.size};
-                    buf = CL(clCreateSubBuffer)(buf, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+                    buf = CL(clCreateSubBuffer)(buf, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region,
+                                                &err);
                 } else if (r.m->host_ptr) {
                     buf = CL(clCreateBuffer)(q->ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, r.size,
                                              r.m->host_ptr + r.off, &err);
                 } else {
-                    OCL_LOG(ACCEL_LOG_WARN, "argument %u: offset %llu of device memory is not a multiple of %u", i,
+                    OCL_LOG(ACCEL_LOG_WARN,
+                            "argument %u: offset %llu of device memory is not a multiple of %u", i,
                             (unsigned long long)r.off, q->dev->base_align);
                     err = CL_MISALIGNED_SUB_BUFFER_OFFSET;
                     break;
