@@ -25,7 +25,9 @@
  * short ppoll() steps on the connection. Requests run in order: crc32c and
  * sha256 (emu_hash.c), zlib.deflate (zlib at the descriptor's level, or
  * stored blocks written here: level 0, and data zlib would make longer than
- * them) / zlib.inflate (zlib), copy and fill. A heartbeat thread advances
+ * them) / zlib.inflate (zlib), copy and fill, and the stream forms over
+ * their documented states (icd-examples/common: crc32c.stream here,
+ * sha256.stream, zlib.deflate.stream and zlib.inflate.stream there). A heartbeat thread advances
  * every started queue's heartbeat counter (wd_proto.h) each millisecond, so
  * that the client can poll fences without a system call and still tell a
  * live device from a dead one.
@@ -50,6 +52,7 @@
 #include "wd_proto.h"
 
 #include "accel_deflate_stream.h"
+#include "accel_inflate_stream.h"
 #include "accel_sha256_stream.h"
 
 #include <errno.h>
@@ -522,6 +525,90 @@ static int op_deflate_stream(conn *c, const wd_desc *d, uint64_t *produced)
     return rc;
 }
 
+/* What a request returns in its completion entry besides the status. */
+typedef struct op_result {
+    uint64_t produced, consumed;
+    uint32_t info;
+} op_result;
+
+/* The most bytes a request may make the emulator copy into memory of its
+ * own (a source or destination it cannot reach in place): a descriptor's
+ * length is the client's word, and the device's working memory is not. */
+#define EMU_LOCAL_MAX (1ull << 32)
+
+/* zlib.inflate.stream: the portable inflater (accel_inflate_stream.c,
+ * compiled in) over src (buf0), dst (buf1) and the documented state
+ * (buf2), as the cpu driver runs it: one call over the whole of src and
+ * dst, so that the progress and the state are the same bytes on both.
+ * Everything in the descriptor is checked before a buffer is touched. The
+ * state is parsed from a copy of its own (the client's bytes may change
+ * under a running request) and written back only when the call succeeded;
+ * dst is written in place when it is mapped and does not overlap src (a
+ * corrupt stream may then leave partial output there, as on the cpu),
+ * otherwise only the bytes produced are written back. The progress goes to
+ * the completion entry (wd_proto.h). */
+static int op_inflate_stream(conn *c, const wd_desc *d, op_result *res)
+{
+    if (d->flags || d->imm) {
+        res->info = WD_INFO(3, WD_WHY_RESERVED);
+        return WD_ST_INVALID;
+    }
+    if (d->len[2] < ACCEL_INFLATE_STREAM_STATE_SIZE) {
+        res->info = WD_INFO(2, WD_WHY_SIZE);
+        return WD_ST_INVALID;
+    }
+    if (overlap(d->addr[2], d->len[2], d->addr[0], d->len[0]) ||
+        overlap(d->addr[2], d->len[2], d->addr[1], d->len[1])) {
+        res->info = WD_INFO(2, WD_WHY_OVERLAP);
+        return WD_ST_INVALID;
+    }
+    emu_map *shold = NULL, *dhold = NULL;
+    uint8_t *scopy = NULL, *local = NULL, *st = NULL;
+    const uint8_t *src = emu_direct(&c->space, d->addr[0], d->len[0], &shold);
+    uint8_t *dst = NULL;
+    if (!overlap(d->addr[0], d->len[0], d->addr[1], d->len[1]))
+        dst = emu_direct(&c->space, d->addr[1], d->len[1], &dhold);
+    int rc = WD_ST_OK;
+    if ((!src && d->len[0] > EMU_LOCAL_MAX) || (!dst && d->len[1] > EMU_LOCAL_MAX))
+        rc = WD_ST_NOMEM;
+    if (!rc && !(st = malloc(ACCEL_INFLATE_STREAM_STATE_SIZE)))
+        rc = WD_ST_NOMEM;
+    if (!rc && !dst && !(dst = local = malloc(d->len[1] ? (size_t)d->len[1] : 1)))
+        rc = WD_ST_NOMEM;
+    if (!rc)
+        rc = emu_read(&c->space, d->addr[2], st, ACCEL_INFLATE_STREAM_STATE_SIZE);
+    if (!rc && !src && !(rc = fetch(c, d->addr[0], d->len[0], &scopy)))
+        src = scopy;
+    if (!rc) {
+        uint64_t used = 0, wrote = 0;
+        accel_inflate_status s = accel_inflate_stream(st, src, d->len[0], dst, d->len[1], &used, &wrote);
+        if (s == ACCEL_INFLATE_CORRUPT || s == ACCEL_INFLATE_BAD_STATE) {
+            res->info = WD_INFO(s == ACCEL_INFLATE_CORRUPT ? 0 : 2, WD_WHY_CONTENT);
+            rc = WD_ST_INVALID;
+        } else if (used > d->len[0] || wrote > d->len[1] || (unsigned)s > WD_STREAM_DST_FULL) {
+            rc = WD_ST_HW_ERROR; /* the inflater's contract broken: never report it as progress */
+        } else {
+            res->consumed = used;
+            res->produced = wrote;
+            res->info = (uint32_t)s;
+        }
+    }
+    emu_release(shold);
+    free(scopy);
+    if (!rc && local)
+        rc = emu_write(&c->space, d->addr[1], local, res->produced);
+    emu_release(dhold);
+    free(local);
+    if (!rc)
+        rc = emu_write(&c->space, d->addr[2], st, ACCEL_INFLATE_STREAM_STATE_SIZE);
+    free(st);
+    if (rc && rc != WD_ST_INVALID)
+        res->info = 0;
+    if (rc)
+        res->consumed = res->produced = 0;
+    return rc;
+}
+
 /* The size of a zlib stream of stored blocks of n bytes: header, 5 bytes
  * per block of at most 65535 (one empty block for no input), Adler-32.
  * Within the documented bound n + 5 * ceil(n / 65535) + 11. */
@@ -719,6 +806,8 @@ static void execute(conn *c, uint32_t index)
     for (unsigned i = 0; atomic_load_explicit(&d->seq, memory_order_acquire) != index + 1; i++) {
         if (i > 1000000) {
             e->status = WD_ST_BAD_OP;
+            e->produced = e->consumed = 0;
+            e->info = e->reserved = 0;
             atomic_store_explicit(&e->seq, index + 1, memory_order_release);
             return;
         }
@@ -728,6 +817,7 @@ static void execute(conn *c, uint32_t index)
     if (opt.latency_us)
         usleep(opt.latency_us);
     uint64_t produced = 0;
+    op_result res = {0};
     int st;
     if (g_isolated)
         st = WD_ST_ISOLATED;
@@ -745,6 +835,10 @@ static void execute(conn *c, uint32_t index)
         case WD_OP_CRC32C_STREAM: st = op_crc32c_stream(c, &desc); break;
         case WD_OP_SHA256_STREAM: st = op_sha256_stream(c, &desc); break;
         case WD_OP_DEFLATE_STREAM: st = op_deflate_stream(c, &desc, &produced); break;
+        case WD_OP_INFLATE_STREAM:
+            st = op_inflate_stream(c, &desc, &res);
+            produced = res.produced;
+            break;
         default: st = WD_ST_BAD_OP; break;
         }
         if (st)
@@ -752,6 +846,9 @@ static void execute(conn *c, uint32_t index)
     }
     e->status = st;
     e->produced = produced;
+    e->consumed = res.consumed;
+    e->info = res.info;
+    e->reserved = 0;
     atomic_store_explicit(&e->seq, index + 1, memory_order_release);
 }
 

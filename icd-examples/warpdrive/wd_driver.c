@@ -14,9 +14,10 @@
  *
  * One accel device per uacce device: kind ASIC, interface UACCE. Built-in
  * functions are the standard functions named by `algorithms`:
- *   zlib, deflate        -> zlib.deflate, zlib.inflate
- *   crc32c               -> crc32c
- *   sha256               -> sha256
+ *   zlib, deflate        -> zlib.deflate, zlib.inflate, zlib.deflate.stream,
+ *                           zlib.inflate.stream
+ *   crc32c               -> crc32c, crc32c.stream
+ *   sha256               -> sha256, sha256.stream
  *   copy, memcpy         -> accel.copy
  *   fill, memset         -> accel.fill
  * plus accel.noop (an empty descriptor through the ring) on every device.
@@ -129,12 +130,14 @@ static void stable_uuid(const char *name, const char *api, uint8_t out[ACCEL_UUI
     out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
 }
 
+#define WD_ZLIB_OPS                                                                                          \
+    (1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE | 1u << WD_OP_DEFLATE_STREAM | 1u << WD_OP_INFLATE_STREAM)
 static const struct {
     const char *algorithm;
     uint32_t ops;
 } algorithm_map[] = {
-    {"zlib", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE | 1u << WD_OP_DEFLATE_STREAM},
-    {"deflate", 1u << WD_OP_DEFLATE | 1u << WD_OP_INFLATE | 1u << WD_OP_DEFLATE_STREAM},
+    {"zlib", WD_ZLIB_OPS},
+    {"deflate", WD_ZLIB_OPS},
     {"crc32c", 1u << WD_OP_CRC32C | 1u << WD_OP_CRC32C_STREAM},
     {"sha256", 1u << WD_OP_SHA256 | 1u << WD_OP_SHA256_STREAM},
     {"copy", 1u << WD_OP_COPY},
@@ -818,6 +821,8 @@ static const wd_function builtins[] = {
     {"sha256.stream", WD_OP_SHA256_STREAM, 4, {MEM, MEM, MEM, ACCEL_ARG_U32}}, /* final: the immediate */
     /* out_size through the completion entry, level and final in the immediate: wd_queue.c */
     {"zlib.deflate.stream", WD_OP_DEFLATE_STREAM, 6, {MEM, MEM, MEM, ACCEL_ARG_I32, MEM, ACCEL_ARG_U32}},
+    /* progress through the completion entry: wd_queue.c */
+    {"zlib.inflate.stream", WD_OP_INFLATE_STREAM, 4, {MEM, MEM, MEM, MEM}},
 };
 #undef MEM
 

@@ -13,13 +13,14 @@
  *   DUS  (region_dus_size bytes):
  *        [0, 4096)        wd_dus_header, written by the device at START_Q
  *        desc_offset      ring_entries wd_desc (host writes, device reads)
- *        cqe_offset       ring_entries wd_cqe  (device writes, host reads)
+ *        cqe_offset       ring_entries wd_cqe  (device writes, host reads;
+ *                         32 bytes each, room for a stream's progress)
  *
  * Submission n (counting from 0) uses slot n % ring_entries. The host fills
  * the descriptor, stores desc.seq = n + 1 with release order, then stores
  * n + 1 to the doorbell. The device executes descriptors in order, writes
- * cqe.status / cqe.produced and then stores cqe.seq = n + 1 with release
- * order. The host reuses a slot only after it has seen its completion.
+ * the other fields of the completion entry and then stores cqe.seq = n + 1
+ * with release order. The host reuses a slot only after it has seen its completion.
  *
  * Deflate level: a WD_OP_DEFLATE descriptor carries the zlib level in imm,
  * 0 (stored blocks only) to 9; the host resolves the standard function's
@@ -48,6 +49,31 @@
  * the host stores it to buf1 (little endian) when it reaps the completion.
  * This saves the device a write into host memory (an emulator with SVA: a
  * process_vm_writev) for a 4-byte result.
+ *
+ * Stream progress in the completion entry: a WD_OP_INFLATE_STREAM
+ * descriptor carries src, dst and the state (the function's fourth buffer,
+ * the 24-byte progress, has no room in it). The device decodes as the
+ * portable inflater does (docs/standard-functions.md, "Stream forms": the
+ * state is the whole context, in the documented layout, so a stream moves
+ * between this device and any other between two calls), writes dst and the
+ * state, and returns the progress in the completion entry: cqe.consumed
+ * (bytes of src taken), cqe.produced (bytes written to dst) and cqe.info
+ * (the stream status: 0 more input needed, 1 the stream ended, 2 dst is
+ * full). The host stores them to the progress buffer (u64, u64, u32, u32 0,
+ * little endian) when it reaps the completion, before the fence completes.
+ * This is how the HiSilicon ZIP engine hands UADK's stream mode the
+ * consumed and produced counts and the end-of-stream flag, written back
+ * with the request; its per-session context buffer is the state here.
+ *
+ * What failed: a descriptor the device refuses with WD_ST_INVALID may say
+ * which of its buffers is at fault and why in cqe.info (WD_INFO_BUF and
+ * WD_INFO_WHY; 0: no detail), so that the host can name the function's
+ * argument. WD_OP_INFLATE_STREAM always does.
+ *
+ * The device never trusts a descriptor: it checks lengths, reserved fields
+ * and overlaps before it touches a buffer, and reads each buffer it parses
+ * (the state) once into memory of its own, so that the client changing its
+ * memory under a running request cannot lead it outside a buffer.
  *
  * Addresses in descriptors: with SVA (flags bit 0) host virtual addresses
  * of the process that started the queue; without SVA a registered region id
@@ -88,7 +114,7 @@
 #define WD_MMIO_SIZE     4096u
 #define WD_DESC_OFFSET   4096u
 #define WD_CQE_OFFSET    (WD_DESC_OFFSET + WD_RING_ENTRIES * 64u)
-#define WD_DUS_SIZE      (WD_CQE_OFFSET + WD_RING_ENTRIES * 16u)
+#define WD_DUS_SIZE      (WD_CQE_OFFSET + WD_RING_ENTRIES * 32u)
 
 #define WD_ADDR_SHIFT    40
 #define WD_ADDR(id, off) (((uint64_t)(id) << WD_ADDR_SHIFT) | (uint64_t)(off))
@@ -112,6 +138,10 @@ enum wd_op {
      * length comes back in cqe.produced and the host stores it to out_size (the function's fourth
      * buffer, for which a descriptor has no room). */
     WD_OP_DEFLATE_STREAM = 9,
+    /* buf0 = src, buf1 = dst, buf2 = state (>= 33984, overlapping neither), flags and imm 0; the
+     * progress comes back in cqe.consumed, cqe.produced and cqe.info, and the host stores it to
+     * progress (the function's third buffer, for which a descriptor has no room). */
+    WD_OP_INFLATE_STREAM = 10,
     WD_OP_COUNT
 };
 
@@ -160,9 +190,32 @@ _Static_assert(sizeof(wd_desc) == 64, "wd_desc is one cache line");
 typedef struct wd_cqe {
     int32_t status;
     _Atomic uint32_t seq;
-    uint64_t produced; /* deflate / inflate: bytes; crc32c with WD_DESC_RESULT_IN_CQE: the result */
+    uint64_t produced; /* deflate / inflate (and their stream forms): bytes written to dst;
+                          crc32c with WD_DESC_RESULT_IN_CQE: the result */
+    uint64_t consumed; /* WD_OP_INFLATE_STREAM: bytes of src consumed; else 0 */
+    uint32_t info;     /* WD_OP_INFLATE_STREAM: the stream status (WD_STREAM_*); on WD_ST_INVALID:
+                          WD_INFO_BUF / WD_INFO_WHY, or 0; else 0 */
+    uint32_t reserved; /* 0 */
 } wd_cqe;
-_Static_assert(sizeof(wd_cqe) == 16, "wd_cqe is 16 bytes");
+_Static_assert(sizeof(wd_cqe) == 32, "wd_cqe is 32 bytes");
+
+/* cqe.info of a completed WD_OP_INFLATE_STREAM: the function's status. */
+enum wd_stream_status {
+    WD_STREAM_NEED_INPUT = 0, /* all of src consumed, the stream goes on */
+    WD_STREAM_END = 1,        /* the stream ended (header, blocks, Adler-32 checked) */
+    WD_STREAM_DST_FULL = 2,   /* dst is full: again with more room and the rest of src */
+};
+
+/* cqe.info of a WD_ST_INVALID completion: the buffer at fault and why. */
+enum wd_info_why {
+    WD_WHY_SIZE = 1,     /* the buffer is too small */
+    WD_WHY_CONTENT = 2,  /* its bytes are not valid: a corrupt stream, a state no device wrote */
+    WD_WHY_OVERLAP = 3,  /* it overlaps another buffer of the descriptor */
+    WD_WHY_RESERVED = 4, /* flags or imm hold bits the operation does not define (buffer: none) */
+};
+#define WD_INFO(buf, why) ((uint32_t)(why) << 8 | ((uint32_t)(buf) + 1u)) /* buf 0..2, or 3: none */
+#define WD_INFO_BUF(info) ((int)((info) & 0xffu) - 1)                      /* -1: no detail */
+#define WD_INFO_WHY(info) (((info) >> 8) & 0xffu)
 
 /* Control messages (emulator socket). */
 #define WD_MSG_MAGIC 0x4d445755u /* "UWDM" */

@@ -10,9 +10,12 @@
  * Everything above that is the same for both (wd_proto.h): queue_submit
  * fills the next descriptor of the DUS ring, publishes it with a release
  * store of its sequence number and writes the doorbell word — no system
- * call. Completions are found by polling the completion ring. A crc32c
- * result for host memory comes back in the completion entry and is stored
- * by whoever reaps it, before the fence completes (WD_DESC_RESULT_IN_CQE).
+ * call. Completions are found by polling the completion ring. Small
+ * results come back in the completion entry and are stored by whoever
+ * reaps it, before the fence completes: a crc32c result for host memory
+ * (WD_DESC_RESULT_IN_CQE), zlib.deflate.stream's out_size and
+ * zlib.inflate.stream's 24-byte progress (arguments a descriptor has no
+ * room for).
  *
  * Fences. Every submission gets a fence (reference-counted: the caller's
  * reference and the ring's while in flight). Whoever waits reaps the
@@ -51,6 +54,8 @@
 #define WD_WAIT_SPIN_NS     50000ull  /* fence_wait: spin before sleeping */
 #define WD_WAIT_STEP_MIN_NS 20000ull  /* first sleep step */
 #define WD_WAIT_STEP_MAX_NS 2000000ull /* longest sleep step (device-loss latency bound) */
+#define WD_PROGRESS_SIZE    24u       /* inflate.stream's progress: u64 used, u64 written, u32 status, 0 */
+#define WD_INFLATE_STATE    33984u    /* inflate.stream's state (docs/standard-functions.md) */
 
 typedef struct wd_fence wd_fence;
 
@@ -76,7 +81,10 @@ typedef struct wd_queue {
     _Atomic uint32_t reaped_seen; /* for the producer's space check */
     wd_fence *inflight[WD_RING_ENTRIES];
     uint8_t *result_dst[WD_RING_ENTRIES]; /* a result in the completion entry: where it goes, else NULL */
-    uint8_t result_len[WD_RING_ENTRIES];  /* its bytes: 4 (crc32c), 8 (deflate.stream's out_size) */
+    uint8_t result_len[WD_RING_ENTRIES];  /* its bytes: 4 (crc32c), 8 (deflate.stream's out_size),
+                                             WD_PROGRESS_SIZE (inflate.stream's progress) */
+    uint8_t slot_op[WD_RING_ENTRIES];     /* the descriptor's op: what a refusal names */
+    uint64_t slot_room[WD_RING_ENTRIES][2]; /* inflate.stream: src and dst sizes, bounds of the progress */
 
     _Atomic int32_t error; /* first failure (accel_result), 0 if none */
     _Atomic bool lost;
@@ -148,6 +156,71 @@ static void set_error(wd_queue *q, accel_result r)
         atomic_compare_exchange_strong(&q->error, &expected, (int32_t)r);
 }
 
+static void put_le(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A WD_ST_INVALID completion that says which buffer is at fault
+ * (cqe.info): logged with the function and argument it stands for. */
+static void log_refused(const wd_queue *q, uint32_t op, uint32_t info)
+{
+    static const struct {
+        uint32_t op;
+        const char *function;
+        const char *buf[3];     /* the function's argument behind each descriptor buffer */
+        const char *content[3]; /* what WD_WHY_CONTENT means for it */
+    } names[] = {
+        {WD_OP_INFLATE_STREAM,
+         "zlib.inflate.stream",
+         {"src", "dst", "state"},
+         {"is not a valid zlib stream (corrupt)", NULL, "is not a zlib.inflate.stream state"}},
+    };
+    int buf = WD_INFO_BUF(info);
+    uint32_t why = WD_INFO_WHY(info);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].op != op)
+            continue;
+        if (why == WD_WHY_RESERVED) {
+            WD_LOG(ACCEL_LOG_WARN, "uacce device %s: %s: the device refused the descriptor's reserved fields",
+                   q->dev->name, names[i].function);
+            return;
+        }
+        if (buf < 0 || buf > 2)
+            return;
+        const char *text = why == WD_WHY_SIZE      ? "is too small"
+                           : why == WD_WHY_OVERLAP ? "overlaps another argument"
+                           : why == WD_WHY_CONTENT && names[i].content[buf] ? names[i].content[buf]
+                                                                           : "was refused by the device";
+        WD_LOG(ACCEL_LOG_WARN, "uacce device %s: %s: argument %s %s", q->dev->name, names[i].function,
+               names[i].buf[buf], text);
+        return;
+    }
+}
+
+/* zlib.inflate.stream's progress from the completion entry into its
+ * buffer, once the device's figures make sense for the call: a device
+ * that reports more than it was given fails the call instead. */
+static accel_result store_progress(wd_queue *q, uint32_t slot, const wd_cqe *e, uint8_t *dst)
+{
+    uint64_t consumed = e->consumed, produced = e->produced;
+    uint32_t status = e->info;
+    if (consumed > q->slot_room[slot][0] || produced > q->slot_room[slot][1] || status > WD_STREAM_DST_FULL ||
+        (status == WD_STREAM_NEED_INPUT && consumed != q->slot_room[slot][0])) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.inflate.stream: the device reports %llu of %llu "
+               "bytes of src consumed, %llu of %llu written, status %u; the call fails", q->dev->name,
+               (unsigned long long)consumed, (unsigned long long)q->slot_room[slot][0],
+               (unsigned long long)produced, (unsigned long long)q->slot_room[slot][1], status);
+        return ACCEL_ERROR_IO;
+    }
+    put_le(dst, consumed, 8);
+    put_le(dst + 8, produced, 8);
+    put_le(dst + 16, status, 4);
+    put_le(dst + 20, 0, 4);
+    return ACCEL_SUCCESS;
+}
+
 /* Move completions from the ring into their fences, in order; with the
  * device lost, every fence still in flight fails. Caller holds reap_lock. */
 static void reap_locked(wd_queue *q)
@@ -162,9 +235,12 @@ static void reap_locked(wd_queue *q)
             r = status_to_result(e->status);
             uint8_t *dst = q->result_dst[slot];
             if (dst && e->status == WD_ST_OK) {
-                uint64_t v = e->produced; /* the device's result, stored as it would have */
-                for (int i = 0; i < q->result_len[slot]; i++)
-                    dst[i] = (uint8_t)(v >> (8 * i));
+                if (q->result_len[slot] == WD_PROGRESS_SIZE)
+                    r = store_progress(q, slot, e, dst);
+                else /* the device's result, stored as it would have */
+                    put_le(dst, e->produced, q->result_len[slot]);
+            } else if (e->status == WD_ST_INVALID && e->info) {
+                log_refused(q, q->slot_op[slot], e->info);
             }
         } else if (lost)
             r = ACCEL_ERROR_DEVICE_LOST;
@@ -518,6 +594,51 @@ static accel_result check_args(const wd_function *fn, const accel_icd_submit *s)
     return ACCEL_SUCCESS;
 }
 
+/* Whether two memory arguments share bytes (the same object, ranges
+ * overlapping), as the cpu driver tells it. */
+static bool args_overlap(const accel_icd_arg *a, const accel_icd_arg *b)
+{
+    return a->u.mem.memory == b->u.mem.memory && a->u.mem.size && b->u.mem.size &&
+           a->u.mem.offset < b->u.mem.offset + b->u.mem.size &&
+           b->u.mem.offset < a->u.mem.offset + a->u.mem.size;
+}
+
+/*
+ * What the host checks of a stream form before the device sees it: the
+ * arguments that come back in the completion entry (the device never sees
+ * them, so cannot check them), and those that the cpu driver checks the
+ * same way (sizes, the state overlapping another argument), so that both
+ * refuse the same calls and name the same argument. The device checks its
+ * own buffers again (wd_proto.h). ACCEL_SUCCESS or the failure, logged.
+ */
+static accel_result check_stream_args(const wd_queue *q, const wd_function *fn, const accel_icd_submit *s)
+{
+    const accel_icd_arg *a = s->args;
+    if (fn->op == WD_OP_DEFLATE_STREAM && a[2].u.mem.size < 8) {
+        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate.stream's out_size is smaller than 8 bytes; the "
+               "submission fails and the queue with it", q->dev->name);
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    }
+    if (fn->op != WD_OP_INFLATE_STREAM)
+        return ACCEL_SUCCESS;
+    static const char *const names[] = {"src", "dst", "progress", "state"};
+    static const uint64_t least[] = {0, 0, WD_PROGRESS_SIZE, WD_INFLATE_STATE};
+    for (int i = 2; i < 4; i++)
+        if (a[i].u.mem.size < least[i]) {
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.inflate.stream: argument %s has %llu bytes, fewer "
+                   "than %llu; the submission fails and the queue with it", q->dev->name, names[i],
+                   (unsigned long long)a[i].u.mem.size, (unsigned long long)least[i]);
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        }
+    for (int i = 0; i < 3; i++)
+        if (args_overlap(&a[i], &a[3])) {
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.inflate.stream: argument state overlaps argument "
+                   "%s; the submission fails and the queue with it", q->dev->name, names[i]);
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        }
+    return ACCEL_SUCCESS;
+}
+
 /* The device address of a memory argument. */
 static uint64_t device_address(const accel_icd_arg *a)
 {
@@ -574,13 +695,10 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
             imm = (imm & WD_IMM_FINAL) | (level == -1 ? 6u : (uint32_t)level & 0xffu);
         }
     }
-    /* zlib.deflate.stream's out_size comes back in the completion entry
-     * (a descriptor has three buffers): the device cannot check its size. */
-    if (fn->op == WD_OP_DEFLATE_STREAM && s.args[2].u.mem.size < 8) {
-        WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate.stream's out_size is smaller than 8 bytes; the "
-               "submission fails and the queue with it", q->dev->name);
-        set_error(q, ACCEL_ERROR_INVALID_ARGUMENT);
-    }
+    /* The stream forms' arguments that come back in the completion entry
+     * (a descriptor has three buffers), and the cpu driver's checks. */
+    if (fn->op == WD_OP_DEFLATE_STREAM || fn->op == WD_OP_INFLATE_STREAM)
+        set_error(q, check_stream_args(q, fn, &s));
     /* A broken queue, or a lost device: fail without running. */
     if (atomic_load_explicit(&q->lost, memory_order_acquire) ||
         atomic_load_explicit(&q->dev->lost, memory_order_acquire))
@@ -619,15 +737,19 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     d->op = fn->op;
     d->flags = 0;
     q->result_dst[slot] = NULL;
+    q->slot_op[slot] = (uint8_t)fn->op;
     d->imm = imm;
     memset(d->addr, 0, sizeof(d->addr));
     memset(d->len, 0, sizeof(d->len));
     for (uint32_t i = 0, b = 0; i < s.arg_count; i++) {
         const accel_icd_arg *a = &s.args[i];
-        if (fn->op == WD_OP_DEFLATE_STREAM && i == 2) {
+        if ((fn->op == WD_OP_DEFLATE_STREAM || fn->op == WD_OP_INFLATE_STREAM) && i == 2) {
+            /* out_size from cqe.produced, progress from cqe.consumed, produced and info */
             const wd_memory *m = a->u.mem.memory;
-            q->result_dst[slot] = m->base + a->u.mem.offset; /* out_size: from cqe.produced */
-            q->result_len[slot] = 8;
+            q->result_dst[slot] = m->base + a->u.mem.offset;
+            q->result_len[slot] = fn->op == WD_OP_INFLATE_STREAM ? WD_PROGRESS_SIZE : 8;
+            q->slot_room[slot][0] = s.args[0].u.mem.size;
+            q->slot_room[slot][1] = s.args[1].u.mem.size;
             continue;
         }
         if (a->kind == ACCEL_ARG_MEMORY && b < 3) {

@@ -130,6 +130,7 @@ static const struct {
     {"warpdrive", "crc32c.stream"},
     {"warpdrive", "sha256.stream"},
     {"warpdrive", "zlib.deflate.stream"},
+    {"warpdrive", "zlib.inflate.stream"},
 };
 
 /* Does the device offer the function? It must where required_forms says so. */
