@@ -1152,6 +1152,39 @@ ulong deflate_region(uint i)
     return 2ul + (ulong)i * (DEFLATE_SEGMENT + 5ul * (DEFLATE_SEGMENT / STORED_MAX));
 }
 
+/* One segment, win[s0, s0 + len) with win[0, s0) as its dictionary, into
+ * the cap bytes at o, with the workspace ws: compressed (the last block
+ * with BFINAL if `last`, else followed by an empty stored block), or as
+ * stored blocks where that does not fit (followed by an empty stored block
+ * if `sync`: the last segment of a stream piece that is not final). info
+ * gets the bytes written, the Adler-32 sums of the segment and its
+ * length. */
+void deflate_one(__global const uchar *win, uint s0, uint len, __global uchar *o, uint cap, __global uint *ws,
+                 int level, uint last, uint sync, __global uint *info)
+{
+    __global uint *head = ws + SLOT_HEAD;
+    __global ushort *prev = (__global ushort *)(ws + SLOT_PREV);
+    __global uint *syms = ws + SLOT_SYMS;
+    bitw_t w = {o, 0, cap, 0, 0, 0};
+    if (level > 0)
+        deflate_segment(win, s0, s0 + len, head, prev, syms, deflate_configs[level], level >= 4, last, &w);
+    if (level == 0 || w.over) {
+        stored_segment(o, win + s0, len, last);
+        w.pos = len + 5u * (len == 0 ? 1u : (len + STORED_MAX - 1) / STORED_MAX);
+        if (sync) {
+            o[w.pos] = 0;
+            o[w.pos + 1] = 0;
+            o[w.pos + 2] = 0;
+            o[w.pos + 3] = 0xff;
+            o[w.pos + 4] = 0xff;
+            w.pos += 5u;
+        }
+    }
+    info[0] = w.pos;
+    info[1] = adler32_part(win + s0, len);
+    info[2] = len;
+}
+
 /* Work-item k compresses segments k, k + global size, ... The driver has
  * checked that dst holds n + 5 * ceil(n / 65535) + 6 bytes (11 for n = 0),
  * the regions and the trailer; a larger dst gives the last segment more
@@ -1161,10 +1194,6 @@ __kernel void accel_deflate_segments(__global const uchar *src, ulong src_off, u
 {
     uint slot = get_global_id(0), slots = get_global_size(0);
     __global uint *ws = scratch + SEG_INFO_WORDS * nseg + (ulong)slot * DEFLATE_SLOT_WORDS;
-    __global uint *head = ws + SLOT_HEAD;
-    __global ushort *prev = (__global ushort *)(ws + SLOT_PREV);
-    __global uint *syms = ws + SLOT_SYMS;
-    deflate_config_t cfg = deflate_configs[level];
     for (uint i = slot; i < nseg; i += slots) {
         ulong start = (ulong)i * DEFLATE_SEGMENT;
         uint len = (uint)min(n - start, (ulong)DEFLATE_SEGMENT);
@@ -1173,19 +1202,8 @@ __kernel void accel_deflate_segments(__global const uchar *src, ulong src_off, u
         uint cap = last ? (uint)min(dst_size - 4 - region, (ulong)UINT_MAX)
                         : DEFLATE_SEGMENT + 5u * (DEFLATE_SEGMENT / STORED_MAX);
         ulong wstart = start > WSIZE ? start - WSIZE : 0;
-        __global const uchar *win = src + src_off + wstart;
-        uint s0 = (uint)(start - wstart);
-        bitw_t w = {dst + dst_off + region, 0, cap, 0, 0, 0};
-        if (level > 0)
-            deflate_segment(win, s0, s0 + len, head, prev, syms, cfg, level >= 4, last, &w);
-        if (level == 0 || w.over) {
-            stored_segment(w.p, win + s0, len, last);
-            w.pos = len + 5u * (len == 0 ? 1u : (len + STORED_MAX - 1) / STORED_MAX);
-        }
-        __global uint *info = scratch + SEG_INFO_WORDS * i;
-        info[0] = w.pos;
-        info[1] = adler32_part(win + s0, len);
-        info[2] = len;
+        deflate_one(src + src_off + wstart, (uint)(start - wstart), len, dst + dst_off + region, cap, ws, level, last,
+                    0u, scratch + SEG_INFO_WORDS * i);
     }
 }
 
@@ -1219,6 +1237,167 @@ __kernel void accel_deflate_finish(__global uchar *dst, ulong dst_off, __global 
     o[pos + 2] = (uchar)(adler >> 8);
     o[pos + 3] = (uchar)adler;
     put_u64(out_size + out_size_off, pos + 4);
+}
+
+/* ---- zlib.deflate.stream (docs/standard-functions.md, "Stream forms") ----
+ *
+ * zlib.deflate's segments over one chunk, the first primed with the
+ * window the state holds: the window and the first segment are copied
+ * together into a staging area of the scratch buffer (after the
+ * workspaces), so that its matches reach back into earlier chunks as the
+ * other segments' reach into the segment before. Only the last segment
+ * of the final piece sets BFINAL; the last segment of any other piece
+ * ends with an empty stored block (a sync flush). accel_deflate_stream_finish
+ * then writes the zlib header (first piece only), moves the segments
+ * together, joins their Adler-32 sums onto the state's and either appends
+ * the trailer and clears the state (final) or brings the state up to
+ * date: Adler-32, started, input so far, window. The state is checked by
+ * both kernels before anything is written: a state no
+ * zlib.deflate.stream wrote leaves dst and the state untouched and sets
+ * the status word. */
+
+#define DS_ADLER 0
+#define DS_STARTED 4
+#define DS_TOTAL 8
+#define DS_HELD 16
+#define DS_WINDOW 32
+#define DS_SIZE 32800u
+
+ulong load_le64(__global const uchar *p)
+{
+    return (ulong)load_le32(p) | ((ulong)load_le32(p + 4) << 32);
+}
+
+/* Whether st is a zlib.deflate.stream state: zeros, or one these functions
+ * wrote (the checks of icd-examples/common/accel_deflate_stream.c). */
+int deflate_state_ok(__global const uchar *st)
+{
+    uint adler = load_le32(st + DS_ADLER), started = load_le32(st + DS_STARTED), held = load_le32(st + DS_HELD);
+    ulong total = load_le64(st + DS_TOTAL);
+    for (int i = 20; i < 32; i++)
+        if (st[i] != 0)
+            return 0;
+    if (started > 1u || held > WSIZE || (ulong)held != min(total, (ulong)WSIZE))
+        return 0;
+    if (started && ((adler & 0xffffu) >= 65521u || (adler >> 16) >= 65521u))
+        return 0;
+    return started || (adler == 0u && total == 0);
+}
+
+/* Work-item k compresses segments k, k + global size, ... into the
+ * regions of accel_deflate_segments. The driver has checked that dst holds
+ * n + 5 * ceil(n / 65535) + 6 bytes (11 for n = 0), one more if the piece
+ * is not final (its empty stored block), and clipped dst_size to the
+ * documented bound. level is 0..9. */
+__kernel void accel_deflate_stream_segments(__global const uchar *src, ulong src_off, ulong n, __global uchar *dst,
+                                            ulong dst_off, ulong dst_size, __global uint *scratch, uint nseg,
+                                            int level, __global const uchar *st, ulong st_off, uint final)
+{
+    st += st_off;
+    if (!deflate_state_ok(st))
+        return;
+    uint slot = get_global_id(0), slots = get_global_size(0);
+    __global uint *ws = scratch + SEG_INFO_WORDS * nseg + (ulong)slot * DEFLATE_SLOT_WORDS;
+    __global uchar *stage = (__global uchar *)(scratch + SEG_INFO_WORDS * nseg + (ulong)slots * DEFLATE_SLOT_WORDS);
+    uint held = load_le32(st + DS_HELD);
+    for (uint i = slot; i < nseg; i += slots) {
+        ulong start = (ulong)i * DEFLATE_SEGMENT;
+        uint len = (uint)min(n - start, (ulong)DEFLATE_SEGMENT);
+        uint end = i == nseg - 1u;
+        ulong region = deflate_region(i);
+        uint cap = end ? (uint)min(dst_size - (final ? 4u : 0u) - region, (ulong)UINT_MAX)
+                       : DEFLATE_SEGMENT + 5u * (DEFLATE_SEGMENT / STORED_MAX);
+        __global const uchar *win;
+        uint s0;
+        if (i == 0 && held > 0) {
+            for (uint k = 0; k < held; k++)
+                stage[k] = st[DS_WINDOW + k];
+            for (uint k = 0; k < len; k++)
+                stage[held + k] = src[src_off + k];
+            win = stage;
+            s0 = held;
+        } else {
+            ulong wstart = start > WSIZE ? start - WSIZE : 0;
+            win = src + src_off + wstart;
+            s0 = (uint)(start - wstart);
+        }
+        deflate_one(win, s0, len, dst + dst_off + region, cap, ws, level, end && final, end && !final,
+                    scratch + SEG_INFO_WORDS * i);
+    }
+}
+
+/* One work-item, after accel_deflate_stream_segments. status[0]: 0, or 1
+ * for a state no zlib.deflate.stream wrote (nothing written). */
+__kernel void accel_deflate_stream_finish(__global uchar *dst, ulong dst_off, __global const uint *scratch,
+                                          uint nseg, int level, __global uchar *out_size, ulong out_size_off,
+                                          __global uchar *st, ulong st_off, __global const uchar *src,
+                                          ulong src_off, ulong n, uint final, __global uint *status)
+{
+    st += st_off;
+    src += src_off;
+    if (!deflate_state_ok(st)) {
+        status[0] = 1;
+        return;
+    }
+    __global uchar *o = dst + dst_off;
+    uint started = load_le32(st + DS_STARTED);
+    ulong pos = 0;
+    uint a = 1, b = 0;
+    if (started) {
+        uint adler = load_le32(st + DS_ADLER);
+        a = adler & 0xffffu;
+        b = adler >> 16;
+    } else {
+        o[0] = 0x78; /* as accel_deflate_finish */
+        o[1] = level < 2 ? 0x01 : level < 6 ? 0x5e : level == 6 ? 0x9c : 0xda;
+        pos = 2;
+    }
+    for (uint i = 0; i < nseg; i++) {
+        __global const uint *info = scratch + SEG_INFO_WORDS * i;
+        uint clen = info[0], part = info[1], len = info[2];
+        ulong from = deflate_region(i);
+        if (from != pos)
+            for (uint k = 0; k < clen; k++)
+                o[pos + k] = o[from + k];
+        pos += clen;
+        b = (uint)(((ulong)b + (ulong)len * a + (part >> 16)) % 65521u);
+        a = (a + (part & 0xffffu)) % 65521u;
+    }
+    uint adler = (b << 16) | a;
+    if (final) {
+        o[pos] = (uchar)(adler >> 24);
+        o[pos + 1] = (uchar)(adler >> 16);
+        o[pos + 2] = (uchar)(adler >> 8);
+        o[pos + 3] = (uchar)adler;
+        put_u64(out_size + out_size_off, pos + 4);
+        for (uint k = 0; k < DS_SIZE; k++)
+            st[k] = 0;
+        status[0] = 0;
+        return;
+    }
+    /* The window: the last WSIZE bytes of what it held and src. */
+    uint held = load_le32(st + DS_HELD);
+    __global uchar *w = st + DS_WINDOW;
+    if (n >= WSIZE) {
+        for (uint k = 0; k < WSIZE; k++)
+            w[k] = src[n - WSIZE + k];
+        held = WSIZE;
+    } else if (n > 0) {
+        uint m = (uint)n;
+        uint keep = held + m > WSIZE ? WSIZE - m : held;
+        for (uint k = 0; k < keep; k++) /* to a lower address: forward is safe */
+            w[k] = w[held - keep + k];
+        for (uint k = 0; k < m; k++)
+            w[keep + k] = src[k];
+        held = keep + m;
+    }
+    ulong total = load_le64(st + DS_TOTAL) + n;
+    store_le32(st + DS_ADLER, adler);
+    store_le32(st + DS_STARTED, 1u);
+    put_u64(st + DS_TOTAL, total);
+    store_le32(st + DS_HELD, held);
+    put_u64(out_size + out_size_off, pos);
+    status[0] = 0;
 }
 
 /* ---- zlib.inflate: a complete RFC 1951 decoder, one work-item ---- */

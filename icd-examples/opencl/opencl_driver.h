@@ -149,6 +149,7 @@ typedef enum fn_kind {
     FN_INFLATE,
     FN_CRC32C_STREAM,
     FN_SHA256_STREAM,
+    FN_DEFLATE_STREAM,
     FN_INFLATE_STREAM,
 } fn_kind;
 

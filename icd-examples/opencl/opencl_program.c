@@ -147,7 +147,7 @@ static const struct builtin {
     int program;
     const char *kernels[OCL_MAX_KERNELS];
     uint32_t argc;
-    accel_arg_kind args[4];
+    accel_arg_kind args[6];
 } builtin_list[] = {
     {"accel.noop", FN_NOOP, PROG_BUILTINS, {NULL, NULL}, 0, {ACCEL_ARG_NONE}},
     {"accel.copy", FN_COPY, PROG_BUILTINS, {"accel_move", NULL}, 2, {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY}},
@@ -184,6 +184,12 @@ static const struct builtin {
      {"accel_sha256_stream", NULL},
      4,
      {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
+    {"zlib.deflate.stream",
+     FN_DEFLATE_STREAM,
+     PROG_BUILTINS,
+     {"accel_deflate_stream_segments", "accel_deflate_stream_finish"},
+     6,
+     {ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_MEMORY, ACCEL_ARG_I32, ACCEL_ARG_MEMORY, ACCEL_ARG_U32}},
     {"zlib.inflate.stream",
      FN_INFLATE_STREAM,
      PROG_INFLATE_STREAM,

@@ -38,7 +38,8 @@
  * their own result.
  *
  * Scratch memory. crc32c and zlib.deflate keep per-segment results and
- * workspaces in a buffer of the queue, grown as needed: the queue is in
+ * workspaces in a buffer of the queue (zlib.deflate.stream also its first
+ * segment behind the state's window), grown as needed: the queue is in
  * order, so one submission's kernels are done with it before the next
  * one's start. */
 #include "opencl_driver.h"
@@ -399,11 +400,20 @@ static int overlaps(range a, range b)
 
 /* The dst zlib.deflate needs: its segments' regions (builtins.cl), which is
  * what stored blocks take, 2 + 5 * ceil(n / 65535) + n + 4 (11 for n = 0),
- * 5 bytes less than the documented bound. */
+ * 5 bytes less than the documented bound. zlib.deflate.stream's pieces
+ * need as much (the 2 bytes of the header are kept whether or not the
+ * piece has one), and one byte more when not final: an empty stored block
+ * (5 bytes) where the Adler-32 (4) would be. */
 static uint64_t deflate_need(uint64_t n)
 {
     uint64_t blocks = n == 0 ? 1 : (n + 65534) / 65535;
     return 2 + 5 * blocks + n + 4;
+}
+
+/* What zlib.deflate.stream writes at most: the documented bound. */
+static uint64_t deflate_stream_bound(uint64_t n)
+{
+    return n + 5 * ((n + 65534) / 65535) + 16;
 }
 
 /* Why a built-in cannot run with these ranges (the fence fails with
@@ -439,6 +449,24 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
         if ((args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1]))) ||
             (args[2].u.mem.size && overlaps(arg_range(&args[2]), arg_range(&args[1]))))
             return "sha256.stream: state overlaps src or result";
+        return NULL;
+    case FN_DEFLATE_STREAM:
+        if (args[3].u.i32 < -1 || args[3].u.i32 > 9)
+            return "zlib.deflate.stream: level is not -1 (the default) or 0 to 9";
+        if (args[2].u.mem.size < 8)
+            return "zlib.deflate.stream: out_size is smaller than 8 bytes";
+        if (args[4].u.mem.size < 32800)
+            return "zlib.deflate.stream: state is smaller than 32800 bytes";
+        for (int i = 0; i < 3; i++)
+            if (args[i].u.mem.size && overlaps(arg_range(&args[i]), arg_range(&args[4])))
+                return i == 0   ? "zlib.deflate.stream: state overlaps src"
+                       : i == 1 ? "zlib.deflate.stream: state overlaps dst"
+                                : "zlib.deflate.stream: state overlaps out_size";
+        if (args[0].u.mem.size / OCL_DEFLATE_SEGMENT >= UINT32_MAX)
+            return "zlib.deflate.stream: src is too large";
+        if (args[1].u.mem.size < deflate_need(args[0].u.mem.size) + (args[5].u.u32 ? 0 : 1))
+            return "zlib.deflate.stream: dst is smaller than src.size + 5 * ceil(src.size / 65535) + 6 "
+                   "(+ 1 for a piece that is not final; 5 more for an empty src)";
         return NULL;
     case FN_INFLATE_STREAM:
         if (args[2].u.mem.size < 24)
@@ -611,6 +639,62 @@ static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg
     status_end(b, status, fence);
 }
 
+/* zlib.deflate.stream: zlib.deflate's segments, the first primed with the
+ * state's window (staged after the workspaces in the scratch buffer), then
+ * one work-item that joins them and updates the state (builtins.cl). A
+ * state no zlib.deflate.stream wrote comes back through the status word. */
+static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const accel_icd_arg *args,
+                                  ocl_fence *fence)
+{
+    range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]),
+          st = arg_range(&args[4]);
+    cl_int level = args[3].u.i32 < 0 ? 6 : args[3].u.i32;
+    cl_uint final = args[5].u.u32 != 0;
+    uint64_t n = src.size;
+    cl_uint nseg = n == 0 ? 1 : (cl_uint)((n + OCL_DEFLATE_SEGMENT - 1) / OCL_DEFLATE_SEGMENT);
+    size_t slots = 4 * (size_t)q->units;
+    if (slots > 64)
+        slots = 64;
+    if (slots > nseg)
+        slots = nseg;
+    if (dst.size > deflate_stream_bound(n))
+        dst.size = deflate_stream_bound(n);
+    out.size = 8;
+    st.size = 32800;
+    size_t one = 1;
+    size_t stage_words = (32768 + OCL_DEFLATE_SEGMENT + 3) / 4;
+    cl_int err = CL_SUCCESS;
+    cl_mem scratch = queue_scratch(
+        q, (4 * (size_t)nseg + slots * OCL_DEFLATE_SLOT_WORDS + stage_words) * sizeof(cl_uint), &err);
+    if (!scratch) {
+        b->err = err;
+        return;
+    }
+    cl_mem status = status_begin(b, q->ctx);
+    if (!status)
+        return;
+    cl_kernel k0 = f->kernel[0], k1 = f->kernel[1];
+    if (!(err = set_range(k0, 0, src, 1)) && !(err = set_range(k0, 3, dst, 1)) &&
+        !(err = CL(clSetKernelArg)(k0, 6, sizeof(cl_mem), &scratch)) && !(err = set_uint(k0, 7, nseg)) &&
+        !(err = CL(clSetKernelArg)(k0, 8, sizeof(level), &level)) && !(err = set_range(k0, 9, st, 0)) &&
+        !(err = set_uint(k0, 11, final)) && !(err = set_range(k1, 0, dst, 0)) &&
+        !(err = CL(clSetKernelArg)(k1, 2, sizeof(cl_mem), &scratch)) && !(err = set_uint(k1, 3, nseg)) &&
+        !(err = CL(clSetKernelArg)(k1, 4, sizeof(level), &level)) && !(err = set_range(k1, 5, out, 0)) &&
+        !(err = set_range(k1, 7, st, 0)) && !(err = set_range(k1, 9, src, 1)) &&
+        !(err = set_uint(k1, 12, final)))
+        err = CL(clSetKernelArg)(k1, 13, sizeof(cl_mem), &status);
+    if (err)
+        b->err = err;
+    sync_arg(b, src, 0);
+    sync_arg(b, st, 0);
+    enqueue_kernel(b, k0, 1, &slots, &one);
+    enqueue_kernel(b, k1, 1, &one, &one);
+    sync_arg(b, dst, 1);
+    sync_arg(b, out, 1);
+    sync_arg(b, st, 1);
+    status_end(b, status, fence);
+}
+
 /* Enqueue a built-in; f->lock is held. */
 static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
                            ocl_queue *q)
@@ -723,6 +807,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         status_end(b, status, fence);
         break;
     }
+    case FN_DEFLATE_STREAM: submit_deflate_stream(b, f, q, args, fence); break;
     case FN_INFLATE_STREAM: submit_inflate_stream(b, f, args, fence, q); break;
     case FN_USER: break;
     }

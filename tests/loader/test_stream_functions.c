@@ -124,6 +124,7 @@ static const struct {
     {"cpu", "zlib.inflate.stream"},
     {"opencl", "crc32c.stream"},
     {"opencl", "sha256.stream"},
+    {"opencl", "zlib.deflate.stream"},
     {"opencl", "zlib.inflate.stream"},
     {"vulkan", "crc32c.stream"},
     {"vulkan", "sha256.stream"},
