@@ -624,6 +624,183 @@ static void test_stream_pipeline_names(void **state)
     }
 }
 
+/* ---- zlib.inflate.stream on the WarpDrive device ---------------------------- */
+
+/* The warpdrive driver returns the progress through the completion entry
+ * and checks the arguments the device cannot see; the same calls must
+ * give the same bytes there as on the cpu device, and the same refusals,
+ * named in the log with the function and the argument. */
+
+static ts_log wd_log;
+
+static int setup_logged(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    const char *paths[] = {BUILD_MANIFEST_DIR, NULL};
+    ts_log_init(&wd_log);
+    accel_instance_options o = {
+        .struct_size = sizeof(o),
+        .manifest_paths = paths,
+        .manifest_path_count = 1,
+        .log_callback = ts_log_callback,
+        .log_user_data = &wd_log,
+        .log_mask = ACCEL_LOG_ALL,
+    };
+    assert_int_equal(accel_instance_create(&o, &f->inst), ACCEL_SUCCESS);
+    uint32_t n;
+    accel_device **devs = ts_devices(f->inst, &n);
+    for (uint32_t i = 0; i < n && f->n < MAX_DEVICES; i++) {
+        device_ctx *c = &f->d[f->n];
+        c->dev = devs[i];
+        c->info = ts_device_info(devs[i]);
+        if ((is_driver(c, "cpu") || is_driver(c, "warpdrive")) && accel_queue_create(c->dev, 0, &c->q) == 0)
+            f->n++;
+    }
+    free(devs);
+    *state = f;
+    return 0;
+}
+
+static int teardown_logged(void **state)
+{
+    teardown(state);
+    ts_log_free(&wd_log);
+    return 0;
+}
+
+static device_ctx *device_of(fixture *f, const char *driver)
+{
+    for (uint32_t i = 0; i < f->n; i++)
+        if (is_driver(&f->d[i], driver))
+            return &f->d[i];
+    fail_msg("no %s device", driver);
+    return NULL;
+}
+
+/* The same chunks and rooms on the cpu and the WarpDrive device, each call
+ * on both: progress and state must be the same bytes after every call. */
+static void test_stream_inflate_warpdrive_same_bytes(void **state)
+{
+    fixture *f = *state;
+    device_ctx *dev[2] = {device_of(f, "cpu"), device_of(f, "warpdrive")};
+    const uint64_t n = 200000;
+    unsigned char *plain = malloc(n);
+    fill_input(plain, n);
+    uLongf zlen = compressBound((uLong)n);
+    accel_memory *z = mem(f, zlen), *out[2], *prog[2], *st[2];
+    assert_int_equal(compress2(host(z), &zlen, plain, (uLong)n, 6), Z_OK);
+    for (int d = 0; d < 2; d++) {
+        out[d] = mem(f, n);
+        prog[d] = mem(f, 24);
+        st[d] = mem(f, 33984);
+        memset(host(st[d]), 0, 33984);
+    }
+    static const uint64_t chunks[] = {1, 7, 290, 3001, 40000}, rooms[] = {1, 100, 5000, 70000};
+    uint64_t in = 0, wrote = 0, status = 0;
+    for (unsigned k = 0; status != 1; k++) {
+        assert_true(k < 100000);
+        uint64_t len = chunks[k % 5] < zlen - in ? chunks[k % 5] : zlen - in;
+        uint64_t room = rooms[k % 4] < n - wrote ? rooms[k % 4] : n - wrote;
+        for (int d = 0; d < 2; d++) {
+            accel_arg a[] = {marg(z, in, len), marg(out[d], wrote, room), marg(prog[d], 0, 24),
+                             marg(st[d], 0, 33984)};
+            if (run(dev[d], "zlib.inflate.stream", a, 4) != ACCEL_SUCCESS)
+                fail_msg("zlib.inflate.stream on %s, call %u: %s", dev[d]->info.name, k,
+                         accel_last_error_message());
+        }
+        if (memcmp(host(prog[0]), host(prog[1]), 24) != 0 || memcmp(host(st[0]), host(st[1]), 33984) != 0)
+            fail_msg("call %u (%llu bytes at %llu, room %llu): the progress or state differs between %s and %s", k,
+                     (unsigned long long)len, (unsigned long long)in, (unsigned long long)room,
+                     dev[0]->info.name, dev[1]->info.name);
+        in += le64(host(prog[0]));
+        wrote += le64(host(prog[0]) + 8);
+        status = le32(host(prog[0]) + 16);
+        assert_int_equal(le32(host(prog[0]) + 20), 0);
+    }
+    assert_int_equal(in, zlen);
+    assert_int_equal(wrote, n);
+    assert_memory_equal(host(out[0]), plain, n);
+    assert_memory_equal(host(out[1]), plain, n);
+    for (int d = 0; d < 2; d++) {
+        accel_memory_free(st[d]);
+        accel_memory_free(prog[d]);
+        accel_memory_free(out[d]);
+    }
+    accel_memory_free(z);
+    free(plain);
+}
+
+/* Refusals: each fails the call with ACCEL_ERROR_INVALID_ARGUMENT on both
+ * devices, and the WarpDrive driver's log names the function and argument. */
+static void test_stream_inflate_warpdrive_refusals(void **state)
+{
+    fixture *f = *state;
+    device_ctx *dev[2] = {device_of(f, "cpu"), device_of(f, "warpdrive")};
+    /* One object holding a valid stream, room, progress and state, so that
+     * the cases can make the state overlap the others. */
+    enum { Z = 0, OUT = 4096, PROG = 8192, ST = 8192 + 64, END = ST + 33984 + 64 };
+    accel_memory *m = mem(f, END);
+    uLongf zlen = 4096;
+    unsigned char text[3000];
+    fill_input(text, sizeof(text));
+    assert_int_equal(compress2(host(m) + Z, &zlen, text, sizeof(text), 6), Z_OK);
+    static const unsigned char corrupt[] = {0x78, 0x9c, 0xff, 0xff, 0xff, 0xff}; /* block type 3 */
+    static const struct {
+        const char *what;
+        uint64_t src, src_size, dst, dst_size, prog, prog_size, st, st_size;
+        int corrupt, bad_state;
+        const char *logged;
+    } cases[] = {
+        {"progress of 23 bytes", Z, 100, OUT, 4096, PROG, 23, ST, 33984, 0, 0, "argument progress has 23 bytes"},
+        {"state of 33983 bytes", Z, 100, OUT, 4096, PROG, 24, ST, 33983, 0, 0, "argument state has 33983 bytes"},
+        {"state overlapping src", ST + 33000, 100, OUT, 4096, PROG, 24, ST, 33984, 0, 0,
+         "argument state overlaps argument src"},
+        {"state overlapping dst", Z, 100, ST + 33983, 1, PROG, 24, ST, 33984, 0, 0,
+         "argument state overlaps argument dst"},
+        {"state overlapping progress", Z, 100, OUT, 4096, ST - 23, 24, ST, 33984, 0, 0,
+         "argument state overlaps argument progress"},
+        {"a corrupt stream", Z, sizeof(corrupt), OUT, 4096, PROG, 24, ST, 33984, 1, 0,
+         "argument src is not a valid zlib stream"},
+        {"a state no device wrote", Z, 100, OUT, 4096, PROG, 24, ST, 33984, 0, 1,
+         "argument state is not a zlib.inflate.stream state"},
+    };
+    unsigned char *saved = malloc(zlen);
+    memcpy(saved, host(m) + Z, zlen);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int d = 0; d < 2; d++) {
+            memset(host(m) + PROG, 0, END - PROG);
+            memcpy(host(m) + Z, saved, zlen);
+            if (cases[i].corrupt)
+                memcpy(host(m) + Z, corrupt, sizeof(corrupt));
+            if (cases[i].bad_state)
+                host(m)[ST] = 9; /* phase 9 */
+            size_t logged = ts_log_count(&wd_log, "zlib.inflate.stream", cases[i].logged, NULL);
+            accel_arg a[] = {marg(m, cases[i].src, cases[i].src_size), marg(m, cases[i].dst, cases[i].dst_size),
+                             marg(m, cases[i].prog, cases[i].prog_size), marg(m, cases[i].st, cases[i].st_size)};
+            accel_result r = run(dev[d], "zlib.inflate.stream", a, 4);
+            if (r != ACCEL_ERROR_INVALID_ARGUMENT)
+                fail_msg("zlib.inflate.stream with %s on %s: %s, expected ACCEL_ERROR_INVALID_ARGUMENT",
+                         cases[i].what, dev[d]->info.name, accel_result_string(r));
+            if (d == 1 && ts_log_count(&wd_log, "zlib.inflate.stream", cases[i].logged, NULL) != logged + 1)
+                fail_msg("zlib.inflate.stream with %s on %s: no log line saying \"%s\"", cases[i].what,
+                         dev[d]->info.name, cases[i].logged);
+        }
+    }
+    /* And the valid call, on the queues the failures replaced. */
+    for (int d = 0; d < 2; d++) {
+        memset(host(m) + PROG, 0, END - PROG);
+        memcpy(host(m) + Z, saved, zlen);
+        accel_arg a[] = {marg(m, Z, zlen), marg(m, OUT, 4096), marg(m, PROG, 24), marg(m, ST, 33984)};
+        assert_int_equal(run(dev[d], "zlib.inflate.stream", a, 4), ACCEL_SUCCESS);
+        assert_int_equal(le64(host(m) + PROG), zlen);
+        assert_int_equal(le64(host(m) + PROG + 8), sizeof(text));
+        assert_int_equal(le32(host(m) + PROG + 16), 1);
+        assert_memory_equal(host(m) + OUT, text, sizeof(text));
+    }
+    free(saved);
+    accel_memory_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +809,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_zlib_across_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_deflate_failures, setup, teardown),
         cmocka_unit_test(test_stream_pipeline_names),
+        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_same_bytes, setup_logged, teardown_logged),
+        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_refusals, setup_logged, teardown_logged),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
