@@ -342,17 +342,45 @@ static void *heartbeat_main(void *arg)
     return NULL;
 }
 
-/* Read a whole range into a new buffer (never NULL on success). */
+/* The most bytes a request may make the emulator copy into memory of its
+ * own (a source or destination it cannot reach in place): a descriptor's
+ * length is the client's word, and the device's working memory is not. */
+#define EMU_LOCAL_MAX (1ull << 32)
+#define EMU_LOCAL_MAP (1ull << 20) /* from this size, mapped: pages only as they are written */
+
+/* Working memory of len bytes (never NULL for 0), NULL beyond
+ * EMU_LOCAL_MAX or when there is none. A large buffer is an anonymous
+ * mapping without reserve, so a hostile length costs address space, not
+ * memory, until the bytes actually arrive. Free with work_free(p, len). */
+static void *work_alloc(uint64_t len)
+{
+    if (len > EMU_LOCAL_MAX || len > SIZE_MAX / 2)
+        return NULL;
+    if (len < EMU_LOCAL_MAP)
+        return malloc(len ? (size_t)len : 1);
+    void *p =
+        mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void work_free(void *p, uint64_t len)
+{
+    if (p && len >= EMU_LOCAL_MAP)
+        munmap(p, (size_t)len);
+    else
+        free(p);
+}
+
+/* Read a whole range into new working memory (never NULL on success;
+ * work_free(*out, len)). */
 static int fetch(conn *c, uint64_t addr, uint64_t len, uint8_t **out)
 {
-    if (len > SIZE_MAX - 1)
-        return WD_ST_NOMEM;
-    uint8_t *b = malloc(len ? (size_t)len : 1);
+    uint8_t *b = work_alloc(len);
     if (!b)
         return WD_ST_NOMEM;
     int st = emu_read(&c->space, addr, b, len);
     if (st) {
-        free(b);
+        work_free(b, len);
         return st;
     }
     *out = b;
@@ -365,6 +393,7 @@ typedef struct src_bytes {
     const uint8_t *p;
     emu_map *hold;
     uint8_t *copy;
+    uint64_t copy_len;
 } src_bytes;
 
 static int src_get(conn *c, uint64_t addr, uint64_t len, src_bytes *s)
@@ -375,13 +404,14 @@ static int src_get(conn *c, uint64_t addr, uint64_t len, src_bytes *s)
         return WD_ST_OK;
     int st = fetch(c, addr, len, &s->copy);
     s->p = s->copy;
+    s->copy_len = len;
     return st;
 }
 
 static void src_put(src_bytes *s)
 {
     emu_release(s->hold);
-    free(s->copy);
+    work_free(s->copy, s->copy_len);
     *s = (src_bytes){0};
 }
 
@@ -505,7 +535,7 @@ static int op_deflate_stream(conn *c, const wd_desc *d, uint64_t *produced)
         return WD_ST_INVALID;
     uint64_t bound = accel_deflate_stream_bound(d->len[0]);
     uint64_t cap = d->len[1] < bound ? d->len[1] : bound;
-    uint8_t *st = malloc(ACCEL_DEFLATE_STREAM_STATE_SIZE), *out = malloc(cap ? cap : 1);
+    uint8_t *st = malloc(ACCEL_DEFLATE_STREAM_STATE_SIZE), *out = work_alloc(cap);
     int rc = st && out ? emu_read(&c->space, d->addr[2], st, ACCEL_DEFLATE_STREAM_STATE_SIZE) : WD_ST_NOMEM;
     src_bytes src = {0};
     if (!rc)
@@ -521,7 +551,7 @@ static int op_deflate_stream(conn *c, const wd_desc *d, uint64_t *produced)
     if (!rc)
         rc = emu_write(&c->space, d->addr[2], st, ACCEL_DEFLATE_STREAM_STATE_SIZE);
     free(st);
-    free(out);
+    work_free(out, cap);
     return rc;
 }
 
@@ -530,11 +560,6 @@ typedef struct op_result {
     uint64_t produced, consumed;
     uint32_t info;
 } op_result;
-
-/* The most bytes a request may make the emulator copy into memory of its
- * own (a source or destination it cannot reach in place): a descriptor's
- * length is the client's word, and the device's working memory is not. */
-#define EMU_LOCAL_MAX (1ull << 32)
 
 /* zlib.inflate.stream: the portable inflater (accel_inflate_stream.c,
  * compiled in) over src (buf0), dst (buf1) and the documented state
@@ -573,7 +598,7 @@ static int op_inflate_stream(conn *c, const wd_desc *d, op_result *res)
         rc = WD_ST_NOMEM;
     if (!rc && !(st = malloc(ACCEL_INFLATE_STREAM_STATE_SIZE)))
         rc = WD_ST_NOMEM;
-    if (!rc && !dst && !(dst = local = malloc(d->len[1] ? (size_t)d->len[1] : 1)))
+    if (!rc && !dst && !(dst = local = work_alloc(d->len[1])))
         rc = WD_ST_NOMEM;
     if (!rc)
         rc = emu_read(&c->space, d->addr[2], st, ACCEL_INFLATE_STREAM_STATE_SIZE);
@@ -594,11 +619,11 @@ static int op_inflate_stream(conn *c, const wd_desc *d, op_result *res)
         }
     }
     emu_release(shold);
-    free(scopy);
+    work_free(scopy, d->len[0]);
     if (!rc && local)
         rc = emu_write(&c->space, d->addr[1], local, res->produced);
     emu_release(dhold);
-    free(local);
+    work_free(local, d->len[1]);
     if (!rc)
         rc = emu_write(&c->space, d->addr[2], st, ACCEL_INFLATE_STREAM_STATE_SIZE);
     free(st);
@@ -719,13 +744,13 @@ static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
     uint8_t *dst = NULL, *local = NULL;
     if (!overlap(d->addr[0], d->len[0], d->addr[1], d->len[1]))
         dst = emu_direct(&c->space, d->addr[1], d->len[1], &dhold);
-    if (!dst && !(dst = local = malloc(d->len[1] ? (size_t)d->len[1] : 1)))
+    if (!dst && !(dst = local = work_alloc(d->len[1])))
         return WD_ST_NOMEM;
     src_bytes src;
     int st = src_get(c, d->addr[0], d->len[0], &src);
     if (st) {
         emu_release(dhold);
-        free(local);
+        work_free(local, d->len[1]);
         return st;
     }
     uint64_t n = 0;
@@ -737,7 +762,7 @@ static int op_zlib(conn *c, const wd_desc *d, bool compress, uint64_t *produced)
     emu_release(dhold);
     if (st == WD_ST_OK && local)
         st = emu_write(&c->space, d->addr[1], local, n);
-    free(local);
+    work_free(local, d->len[1]);
     if (st == WD_ST_OK) {
         uint8_t out[8];
         put_le(out, n, 8);

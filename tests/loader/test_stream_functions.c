@@ -709,9 +709,10 @@ static void test_stream_inflate_warpdrive_same_bytes(void **state)
                          accel_last_error_message());
         }
         if (memcmp(host(prog[0]), host(prog[1]), 24) != 0 || memcmp(host(st[0]), host(st[1]), 33984) != 0)
-            fail_msg("call %u (%llu bytes at %llu, room %llu): the progress or state differs between %s and %s", k,
-                     (unsigned long long)len, (unsigned long long)in, (unsigned long long)room,
-                     dev[0]->info.name, dev[1]->info.name);
+            fail_msg(
+                "call %u (%llu bytes at %llu, room %llu): the progress or state differs between %s and %s", k,
+                (unsigned long long)len, (unsigned long long)in, (unsigned long long)room, dev[0]->info.name,
+                dev[1]->info.name);
         in += le64(host(prog[0]));
         wrote += le64(host(prog[0]) + 8);
         status = le32(host(prog[0]) + 16);
@@ -751,8 +752,10 @@ static void test_stream_inflate_warpdrive_refusals(void **state)
         int corrupt, bad_state;
         const char *logged;
     } cases[] = {
-        {"progress of 23 bytes", Z, 100, OUT, 4096, PROG, 23, ST, 33984, 0, 0, "argument progress has 23 bytes"},
-        {"state of 33983 bytes", Z, 100, OUT, 4096, PROG, 24, ST, 33983, 0, 0, "argument state has 33983 bytes"},
+        {"progress of 23 bytes", Z, 100, OUT, 4096, PROG, 23, ST, 33984, 0, 0,
+         "argument progress has 23 bytes"},
+        {"state of 33983 bytes", Z, 100, OUT, 4096, PROG, 24, ST, 33983, 0, 0,
+         "argument state has 33983 bytes"},
         {"state overlapping src", ST + 33000, 100, OUT, 4096, PROG, 24, ST, 33984, 0, 0,
          "argument state overlaps argument src"},
         {"state overlapping dst", Z, 100, ST + 33983, 1, PROG, 24, ST, 33984, 0, 0,
@@ -775,8 +778,9 @@ static void test_stream_inflate_warpdrive_refusals(void **state)
             if (cases[i].bad_state)
                 host(m)[ST] = 9; /* phase 9 */
             size_t logged = ts_log_count(&wd_log, "zlib.inflate.stream", cases[i].logged, NULL);
-            accel_arg a[] = {marg(m, cases[i].src, cases[i].src_size), marg(m, cases[i].dst, cases[i].dst_size),
-                             marg(m, cases[i].prog, cases[i].prog_size), marg(m, cases[i].st, cases[i].st_size)};
+            accel_arg a[] = {
+                marg(m, cases[i].src, cases[i].src_size), marg(m, cases[i].dst, cases[i].dst_size),
+                marg(m, cases[i].prog, cases[i].prog_size), marg(m, cases[i].st, cases[i].st_size)};
             accel_result r = run(dev[d], "zlib.inflate.stream", a, 4);
             if (r != ACCEL_ERROR_INVALID_ARGUMENT)
                 fail_msg("zlib.inflate.stream with %s on %s: %s, expected ACCEL_ERROR_INVALID_ARGUMENT",
