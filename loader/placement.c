@@ -45,9 +45,9 @@ static accel_result read_options(const accel_place_options *options, accel_place
                             options->struct_size);
     size_t n = options->struct_size < sizeof(*o) ? options->struct_size : sizeof(*o);
     memcpy(o, options, n);
-    if (o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE))
+    if (o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE | ACCEL_PLACE_STREAMED))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_place: unknown flags 0x%x in options->flags",
-                            o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE));
+                            o->flags & ~(uint32_t)(ACCEL_PLACE_NO_STAGED | ACCEL_PLACE_EXHAUSTIVE | ACCEL_PLACE_STREAMED));
     if (o->objective != ACCEL_PLACE_OBJECTIVE_LATENCY && o->objective != ACCEL_PLACE_OBJECTIVE_THROUGHPUT)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
                             "accel_place: options->objective %u is neither latency (0) nor throughput (1)",

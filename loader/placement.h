@@ -182,6 +182,7 @@ struct accel_plan {
     accel__plan_rej *rejs;
     accel__plan_alt *alts;
     accel_place_objective objective;
+    bool streamed; /* placed with ACCEL_PLACE_STREAMED */
     uint32_t group_count;
     accel__plan_group *groups;
     double bottleneck;        /* the busiest group's load (ns per pass) */

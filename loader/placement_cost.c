@@ -9,6 +9,7 @@
  */
 #include <fnmatch.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -206,6 +207,18 @@ accel_constraint accel__pl_stage_check(const pc *c, uint32_t s, uint32_t d, uint
     const accel__pipe_stage *st = &c->p->stages[s];
     const accel__topo_node *n = dnode(c, d);
     const accel__topo_function *f = find_function(n, st->pub.function);
+    if (f && !st->pub.program && (c->flags & ACCEL_PLACE_STREAMED)) {
+        /* A streamed run calls the stream form: its cost, where known. */
+        char stream_name[96];
+        int len = snprintf(stream_name, sizeof(stream_name), "%s.stream", st->pub.function);
+        const accel__topo_function *sf =
+            len > 0 && (size_t)len < sizeof(stream_name) ? find_function(n, stream_name) : NULL;
+        /* Only as well founded as the one-shot form's: a measured one-shot
+         * cost says more than a stream form's estimate. */
+        if (sf && sf->bytes_per_second &&
+            (sf->source == ACCEL_SOURCE_MEASURED || f->source != ACCEL_SOURCE_MEASURED))
+            f = sf;
+    }
     if (st->pub.program ? !program_accepted(n, st->pub.program_format) : !f) {
         *why = st->pub.program ? ACCEL__WHY_FORMAT : ACCEL__WHY_FUNCTION;
         return ACCEL_CONSTRAINT_FUNCTION;

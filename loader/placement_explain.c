@@ -94,6 +94,7 @@ accel_result accel__pl_plan_skeleton(const pc *c, accel_plan *pl)
         !(pl->groups = accel__calloc(c->G + 1, sizeof(*pl->groups))))
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     pl->objective = c->objective;
+    pl->streamed = (c->flags & ACCEL_PLACE_STREAMED) != 0;
     pl->group_count = c->G;
     pl->bottleneck = INF;
     pl->bottleneck_stage = -1;

@@ -386,7 +386,7 @@ static void describe(const accel_plan *pl, bool explain, accel__text *t)
             accel__tx(t, "\n");
         }
         fmt_ns(a, sizeof(a), pl->cost);
-        if (throughput(pl)) {
+        if (throughput(pl) || pl->streamed) {
             accel__tx(t, "\none pass alone %s (stages one after another)\n", a);
             describe_groups(pl, t);
         } else {

@@ -97,8 +97,6 @@ accel_result accel_run_create(accel_instance *instance, const accel_topology *to
     if (o.ring_depth < 2 || o.ring_depth > 16)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: ring_depth %u is not 2 to 16",
                             o.ring_depth);
-    if (o.chunk_size == 0)
-        o.chunk_size = ACCEL_RUN_DEFAULT_CHUNK_SIZE;
     if (o.chunk_size > (1ull << 32))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_create: chunk_size %llu is above 4 GiB",
                             (unsigned long long)o.chunk_size);
@@ -694,6 +692,56 @@ static accel_result make_queues(accel_run *run)
     return ACCEL_SUCCESS;
 }
 
+/* The cost entry of function `name` on topology node `node`, or NULL. */
+static const accel__topo_function *node_function(const accel_topology *t, uint32_t node, const char *name)
+{
+    if (node >= t->node_count)
+        return NULL;
+    const accel__topo_node *n = &t->nodes[node];
+    for (uint32_t i = 0; i < n->function_count; i++)
+        if (strcmp(n->functions[i].name, name) == 0)
+            return &n->functions[i];
+    return NULL;
+}
+
+/*
+ * The chunk size a streamed run uses when the options leave it to the plan
+ * (docs/pipelines.md, "Chunk size"): large enough that every stage's fixed
+ * cost per call (submission, setup) is at most 1/CHUNK_FIXED_SHARE of its
+ * time on a chunk, by the costs placement used (calibrated or estimated:
+ * the one-shot function's line, whose fixed part a stream call pays too);
+ * a power of two from CHUNK_MIN to CHUNK_MAX; and, when the inputs' size
+ * is known, small enough for CHUNK_MIN_COUNT chunks, so that the stages
+ * overlap. ACCEL_RUN_DEFAULT_CHUNK_SIZE when no stage has a cost.
+ */
+#define CHUNK_FIXED_SHARE 16.0
+#define CHUNK_MIN (64u << 10)
+#define CHUNK_MAX (16u << 20)
+#define CHUNK_MIN_COUNT 8u
+uint64_t accel__run_choose_chunk(const accel_run *run)
+{
+    double need = 0;
+    bool known = false;
+    for (uint32_t i = 0; i < run->ns; i++) {
+        const char *fn = run->pipeline->stages[i].pub.function;
+        const accel__topo_function *f = node_function(run->topo, run->plan->stages[i].device_node, fn);
+        if (!f || !f->bytes_per_second)
+            continue;
+        known = true;
+        double bytes = CHUNK_FIXED_SHARE * (double)f->fixed_ns * (double)f->bytes_per_second / 1e9;
+        if (bytes > need)
+            need = bytes;
+    }
+    if (!known)
+        return ACCEL_RUN_DEFAULT_CHUNK_SIZE;
+    uint64_t chunk = CHUNK_MIN;
+    while (chunk < CHUNK_MAX && (double)chunk < need)
+        chunk <<= 1;
+    while (run->input_total && chunk > CHUNK_MIN && chunk * CHUNK_MIN_COUNT > run->input_total)
+        chunk >>= 1;
+    return chunk;
+}
+
 accel_result accel_run_execute(accel_run *run, accel_run_result *result)
 {
     if (!run)
@@ -725,6 +773,8 @@ accel_result accel_run_execute(accel_run *run, accel_run_result *result)
     run->streaming = why == NULL;
     if (accel__run_open_io(run) != ACCEL_SUCCESS)
         goto out;
+    if (run->streaming && run->opt.chunk_size == 0)
+        run->opt.chunk_size = accel__run_choose_chunk(run);
     if (run->streaming)
         accel__run_stream(run);
     else

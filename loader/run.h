@@ -110,4 +110,7 @@ const char *accel__run_stream_check(accel_run *run);
 /* The streaming executor: records a failure in the run and returns it. */
 accel_result accel__run_stream(accel_run *run);
 
+/* The chunk size the plan chooses (run.c). */
+uint64_t accel__run_choose_chunk(const accel_run *run);
+
 #endif /* ACCEL_LOADER_RUN_H */

@@ -79,6 +79,13 @@ static const char *const standard_functions[] = {
 };
 #define STANDARD_COUNT (sizeof(standard_functions) / sizeof(standard_functions[0]))
 
+/* Their stream forms (docs/standard-functions.md), asked for too: a streamed
+ * run calls them, and calibration times them. Estimated as the one-shot form. */
+static const char *const stream_functions[] = {
+    "crc32c.stream", "sha256.stream", "zlib.deflate.stream", "zlib.inflate.stream",
+};
+#define PROBED_COUNT (STANDARD_COUNT + sizeof(stream_functions) / sizeof(stream_functions[0]))
+
 /* Per device kind: the fixed cost of a call, then bytes per second for each
  * standard function (in standard_functions' order) and for any other. */
 static const struct {
@@ -107,8 +114,11 @@ void accel__topology_function_estimate(accel_device_kind kind, const char *name,
 {
     if ((unsigned)kind >= sizeof(function_estimates) / sizeof(function_estimates[0]))
         kind = ACCEL_DEVICE_KIND_UNKNOWN;
-    size_t i = 0;
-    while (i < STANDARD_COUNT && strcmp(standard_functions[i], name) != 0)
+    size_t i = 0, len = strlen(name);
+    if (len > 7 && strcmp(name + len - 7, ".stream") == 0)
+        len -= 7; /* a stream form: the one-shot form's estimate */
+    while (i < STANDARD_COUNT &&
+           (strncmp(standard_functions[i], name, len) != 0 || standard_functions[i][len] != '\0'))
         i++;
     *fixed_ns = function_estimates[kind].fixed_ns;
     *bps = function_estimates[kind].bps[i];
@@ -1041,8 +1051,8 @@ static accel_result probe_functions(accel_topology *t, uint32_t node, accel_devi
     if (!ACCEL__HAS_ENTRY(tab, function_get) || !ACCEL__HAS_ENTRY(tab, function_release) ||
         (d->info->flags & ACCEL_DEVICE_FLAG_ISOLATED))
         return ACCEL_SUCCESS;
-    for (size_t i = 0; i < STANDARD_COUNT; i++) {
-        const char *name = standard_functions[i];
+    for (size_t i = 0; i < PROBED_COUNT; i++) {
+        const char *name = i < STANDARD_COUNT ? standard_functions[i] : stream_functions[i - STANDARD_COUNT];
         void *fn = NULL;
         accel_icd_function_info info = {.struct_size = sizeof(info)};
         if (tab->function_get(d->icd_device, NULL, name, &fn, &info) != ACCEL_SUCCESS)

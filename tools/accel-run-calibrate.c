@@ -47,8 +47,16 @@ static const char prog_name[] = "accel-run";
 
 static const uint64_t default_sizes[] = {4 * KIB, 64 * KIB, 1 * MIB, 4 * MIB, 16 * MIB};
 
-static const char *const calibrated[] = {"accel.copy", "accel.fill", "crc32c", "sha256", "zlib.deflate",
-                                         "zlib.inflate"};
+/* The one-shot functions, then the stream forms (docs/standard-functions.md,
+ * "Stream forms"), which a streamed run calls instead where the device has
+ * them (accel_place's ACCEL_PLACE_STREAMED). */
+static const char *const calibrated[] = {"accel.copy",    "accel.fill",          "crc32c",
+                                         "sha256",        "zlib.deflate",        "zlib.inflate",
+                                         "crc32c.stream", "sha256.stream",       "zlib.deflate.stream",
+                                         "zlib.inflate.stream"};
+
+#define META_BYTES 64      /* aux: out_size, progress or a digest first */
+#define STATE_BYTES 33984  /* then a stream form's state (zlib.inflate.stream's is the largest) */
 
 static double now_s(void)
 {
@@ -352,6 +360,7 @@ typedef struct bench {
     accel_function *fn;
     const char *name;
     bool inflate, deflate, level; /* level: deflate takes the 4-argument form */
+    bool stream;                  /* a stream form: its state after the META_BYTES in aux */
     const uint64_t *sizes;        /* plain bytes, ascending */
     uint32_t count;
     uint64_t in[CALIB_MAX_SIZES]; /* each size's input: plain bytes, for inflate its stream */
@@ -405,7 +414,7 @@ static int bench_setup(bench *b, calib_data *d)
     b->dst_cap = ai.size = deflate_bound(max);
     if (accel_memory_alloc(b->inst, &ai, &b->dst) != ACCEL_SUCCESS)
         goto fail;
-    ai.size = 64;
+    ai.size = META_BYTES + (b->stream ? STATE_BYTES : 0);
     if (accel_memory_alloc(b->inst, &ai, &b->aux) != ACCEL_SUCCESS)
         goto fail;
     if (accel_memory_map(b->src, (void **)&b->src_p) != ACCEL_SUCCESS ||
@@ -437,7 +446,7 @@ static void bench_free(bench *b)
 static int bench_call(bench *b, uint32_t i, double *ns)
 {
     uint64_t plain = b->sizes[i];
-    accel_arg args[4];
+    accel_arg args[6];
     uint32_t argc = 0;
     if (strcmp(b->name, "accel.fill") == 0) {
         args[argc++] = (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {b->dst, 0, plain}};
@@ -452,6 +461,35 @@ static int bench_call(bench *b, uint32_t i, double *ns)
                 (accel_arg){.kind = ACCEL_ARG_MEMORY, .u.mem = {b->aux, 0, b->inflate || b->deflate ? 8 : 32}};
         if (b->level)
             args[argc++] = (accel_arg){.kind = ACCEL_ARG_I32, .u.i32 = DEFLATE_LEVEL};
+    }
+    if (b->stream) {
+        /* One chunk of a stream, the call a streamed run makes: crc32c
+         * and sha256 go on absorbing; a deflate call is a whole stream
+         * (fresh state, final), so its output can be checked; an inflate
+         * call decodes a whole stream from a fresh state. */
+        accel_memory *aux = b->aux;
+        uint32_t m = ACCEL_ARG_MEMORY;
+        argc = 0;
+        args[argc++] = (accel_arg){.kind = m, .u.mem = {b->src, b->off[i], b->in[i]}};
+        if (b->deflate) {
+            memset(b->aux_p + META_BYTES, 0, 32800);
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {b->dst, 0, deflate_bound(plain)}};
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, 0, 8}};
+            args[argc++] = (accel_arg){.kind = ACCEL_ARG_I32, .u.i32 = DEFLATE_LEVEL};
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, META_BYTES, 32800}};
+            args[argc++] = (accel_arg){.kind = ACCEL_ARG_U32, .u.u32 = 1};
+        } else if (b->inflate) {
+            memset(b->aux_p + META_BYTES, 0, STATE_BYTES);
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {b->dst, 0, plain}};
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, 0, 24}};
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, META_BYTES, STATE_BYTES}};
+        } else if (strcmp(b->name, "sha256.stream") == 0) {
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, META_BYTES, 112}};
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, 0, 32}};
+            args[argc++] = (accel_arg){.kind = ACCEL_ARG_U32, .u.u32 = 0};
+        } else {
+            args[argc++] = (accel_arg){.kind = m, .u.mem = {aux, META_BYTES, 4}};
+        }
     }
     accel_submit_info si = {.struct_size = sizeof(si), .function = b->fn, .args = args, .arg_count = argc};
     accel_fence *fence = NULL;
@@ -485,9 +523,11 @@ static uint64_t read_u64(const unsigned char *p)
  * inflate must give the input. */
 static int bench_ratio(bench *b, const calib_data *d, uint32_t i, double *ratio)
 {
-    uint64_t out = read_u64(b->aux_p), plain = b->sizes[i], in = b->in[i];
+    /* zlib.inflate.stream's progress: consumed, produced, status 1 (ended). */
+    bool ended = !(b->inflate && b->stream) || (read_u64(b->aux_p + 16) & 0xffffffffu) == 1;
+    uint64_t out = read_u64(b->aux_p + (b->inflate && b->stream ? 8 : 0)), plain = b->sizes[i], in = b->in[i];
     if (b->inflate) {
-        if (out != plain || memcmp(b->dst_p, d->plain, plain) != 0) {
+        if (!ended || out != plain || memcmp(b->dst_p, d->plain, plain) != 0) {
             snprintf(b->why, sizeof(b->why), "inflated %llu bytes to %llu, not to the %llu bytes compressed",
                      (unsigned long long)in, (unsigned long long)out, (unsigned long long)plain);
             return -1;
@@ -804,7 +844,7 @@ static void report(const char *dev, const bench *b, const entry *e, const char *
         snprintf(fixed, sizeof(fixed), "%.1f us", e->fixed_ns / 1e3);
     if (b->inflate || b->deflate)
         snprintf(extra, sizeof(extra), ", ratio %.3f", e->ratio);
-    if (b->deflate && !b->level)
+    if (b->deflate && !b->level && !b->stream)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), " (3-argument form)");
     if (e->dropped)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", %u size(s) dropped as outliers",
@@ -812,7 +852,7 @@ static void report(const char *dev, const bench *b, const entry *e, const char *
     if (e->clamped)
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", clamped at %.0f MB/s (%s)",
                  e->ceiling / 1e6, ceiling_why);
-    fprintf(stderr, "%s: %-13s %-12s fixed %10s %10.1f MB/s, %u sizes up to %s, %u calls each%s\n", prog_name,
+    fprintf(stderr, "%s: %-13s %-19s fixed %10s %10.1f MB/s, %u sizes up to %s, %u calls each%s\n", prog_name,
             dev, b->name, fixed, e->bps / 1e6, e->count, fmt_size(c, sizeof(c), e->largest), e->reps, extra);
 }
 
@@ -827,14 +867,16 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
     bench b = {.inst = inst,
                .dev = dev,
                .name = name,
-               .inflate = strcmp(name, "zlib.inflate") == 0,
-               .deflate = strcmp(name, "zlib.deflate") == 0};
+               .inflate = strncmp(name, "zlib.inflate", 12) == 0,
+               .deflate = strncmp(name, "zlib.deflate", 12) == 0,
+               .stream = strstr(name, ".stream") != NULL};
     if (accel_function_get(dev, NULL, name, &b.fn) != ACCEL_SUCCESS)
         return 0;
     uint32_t argc = 0;
     /* Drivers that still take deflate's 3-argument form compress at
      * their default level, which is 6 too. */
-    b.level = b.deflate && accel_function_get_signature(b.fn, &argc, NULL) == ACCEL_SUCCESS && argc == 4;
+    b.level = b.deflate && !b.stream && accel_function_get_signature(b.fn, &argc, NULL) == ACCEL_SUCCESS &&
+              argc == 4;
     b.sizes = o->size_count ? o->sizes : default_sizes;
     b.count = o->size_count ? o->size_count : sizeof(default_sizes) / sizeof(default_sizes[0]);
     point pts[CALIB_MAX_SIZES];

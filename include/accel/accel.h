@@ -715,6 +715,9 @@ typedef enum accel_place_objective {
 /* Placement options. */
 #define ACCEL_PLACE_NO_STAGED (1u << 0)  /* forbid copies: every use must be ZERO_COPY or PINNED */
 #define ACCEL_PLACE_EXHAUSTIVE (1u << 1) /* plain exhaustive search (for tests; slow) */
+#define ACCEL_PLACE_STREAMED (1u << 2)   /* the run will stream: a standard function's cost is its
+                                            stream form's (e.g. "crc32c.stream") where the
+                                            device has one (docs/pipelines.md, "Chunk size") */
 
 typedef struct accel_place_options {
     uint32_t struct_size;
@@ -893,7 +896,8 @@ typedef void (*accel_run_progress_callback)(void *user_data, const accel_run_pro
 typedef struct accel_run_options {
     uint32_t struct_size;
     uint32_t flags;              /* ACCEL_RUN_*; unknown bits are rejected */
-    uint64_t chunk_size;         /* streamed input bytes per chunk; 0: ACCEL_RUN_DEFAULT_CHUNK_SIZE */
+    uint64_t chunk_size;         /* streamed input bytes per chunk; 0: chosen from the plan's
+                                    costs (docs/pipelines.md, "Chunk size") */
     uint32_t ring_depth;         /* chunk buffers per edge, 2 to 16; 0: 3 (triple buffering) */
     const char *input_dir;       /* pipeline input files are relative to it; NULL: "." */
     const char *output_dir;      /* pipeline output files are relative to it; NULL: input_dir */

@@ -236,8 +236,42 @@ static void check_outputs(const char *d, const unsigned char *data, size_t n)
     free(p);
 }
 
-/* The zlib pipeline over n bytes of data at one chunk size: streamed, the
- * chunks counted, the outputs right, nothing else left in the directory. */
+/* The chunk size docs/pipelines.md ("Chunk size") says a plan of the zlib
+ * pipeline chooses for an input of `total` bytes, from the costs of the
+ * topology's functions on the devices of the plan's stages. */
+static uint64_t plan_chunk(const accel_plan *plan, uint64_t total)
+{
+    static const char *const fns[] = {"zlib.inflate", "crc32c", "sha256", "zlib.deflate"};
+    double need = 0;
+    bool known = false;
+    for (uint32_t s = 0; s < 4; s++) {
+        accel_plan_stage ps = {.struct_size = sizeof(ps)};
+        assert_int_equal(accel_plan_get_stage(plan, s, &ps), ACCEL_SUCCESS);
+        accel_topology_node node = {.struct_size = sizeof(node)};
+        assert_int_equal(accel_topology_get_node(topo, ps.device_node, &node), ACCEL_SUCCESS);
+        for (uint32_t i = 0; i < node.function_count; i++) {
+            accel_topology_function f = {.struct_size = sizeof(f)};
+            assert_int_equal(accel_topology_get_function(topo, ps.device_node, i, &f), ACCEL_SUCCESS);
+            if (strcmp(f.name, fns[s]) != 0 || !f.bytes_per_second)
+                continue;
+            known = true;
+            double b = 16.0 * (double)f.fixed_ns * (double)f.bytes_per_second / 1e9;
+            need = b > need ? b : need;
+        }
+    }
+    if (!known)
+        return ACCEL_RUN_DEFAULT_CHUNK_SIZE;
+    uint64_t chunk = 64 << 10;
+    while (chunk < (16u << 20) && (double)chunk < need)
+        chunk <<= 1;
+    while (total && chunk > (64 << 10) && chunk * 8 > total)
+        chunk >>= 1;
+    return chunk;
+}
+
+/* The zlib pipeline over n bytes of data at one chunk size (0: the plan's):
+ * streamed, the chunks counted, the outputs right, nothing else left in the
+ * directory. */
 static void run_zlib(const char *tag, size_t n, uint64_t chunk, uint32_t flags)
 {
     unsigned char *data = make_data(n, (unsigned)n);
@@ -260,6 +294,12 @@ static void run_zlib(const char *tag, size_t n, uint64_t chunk, uint32_t flags)
     } else {
         assert_true(res.streamed);
         assert_null(res.mode_reason);
+        if (chunk == 0) {
+            chunk = plan_chunk(c.plan, zlen);
+            print_message("%s: the plan chose chunks of %llu bytes for %llu\n", tag, (unsigned long long)chunk,
+                          (unsigned long long)zlen);
+            assert_true(chunk >= (64 << 10) && chunk <= (16 << 20) && (chunk & (chunk - 1)) == 0);
+        }
         assert_int_equal(res.chunk_size, chunk);
         assert_int_equal(res.chunks, (zlen + chunk - 1) / chunk);
     }
@@ -288,6 +328,15 @@ static void test_run_one_chunk(void **state)
 {
     (void)state;
     run_zlib("one-chunk", 50000, 1 << 20, 0);
+}
+
+/* Chunk size 0: the plan chooses it, for a small input (halved down to
+ * 64 KiB so that it makes chunks to overlap) and a larger one. */
+static void test_run_chunk_from_plan(void **state)
+{
+    (void)state;
+    run_zlib("plan-chunk-small", 300007, 0, 0);
+    run_zlib("plan-chunk-large", 24u << 20, 0, 0);
 }
 
 static void test_run_whole_buffer(void **state)
@@ -778,7 +827,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_chunk_one_byte), cmocka_unit_test(test_run_chunk_not_dividing),
-        cmocka_unit_test(test_run_one_chunk),      cmocka_unit_test(test_run_whole_buffer),
+        cmocka_unit_test(test_run_one_chunk),      cmocka_unit_test(test_run_chunk_from_plan),
+        cmocka_unit_test(test_run_whole_buffer),
         cmocka_unit_test(test_run_memory_bounded), cmocka_unit_test(test_run_empty_input),
         cmocka_unit_test(test_run_corrupt_chunk),  cmocka_unit_test(test_run_device_lost),
         cmocka_unit_test(test_run_deflate_twice),  cmocka_unit_test(test_run_cancel),

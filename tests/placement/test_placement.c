@@ -230,6 +230,53 @@ static void test_placement_units(void **state)
     accel_topology_destroy(t);
 }
 
+/* ACCEL_PLACE_STREAMED: a stage costs its function's stream form where the
+ * device has one, unless only the one-shot form was measured; without the
+ * flag, the one-shot form. */
+static void test_placement_streamed_costs(void **state)
+{
+    (void)state;
+    int32_t cpu, host;
+    accel_topology *t = host_topology(&cpu, &host);
+    int32_t a = add_device(t, "gpu0", (dev_spec){.kind = ACCEL_DEVICE_KIND_GPU});
+    int32_t b = add_device(t, "gpu1", (dev_spec){.kind = ACCEL_DEVICE_KIND_GPU});
+    add_link(t, a, host, ACCEL_ATTACH_ZERO_COPY, 2000, 50);
+    add_link(t, b, host, ACCEL_ATTACH_ZERO_COPY, 2000, 50);
+    /* gpu0: a fast one-shot form, a slow stream form; gpu1 in between. */
+    add_fn(t, a, "crc32c", 1000, 4000000000);
+    add_fn(t, a, "crc32c.stream", 1000, 100000000);
+    add_fn(t, b, "crc32c", 1000, 1000000000);
+    accel_pipeline *p = pipeline(CRC_PIPE);
+    accel_plan_stage st = {.struct_size = sizeof(st)};
+
+    accel_plan *plan = place_ok(t, p, NULL);
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)a);
+    assert_near(st.cost_ns, 1000 + 1e6 / 4.0);
+    accel_plan_destroy(plan);
+
+    accel_place_options o = {.struct_size = sizeof(o), .flags = ACCEL_PLACE_STREAMED};
+    plan = place_ok(t, p, &o);
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)b);
+    assert_near(st.cost_ns, 1000 + 1e6);
+    accel_plan_destroy(plan);
+
+    /* A measured one-shot cost outweighs the stream form's driver hint. */
+    t->nodes[a].functions[0].source = ACCEL_SOURCE_MEASURED;
+    plan = place_ok(t, p, &o);
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)a);
+    accel_plan_destroy(plan);
+    t->nodes[a].functions[1].source = ACCEL_SOURCE_MEASURED;
+    plan = place_ok(t, p, &o);
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)b);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+}
+
 /* A device with only its own memory: the buffer goes there (zero-copy for
  * the device, the host writes the file over its link); when the host cannot
  * reach that memory, the use is STAGED through host memory. */
@@ -914,6 +961,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_time_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_describe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_zlib_output_ratio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_streamed_costs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_allocation_failures, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

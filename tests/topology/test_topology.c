@@ -986,8 +986,10 @@ static void test_topology_instance_cpu_device(void **state)
     assert_memory_equal(d.uuid, info.uuid, ACCEL_UUID_SIZE);
     assert_true(d.parent >= 0);
     assert_int_equal(node_at(t, (uint32_t)d.parent).kind, ACCEL_TOPOLOGY_NODE_CPUSET);
-    /* The standard functions, every one. */
-    assert_int_equal(d.function_count, 7);
+    /* The standard functions, every one, and their four stream forms. */
+    assert_int_equal(d.function_count, 11);
+    accel_topology_function sf = function_named(t, node, "zlib.deflate.stream");
+    assert_true(sf.bytes_per_second > 0);
     accel_topology_function f = function_named(t, node, "zlib.deflate");
     assert_true(f.bytes_per_second > 0);
     assert_true(f.source == ACCEL_SOURCE_ESTIMATE || f.source == ACCEL_SOURCE_DRIVER);

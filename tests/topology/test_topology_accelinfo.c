@@ -102,7 +102,7 @@ static void test_topology_accelinfo_json(void **state)
     assert_string_equal(json_object_get_string(json_object_object_get(cpu, "kind")), "device");
     assert_string_equal(json_object_get_string(json_object_object_get(cpu, "driver")), "cpu");
     assert_false(json_object_get_boolean(json_object_object_get(cpu, "simulated")));
-    assert_int_equal(json_object_array_length(json_object_object_get(cpu, "functions")), 7);
+    assert_int_equal(json_object_array_length(json_object_object_get(cpu, "functions")), 11);
     json_object *links = json_object_object_get(root, "links");
     size_t from_cpu = 0;
     for (size_t i = 0; i < json_object_array_length(links); i++) {
