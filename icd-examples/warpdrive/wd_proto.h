@@ -20,7 +20,10 @@
  * the descriptor, stores desc.seq = n + 1 with release order, then stores
  * n + 1 to the doorbell. The device executes descriptors in order, writes
  * the other fields of the completion entry and then stores cqe.seq = n + 1
- * with release order. The host reuses a slot only after it has seen its completion.
+ * with release order. The host reuses a slot only after it has seen its
+ * completion. The DUS region is WD_DUS_SIZE bytes at least: a device whose
+ * region is smaller (completion entries of another size) is not this
+ * format, and the host skips it at discovery.
  *
  * Deflate level: a WD_OP_DEFLATE descriptor carries the zlib level in imm,
  * 0 (stored blocks only) to 9; the host resolves the standard function's
@@ -51,8 +54,8 @@
  * process_vm_writev) for a 4-byte result.
  *
  * Stream progress in the completion entry: a WD_OP_INFLATE_STREAM
- * descriptor carries src, dst and the state (the function's fourth buffer,
- * the 24-byte progress, has no room in it). The device decodes as the
+ * descriptor carries src, dst and the state (the function's remaining
+ * argument, the 24-byte progress, has no room in it). The device decodes as the
  * portable inflater does (docs/standard-functions.md, "Stream forms": the
  * state is the whole context, in the documented layout, so a stream moves
  * between this device and any other between two calls), writes dst and the
