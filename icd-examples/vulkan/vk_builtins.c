@@ -21,7 +21,11 @@
  * The stream forms take their state as one more memory argument, in the
  * layout docs/standard-functions.md fixes: crc32c.stream is crc32c's passes
  * with the combine starting from the state's CRC; sha256.stream loads the
- * state in its first dispatch and writes it back in its last. Sizes and
+ * state in its first dispatch and writes it back in its last;
+ * zlib.inflate.stream is the portable streaming inflater's call repeated
+ * once per dispatch, each on what is left of src and dst (its dispatches
+ * indirect like inflate's, about one per 512 bytes of dst and 256 of
+ * src). Sizes and
  * overlaps are checked here before anything is recorded
  * (vk_builtin_check); a state the shader finds invalid fails the fence
  * with ACCEL_ERROR_INVALID_ARGUMENT.
@@ -48,6 +52,7 @@
 #include "deflate_stored_spv.h"
 #include "fill_spv.h"
 #include "inflate_spv.h"
+#include "inflate_stream_spv.h"
 #include "sha256_spv.h"
 #include "sha256_stream_spv.h"
 
@@ -227,6 +232,12 @@ static const builtin_spec specs[VK_BUILTIN_COUNT] = {
                                   {M, M, M, ACCEL_ARG_U32},
                                   1,
                                   {{sha256_stream_spv, sizeof(sha256_stream_spv), false, 16384}}},
+    [VK_BUILTIN_INFLATE_STREAM] = {"zlib.inflate.stream",
+                                   4,
+                                   {M, M, M, M},
+                                   1,
+                                   {{inflate_stream_spv, sizeof(inflate_stream_spv), false, VK_CHUNK_INFLATE_STREAM}},
+                                   .texel = true},
 };
 #undef M
 
@@ -280,6 +291,14 @@ accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_a
             return refuse(dev, which, "argument result is neither empty nor 32 bytes or more (final needs 32)");
         if (overlap(&a[0], &a[1]) || overlap(&a[2], &a[1]))
             return refuse(dev, which, "argument state overlaps argument src or result");
+        return ACCEL_SUCCESS;
+    case VK_BUILTIN_INFLATE_STREAM:
+        if (a[2].u.mem.size < 24)
+            return refuse(dev, which, "argument progress is smaller than 24 bytes");
+        if (a[3].u.mem.size < 33984)
+            return refuse(dev, which, "argument state is smaller than 33984 bytes");
+        if (overlap(&a[0], &a[3]) || overlap(&a[1], &a[3]) || overlap(&a[2], &a[3]))
+            return refuse(dev, which, "argument state overlaps argument src, dst or progress");
         return ACCEL_SUCCESS;
     default: return ACCEL_SUCCESS;
     }

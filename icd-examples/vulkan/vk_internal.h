@@ -107,12 +107,17 @@ enum {
     VK_BUILTIN_INFLATE,
     VK_BUILTIN_CRC32C_STREAM,
     VK_BUILTIN_SHA256_STREAM,
+    VK_BUILTIN_INFLATE_STREAM,
     VK_BUILTIN_COUNT
 };
 
 #define VK_MAX_PASSES 8
 /* pass_chunk of zlib.inflate: dispatches depend on both sizes (vk_queue.c). */
 #define VK_CHUNK_INFLATE UINT32_MAX
+/* pass_chunk of zlib.inflate.stream: the same, with a smaller share per
+ * dispatch (shaders/inflate_stream.comp). */
+#define VK_CHUNK_INFLATE_STREAM (UINT32_MAX - 1)
+#define VK_CHUNK_INDIRECT(c) ((c) == VK_CHUNK_INFLATE || (c) == VK_CHUNK_INFLATE_STREAM)
 /* Bytes of a submission's status binding: the status word and the scratch
  * state sequential built-ins carry between dispatches (inflate's is ~7 KiB). */
 #define VK_STATUS_SIZE 8192

@@ -317,8 +317,10 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
         p->groups[i][0] = fn->pass_grid[i] ? (uint32_t)grid : 1;
         p->groups[i][1] = p->groups[i][2] = 1;
         p->dispatches[i] = 1;
-        if (fn->pass_chunk[i] == VK_CHUNK_INFLATE) {
+        if (VK_CHUNK_INDIRECT(fn->pass_chunk[i])) {
             uint64_t d = ((uint64_t)sizes[1] + 8191) / 8192 + ((uint64_t)sizes[0] + 4095) / 4096 + 16;
+            if (fn->pass_chunk[i] == VK_CHUNK_INFLATE_STREAM) /* 512 bytes out, 256 in per dispatch at worst */
+                d = ((uint64_t)sizes[1] + 511) / 512 + ((uint64_t)sizes[0] + 255) / 256 + 16;
             p->dispatches[i] = (uint32_t)d;
             memcpy(p->push + 24, &p->dispatches[i], 4); /* the shader's "pattern": the last chunk */
         } else if (fn->pass_chunk[i] && sizes[0] > fn->pass_chunk[i]) {
@@ -443,7 +445,7 @@ static void record(vk_device *dev, const vk_function *fn, const vk_plan *p, vk_f
         if (fn->push_size)
             vk->vkCmdPushConstants(f->cb, fn->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, (fn->push_size + 3) & ~3u,
                                    p->push);
-        bool inflate = fn->pass_chunk[i] == VK_CHUNK_INFLATE;
+        bool inflate = VK_CHUNK_INDIRECT(fn->pass_chunk[i]);
         for (uint32_t c = 0; c < p->dispatches[i]; c++) {
             if (c) {
                 /* Built-ins only: the chunk index lives at byte 28. */
@@ -551,7 +553,7 @@ accel_icd_result vk_queue_submit(void *queue, const accel_icd_submit *s, void **
         }
         vk->vkUpdateDescriptorSets(dev->device, nw, w, 0, NULL);
     }
-    if (fn->pass_count && fn->pass_chunk[0] == VK_CHUNK_INFLATE)
+    if (fn->pass_count && VK_CHUNK_INDIRECT(fn->pass_chunk[0]))
         for (int k = 0; k < 3; k++)
             f->status[VK_INFLATE_GROUPS_WORD + k] = 1;
     record(dev, fn, &p, f, set);
