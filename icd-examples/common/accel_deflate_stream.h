@@ -4,8 +4,8 @@
  * the last 32 KiB of input) in the function's `state` argument, in the
  * documented layout, so that any device can compress the next chunk.
  *
- * Needs zlib; allocates zlib's compressor for the call. Thread-safe for
- * distinct states. */
+ * Needs zlib and POSIX threads; allocates zlib's compressors for the call.
+ * Thread-safe for distinct states. */
 #ifndef ACCEL_DEFLATE_STREAM_H
 #define ACCEL_DEFLATE_STREAM_H
 
@@ -34,5 +34,13 @@ uint64_t accel_deflate_stream_bound(uint64_t n);
 accel_deflate_stream_result accel_deflate_stream(uint8_t *state, const uint8_t *src, uint64_t src_size,
                                                  uint8_t *dst, uint64_t dst_size, int level, bool final,
                                                  uint64_t *out_size);
+
+/* The same with up to `threads` threads (this one included): a chunk of at
+ * least 512 KiB is cut into segments of at least 256 KiB compressed side by
+ * side, each primed with the 32 KiB before it. The pieces are the same
+ * stream form, a few bytes longer per segment. */
+accel_deflate_stream_result accel_deflate_stream_mt(uint8_t *state, const uint8_t *src, uint64_t src_size,
+                                                    uint8_t *dst, uint64_t dst_size, int level, bool final,
+                                                    unsigned threads, uint64_t *out_size);
 
 #endif

@@ -24,6 +24,8 @@
 
 #include <openssl/sha.h>
 
+#include <sched.h>
+
 #include "accel_deflate_stream.h"
 #include "accel_inflate_stream.h"
 #include "accel_sha256_stream.h"
@@ -117,9 +119,15 @@ accel_result cpu__zlib_deflate_stream(cpu_scratch *scratch, const accel_icd_arg 
     if (state_overlaps("zlib.deflate.stream", a, 6, 4))
         return ACCEL_ERROR_INVALID_ARGUMENT;
     uint64_t produced = 0;
+    /* As many segments side by side as the worker may use CPUs (its
+     * partition's, or the process's). */
+    cpu_set_t cpus;
+    unsigned threads = 1;
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1)
+        threads = (unsigned)CPU_COUNT(&cpus);
     accel_deflate_stream_result r =
-        accel_deflate_stream(cpu__arg_ptr(&a[4]), cpu__arg_ptr(&a[0]), a[0].u.mem.size, cpu__arg_ptr(&a[1]),
-                             a[1].u.mem.size, a[3].u.i32, a[5].u.u32 != 0, &produced);
+        accel_deflate_stream_mt(cpu__arg_ptr(&a[4]), cpu__arg_ptr(&a[0]), a[0].u.mem.size, cpu__arg_ptr(&a[1]),
+                                a[1].u.mem.size, a[3].u.i32, a[5].u.u32 != 0, threads, &produced);
     switch (r) {
     case ACCEL_DEFLATE_STREAM_OK: cpu__put_le64(cpu__arg_ptr(&a[2]), produced); return ACCEL_SUCCESS;
     case ACCEL_DEFLATE_STREAM_BAD_STATE:

@@ -488,6 +488,39 @@ static void test_deflate_stream(void **state)
     buf_free(&rnd_src);
 }
 
+/* Chunks large enough for segments compressed side by side (on a machine
+ * with several CPUs): 1 MiB + 7 whole and in chunks of 600001, compressible
+ * and not, final and not; zlib takes the pieces as one stream, and the
+ * ratio stays within 1% (plus a few bytes per segment) of zlib's own. */
+static void test_deflate_stream_segments(void **state)
+{
+    (void)state;
+    const uint64_t n = (1u << 20) + 7;
+    buf src = buf_new(n), rnd = buf_new(n);
+    make_data(src.p, (size_t)n);
+    make_random(rnd.p, (size_t)n);
+    static const int chunks[] = {0, 600001};
+    for (size_t c = 0; c < 2; c++)
+        for (int level = 1; level <= 9; level += 4) {
+            uint8_t *z;
+            uint64_t zlen = deflate_stream(&src, chunks[c], level, &z);
+            check_zlib_stream(z, zlen, &src);
+            uLongf ref = compressBound((uLong)n);
+            uint8_t *r = malloc(ref);
+            assert_int_equal(compress2(r, &ref, src.p, (uLong)n, level), Z_OK);
+            if ((double)zlen > (double)ref * 1.01 + 64)
+                fail_msg("level %d, chunks %d: %llu bytes, zlib %lu", level, chunks[c], (unsigned long long)zlen,
+                         (unsigned long)ref);
+            free(r);
+            free(z);
+            zlen = deflate_stream(&rnd, chunks[c], level, &z); /* into exactly the bound */
+            check_zlib_stream(z, zlen, &rnd);
+            free(z);
+        }
+    buf_free(&rnd);
+    buf_free(&src);
+}
+
 static void test_deflate_stream_bad(void **state)
 {
     (void)state;
@@ -874,6 +907,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sha256_stream, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_sha256_stream_bad, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_deflate_stream, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_deflate_stream_segments, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_deflate_stream_bad, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_inflate_stream_levels, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_inflate_stream_corpus, test_setup, test_teardown),
