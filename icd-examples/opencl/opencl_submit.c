@@ -148,7 +148,8 @@ typedef struct ocl_fence {
     uint32_t ndeps;
     struct ocl_fence **deps; /* wait fences whose errors this fence carries */
     int has_status;
-    cl_uint status; /* a kernel's verdict on its arguments, read back (status_begin); not 0: bad */
+    fn_kind status_kind; /* the built-in that writes status */
+    cl_uint status;      /* a kernel's verdict on its arguments, read back (status_begin); not 0: bad */
 } ocl_fence;
 
 static ocl_fence *fence_new(cl_context ctx)
@@ -198,6 +199,23 @@ static void fence_flush(ocl_fence *f)
     }
 }
 
+/* What a built-in's status word says (see status_begin). */
+static const char *status_message(fn_kind kind, cl_uint status)
+{
+    switch (kind) {
+    case FN_INFLATE:
+        return status == 1 ? "zlib.inflate: argument dst is too small for the stream's output"
+                           : "zlib.inflate: argument src is not a valid zlib stream";
+    case FN_SHA256_STREAM: return "sha256.stream: argument state is not a sha256.stream state";
+    case FN_DEFLATE_STREAM: return "zlib.deflate.stream: argument state is not a zlib.deflate.stream state";
+    case FN_INFLATE_STREAM:
+        return status == 2 ? "zlib.inflate.stream: argument state is not a zlib.inflate.stream state"
+                           : "zlib.inflate.stream: argument src is not a valid zlib stream (nor the rest of "
+                             "the one in state)";
+    default: return "a built-in found its arguments invalid";
+    }
+}
+
 static accel_result fence_resolve(ocl_fence *f)
 {
     int r = atomic_load(&f->result);
@@ -228,8 +246,11 @@ static accel_result fence_resolve(ocl_fence *f)
             OCL_LOG(ACCEL_LOG_ERROR, "a submission failed on the device (%d)", st);
             res = ocl__result(st);
         }
-        if (res == ACCEL_SUCCESS && f->has_status && f->status != 0)
+        if (res == ACCEL_SUCCESS && f->has_status && f->status != 0) {
+            OCL_LOG(ACCEL_LOG_WARN, "%s: %s", f->queue->dev->info.name,
+                    status_message(f->status_kind, f->status));
             res = ACCEL_ERROR_INVALID_ARGUMENT;
+        }
         for (uint32_t i = 0; i < f->ndeps; i++)
             fence_unref(f->deps[i]);
         free(f->deps);
@@ -597,15 +618,17 @@ static cl_mem status_begin(batch *b, cl_context ctx)
     return status;
 }
 
-static void status_end(batch *b, cl_mem status, ocl_fence *fence)
+static void status_end(batch *b, cl_mem status, ocl_fence *fence, fn_kind kind)
 {
     if (!b->err) {
         cl_event ev = NULL;
         cl_int err =
             CL(clEnqueueReadBuffer)(b->q, status, CL_FALSE, 0, sizeof(cl_uint), &fence->status, 0, NULL, &ev);
         batch_event(b, err, ev);
-        if (!err)
+        if (!err) {
             fence->has_status = 1;
+            fence->status_kind = kind;
+        }
     }
     CL(clReleaseMemObject)(status);
 }
@@ -636,7 +659,7 @@ static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg
     sync_arg(b, dst, 1);
     sync_arg(b, prog, 1);
     sync_arg(b, st, 1);
-    status_end(b, status, fence);
+    status_end(b, status, fence, f->kind);
 }
 
 /* zlib.deflate.stream: zlib.deflate's segments, the first primed with the
@@ -692,7 +715,7 @@ static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const
     sync_arg(b, dst, 1);
     sync_arg(b, out, 1);
     sync_arg(b, st, 1);
-    status_end(b, status, fence);
+    status_end(b, status, fence, f->kind);
 }
 
 /* Enqueue a built-in; f->lock is held. */
@@ -782,7 +805,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, st, 1);
         sync_arg(b, res, 1);
-        status_end(b, status, fence);
+        status_end(b, status, fence, f->kind);
         break;
     }
     case FN_DEFLATE: submit_deflate(b, f, q, args); break;
@@ -804,7 +827,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, dst, 1);
         sync_arg(b, out, 1);
-        status_end(b, status, fence);
+        status_end(b, status, fence, f->kind);
         break;
     }
     case FN_DEFLATE_STREAM: submit_deflate_stream(b, f, q, args, fence); break;
