@@ -81,7 +81,7 @@ static void usage(FILE *f)
             "                    [--no-shell] [--corpus DIR] [--manifests DIR] [--tmpdir DIR]\n"
             "  --sizes LIST          plain input sizes, e.g. 1G,4G (K, M, G suffixes; default 1G,4G)\n"
             "  --quick               sizes 16M,64M (a smoke test of every configuration, check and goal)\n"
-            "  --chunk-size N        the streamed chunk size (default: the library's, 1M)\n"
+            "  --chunk-size N        the streamed chunk size (default: the plan's choice)\n"
             "  --whole-buffer-max N  run the whole-buffer mode on sizes up to N (default 1G; 0: never)\n"
             "  --device SELECTOR     only these devices (ACCEL_DEVICE_SELECTOR grammar, e.g. 'cpu:*')\n"
             "  --force STAGE=SEL     place STAGE (inflate, crc, deflate) on a device matching SEL\n"
@@ -445,6 +445,7 @@ static int child_main(int argc, char **argv)
             accel_pipeline_set_buffer_bytes(pipeline, (uint32_t)b, binds[i].n);
     }
     accel_place_options po = {.struct_size = sizeof(po),
+                              .flags = whole ? 0 : ACCEL_PLACE_STREAMED, /* as accel-run places */
                               .objective = throughput ? ACCEL_PLACE_OBJECTIVE_THROUGHPUT
                                                       : ACCEL_PLACE_OBJECTIVE_LATENCY};
     if (accel_place(topo, pipeline, &po, &plan) != ACCEL_SUCCESS) {

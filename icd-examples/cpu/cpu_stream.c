@@ -35,14 +35,13 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Whether two memory arguments share bytes (the same object, ranges
- * overlapping): state must not, since it is read while the others are
- * written. */
+/* Whether two memory arguments share bytes, by their addresses (two memory
+ * objects may map the same pages: an import of another's pointer): state
+ * must not, since it is read while the others are written. */
 static bool overlap(const accel_icd_arg *a, const accel_icd_arg *b)
 {
-    return a->u.mem.memory == b->u.mem.memory && a->u.mem.size && b->u.mem.size &&
-           a->u.mem.offset < b->u.mem.offset + b->u.mem.size &&
-           b->u.mem.offset < a->u.mem.offset + a->u.mem.size;
+    uintptr_t x = (uintptr_t)cpu__arg_ptr(a), y = (uintptr_t)cpu__arg_ptr(b);
+    return a->u.mem.size && b->u.mem.size && x < y + b->u.mem.size && y < x + a->u.mem.size;
 }
 
 static accel_result state_overlaps(const char *fn, const accel_icd_arg *a, uint32_t count, uint32_t state)
@@ -146,6 +145,11 @@ accel_result cpu__zlib_inflate_stream(cpu_scratch *scratch, const accel_icd_arg 
         return ACCEL_ERROR_INVALID_ARGUMENT;
     if (state_overlaps("zlib.inflate.stream", a, 4, 3))
         return ACCEL_ERROR_INVALID_ARGUMENT;
+    /* dst is written while src is read, progress after both. */
+    if (overlap(&a[0], &a[1]) || overlap(&a[2], &a[0]) || overlap(&a[2], &a[1])) {
+        CPU_LOG(ACCEL_LOG_WARN, "zlib.inflate.stream: src, dst and progress must not overlap");
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    }
     uint64_t used = 0, produced = 0;
     accel_inflate_status s = accel_inflate_stream(cpu__arg_ptr(&a[3]), cpu__arg_ptr(&a[0]), a[0].u.mem.size,
                                                   cpu__arg_ptr(&a[1]), a[1].u.mem.size, &used, &produced);

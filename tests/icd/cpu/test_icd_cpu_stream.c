@@ -888,6 +888,19 @@ static void test_inflate_stream_bad_state(void **state)
     assert_int_equal(run_fresh(F_INF, smallprog, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     accel_icd_arg smallst[] = {at(&src, 0, zlen), whole(&dst), whole(&prog), at(&st, 0, INFLATE_STATE - 1)};
     assert_int_equal(run_fresh(F_INF, smallst, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    /* src overlapping dst or progress, progress overlapping dst. */
+    buf big = buf_new(zlen + sizeof(p) + 24);
+    memcpy(big.p, z, zlen);
+    accel_icd_arg ovl[][4] = {
+        {at(&big, 0, zlen), at(&big, zlen - 1, sizeof(p)), whole(&prog), whole(&st)},
+        {at(&big, 0, zlen), whole(&dst), at(&big, 8, 24), whole(&st)},
+        {at(&src, 0, zlen), at(&big, 0, sizeof(p)), at(&big, sizeof(p) - 1, 24), whole(&st)},
+    };
+    for (size_t i = 0; i < sizeof(ovl) / sizeof(ovl[0]); i++) {
+        memset(st.p, 0, INFLATE_STATE);
+        assert_int_equal(run_fresh(F_INF, ovl[i], 4), ACCEL_ERROR_INVALID_ARGUMENT);
+    }
+    buf_free(&big);
     /* The good state still finishes the stream. */
     memcpy(st.p, good, INFLATE_STATE);
     assert_int_equal(run(F_INF, rest, 4), ACCEL_SUCCESS);
