@@ -247,10 +247,11 @@ static int op_deflate_stream(emu_ctx *c, const wd_desc *d, uint64_t *produced)
  * dst, so that the progress and the state are the same bytes on both.
  * Everything in the descriptor is checked before a buffer is touched. The
  * state is parsed from a copy of its own (the client's bytes may change
- * under a running request) and written back only when the call succeeded;
- * dst is written in place when it is mapped and does not overlap src (a
- * corrupt stream may then leave partial output there, as on the cpu),
- * otherwise only the bytes produced are written back. The progress goes to
+ * under a running request) and written back only when the call succeeded.
+ * No two of src, dst and state may overlap (by device address). dst is
+ * written in place when it is mapped (a corrupt stream may then leave
+ * partial output there, as on the cpu), otherwise only the bytes produced
+ * are written back. The progress goes to
  * the completion entry (wd_proto.h). */
 static int op_inflate_stream(emu_ctx *c, const wd_desc *d, emu_result *res)
 {
@@ -267,12 +268,14 @@ static int op_inflate_stream(emu_ctx *c, const wd_desc *d, emu_result *res)
         res->info = WD_INFO(2, WD_WHY_OVERLAP);
         return WD_ST_INVALID;
     }
+    if (overlap(d->addr[1], d->len[1], d->addr[0], d->len[0])) {
+        res->info = WD_INFO(1, WD_WHY_OVERLAP);
+        return WD_ST_INVALID;
+    }
     emu_map *shold = NULL, *dhold = NULL;
     uint8_t *scopy = NULL, *local = NULL, *st = NULL;
     const uint8_t *src = emu_direct(c->space, d->addr[0], d->len[0], &shold);
-    uint8_t *dst = NULL;
-    if (!overlap(d->addr[0], d->len[0], d->addr[1], d->len[1]))
-        dst = emu_direct(c->space, d->addr[1], d->len[1], &dhold);
+    uint8_t *dst = emu_direct(c->space, d->addr[1], d->len[1], &dhold);
     int rc = WD_ST_OK;
     if ((!src && d->len[0] > EMU_LOCAL_MAX) || (!dst && d->len[1] > EMU_LOCAL_MAX))
         rc = WD_ST_NOMEM;

@@ -141,7 +141,7 @@ enum wd_op {
      * length comes back in cqe.produced and the host stores it to out_size (the function's fourth
      * buffer, for which a descriptor has no room). */
     WD_OP_DEFLATE_STREAM = 9,
-    /* buf0 = src, buf1 = dst, buf2 = state (>= 33984, overlapping neither), flags and imm 0; the
+    /* buf0 = src, buf1 = dst, buf2 = state (>= 33984), no two overlapping, flags and imm 0; the
      * progress comes back in cqe.consumed, cqe.produced and cqe.info, and the host stores it to
      * progress (the function's third buffer, for which a descriptor has no room). */
     WD_OP_INFLATE_STREAM = 10,

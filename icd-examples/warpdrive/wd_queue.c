@@ -594,48 +594,79 @@ static accel_result check_args(const wd_function *fn, const accel_icd_submit *s)
     return ACCEL_SUCCESS;
 }
 
-/* Whether two memory arguments share bytes (the same object, ranges
- * overlapping), as the cpu driver tells it. */
+/* Whether two memory arguments share bytes, by their addresses in this
+ * process (two memory objects may map the same pages: an import of
+ * another's pointer), as the cpu driver tells it. */
 static bool args_overlap(const accel_icd_arg *a, const accel_icd_arg *b)
 {
-    return a->u.mem.memory == b->u.mem.memory && a->u.mem.size && b->u.mem.size &&
-           a->u.mem.offset < b->u.mem.offset + b->u.mem.size &&
-           b->u.mem.offset < a->u.mem.offset + a->u.mem.size;
+    const wd_memory *ma = a->u.mem.memory, *mb = b->u.mem.memory;
+    uintptr_t x = (uintptr_t)(ma->base + a->u.mem.offset), y = (uintptr_t)(mb->base + b->u.mem.offset);
+    if (!a->u.mem.size || !b->u.mem.size)
+        return false;
+    return x - y < b->u.mem.size || y - x < a->u.mem.size; /* x in [y, y + b) or y in [x, x + a) */
 }
+
+/* The stream forms' arguments by name, and which one is the state. */
+static const struct {
+    uint32_t op;
+    const char *function;
+    uint32_t state;
+    const char *names[6];
+} stream_forms[] = {
+    {WD_OP_CRC32C_STREAM, "crc32c.stream", 1, {"src", "state"}},
+    {WD_OP_SHA256_STREAM, "sha256.stream", 1, {"src", "state", "result", "final"}},
+    {WD_OP_DEFLATE_STREAM, "zlib.deflate.stream", 4, {"src", "dst", "out_size", "level", "state", "final"}},
+    {WD_OP_INFLATE_STREAM, "zlib.inflate.stream", 3, {"src", "dst", "progress", "state"}},
+};
 
 /*
  * What the host checks of a stream form before the device sees it: the
  * arguments that come back in the completion entry (the device never sees
- * them, so cannot check them), and those that the cpu driver checks the
- * same way (sizes, the state overlapping another argument), so that both
- * refuse the same calls and name the same argument. The device checks its
- * own buffers again (wd_proto.h). ACCEL_SUCCESS or the failure, logged.
+ * them, so cannot check them), and what the cpu driver checks the same way
+ * (sizes, the state overlapping another argument; for zlib.inflate.stream
+ * src, dst and progress overlapping each other), so that both refuse the
+ * same calls and name the same argument. The device checks its own
+ * buffers again (wd_proto.h). ACCEL_SUCCESS or the failure, logged.
  */
 static accel_result check_stream_args(const wd_queue *q, const wd_function *fn, const accel_icd_submit *s)
 {
     const accel_icd_arg *a = s->args;
+    size_t f = 0;
+    while (f < sizeof(stream_forms) / sizeof(stream_forms[0]) && stream_forms[f].op != fn->op)
+        f++;
+    if (f == sizeof(stream_forms) / sizeof(stream_forms[0]))
+        return ACCEL_SUCCESS;
+    const char *name = stream_forms[f].function, *const *names = stream_forms[f].names;
     if (fn->op == WD_OP_DEFLATE_STREAM && a[2].u.mem.size < 8) {
         WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.deflate.stream's out_size is smaller than 8 bytes; the "
                "submission fails and the queue with it", q->dev->name);
         return ACCEL_ERROR_INVALID_ARGUMENT;
     }
-    if (fn->op != WD_OP_INFLATE_STREAM)
-        return ACCEL_SUCCESS;
-    static const char *const names[] = {"src", "dst", "progress", "state"};
-    static const uint64_t least[] = {0, 0, WD_PROGRESS_SIZE, WD_INFLATE_STATE};
-    for (int i = 2; i < 4; i++)
-        if (a[i].u.mem.size < least[i]) {
-            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.inflate.stream: argument %s has %llu bytes, fewer "
-                   "than %llu; the submission fails and the queue with it", q->dev->name, names[i],
-                   (unsigned long long)a[i].u.mem.size, (unsigned long long)least[i]);
+    if (fn->op == WD_OP_INFLATE_STREAM) {
+        static const uint64_t least[] = {0, 0, WD_PROGRESS_SIZE, WD_INFLATE_STATE};
+        for (int i = 2; i < 4; i++)
+            if (a[i].u.mem.size < least[i]) {
+                WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: %s: argument %s has %llu bytes, fewer than %llu; the "
+                       "submission fails and the queue with it", q->dev->name, name, names[i],
+                       (unsigned long long)a[i].u.mem.size, (unsigned long long)least[i]);
+                return ACCEL_ERROR_INVALID_ARGUMENT;
+            }
+    }
+    /* The state is read while the others are written; an inflate's dst is
+     * written while src is read, its progress after both. */
+    uint32_t st = stream_forms[f].state;
+    for (uint32_t i = 0; i < s->arg_count; i++) {
+        for (uint32_t j = i + 1; j < s->arg_count; j++) {
+            if (a[i].kind != ACCEL_ARG_MEMORY || a[j].kind != ACCEL_ARG_MEMORY)
+                continue;
+            if ((i != st && j != st && fn->op != WD_OP_INFLATE_STREAM) || !args_overlap(&a[i], &a[j]))
+                continue;
+            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: %s: argument %s overlaps argument %s; the submission "
+                   "fails and the queue with it", q->dev->name, name, names[j == st ? j : i],
+                   names[j == st ? i : j]);
             return ACCEL_ERROR_INVALID_ARGUMENT;
         }
-    for (int i = 0; i < 3; i++)
-        if (args_overlap(&a[i], &a[3])) {
-            WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: zlib.inflate.stream: argument state overlaps argument "
-                   "%s; the submission fails and the queue with it", q->dev->name, names[i]);
-            return ACCEL_ERROR_INVALID_ARGUMENT;
-        }
+    }
     return ACCEL_SUCCESS;
 }
 
@@ -697,7 +728,7 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     }
     /* The stream forms' arguments that come back in the completion entry
      * (a descriptor has three buffers), and the cpu driver's checks. */
-    if (fn->op == WD_OP_DEFLATE_STREAM || fn->op == WD_OP_INFLATE_STREAM)
+    if (fn->op >= WD_OP_CRC32C_STREAM)
         set_error(q, check_stream_args(q, fn, &s));
     /* A broken queue, or a lost device: fail without running. */
     if (atomic_load_explicit(&q->lost, memory_order_acquire) ||

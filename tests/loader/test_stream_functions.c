@@ -733,7 +733,8 @@ static void test_stream_inflate_warpdrive_same_bytes(void **state)
 }
 
 /* Refusals: each fails the call with ACCEL_ERROR_INVALID_ARGUMENT on both
- * devices, and the WarpDrive driver's log names the function and argument. */
+ * devices (src, dst and progress overlapping each other: on the WarpDrive
+ * device), and the WarpDrive driver's log names the function and argument. */
 static void test_stream_inflate_warpdrive_refusals(void **state)
 {
     fixture *f = *state;
@@ -752,26 +753,33 @@ static void test_stream_inflate_warpdrive_refusals(void **state)
         uint64_t src, src_size, dst, dst_size, prog, prog_size, st, st_size;
         int corrupt, bad_state;
         const char *logged;
+        int warpdrive_only; /* src, dst and progress overlapping: the device decodes src into dst */
     } cases[] = {
         {"progress of 23 bytes", Z, 100, OUT, 4096, PROG, 23, ST, 33984, 0, 0,
-         "argument progress has 23 bytes"},
+         "argument progress has 23 bytes", 0},
         {"state of 33983 bytes", Z, 100, OUT, 4096, PROG, 24, ST, 33983, 0, 0,
-         "argument state has 33983 bytes"},
+         "argument state has 33983 bytes", 0},
         {"state overlapping src", ST + 33000, 100, OUT, 4096, PROG, 24, ST, 33984, 0, 0,
-         "argument state overlaps argument src"},
+         "argument state overlaps argument src", 0},
         {"state overlapping dst", Z, 100, ST + 33983, 1, PROG, 24, ST, 33984, 0, 0,
-         "argument state overlaps argument dst"},
+         "argument state overlaps argument dst", 0},
         {"state overlapping progress", Z, 100, OUT, 4096, ST - 23, 24, ST, 33984, 0, 0,
-         "argument state overlaps argument progress"},
+         "argument state overlaps argument progress", 0},
         {"a corrupt stream", Z, sizeof(corrupt), OUT, 4096, PROG, 24, ST, 33984, 1, 0,
-         "argument src is not a valid zlib stream"},
+         "argument src is not a valid zlib stream", 0},
         {"a state no device wrote", Z, 100, OUT, 4096, PROG, 24, ST, 33984, 0, 1,
-         "argument state is not a zlib.inflate.stream state"},
+         "argument state is not a zlib.inflate.stream state", 0},
+        {"src overlapping dst", Z, 100, Z + 99, 4096, PROG, 24, ST, 33984, 0, 0,
+         "argument src overlaps argument dst", 1},
+        {"progress overlapping src", Z, 100, OUT, 4096, Z + 10, 24, ST, 33984, 0, 0,
+         "argument src overlaps argument progress", 1},
+        {"progress overlapping dst", Z, 100, OUT, 4096, OUT + 4095, 24, ST, 33984, 0, 0,
+         "argument dst overlaps argument progress", 1},
     };
     unsigned char *saved = malloc(zlen);
     memcpy(saved, host(m) + Z, zlen);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (int d = 0; d < 2; d++) {
+        for (int d = cases[i].warpdrive_only; d < 2; d++) {
             memset(host(m) + PROG, 0, END - PROG);
             memcpy(host(m) + Z, saved, zlen);
             if (cases[i].corrupt)
@@ -806,6 +814,38 @@ static void test_stream_inflate_warpdrive_refusals(void **state)
     accel_memory_free(m);
 }
 
+/* Every stream form on the WarpDrive device refuses a state that overlaps
+ * src, as the cpu device does, with the function and the arguments in the
+ * log. */
+static void test_stream_warpdrive_state_overlap(void **state)
+{
+    fixture *f = *state;
+    device_ctx *dev[2] = {device_of(f, "cpu"), device_of(f, "warpdrive")};
+    accel_memory *m = mem(f, 70000), *out = mem(f, 8192), *small = mem(f, 64);
+    memset(host(m), 0, 70000);
+    accel_arg crc[] = {marg(m, 0, 100), marg(m, 96, 4)};
+    accel_arg sha[] = {marg(m, 0, 100), marg(m, 50, 112), marg(small, 0, 32), u32arg(1)};
+    accel_arg def[] = {marg(m, 0, 100), marg(out, 0, 8192), marg(small, 0, 8),
+                       i32arg(6),       marg(m, 99, 32800), u32arg(1)};
+    static const char *const names[] = {"crc32c.stream", "sha256.stream", "zlib.deflate.stream"};
+    const accel_arg *args[] = {crc, sha, def};
+    const uint32_t counts[] = {2, 4, 6};
+    for (int k = 0; k < 3; k++)
+        for (int d = 0; d < 2; d++) {
+            size_t logged = ts_log_count(&wd_log, names[k], "argument state overlaps argument src", NULL);
+            accel_result r = run(dev[d], names[k], args[k], counts[k]);
+            if (r != ACCEL_ERROR_INVALID_ARGUMENT)
+                fail_msg("%s with the state overlapping src on %s: %s, expected ACCEL_ERROR_INVALID_ARGUMENT",
+                         names[k], dev[d]->info.name, accel_result_string(r));
+            if (d == 1 &&
+                ts_log_count(&wd_log, names[k], "argument state overlaps argument src", NULL) != logged + 1)
+                fail_msg("%s on %s: no log line naming the state and src", names[k], dev[d]->info.name);
+        }
+    accel_memory_free(small);
+    accel_memory_free(out);
+    accel_memory_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,8 +854,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_zlib_across_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_deflate_failures, setup, teardown),
         cmocka_unit_test(test_stream_pipeline_names),
-        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_same_bytes, setup_logged, teardown_logged),
-        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_refusals, setup_logged, teardown_logged),
+        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_same_bytes, setup_logged,
+                                        teardown_logged),
+        cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_refusals, setup_logged,
+                                        teardown_logged),
+        cmocka_unit_test_setup_teardown(test_stream_warpdrive_state_overlap, setup_logged, teardown_logged),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -12,9 +12,9 @@
  *     the portable inflater gives here (accel_inflate_stream.c), and the
  *     output is the input;
  *   - hostile descriptors: too small a state, reserved bits, the state
- *     overlapping src or dst, unreachable and wrapping addresses, lengths
- *     far beyond any buffer, a corrupt stream, a state no device wrote, an
- *     unknown op: each refused with its status and cqe.info, nothing
+ *     overlapping src or dst, dst overlapping src, unreachable and
+ *     wrapping addresses, lengths far beyond any buffer, a corrupt stream,
+ *     a state no device wrote, an unknown op: each refused with its status and cqe.info, nothing
  *     written outside what the call may write, the queue broken afterwards
  *     and the device still serving new queues;
  *   - random descriptors of every op over a guarded arena and unreachable
@@ -393,6 +393,8 @@ static void test_inflate_stream_hostile(void **state)
          WD_INFO(2, WD_WHY_OVERLAP), 0},
         {"the state overlapping dst", inflate_desc(z, zlen, st + 100, 11, st, STATE_SIZE), WD_ST_INVALID,
          WD_INFO(2, WD_WHY_OVERLAP), 0},
+        {"dst overlapping src", inflate_desc(z, zlen, z + zlen - 1, OUT, st, STATE_SIZE), WD_ST_INVALID,
+         WD_INFO(1, WD_WHY_OVERLAP), 0},
         {"a dst of 2^62 bytes reaching over the state", inflate_desc(z, zlen, st - 100, huge, st, STATE_SIZE),
          WD_ST_INVALID, WD_INFO(2, WD_WHY_OVERLAP), 0},
         {"a state at an unmapped address", inflate_desc(z, zlen, out, OUT, unmapped, STATE_SIZE), WD_ST_FAULT,
@@ -402,7 +404,7 @@ static void test_inflate_stream_hostile(void **state)
         {"a src that wraps around",
          inflate_desc((void *)(uintptr_t)(UINT64_MAX - 15), 100, out, OUT, st, STATE_SIZE), WD_ST_FAULT, 0,
          0},
-        {"a src of 2^62 bytes", inflate_desc(z, huge, out, OUT, st, STATE_SIZE), WD_ST_NOMEM, 0, 0},
+        {"a src of 2^62 bytes", inflate_desc(z, huge, unmapped, 100, st, STATE_SIZE), WD_ST_NOMEM, 0, 0},
         {"a dst of 2^62 bytes", inflate_desc(z, zlen, out, huge, st, STATE_SIZE), WD_ST_NOMEM, 0, 0},
         {"a corrupt stream", inflate_desc(z, sizeof(corrupt), out, OUT, st, STATE_SIZE), WD_ST_INVALID,
          WD_INFO(0, WD_WHY_CONTENT), 1},
