@@ -253,11 +253,6 @@ accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p)
     return ACCEL_SUCCESS;
 }
 
-const char *vk_builtin_name(int which)
-{
-    return which >= 0 && which < VK_BUILTIN_COUNT ? specs[which].name : "a user function";
-}
-
 /* Whether memory arguments a and b share bytes (the same object, both
  * ranges non-empty and overlapping). */
 static bool overlap(const accel_icd_arg *a, const accel_icd_arg *b)

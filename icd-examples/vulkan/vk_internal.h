@@ -305,8 +305,6 @@ accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p);
  * with the function and the argument at fault, if the call must be
  * refused. */
 accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_arg *args);
-/* The standard name of built-in `which`. */
-const char *vk_builtin_name(int which);
 /* Create a pipeline for one pass: module words, entry "main". */
 accel_result vk_make_pipeline(vk_device *dev, const uint32_t *code, size_t size, const char *entry,
                               VkPipelineLayout layout, VkPipeline *pipeline);

@@ -319,8 +319,14 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
         p->dispatches[i] = 1;
         if (VK_CHUNK_INDIRECT(fn->pass_chunk[i])) {
             uint64_t d = ((uint64_t)sizes[1] + 8191) / 8192 + ((uint64_t)sizes[0] + 4095) / 4096 + 16;
-            if (fn->pass_chunk[i] == VK_CHUNK_INFLATE_STREAM) /* 512 bytes out, 256 in per dispatch at worst */
+            if (fn->pass_chunk[i] == VK_CHUNK_INFLATE_STREAM) {
+                /* 512 bytes out, 256 in per dispatch at worst; at most
+                 * 2^18 dispatches (a command buffer of some 30 MB on
+                 * lavapipe): a call that needs more fails as unsupported. */
                 d = ((uint64_t)sizes[1] + 511) / 512 + ((uint64_t)sizes[0] + 255) / 256 + 16;
+                if (d > (1u << 18))
+                    d = 1u << 18;
+            }
             p->dispatches[i] = (uint32_t)d;
             memcpy(p->push + 24, &p->dispatches[i], 4); /* the shader's "pattern": the last chunk */
         } else if (fn->pass_chunk[i] && sizes[0] > fn->pass_chunk[i]) {
