@@ -59,6 +59,16 @@ static accel_result read_options(const accel_place_options *options, accel_place
     return ACCEL_SUCCESS;
 }
 
+static accel_result place_once(const accel_topology *topology, const accel_pipeline *pipeline,
+                               accel_place_options o, bool stream_only, accel_plan **plan);
+
+/*
+ * With ACCEL_PLACE_STREAMED the run can stream only if every stage's device
+ * has its stream form: placement first keeps each stage to such devices
+ * (where every stage is a standard function with a stream form somewhere,
+ * else nothing can stream anyway); if that leaves no plan, it places again
+ * without the restriction, for a run in whole buffers.
+ */
 accel_result accel_place(const accel_topology *topology, const accel_pipeline *pipeline,
                          const accel_place_options *options, accel_plan **plan)
 {
@@ -71,10 +81,26 @@ accel_result accel_place(const accel_topology *topology, const accel_pipeline *p
     accel_result r = read_options(options, &o);
     if (r)
         return r;
+    if (!(o.flags & ACCEL_PLACE_STREAMED) || !accel__pl_streamable(topology, pipeline))
+        return place_once(topology, pipeline, o, false, plan);
+    r = place_once(topology, pipeline, o, true, plan);
+    if (r != ACCEL_ERROR_INFEASIBLE)
+        return r;
+    accel_plan_destroy(*plan);
+    *plan = NULL;
+    return place_once(topology, pipeline, o, false, plan);
+}
+
+static accel_result place_once(const accel_topology *topology, const accel_pipeline *pipeline,
+                               accel_place_options o, bool stream_only, accel_plan **plan)
+{
+    accel_result r;
     pc c;
     accel_plan *pl = accel__calloc(1, sizeof(*pl));
     if (!pl)
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_place: out of host memory");
+    if (stream_only)
+        o.flags |= ACCEL__PLACE_STREAM_ONLY;
     if ((r = accel__pl_pc_init(&c, topology, pipeline, &o)) || (r = accel__pl_plan_skeleton(&c, pl)))
         goto fail;
 

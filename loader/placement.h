@@ -110,6 +110,7 @@ enum {
     ACCEL__WHY_NO_INSTANCES,
     ACCEL__WHY_ISOLATED,
     ACCEL__WHY_NO_MEMORY,
+    ACCEL__WHY_NO_STREAM_FORM, /* the run streams; no entry for the function's stream form */
 };
 
 typedef struct accel__plan_node {

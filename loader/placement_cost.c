@@ -213,6 +213,10 @@ accel_constraint accel__pl_stage_check(const pc *c, uint32_t s, uint32_t d, uint
         int len = snprintf(stream_name, sizeof(stream_name), "%s.stream", st->pub.function);
         const accel__topo_function *sf =
             len > 0 && (size_t)len < sizeof(stream_name) ? find_function(n, stream_name) : NULL;
+        if (!sf && (c->flags & ACCEL__PLACE_STREAM_ONLY)) {
+            *why = ACCEL__WHY_NO_STREAM_FORM;
+            return ACCEL_CONSTRAINT_FUNCTION;
+        }
         /* Only as well founded as the one-shot form's: a measured one-shot
          * cost says more than a stream form's estimate. */
         if (sf && sf->bytes_per_second &&
@@ -332,4 +336,25 @@ accel_constraint accel__pl_full_check(pc *c, const int32_t *dev, double *cost)
     }
     *cost = total;
     return ACCEL_CONSTRAINT_NONE;
+}
+
+bool accel__pl_streamable(const accel_topology *t, const accel_pipeline *p)
+{
+    static const char *const streamed[] = {"crc32c", "sha256", "zlib.deflate", "zlib.inflate"};
+    for (uint32_t s = 0; s < p->stage_count; s++) {
+        const accel_pipeline_stage *st = &p->stages[s].pub;
+        bool standard = false;
+        for (size_t k = 0; k < sizeof(streamed) / sizeof(streamed[0]); k++)
+            standard |= !st->program && strcmp(st->function, streamed[k]) == 0;
+        if (!standard)
+            return false;
+        char name[32];
+        snprintf(name, sizeof(name), "%s.stream", st->function);
+        bool offered = false;
+        for (uint32_t d = 0; d < t->node_count && !offered; d++)
+            offered = t->nodes[d].kind == ACCEL_TOPOLOGY_NODE_DEVICE && find_function(&t->nodes[d], name);
+        if (!offered)
+            return false;
+    }
+    return p->stage_count > 0;
 }

@@ -92,6 +92,13 @@ typedef struct dead_reason {
     int32_t other_stage; /* the stage that blocks it, -1 */
 } dead_reason;
 
+/* Internal: keep each stage to devices with its function's stream form. */
+#define ACCEL__PLACE_STREAM_ONLY (1u << 31)
+
+/* Every stage a standard function with a stream form that some device of t
+ * offers: a run of it can stream (placement.c). */
+bool accel__pl_streamable(const accel_topology *t, const accel_pipeline *p);
+
 typedef struct pc {
     const accel_topology *t;
     const accel_pipeline *p;

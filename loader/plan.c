@@ -306,6 +306,9 @@ static void rej_reason(accel__text *t, const accel_plan *pl, const accel__plan_s
     const accel__plan_node *n = &pl->nodes[rj->node];
     switch (rj->why) {
     case ACCEL__WHY_FUNCTION: accel__tx(t, "does not offer %s", accel__plan_str(pl, ps->function)); break;
+    case ACCEL__WHY_NO_STREAM_FORM:
+        accel__tx(t, "does not offer %s.stream (the run streams)", accel__plan_str(pl, ps->function));
+        break;
     case ACCEL__WHY_FORMAT:
         accel__tx(t, "does not take %s programs", accel__program_format_name(ps->format));
         break;

@@ -231,8 +231,9 @@ static void test_placement_units(void **state)
 }
 
 /* ACCEL_PLACE_STREAMED: a stage costs its function's stream form where the
- * device has one, unless only the one-shot form was measured; without the
- * flag, the one-shot form. */
+ * device has one, unless only the one-shot form was measured, and goes only
+ * to devices with the stream form while that leaves a plan (else anywhere,
+ * for a run in whole buffers); without the flag, the one-shot form. */
 static void test_placement_streamed_costs(void **state)
 {
     (void)state;
@@ -240,19 +241,24 @@ static void test_placement_streamed_costs(void **state)
     accel_topology *t = host_topology(&cpu, &host);
     int32_t a = add_device(t, "gpu0", (dev_spec){.kind = ACCEL_DEVICE_KIND_GPU});
     int32_t b = add_device(t, "gpu1", (dev_spec){.kind = ACCEL_DEVICE_KIND_GPU});
+    int32_t c = add_device(t, "gpu2", (dev_spec){.kind = ACCEL_DEVICE_KIND_GPU});
     add_link(t, a, host, ACCEL_ATTACH_ZERO_COPY, 2000, 50);
     add_link(t, b, host, ACCEL_ATTACH_ZERO_COPY, 2000, 50);
-    /* gpu0: a fast one-shot form, a slow stream form; gpu1 in between. */
+    add_link(t, c, host, ACCEL_ATTACH_ZERO_COPY, 2000, 50);
+    /* gpu0: a fast one-shot form, a slow stream form; gpu1 in between;
+     * gpu2 the fastest, without a stream form. */
     add_fn(t, a, "crc32c", 1000, 4000000000);
     add_fn(t, a, "crc32c.stream", 1000, 100000000);
     add_fn(t, b, "crc32c", 1000, 1000000000);
+    add_fn(t, b, "crc32c.stream", 1000, 1000000000);
+    add_fn(t, c, "crc32c", 1000, 8000000000);
     accel_pipeline *p = pipeline(CRC_PIPE);
     accel_plan_stage st = {.struct_size = sizeof(st)};
 
     accel_plan *plan = place_ok(t, p, NULL);
     assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
-    assert_int_equal(st.device_node, (uint32_t)a);
-    assert_near(st.cost_ns, 1000 + 1e6 / 4.0);
+    assert_int_equal(st.device_node, (uint32_t)c);
+    assert_near(st.cost_ns, 1000 + 1e6 / 8.0);
     accel_plan_destroy(plan);
 
     accel_place_options o = {.struct_size = sizeof(o), .flags = ACCEL_PLACE_STREAMED};
@@ -260,6 +266,11 @@ static void test_placement_streamed_costs(void **state)
     assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
     assert_int_equal(st.device_node, (uint32_t)b);
     assert_near(st.cost_ns, 1000 + 1e6);
+    char text[8192];
+    size_t len = 0;
+    assert_int_equal(accel_plan_describe(plan, true, text, sizeof(text), &len), ACCEL_SUCCESS);
+    if (!strstr(text, "gpu2") || !strstr(text, "does not offer crc32c.stream (the run streams)"))
+        fail_msg("the plan does not say why gpu2 is out:\n%s", text);
     accel_plan_destroy(plan);
 
     /* A measured one-shot cost outweighs the stream form's driver hint. */
@@ -272,6 +283,14 @@ static void test_placement_streamed_costs(void **state)
     plan = place_ok(t, p, &o);
     assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
     assert_int_equal(st.device_node, (uint32_t)b);
+    accel_plan_destroy(plan);
+
+    /* Only gpu2 allowed: no device with the stream form, so the plan puts
+     * the stage there anyway (the run will not stream). */
+    assert_int_equal(accel_pipeline_constrain_stage(p, "crc", "sim:2"), ACCEL_SUCCESS);
+    plan = place_ok(t, p, &o);
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)c);
     accel_plan_destroy(plan);
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
