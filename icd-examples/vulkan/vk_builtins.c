@@ -253,12 +253,22 @@ accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p)
     return ACCEL_SUCCESS;
 }
 
-/* Whether memory arguments a and b share bytes (the same object, both
- * ranges non-empty and overlapping). */
+/* Whether memory arguments a and b share bytes, by their host addresses
+ * (two memory objects may be over the same pages: an import of another's
+ * pointer). */
 static bool overlap(const accel_icd_arg *a, const accel_icd_arg *b)
 {
-    return a->u.mem.memory == b->u.mem.memory && a->u.mem.size && b->u.mem.size &&
-           a->u.mem.offset < b->u.mem.offset + b->u.mem.size && b->u.mem.offset < a->u.mem.offset + a->u.mem.size;
+    const vk_memory *x = a->u.mem.memory, *y = b->u.mem.memory;
+    if (!a->u.mem.size || !b->u.mem.size || !x || !y)
+        return false;
+    uint64_t p = a->u.mem.offset, q = b->u.mem.offset;
+    if (x->host && y->host) {
+        p += (uintptr_t)x->host;
+        q += (uintptr_t)y->host;
+    } else if (x != y) {
+        return false;
+    }
+    return p < q + b->u.mem.size && q < p + a->u.mem.size;
 }
 
 static accel_result refuse(const vk_device *dev, int which, const char *why)
@@ -269,7 +279,8 @@ static accel_result refuse(const vk_device *dev, int which, const char *why)
 
 /* The stream forms' sizes and overlaps (docs/standard-functions.md,
  * "Stream forms"): state is read while the other arguments are read or
- * written, so it must not share bytes with them. */
+ * written, so it must not share bytes with them, nor src with what the
+ * call writes. */
 accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_arg *a)
 {
     switch (which) {
@@ -284,16 +295,31 @@ accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_a
             return refuse(dev, which, "argument state is smaller than 112 bytes");
         if ((a[2].u.mem.size && a[2].u.mem.size < 32) || (a[3].u.u32 && a[2].u.mem.size < 32))
             return refuse(dev, which, "argument result is neither empty nor 32 bytes or more (final needs 32)");
-        if (overlap(&a[0], &a[1]) || overlap(&a[2], &a[1]))
-            return refuse(dev, which, "argument state overlaps argument src or result");
+        if (overlap(&a[1], &a[0]))
+            return refuse(dev, which, "argument state overlaps argument src");
+        if (overlap(&a[1], &a[2]))
+            return refuse(dev, which, "argument state overlaps argument result");
+        if (overlap(&a[0], &a[2]))
+            return refuse(dev, which, "argument src overlaps argument result");
         return ACCEL_SUCCESS;
     case VK_BUILTIN_INFLATE_STREAM:
         if (a[2].u.mem.size < 24)
             return refuse(dev, which, "argument progress is smaller than 24 bytes");
         if (a[3].u.mem.size < 33984)
             return refuse(dev, which, "argument state is smaller than 33984 bytes");
-        if (overlap(&a[0], &a[3]) || overlap(&a[1], &a[3]) || overlap(&a[2], &a[3]))
-            return refuse(dev, which, "argument state overlaps argument src, dst or progress");
+        if (overlap(&a[3], &a[0]))
+            return refuse(dev, which, "argument state overlaps argument src");
+        if (overlap(&a[3], &a[1]))
+            return refuse(dev, which, "argument state overlaps argument dst");
+        if (overlap(&a[3], &a[2]))
+            return refuse(dev, which, "argument state overlaps argument progress");
+        /* dst is written while src is read, progress after both. */
+        if (overlap(&a[0], &a[1]))
+            return refuse(dev, which, "argument src overlaps argument dst");
+        if (overlap(&a[0], &a[2]))
+            return refuse(dev, which, "argument src overlaps argument progress");
+        if (overlap(&a[1], &a[2]))
+            return refuse(dev, which, "argument dst overlaps argument progress");
         return ACCEL_SUCCESS;
     default: return ACCEL_SUCCESS;
     }

@@ -255,6 +255,7 @@ typedef struct vk_memory {
     VkDeviceSize size;        /* what the loader asked for */
     VkDeviceSize buffer_size; /* the VkBuffer's size: >= size, a multiple of 16, >= 16 */
     void *map;                /* device memory only: persistent host mapping */
+    void *host;               /* where its bytes are on the host: the imported pointer or map */
     bool imported;
 } vk_memory;
 

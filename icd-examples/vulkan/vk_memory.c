@@ -54,6 +54,7 @@ accel_icd_result vk_memory_attach(void *device, const accel_icd_memory_desc *des
     if (!m)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     m->imported = true;
+    m->host = desc->host_ptr;
     m->size = m->buffer_size = desc->size;
     VkExternalMemoryBufferCreateInfo ext = {.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO};
     ext.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
@@ -137,6 +138,7 @@ accel_icd_result vk_memory_alloc_device(void *device, uint64_t size, void **mem)
         goto fail;
     }
     memset(m->map, 0, m->buffer_size);
+    m->host = m->map;
     *mem = m;
     return ACCEL_SUCCESS;
 fail:
