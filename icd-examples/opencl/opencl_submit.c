@@ -419,6 +419,23 @@ static int overlaps(range a, range b)
     return a.m == b.m && a.off < b.off + b.size && b.off < a.off + a.size;
 }
 
+/* Whether two arguments of a stream form share bytes, by address where
+ * both are attached host memory (two memory objects may map the same
+ * pages: an import of another's pointer), else as ranges of one object:
+ * docs/standard-functions.md forbids state to overlap any other argument,
+ * and src any argument the call writes. */
+static int clash(const accel_icd_arg *x, const accel_icd_arg *y)
+{
+    range a = arg_range(x), b = arg_range(y);
+    if (!a.size || !b.size)
+        return 0;
+    if (a.m->host_ptr && b.m->host_ptr) {
+        uintptr_t p = (uintptr_t)(a.m->host_ptr + a.off), q = (uintptr_t)(b.m->host_ptr + b.off);
+        return p < q + b.size && q < p + a.size;
+    }
+    return overlaps(a, b);
+}
+
 /* The dst zlib.deflate needs: its segments' regions (builtins.cl), which is
  * what stored blocks take, 2 + 5 * ceil(n / 65535) + n + 4 (11 for n = 0),
  * 5 bytes less than the documented bound. zlib.deflate.stream's pieces
@@ -459,7 +476,7 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
     case FN_CRC32C_STREAM:
         if (args[1].u.mem.size < 4)
             return "crc32c.stream: state is smaller than 4 bytes";
-        if (args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1])))
+        if (clash(&args[0], &args[1]))
             return "crc32c.stream: state overlaps src";
         return NULL;
     case FN_SHA256_STREAM:
@@ -467,9 +484,10 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
             return "sha256.stream: state is smaller than 112 bytes";
         if ((args[2].u.mem.size && args[2].u.mem.size < 32) || (args[3].u.u32 && args[2].u.mem.size < 32))
             return "sha256.stream: result is neither empty nor 32 bytes or more (and final needs 32)";
-        if ((args[0].u.mem.size && overlaps(arg_range(&args[0]), arg_range(&args[1]))) ||
-            (args[2].u.mem.size && overlaps(arg_range(&args[2]), arg_range(&args[1]))))
+        if (clash(&args[0], &args[1]) || clash(&args[2], &args[1]))
             return "sha256.stream: state overlaps src or result";
+        if (clash(&args[0], &args[2]))
+            return "sha256.stream: src overlaps result";
         return NULL;
     case FN_DEFLATE_STREAM:
         if (args[3].u.i32 < -1 || args[3].u.i32 > 9)
@@ -479,10 +497,12 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
         if (args[4].u.mem.size < 32800)
             return "zlib.deflate.stream: state is smaller than 32800 bytes";
         for (int i = 0; i < 3; i++)
-            if (args[i].u.mem.size && overlaps(arg_range(&args[i]), arg_range(&args[4])))
+            if (clash(&args[i], &args[4]))
                 return i == 0   ? "zlib.deflate.stream: state overlaps src"
                        : i == 1 ? "zlib.deflate.stream: state overlaps dst"
                                 : "zlib.deflate.stream: state overlaps out_size";
+        if (clash(&args[0], &args[1]) || clash(&args[0], &args[2]))
+            return "zlib.deflate.stream: src overlaps dst or out_size";
         if (args[0].u.mem.size / OCL_DEFLATE_SEGMENT >= UINT32_MAX)
             return "zlib.deflate.stream: src is too large";
         if (args[1].u.mem.size < deflate_need(args[0].u.mem.size) + (args[5].u.u32 ? 0 : 1))
@@ -495,10 +515,12 @@ static const char *builtin_check(fn_kind kind, const accel_icd_arg *args)
         if (args[3].u.mem.size < 33984)
             return "zlib.inflate.stream: state is smaller than 33984 bytes";
         for (int i = 0; i < 3; i++)
-            if (args[i].u.mem.size && overlaps(arg_range(&args[i]), arg_range(&args[3])))
+            if (clash(&args[i], &args[3]))
                 return i == 0   ? "zlib.inflate.stream: state overlaps src"
                        : i == 1 ? "zlib.inflate.stream: state overlaps dst"
                                 : "zlib.inflate.stream: state overlaps progress";
+        if (clash(&args[0], &args[1]) || clash(&args[0], &args[2]) || clash(&args[2], &args[1]))
+            return "zlib.inflate.stream: src, dst and progress must not overlap";
         return NULL;
     default: return NULL;
     }
