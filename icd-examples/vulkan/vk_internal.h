@@ -219,6 +219,7 @@ struct vk_device {
     accel_icd_device_info info;
     uint32_t queue_family;
     bool has_host_import;          /* VK_EXT_external_memory_host */
+    bool software;  /* VK_PHYSICAL_DEVICE_TYPE_CPU: a device that runs on the host (lavapipe) */
     VkDeviceSize host_import_alignment;
     VkPhysicalDeviceLimits limits;
     VkPhysicalDeviceMemoryProperties mem_props;
