@@ -706,35 +706,37 @@ static const accel__topo_function *node_function(const accel_topology *t, uint32
 
 /*
  * The chunk size a streamed run uses when the options leave it to the plan
- * (docs/pipelines.md, "Chunk size"): large enough that every stage's fixed
- * cost per call (submission, setup) is at most 1/CHUNK_FIXED_SHARE of its
- * time on a chunk, by the costs placement used (calibrated or estimated:
- * the one-shot function's line, whose fixed part a stream call pays too);
- * a power of two from CHUNK_MIN to CHUNK_MAX; and, when the inputs' size
- * is known, small enough for CHUNK_MIN_COUNT chunks, so that the stages
- * overlap. ACCEL_RUN_DEFAULT_CHUNK_SIZE when no stage has a cost.
+ * (docs/pipelines.md, "Chunk size"). The stages run at the pace of the
+ * slowest, so a stage's fixed cost per call (submission, setup) matters
+ * against the slowest stage's time on a chunk: the chunk is the smallest
+ * power of two from CHUNK_BASE to CHUNK_MAX at which every stage's fixed
+ * cost is at most 1/CHUNK_FIXED_SHARE of that time, by the costs placement
+ * used (the one-shot function's line, calibrated or estimated: a stream
+ * call pays the same fixed part); then, when the inputs' size is known,
+ * halved (down to CHUNK_MIN) while they would make fewer than
+ * CHUNK_MIN_COUNT chunks, so that the stages overlap.
+ * CHUNK_BASE (ACCEL_RUN_DEFAULT_CHUNK_SIZE) when no stage has a cost.
  */
 #define CHUNK_FIXED_SHARE 16.0
 #define CHUNK_MIN (64u << 10)
+#define CHUNK_BASE ACCEL_RUN_DEFAULT_CHUNK_SIZE
 #define CHUNK_MAX (16u << 20)
 #define CHUNK_MIN_COUNT 8u
 uint64_t accel__run_choose_chunk(const accel_run *run)
 {
-    double need = 0;
-    bool known = false;
+    double slowest = 0, fixed = 0;
     for (uint32_t i = 0; i < run->ns; i++) {
         const char *fn = run->pipeline->stages[i].pub.function;
         const accel__topo_function *f = node_function(run->topo, run->plan->stages[i].device_node, fn);
         if (!f || !f->bytes_per_second)
             continue;
-        known = true;
-        double bytes = CHUNK_FIXED_SHARE * (double)f->fixed_ns * (double)f->bytes_per_second / 1e9;
-        if (bytes > need)
-            need = bytes;
+        if (slowest == 0 || (double)f->bytes_per_second < slowest)
+            slowest = (double)f->bytes_per_second;
+        if ((double)f->fixed_ns > fixed)
+            fixed = (double)f->fixed_ns;
     }
-    if (!known)
-        return ACCEL_RUN_DEFAULT_CHUNK_SIZE;
-    uint64_t chunk = CHUNK_MIN;
+    uint64_t chunk = CHUNK_BASE;
+    double need = CHUNK_FIXED_SHARE * fixed * slowest / 1e9;
     while (chunk < CHUNK_MAX && (double)chunk < need)
         chunk <<= 1;
     while (run->input_total && chunk > CHUNK_MIN && chunk * CHUNK_MIN_COUNT > run->input_total)

@@ -53,7 +53,7 @@ static void usage(FILE *f)
             "                           several) from FILE instead of its file; - is stdin\n"
             "      --output [BUF=]FILE  write output buffer BUF to FILE; - is stdout\n"
             "      --chunk-size N       stream in chunks of N bytes (K, M, G suffixes;\n"
-            "                           default 1M)\n"
+            "                           default: chosen from the plan's costs)\n"
             "      --whole-buffer       never stream: whole buffers, one call per stage\n"
             "      --throughput         place for a stream's throughput (its busiest device)\n"
             "                           rather than one pass's latency\n"

@@ -242,8 +242,7 @@ static void check_outputs(const char *d, const unsigned char *data, size_t n)
 static uint64_t plan_chunk(const accel_plan *plan, uint64_t total)
 {
     static const char *const fns[] = {"zlib.inflate", "crc32c", "sha256", "zlib.deflate"};
-    double need = 0;
-    bool known = false;
+    double slowest = 0, fixed = 0;
     for (uint32_t s = 0; s < 4; s++) {
         accel_plan_stage ps = {.struct_size = sizeof(ps)};
         assert_int_equal(accel_plan_get_stage(plan, s, &ps), ACCEL_SUCCESS);
@@ -254,15 +253,13 @@ static uint64_t plan_chunk(const accel_plan *plan, uint64_t total)
             assert_int_equal(accel_topology_get_function(topo, ps.device_node, i, &f), ACCEL_SUCCESS);
             if (strcmp(f.name, fns[s]) != 0 || !f.bytes_per_second)
                 continue;
-            known = true;
-            double b = 16.0 * (double)f.fixed_ns * (double)f.bytes_per_second / 1e9;
-            need = b > need ? b : need;
+            if (slowest == 0 || (double)f.bytes_per_second < slowest)
+                slowest = (double)f.bytes_per_second;
+            fixed = (double)f.fixed_ns > fixed ? (double)f.fixed_ns : fixed;
         }
     }
-    if (!known)
-        return ACCEL_RUN_DEFAULT_CHUNK_SIZE;
-    uint64_t chunk = 64 << 10;
-    while (chunk < (16u << 20) && (double)chunk < need)
+    uint64_t chunk = ACCEL_RUN_DEFAULT_CHUNK_SIZE;
+    while (chunk < (16u << 20) && (double)chunk < 16.0 * fixed * slowest / 1e9)
         chunk <<= 1;
     while (total && chunk > (64 << 10) && chunk * 8 > total)
         chunk >>= 1;
