@@ -606,26 +606,29 @@ static bool args_overlap(const accel_icd_arg *a, const accel_icd_arg *b)
     return x - y < b->u.mem.size || y - x < a->u.mem.size; /* x in [y, y + b) or y in [x, x + a) */
 }
 
-/* The stream forms' arguments by name, and which one is the state. */
+/* The stream forms' arguments by name, which one is the state, and which
+ * others the call writes (a bit per argument). */
 static const struct {
     uint32_t op;
     const char *function;
-    uint32_t state;
+    uint32_t state, written;
     const char *names[6];
 } stream_forms[] = {
-    {WD_OP_CRC32C_STREAM, "crc32c.stream", 1, {"src", "state"}},
-    {WD_OP_SHA256_STREAM, "sha256.stream", 1, {"src", "state", "result", "final"}},
-    {WD_OP_DEFLATE_STREAM, "zlib.deflate.stream", 4, {"src", "dst", "out_size", "level", "state", "final"}},
-    {WD_OP_INFLATE_STREAM, "zlib.inflate.stream", 3, {"src", "dst", "progress", "state"}},
+    {WD_OP_CRC32C_STREAM, "crc32c.stream", 1, 0, {"src", "state"}},
+    {WD_OP_SHA256_STREAM, "sha256.stream", 1, 1u << 2, {"src", "state", "result", "final"}},
+    {WD_OP_DEFLATE_STREAM, "zlib.deflate.stream", 4, 1u << 1 | 1u << 2,
+     {"src", "dst", "out_size", "level", "state", "final"}},
+    {WD_OP_INFLATE_STREAM, "zlib.inflate.stream", 3, 1u << 1 | 1u << 2, {"src", "dst", "progress", "state"}},
 };
 
 /*
  * What the host checks of a stream form before the device sees it: the
  * arguments that come back in the completion entry (the device never sees
- * them, so cannot check them), and what the cpu driver checks the same way
- * (sizes, the state overlapping another argument; for zlib.inflate.stream
- * src, dst and progress overlapping each other), so that both refuse the
- * same calls and name the same argument. The device checks its own
+ * them, so cannot check them), and the overlaps docs/standard-functions.md
+ * forbids (the state with any other argument, src with an argument the
+ * call writes; for zlib.inflate.stream also dst with progress, as the cpu
+ * driver checks it), so that the devices refuse the same calls and name
+ * the same arguments. The device checks its own
  * buffers again (wd_proto.h). ACCEL_SUCCESS or the failure, logged.
  */
 static accel_result check_stream_args(const wd_queue *q, const wd_function *fn, const accel_icd_submit *s)
@@ -652,14 +655,16 @@ static accel_result check_stream_args(const wd_queue *q, const wd_function *fn, 
                 return ACCEL_ERROR_INVALID_ARGUMENT;
             }
     }
-    /* The state is read while the others are written; an inflate's dst is
-     * written while src is read, its progress after both. */
-    uint32_t st = stream_forms[f].state;
+    /* The state is read while the others are written, src while dst is
+     * written; an inflate's progress is stored after both. */
+    uint32_t st = stream_forms[f].state, written = stream_forms[f].written;
     for (uint32_t i = 0; i < s->arg_count; i++) {
         for (uint32_t j = i + 1; j < s->arg_count; j++) {
             if (a[i].kind != ACCEL_ARG_MEMORY || a[j].kind != ACCEL_ARG_MEMORY)
                 continue;
-            if ((i != st && j != st && fn->op != WD_OP_INFLATE_STREAM) || !args_overlap(&a[i], &a[j]))
+            bool forbidden =
+                i == st || j == st || (i == 0 && (written >> j & 1)) || fn->op == WD_OP_INFLATE_STREAM;
+            if (!forbidden || !args_overlap(&a[i], &a[j]))
                 continue;
             WD_LOG(ACCEL_LOG_ERROR, "uacce device %s: %s: argument %s overlaps argument %s; the submission "
                    "fails and the queue with it", q->dev->name, name, names[j == st ? j : i],

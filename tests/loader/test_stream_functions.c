@@ -846,6 +846,42 @@ static void test_stream_warpdrive_state_overlap(void **state)
     accel_memory_free(m);
 }
 
+/* The WarpDrive device also refuses src overlapping an argument the call
+ * writes (docs/standard-functions.md), logged with both arguments. */
+static void test_stream_warpdrive_src_overlap(void **state)
+{
+    fixture *f = *state;
+    device_ctx *c = device_of(f, "warpdrive");
+    accel_memory *m = mem(f, 20000), *st = mem(f, 32800);
+    memset(host(m), 0, 20000);
+    memset(host(st), 0, 32800);
+    accel_arg sha[] = {marg(m, 0, 100), marg(st, 0, 112), marg(m, 90, 32), u32arg(1)};
+    accel_arg def_dst[] = {marg(m, 0, 100), marg(m, 50, 8192),  marg(m, 10000, 8),
+                           i32arg(6),       marg(st, 0, 32800), u32arg(1)};
+    accel_arg def_size[] = {marg(m, 0, 100), marg(m, 200, 8192), marg(m, 92, 8),
+                            i32arg(6),       marg(st, 0, 32800), u32arg(1)};
+    static const struct {
+        const char *function, *logged;
+        uint32_t count;
+    } cases[] = {
+        {"sha256.stream", "argument src overlaps argument result", 4},
+        {"zlib.deflate.stream", "argument src overlaps argument dst", 6},
+        {"zlib.deflate.stream", "argument src overlaps argument out_size", 6},
+    };
+    const accel_arg *args[] = {sha, def_dst, def_size};
+    for (int k = 0; k < 3; k++) {
+        size_t logged = ts_log_count(&wd_log, cases[k].function, cases[k].logged, NULL);
+        accel_result r = run(c, cases[k].function, args[k], cases[k].count);
+        if (r != ACCEL_ERROR_INVALID_ARGUMENT)
+            fail_msg("%s (%s) on %s: %s, expected ACCEL_ERROR_INVALID_ARGUMENT", cases[k].function,
+                     cases[k].logged, c->info.name, accel_result_string(r));
+        if (ts_log_count(&wd_log, cases[k].function, cases[k].logged, NULL) != logged + 1)
+            fail_msg("%s on %s: no log line saying \"%s\"", cases[k].function, c->info.name, cases[k].logged);
+    }
+    accel_memory_free(st);
+    accel_memory_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +895,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_inflate_warpdrive_refusals, setup_logged,
                                         teardown_logged),
         cmocka_unit_test_setup_teardown(test_stream_warpdrive_state_overlap, setup_logged, teardown_logged),
+        cmocka_unit_test_setup_teardown(test_stream_warpdrive_src_overlap, setup_logged, teardown_logged),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
