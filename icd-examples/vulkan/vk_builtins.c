@@ -25,7 +25,9 @@
  * zlib.inflate.stream is the portable streaming inflater's call repeated
  * once per dispatch, each on what is left of src and dst (its dispatches
  * indirect like inflate's, about one per 512 bytes of dst and 256 of
- * src). Sizes and
+ * src); zlib.deflate.stream is zlib.deflate's passes compiled with
+ * DEFLATE_STREAM (shaders/deflate.glsl), after a pass that checks the
+ * state and stages its window with the first segment. Sizes and
  * overlaps are checked here before anything is recorded
  * (vk_builtin_check); a state the shader finds invalid fails the fence
  * with ACCEL_ERROR_INVALID_ARGUMENT.
@@ -50,6 +52,14 @@
 #include "deflate_lz77_spv.h"
 #include "deflate_place_spv.h"
 #include "deflate_stored_spv.h"
+#include "deflate_adler_stream_spv.h"
+#include "deflate_encode_stream_spv.h"
+#include "deflate_finish_stream_spv.h"
+#include "deflate_huff_stream_spv.h"
+#include "deflate_lz77_stream_spv.h"
+#include "deflate_place_stream_spv.h"
+#include "deflate_stage_spv.h"
+#include "deflate_stored_stream_spv.h"
 #include "fill_spv.h"
 #include "inflate_spv.h"
 #include "inflate_stream_spv.h"
@@ -127,8 +137,18 @@ static void crc32c_schedule(vk_recorder *r, const vk_plan *p)
 
 /* ---- zlib.deflate -------------------------------------------------------- */
 
-/* Its passes, in specs[] order (shaders/deflate.glsl tells the story). */
-enum { DEFLATE_ADLER, DEFLATE_STORED, DEFLATE_LZ77, DEFLATE_HUFF, DEFLATE_PLACE, DEFLATE_ENCODE, DEFLATE_FINISH };
+/* Its passes, in specs[] order (shaders/deflate.glsl tells the story);
+ * zlib.deflate.stream has DEFLATE_STAGE too. */
+enum {
+    DEFLATE_ADLER,
+    DEFLATE_STORED,
+    DEFLATE_LZ77,
+    DEFLATE_HUFF,
+    DEFLATE_PLACE,
+    DEFLATE_ENCODE,
+    DEFLATE_FINISH,
+    DEFLATE_STAGE
+};
 
 /* Dispatches of deflate_lz77 per wave, by level: about 1.5 times what the
  * slowest text file of the corpus needs (a dispatch runs about 60000 loop
@@ -146,6 +166,14 @@ static void deflate_schedule(vk_recorder *r, const vk_plan *p)
     uint32_t segs = (uint32_t)(((uint64_t)n + DEFLATE_SEGMENT - 1) / DEFLATE_SEGMENT);
     vk_device *dev = r->fn->dev;
     r->push[VK_PUSH_TOTAL] = segs;
+    if (r->fn->builtin == VK_BUILTIN_DEFLATE_STREAM) {
+        /* The state's check, and its window staged before the first
+         * segment (when there is a segment to match). */
+        uint32_t groups = (WINDOW + DEFLATE_SEGMENT + 4 * 64 - 1) / (4 * 64);
+        r->push[VK_PUSH_AUX0] = n && level;
+        vk_record_dispatch(r, DEFLATE_STAGE, n && level ? groups : 1);
+        r->push[VK_PUSH_AUX0] = 0;
+    }
     if (n && level) {
         /* Empty hash heads, so that the output does not depend on earlier
          * calls (chains are checked anyway: stale entries only cost time). */
@@ -232,6 +260,22 @@ static const builtin_spec specs[VK_BUILTIN_COUNT] = {
                                   {M, M, M, ACCEL_ARG_U32},
                                   1,
                                   {{sha256_stream_spv, sizeof(sha256_stream_spv), false, 16384}}},
+    [VK_BUILTIN_DEFLATE_STREAM] =
+        {"zlib.deflate.stream",
+         6,
+         {M, M, M, ACCEL_ARG_I32, M, ACCEL_ARG_U32},
+         8,
+         {[DEFLATE_ADLER] = {deflate_adler_stream_spv, sizeof(deflate_adler_stream_spv), false, 0},
+          [DEFLATE_STORED] = {deflate_stored_stream_spv, sizeof(deflate_stored_stream_spv), false, 0},
+          [DEFLATE_LZ77] = {deflate_lz77_stream_spv, sizeof(deflate_lz77_stream_spv), false, 0},
+          [DEFLATE_HUFF] = {deflate_huff_stream_spv, sizeof(deflate_huff_stream_spv), false, 0},
+          [DEFLATE_PLACE] = {deflate_place_stream_spv, sizeof(deflate_place_stream_spv), false, 0},
+          [DEFLATE_ENCODE] = {deflate_encode_stream_spv, sizeof(deflate_encode_stream_spv), false, 0},
+          [DEFLATE_FINISH] = {deflate_finish_stream_spv, sizeof(deflate_finish_stream_spv), false, 0},
+          [DEFLATE_STAGE] = {deflate_stage_spv, sizeof(deflate_stage_spv), false, 0}},
+         .texel = true,
+         .scratch = true,
+         .schedule = deflate_schedule},
     [VK_BUILTIN_INFLATE_STREAM] = {"zlib.inflate.stream",
                                    4,
                                    {M, M, M, M},
@@ -244,7 +288,7 @@ static const builtin_spec specs[VK_BUILTIN_COUNT] = {
 accel_result vk_builtin_scalar(int which, uint32_t value, vk_plan *p)
 {
     p->scalar = value;
-    if (which == VK_BUILTIN_DEFLATE) {
+    if (which == VK_BUILTIN_DEFLATE || which == VK_BUILTIN_DEFLATE_STREAM) {
         int32_t level = (int32_t)value;
         if (level < -1 || level > 9)
             return ACCEL_ERROR_INVALID_ARGUMENT;
@@ -320,6 +364,26 @@ accel_result vk_builtin_check(const vk_device *dev, int which, const accel_icd_a
             return refuse(dev, which, "argument src overlaps argument progress");
         if (overlap(&a[1], &a[2]))
             return refuse(dev, which, "argument dst overlaps argument progress");
+        return ACCEL_SUCCESS;
+    case VK_BUILTIN_DEFLATE_STREAM:
+        /* dst too small fails on the device (deflate_place and
+         * deflate_stored), before the state is written. */
+        if (a[2].u.mem.size < 8)
+            return refuse(dev, which, "argument out_size is smaller than 8 bytes");
+        if (a[4].u.mem.size < 32800)
+            return refuse(dev, which, "argument state is smaller than 32800 bytes");
+        if (overlap(&a[4], &a[0]))
+            return refuse(dev, which, "argument state overlaps argument src");
+        if (overlap(&a[4], &a[1]))
+            return refuse(dev, which, "argument state overlaps argument dst");
+        if (overlap(&a[4], &a[2]))
+            return refuse(dev, which, "argument state overlaps argument out_size");
+        if (overlap(&a[0], &a[1]))
+            return refuse(dev, which, "argument src overlaps argument dst");
+        if (overlap(&a[0], &a[2]))
+            return refuse(dev, which, "argument src overlaps argument out_size");
+        if (overlap(&a[1], &a[2]))
+            return refuse(dev, which, "argument dst overlaps argument out_size");
         return ACCEL_SUCCESS;
     default: return ACCEL_SUCCESS;
     }

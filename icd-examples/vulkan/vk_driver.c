@@ -429,6 +429,7 @@ static accel_icd_result vk_function_estimate(void *device, void *function, const
         {"zlib.inflate", 8, 20},
         {"zlib.inflate.stream", 1, 3},
         {"zlib.deflate", 1, 0},
+        {"zlib.deflate.stream", 1, 0},
         /* A software device's memory passes, through storage texel buffers. */
         {"crc32c", 500, 0},
         {"crc32c.stream", 500, 0},

@@ -128,6 +128,7 @@ static const struct {
     {"opencl", "zlib.inflate.stream"},
     {"vulkan", "crc32c.stream"},
     {"vulkan", "sha256.stream"},
+    {"vulkan", "zlib.deflate.stream"},
     {"vulkan", "zlib.inflate.stream"},
     {"warpdrive", "crc32c.stream"},
     {"warpdrive", "sha256.stream"},

@@ -22,16 +22,103 @@
 //
 // Memory is reached as R32_UINT texel buffers: llvmpipe gathers and
 // scatters those for the eight lanes at once.
+//
+// Compiled a second time with DEFLATE_STREAM defined for zlib.deflate.stream
+// (its state is binding 3, the status and scratch move up by one): a
+// non-final piece ends with an empty stored block also after a stored
+// segment, only the last segment of the final piece sets BFINAL, the
+// header is written only while the state is not started, and the first
+// segment is matched in the scratch stage (STAGE_WORD0), where
+// deflate_stage has put the state's window and then the segment, so that
+// its matches reach into the input of earlier calls.
 layout(binding = 0, r32ui) uniform readonly uimageBuffer src;
 layout(binding = 1, r32ui) uniform uimageBuffer dst;
 layout(binding = 2, r32ui) uniform uimageBuffer outsz;
-layout(std430, binding = 3) buffer Status {
+#ifdef DEFLATE_STREAM
+layout(binding = 3, r32ui) uniform uimageBuffer stt;
+#define DEFLATE_STATUS_BINDING 4
+#define DEFLATE_SCRATCH_BINDING 5
+#else
+#define DEFLATE_STATUS_BINDING 3
+#define DEFLATE_SCRATCH_BINDING 4
+#endif
+layout(std430, binding = DEFLATE_STATUS_BINDING) buffer Status {
     uint code;
     uint placed; // bytes of the stream placed so far (deflate_place)
 } st;
-layout(binding = 4, r32ui) uniform uimageBuffer scr;
+layout(binding = DEFLATE_SCRATCH_BINDING, r32ui) uniform uimageBuffer scr;
 #include "common.glsl"
 #include "scratch_layout.h"
+
+#ifdef DEFLATE_STREAM
+// The state (docs/standard-functions.md): byte i of it, and the
+// little-endian word at byte i.
+uint state_byte(uint i)
+{
+    return TRD(stt, pc.off3 + i);
+}
+
+uint state_u32(uint i)
+{
+    return state_byte(i) | (state_byte(i + 1u) << 8) | (state_byte(i + 2u) << 16) | (state_byte(i + 3u) << 24);
+}
+
+// Whether the state is zeros or one zlib.deflate.stream wrote (the checks
+// of icd-examples/common/accel_deflate_stream.c).
+bool state_ok()
+{
+    uint adler = state_u32(0u), started = state_u32(4u), tlo = state_u32(8u), thi = state_u32(12u);
+    uint held = state_u32(16u);
+    if ((state_u32(20u) | state_u32(24u) | state_u32(28u)) != 0u)
+        return false;
+    uint want = thi != 0u || tlo >= WINDOW ? WINDOW : tlo;
+    if (started > 1u || held != want)
+        return false;
+    if (started != 0u)
+        return (adler & 0xffffu) < 65521u && (adler >> 16) < 65521u;
+    return adler == 0u && tlo == 0u && thi == 0u;
+}
+
+bool piece_final()
+{
+    return pc.scalar1 != 0u;
+}
+
+// Reads of "src" by the matcher: from the stage while g_stage.
+bool g_stage = false;
+uint g_stage_n = 0u; // bytes in the stage: the window held, then the first segment
+uint src_word(uint w)
+{
+    return g_stage ? TLD(scr, STAGE_WORD0 + w) : TLD(src, w);
+}
+uint src_off()
+{
+    return g_stage ? 0u : pc.off0;
+}
+uint src_n()
+{
+    return g_stage ? g_stage_n : pc.size0;
+}
+#else
+bool piece_final()
+{
+    return true;
+}
+#define src_word(w) TLD(src, (w))
+#define src_off() pc.off0
+#define src_n() pc.size0
+#endif
+
+// Segment s sets BFINAL; segment s ends with an empty stored block even
+// though it is stored (the last one of a non-final piece).
+bool seg_bfinal(uint s)
+{
+    return s + 1u == pc.total && piece_final();
+}
+bool seg_sync_stored(uint s)
+{
+    return s + 1u == pc.total && !piece_final();
+}
 
 // Words of a slot's state (SLOT_STATE + S_*).
 const uint S_POS = 0u;      // next position to look at, from the range's start
@@ -89,15 +176,16 @@ void SW(uint i, uint v)
 // bytes past the range are whatever its last word holds.
 uint src_u32(uint q)
 {
-    uint a = pc.off0 + q, w = a >> 2, sh = (a & 3u) * 8u;
-    uint last = (pc.off0 + pc.size0 - 1u) >> 2;
-    uint lo = TLD(src, min(w, last)), hi = TLD(src, min(w + 1u, last));
+    uint a = src_off() + q, w = a >> 2, sh = (a & 3u) * 8u;
+    uint last = (src_off() + src_n() - 1u) >> 2;
+    uint lo = src_word(min(w, last)), hi = src_word(min(w + 1u, last));
     return sh == 0u ? lo : (lo >> sh) | (hi << (32u - sh));
 }
 
 uint src_byte(uint q)
 {
-    return TRD(src, pc.off0 + q);
+    uint a = src_off() + q;
+    return (src_word(a >> 2) >> ((a & 3u) << 3)) & 0xffu;
 }
 
 // Length code (0..28, symbol 257 + code) of a match length minus 3, and

@@ -45,7 +45,7 @@ void main()
     uint s = pc.first + slot, base = slot_base(slot);
     uint sb = base + SLOT_STATE, cb = base + SLOT_CODES, hb = base + SLOT_HDR;
     uint kind = SR(sb + S_KIND), len = seg_len(s), start = s * DEFLATE_SEGMENT;
-    uint bfinal = s + 1u == pc.total ? 1u : 0u;
+    uint bfinal = seg_bfinal(s) ? 1u : 0u;
     uint phase, i;
     if (pc.step == 0u) {
         uint b0 = pc.off1 + SR(s * SEG_WORDS + SEG_OFF);
@@ -122,12 +122,13 @@ void main()
         if (kind != KIND_STORED) {
             uint c = SR(cb + 256u);
             put(c & 0xffffu, c >> 16);
-            if (bfinal == 0u) {
-                // An empty stored block: the next segment starts on a byte.
-                put(0u, 3u);
-                pad_to_byte();
-                put(0xffff0000u, 32u);
-            }
+        }
+        if (kind != KIND_STORED ? bfinal == 0u : seg_sync_stored(s)) {
+            // An empty stored block: the next segment starts on a byte
+            // (after a stored one: the non-final piece's sync flush).
+            put(0u, 3u);
+            pad_to_byte();
+            put(0xffff0000u, 32u);
         }
         pad_to_byte();
         if (cnt != 0u)

@@ -225,7 +225,7 @@ void main()
     tb = base + SLOT_TMP;
     cb = base + SLOT_CODES;
     hb = base + SLOT_HDR;
-    bool last = s + 1u == pc.total;
+    bool last = seg_bfinal(s);
 
     // The three codes in one loop, so that the builder is compiled once
     // (llvmpipe takes seconds for each copy); the bound is not a constant,
@@ -264,7 +264,7 @@ void main()
     }
     uint bits = min(dyn, fix);
     uint huff = last ? (bits + 7u) >> 3 : ((bits + 3u + 7u) >> 3) + 4u;
-    uint stored = seg_len(s) + 5u;
+    uint stored = seg_len(s) + (seg_sync_stored(s) ? 10u : 5u);
     uint kind = huff >= stored ? KIND_STORED : dyn <= fix ? KIND_DYNAMIC : KIND_FIXED;
     if (kind == KIND_FIXED) {
         // RFC 1951 3.2.6: the fixed codes, bit-reversed.

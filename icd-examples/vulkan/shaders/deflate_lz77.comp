@@ -96,17 +96,17 @@ const uint CACHE = 32u; // bytes of them the chain search compares
 
 void cache_load(uint pos)
 {
-    uint a = pc.off0 + pos, w = a >> 2, last = (pc.off0 + pc.size0 - 1u) >> 2;
+    uint a = src_off() + pos, w = a >> 2, last = (src_off() + src_n() - 1u) >> 2;
     csh = a & 3u;
-    c0 = TLD(src, min(w, last));
-    c1 = TLD(src, min(w + 1u, last));
-    c2 = TLD(src, min(w + 2u, last));
-    c3 = TLD(src, min(w + 3u, last));
-    c4 = TLD(src, min(w + 4u, last));
-    c5 = TLD(src, min(w + 5u, last));
-    c6 = TLD(src, min(w + 6u, last));
-    c7 = TLD(src, min(w + 7u, last));
-    c8 = TLD(src, min(w + 8u, last));
+    c0 = src_word(min(w, last));
+    c1 = src_word(min(w + 1u, last));
+    c2 = src_word(min(w + 2u, last));
+    c3 = src_word(min(w + 3u, last));
+    c4 = src_word(min(w + 4u, last));
+    c5 = src_word(min(w + 5u, last));
+    c6 = src_word(min(w + 6u, last));
+    c7 = src_word(min(w + 7u, last));
+    c8 = src_word(min(w + 8u, last));
 }
 
 uint cache_word(uint i)
@@ -227,6 +227,18 @@ void main()
     seg_start = s * DEFLATE_SEGMENT;
     seg_end = seg_start + seg_len(s);
     win_start = !lazy ? seg_start : seg_start > WINDOW ? seg_start - WINDOW : 0u;
+#ifdef DEFLATE_STREAM
+    // The stream's first segment, behind the window the state holds, in
+    // the stage (deflate_stage put them there).
+    uint held = state_u32(16u);
+    if (s == 0u && held != 0u) {
+        g_stage = true;
+        g_stage_n = held + seg_len(0u);
+        seg_start = held;
+        seg_end = g_stage_n;
+        win_start = !lazy ? seg_start : 0u;
+    }
+#endif
     uint sb = base + SLOT_STATE;
     uint pos, prev_len, prev_dist, avail, phase, prime_pos;
     work = 0u;

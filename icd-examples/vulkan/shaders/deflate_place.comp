@@ -15,13 +15,18 @@ void main()
         st.code = ST_TOO_SMALL;
         return;
     }
-    uint at = pc.first == 0u ? 2u : st.placed;
+#ifdef DEFLATE_STREAM
+    uint head = state_u32(4u) != 0u ? 0u : 2u, trailer = piece_final() ? 4u : 0u;
+#else
+    uint head = 2u, trailer = 4u;
+#endif
+    uint at = pc.first == 0u ? head : st.placed;
     for (uint slot = 0u; slot < pc.count; slot++) {
         uint e = (pc.first + slot) * SEG_WORDS;
         SW(e + SEG_OFF, at);
         at += SR(e + SEG_SIZE);
     }
-    if (at > pc.size1 || pc.size1 - at < 4u) {
+    if (at > pc.size1 || pc.size1 - at < trailer) {
         st.code = ST_TOO_SMALL;
         return;
     }

@@ -44,6 +44,11 @@
 #define SLOT_STATE (SLOT_HDR + 384u)
 #define SLOT_WORDS (SLOT_STATE + 32u)
 
-#define SCRATCH_WORDS (SCRATCH_SLOT0 + DEFLATE_SLOTS * SLOT_WORDS)
+/* zlib.deflate.stream's stage: the state's window (up to WINDOW bytes),
+ * then the first segment, byte k at byte k of the stage. */
+#define STAGE_WORD0 (SCRATCH_SLOT0 + DEFLATE_SLOTS * SLOT_WORDS)
+#define STAGE_WORDS ((WINDOW + DEFLATE_SEGMENT + 3u) / 4u + 1u)
+
+#define SCRATCH_WORDS (STAGE_WORD0 + STAGE_WORDS)
 
 #endif
