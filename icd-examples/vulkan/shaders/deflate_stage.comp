@@ -6,8 +6,8 @@
 // is written), and stages the window it holds and then the first segment
 // of src in the scratch stage (STAGE_WORD0), where deflate_lz77 matches
 // that segment, so that its matches reach back into earlier calls' input.
-// One invocation per stage word, grid-stride; nothing to stage when the
-// state holds no window (pc.aux0 is 0 then, or for level 0).
+// One invocation per stage word, grid-stride; nothing is staged for no
+// input or level 0 (pc.aux0 is 0: nothing is matched then).
 layout(local_size_x = 64) in;
 #define DEFLATE_STREAM 1
 #include "deflate.glsl"
