@@ -44,6 +44,17 @@ static bool overlap(const accel_icd_arg *a, const accel_icd_arg *b)
     return a->u.mem.size && b->u.mem.size && x < y + b->u.mem.size && y < x + a->u.mem.size;
 }
 
+/* src overlapping an argument the call writes (the mask's bits). */
+static accel_result src_overlaps(const char *fn, const accel_icd_arg *a, uint32_t written)
+{
+    for (uint32_t i = 1; i < 32; i++)
+        if ((written >> i & 1) && overlap(&a[0], &a[i])) {
+            CPU_LOG(ACCEL_LOG_WARN, "%s: src overlaps argument %u, which the call writes", fn, i);
+            return ACCEL_ERROR_INVALID_ARGUMENT;
+        }
+    return ACCEL_SUCCESS;
+}
+
 static accel_result state_overlaps(const char *fn, const accel_icd_arg *a, uint32_t count, uint32_t state)
 {
     for (uint32_t i = 0; i < count; i++)
@@ -96,7 +107,7 @@ accel_result cpu__sha256_stream(cpu_scratch *scratch, const accel_icd_arg *a)
     bool final = a[3].u.u32 != 0;
     if (a[1].u.mem.size < ACCEL_SHA256_STREAM_STATE_SIZE || (rsize && rsize < 32) || (final && rsize < 32))
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (state_overlaps("sha256.stream", a, 3, 1))
+    if (state_overlaps("sha256.stream", a, 3, 1) || src_overlaps("sha256.stream", a, 1u << 2))
         return ACCEL_ERROR_INVALID_ARGUMENT;
     uint8_t digest[32];
     if (!accel_sha256_stream_with(cpu__arg_ptr(&a[1]), cpu__arg_ptr(&a[0]), a[0].u.mem.size, final, digest,
@@ -115,7 +126,8 @@ accel_result cpu__zlib_deflate_stream(cpu_scratch *scratch, const accel_icd_arg 
     (void)scratch;
     if (a[2].u.mem.size < 8 || a[4].u.mem.size < ACCEL_DEFLATE_STREAM_STATE_SIZE)
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (state_overlaps("zlib.deflate.stream", a, 6, 4))
+    if (state_overlaps("zlib.deflate.stream", a, 6, 4) ||
+        src_overlaps("zlib.deflate.stream", a, 1u << 1 | 1u << 2))
         return ACCEL_ERROR_INVALID_ARGUMENT;
     uint64_t produced = 0;
     /* As many segments side by side as the worker may use CPUs (its
