@@ -7,18 +7,57 @@
  * failure of a queue decides the status of every later fence (the queue is
  * broken from then on). Resolution happens wherever someone looks: fence
  * status and wait, submission, finish.
+ *
+ * A submission whose wait fence failed does not run; its fence fails with
+ * the wait fence's error but does not break its queue (see
+ * accel__fence_finalize_dependency).
+ *
+ * Device timeout. A device that stops answering without reporting anything
+ * (a stopped process behind it, hung firmware) must not hang its callers:
+ * when the fence at the head of a queue stays pending for longer than the
+ * queue's timeout (ACCEL_DEVICE_TIMEOUT_MS, read at queue creation), the
+ * device is marked lost, and every pending and later fence of that device
+ * fails with ACCEL_ERROR_DEVICE_LOST, as when the driver reports the loss.
+ * The clock starts when the loader first sees the fence at the head of its
+ * queue, so queued work does not count against it. Waiters sleep in slices
+ * of at most ACCEL__LOST_POLL_NS so that a loss found by another thread
+ * ends their wait too.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "alloc.h"
 #include "fence.h"
+#include "os.h"
 
 static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#define ACCEL__LOST_POLL_NS 100000000u /* 100 ms */
+
+/* "driver:index (name)" of the queue's device into f's detail, then the
+ * formatted rest. */
+static void set_detail(accel_queue *q, char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_detail(accel_queue *q, char *buf, size_t size, const char *fmt, ...)
+{
+    const accel_device *d = q->device;
+    int n = snprintf(buf, size, "%s:%u (%s): ", d->driver->manifest->data.driver_name, d->driver_index,
+                     d->info ? d->info->name : "unnamed device");
+    if (n < 0 || (size_t)n >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+    va_end(ap);
 }
 
 void accel__queue_unref(accel_queue *q)
@@ -89,21 +128,119 @@ static void unlink_fence(accel_queue *q, accel_fence *f)
      * (drop_list): recycling a fence takes q->lock. */
 }
 
-/* Make f final with the driver's answer `r`, applying the queue's error. */
-void accel__fence_finalize(accel_queue *q, accel_fence *f, accel_result r)
+static void release_driver_fence(accel_queue *q, accel_fence *f)
 {
-    int qerr = atomic_load(&q->error);
-    if (qerr != ACCEL_SUCCESS && f->seq > q->error_seq)
-        r = (accel_result)qerr;
-    else if (r < 0 && qerr == ACCEL_SUCCESS) {
-        q->error_seq = f->seq;
-        atomic_store(&q->error, r);
-    }
     if (f->driver_fence && f->waiters == 0) {
         q->table->fence_release(f->driver_fence);
         f->driver_fence = NULL;
     }
+}
+
+/* Make f final with the driver's answer `r`, applying the queue's error.
+ * A fence already final keeps its status (the deferred thread and a device
+ * loss may both get to it). */
+void accel__fence_finalize(accel_queue *q, accel_fence *f, accel_result r)
+{
+    if (atomic_load(&f->status) != ACCEL_NOT_READY) {
+        release_driver_fence(q, f);
+        return;
+    }
+    int qerr = atomic_load(&q->error);
+    if (qerr != ACCEL_SUCCESS && f->seq > q->error_seq) {
+        r = (accel_result)qerr;
+        snprintf(f->detail, sizeof(f->detail), "%s", q->error_detail);
+    } else if (r < 0) {
+        if (!f->detail[0])
+            set_detail(q, f->detail, sizeof(f->detail), "submission %llu failed: %s", (unsigned long long)f->seq,
+                       accel_result_string(r));
+        if (qerr == ACCEL_SUCCESS) {
+            q->error_seq = f->seq;
+            snprintf(q->error_detail, sizeof(q->error_detail), "%s", f->detail);
+            atomic_store(&q->error, r);
+        }
+    }
+    release_driver_fence(q, f);
     atomic_store(&f->status, r);
+}
+
+void accel__fence_finalize_dependency(accel_queue *q, accel_fence *f, accel_result r, const char *detail)
+{
+    if (atomic_load(&f->status) != ACCEL_NOT_READY) {
+        release_driver_fence(q, f);
+        return;
+    }
+    int qerr = atomic_load(&q->error);
+    if (qerr != ACCEL_SUCCESS && f->seq > q->error_seq) {
+        r = (accel_result)qerr;
+        snprintf(f->detail, sizeof(f->detail), "%s", q->error_detail);
+    } else {
+        snprintf(f->detail, sizeof(f->detail), "a wait fence failed: %s", detail);
+    }
+    release_driver_fence(q, f);
+    atomic_store(&f->status, r);
+}
+
+/* f, pending at the head of q, outlived the timeout: the device is lost.
+ * Lock held. */
+static void lose_device(accel_queue *q, accel_fence *f)
+{
+    atomic_store(&q->device->lost, true);
+    set_detail(q, f->detail, sizeof(f->detail),
+               "submission %llu did not complete within %llu ms (ACCEL_DEVICE_TIMEOUT_MS): the device is lost",
+               (unsigned long long)f->seq, (unsigned long long)(q->timeout_ns / 1000000u));
+    accel__log(&q->device->instance->logger, ACCEL_LOG_ERROR, "%s", f->detail);
+    accel__fence_finalize(q, f, ACCEL_ERROR_DEVICE_LOST);
+}
+
+/* f pending on a device already lost. Lock held. */
+static void fail_lost(accel_queue *q, accel_fence *f)
+{
+    set_detail(q, f->detail, sizeof(f->detail), "the device is lost (a submission did not complete in time)");
+    accel__fence_finalize(q, f, ACCEL_ERROR_DEVICE_LOST);
+}
+
+accel_result accel__device_timeout_from_env(uint64_t *timeout_ns)
+{
+    const char *v = accel__getenv("ACCEL_DEVICE_TIMEOUT_MS");
+    *timeout_ns = (uint64_t)ACCEL__DEVICE_TIMEOUT_DEFAULT_MS * 1000000u;
+    if (!v || !*v)
+        return ACCEL_SUCCESS;
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(v, &end, 10);
+    if (errno || *end || v[0] < '0' || v[0] > '9' || ms > UINT64_MAX / 1000000u)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "ACCEL_DEVICE_TIMEOUT_MS=%s is not a number of milliseconds (0: no timeout)", v);
+    /* Far beyond any useful value; keeps deadline sums from overflowing. */
+    *timeout_ns = ms < UINT64_MAX / 4 / 1000000u ? (uint64_t)ms * 1000000u : UINT64_MAX / 4;
+    return ACCEL_SUCCESS;
+}
+
+accel_result accel__driver_fence_wait(accel_queue *q, void *df, char *detail, size_t detail_size)
+{
+    if (!q->timeout_ns)
+        return q->table->fence_wait(df, UINT64_MAX);
+    uint64_t start = now_ns();
+    for (;;) {
+        uint64_t now = now_ns();
+        bool lost = atomic_load(&q->device->lost);
+        if (lost || now - start >= q->timeout_ns) {
+            if (!lost) {
+                atomic_store(&q->device->lost, true);
+                set_detail(q, detail, detail_size,
+                           "a submission did not complete within %llu ms (ACCEL_DEVICE_TIMEOUT_MS): the device is "
+                           "lost",
+                           (unsigned long long)(q->timeout_ns / 1000000u));
+                accel__log(&q->device->instance->logger, ACCEL_LOG_ERROR, "%s", detail);
+            } else
+                set_detail(q, detail, detail_size, "the device is lost (a submission did not complete in time)");
+            return ACCEL_ERROR_DEVICE_LOST;
+        }
+        uint64_t left = q->timeout_ns - (now - start);
+        accel_result r = q->table->fence_wait(df, left < ACCEL__LOST_POLL_NS ? left : ACCEL__LOST_POLL_NS);
+        if (r != ACCEL_TIMEOUT)
+            return r;
+    }
 }
 
 /* Resolve what can be resolved, oldest first; returns fences whose last
@@ -114,13 +251,24 @@ static accel_fence *resolve_locked(accel_queue *q)
     for (accel_fence *f = q->oldest, *next; f; f = next) {
         next = f->newer;
         int s = atomic_load(&f->status);
-        if (s == ACCEL_NOT_READY) {
+        if (s == ACCEL_NOT_READY && atomic_load(&q->device->lost)) {
+            fail_lost(q, f);
+        } else if (s == ACCEL_NOT_READY) {
             if (f->deferred || !f->driver_fence)
                 break;
             accel_result r = q->table->fence_status(f->driver_fence);
-            if (r == ACCEL_NOT_READY)
-                break;
-            accel__fence_finalize(q, f, r);
+            if (r == ACCEL_NOT_READY && q->timeout_ns) {
+                uint64_t now = now_ns();
+                if (!f->head_ns)
+                    f->head_ns = now;
+                else if (now - f->head_ns >= q->timeout_ns)
+                    lose_device(q, f);
+            }
+            if (atomic_load(&f->status) == ACCEL_NOT_READY) {
+                if (r == ACCEL_NOT_READY)
+                    break;
+                accel__fence_finalize(q, f, r);
+            }
         } else if (f->driver_fence && f->waiters == 0) {
             q->table->fence_release(f->driver_fence);
             f->driver_fence = NULL;
@@ -190,14 +338,25 @@ static accel_result wait_one(accel_fence *f, uint64_t deadline)
             drop_list(drop);
             return ACCEL_TIMEOUT;
         }
+        /* With a device timeout, wake up in slices: at the head fence's
+         * timeout (resolve_locked then declares the loss), and often
+         * enough to see a loss declared by another thread. */
+        uint64_t until = deadline;
+        if (q->timeout_ns) {
+            uint64_t slice = now + ACCEL__LOST_POLL_NS;
+            if (w->head_ns && !w->deferred && w->driver_fence && w->head_ns + q->timeout_ns < slice)
+                slice = w->head_ns + q->timeout_ns > now ? w->head_ns + q->timeout_ns : now;
+            if (slice < until)
+                until = slice;
+        }
         if (w->deferred || !w->driver_fence) {
             /* Completed by the deferred thread, which broadcasts. */
-            if (deadline == UINT64_MAX) {
+            if (until == UINT64_MAX) {
                 pthread_cond_wait(&q->cond, &q->lock);
             } else {
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
-                uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (deadline - now);
+                uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + (until - now);
                 ts.tv_sec = (time_t)(t / 1000000000u);
                 ts.tv_nsec = (long)(t % 1000000000u);
                 pthread_cond_timedwait(&q->cond, &q->lock, &ts);
@@ -211,7 +370,7 @@ static accel_result wait_one(accel_fence *f, uint64_t deadline)
         atomic_fetch_add(&w->refs, 1);
         pthread_mutex_unlock(&q->lock);
         drop_list(drop);
-        accel_result r = q->table->fence_wait(df, deadline == UINT64_MAX ? UINT64_MAX : deadline - now);
+        accel_result r = q->table->fence_wait(df, until == UINT64_MAX ? UINT64_MAX : until - now);
         pthread_mutex_lock(&q->lock);
         w->waiters--;
         if (r != ACCEL_TIMEOUT && r != ACCEL_NOT_READY && atomic_load(&w->status) == ACCEL_NOT_READY &&
@@ -219,7 +378,7 @@ static accel_result wait_one(accel_fence *f, uint64_t deadline)
             accel__fence_finalize(q, w, r);
         pthread_mutex_unlock(&q->lock);
         accel__fence_unref(w);
-        if (r == ACCEL_TIMEOUT)
+        if (r == ACCEL_TIMEOUT && deadline != UINT64_MAX && now_ns() >= deadline)
             return ACCEL_TIMEOUT;
     }
 }
@@ -228,6 +387,14 @@ accel_result accel__fence_wait_one(accel_fence *f, uint64_t timeout_ns)
 {
     uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : now_ns() + timeout_ns;
     return wait_one(f, deadline);
+}
+
+/* The error of fences[i], final, with its detail in the last-error message. */
+static accel_result fence_error(accel_fence *const *fences, uint32_t i, accel_result r)
+{
+    const accel_fence *f = fences[i];
+    return accel__error(r, "accel_fence_wait: fences[%u]: %s", i,
+                        f->detail[0] ? f->detail : accel_result_string(r));
 }
 
 accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool wait_all, uint64_t timeout_ns)
@@ -242,14 +409,17 @@ accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool w
     uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : now_ns() + timeout_ns;
     if (wait_all) {
         accel_result first_error = ACCEL_SUCCESS;
+        uint32_t failed = 0;
         for (uint32_t i = 0; i < count; i++) {
             accel_result r = wait_one(fences[i], deadline);
             if (r == ACCEL_TIMEOUT)
                 return r;
-            if (r < 0 && first_error == ACCEL_SUCCESS)
+            if (r < 0 && first_error == ACCEL_SUCCESS) {
                 first_error = r;
+                failed = i;
+            }
         }
-        return first_error;
+        return first_error == ACCEL_SUCCESS ? first_error : fence_error(fences, failed, first_error);
     }
     /* Any: poll every fence, then wait a short while on the first pending
      * one, doubling the slice up to 1 ms (fences of different drivers have
@@ -259,7 +429,7 @@ accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool w
         for (uint32_t i = 0; i < count; i++) {
             accel_result r = accel_fence_status(fences[i]);
             if (r != ACCEL_NOT_READY)
-                return r;
+                return r < 0 ? fence_error(fences, i, r) : r;
         }
         uint64_t now = now_ns();
         if (deadline != UINT64_MAX && now >= deadline)
@@ -269,7 +439,7 @@ accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool w
             until = deadline;
         accel_result r = wait_one(fences[0], until);
         if (r != ACCEL_TIMEOUT)
-            return r;
+            return r < 0 ? fence_error(fences, 0, r) : r;
         if (slice < 1000000)
             slice *= 2;
     }

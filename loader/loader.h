@@ -42,6 +42,10 @@ struct accel_device {
     /* The memory nodes it reaches (built with the instance's nodes). */
     struct accel__device_memory *mems;
     uint32_t mem_count;
+    /* Set once when a submission outlived the device timeout (queue.c):
+     * every pending and later fence of the device fails with
+     * ACCEL_ERROR_DEVICE_LOST. */
+    _Atomic bool lost;
 };
 
 /* One memory node a device reaches, as its driver reported it. */
@@ -123,6 +127,8 @@ struct accel_fence {
     unsigned waiters;          /* threads inside the driver's fence_wait (queue lock) */
     bool deferred;             /* completed by the queue's deferred thread */
     bool app_released;
+    uint64_t head_ns;          /* when the loader first saw it at the head of its queue (device timeout) */
+    char detail[192];          /* why it failed; written before status becomes final */
     struct accel_fence *older, *newer; /* the queue's unresolved-or-held list, oldest first */
     struct accel_fence *next_free;
 };
@@ -141,6 +147,8 @@ struct accel_queue {
     accel_fence *free_fences;
     _Atomic int error; /* the first failure; ACCEL_SUCCESS while none */
     uint64_t error_seq;
+    char error_detail[192]; /* the first failure's fence detail */
+    uint64_t timeout_ns;    /* the device timeout (ACCEL_DEVICE_TIMEOUT_MS); 0: none */
     struct accel__deferred *deferred_head, *deferred_tail;
     size_t deferred_pending;
     pthread_t thread;

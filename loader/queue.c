@@ -10,6 +10,7 @@
  * submissions follow it through the thread until it drains, which keeps
  * the queue in order.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -57,10 +58,18 @@ accel_result accel_queue_create(accel_device *dev, uint32_t flags, accel_queue *
     if (!has_queue_entries(t))
         return accel__error(ACCEL_ERROR_UNSUPPORTED, "accel_queue_create: driver %s does not run work",
                             dev->driver->manifest->data.driver_name);
+    if (atomic_load(&dev->lost))
+        return accel__error(ACCEL_ERROR_DEVICE_LOST, "accel_queue_create: device %s:%u is lost",
+                            dev->driver->manifest->data.driver_name, dev->driver_index);
+    uint64_t timeout_ns;
+    accel_result r = accel__device_timeout_from_env(&timeout_ns);
+    if (r)
+        return r;
     accel_queue *q = accel__calloc(1, sizeof(*q));
     if (!q)
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_queue_create: out of host memory");
-    accel_result r = t->queue_create(dev->icd_device, &q->driver_queue);
+    q->timeout_ns = timeout_ns;
+    r = t->queue_create(dev->icd_device, &q->driver_queue);
     if (r) {
         accel__free(q);
         return accel__error(r, "accel_queue_create: driver %s: %s", dev->driver->manifest->data.driver_name,
@@ -190,15 +199,23 @@ static void free_deferred(accel__deferred *d)
     accel__free(d);
 }
 
-static accel_result run_deferred(accel_queue *q, accel__deferred *d)
+/* Run one deferred submission. A failed wait fence sets *dependency and
+ * copies that fence's detail; a device timeout fills the detail too. */
+static accel_result run_deferred(accel_queue *q, accel__deferred *d, bool *dependency, char *detail,
+                                 size_t detail_size)
 {
     const accel_icd_table *t = q->table;
     void *dev = q->device->icd_device;
     accel_result r;
     for (uint32_t i = 0; i < d->wait_count; i++) {
         r = accel__fence_wait_one(d->waits[i], UINT64_MAX);
-        if (r != ACCEL_SUCCESS)
+        if (r != ACCEL_SUCCESS) {
+            /* Final now: its detail no longer changes. */
+            *dependency = true;
+            const accel_fence *w = d->waits[i];
+            snprintf(detail, detail_size, "%s", w->detail[0] ? w->detail : accel_result_string(r));
             return r;
+        }
     }
     r = (accel_result)atomic_load(&q->error);
     if (r != ACCEL_SUCCESS)
@@ -241,7 +258,7 @@ static accel_result run_deferred(accel_queue *q, accel__deferred *d)
     pthread_mutex_unlock(&q->lock);
     if (r != ACCEL_SUCCESS)
         goto out;
-    r = t->fence_wait(df, UINT64_MAX);
+    r = accel__driver_fence_wait(q, df, detail, detail_size);
     t->fence_release(df);
     for (uint32_t i = 0; r == ACCEL_SUCCESS && i < d->staged_count; i++) {
         staged_range *s = &d->staged[i];
@@ -272,13 +289,21 @@ static void *deferred_thread(void *arg)
         if (!d)
             break;
         pthread_mutex_unlock(&q->lock);
-        accel_result r = run_deferred(q, d);
+        bool dependency = false;
+        char detail[sizeof(d->fence->detail)] = "";
+        accel_result r = run_deferred(q, d, &dependency, detail, sizeof(detail));
         pthread_mutex_lock(&q->lock);
         q->deferred_head = d->next;
         if (!q->deferred_head)
             q->deferred_tail = NULL;
         q->deferred_pending--;
-        accel__fence_finalize(q, d->fence, r);
+        if (dependency) {
+            accel__fence_finalize_dependency(q, d->fence, r, detail);
+        } else {
+            if (r < 0 && detail[0] && atomic_load(&d->fence->status) == ACCEL_NOT_READY)
+                memcpy(d->fence->detail, detail, sizeof(detail));
+            accel__fence_finalize(q, d->fence, r);
+        }
         pthread_cond_broadcast(&q->cond);
         pthread_mutex_unlock(&q->lock);
         free_deferred(d);
@@ -434,12 +459,15 @@ accel_result accel_queue_submit(accel_queue *q, const accel_submit_info *info, a
     if (r)
         return r;
 
-    /* Wait fences: complete ones are skipped, failed ones fail this
-     * submission, pending ones of this queue are implied by its order, and
-     * pending ones of any other queue send the submission through the
-     * deferred thread. (Handing same-driver fences to the driver natively
-     * would save that hop; it needs the other queue's fence pinned while
-     * the driver reads it, which is not done yet.) */
+    /* Wait fences: complete ones are skipped, pending ones of this queue
+     * are implied by its order, and pending ones of any other queue send
+     * the submission through the deferred thread. So do failed ones: a
+     * submission whose wait fence failed, before this call or after it,
+     * does not run, and its fence fails with that fence's error without
+     * breaking the queue (accel__fence_finalize_dependency), whatever the
+     * timing. (Handing same-driver fences to the driver natively would
+     * save that hop; it needs the other queue's fence pinned while the
+     * driver reads it, which is not done yet.) */
     bool must_defer = staged_count > 0;
     for (uint32_t i = 0; i < info->wait_fence_count; i++) {
         accel_fence *w = info->wait_fences[i];
@@ -448,11 +476,12 @@ accel_result accel_queue_submit(accel_queue *q, const accel_submit_info *info, a
         accel_result s = accel_fence_status(w);
         if (s == ACCEL_SUCCESS)
             continue;
-        if (s < 0)
-            return accel__error(s, "accel_queue_submit: wait_fences[%u] failed: %s", i, accel_result_string(s));
-        if (w->queue != q)
+        if (s < 0 || w->queue != q)
             must_defer = true;
     }
+    if (atomic_load(&q->device->lost))
+        return accel__error(ACCEL_ERROR_DEVICE_LOST, "accel_queue_submit: device %s:%u is lost",
+                            q->device->driver->manifest->data.driver_name, q->device->driver_index);
 
     pthread_mutex_lock(&q->lock);
     int qerr = atomic_load(&q->error);

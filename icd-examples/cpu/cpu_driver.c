@@ -19,6 +19,13 @@
  *                             from 1, over every queue) and every later one
  *                             fail with ACCEL_ERROR_DEVICE_LOST instead of
  *                             running. Unset, empty or 0: off.
+ *   ACCEL_CPU_HANG_AFTER=N    fault injection for tests of the loader's
+ *                             device timeout: the Nth submission after
+ *                             driver_init (counting from 1, over every
+ *                             queue) never completes: its queue's worker
+ *                             blocks until the queue is destroyed, then
+ *                             fails it with ACCEL_ERROR_DEVICE_LOST.
+ *                             Unset, empty or 0: off.
  *   ACCEL_CPU_DISABLE_SSE42=1 compute CRC-32C with the portable tables
  *                             instead of ISA-L or the SSE4.2 instruction
  *                             (tests compare both paths).
@@ -114,21 +121,22 @@ static void numa_locality(accel_icd_device_info *info)
         info->numa_node = (int32_t)n;
 }
 
-/* ACCEL_CPU_FAULT_AFTER: a positive decimal number, else off. */
-static uint64_t fault_after_from_env(void)
+/* ACCEL_CPU_FAULT_AFTER, ACCEL_CPU_HANG_AFTER: a positive decimal number,
+ * else off. */
+static uint64_t fault_after_from_env(const char *name, const char *what)
 {
-    const char *v = getenv("ACCEL_CPU_FAULT_AFTER");
+    const char *v = secure_getenv(name);
     if (!v || !*v)
         return 0;
     char *end;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || *end || v[0] == '-') {
-        LOG(ACCEL_LOG_WARN, "ACCEL_CPU_FAULT_AFTER=%s is not a number; ignored", v);
+        LOG(ACCEL_LOG_WARN, "%s=%s is not a number; ignored", name, v);
         return 0;
     }
     if (n)
-        LOG(ACCEL_LOG_WARN, "fault injection: submission %llu and later will fail with device lost", n);
+        LOG(ACCEL_LOG_WARN, "fault injection (%s): submission %llu %s", name, n, what);
     return n;
 }
 
@@ -207,7 +215,7 @@ static void add_partition(cpu_driver *drv, const cpu_set_t *cores, int32_t node,
  */
 static void make_partitions(cpu_driver *drv, const char *model)
 {
-    const char *v = getenv("ACCEL_CPU_PARTITIONS");
+    const char *v = secure_getenv("ACCEL_CPU_PARTITIONS");
     if (!v || !*v)
         return;
     char path[96], list[4096];
@@ -261,8 +269,9 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
     drv->device.driver = drv;
-    drv->fault_after = fault_after_from_env();
-    const char *no_sse = getenv("ACCEL_CPU_DISABLE_SSE42");
+    drv->fault_after = fault_after_from_env("ACCEL_CPU_FAULT_AFTER", "and later will fail with device lost");
+    drv->hang_after = fault_after_from_env("ACCEL_CPU_HANG_AFTER", "will never complete");
+    const char *no_sse = secure_getenv("ACCEL_CPU_DISABLE_SSE42");
     cpu__crc32c_setup(!(no_sse && *no_sse && strcmp(no_sse, "0") != 0));
     cpu__fence_pool_init(drv);
     accel_icd_device_info *info = &drv->device.info;

@@ -93,6 +93,7 @@ struct cpu_driver {
     cpu_device partitions[CPU_MAX_PARTITIONS]; /* ACCEL_CPU_PARTITIONS; parent: device */
     uint32_t partition_count;
     uint64_t fault_after;            /* ACCEL_CPU_FAULT_AFTER; 0 = never */
+    uint64_t hang_after;             /* ACCEL_CPU_HANG_AFTER; 0 = never */
     _Atomic uint64_t submissions;    /* counted from driver_init */
     _Atomic(cpu_fence *) fence_pool; /* released fences, a push-only stack */
     pthread_mutex_t chunk_lock;      /* guards chunks (allocation path only) */

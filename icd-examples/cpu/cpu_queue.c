@@ -47,7 +47,12 @@
  * with the same error without running (the accel_queue_submit contract of
  * accel.h), and queue_submit still returns a fence for it. Fault injection
  * (ACCEL_CPU_FAULT_AFTER, see cpu_driver.c) marks the Nth and later
- * submissions of the driver as lost.
+ * submissions of the driver as lost; ACCEL_CPU_HANG_AFTER makes the Nth
+ * one hang (a device that stops answering): the worker blocks on it until
+ * the queue is destroyed, then fails it and every later one with
+ * ACCEL_ERROR_DEVICE_LOST. Fences may be released, and the queue
+ * destroyed, while such work is pending (after the loader's device
+ * timeout).
  *
  * Linux only (futex). */
 #include "cpu_internal.h"
@@ -88,6 +93,7 @@ struct cpu_fence {
     uint32_t arg_count;
     uint32_t work_dim;
     bool lost;       /* fault injection: fail with DEVICE_LOST */
+    bool hang;       /* fault injection: block until the queue stops */
     bool pause;      /* spin_round's mode for fence_wait: the worker may use several CPUs */
     cpu_fence *next; /* in the pool */
     cpu_driver *driver;
@@ -369,7 +375,17 @@ static void run_job(cpu_queue *q, cpu_fence *f)
             r = w;
         fence_unref(f->waits[i]);
     }
-    if (f->lost)
+    if (f->hang) {
+        /* A device that stopped answering: nothing completes until the
+         * queue is destroyed (cpu__queue_destroy rings work_bell). */
+        for (;;) {
+            uint32_t bell = atomic_load_explicit(&q->work_bell, memory_order_seq_cst);
+            if (atomic_load_explicit(&q->stop, memory_order_seq_cst))
+                break;
+            futex_wait(&q->work_bell, bell, NULL);
+        }
+        r = ACCEL_ERROR_DEVICE_LOST;
+    } else if (f->lost)
         r = ACCEL_ERROR_DEVICE_LOST;
     else if (q->error != ACCEL_SUCCESS)
         r = q->error;
@@ -573,10 +589,12 @@ accel_icd_result cpu__queue_submit(void *queue, const accel_icd_submit *submit, 
     }
     cpu_driver *drv = q->device->driver;
     f->lost = false;
+    f->hang = false;
     f->pause = atomic_load_explicit(&q->several_cpus, memory_order_relaxed);
-    if (drv->fault_after) {
+    if (drv->fault_after || drv->hang_after) {
         uint64_t n = atomic_fetch_add_explicit(&drv->submissions, 1, memory_order_relaxed) + 1;
-        f->lost = n >= drv->fault_after;
+        f->lost = drv->fault_after && n >= drv->fault_after;
+        f->hang = n == drv->hang_after;
     }
 
     /* Hand over: the fence, then the slot's sequence number. */
