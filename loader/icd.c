@@ -9,6 +9,7 @@
 #include "icd.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,18 @@ static accel_result enumerate(accel__loaded_driver *d, char *reason, size_t reas
 
 static accel_result load(accel__loaded_driver *d, const char *manifest_path, char *reason, size_t reason_size)
 {
+    /* dlopen opens a path (one with a '/') blocking and reads what it
+     * finds: a FIFO would hang it, a device be read. A bare name goes to
+     * the dynamic linker's search path, which holds libraries only. */
+    if (strchr(d->library, '/')) {
+        /* A missing or unreadable file is left to dlopen's own message. */
+        int err = accel__check_regular(d->library);
+        if (err == EINVAL || err == EISDIR) {
+            accel__fmt(reason, reason_size, "rule 1: cannot load library %s: %s", d->library,
+                       accel__file_strerror(err));
+            return ACCEL_ERROR_DRIVER_LOAD_FAILED;
+        }
+    }
     dlerror();
     d->dl = dlopen(d->library, RTLD_NOW | RTLD_LOCAL);
     if (!d->dl) {

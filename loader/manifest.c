@@ -278,7 +278,7 @@ accel_result accel__manifest_load(const char *path, accel__manifest_data *out, c
         return ACCEL_ERROR_INVALID_MANIFEST;
     }
     if (err) {
-        accel__fmt(reason, reason_size, "cannot read: %s", strerror(err));
+        accel__fmt(reason, reason_size, "cannot read: %s", accel__file_strerror(err));
         return ACCEL_ERROR_IO;
     }
     accel_result r = accel__manifest_parse(path, data, size, out, reason, reason_size);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "os.h"
 #include "loader.h"
 
 /* Root of the NUMA node directory; tests do not redirect it. */
@@ -41,35 +42,32 @@ static accel_memory_node *new_node(accel_instance *inst, const char *name, accel
     return n;
 }
 
+/* sysfs attributes are small regular files; read without blocking, bounded. */
+#define SYSFS_ATTR_MAX 65536
+
 static uint64_t node_capacity(int node)
 {
-    char path[96];
+    char path[96], *data = NULL;
+    size_t size = 0;
     snprintf(path, sizeof(path), NODE_SYSFS "/node%d/meminfo", node);
-    FILE *f = fopen(path, "re");
-    if (!f)
+    if (accel__read_file(path, SYSFS_ATTR_MAX, &data, &size) != 0)
         return 0;
-    char line[256];
     uint64_t kb = 0;
-    while (fgets(line, sizeof(line), f)) {
-        const char *p = strstr(line, "MemTotal:");
-        if (p) {
-            kb = strtoull(p + 9, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
+    const char *p = strstr(data, "MemTotal:");
+    if (p)
+        kb = strtoull(p + 9, NULL, 10);
+    accel__free(data);
     return kb * 1024;
 }
 
 /* Host nodes from NODE_SYSFS/online ("0-1,3"); one node 0 without it. */
 static accel_result host_nodes(accel_instance *inst)
 {
-    char list[512] = "";
-    FILE *f = fopen(NODE_SYSFS "/online", "re");
-    if (f) {
-        if (!fgets(list, sizeof(list), f))
-            list[0] = '\0';
-        fclose(f);
+    char list[512] = "", *data = NULL;
+    size_t size = 0;
+    if (accel__read_file(NODE_SYSFS "/online", SYSFS_ATTR_MAX, &data, &size) == 0) {
+        snprintf(list, sizeof(list), "%s", data);
+        accel__free(data);
     }
     const char *p = list;
     bool any = false;

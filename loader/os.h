@@ -14,16 +14,37 @@
 const char *accel__getenv(const char *name);
 
 /* Read a whole regular file of at most max_size bytes into a NUL-terminated
- * buffer. Returns 0, or an errno value (EFBIG when too large). */
+ * buffer. Never blocks on a FIFO and never reads a device: the file is
+ * opened non-blocking and refused before the first read unless fstat says
+ * it is a regular file (a symbolic link is followed to what it names).
+ * Returns 0, or an errno value: EFBIG when larger than max_size (a sparse
+ * file's apparent size counts), EISDIR for a directory, EINVAL for another
+ * kind of file (FIFO, socket, device). accel__file_strerror says which. */
 int accel__read_file(const char *path, size_t max_size, char **data, size_t *size);
+
+/* Whether path names a regular file (following symbolic links), without
+ * opening it: 0, or an errno value as accel__read_file's. For paths that
+ * are handed to something that opens them blocking (dlopen). */
+int accel__check_regular(const char *path);
+
+/* An error of accel__read_file or accel__check_regular, for people: the
+ * kind of file for EINVAL ("a FIFO, not a regular file"), strerror
+ * otherwise (EISDIR: "Is a directory"). Valid until the next call on the same thread. */
+const char *accel__file_strerror(int err);
 
 /* 1 if path is a directory, 0 if it is something else, -errno if stat fails. */
 int accel__path_is_dir(const char *path);
 
+/* Called for each entry of a directory that accel__list_json_files leaves
+ * out ("." and ".." excepted), with its name and why. */
+typedef void (*accel__skip_fn)(void *ctx, const char *name, const char *reason);
+
 /* Append to `out` the names (not paths) of the *.json regular files (or
- * links to them) of dir, sorted with strcmp. Returns 0, an errno value on a
- * read error, or ENOMEM. */
-int accel__list_json_files(const char *dir, accel__strlist *out);
+ * links to them) of dir, sorted with strcmp. Every other entry (another
+ * name, a directory, FIFO, socket, device, dangling link) is passed to
+ * `skipped` (may be NULL). Returns 0, an errno value on a read error, or
+ * ENOMEM. */
+int accel__list_json_files(const char *dir, accel__strlist *out, accel__skip_fn skipped, void *ctx);
 
 /* Canonical absolute path (realpath), or NULL. Caller frees with accel__free. */
 char *accel__realpath(const char *path);

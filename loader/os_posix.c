@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,74 +20,99 @@ const char *accel__getenv(const char *name)
     return (v && *v) ? v : NULL;
 }
 
-/* The fast path's buffer: every real manifest is far smaller. */
+/* The kind of the last file refused as not regular, for accel__file_strerror. */
+static _Thread_local mode_t last_kind;
+static _Thread_local char file_reason[64];
+
+static const char *kind_name(mode_t mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFIFO:
+        return "a FIFO";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    case S_IFSOCK:
+        return "a socket";
+    case S_IFDIR:
+        return "a directory";
+    case S_IFLNK:
+        return "a symbolic link";
+    default:
+        return "not a regular file";
+    }
+}
+
+/* 0 for a regular file, else EISDIR or EINVAL (kind kept for the message). */
+static int regular_or_why(const struct stat *st)
+{
+    if (S_ISREG(st->st_mode))
+        return 0;
+    last_kind = st->st_mode & S_IFMT;
+    return S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+}
+
+const char *accel__file_strerror(int err)
+{
+    if (err == EINVAL && last_kind) {
+        snprintf(file_reason, sizeof(file_reason), "%s, not a regular file", kind_name(last_kind));
+        return file_reason;
+    }
+    if (err == EINVAL)
+        return "not a regular file";
+    return strerror(err); /* EISDIR: "Is a directory" */
+}
+
+int accel__check_regular(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno;
+    return regular_or_why(&st);
+}
+
+/* What a file that reports no size (in /proc) is read up to. */
 #define SMALL_FILE 8192
 
 int accel__read_file(const char *path, size_t max_size, char **data, size_t *size)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is then
-     * refused as not a regular file. No effect on regular files. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a
+     * terminal named here never becomes ours. No effect on regular files.
+     * Four system calls a file (open, fstat, read, close): discovery reads
+     * every manifest of every search directory, so this is most of its
+     * cost, and the fstat before the first read is what keeps a FIFO with
+     * a writer, or a device, from being read at all. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return errno;
     int err = 0;
     char *buf = NULL;
-
-    /* Fast path, three system calls a file (open, read, close): a read
-     * that returns less than the buffer has read a whole small file. One
-     * that fills the buffer, returns nothing or fails takes the checked
-     * path below, which looks at the file type and size first. Discovery
-     * reads every manifest of every search directory, filtered or not, so
-     * this is most of its cost. */
-    char small[SMALL_FILE];
-    ssize_t n;
-    do
-        n = read(fd, small, sizeof(small));
-    while (n < 0 && errno == EINTR);
-    if (n > 0 && (size_t)n < sizeof(small) && (size_t)n <= max_size) {
-        if (!(buf = accel__malloc((size_t)n + 1))) {
-            err = ENOMEM;
-            goto out;
-        }
-        memcpy(buf, small, (size_t)n);
-        buf[n] = '\0';
-        *data = buf;
-        *size = (size_t)n;
-        buf = NULL;
-        goto out;
-    }
-
     struct stat st;
     if (fstat(fd, &st) != 0) {
         err = errno;
         goto out;
     }
-    if (S_ISDIR(st.st_mode)) {
-        err = EISDIR;
+    if ((err = regular_or_why(&st)))
         goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err = EINVAL;
-        goto out;
-    }
+    /* The apparent size: a sparse 64 GiB file is refused here unread. */
     if ((unsigned long long)st.st_size > max_size) {
         err = EFBIG;
         goto out;
     }
-    if (lseek(fd, 0, SEEK_SET) != 0) {
-        err = errno;
-        goto out;
-    }
+    /* Read what fstat promised: a short read means the file shrank, and a
+     * file that grew meanwhile is read as it was when we looked. Files of
+     * /proc report 0 bytes: they are read up to a small bound. */
     size_t cap = (size_t)st.st_size, len = 0;
+    if (cap == 0)
+        cap = max_size < SMALL_FILE ? max_size : SMALL_FILE - 1;
     buf = accel__malloc(cap + 1);
     if (!buf) {
         err = ENOMEM;
         goto out;
     }
-    /* Read what fstat promised; a short read means the file shrank, and a
-     * file that grew meanwhile is read as it was when we looked. */
     while (len < cap) {
-        n = read(fd, buf + len, cap - len);
+        ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -95,6 +122,10 @@ int accel__read_file(const char *path, size_t max_size, char **data, size_t *siz
         if (n == 0)
             break;
         len += (size_t)n;
+    }
+    if (len > max_size) {
+        err = EFBIG;
+        goto out;
     }
     buf[len] = '\0';
     *data = buf;
@@ -119,7 +150,38 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int accel__list_json_files(const char *dir, accel__strlist *out)
+__attribute__((format(printf, 4, 5))) static void skip(accel__skip_fn skipped, void *ctx, const char *name,
+                                                       const char *fmt, ...)
+{
+    if (!skipped)
+        return;
+    char reason[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    skipped(ctx, name, reason);
+}
+
+static const char *dtype_name(unsigned char t)
+{
+    switch (t) {
+    case DT_DIR:
+        return "a directory";
+    case DT_FIFO:
+        return "a FIFO";
+    case DT_CHR:
+        return "a character device";
+    case DT_BLK:
+        return "a block device";
+    case DT_SOCK:
+        return "a socket";
+    default:
+        return "not a regular file";
+    }
+}
+
+int accel__list_json_files(const char *dir, accel__strlist *out, accel__skip_fn skipped, void *ctx)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -133,17 +195,33 @@ int accel__list_json_files(const char *dir, accel__strlist *out)
             err = errno;
             break;
         }
-        size_t len = strlen(e->d_name);
-        if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0) {
+            skip(skipped, ctx, e->d_name, "the name does not end in .json");
+            continue;
+        }
         /* d_type saves a stat per file; links and file systems that do
          * not fill it in are checked with stat. */
         if (e->d_type != DT_REG) {
-            if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN)
+            if (e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) {
+                skip(skipped, ctx, e->d_name, "%s, not a regular file", dtype_name(e->d_type));
                 continue;
+            }
             struct stat st;
-            if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+            if (fstatat(dirfd(d), e->d_name, &st, 0) != 0) {
+                skip(skipped, ctx, e->d_name,
+                     e->d_type == DT_LNK ? "a symbolic link that leads nowhere: %s" : "cannot stat: %s",
+                     strerror(errno));
                 continue;
+            }
+            if (!S_ISREG(st.st_mode)) {
+                skip(skipped, ctx, e->d_name,
+                     e->d_type == DT_LNK ? "a symbolic link to %s, not to a regular file" : "%s, not a regular file",
+                     kind_name(st.st_mode));
+                continue;
+            }
         }
         if (accel__strlist_push(out, e->d_name)) {
             err = ENOMEM;

@@ -1392,7 +1392,7 @@ accel_result accel_pipeline_load(const char *path, accel_pipeline **pipeline)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "%s: file too large (the limit is %u bytes)", path,
                             ACCEL__PIPELINE_MAX_SIZE);
     if (err)
-        return accel__error(ACCEL_ERROR_IO, "%s: cannot read: %s", path, strerror(err));
+        return accel__error(ACCEL_ERROR_IO, "%s: cannot read: %s", path, accel__file_strerror(err));
     accel_result r = accel_pipeline_parse(data, size, path, pipeline);
     accel__free(data);
     return r;

@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "placement.h"
+#include "os.h"
 #include "run.h"
 
 uint64_t accel__run_now_ns(void)
@@ -379,34 +380,9 @@ out:
     return rc;
 }
 
-static char *read_program(const char *path, size_t *size)
-{
-    char *data = NULL;
-    size_t len = 0, cap = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (len + 65536 > cap) {
-            cap = cap ? cap * 2 : 65536;
-            char *g = accel__realloc(data, cap);
-            if (!g) {
-                accel__free(data);
-                fclose(f);
-                return NULL;
-            }
-            data = g;
-        }
-        size_t got = fread(data + len, 1, cap - len - 1, f);
-        if (got == 0)
-            break;
-        len += got;
-    }
-    fclose(f);
-    data[len] = '\0';
-    *size = len;
-    return data;
-}
+/* A program's source or SPIR-V: a regular file (never a FIFO or a device:
+ * accel__read_file), at most this large. */
+#define PROGRAM_MAX_SIZE (64u << 20)
 
 static int load_function(accel_run *run, whole *w, uint32_t i)
 {
@@ -424,10 +400,17 @@ static int load_function(accel_run *run, whole *w, uint32_t i)
             r = accel_program_load(dev, st->program_format, path, strlen(path) + 1, NULL, &prog);
         } else {
             size_t size = 0;
-            char *data = read_program(path, &size);
-            if (!data) {
-                accel__run_fail(run, ACCEL_ERROR_IO, (int32_t)i, -1, "stage %s: program %s: %s", st->name,
-                                path, strerror(errno));
+            char *data = NULL;
+            int err = accel__read_file(path, PROGRAM_MAX_SIZE, &data, &size);
+            if (err) {
+                if (err == EFBIG)
+                    accel__run_fail(run, ACCEL_ERROR_IO, (int32_t)i, -1,
+                                    "stage %s: program %s: larger than %u bytes", st->name, path,
+                                    PROGRAM_MAX_SIZE);
+                else
+                    accel__run_fail(run, err == ENOMEM ? ACCEL_ERROR_OUT_OF_HOST_MEMORY : ACCEL_ERROR_IO,
+                                    (int32_t)i, -1, "stage %s: program %s: %s", st->name, path,
+                                    accel__file_strerror(err));
                 accel__free(path);
                 return -1;
             }
@@ -764,7 +747,7 @@ accel_result accel_run_execute(accel_run *run, accel_run_result *result)
         accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "accel_run_execute: out of memory");
         goto out;
     }
-    if (make_queues(run) != ACCEL_SUCCESS)
+    if (accel__run_check_outputs(run) != ACCEL_SUCCESS || make_queues(run) != ACCEL_SUCCESS)
         goto out;
     const char *why = (run->opt.flags & ACCEL_RUN_WHOLE_BUFFER) ? "whole buffers were asked for"
                                                                 : accel__run_stream_check(run);

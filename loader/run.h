@@ -91,6 +91,11 @@ const char *accel__run_buffer_name(const accel_run *run, uint32_t buffer);
 /* A path relative to `dir` unless absolute (accel__free it). */
 char *accel__run_resolve(const char *dir, const char *path);
 
+/* run_io.c: before any work, check every output that goes to a path: a
+ * pipeline's name stays in the output directory, which exists; no link,
+ * directory or special file is replaced; no output is an input or another
+ * output. ACCEL_SUCCESS, or the failure recorded naming file and reason. */
+accel_result accel__run_check_outputs(accel_run *run);
 /* run_io.c: open every input and output of the pipeline (sources and sinks). */
 accel_result accel__run_open_io(accel_run *run);
 /* Read up to `size` bytes (fewer only at the end): the count, or -1 after

@@ -1,11 +1,21 @@
 /*
  * run_io.c — a run's inputs and outputs: the pipeline's files (relative to
  * the run's directories), paths, descriptors and callbacks bound with
- * accel_run_bind. Inputs are opened without blocking (a FIFO without a
- * writer must not hang the open) and read to their end; outputs bound to a
- * path or left to their pipeline file go to a temporary file in the same
- * directory (".NAME.XXXXXX"), renamed when the whole run succeeded and
- * removed otherwise.
+ * accel_run_bind.
+ *
+ * Inputs are opened without blocking and must be regular files, except a
+ * path bound with accel_run_bind, which may also be a FIFO (a named pipe
+ * or `<(cmd)`): it is then read as a stream to its end. A directory, a
+ * device or a socket is refused, naming the file and its kind.
+ *
+ * Outputs are checked before any work starts (accel__run_check_outputs):
+ * a pipeline's output name stays inside the output directory (not
+ * absolute, no ".."), the directory exists, nothing but a regular file is
+ * replaced (a symbolic link at the output name is refused, never
+ * followed), and no output is an input or another output. Each is written
+ * to a temporary file in its directory (".NAME.XXXXXX", created with
+ * O_EXCL: never through a link), renamed when the whole run succeeded and
+ * removed otherwise, so a failure leaves nothing under the final name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +26,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "os.h"
 #include "placement.h"
 #include "run.h"
 
@@ -55,17 +66,32 @@ static accel_result open_source(accel_run *run, uint32_t b)
             return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "input %s: out of memory",
                                    pb->name);
         /* Non-blocking open: a FIFO without a writer must not hang here. */
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
             accel_result r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path,
                                              pb->name, strerror(errno));
             accel__free(path);
             return r;
         }
+        /* Only a path the application bound may be a FIFO: a pipeline
+         * file names regular files, and a device or a socket is never an
+         * input (/dev/zero would never end). */
+        bool bound = bind->set && bind->io.kind == ACCEL_RUN_IO_PATH;
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path, pb->name,
-                            strerror(EISDIR));
+        const char *why = NULL;
+        if (fstat(fd, &st) != 0)
+            why = strerror(errno);
+        else if (S_ISDIR(st.st_mode))
+            why = "a directory, not a regular file";
+        else if (S_ISFIFO(st.st_mode) && !bound)
+            why = "a FIFO, not a regular file (bind it with accel_run_bind to read a pipe)";
+        else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+            why = S_ISCHR(st.st_mode)    ? "a character device, not a regular file"
+                  : S_ISBLK(st.st_mode)  ? "a block device, not a regular file"
+                  : S_ISSOCK(st.st_mode) ? "a socket, not a regular file"
+                                         : "not a regular file";
+        if (why) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path, pb->name, why);
             close(fd);
             accel__free(path);
             return run->err;
@@ -84,6 +110,178 @@ static accel_result open_source(accel_run *run, uint32_t b)
         s->size = bind->io.size_hint;
     }
     return ACCEL_SUCCESS;
+}
+
+/* Why a pipeline's output name would leave the output directory, or NULL. */
+static const char *escapes(const char *name)
+{
+    if (!name[0])
+        return "an empty name";
+    if (name[0] == '/')
+        return "an absolute path";
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return "a \"..\" component";
+        p += n;
+        p += *p == '/';
+    }
+    return NULL;
+}
+
+/* The path an output goes to (accel__free it), or NULL when it is bound
+ * to a descriptor or a callback; *err set on out of memory. */
+static char *sink_path(const accel_run *run, uint32_t b, bool *err)
+{
+    const accel__run_binding *bind = &run->binds[b];
+    *err = false;
+    if (bind->set && (bind->io.kind == ACCEL_RUN_IO_CALLBACK || bind->io.kind == ACCEL_RUN_IO_FD))
+        return NULL;
+    char *path = bind->set && bind->io.kind == ACCEL_RUN_IO_PATH
+                     ? accel__strdup(bind->path)
+                     : accel__run_resolve(run->output_dir, run->pipeline->buffers[b].pub.output_file);
+    *err = path == NULL;
+    return path;
+}
+
+/* The identity of an output that does not exist yet: its directory's
+ * canonical path and its name. NULL with errno set. */
+static char *sink_identity(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? accel__strndup(path, slash == path ? 1 : (size_t)(slash - path)) : accel__strdup(".");
+    if (!dir) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    char *real = accel__realpath(dir);
+    int err = errno;
+    accel__free(dir);
+    if (!real) {
+        errno = err;
+        return NULL;
+    }
+    char *id = accel__path_join(real, slash ? slash + 1 : path);
+    accel__free(real);
+    if (!id)
+        errno = ENOMEM;
+    return id;
+}
+
+/* Whether an existing file is one of the run's inputs: the buffer, or -1. */
+static int64_t input_of(const accel_run *run, const struct stat *out)
+{
+    for (uint32_t b = 0; b < run->nb; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        const accel__run_binding *bind = &run->binds[b];
+        if (!pb->input_file || (bind->set && bind->io.kind == ACCEL_RUN_IO_CALLBACK))
+            continue;
+        struct stat st;
+        int rc;
+        if (bind->set && bind->io.kind == ACCEL_RUN_IO_FD) {
+            rc = fstat(bind->io.fd, &st);
+        } else {
+            char *path = bind->set && bind->io.kind == ACCEL_RUN_IO_PATH
+                             ? accel__strdup(bind->path)
+                             : accel__run_resolve(run->input_dir, pb->input_file);
+            rc = path ? stat(path, &st) : -1;
+            accel__free(path);
+        }
+        if (rc == 0 && st.st_dev == out->st_dev && st.st_ino == out->st_ino)
+            return b;
+    }
+    return -1;
+}
+
+static const char *kind_of(mode_t mode)
+{
+    return S_ISLNK(mode)    ? "a symbolic link (not followed, not replaced)"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
+accel_result accel__run_check_outputs(accel_run *run)
+{
+    accel_result r = ACCEL_SUCCESS;
+    char **ids = accel__calloc(run->nb + 1, sizeof(*ids));
+    if (!ids)
+        return accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "outputs: out of memory");
+    /* A missing input is named before the outputs are looked at, as
+     * opening it would (nothing is opened here). */
+    for (uint32_t b = 0; b < run->nb && !r; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        const accel__run_binding *bind = &run->binds[b];
+        if (!pb->input_file || (bind->set && bind->io.kind != ACCEL_RUN_IO_PATH))
+            continue;
+        char *path = bind->set ? accel__strdup(bind->path) : accel__run_resolve(run->input_dir, pb->input_file);
+        struct stat st;
+        if (!path)
+            r = accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "input %s: out of memory", pb->name);
+        else if (stat(path, &st) != 0)
+            r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "input %s (buffer %s): %s", path, pb->name,
+                                strerror(errno));
+        accel__free(path);
+    }
+    bool dir_checked = false;
+    for (uint32_t b = 0; b < run->nb && !r; b++) {
+        const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
+        if (!pb->output_file)
+            continue;
+        bool oom;
+        char *path = sink_path(run, b, &oom);
+        if (oom) {
+            r = accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1, "output %s: out of memory", pb->name);
+            break;
+        }
+        if (!path)
+            continue;
+        const char *why;
+        bool from_pipeline = !(run->binds[b].set && run->binds[b].io.kind == ACCEL_RUN_IO_PATH);
+        struct stat st;
+        int64_t in;
+        if (from_pipeline && (why = escapes(pb->output_file))) {
+            r = accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                                "output %s (buffer %s): %s; outputs stay inside the output directory %s",
+                                pb->output_file, pb->name, why, run->output_dir);
+        } else if (from_pipeline && !dir_checked && stat(run->output_dir, &st) != 0) {
+            r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output directory %s: %s", run->output_dir,
+                                strerror(errno));
+        } else if (from_pipeline && !dir_checked && !S_ISDIR(st.st_mode)) {
+            r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output directory %s: %s", run->output_dir,
+                                strerror(ENOTDIR));
+        } else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            r = accel__run_fail(run, ACCEL_ERROR_IO, -1, -1,
+                                "output %s (buffer %s): %s is there; only a regular file is replaced", path,
+                                pb->name, kind_of(st.st_mode));
+        } else if (lstat(path, &st) == 0 && (in = input_of(run, &st)) >= 0) {
+            r = accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                                "output %s (buffer %s) is the input of buffer %s; an output never replaces an input",
+                                path, pb->name, accel__run_buffer_name(run, (uint32_t)in));
+        } else if (!(ids[b] = sink_identity(path))) {
+            r = errno == ENOMEM ? accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1,
+                                                  "output %s: out of memory", pb->name)
+                                : accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): its directory: %s",
+                                                  path, pb->name, strerror(errno));
+        } else {
+            for (uint32_t o = 0; o < b; o++)
+                if (ids[o] && strcmp(ids[o], ids[b]) == 0) {
+                    r = accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                                        "output %s (buffer %s) is also the output of buffer %s", path, pb->name,
+                                        accel__run_buffer_name(run, o));
+                    break;
+                }
+        }
+        dir_checked |= from_pipeline;
+        accel__free(path);
+    }
+    for (uint32_t b = 0; b < run->nb; b++)
+        accel__free(ids[b]);
+    accel__free(ids);
+    return r;
 }
 
 static accel_result open_sink(accel_run *run, uint32_t b)
@@ -240,12 +438,19 @@ accel_result accel__run_close_io(accel_run *run, bool ok)
             accel__free((char *)s->name);
         }
     }
-    /* Every temporary file is closed first, then all are renamed, so that
-     * a failure to close one (a full disk found late) leaves none. */
+    /* Every temporary file is flushed and closed first, then all are
+     * renamed, so that a failure to close one (a full disk found late)
+     * leaves none, and a crash after a rename never shows a file whose
+     * blocks were not written yet (zeros) under the final name. */
     for (uint32_t b = 0; run->sinks && b < run->nb; b++) {
         accel__run_sink *k = &run->sinks[b];
         if (!k->own_fd)
             continue;
+        if (ok && k->tmp_path && fdatasync(k->fd) != 0 && errno != EINVAL) {
+            accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", k->name,
+                            accel__run_buffer_name(run, b), strerror(errno));
+            ok = false;
+        }
         if (close(k->fd) != 0 && ok) {
             accel__run_fail(run, ACCEL_ERROR_IO, -1, -1, "output %s (buffer %s): %s", k->name,
                             accel__run_buffer_name(run, b), strerror(errno));

@@ -88,6 +88,18 @@ static int file_seen(const seen_set *seen, const char *real, bool *dup)
     return 0;
 }
 
+/* Every entry of a manifest directory left out is named in the debug log. */
+struct skip_ctx {
+    const accel__logger *lg;
+    const char *dir;
+};
+
+static void log_skipped(void *ctx, const char *name, const char *reason)
+{
+    const struct skip_ctx *sc = ctx;
+    accel__log(sc->lg, ACCEL_LOG_DEBUG, "search: %s/%s skipped: %s", sc->dir, name, reason);
+}
+
 /* Expand one path: a file is itself, a directory its *.json files. When
  * `explicit_entry`, a missing path is recorded with a reason.
  *
@@ -139,7 +151,8 @@ static int expand(accel__search_result *r, seen_set *seen, const char *path, boo
     }
 
     accel__strlist names = {0};
-    int err = accel__list_json_files(path, &names);
+    struct skip_ctx sc = {lg, path};
+    int err = accel__list_json_files(path, &names, log_skipped, &sc);
     if (err) {
         accel__free(real);
         accel__strlist_free(&names);

@@ -781,7 +781,41 @@ static json_object *cache_load(const char *path, const char *input, bool quiet)
     return root;
 }
 
-/* Written to a temporary file next to it, then renamed over it. */
+/* Before any timing: the cache's directory exists and what is at the
+ * cache's name, if anything, is a regular file (a symbolic link, FIFO,
+ * device or directory there is neither read, nor followed, nor replaced).
+ * 0, or 1 after saying why. */
+static int cache_check(const char *path)
+{
+    struct stat st;
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "%s: calibration cache directory %s: %s\n", prog_name, dir, strerror(errno));
+        return 1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: calibration cache directory %s: not a directory\n", prog_name, dir);
+        return 1;
+    }
+    if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    const char *kind = S_ISLNK(st.st_mode)    ? "a symbolic link"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    fprintf(stderr, "%s: calibration cache %s: %s, not a regular file; not read, not replaced\n", prog_name, path,
+            kind);
+    return 1;
+}
+
+/* Written to a temporary file next to it (created with O_EXCL: never
+ * through a link), flushed to the disk, then renamed over it: a failure
+ * or a crash leaves the old cache or the new one, never a part. */
 static int cache_write(const char *path, json_object *root)
 {
     size_t n = strlen(path) + 8;
@@ -789,7 +823,7 @@ static int cache_write(const char *path, json_object *root)
     if (!tmp)
         return -1;
     snprintf(tmp, n, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp), rc = -1;
+    int fd = mkostemp(tmp, O_CLOEXEC), rc = -1;
     if (fd >= 0) {
         const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
         size_t len = strlen(text), done = 0;
@@ -802,7 +836,7 @@ static int cache_write(const char *path, json_object *root)
             done += (size_t)w;
         }
         int saved = errno;
-        bool ok = done == len && write(fd, "\n", 1) == 1;
+        bool ok = done == len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
         if (close(fd) == 0 && ok && rename(tmp, path) == 0)
             rc = 0;
         else
@@ -943,6 +977,11 @@ int calib_run(accel_instance *inst, const calib_options *o)
     char *path = cache_path();
     if (!path) {
         fprintf(stderr, "%s: --calibrate: neither XDG_CACHE_HOME nor HOME is an absolute path\n", prog_name);
+        free(devs);
+        return 1;
+    }
+    if (cache_check(path)) {
+        free(path);
         free(devs);
         return 1;
     }

@@ -272,6 +272,21 @@ static int resolve_spec(accel_pipeline *pipeline, io_spec *spec)
     return 0;
 }
 
+/* mkdir DIR (not its parents); an existing directory is fine. 0, or -1
+ * after saying why. */
+static int make_output_dir(const char *dir)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) == 0)
+        return 0;
+    int err = errno;
+    if (err == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    fprintf(stderr, "%s: output directory %s: %s\n", prog_name, dir,
+            err == EEXIST ? "exists and is not a directory" : strerror(err));
+    return -1;
+}
+
 typedef struct run_args {
     accel_instance *inst;
     const accel_topology *topo;
@@ -631,6 +646,10 @@ int main(int argc, char **argv)
         rc = fail("cannot read the pipeline");
         goto out;
     }
+    /* The output directory exists before any work starts: -o makes it
+     * (one level, as mkdir does), or says why it cannot. */
+    if (output_dir && !plan_only && make_output_dir(output_dir) != 0)
+        goto out;
     for (uint32_t i = 0; i < force_count; i++) {
         const char *eq = strchr(forces[i], '=');
         if (!eq || eq == forces[i] || !eq[1]) {
@@ -674,7 +693,25 @@ int main(int argc, char **argv)
             continue;
         char *path = bound ? strdup(bound) : resolve(base_dir, buf.input_file);
         struct stat st;
-        if (path && stat(path, &st) == 0) {
+        const char *kind = NULL;
+        if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            /* A pipeline's input is a regular file; -i may also name a
+             * FIFO, read as a stream of unknown size. Nothing else. */
+            if (S_ISFIFO(st.st_mode) && bound)
+                kind = NULL;
+            else
+                kind = S_ISDIR(st.st_mode)    ? "a directory, not a regular file"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO, not a regular file (name it with --input to read a pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device, not a regular file"
+                       : S_ISBLK(st.st_mode)  ? "a block device, not a regular file"
+                       : S_ISSOCK(st.st_mode) ? "a socket, not a regular file"
+                                              : "not a regular file";
+            if (kind && !plan_only) {
+                fprintf(stderr, "%s: input %s (buffer %s): %s\n", prog_name, path, buf.name, kind);
+                free(path);
+                goto out;
+            }
+        } else if (path && stat(path, &st) == 0) {
             accel_pipeline_set_buffer_bytes(pipeline, b, (uint64_t)st.st_size);
         } else if (!plan_only) {
             fprintf(stderr, "%s: input %s (buffer %s): %s\n", prog_name, path ? path : buf.input_file,

@@ -31,6 +31,7 @@
  *                             (tests compare both paths).
  */
 #include "cpu_internal.h"
+#include "accel_safe_file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,15 +44,15 @@
 const accel_icd_loader_services *cpu__services;
 #define LOG CPU_LOG
 
-/* Read the first line of a small text file, without its newline. */
+/* Read the first line of a small text file, without its newline: never
+ * blocking on a FIFO nor reading a device (accel_safe_read_small). */
 static int read_line(const char *path, char *buf, size_t size)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -1;
-    int ok = fgets(buf, (int)size, f) != NULL;
-    fclose(f);
-    if (!ok)
+    char why[96];
+    int err = accel_safe_read_small(path, buf, size, NULL, why, sizeof(why));
+    if (err && err != ENOENT)
+        LOG(ACCEL_LOG_DEBUG, "%s: %s; ignored", path, why);
+    if (err || !buf[0])
         return -1;
     buf[strcspn(buf, "\n")] = '\0';
     return 0;

@@ -8,8 +8,10 @@
  * a load error with a message, not a failure at the first submission. */
 #include "cpu_internal.h"
 #include "cpu_metadata.h"
+#include "accel_safe_file.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <ffi.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,6 +98,14 @@ accel_result cpu__program_load(void *device, accel_program_format format, const 
     cpu_program *p = NULL;
     if (!path[0]) {
         put_log(log, log_size, "empty library path");
+        goto out;
+    }
+    /* dlopen would block on a FIFO and read a device: a path must name a
+     * regular file (a bare name goes to the dynamic linker's search). */
+    char kind[96];
+    int ferr = strchr(path, '/') ? accel_safe_check_regular(path, kind, sizeof(kind)) : 0;
+    if (ferr == EINVAL || ferr == EISDIR) {
+        put_log(log, log_size, "%s: %s", path, kind);
         goto out;
     }
     dlerror();

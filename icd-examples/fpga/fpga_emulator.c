@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "accel_fpga_kernel.h"
+#include "accel_safe_file.h"
 #include "fpga_config.h"
 #include "fpga_file.h"
 
@@ -370,6 +371,14 @@ static accel_result image_prepare(const fpga_image_desc *d, emu_image **out, cha
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
     img->kernel_count = d->kernel_count;
+    /* dlopen would block on a FIFO and read a device: only a regular file. */
+    char why[96];
+    int ferr = strchr(d->library_path, '/') ? accel_safe_check_regular(d->library_path, why, sizeof(why)) : 0;
+    if (ferr == EINVAL || ferr == EISDIR) {
+        fmt(error, error_size, "image %s: cannot load its library %s: %s", d->name, d->library_path, why);
+        image_unload(img);
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    }
     dlerror();
     img->dl = dlopen(d->library_path, RTLD_NOW | RTLD_LOCAL);
     if (!img->dl) {

@@ -14,7 +14,9 @@
 accel_result fpga__read_json_file(const char *path, const char *what, char **text, size_t *size, char *msg,
                                   size_t msg_size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO without a writer must not hang the open; it is
+     * then refused, as a device is, before anything is read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (msg && msg_size)
@@ -23,9 +25,22 @@ accel_result fpga__read_json_file(const char *path, const char *what, char **tex
             close(fd);
         return ACCEL_ERROR_INVALID_ARGUMENT;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)FPGA_JSON_MAX_SIZE) {
+    if (!S_ISREG(st.st_mode)) {
+        const char *kind = S_ISDIR(st.st_mode)    ? "a directory"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                                                  : "not a regular file";
         if (msg && msg_size)
-            snprintf(msg, msg_size, "%s: %s must be a regular file of at most 1 MiB", path, what);
+            snprintf(msg, msg_size, "%s: %s must be a regular file, and this is %s", path, what, kind);
+        close(fd);
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    }
+    if (st.st_size > (off_t)FPGA_JSON_MAX_SIZE) {
+        if (msg && msg_size)
+            snprintf(msg, msg_size, "%s: %s must be at most 1 MiB, and this is %lld bytes", path, what,
+                     (long long)st.st_size);
         close(fd);
         return ACCEL_ERROR_INVALID_ARGUMENT;
     }

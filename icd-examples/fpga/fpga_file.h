@@ -9,9 +9,10 @@
 
 /*
  * Read a whole regular file of at most FPGA_JSON_MAX_SIZE bytes into a new
- * NUL-terminated buffer (*text, free() it; *size without the NUL). On
- * failure write "PATH: cannot read WHAT: reason" or "PATH: WHAT must be a
- * regular file of at most 1 MiB" into msg and return
+ * NUL-terminated buffer (*text, free() it; *size without the NUL), never
+ * blocking on a FIFO nor reading a device. On failure write "PATH: cannot
+ * read WHAT: reason", "PATH: WHAT must be a regular file, and this is a
+ * FIFO" or "PATH: WHAT must be at most 1 MiB, ..." into msg and return
  * ACCEL_ERROR_INVALID_ARGUMENT (ACCEL_ERROR_OUT_OF_HOST_MEMORY without a
  * message). `what` names the file's role, e.g. "the image description".
  */

@@ -39,6 +39,7 @@
  * driver does not implement (attach and alloc report UNSUPPORTED there).
  */
 #include "wd_internal.h"
+#include "accel_safe_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -67,24 +68,20 @@ typedef struct wd_driver {
 
 /* ---- sysfs --------------------------------------------------------------------- */
 
-/* Read a small attribute without allocating (device_query must not). */
+/* Read a small attribute without allocating (device_query must not), and
+ * without blocking: an attribute that is a FIFO, a device or a directory
+ * (ACCEL_UACCE_SYSFS_ROOT may point anywhere) is refused before any read,
+ * and logged with its path and kind; a missing one is not logged (some are
+ * optional). */
 static int read_attr(const char *dir, const char *attr, char *buf, size_t size)
 {
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 64], why[96];
     if (snprintf(path, sizeof(path), "%s/%s", dir, attr) >= (int)sizeof(path))
         return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n;
-    do
-        n = read(fd, buf, size - 1);
-    while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = '\0';
-    return 0;
+    int err = accel_safe_read_small(path, buf, size, NULL, why, sizeof(why));
+    if (err && err != ENOENT)
+        LOG(ACCEL_LOG_WARN, "uacce attribute %s: %s", path, why);
+    return err ? -1 : 0;
 }
 
 static int read_first_line(const char *dir, const char *attr, char *buf, size_t size)
