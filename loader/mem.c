@@ -106,8 +106,28 @@ accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_i
     if (info->struct_size < offsetof(accel_memory_alloc_info, numa_node) + sizeof(int32_t))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: info->struct_size %u is too small",
                             info->struct_size);
-    if (info->flags)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: unknown flags 0x%x", info->flags);
+    if (info->flags & ~ACCEL_MEMORY_ALLOC_NUMA_NODE)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: unknown flags 0x%x",
+                            info->flags & ~ACCEL_MEMORY_ALLOC_NUMA_NODE);
+    /* The requested host node: with the flag numa_node, else a positive
+     * numa_node (callers written before the flag); 0 and -1 without it
+     * mean "no preference", so that a zero-initialised struct asks for
+     * nothing. */
+    int32_t want_node = -1;
+    if (info->flags & ACCEL_MEMORY_ALLOC_NUMA_NODE) {
+        if (info->numa_node < 0)
+            return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                                "accel_memory_alloc: ACCEL_MEMORY_ALLOC_NUMA_NODE with numa_node %d", info->numa_node);
+        want_node = info->numa_node;
+    } else if (info->numa_node > 0) {
+        want_node = info->numa_node;
+    } else if (info->numa_node < -1) {
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: numa_node %d is not a node",
+                            info->numa_node);
+    }
+    if (want_node >= 0 && !accel__host_node(inst, want_node))
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_memory_alloc: NUMA node %d does not exist on this machine", want_node);
     if (info->size == 0 || info->size > (uint64_t)SIZE_MAX / 2)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: size %llu is not allocatable",
                             (unsigned long long)info->size);
@@ -127,7 +147,7 @@ accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_i
         m->node = (accel_memory_node *)node;
         m->numa_node = node->numa_node;
     } else
-    m->numa_node = info->numa_node >= 0 ? info->numa_node
+    m->numa_node = want_node >= 0        ? want_node
                    : info->near_device ? info->near_device->info->numa_node
                                        : -1;
     /* memfd: the pages can be exported and imported by other drivers and

@@ -321,6 +321,13 @@ static accel_result build_stages(pc *c)
             double cost = 0;
             accel_value_source source = ACCEL_SOURCE_NONE;
             accel_constraint r = accel__pl_stage_check(c, s, d, &why, &cost, &source);
+            /* A whole FPGA card whose slots are its partitions loads no
+             * program (docs/fpga.md): its slots do. */
+            if (!r && st->pub.program && c->devs[d].has_children &&
+                dnode(c, d)->device_kind == ACCEL_DEVICE_KIND_FPGA) {
+                r = ACCEL_CONSTRAINT_FUNCTION;
+                why = ACCEL__WHY_FORMAT;
+            }
             if (r)
                 si->rejs[si->rej_count++] = (rej){d, (uint8_t)r, why};
             else

@@ -302,7 +302,7 @@ static int partitions_from_env(partition_request *req)
 {
     req->how = PARTITION_NONE;
     req->units = 0;
-    const char *v = getenv("ACCEL_OPENCL_PARTITIONS");
+    const char *v = secure_getenv("ACCEL_OPENCL_PARTITIONS");
     if (!v || !*v)
         return 1;
     if (strcmp(v, "numa") == 0) {

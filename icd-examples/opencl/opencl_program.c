@@ -223,7 +223,7 @@ static accel_result builtins_program(ocl_device *dev, int which, cl_program *out
             /* ACCEL_OPENCL_CRC32C=portable: crc32c by tables even where the
              * device has a crc32 instruction (builtins.cl), so that the
              * tests check that path on a CPU too. */
-            const char *crc = getenv("ACCEL_OPENCL_CRC32C");
+            const char *crc = secure_getenv("ACCEL_OPENCL_CRC32C");
             int portable = crc && strcmp(crc, "portable") == 0;
             if (!inflate)
                 snprintf(opts, sizeof(opts), "-DDEFLATE_SEGMENT=%uu -DDEFLATE_SLOT_WORDS=%uu%s",

@@ -61,6 +61,9 @@
 const accel_icd_loader_services *wd__services;
 #define LOG WD_LOG
 
+/* Entries of <sysfs>/class/uacce read at most (each a possible device). */
+#define WD_MAX_NAMES 4096
+
 typedef struct wd_driver {
     uint32_t count;
     wd_device *devices[WD_MAX_DEVICES];
@@ -92,17 +95,25 @@ static int read_first_line(const char *dir, const char *attr, char *buf, size_t 
     return 0;
 }
 
-static int read_long(const char *dir, const char *attr, long long *out)
+/* A numeric attribute: -1 if missing or unreadable, -2 if it is not a
+ * number in [min, max] (what the kernel prints never is: a value that
+ * overflows is refused, not wrapped). */
+static int read_num(const char *dir, const char *attr, long long min, long long max, long long *out)
 {
     char buf[64], *end;
     if (read_first_line(dir, attr, buf, sizeof(buf)) != 0)
         return -1;
     errno = 0;
     long long v = strtoll(buf, &end, 0);
-    if (errno || end == buf || *end)
-        return -1;
+    if (errno || end == buf || *end || v < min || v > max)
+        return -2;
     *out = v;
     return 0;
+}
+
+static int read_long(const char *dir, const char *attr, long long *out)
+{
+    return read_num(dir, attr, LLONG_MIN, LLONG_MAX, out) == 0 ? 0 : -1;
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -160,12 +171,27 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
     long long flags, avail, mmio, dus, numa;
     if (snprintf(dir, sizeof(dir), "%s/class/uacce/%s", sysfs_root, name) >= (int)sizeof(dir))
         return NULL;
-    if (read_first_line(dir, "api", api, sizeof(api)) != 0 || read_long(dir, "flags", &flags) != 0 ||
-        read_long(dir, "available_instances", &avail) != 0 ||
-        read_attr(dir, "algorithms", algorithms, sizeof(algorithms)) != 0 ||
-        read_long(dir, "region_mmio_size", &mmio) != 0 || read_long(dir, "region_dus_size", &dus) != 0) {
+    if (read_first_line(dir, "api", api, sizeof(api)) != 0 ||
+        read_attr(dir, "algorithms", algorithms, sizeof(algorithms)) != 0) {
         LOG(ACCEL_LOG_WARN, "uacce device %s: missing or unreadable attributes in %s; skipped", name, dir);
         return NULL;
+    }
+    /* The numbers, each in its range (docs/warpdrive.md, "Discovery"). */
+    static const struct {
+        const char *attr;
+        long long max;
+    } nums[] = {{"flags", UINT32_MAX},
+                {"available_instances", UINT32_MAX},
+                {"region_mmio_size", LLONG_MAX},
+                {"region_dus_size", LLONG_MAX}};
+    long long *vals[] = {&flags, &avail, &mmio, &dus};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        int e = read_num(dir, nums[i].attr, 0, nums[i].max, vals[i]);
+        if (e) {
+            LOG(ACCEL_LOG_WARN, "uacce device %s: %s/%s is %s; skipped", name, dir, nums[i].attr,
+                e == -1 ? "missing or unreadable" : "not a number in its range");
+            return NULL;
+        }
     }
     if (read_first_line(dir, "isolate", isolate, sizeof(isolate)) == 0 && strcmp(isolate, "0") != 0) {
         char strategy[32] = "?";
@@ -183,8 +209,8 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
         LOG(ACCEL_LOG_WARN, "uacce device %s: regions too small (mmio %lld, dus %lld); skipped", name, mmio, dus);
         return NULL;
     }
-    if (read_long(dir, "device/numa_node", &numa) != 0 || numa < -1 || numa > INT32_MAX)
-        numa = -1;
+    if (read_num(dir, "device/numa_node", -1, INT32_MAX, &numa) != 0)
+        numa = -1; /* unknown */
 
     wd_device *d = calloc(1, sizeof(*d));
     if (!d)
@@ -232,7 +258,7 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
     info->flags = d->sva ? ACCEL_DEVICE_FLAG_SVA : 0;
     /* Each queue may belong to another process: with SVA each needs the
      * process's PASID (one per process), without SVA an IOMMU context. */
-    info->available_instances = avail > 0 ? (uint32_t)avail : 0;
+    info->available_instances = (uint32_t)avail; /* in [0, UINT32_MAX]: checked above */
     info->max_address_spaces = info->available_instances;
     info->pasid_bits = d->sva ? WD_PASID_BITS : 0;
     info->parent_index = -1;
@@ -244,9 +270,9 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
     return d;
 }
 
-static int by_name(const void *a, const void *b)
+static int by_string(const void *a, const void *b)
 {
-    return strcmp((*(wd_device *const *)a)->name, (*(wd_device *const *)b)->name);
+    return strcmp(a, b);
 }
 
 static void device_free(wd_device *d)
@@ -359,21 +385,49 @@ static accel_icd_result wd_init(const accel_icd_init_info *init, void **handle)
     if (!dir) {
         LOG(ACCEL_LOG_DEBUG, "no uacce devices: %s: %s", class_dir, strerror(errno));
     } else {
+        /* The names first, sorted, so that which devices make the limit
+         * does not depend on the directory's order: the first
+         * WD_MAX_DEVICES usable ones in name order. Names longer than a
+         * device name holds are skipped (never truncated: two of them
+         * could then look the same). */
+        char (*names)[sizeof(((wd_device *)0)->name)] = NULL;
+        size_t n = 0, cap = 0, ignored = 0;
         struct dirent *e;
         while ((e = readdir(dir))) {
             if (e->d_name[0] == '.')
                 continue;
-            if (drv->count == WD_MAX_DEVICES) {
-                LOG(ACCEL_LOG_WARN, "more than %d uacce devices; %s and later ignored", WD_MAX_DEVICES, e->d_name);
-                break;
+            if (strlen(e->d_name) >= sizeof(names[0])) {
+                LOG(ACCEL_LOG_WARN, "uacce device %.64s...: name longer than %zu bytes; skipped", e->d_name,
+                    sizeof(names[0]) - 1);
+                continue;
             }
-            wd_device *d = probe(sysfs_root, dev_root, e->d_name);
+            if (n == cap) {
+                size_t grown = cap ? cap * 2 : 64;
+                void *p = grown <= WD_MAX_NAMES ? realloc(names, grown * sizeof(names[0])) : NULL;
+                if (!p) {
+                    ignored++;
+                    continue;
+                }
+                names = p;
+                cap = grown;
+            }
+            snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+        }
+        closedir(dir);
+        if (ignored)
+            LOG(ACCEL_LOG_WARN, "more than %d entries in %s; %zu ignored", WD_MAX_NAMES, class_dir, ignored);
+        qsort(names, n, sizeof(names[0]), by_string);
+        size_t i = 0;
+        for (; i < n && drv->count < WD_MAX_DEVICES; i++) {
+            wd_device *d = probe(sysfs_root, dev_root, names[i]);
             if (d)
                 drv->devices[drv->count++] = d;
         }
-        closedir(dir);
+        if (i < n)
+            LOG(ACCEL_LOG_WARN, "more than %d uacce devices: %s and %zu later in name order ignored", WD_MAX_DEVICES,
+                names[i], n - i - 1);
+        free(names);
     }
-    qsort(drv->devices, drv->count, sizeof(drv->devices[0]), by_name); /* a stable order */
     add_partitions(drv);
     LOG(ACCEL_LOG_DEBUG, "%u uacce device(s) under %s", drv->count, class_dir);
     *handle = drv;

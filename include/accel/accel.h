@@ -277,12 +277,19 @@ ACCEL_API accel_result accel_device_query(const accel_device *device, accel_devi
  * copied back before the fence completes).
  */
 
+/* accel_memory_alloc_info.flags: numa_node holds the home node (>= 0).
+ * Without it numa_node 0 (a zero-initialised struct) and -1 mean "no
+ * preference"; a positive numa_node still names the node, as before the
+ * flag existed. A node that does not exist is ACCEL_ERROR_INVALID_ARGUMENT,
+ * so is a negative numa_node with the flag, or one below -1. */
+#define ACCEL_MEMORY_ALLOC_NUMA_NODE 0x1u
+
 typedef struct accel_memory_alloc_info {
     uint32_t struct_size;
-    uint32_t flags;                  /* reserved, must be 0 */
+    uint32_t flags;                  /* ACCEL_MEMORY_ALLOC_NUMA_NODE or 0 */
     uint64_t size;                   /* bytes, > 0 */
     const accel_device *near_device; /* put the pages on this device's NUMA node, or NULL */
-    int32_t numa_node;               /* explicit home node, -1 for "near_device or anywhere" */
+    int32_t numa_node;               /* explicit home node; see ACCEL_MEMORY_ALLOC_NUMA_NODE */
     /* ---- appended ---- */
     const accel_memory_node *node;   /* allocate on this memory node (a host NUMA node or
                                         a device's memory: FPGA bank, VRAM); NULL: as above */
@@ -476,7 +483,12 @@ ACCEL_API void accel_queue_destroy(accel_queue *queue);
  * fence (release it with accel_fence_release).
  *
  * After a submission fails, the queue is broken: its later fences fail with
- * the same error and accel_queue_submit returns it at once.
+ * the same error and accel_queue_submit returns it at once. A submission
+ * whose wait fence failed (before this call or after it, the same) does not
+ * run: its fence fails with the wait fence's error, and the queue is not
+ * broken by it. A submission pending for longer than the device timeout
+ * (ACCEL_DEVICE_TIMEOUT_MS, docs/environment.md) makes its device lost:
+ * ACCEL_ERROR_DEVICE_LOST on every pending and later fence of the device.
  */
 ACCEL_API accel_result accel_queue_submit(accel_queue *queue, const accel_submit_info *info, accel_fence **fence);
 
@@ -489,7 +501,9 @@ ACCEL_API accel_result accel_fence_status(accel_fence *fence);
 /*
  * Wait for all (wait_all) or any of the fences, at most timeout_ns
  * (UINT64_MAX: forever). Returns ACCEL_SUCCESS, ACCEL_TIMEOUT, or the error
- * of a failed fence (the first failed one in array order when wait_all).
+ * of a failed fence (the first failed one in array order when wait_all),
+ * whose detail (device, submission, cause) is then in
+ * accel_last_error_message().
  */
 ACCEL_API accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool wait_all,
                                         uint64_t timeout_ns);

@@ -397,7 +397,11 @@ typedef struct accel_icd_table {
 
     /* An in-order queue on the device. */
     accel_icd_result (*queue_create)(void *device, void **queue);
-    /* The loader has waited for every fence of the queue before this. */
+    /* The loader has waited for every fence of the queue before this,
+     * except after it declared the device lost because a submission
+     * outlived the device timeout (ACCEL_DEVICE_TIMEOUT_MS): then work may
+     * still be pending, and the driver must abandon it without blocking on
+     * the device. */
     void (*queue_destroy)(void *queue);
 
     /*
@@ -419,6 +423,8 @@ typedef struct accel_icd_table {
     /* Block until the fence completes or timeout_ns passes (ACCEL_TIMEOUT).
      * UINT64_MAX waits forever. Returns what fence_status would. */
     accel_icd_result (*fence_wait)(void *fence, uint64_t timeout_ns);
+    /* May be called while the fence is pending (a device the loader
+     * declared lost after its timeout): the work keeps running, or not. */
     void (*fence_release)(void *fence);
 
     /* ---- 1.0, optional, appended: memory nodes and placement hints ---- */

@@ -579,6 +579,41 @@ static void test_placement_infeasible_iommu(void **state)
     accel_topology_destroy(t);
 }
 
+/* A program stage never lands on a whole FPGA card whose slots are its
+ * partitions (the card loads no program), only on a slot; with no slot
+ * free of constraints it is infeasible rather than placed on the card. */
+static void test_placement_program_not_on_whole_card(void **state)
+{
+    (void)state;
+    int32_t cpu, host;
+    accel_topology *t = host_topology(&cpu, &host);
+    int32_t whole = add_device(t, "fpga0", (dev_spec){.kind = ACCEL_DEVICE_KIND_FPGA, .driver = "fpga"});
+    int32_t slot = add_device(t, "fpga0.0", (dev_spec){.kind = ACCEL_DEVICE_KIND_FPGA, .driver = "fpga",
+                                                        .parent = whole, .flags = ACCEL_DEVICE_FLAG_PARTITION});
+    add_link(t, whole, host, ACCEL_ATTACH_PINNED, 10000, 100);
+    add_link(t, slot, host, ACCEL_ATTACH_PINNED, 10000, 100);
+#define CARD_PIPE(extra)                                                                                       \
+    "{\"pipeline_version\": 1, \"buffers\": {\"a\": {\"file\": \"a\", \"bytes\": 1000}, \"ca\": {\"bytes\": 4}}, "   \
+    "\"stages\": [{\"name\": \"k\", \"function\": \"k\", \"program\": \"k.json\", \"format\": \"fpga-image\", "   \
+    "\"args\": [{\"buffer\": \"a\"}, {\"buffer\": \"ca\", \"writes\": true}]" extra "}]}"
+    accel_pipeline *p = pipeline(CARD_PIPE(""));
+    accel_plan *plan = place_ok(t, p, NULL);
+    accel_plan_stage st = {.struct_size = sizeof(st)};
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, (uint32_t)slot);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    /* Asked for the card itself: infeasible, the card takes no program. */
+    p = pipeline(CARD_PIPE(", \"constraints\": {\"device\": \"fpga:0\"}"));
+    accel_plan_conflict c = place_infeasible(t, p, NULL, &plan);
+    assert_int_equal(c.stage, 0);
+    assert_contains(c.detail, "function ruled out fpga0 (they do not take fpga-image programs)");
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+#undef CARD_PIPE
+}
+
 /* The stage's own constraints: static ones (kind, driver, uuid, device) and
  * not_with. */
 static void test_placement_user_constraints(void **state)
@@ -976,6 +1011,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_infeasible_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_infeasible_iommu, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_user_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_program_not_on_whole_card, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_symmetry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_time_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_describe, setup, teardown),
