@@ -112,7 +112,10 @@ accel_result accel_queue_finish(accel_queue *q)
     }
     accel__queue_resolve(q);
     accel_result e = (accel_result)atomic_load(&q->error);
-    return e == ACCEL_SUCCESS ? e : accel__error(e, "accel_queue_finish: the queue failed: %s", accel_result_string(e));
+    /* error_detail was written before error was set, and never changes after. */
+    return e == ACCEL_SUCCESS ? e
+                              : accel__error(e, "accel_queue_finish: the queue failed: %s",
+                                             q->error_detail[0] ? q->error_detail : accel_result_string(e));
 }
 
 void accel__queues_finish_device(accel_instance *inst, const accel_device *dev)
@@ -488,7 +491,7 @@ accel_result accel_queue_submit(accel_queue *q, const accel_submit_info *info, a
     if (qerr != ACCEL_SUCCESS) {
         pthread_mutex_unlock(&q->lock);
         return accel__error((accel_result)qerr, "accel_queue_submit: the queue failed earlier: %s",
-                            accel_result_string((accel_result)qerr));
+                            q->error_detail[0] ? q->error_detail : accel_result_string((accel_result)qerr));
     }
     if (q->destroyed) {
         pthread_mutex_unlock(&q->lock);
@@ -513,6 +516,9 @@ accel_result accel_queue_submit(accel_queue *q, const accel_submit_info *info, a
         r = q->table->queue_submit(q->driver_queue, &sub, &f->driver_fence);
         if (r < 0) {
             q->error_seq = q->next_seq;
+            snprintf(q->error_detail, sizeof(q->error_detail), "%s on %s:%u: the driver refused a submission: %s",
+                     info->function->name, q->device->driver->manifest->data.driver_name, q->device->driver_index,
+                     accel_result_string(r));
             atomic_store(&q->error, r);
         }
     }

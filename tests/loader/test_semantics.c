@@ -203,6 +203,12 @@ static void test_semantics_fence_detail_in_last_error(void **state)
     accel_fence *tail[2] = {fences[2], fences[0]};
     assert_int_equal(accel_fence_wait(tail, 2, false, UINT64_MAX), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     assert_non_null(strstr(accel_last_error_message(), "submission 2 failed"));
+    /* accel_queue_finish and a later submit name the first failure too. */
+    assert_int_equal(accel_queue_finish(q), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_non_null(strstr(accel_last_error_message(), "the queue failed: fake_exec_a:0"));
+    assert_non_null(strstr(accel_last_error_message(), "submission 2 failed"));
+    assert_int_equal(submit(q, noop, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_non_null(strstr(accel_last_error_message(), "failed earlier: fake_exec_a:0"));
     for (int i = 0; i < 3; i++)
         accel_fence_release(fences[i]);
     accel_function_destroy(failfn);
