@@ -3,9 +3,10 @@
  * surface where the project opens a file a user can name: manifest
  * directory entries, manifest files, a manifest's library_path, pipeline
  * files, pipeline inputs (named by the pipeline and bound with
- * accel_run_bind), ELF programs, FPGA image descriptions, the libraries
- * they name and the emulator's card file, the calibration cache, the user
- * topology file and uacce sysfs attributes. Each is tried as a FIFO
+ * accel_run_bind), ELF programs, program sources a run reads (on the
+ * OpenCL device), FPGA image descriptions, the libraries they name and the
+ * emulator's card file, the calibration cache, the user topology file, a
+ * recorded hwloc XML file and uacce sysfs attributes. Each is tried as a FIFO
  * without a writer, a directory, a character device (a link to /dev/zero),
  * a link to a FIFO, a sparse 64 GiB file, a dangling link and a link loop
  * (the catalogue is tests/corpus/hostile/README.md): every call must return
@@ -457,6 +458,64 @@ static void surface_elf_program(void **state)
     free(d);
 }
 
+/* A program source the loader reads for a stage (opencl-c, spirv): on an
+ * OpenCL device (PoCL here), a whole-buffer run fails at that stage with
+ * ACCEL_ERROR_IO naming the stage, the file and the reason, or too large.
+ * Skipped where no OpenCL device is found. */
+static accel_instance *ocl_inst;
+static const accel_topology *ocl_topo;
+
+static void surface_program_source(void **state)
+{
+    kind k = (kind)(intptr_t)*state;
+    if (!ocl_inst) {
+        const char *paths[] = {BUILD_MANIFEST_DIR "/accel_opencl.json", NULL};
+        uint32_t n = 0;
+        if (ts_create_with_paths(&ocl_inst, 0, paths) != ACCEL_SUCCESS ||
+            accel_enumerate_devices(ocl_inst, &n, NULL) != ACCEL_SUCCESS || n == 0 ||
+            accel_instance_get_topology(ocl_inst, &ocl_topo) != ACCEL_SUCCESS) {
+            accel_instance_destroy(ocl_inst);
+            ocl_inst = NULL;
+        }
+    }
+    if (!ocl_inst) {
+        print_message("no OpenCL device: the program source cases are skipped\n");
+        skip();
+    }
+    char *d = case_dir("program-source", k);
+    char *src = ts_printf("%s/kernel.cl", d);
+    make_kind(src, k);
+    static const char json[] =
+        "{\"pipeline_version\": 1, \"buffers\": {\"data\": {\"bytes\": 16, \"zero\": true}},"
+        " \"stages\": [{\"name\": \"k\", \"function\": \"k\", \"program\": \"kernel.cl\","
+        " \"format\": \"opencl-c\", \"work_size\": [1], \"args\": [{\"buffer\": \"data\"}]}]}";
+    accel_pipeline *pl = NULL;
+    assert_int_equal(accel_pipeline_parse(json, strlen(json), "program", &pl), ACCEL_SUCCESS);
+    accel_plan *plan = NULL;
+    accel_place_options po = {.struct_size = sizeof(po)};
+    accel_result r = accel_place(ocl_topo, pl, &po, &plan);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("placing a program stage: %s", accel_last_error_message());
+    accel_run_options o = {.struct_size = sizeof(o), .input_dir = d, .output_dir = d};
+    accel_run *run = NULL;
+    assert_int_equal(accel_run_create(ocl_inst, ocl_topo, pl, plan, &o, &run), ACCEL_SUCCESS);
+    accel_run_result res = {.struct_size = sizeof(res)};
+    guard("program source");
+    r = accel_run_execute(run, &res);
+    unguard();
+    assert_int_equal(r, ACCEL_ERROR_IO);
+    assert_int_equal(res.failed_stage, 0);
+    expect_in(res.message, "stage k: program", "the stage is named");
+    expect_in(res.message, src, "the program is named");
+    expect_in(res.message, k == K_HUGE ? "larger than" : kinds[k].reason, "program source reason");
+    accel_run_destroy(run);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(pl);
+    free(src);
+    ts_rmtree(d);
+    free(d);
+}
+
 /* The calibration cache ($XDG_CACHE_HOME/accel/calibration.json) when a
  * topology is built: ignored with a warning naming it, never waited on. */
 static void surface_calibration_cache(void **state)
@@ -512,6 +571,28 @@ static void surface_user_topology(void **state)
     assert_int_not_equal(r, ACCEL_SUCCESS);
     assert_null(topo);
     expect_in(accel_last_error_message(), f, "the topology file is named");
+    free(f);
+    ts_rmtree(d);
+    free(d);
+}
+
+/* A recorded hwloc XML file (accel_topology_options.hwloc_xml): an error
+ * naming it, at once. */
+static void surface_hwloc_xml(void **state)
+{
+    kind k = (kind)(intptr_t)*state;
+    char *d = case_dir("hwloc-xml", k);
+    char *f = ts_printf("%s/machine.xml", d);
+    make_kind(f, k);
+    accel_topology *topo = NULL;
+    accel_topology_options to = {
+        .struct_size = sizeof(to), .flags = ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES, .hwloc_xml = f};
+    guard("recorded hwloc XML");
+    accel_result r = accel_topology_create(NULL, &to, &topo);
+    unguard();
+    assert_int_not_equal(r, ACCEL_SUCCESS);
+    assert_null(topo);
+    expect_in(accel_last_error_message(), f, "the XML file is named");
     free(f);
     ts_rmtree(d);
     free(d);
@@ -1094,6 +1175,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     accel_instance_destroy(cpu_inst);
+    accel_instance_destroy(ocl_inst);
     ts_rmtree(tmp);
     free(tmp);
     return 0;
@@ -1115,8 +1197,10 @@ static const struct {
     {"pipeline input file", surface_pipeline_input, ~(1u << K_HUGE)},
     {"bound input path", surface_bound_input, ~(1u << K_HUGE)},
     {"ELF program", surface_elf_program, 0},
+    {"program source", surface_program_source, 0},
     {"calibration cache", surface_calibration_cache, 0},
     {"user topology file", surface_user_topology, 0},
+    {"recorded hwloc XML", surface_hwloc_xml, 0},
     {"FPGA image description", surface_fpga_image, 0},
     {"FPGA image library", surface_fpga_image_library, 0},
     {"FPGA card file", surface_fpga_card_file, 0},
