@@ -31,7 +31,7 @@
 #include "os.h"
 #include "util.h"
 
-#define XML_FILE_MAX   (64u << 20) /* recorded hwloc topologies */
+#define XML_FILE_MAX   TOPOLOGY_XML_BYTES_MAX /* recorded hwloc topologies */
 #define ESTIMATE_BYTES (1u << 20)  /* the input size a driver's function estimate is asked for */
 
 /* ------------------------------------------------------------------------ */
@@ -134,6 +134,10 @@ static char *dup_opt(const char *s)
 
 /* Make room for element count + 1 of an array that holds `count`: arrays
  * grow to 8, then double at every power of two, so no capacity is kept. */
+/* Set by add_node and add_link when a limit, not memory, refused the item:
+ * accel__topology_oom (which their callers call on failure) says so. */
+static _Thread_local const char *limit_hit;
+
 static int reserve(void **items, uint32_t count, size_t elem)
 {
     size_t cap;
@@ -177,13 +181,16 @@ void accel_topology_destroy(accel_topology *t)
         free_node(&t->nodes[i]);
     accel__free(t->nodes);
     accel__free(t->links);
+    accel__free(t->link_index);
     accel__free(t->source);
     accel__free(t);
 }
 
 int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node)
 {
-    if (!t || !node || t->node_count >= INT32_MAX ||
+    if (t && t->node_count >= TOPOLOGY_NODES_MAX)
+        limit_hit = "node";
+    if (!t || !node || t->node_count >= TOPOLOGY_NODES_MAX ||
         reserve((void **)&t->nodes, t->node_count, sizeof(*t->nodes)))
         return -1;
     accel__topo_node n = *node;
@@ -215,13 +222,74 @@ int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node
     return (int32_t)index;
 }
 
+static uint32_t link_slot(uint32_t from, uint32_t to, uint32_t cap)
+{
+    uint64_t h = (uint64_t)from << 32 | to;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (uint32_t)h & (cap - 1);
+}
+
+/* Puts links[i] in the index unless an earlier link has its ends (find
+ * returns the first, as the linear search did). */
+static void index_link(accel_topology *t, uint32_t i)
+{
+    const accel__topo_link *l = &t->links[i];
+    uint32_t s = link_slot(l->from, l->to, t->link_index_cap);
+    for (;; s = (s + 1) & (t->link_index_cap - 1)) {
+        uint32_t at = t->link_index[s];
+        if (at == 0) {
+            t->link_index[s] = i + 1;
+            return;
+        }
+        if (t->links[at - 1].from == l->from && t->links[at - 1].to == l->to)
+            return;
+    }
+}
+
+/* Rebuilds the index for cap slots (a power of two, over twice the links). */
+static int rebuild_link_index(accel_topology *t, uint32_t cap)
+{
+    uint32_t *index = accel__calloc(cap, sizeof(*index));
+    if (!index)
+        return -1;
+    accel__free(t->link_index);
+    t->link_index = index;
+    t->link_index_cap = cap;
+    for (uint32_t i = 0; i < t->link_count; i++)
+        index_link(t, i);
+    return 0;
+}
+
 int32_t accel__topology_add_link(accel_topology *t, const accel__topo_link *link)
 {
+    if (t && t->link_count >= TOPOLOGY_LINKS_MAX)
+        limit_hit = "link";
     if (!t || !link || link->from >= t->node_count || link->to >= t->node_count ||
-        t->link_count >= INT32_MAX || reserve((void **)&t->links, t->link_count, sizeof(*t->links)))
+        t->link_count >= TOPOLOGY_LINKS_MAX || reserve((void **)&t->links, t->link_count, sizeof(*t->links)))
+        return -1;
+    /* The index stays at most half full; it grows fourfold, to rebuild less. */
+    if ((uint64_t)(t->link_count + 1) * 2 > t->link_index_cap &&
+        rebuild_link_index(t, t->link_index_cap ? t->link_index_cap * 4 : 64))
         return -1;
     t->links[t->link_count] = *link;
+    index_link(t, t->link_count);
     return (int32_t)t->link_count++;
+}
+
+void accel__topology_remove_link(accel_topology *t, uint32_t index)
+{
+    if (!t || index >= t->link_count)
+        return;
+    memmove(&t->links[index], &t->links[index + 1], (t->link_count - index - 1) * sizeof(*t->links));
+    t->link_count--;
+    /* Indices after it moved: rebuild in place (no allocation). */
+    memset(t->link_index, 0, (size_t)t->link_index_cap * sizeof(*t->link_index));
+    for (uint32_t i = 0; i < t->link_count; i++)
+        index_link(t, i);
 }
 
 int accel__topology_add_function(accel_topology *t, uint32_t device_node, const char *name, uint64_t fixed_ns,
@@ -251,12 +319,15 @@ int accel__topology_add_function(accel_topology *t, uint32_t device_node, const 
 
 const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint32_t from, uint32_t to)
 {
-    if (!t)
+    if (!t || !t->link_index_cap)
         return NULL;
-    for (uint32_t i = 0; i < t->link_count; i++)
-        if (t->links[i].from == from && t->links[i].to == to)
-            return &t->links[i];
-    return NULL;
+    for (uint32_t s = link_slot(from, to, t->link_index_cap);; s = (s + 1) & (t->link_index_cap - 1)) {
+        uint32_t at = t->link_index[s];
+        if (at == 0)
+            return NULL;
+        if (t->links[at - 1].from == from && t->links[at - 1].to == to)
+            return &t->links[at - 1];
+    }
 }
 
 accel__topo_link *accel__topology_find_link_mut(accel_topology *t, uint32_t from, uint32_t to)
@@ -558,6 +629,13 @@ typedef struct build {
 
 accel_result accel__topology_oom(const char *what)
 {
+    if (limit_hit) {
+        const char *which = limit_hit;
+        limit_hit = NULL;
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "topology: adding a %s: more than %u %ss (docs/limits.md)", what,
+                            strcmp(which, "node") == 0 ? TOPOLOGY_NODES_MAX : TOPOLOGY_LINKS_MAX, which);
+    }
     return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "topology: out of host memory (%s)", what);
 }
 
@@ -825,6 +903,13 @@ static accel_result load_hwloc(build *b, const char *xml)
                                 XML_FILE_MAX);
         if (err)
             return accel__error(ACCEL_ERROR_IO, "topology XML %s: cannot read: %s", xml, strerror(err));
+        /* libhwloc 2.9 crashes on some malformed files, and allocates
+         * what a file asks (topology_xml.c, docs/limits.md). */
+        accel_result bad = size ? accel__topology_xml_check(data, size, xml) : ACCEL_SUCCESS;
+        if (bad) {
+            accel__free(data);
+            return bad;
+        }
     }
     if (hwloc_topology_init(&b->hw) < 0) {
         accel__free(data);
@@ -859,6 +944,13 @@ static accel_result build_host(build *b, const char *xml)
     accel_result r = load_hwloc(b, xml);
     if (r)
         return r;
+    /* Every CPU set links to every memory node: bound the graph before
+     * building it (docs/limits.md). */
+    int numa = hwloc_get_nbobjs_by_type(b->hw, HWLOC_OBJ_NUMANODE);
+    if (numa > (int)TOPOLOGY_NUMA_NODES_MAX)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "topology %s: %d NUMA nodes, more than the %u supported", xml ? xml : "of this machine",
+                            numa, TOPOLOGY_NUMA_NODES_MAX);
     hwloc_bitmap_t *sets = NULL;
     if ((r = host_cpusets(b, &sets)))
         return r;

@@ -63,6 +63,11 @@ struct accel_topology {
     uint32_t link_count;
     accel__topo_link *links;
     char *source;                   /* "this machine" or the XML path, for messages */
+    /* (from, to) -> link index + 1, open addressing; kept by
+     * accel__topology_add_link and accel__topology_remove_link so that
+     * accel__topology_find_link is O(1) on topologies of millions of links. */
+    uint32_t *link_index;
+    uint32_t link_index_cap;        /* a power of two, or 0 */
 };
 
 /* Internal constructor used by tests and by placement benchmarks: an empty
@@ -71,6 +76,8 @@ struct accel_topology {
 accel_topology *accel__topology_new(void);
 int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node);
 int32_t accel__topology_add_link(accel_topology *t, const accel__topo_link *link);
+/* Removes links[index], keeping the others' order. */
+void accel__topology_remove_link(accel_topology *t, uint32_t index);
 int accel__topology_add_function(accel_topology *t, uint32_t device_node, const char *name, uint64_t fixed_ns,
                                  uint64_t bytes_per_second, accel_value_source source);
 

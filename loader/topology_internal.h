@@ -2,7 +2,9 @@
  * topology_internal.h — what the three files of the topology share:
  * topology.c (the graph and its build), topology_json.c (the JSON inputs:
  * simulated devices, the user file, the calibration cache) and
- * topology_export.c (DOT and JSON output). Nothing else includes it.
+ * topology_export.c (DOT and JSON output), topology_xml.c (the check of a
+ * recorded hwloc XML file). Nothing else includes it but the tests and fuzz
+ * targets of those files.
  */
 #ifndef ACCEL_LOADER_TOPOLOGY_INTERNAL_H
 #define ACCEL_LOADER_TOPOLOGY_INTERNAL_H
@@ -13,6 +15,28 @@
 #include "topology.h"
 
 #define JSON_FILE_MAX (16u << 20) /* user, simulated devices and calibration files */
+
+/* The limits of a recorded hwloc XML topology (docs/limits.md): its size,
+ * how deep its elements nest, how many <object> elements it has, the
+ * objects of a distance matrix (nbobjs), and an object's os_index. */
+#define TOPOLOGY_XML_BYTES_MAX (64u << 20)
+#define TOPOLOGY_XML_DEPTH_MAX 64u
+#define TOPOLOGY_XML_OBJECTS_MAX (1u << 18)
+#define TOPOLOGY_XML_MATRIX_MAX 4096u
+#define TOPOLOGY_XML_INDEX_MAX (1u << 24)
+
+/* The limits of a topology graph, whatever it was built from: host NUMA
+ * nodes (memory nodes hwloc reports), all nodes, and links (a CPU set
+ * reaches every memory node: CPU sets x memory nodes of them). */
+#define TOPOLOGY_NUMA_NODES_MAX 4096u
+#define TOPOLOGY_NODES_MAX (1u << 16)
+#define TOPOLOGY_LINKS_MAX (1u << 25)
+
+/* Checks the shape of a recorded hwloc XML file before libhwloc parses it
+ * (topology_xml.c): ACCEL_ERROR_INVALID_ARGUMENT, with a message naming the
+ * path, the line and the reason, for what libhwloc 2.9 crashes on or what
+ * is over the limits above. Linear in size; allocates nothing. */
+accel_result accel__topology_xml_check(const char *data, size_t size, const char *path);
 
 /* The names the JSON inputs and the exports give the enums' values, in the
  * enums' order. Static: NAME_OF (and the parsers) need their sizes. */

@@ -774,11 +774,8 @@ static accel_result user_link(accel_topology *t, const char *src, const char *pa
         /* The initiator does not reach it after all. */
         if (bwv || latv || kindv)
             return jfail(src, path, "access \"none\" removes the link: give no other values with it");
-        if (l) {
-            size_t at = (size_t)(l - t->links);
-            memmove(l, l + 1, (t->link_count - at - 1) * sizeof(*l));
-            t->link_count--;
-        }
+        if (l)
+            accel__topology_remove_link(t, (uint32_t)(l - t->links));
         return ACCEL_SUCCESS;
     }
     if (!l) {
