@@ -150,6 +150,10 @@ accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_i
     m->numa_node = want_node >= 0        ? want_node
                    : info->near_device ? info->near_device->info->numa_node
                                        : -1;
+    /* A driver may name a node this machine does not have: near it is
+     * then no preference, as for a device without one. */
+    if (m->numa_node >= 0 && want_node < 0 && !accel__host_node(inst, m->numa_node))
+        m->numa_node = -1;
     /* memfd: the pages can be exported and imported by other drivers and
      * processes; they are zero-filled by the kernel. */
     m->fd = memfd_create("accel-memory", MFD_CLOEXEC);

@@ -682,10 +682,18 @@ int main(int argc, char **argv)
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     if (strlen(dev_path) >= sizeof(addr.sun_path))
         die("device node path too long for a UNIX socket: %s", dev_path);
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", dev_path);
+    /* Bound under a temporary name and renamed once it listens: whoever
+     * waits for the node to appear can connect at once (a socket bound but
+     * not yet listening refuses connections). */
+    bool staged = strlen(dev_path) + 4 < sizeof(addr.sun_path);
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s%s", dev_path, staged ? ".new" : "");
+    unlink(addr.sun_path);
     unlink(dev_path); /* left behind by an emulator that was killed */
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(ls, 64) != 0) {
+    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(ls, 64) != 0 ||
+        (staged && rename(addr.sun_path, dev_path) != 0)) {
         int e = errno;
+        if (staged)
+            unlink(addr.sun_path);
         remove_tree();
         die("listen on %s: %s", dev_path, strerror(e));
     }
