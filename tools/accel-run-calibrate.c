@@ -178,7 +178,7 @@ static int cmp_str(const void *a, const void *b)
  * LICENSE*), concatenated in strcmp order. 0, or an errno value with *what
  * naming what failed. */
 static int corpus_read(const char *dir, unsigned char **cat, uint64_t *len, uint32_t *files, char *what,
-                       size_t what_size)
+                       size_t what_size, bool quiet)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -207,8 +207,19 @@ static int corpus_read(const char *dir, unsigned char **cat, uint64_t *len, uint
         size_t size = 0;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
         unsigned char *p = read_regular(path, CORPUS_MAX - total, &size);
-        if (!p && errno == EINVAL)
-            continue; /* a directory or a device in there is not data */
+        if (!p && errno == EINVAL) {
+            /* A directory, FIFO or device in there is not data: named, never read. */
+            struct stat st;
+            if (!quiet && stat(path, &st) == 0)
+                fprintf(stderr, "%s: --corpus: %s: %s, not a regular file; skipped\n", prog_name, path,
+                        S_ISDIR(st.st_mode)    ? "a directory"
+                        : S_ISFIFO(st.st_mode) ? "a FIFO"
+                        : S_ISCHR(st.st_mode)  ? "a character device"
+                        : S_ISBLK(st.st_mode)  ? "a block device"
+                        : S_ISSOCK(st.st_mode) ? "a socket"
+                                               : "something else");
+            continue;
+        }
         if (!p) {
             err = errno;
             snprintf(what, what_size, "%s", path);
@@ -295,7 +306,7 @@ static int data_init(calib_data *d, const calib_options *o, uint64_t size)
     const char *dir = o->corpus_dir ? o->corpus_dir : default_corpus();
     unsigned char *cat = NULL;
     char what[PATH_MAX + 32] = "";
-    int err = dir ? corpus_read(dir, &cat, &d->corpus_bytes, &d->files, what, sizeof(what)) : ENOENT;
+    int err = dir ? corpus_read(dir, &cat, &d->corpus_bytes, &d->files, what, sizeof(what), o->quiet) : ENOENT;
     if (err && o->corpus_dir) {
         fprintf(stderr, "%s: --corpus %s: cannot read %s: %s\n", prog_name, o->corpus_dir, what, strerror(err));
         return -1;

@@ -1153,6 +1153,50 @@ static void test_accel_run_calibration_cache_link(void **state)
     free(d);
 }
 
+/* --calibrate --corpus DIR: a FIFO, a directory and a device in DIR are
+ * named and skipped, never read; the regular file is timed. */
+static void test_accel_run_corpus_skips_named(void **state)
+{
+    (void)state;
+    char *d = ts_printf("%s/corpus", tmp);
+    ts_rmtree(d);
+    char *corpus = ts_printf("%s/data", d), *cache = ts_printf("%s/cache", d);
+    ts_mkdirs(corpus);
+    ts_mkdirs(cache);
+    char text[8192];
+    for (size_t i = 0; i < sizeof(text) - 1; i++)
+        text[i] = "accel loader corpus "[i % 20];
+    text[sizeof(text) - 1] = '\0';
+    free(ts_write_text(corpus, "a.txt", text));
+    static const kind ks[] = {K_FIFO, K_DIR, K_DEVICE};
+    static const char *const names[] = {"pipe", "sub", "zero"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = ts_printf("%s/%s", corpus, names[i]);
+        make_kind(p, ks[i]);
+        free(p);
+    }
+    char *xdg = ts_printf("XDG_CACHE_HOME=%s", cache);
+    const char *env[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR, "ACCEL_DRIVERS_SELECT=cpu", xdg, NULL};
+    const char *argv[] = {ACCEL_RUN_PATH, "--calibrate",        "--corpus", corpus, "--calibrate-sizes",
+                          "1K,2K,4K",     "--calibrate-budget", "0.01",     NULL};
+    char *err = NULL;
+    int rc = run_tool(argv, env, &err);
+    if (rc != 0)
+        fail_msg("accel-run --calibrate --corpus: exit %d: %s", rc, err);
+    static const char *const why[] = {"a FIFO", "a directory", "a character device"};
+    for (size_t i = 0; i < 3; i++) {
+        char *line = ts_printf("--corpus: %s/%s: %s, not a regular file; skipped", corpus, names[i], why[i]);
+        expect_in(err, line, "the skipped corpus entry is named");
+        free(line);
+    }
+    free(err);
+    free(xdg);
+    free(cache);
+    free(corpus);
+    ts_rmtree(d);
+    free(d);
+}
+
 /* ------------------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -1233,6 +1277,7 @@ int main(void)
         cmocka_unit_test(test_output_failure_leaves_nothing),
         cmocka_unit_test(test_accel_run_output_dir),
         cmocka_unit_test(test_accel_run_calibration_cache_link),
+        cmocka_unit_test(test_accel_run_corpus_skips_named),
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         tests[n++] = fixed[i];
