@@ -19,8 +19,8 @@ typedef struct worker {
     pthread_t thread;
     int index;
     accel_queue *queue;
-    accel_function *copy, *fill;
-    accel_memory *src, *dst, *work;
+    conf_step_fn step;
+    conf_chain *chain;
     accel_fence *fence; /* a fence to wait for, or the thread's last */
     accel_device *device;
     uint32_t kind;
@@ -52,20 +52,21 @@ static void join_all(conf_ctx *c, worker *w, int n)
         CHECK(!w[i].error[0], "thread %d: %s", i, w[i].error);
 }
 
-#define SLOT       256
+/* Each thread submits the steps of its own chain to the shared queue: the
+ * queue keeps each thread's order, whatever it does between threads. */
 #define PER_THREAD 16
 
-static void *submit_copies(void *p)
+static void *submit_chain(void *p)
 {
     worker *w = p;
-    for (int k = 0; k < PER_THREAD; k++) {
-        accel_arg args[2] = {
-            conf_mem_arg(w->src, (uint64_t)w->index * SLOT, SLOT),
-            conf_mem_arg(w->dst, ((uint64_t)w->index * PER_THREAD + (uint64_t)k) * SLOT, SLOT)};
-        accel_submit_info s = {.struct_size = sizeof(s), .function = w->copy, .args = args, .arg_count = 2};
+    for (uint32_t k = 0; k < PER_THREAD; k++) {
+        accel_arg args[CONF_CHAIN_MAX_ARGS];
+        uint32_t n = conf_chain_args(&w->step, w->chain, k, args);
+        accel_submit_info s = {
+            .struct_size = sizeof(s), .function = w->step.fn, .args = args, .arg_count = n};
         accel_result r = accel_queue_submit(w->queue, &s, NULL);
         if (r != ACCEL_SUCCESS) {
-            set_error(w, "submission %d returned %s: %s", k, conf_rs(r), accel_last_error_message());
+            set_error(w, "submission %u returned %s: %s", k, conf_rs(r), accel_last_error_message());
             break;
         }
     }
@@ -74,52 +75,44 @@ static void *submit_copies(void *p)
 
 static void test_concurrency_one_queue(conf_ctx *c)
 {
-    accel_function *copy = conf_need_builtin(c, NULL, "accel.copy");
-    accel_memory *src = conf_alloc(c, THREADS * SLOT), *dst = conf_alloc(c, THREADS * PER_THREAD * SLOT);
-    unsigned char *s = conf_map(c, src), *d = conf_map(c, dst);
-    conf_fill_random(s, THREADS * SLOT, 70);
-    conf_attach(c, src, NULL);
-    conf_attach(c, dst, NULL);
+    conf_step_fn f = conf_need_step(c, NULL);
     accel_queue *q = conf_queue(c, NULL);
     worker w[THREADS];
     memset(w, 0, sizeof(w));
     for (int i = 0; i < THREADS; i++) {
-        w[i] = (worker){.index = i, .queue = q, .copy = copy, .src = src, .dst = dst};
-        start(c, &w[i], submit_copies);
+        w[i] = (worker){
+            .index = i, .queue = q, .step = f, .chain = conf_chain_new(c, PER_THREAD, 70 + (uint64_t)i)};
+        conf_chain_attach(c, w[i].chain, NULL);
     }
+    for (int i = 0; i < THREADS; i++)
+        start(c, &w[i], submit_chain);
     join_all(c, w, THREADS);
     /* Everything submitted before this one has completed when it has. */
-    accel_arg last[2] = {conf_mem_arg(src, 0, 1), conf_mem_arg(src, 0, 1)};
-    conf_wait_ok(c, conf_submit_ok(c, q, copy, last, 2, NULL, 0));
+    conf_chain *last = conf_chain_new(c, 1, 79);
+    conf_chain_attach(c, last, NULL);
+    accel_arg a[CONF_CHAIN_MAX_ARGS];
+    uint32_t n = conf_chain_args(&f, last, 0, a);
+    conf_wait_ok(c, conf_submit_ok(c, q, f.fn, a, n, NULL, 0));
+    char why[256];
     for (int t = 0; t < THREADS; t++)
-        for (int k = 0; k < PER_THREAD; k++) {
-            long bad = conf_first_difference(d + ((size_t)t * PER_THREAD + (size_t)k) * SLOT,
-                                             s + (size_t)t * SLOT, SLOT);
-            CHECK(bad < 0,
-                  "thread %d's copy %d is wrong at byte %ld: submissions from several threads to one queue "
-                  "were lost or mixed up (rule 20)",
-                  t, k, bad);
-        }
+        for (uint32_t k = 0; k < PER_THREAD; k++)
+            CHECK(conf_chain_done(&f, w[t].chain, k, why, sizeof(why)),
+                  "thread %d: %s: submissions from several threads to one queue were lost, mixed up or "
+                  "reordered (rule 20)",
+                  t, why);
 }
 
 static void *ordered_rounds(void *p)
 {
     worker *w = p;
-    unsigned char *out = NULL;
-    if (accel_memory_map(w->dst, (void **)&out) != ACCEL_SUCCESS) {
-        set_error(w, "accel_memory_map failed");
-        return NULL;
-    }
-    for (uint32_t round = 1; round <= 12 && !w->error[0]; round++) {
-        uint32_t value = (uint32_t)w->index << 24 | round;
-        accel_arg f[2] = {conf_mem_arg(w->work, 0, 16384), conf_u32_arg(value)};
-        accel_arg cp[2] = {conf_mem_arg(w->work, 0, 4), conf_mem_arg(w->dst, 4 * round, 4)};
-        accel_submit_info fs = {.struct_size = sizeof(fs), .function = w->fill, .args = f, .arg_count = 2};
-        accel_submit_info cs = {.struct_size = sizeof(cs), .function = w->copy, .args = cp, .arg_count = 2};
+    char why[256];
+    for (uint32_t round = 0; round < 12 && !w->error[0]; round++) {
+        accel_arg args[CONF_CHAIN_MAX_ARGS];
+        uint32_t n = conf_chain_args(&w->step, w->chain, round, args);
+        accel_submit_info s = {
+            .struct_size = sizeof(s), .function = w->step.fn, .args = args, .arg_count = n};
         accel_fence *fence = NULL;
-        accel_result r = accel_queue_submit(w->queue, &fs, NULL);
-        if (r == ACCEL_SUCCESS)
-            r = accel_queue_submit(w->queue, &cs, &fence);
+        accel_result r = accel_queue_submit(w->queue, &s, &fence);
         if (r != ACCEL_SUCCESS) {
             set_error(w, "round %u: accel_queue_submit returned %s", round, conf_rs(r));
             break;
@@ -127,23 +120,18 @@ static void *ordered_rounds(void *p)
         r = accel_fence_wait(&fence, 1, true, conf.wait_ns);
         accel_fence_release(fence);
         if (r != ACCEL_SUCCESS) {
-            set_error(w, "round %u: the copy ended %s", round, conf_rs(r));
+            set_error(w, "round %u: the submission ended %s", round, conf_rs(r));
             break;
         }
-        uint32_t got = (uint32_t)out[4 * round] | (uint32_t)out[4 * round + 1] << 8 |
-                       (uint32_t)out[4 * round + 2] << 16 | (uint32_t)out[4 * round + 3] << 24;
-        if (got != value)
-            set_error(w,
-                      "round %u: read 0x%08x, expected 0x%08x (queues running at once disturbed each other) (rule 20)",
-                      round, got, value);
+        if (!conf_chain_done(&w->step, w->chain, round, why, sizeof(why)))
+            set_error(w, "round %u: %s (queues running at once disturbed each other) (rule 20)", round, why);
     }
     return NULL;
 }
 
 static void test_concurrency_queue_per_thread(conf_ctx *c)
 {
-    accel_function *copy = conf_need_builtin(c, NULL, "accel.copy");
-    accel_function *fill = conf_need_builtin(c, NULL, "accel.fill");
+    conf_step_fn f = conf_need_step(c, NULL);
     uint32_t available = 0;
     OK(accel_device_query(c->dev, ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &available, sizeof(available),
                           NULL));
@@ -153,12 +141,9 @@ static void test_concurrency_queue_per_thread(conf_ctx *c)
     worker w[THREADS];
     memset(w, 0, sizeof(w));
     for (int i = 0; i < n; i++) {
-        w[i] = (worker){.index = i, .copy = copy, .fill = fill};
+        w[i] = (worker){.index = i, .step = f, .chain = conf_chain_new(c, 12, 80 + (uint64_t)i)};
         w[i].queue = conf_queue(c, NULL);
-        w[i].work = conf_alloc(c, 16384);
-        w[i].dst = conf_alloc(c, 4 * 13);
-        conf_attach(c, w[i].work, NULL);
-        conf_attach(c, w[i].dst, NULL);
+        conf_chain_attach(c, w[i].chain, NULL);
     }
     for (int i = 0; i < n; i++)
         start(c, &w[i], ordered_rounds);
@@ -208,16 +193,16 @@ static void *poll_fence(void *p)
 
 static void test_concurrency_fence_waiters(conf_ctx *c)
 {
-    accel_function *copy = conf_need_builtin(c, NULL, "accel.copy");
-    const uint64_t size = 64 * 1024;
-    accel_memory *a = conf_alloc(c, size), *b = conf_alloc(c, size);
-    conf_attach(c, a, NULL);
-    conf_attach(c, b, NULL);
+    conf_step_fn f = conf_need_step(c, NULL);
+    conf_chain *ch = conf_chain_new(c, 32, 71);
+    conf_chain_attach(c, ch, NULL);
     accel_queue *q = conf_queue(c, NULL);
-    accel_arg args[2] = {conf_mem_arg(a, 0, size), conf_mem_arg(b, 0, size)};
     accel_fence *last = NULL;
-    for (int i = 0; i < 32; i++)
-        last = conf_submit_ok(c, q, copy, args, 2, NULL, 0);
+    for (uint32_t i = 0; i < 32; i++) {
+        accel_arg a[CONF_CHAIN_MAX_ARGS];
+        uint32_t n = conf_chain_args(&f, ch, i, a);
+        last = conf_submit_ok(c, q, f.fn, a, n, NULL, 0);
+    }
     worker w[THREADS + 2];
     memset(w, 0, sizeof(w));
     for (int i = 0; i < THREADS + 2; i++) {
@@ -226,6 +211,9 @@ static void test_concurrency_fence_waiters(conf_ctx *c)
     }
     join_all(c, w, THREADS + 2);
     EXPECT(accel_fence_status(last), ACCEL_SUCCESS);
+    char why[256];
+    for (uint32_t i = 0; i < 32; i++)
+        CHECK(conf_chain_done(&f, ch, i, why, sizeof(why)), "the waiters returned, but %s (rule 20)", why);
 }
 
 static void *query_loop(void *p)
@@ -247,11 +235,9 @@ static void *query_loop(void *p)
 
 static void test_concurrency_query_while_busy(conf_ctx *c)
 {
-    accel_function *copy = conf_need_builtin(c, NULL, "accel.copy");
-    const uint64_t size = 64 * 1024;
-    accel_memory *a = conf_alloc(c, size), *b = conf_alloc(c, size);
-    conf_attach(c, a, NULL);
-    conf_attach(c, b, NULL);
+    conf_step_fn f = conf_need_step(c, NULL);
+    conf_chain *ch = conf_chain_new(c, 32, 72);
+    conf_chain_attach(c, ch, NULL);
     accel_queue *q = conf_queue(c, NULL);
     _Atomic int stop = 0;
     worker w[2];
@@ -260,18 +246,19 @@ static void test_concurrency_query_while_busy(conf_ctx *c)
         w[i] = (worker){.index = i, .device = c->dev, .kind = (uint32_t)c->d->info.kind, .stop = &stop};
         start(c, &w[i], query_loop);
     }
-    accel_arg args[2] = {conf_mem_arg(a, 0, size), conf_mem_arg(b, 0, size)};
     accel_fence *last = NULL;
     accel_result r = ACCEL_SUCCESS;
-    for (int i = 0; i < 32 && r == ACCEL_SUCCESS; i++) {
+    for (uint32_t i = 0; i < 32 && r == ACCEL_SUCCESS; i++) {
+        accel_arg a[CONF_CHAIN_MAX_ARGS];
+        uint32_t n = conf_chain_args(&f, ch, i, a);
         last = NULL;
-        r = conf_submit(c, q, copy, args, 2, NULL, 0, &last);
+        r = conf_submit(c, q, f.fn, a, n, NULL, 0, &last);
     }
     if (r == ACCEL_SUCCESS)
         r = accel_fence_wait(&last, 1, true, conf.wait_ns);
     atomic_store(&stop, 1);
     join_all(c, w, 2);
-    CHECK(r == ACCEL_SUCCESS, "the copies ended %s while other threads queried the device", conf_rs(r));
+    CHECK(r == ACCEL_SUCCESS, "the submissions ended %s while other threads queried the device", conf_rs(r));
 }
 
 static const conf_test_def concurrency_tests[] = {

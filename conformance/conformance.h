@@ -231,6 +231,49 @@ accel_result conf_run(conf_ctx *c, accel_queue *q, accel_function *fn, const acc
 /* A device of another driver than the device under test (a peer), or NULL. */
 accel_device *conf_other_driver_device(conf_ctx *c);
 
+/* ---- chains: ordered work from whatever function a device offers (chain.c) ---- */
+
+typedef enum conf_step_kind {
+    CONF_STEP_COPY = 1,
+    CONF_STEP_CRC32C,
+    CONF_STEP_SHA256,
+    CONF_STEP_DEFLATE,
+} conf_step_kind;
+
+/* A function that reads one range and writes another. */
+typedef struct conf_step_fn {
+    accel_function *fn;
+    const char *name;
+    conf_step_kind kind;
+} conf_step_fn;
+
+#define CONF_CHAIN_IN       1024 /* the bytes a step reads */
+#define CONF_CHAIN_STRIDE   2048 /* the size of a slot */
+#define CONF_CHAIN_MAX_ARGS 4
+
+/* steps + 1 slots: slot 0 random, the others zeros; step i reads slot i and
+ * writes slot i + 1. */
+typedef struct conf_chain {
+    accel_memory **slot; /* steps + 1 memory objects of CONF_CHAIN_STRIDE bytes */
+    unsigned char **p;   /* their mappings */
+    accel_memory *sizes; /* zlib.deflate's out_size, 8 bytes per step */
+    unsigned char *sz;
+    uint32_t steps;
+} conf_chain;
+
+/* The first of accel.copy, crc32c, sha256 and zlib.deflate that dev offers
+ * (the device under test when dev is NULL); false when it offers none. */
+bool conf_step_find(conf_ctx *c, accel_device *dev, conf_step_fn *out);
+/* The same, but skips the test when the device offers none. */
+conf_step_fn conf_need_step(conf_ctx *c, accel_device *dev);
+conf_chain *conf_chain_new(conf_ctx *c, uint32_t steps, uint64_t seed);
+void conf_chain_attach(conf_ctx *c, conf_chain *ch, accel_device *dev);
+/* The arguments of step `step` with function f; returns their count. */
+uint32_t conf_chain_args(const conf_step_fn *f, const conf_chain *ch, uint32_t step, accel_arg *args);
+/* Whether step `step` (run with f) holds what f computes from its input as
+ * it is now; why says what is wrong when not. */
+bool conf_chain_done(const conf_step_fn *f, const conf_chain *ch, uint32_t step, char *why, size_t size);
+
 /* ---- data ---- */
 
 /* Deterministic pseudo-random bytes. */

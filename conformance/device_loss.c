@@ -31,8 +31,8 @@
 
 extern char **environ;
 
-static const char *const steps[] = {"before_fault", "fences_fail", "queue_fails_fast", "other_queues_fail",
-                                    "teardown"};
+static const char *const steps[] = {"before_fault",      "fences_fail", "queue_fails_fast",
+                                    "other_queues_fail", "memory",      "teardown"};
 #define STEP_COUNT (sizeof(steps) / sizeof(steps[0]))
 
 static struct {
@@ -198,8 +198,7 @@ static void run_child(conf_device *d, const char *variable)
                  2.0 * (double)conf.wait_ns / 1e9 + 20.0);
     else if (WIFSIGNALED(status))
         snprintf(loss.failure, sizeof(loss.failure),
-                 "the child process crashed with signal %d after the device was lost",
-                 WTERMSIG(status));
+                 "the child process crashed with signal %d after the device was lost", WTERMSIG(status));
     else if (WEXITSTATUS(status) != 0)
         snprintf(loss.failure, sizeof(loss.failure), "the child process exited with status %d",
                  WEXITSTATUS(status));
@@ -247,9 +246,13 @@ static void test_loss_other_queues_fail(conf_ctx *c)
 {
     check_step(c, 3);
 }
-static void test_loss_teardown(conf_ctx *c)
+static void test_loss_memory(conf_ctx *c)
 {
     check_step(c, 4);
+}
+static void test_loss_teardown(conf_ctx *c)
+{
+    check_step(c, 5);
 }
 
 static const conf_test_def device_loss_tests[] = {
@@ -257,6 +260,7 @@ static const conf_test_def device_loss_tests[] = {
     {"fences_fail", test_loss_fences_fail},
     {"queue_fails_fast", test_loss_queue_fails_fast},
     {"other_queues_fail", test_loss_other_queues_fail},
+    {"memory", test_loss_memory},
     {"teardown", test_loss_teardown},
 };
 
@@ -288,9 +292,75 @@ static void step(const char *name, const char *verdict, const char *fmt, ...)
     fflush(stdout);
 }
 
-static accel_result submit(accel_queue *q, accel_function *fn, accel_fence **fence)
+#define LOSS_STEPS 16
+
+/* What the scenario submits: accel.noop, or, on a device without it, the
+ * steps of a chain (chain.c) of a function the device offers. */
+typedef struct loss_work {
+    accel_function *fn;
+    conf_step_fn step; /* step.fn NULL: accel.noop */
+    conf_chain chain;
+    uint32_t next; /* the next step */
+    accel_memory *slots[LOSS_STEPS + 1];
+    unsigned char *maps[LOSS_STEPS + 1];
+} loss_work;
+
+static accel_result find_work(accel_instance *inst, accel_device *dev, loss_work *w)
 {
-    accel_submit_info s = {.struct_size = sizeof(s), .function = fn};
+    static const struct {
+        const char *name;
+        conf_step_kind kind;
+    } names[] = {{"accel.noop", 0},
+                 {"accel.copy", CONF_STEP_COPY},
+                 {"crc32c", CONF_STEP_CRC32C},
+                 {"sha256", CONF_STEP_SHA256},
+                 {"zlib.deflate", CONF_STEP_DEFLATE}};
+    memset(w, 0, sizeof(*w));
+    accel_result r = ACCEL_ERROR_NOT_FOUND;
+    size_t i;
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        r = accel_function_get(dev, NULL, names[i].name, &w->fn);
+        if (r != ACCEL_ERROR_NOT_FOUND)
+            break;
+    }
+    if (r != ACCEL_SUCCESS || !names[i].kind)
+        return r;
+    w->step = (conf_step_fn){w->fn, names[i].name, names[i].kind};
+    w->chain.steps = LOSS_STEPS;
+    w->chain.slot = w->slots;
+    w->chain.p = w->maps;
+    accel_attach_mode mode;
+    for (uint32_t k = 0; k <= LOSS_STEPS; k++) {
+        accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .size = CONF_CHAIN_STRIDE, .numa_node = -1};
+        if ((r = accel_memory_alloc(inst, &ai, &w->slots[k])) ||
+            (r = accel_memory_map(w->slots[k], (void **)&w->maps[k])) ||
+            (r = accel_memory_attach(w->slots[k], dev, &mode)))
+            return r;
+    }
+    accel_memory_alloc_info si = {.struct_size = sizeof(si), .size = 8 * LOSS_STEPS, .numa_node = -1};
+    if ((r = accel_memory_alloc(inst, &si, &w->chain.sizes)) ||
+        (r = accel_memory_map(w->chain.sizes, (void **)&w->chain.sz)) ||
+        (r = accel_memory_attach(w->chain.sizes, dev, &mode)))
+        return r;
+    conf_fill_random(w->maps[0], CONF_CHAIN_STRIDE, 90);
+    return ACCEL_SUCCESS;
+}
+
+static const char *work_name(const loss_work *w)
+{
+    return w->step.fn ? w->step.name : "accel.noop";
+}
+
+static accel_result submit(accel_queue *q, loss_work *w, accel_fence **fence)
+{
+    accel_arg args[CONF_CHAIN_MAX_ARGS];
+    accel_submit_info s = {.struct_size = sizeof(s), .function = w->fn};
+    if (w->step.fn) {
+        s.args = args;
+        s.arg_count =
+            conf_chain_args(&w->step, &w->chain, w->next < LOSS_STEPS ? w->next : LOSS_STEPS - 1, args);
+        w->next++;
+    }
     return accel_queue_submit(q, &s, fence);
 }
 
@@ -300,9 +370,10 @@ int conf_device_loss_child(int argc, char **argv)
     child_wait_ns = (argc > 2 ? strtoull(argv[2], NULL, 10) : 30) * 1000000000ull;
     const char *variable = argc > 3 ? argv[3] : "the fault hook";
     accel_instance *inst = NULL;
-    accel_function *noop = NULL;
-    accel_queue *q1 = NULL, *q2 = NULL;
-    accel_fence *f[FAULT_AFTER + 3] = {0}, *g = NULL;
+    loss_work work = {0};
+    accel_queue *q1 = NULL, *q2 = NULL, *q3 = NULL;
+    accel_fence *f[FAULT_AFTER + 3] = {0}, *g = NULL, *h = NULL;
+    accel_memory *extra = NULL;
     bool finished = false;
     accel_result r = accel_instance_create(NULL, &inst);
     if (r != ACCEL_SUCCESS) {
@@ -317,23 +388,40 @@ int conf_device_loss_child(int argc, char **argv)
         step("before_fault", "fail", "the device is not found again with the fault hook set (%u devices)", n);
         goto out;
     }
-    r = accel_function_get(dev, NULL, "accel.noop", &noop);
-    if (r != ACCEL_SUCCESS) {
+    r = find_work(inst, dev, &work);
+    if (r == ACCEL_ERROR_NOT_FOUND) {
         const char *why = accel_last_error_message();
         for (size_t i = 0; i < STEP_COUNT; i++)
-            step(steps[i], "skip", "not offered: the scenario submits accel.noop (%s)", why);
+            step(steps[i], "skip",
+                 "not offered: the scenario submits accel.noop, accel.copy, crc32c, sha256 or zlib.deflate "
+                 "(%s)",
+                 why);
+        goto out;
+    }
+    if (r != ACCEL_SUCCESS) {
+        step("before_fault", "fail", "preparing %s returned %s: %s", work_name(&work), accel_result_name(r),
+             accel_last_error_message());
         goto out;
     }
     if ((r = accel_queue_create(dev, 0, &q1)) != ACCEL_SUCCESS) {
         step("before_fault", "fail", "accel_queue_create returned %s", accel_result_name(r));
         goto out;
     }
+    /* A second queue, idle during the loss, where the device has room. */
+    if (accel_queue_create(dev, 0, &q2) != ACCEL_SUCCESS)
+        q2 = NULL;
     /* Submissions 1 .. FAULT_AFTER - 1 run. */
     for (int i = 0; i < FAULT_AFTER - 1; i++) {
-        if ((r = submit(q1, noop, &f[i])) != ACCEL_SUCCESS ||
+        if ((r = submit(q1, &work, &f[i])) != ACCEL_SUCCESS ||
             (r = accel_fence_wait(&f[i], 1, true, child_wait_ns)) != ACCEL_SUCCESS) {
-            step("before_fault", "fail", "submission %d of %d before the fault ended %s", i + 1,
-                 FAULT_AFTER - 1, accel_result_name(r));
+            step("before_fault", "fail", "submission %d of %d before the fault (%s) ended %s", i + 1,
+                 FAULT_AFTER - 1, work_name(&work), accel_result_name(r));
+            goto out;
+        }
+        char why[256];
+        if (work.step.fn && !conf_chain_done(&work.step, &work.chain, (uint32_t)i, why, sizeof(why))) {
+            step("before_fault", "fail", "submission %d before the fault succeeded, but %s (rule 20)", i + 1,
+                 why);
             goto out;
         }
     }
@@ -343,9 +431,11 @@ int conf_device_loss_child(int argc, char **argv)
      * their fences fail; none hangs. */
     accel_result submitted[FAULT_AFTER + 2];
     for (int i = FAULT_AFTER - 1; i < FAULT_AFTER + 2; i++) {
-        submitted[i] = submit(q1, noop, &f[i]);
+        submitted[i] = submit(q1, &work, &f[i]);
         if (submitted[i] != ACCEL_SUCCESS && submitted[i] != ACCEL_ERROR_DEVICE_LOST) {
-            step("fences_fail", "fail", "submission %d returned %s", i + 1, accel_result_name(submitted[i]));
+            step("fences_fail", "fail",
+                 "submission %d returned %s, expected ACCEL_SUCCESS or ACCEL_ERROR_DEVICE_LOST (rule 21)",
+                 i + 1, accel_result_name(submitted[i]));
             goto out;
         }
     }
@@ -355,7 +445,8 @@ int conf_device_loss_child(int argc, char **argv)
         r = accel_fence_wait(&f[i], 1, true, child_wait_ns);
         if (r != ACCEL_ERROR_DEVICE_LOST) {
             step("fences_fail", "fail",
-                 "with %s=%d, the fence of submission %d ended %s, expected ACCEL_ERROR_DEVICE_LOST%s (rule 21)",
+                 "with %s=%d, the fence of submission %d ended %s, expected ACCEL_ERROR_DEVICE_LOST%s (rule "
+                 "21)",
                  variable, FAULT_AFTER, i + 1, accel_result_name(r),
                  r == ACCEL_TIMEOUT ? ": a lost device must fail its fences, not hang them" : "");
             goto out;
@@ -364,23 +455,40 @@ int conf_device_loss_child(int argc, char **argv)
     step("fences_fail", "pass", NULL);
 
     /* The queue is broken: new submissions fail at once. */
-    r = submit(q1, noop, NULL);
+    r = submit(q1, &work, NULL);
     accel_result fin = accel_queue_finish(q1);
     if (r != ACCEL_ERROR_DEVICE_LOST || fin != ACCEL_ERROR_DEVICE_LOST) {
         step("queue_fails_fast", "fail",
-             "after the loss, accel_queue_submit returned %s and accel_queue_finish %s (rule 21)",
+             "after the loss, accel_queue_submit returned %s and accel_queue_finish %s, expected "
+             "ACCEL_ERROR_DEVICE_LOST (rule 21)",
              accel_result_name(r), accel_result_name(fin));
         goto out;
     }
     step("queue_fails_fast", "pass", NULL);
 
-    /* Every queue of the device fails, also one created after the loss (the
-     * broken one goes first: some devices hold one queue at a time). */
+    /* Every queue of the device fails: one that was idle during the loss,
+     * and one created after it (the broken ones go first: some devices hold
+     * one queue at a time). */
+    if (q2) {
+        r = submit(q2, &work, &h);
+        if (r == ACCEL_SUCCESS)
+            r = accel_fence_wait(&h, 1, true, child_wait_ns);
+        if (r != ACCEL_ERROR_DEVICE_LOST) {
+            step("other_queues_fail", "fail",
+                 "after the loss, work on another queue of the device, created before the loss, ended %s, "
+                 "expected "
+                 "ACCEL_ERROR_DEVICE_LOST: the whole device is lost, not one queue (rule 21)",
+                 accel_result_name(r));
+            goto out;
+        }
+    }
     accel_queue_destroy(q1);
     q1 = NULL;
-    r = accel_queue_create(dev, 0, &q2);
+    accel_queue_destroy(q2);
+    q2 = NULL;
+    r = accel_queue_create(dev, 0, &q3);
     if (r == ACCEL_SUCCESS) {
-        r = submit(q2, noop, &g);
+        r = submit(q3, &work, &g);
         if (r == ACCEL_SUCCESS)
             r = accel_fence_wait(&g, 1, true, child_wait_ns);
     }
@@ -394,11 +502,50 @@ int conf_device_loss_child(int argc, char **argv)
     uint32_t kind = 0;
     r = accel_device_query(dev, ACCEL_DEVICE_PARAM_KIND, &kind, sizeof(kind), NULL);
     if (r != ACCEL_SUCCESS && r != ACCEL_ERROR_DEVICE_LOST) {
-        step("other_queues_fail", "fail", "after the loss, device_query(KIND) returned %s (rule 21)",
+        step("other_queues_fail", "fail",
+             "after the loss, device_query(KIND) returned %s, expected ACCEL_SUCCESS or "
+             "ACCEL_ERROR_DEVICE_LOST (rule 21)",
              accel_result_name(r));
         goto out;
     }
     step("other_queues_fail", "pass", NULL);
+
+    /* Memory: the description stays readable, memory can still be
+     * attached (or the attach fails with DEVICE_LOST), and everything
+     * attached detaches. */
+    accel_device_info info = {.struct_size = sizeof(info)};
+    if ((r = accel_device_get_info(dev, &info)) != ACCEL_SUCCESS) {
+        step("memory", "fail", "after the loss, accel_device_get_info returned %s (rule 21)",
+             accel_result_name(r));
+        goto out;
+    }
+    accel_memory_alloc_info ai = {.struct_size = sizeof(ai), .size = 4096, .numa_node = -1};
+    if ((r = accel_memory_alloc(inst, &ai, &extra)) != ACCEL_SUCCESS) {
+        step("memory", "fail", "after the loss, accel_memory_alloc returned %s", accel_result_name(r));
+        goto out;
+    }
+    accel_attach_mode mode = ACCEL_ATTACH_NONE;
+    r = accel_memory_attach(extra, dev, &mode);
+    if (r != ACCEL_SUCCESS && r != ACCEL_ERROR_DEVICE_LOST) {
+        step("memory", "fail",
+             "after the loss, accel_memory_attach returned %s, expected ACCEL_SUCCESS or "
+             "ACCEL_ERROR_DEVICE_LOST (rule 21)",
+             accel_result_name(r));
+        goto out;
+    }
+    if (r == ACCEL_SUCCESS && (r = accel_memory_detach(extra, dev)) != ACCEL_SUCCESS) {
+        step("memory", "fail",
+             "after the loss, accel_memory_detach of memory attached after it returned %s (rule 21)",
+             accel_result_name(r));
+        goto out;
+    }
+    if (work.chain.sizes && (r = accel_memory_detach(work.chain.sizes, dev)) != ACCEL_SUCCESS) {
+        step("memory", "fail",
+             "after the loss, accel_memory_detach of memory attached before it returned %s (rule 21)",
+             accel_result_name(r));
+        goto out;
+    }
+    step("memory", "pass", NULL);
 
     /* Everything can still be released (a hang here is reported by the
      * parent's deadline). On an earlier failure, release what there is. */
@@ -407,9 +554,15 @@ out:
     for (int i = 0; i < FAULT_AFTER + 3; i++)
         accel_fence_release(f[i]);
     accel_fence_release(g);
+    accel_fence_release(h);
     accel_queue_destroy(q1);
     accel_queue_destroy(q2);
-    accel_function_destroy(noop);
+    accel_queue_destroy(q3);
+    accel_function_destroy(work.fn);
+    for (uint32_t k = 0; k <= LOSS_STEPS; k++)
+        accel_memory_free(work.slots[k]);
+    accel_memory_free(work.chain.sizes);
+    accel_memory_free(extra);
     accel_instance_destroy(inst);
     if (finished)
         step("teardown", "pass", NULL);

@@ -12,9 +12,12 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,9 +42,65 @@ typedef struct conf_slot {
     conf_result *result;
     const char *skip_reason; /* the whole group is skipped */
     double started;
+    uint64_t seq; /* place in the run order */
 } conf_slot;
 
 static conf_ctx current;
+
+/* ---- crash resilience ----
+ *
+ * A driver may crash the process (a wild pointer, an abort in its code,
+ * also in one of its threads). The suite therefore runs its tests in a
+ * child process and supervises it from the parent: the results live in
+ * memory that both share, and the child notes there which test runs. When
+ * the child dies without having written its verdict, the parent marks the
+ * running test as failed with the signal, and starts a new child that goes
+ * on after that test; at the end (or when the child died outside any test)
+ * the parent writes the summary and the JUnit file. */
+typedef struct conf_shared {
+    int finished;        /* the child wrote the summary and the JUnit file */
+    int running;         /* a test runs: */
+    uint32_t run_device; /*   its device */
+    size_t run_index;    /*   its result */
+    uint64_t run_seq;    /*   its place in the run order */
+    uint64_t resume_seq; /* a new child skips the tests before this one */
+    char phase[160];     /* what the child does outside tests */
+    size_t counts[];     /* per device: results so far */
+} conf_shared;
+
+static conf_shared *shared;
+static uint64_t next_seq; /* the run order of the selected tests */
+
+static void set_phase(const char *fmt, ...) CONF_PRINTF(1, 2);
+static void set_phase(const char *fmt, ...)
+{
+    if (!shared)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(shared->phase, sizeof(shared->phase), fmt, ap);
+    va_end(ap);
+}
+
+/* A crash in a test must end the process, for the parent to see it: not
+ * cmocka's handlers, which jump back into a test whose state is gone. The
+ * handlers the child started with come back (the default ones, or a
+ * sanitizer's, which reports and ends the process). */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
+#define CRASH_SIGNALS (sizeof(crash_signals) / sizeof(crash_signals[0]))
+static struct sigaction first_handlers[CRASH_SIGNALS];
+
+static void save_crash_handlers(void)
+{
+    for (size_t i = 0; i < CRASH_SIGNALS; i++)
+        sigaction(crash_signals[i], NULL, &first_handlers[i]);
+}
+
+static void default_crash_handlers(void)
+{
+    for (size_t i = 0; i < CRASH_SIGNALS; i++)
+        sigaction(crash_signals[i], &first_handlers[i], NULL);
+}
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond;
 static conf_slot *watched;
@@ -171,6 +230,8 @@ static void *watchdog(void *arg)
             conf_junit_write(conf.junit_path, now_s() - suite_started);
         print_summary();
         fflush(stdout);
+        if (shared)
+            shared->finished = 1;
         _exit(1);
     }
     return NULL;
@@ -197,6 +258,13 @@ static void slot_run(void **state)
     s->result->message[0] = '\0';
     clear_last_log();
     s->started = now_s();
+    default_crash_handlers();
+    if (shared) {
+        shared->run_device = s->d->number;
+        shared->run_index = (size_t)(s->result - s->d->results);
+        shared->run_seq = s->seq;
+        shared->running = 1;
+    }
     watch(s);
     if (s->skip_reason)
         conf_skip(&current, "%s", s->skip_reason);
@@ -208,6 +276,7 @@ static int slot_teardown(void **state)
 {
     conf_slot *s = *state;
     conf_result *r = s->result;
+    default_crash_handlers();
     conf_release_all(&current);
     if (r->status == CONF_RUNNING) {
         r->status = CONF_FAILED;
@@ -232,6 +301,8 @@ static int slot_teardown(void **state)
         printf("    note: listed as a known failure in %s:%u, but passed\n", conf.known.source, k->line);
     }
     watch(NULL);
+    if (shared)
+        shared->running = 0;
     fflush(stdout);
     return 0;
 }
@@ -248,28 +319,23 @@ static bool test_selected(const conf_group_def *g, const conf_test_def *t)
     return false;
 }
 
+/* Results live in the shared block, with room for every test. */
 static int reserve_results(conf_device *d, size_t more)
 {
-    if (d->result_count + more <= d->result_capacity)
-        return 0;
-    size_t grown = d->result_capacity ? d->result_capacity : 64;
-    while (grown < d->result_count + more)
-        grown *= 2;
-    conf_result *bigger = realloc(d->results, grown * sizeof(*bigger));
-    if (!bigger)
-        return -1;
-    d->results = bigger;
-    d->result_capacity = grown;
-    return 0;
+    return d->result_count + more <= d->result_capacity ? 0 : -1;
 }
 
 static void run_group(conf_device *d, const conf_group_def *g)
 {
+    /* Tests before shared->resume_seq ran in an earlier child. */
+    uint64_t first_seq = next_seq;
     size_t n = 0;
     for (size_t i = 0; i < g->test_count; i++)
-        n += test_selected(g, &g->tests[i]);
+        if (test_selected(g, &g->tests[i]) && next_seq++ >= shared->resume_seq)
+            n++;
     if (!n)
         return;
+    next_seq = first_seq;
     conf_slot *slots = calloc(n, sizeof(*slots));
     struct CMUnitTest *tests = calloc(n, sizeof(*tests));
     if (!slots || !tests || reserve_results(d, n)) {
@@ -280,26 +346,123 @@ static void run_group(conf_device *d, const conf_group_def *g)
            g->title, g->name);
     fflush(stdout);
     char why[1024];
+    set_phase("preparing group %s on %s", g->name, d->label);
     const char *skip_reason = g->prepare ? g->prepare(d, why, sizeof(why)) : NULL;
     size_t k = 0;
     for (size_t i = 0; i < g->test_count; i++) {
         if (!test_selected(g, &g->tests[i]))
             continue;
+        uint64_t seq = next_seq++;
+        if (seq < shared->resume_seq)
+            continue;
         conf_result *r = &d->results[d->result_count++];
+        shared->counts[d->number] = d->result_count;
         memset(r, 0, sizeof(*r));
         r->group = g->name;
         r->test = g->tests[i].name;
-        slots[k] = (conf_slot){.d = d, .def = &g->tests[i], .result = r, .skip_reason = skip_reason};
+        slots[k] =
+            (conf_slot){.d = d, .def = &g->tests[i], .result = r, .skip_reason = skip_reason, .seq = seq};
         tests[k] = (struct CMUnitTest){g->tests[i].name, slot_run, NULL, slot_teardown, &slots[k]};
         k++;
     }
     char title[256];
     snprintf(title, sizeof(title), "%s %s", d->label, g->name);
     _cmocka_run_group_tests(title, tests, n, NULL, NULL);
+    set_phase("finishing group %s on %s", g->name, d->label);
     if (g->finish)
         g->finish(d);
     free(slots);
     free(tests);
+}
+
+/* ---- the supervising parent ---- */
+
+static int write_results(int rc)
+{
+    if (conf.junit_path && conf_junit_write(conf.junit_path, now_s() - suite_started)) {
+        fprintf(stderr, "%s: --junit: cannot write %s: %s\n", progname, conf.junit_path, strerror(errno));
+        rc = rc ? rc : 2;
+    }
+    return rc;
+}
+
+/* Sets up the shared results, then runs children until one finishes.
+ * Returns -1 in a child, which runs the tests, and the exit status in the
+ * parent. */
+static int supervise(void)
+{
+    size_t per_device = 0;
+    for (size_t g = 0; g < conf_group_count; g++)
+        per_device += conf_groups[g]->test_count;
+    size_t head = (sizeof(conf_shared) + conf.device_count * sizeof(size_t) + 63) & ~(size_t)63;
+    size_t total = head + (size_t)conf.device_count * per_device * sizeof(conf_result);
+    void *mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        fprintf(stderr, "%s: cannot map memory for the results: %s\n", progname, strerror(errno));
+        return 2;
+    }
+    shared = mem;
+    for (uint32_t i = 0; i < conf.device_count; i++) {
+        conf.devices[i].results = (conf_result *)((char *)mem + head) + (size_t)i * per_device;
+        conf.devices[i].result_capacity = per_device;
+    }
+    for (;;) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "%s: cannot start the process that runs the tests: %s\n", progname,
+                    strerror(errno));
+            return 2;
+        }
+        if (pid == 0)
+            return -1;
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        for (uint32_t i = 0; i < conf.device_count; i++)
+            conf.devices[i].result_count = shared->counts[i];
+        char how[160];
+        if (WIFSIGNALED(status))
+            snprintf(how, sizeof(how), "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+        if (shared->finished) {
+            if (!WIFSIGNALED(status))
+                return WEXITSTATUS(status);
+            printf("%s: the process crashed (%s) after the tests, while it released the drivers\n", progname,
+                   how);
+            return 1;
+        }
+        if (!shared->running) {
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+                return 2; /* the child said why */
+            printf("\n    FAIL: the driver crashed the process (%s) outside any test, while %s\n", how,
+                   shared->phase[0] ? shared->phase : "starting");
+            print_summary();
+            return write_results(1);
+        }
+        /* The running test failed; the next child goes on after it. */
+        conf_device *d = &conf.devices[shared->run_device];
+        conf_result *r = &d->results[shared->run_index];
+        r->status = CONF_FAILED;
+        snprintf(r->message, sizeof(r->message),
+                 "the driver crashed the process (%s) during this test; the suite went on in a new process",
+                 how);
+        printf("\n    FAIL: %s %s.%s: %s\n", d->label, r->group, r->test, r->message);
+        char test[160];
+        snprintf(test, sizeof(test), "%s.%s", r->group, r->test);
+        const conf_kf_entry *k = conf_kf_match(&conf.known, d->driver_name, d->driver_version,
+                                               d->info.name ? d->info.name : "", test);
+        if (k) {
+            r->status = CONF_KNOWN_FAILURE;
+            r->known = k;
+        }
+        d->result_count = shared->counts[d->number] = shared->run_index + 1;
+        shared->resume_seq = shared->run_seq + 1;
+        shared->running = 0;
+        shared->phase[0] = '\0';
+    }
 }
 
 /* ---- devices ---- */
@@ -401,6 +564,84 @@ static int collect_devices(void)
     free(devs);
     accel_instance_destroy(inst);
     return 0;
+}
+
+/* The devices are listed in a child process too: once a driver is loaded,
+ * a fork of the process may not work with it (its threads are not in the
+ * copy), so the supervising parent never loads one. The child hands the
+ * descriptions over in shared memory. */
+#define CONF_MAX_DEVICES 256
+
+typedef struct conf_scouted {
+    conf_device d; /* its pointers are the child's */
+    char name[256], driver_name[128], driver_version[256], library_path[1024], manifest_path[1024];
+} conf_scouted;
+
+typedef struct conf_scout {
+    uint32_t count;
+    conf_scouted dev[CONF_MAX_DEVICES];
+} conf_scout;
+
+static int scout_devices(void)
+{
+    conf_scout *sc =
+        mmap(NULL, sizeof(conf_scout), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sc == MAP_FAILED) {
+        fprintf(stderr, "%s: cannot map memory for the devices: %s\n", progname, strerror(errno));
+        return 2;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "%s: cannot start a process: %s\n", progname, strerror(errno));
+        munmap(sc, sizeof(*sc));
+        return 2;
+    }
+    if (pid == 0) {
+        int rc = collect_devices();
+        if (rc == 0 && conf.device_count > CONF_MAX_DEVICES) {
+            fprintf(stderr, "%s: %u devices are selected; the suite tests at most %u at once\n", progname,
+                    conf.device_count, CONF_MAX_DEVICES);
+            rc = 2;
+        }
+        for (uint32_t i = 0; rc == 0 && i < conf.device_count; i++) {
+            conf_scouted *o = &sc->dev[i];
+            const conf_device *d = &conf.devices[i];
+            o->d = *d;
+            snprintf(o->name, sizeof(o->name), "%s", d->info.name ? d->info.name : "");
+            snprintf(o->driver_name, sizeof(o->driver_name), "%s", d->driver_name);
+            snprintf(o->driver_version, sizeof(o->driver_version), "%s", d->driver_version);
+            snprintf(o->library_path, sizeof(o->library_path), "%s", d->library_path);
+            snprintf(o->manifest_path, sizeof(o->manifest_path), "%s", d->manifest_path);
+        }
+        sc->count = rc == 0 ? conf.device_count : 0;
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "%s: a driver crashed the process (signal %d, %s) while the devices were listed\n",
+                progname, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    if (rc == 0 && !(conf.devices = calloc(sc->count ? sc->count : 1, sizeof(*conf.devices))))
+        rc = 2;
+    for (uint32_t i = 0; rc == 0 && i < sc->count; i++) {
+        conf_device *d = &conf.devices[i];
+        const conf_scouted *o = &sc->dev[i];
+        *d = o->d;
+        d->driver_name = dup_or_empty(o->driver_name);
+        d->driver_version = dup_or_empty(o->driver_version);
+        d->library_path = dup_or_empty(o->library_path);
+        d->manifest_path = dup_or_empty(o->manifest_path);
+        d->info.name = dup_or_empty(o->name);
+        conf.device_count = i + 1;
+    }
+    munmap(sc, sizeof(*sc));
+    return rc;
 }
 
 /* The instance of every group but the driver ABI's: the tested devices
@@ -638,7 +879,7 @@ static void cleanup(void)
         free(d->driver_version);
         free(d->library_path);
         free(d->manifest_path);
-        free(d->results);
+        d->results = NULL; /* in the shared block */
         if (!d->device)
             free((char *)d->info.name); /* still the copy of collect_devices */
     }
@@ -751,6 +992,20 @@ int main(int argc, char **argv)
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     suite_started = now_s();
+    int rc = scout_devices();
+    if (rc)
+        return rc;
+    printf("%s %s: %u device(s) to test\n", progname, accel_loader_version_string(), conf.device_count);
+    for (uint32_t i = 0; i < conf.device_count; i++) {
+        conf_device *d = &conf.devices[i];
+        printf("  device %u: %s %s (driver %s %s, uuid %s)\n", d->number, d->label, d->info.name,
+               d->driver_name, *d->driver_version ? d->driver_version : "?", d->uuid);
+    }
+    if ((rc = supervise()) >= 0)
+        return rc;
+
+    /* The child: the tests. */
+    save_crash_handlers();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -763,21 +1018,12 @@ int main(int argc, char **argv)
     }
     pthread_detach(watcher);
 
-    int rc = collect_devices();
-    if (rc)
-        return rc;
-    printf("%s %s: %u device(s) to test\n", progname, accel_loader_version_string(), conf.device_count);
-    for (uint32_t i = 0; i < conf.device_count; i++) {
-        conf_device *d = &conf.devices[i];
-        printf("  device %u: %s %s (driver %s %s, uuid %s)\n", d->number, d->label, d->info.name,
-               d->driver_name, *d->driver_version ? d->driver_version : "?", d->uuid);
-    }
-
     for (size_t g = 0; g < conf_group_count; g++)
         if ((conf.group_mask & (1u << g)) && conf_groups[g]->before_instance)
             for (uint32_t i = 0; i < conf.device_count; i++)
                 run_group(&conf.devices[i], conf_groups[g]);
 
+    set_phase("creating the suite's instance");
     if ((rc = open_suite_instance())) {
         if (rc == 2 && !conf.instance)
             return 2;
@@ -789,11 +1035,9 @@ int main(int argc, char **argv)
             if ((conf.group_mask & (1u << g)) && !conf_groups[g]->before_instance)
                 run_group(&conf.devices[i], conf_groups[g]);
 
-    rc = print_summary();
-    if (conf.junit_path && conf_junit_write(conf.junit_path, now_s() - suite_started)) {
-        fprintf(stderr, "%s: --junit: cannot write %s: %s\n", progname, conf.junit_path, strerror(errno));
-        rc = rc ? rc : 2;
-    }
+    set_phase("writing the results");
+    rc = write_results(print_summary());
+    shared->finished = 1;
     /* The instance goes last (cleanup): the summary and the JUnit file use
      * its strings. */
     return rc;

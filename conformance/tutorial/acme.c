@@ -277,10 +277,8 @@ static accel_icd_result acme_submit(void *queue, const accel_icd_submit *s, void
     struct acme_fence *f = malloc(sizeof(*f));
     if (!f)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    /* No wait_fences: the loader waits for them itself (accel_icd.h). */
     accel_icd_result r = q->error;
-    /* Fences of this driver are complete already; a failed one fails us. */
-    for (uint32_t i = 0; r == ACCEL_SUCCESS && i < s->wait_fence_count; i++)
-        r = ((const struct acme_fence *)s->wait_fences[i])->result;
     if (r == ACCEL_SUCCESS)
         r = ((const struct acme_function *)s->function)->run(s->args);
     if (r != ACCEL_SUCCESS && q->error == ACCEL_SUCCESS)

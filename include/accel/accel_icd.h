@@ -268,10 +268,16 @@ typedef struct accel_icd_function_info {
 
 /*
  * One submission. The loader has checked the arguments against the
- * function's signature. wait_fences are fences of this same driver (the
- * loader resolves fences of other drivers itself before submitting); the
- * work must not start before they complete, and if one failed the
- * submission fails with its error.
+ * function's signature.
+ *
+ * wait_fences: in interface 1.x the loader resolves every wait itself
+ * (fences of the same queue by its order, others by holding the submission
+ * back until they complete, failing it when one failed), so it always
+ * passes wait_fence_count = 0 and wait_fences = NULL. The fields are kept
+ * so that a later interface version, negotiated by drivers that take them,
+ * can hand a driver its own fences: such a driver must not start the work
+ * before they complete, and must fail the submission with the error of a
+ * failed one. A 1.x driver need not read them.
  */
 typedef struct accel_icd_submit {
     uint32_t struct_size;
@@ -418,7 +424,16 @@ typedef struct accel_icd_table {
     /* Hot. ACCEL_SUCCESS when the work completed, ACCEL_NOT_READY while it
      * has not, or the error it failed with (ACCEL_ERROR_DEVICE_LOST when the
      * device went away: every later fence of the device fails the same way).
-     * May be called from any thread, concurrently. */
+     * May be called from any thread, concurrently.
+     *
+     * Device loss (docs/conformance.md, "Device loss"): from the first
+     * submission that fails with ACCEL_ERROR_DEVICE_LOST on, every
+     * submission to any queue of the device, existing or created later,
+     * fails with it (queue_submit's return or its fence); queue_create
+     * succeeds or fails with it; fences pending at the loss complete
+     * (success or the loss), none stays pending; device_query succeeds or
+     * returns the loss; memory_attach succeeds or returns the loss;
+     * memory_detach, fence_release, queue_destroy and driver_fini work. */
     accel_icd_result (*fence_status)(void *fence);
     /* Block until the fence completes or timeout_ns passes (ACCEL_TIMEOUT).
      * UINT64_MAX waits forever. Returns what fence_status would. */

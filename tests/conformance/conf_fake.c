@@ -17,7 +17,7 @@
  *                       function that does nothing)
  *   BREAK_PARTITIONS    the partition does not name its parent
  *   BREAK_CONCURRENCY   a fence can be waited for by one thread at a time; a
- *                       second waiter gets ACCEL_TIMEOUT at once
+ *                       second waiter gets ACCEL_ERROR_DRIVER_INTERNAL at once
  *   BREAK_DEVICE_LOSS   the fault hook loses one submission's queue, not
  *                       the device: other queues go on working
  *
@@ -745,7 +745,7 @@ static accel_icd_result fk_fence_wait(void *fence, uint64_t timeout_ns)
 #ifdef BREAK_CONCURRENCY
     if (!f->done && f->waiters > 0) {
         pthread_mutex_unlock(&f->lock);
-        return ACCEL_TIMEOUT; /* one waiter at a time */
+        return ACCEL_ERROR_DRIVER_INTERNAL; /* one waiter at a time */
     }
 #endif
     f->waiters++;

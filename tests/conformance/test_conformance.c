@@ -7,13 +7,16 @@
  *                                      its group, for the right reason, and
  *                                      no other group
  *   test_conformance tutorial          the guide's driver passes
+ *   test_conformance mutant NAME       the guide's driver with a planted bug
+ *                                      fails the test that must catch it
  *   test_conformance known-failures    the known-failure list
  *   test_conformance junit             the JUnit file
  *   test_conformance usage             options and exit statuses
  *   test_conformance rules             the loader's rejections name a rule
- *   test_conformance driver NAME PEER [VAR=VALUE...]
+ *   test_conformance driver NAME PEER [algorithms=LIST] [VAR=VALUE...]
  *                                      the suite passes on an in-tree driver,
- *                                      skipping only what it does not offer */
+ *                                      skipping only what it does not offer
+ *                                      (LIST: the uacce emulator's algorithms) */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -408,6 +411,140 @@ static void test_conformance_tutorial(void **state)
     free_run(&r);
 }
 
+/* ---- the mutants of the tutorial driver (mutation/acme_mutants.c) ---- */
+
+/* What each mutant must fail, and the words the failure message has. A
+ * NULL test: a variant without a bug, which must pass; `ran`: tests that
+ * must run (not be skipped) on it. `loss`: the variant has the fault hook. */
+static const struct mutant {
+    const char *name;
+    bool loss;
+    const char *test, *words;
+    const char *ran;
+} mutants[] = {
+    {"async", true, NULL, NULL, "queues.in_order device-loss.fences_fail"},
+    {"only_crc32c", false, NULL, NULL,
+     "queues.in_order queues.wait_same_device queues.wait_across_drivers queues.fence_states "
+     "queues.fence_outlives_queue concurrency.one_queue concurrency.queue_per_thread "
+     "concurrency.fence_waiters "
+     "concurrency.query_while_busy"},
+    {"only_crc32c_async", true, NULL, NULL,
+     "queues.in_order queues.wait_same_device queues.wait_across_drivers concurrency.one_queue "
+     "concurrency.queue_per_thread concurrency.fence_waiters device-loss.before_fault "
+     "device-loss.fences_fail "
+     "device-loss.queue_fails_fast device-loss.other_queues_fail device-loss.memory device-loss.teardown"},
+    {"ignore_offset", false, "functions.copy", "differs at byte", NULL},
+    {"fill_overrun", false, "functions.fill", "wrote outside", NULL},
+    {"copy_unchecked", false, "queues.function_errors",
+     "accel.copy of 1000 bytes into 999 ended ACCEL_SUCCESS", NULL},
+    {"crc_no_final_xor", false, "functions.crc32c", "expected 0xe3069283", NULL},
+    {"any_name", false, "arguments.unknown_function", "expected ACCEL_ERROR_NOT_FOUND", NULL},
+    {"info_ignores_size", false, "abi.device_info", "struct_size", NULL},
+    {"query_ignores_size", false, "abi.device_query", "(rule 16)", NULL},
+    {"query_numa", false, "info.live_values", "numa_node", NULL},
+    {"forgets_failure", false, "queues.failure_breaks_queue", "a broken queue runs nothing more", NULL},
+    {"double_free", false, "memory.alloc_attach", "the driver crashed the process (signal 6", NULL},
+    {"crash", false, "functions.crc32c", "the driver crashed the process (signal 11", NULL},
+    {"early_fence", true, "queues.wait_same_device", "ran before the fence it waited for", NULL},
+    {"two_workers", true, "queues.in_order", "out of order", NULL},
+    {"timeout_succeeds", true, "queues.fence_states", "reports success but its work is not done", NULL},
+    {"loss_wrong_error", true, "device-loss.fences_fail", "expected ACCEL_ERROR_DEVICE_LOST", NULL},
+    {"loss_one_queue", true, "device-loss.other_queues_fail", "whole device", NULL},
+    {"only_crc32c_two_workers", true, "queues.in_order", "out of order", NULL},
+    {"only_crc32c_early_fence", true, "queues.fence_states", "reports success but its work is not done",
+     NULL},
+    {"only_crc32c_loss_one_queue", true, "device-loss.other_queues_fail", "whole device", NULL},
+};
+
+static void test_conformance_mutant(void **state)
+{
+    (void)state;
+    assert_true(extra_count >= 1);
+    const char *name = extra_args[0];
+    /* The planted crashes and overruns are for the plain build: a
+     * sanitizer would report them before the suite could. */
+    if (getenv("ACCEL_TEST_SANITIZED")) {
+        printf("skipped: ACCEL_TEST_SANITIZED is set\n");
+        skip();
+    }
+    size_t m = 0;
+    while (m < sizeof(mutants) / sizeof(mutants[0]) && strcmp(mutants[m].name, name) != 0)
+        m++;
+    if (m == sizeof(mutants) / sizeof(mutants[0]))
+        fail_msg("no mutant %s in test_conformance.c's table", name);
+    const struct mutant *mu = &mutants[m];
+    char *manifest = xprintf("%s/acme_%s.json", tmpdir, name);
+    char *text =
+        xprintf("{\n  \"file_format_version\": \"1.0.0\",\n  \"driver\": {\n    \"name\": \"acme_%s\",\n"
+                "    \"library_path\": \"%s/libacme_mut_%s.so\",\n    \"api_version\": \"1.0\"\n  }\n}\n",
+                name, CONF_FAKE_DIR, name);
+    write_file(manifest, text);
+    char *files = xprintf("ACCEL_DRIVER_FILES=%s:%s/accel_cpu.json", manifest, BUILD_MANIFEST_DIR);
+    char *selector = xprintf("ACCEL_DEVICE_SELECTOR=acme_%s:*", name);
+    const char *env[] = {files, selector, "ACME_FAULT_AFTER=", NULL};
+    const char *args[16] = {"--peer", "cpu:0", "--wait-timeout", "5", "--test-timeout", "60"};
+    int n = 6;
+    if (mu->loss) {
+        args[n++] = "--fault-hook";
+        args[n++] = "acme_*=ACME_FAULT_AFTER";
+    }
+    args[n] = NULL;
+    run r = run_suite(args, env);
+    size_t count = 0;
+    junit_case *c = parse_junit(r.junit, &count);
+    /* The JUnit file is complete, also when the driver crashed the suite. */
+    assert_true(count > 40);
+    assert_non_null(strstr(r.junit, "</testsuites>\n"));
+    if (!mu->test) {
+        for (size_t i = 0; i < count; i++)
+            if (c[i].status == CASE_FAILED)
+                fail_msg("the bug-free variant %s failed %s.%s: %s", name, c[i].group, c[i].test,
+                         c[i].message);
+        assert_int_equal(r.status, 0);
+        check_skip_reasons(c, count);
+        /* The tests that must run on it ran. */
+        char *want = xprintf("%s", mu->ran);
+        for (char *save = NULL, *t = strtok_r(want, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            bool ran = false;
+            for (size_t i = 0; i < count; i++) {
+                char full[160];
+                snprintf(full, sizeof(full), "%s.%s", c[i].group, c[i].test);
+                if (strcmp(full, t) == 0 && c[i].status == CASE_PASSED)
+                    ran = true;
+            }
+            if (!ran)
+                fail_msg("%s: %s did not run and pass", name, t);
+        }
+        free(want);
+    } else {
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.out, "accel-conformance: FAIL"));
+        bool caught = false;
+        for (size_t i = 0; i < count; i++) {
+            if (c[i].status != CASE_FAILED)
+                continue;
+            char full[160];
+            snprintf(full, sizeof(full), "%s.%s", c[i].group, c[i].test);
+            if (strcmp(full, mu->test) == 0) {
+                if (!strstr(c[i].message, mu->words))
+                    fail_msg("mutant %s failed %s, but not for the planted bug (expected \"%s\" in: %s)",
+                             name, full, mu->words, c[i].message);
+                caught = true;
+            } else {
+                printf("(mutant %s also fails %s: %s)\n", name, full, c[i].message);
+            }
+        }
+        if (!caught)
+            fail_msg("mutant %s was not caught: %s did not fail", name, mu->test);
+    }
+    free(c);
+    free_run(&r);
+    free(manifest);
+    free(text);
+    free(files);
+    free(selector);
+}
+
 static void test_conformance_known_failures(void **state)
 {
     (void)state;
@@ -587,7 +724,7 @@ static void test_conformance_rules(void **state)
 
 static pid_t emulator;
 
-static void start_emulator(char **env_root)
+static void start_emulator(char **env_root, const char *algorithms)
 {
 #ifdef EMULATOR_PATH
     char *root = xprintf("%s/uacce", tmpdir);
@@ -597,7 +734,7 @@ static void start_emulator(char **env_root)
     assert_true(emulator >= 0);
     if (emulator == 0) {
         execl(EMULATOR_PATH, EMULATOR_PATH, "--root", root, "--name", "uacce_conf-0", "--sva", "--instances",
-              "4", "--algorithms", "zlib,crc32c,sha256,copy,fill", (char *)NULL);
+              "4", "--algorithms", algorithms, (char *)NULL);
         _exit(127);
     }
     struct stat st;
@@ -612,6 +749,7 @@ static void start_emulator(char **env_root)
     *env_root = root;
 #else
     (void)env_root;
+    (void)algorithms;
     fail_msg("the warpdrive driver is not built here");
 #endif
 }
@@ -639,14 +777,20 @@ static void test_conformance_driver(void **state)
     env[ne++] = select;
     env[ne++] = devices;
     char *root = NULL, *sysfs = NULL, *dev = NULL;
+    /* "algorithms=LIST": what the uacce emulator offers (a fixed-function
+     * device: zlib only). */
+    const char *algorithms = "zlib,crc32c,sha256,copy,fill";
+    int first_env = 2;
+    if (extra_count > 2 && strncmp(extra_args[2], "algorithms=", 11) == 0)
+        algorithms = extra_args[first_env++] + 11;
     if (strcmp(driver, "warpdrive") == 0) {
-        start_emulator(&root);
+        start_emulator(&root, algorithms);
         sysfs = xprintf("ACCEL_UACCE_SYSFS_ROOT=%s/sys", root);
         dev = xprintf("ACCEL_UACCE_DEV_ROOT=%s/dev", root);
         env[ne++] = sysfs;
         env[ne++] = dev;
     }
-    for (int i = 2; i < extra_count && ne < 15; i++)
+    for (int i = first_env; i < extra_count && ne < 15; i++)
         env[ne++] = extra_args[i];
     env[ne] = NULL;
     char *peer_sel = xprintf("%s:0", peer);
@@ -695,6 +839,7 @@ int main(int argc, char **argv)
     } modes[] = {
         {"fake", cmocka_unit_test_setup(test_conformance_fake, setup)},
         {"tutorial", cmocka_unit_test_setup(test_conformance_tutorial, setup)},
+        {"mutant", cmocka_unit_test_setup(test_conformance_mutant, setup)},
         {"known-failures", cmocka_unit_test_setup(test_conformance_known_failures, setup)},
         {"junit", cmocka_unit_test_setup(test_conformance_junit, setup)},
         {"usage", cmocka_unit_test_setup(test_conformance_usage, setup)},
