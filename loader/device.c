@@ -5,6 +5,7 @@
 
 accel_result accel_enumerate_drivers(accel_instance *inst, uint32_t *count, accel_driver **drivers)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_enumerate_drivers", ACCEL_ERROR_INVALID_HANDLE);
     return accel__enumerate("accel_enumerate_drivers", inst, inst ? inst->drivers : NULL,
                             inst ? inst->driver_count : 0, count, drivers);
 }
@@ -31,12 +32,14 @@ accel_result accel_driver_get_info(const accel_driver *drv, accel_driver_info *i
 
 accel_result accel_enumerate_devices(accel_instance *inst, uint32_t *count, accel_device **devices)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_enumerate_devices", ACCEL_ERROR_INVALID_HANDLE);
     return accel__enumerate("accel_enumerate_devices", inst, inst ? inst->devices : NULL,
                             inst ? inst->device_count : 0, count, devices);
 }
 
 accel_result accel_device_get_info(const accel_device *dev, accel_device_info *info)
 {
+    ACCEL__DEVICE_USE(dev, "accel_device_get_info", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_device_get_info", "device", dev, info);
     if (r)
         return r;
@@ -74,5 +77,10 @@ accel_result accel_device_query(const accel_device *dev, accel_device_param para
 {
     if (__builtin_expect(!dev, 0))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_query: device is NULL");
+    /* The hot path: the tag only, no pin (a device lives as long as its
+     * instance, and destroying an instance during a call on one of its
+     * devices is the caller's race). A relaxed atomic load is a plain load. */
+    if (__builtin_expect(__atomic_load_n(&dev->magic, __ATOMIC_RELAXED) != ACCEL__DEVICE_MAGIC, 0))
+        return accel__device_invalid(dev, "accel_device_query");
     return dev->query(dev->icd_device, param, value, size, size_ret);
 }

@@ -82,6 +82,13 @@ accel_fence *accel__fence_new(accel_queue *q)
     else if (!(f = accel__malloc(sizeof(*f))))
         return NULL;
     *f = (accel_fence){0};
+    /* Registered from birth (it may reach the application); retired when
+     * its last reference goes, or by accel_fence_release. */
+    if (accel__handle_add(f, ACCEL__HANDLE_FENCE)) {
+        f->next_free = q->free_fences;
+        q->free_fences = f;
+        return NULL;
+    }
     atomic_init(&f->refs, 1);
     atomic_init(&f->status, ACCEL_NOT_READY);
     f->queue = q;
@@ -93,6 +100,7 @@ void accel__fence_unref(accel_fence *f)
 {
     if (atomic_fetch_sub(&f->refs, 1) != 1)
         return;
+    ACCEL__HANDLE_RETIRE(f, ACCEL__HANDLE_FENCE);
     accel_queue *q = f->queue;
     pthread_mutex_lock(&q->lock);
     f->next_free = q->free_fences;
@@ -301,6 +309,7 @@ void accel__queue_resolve(accel_queue *q)
 
 accel_result accel_fence_status(accel_fence *f)
 {
+    ACCEL__HANDLE_USE(f, ACCEL__HANDLE_FENCE, "accel_fence_status", ACCEL_ERROR_INVALID_HANDLE);
     if (!f)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_fence_status: fence is NULL");
     int s = atomic_load(&f->status);
@@ -399,6 +408,9 @@ static accel_result fence_error(accel_fence *const *fences, uint32_t i, accel_re
 
 accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool wait_all, uint64_t timeout_ns)
 {
+    if (accel__handle_check_array((const void *const *)fences, count, ACCEL__HANDLE_FENCE,
+                                  "accel_fence_wait", "fences"))
+        return ACCEL_ERROR_INVALID_HANDLE;
     if (!fences && count)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_fence_wait: fences is NULL");
     for (uint32_t i = 0; i < count; i++)
@@ -445,14 +457,16 @@ accel_result accel_fence_wait(accel_fence *const *fences, uint32_t count, bool w
     }
 }
 
-void accel_fence_release(accel_fence *f)
+accel_result accel_fence_release(accel_fence *f)
 {
+    ACCEL__HANDLE_DESTROY(f, ACCEL__HANDLE_FENCE, "accel_fence_release", ACCEL_ERROR_INVALID_HANDLE);
     if (!f)
-        return;
+        return ACCEL_SUCCESS;
     accel_queue *q = f->queue;
     pthread_mutex_lock(&q->lock);
     f->app_released = true;
     pthread_mutex_unlock(&q->lock);
     accel__queue_resolve(q);
     accel__fence_unref(f);
+    return ACCEL_SUCCESS;
 }

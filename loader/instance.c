@@ -31,12 +31,14 @@ static void free_manifest(accel_manifest *m)
     accel__free(m);
 }
 
-void accel_instance_destroy(accel_instance *inst)
+/* Free an instance: from accel_instance_destroy, or a creation that
+ * failed (registered, never seen by the application). */
+static void instance_free(accel_instance *inst)
 {
-    if (!inst)
-        return;
+    ACCEL__HANDLE_RETIRE(inst, ACCEL__HANDLE_INSTANCE);
     /* Work first (queues finish and go), then the memory it used. */
     accel__queue_destroy_all(inst);
+    accel__programs_free_all(inst);
     accel__memory_free_all(inst);
     accel_topology_destroy(inst->topology);
     accel__memory_nodes_free(inst);
@@ -49,9 +51,20 @@ void accel_instance_destroy(accel_instance *inst)
         free_manifest(inst->manifests[i]);
     accel__free(inst->manifests);
     accel__free(inst->drivers);
-    accel__free(inst->all_devices);
+    /* Kept for the next instance with their tags cleared: a device handle
+     * used after this is ACCEL_ERROR_INVALID_HANDLE, not a read of freed
+     * memory (handle.h). */
+    accel__device_array_retire(inst->all_devices, inst->all_device_count);
     accel__free(inst->devices);
     accel__free(inst);
+}
+
+accel_result accel_instance_destroy(accel_instance *inst)
+{
+    ACCEL__HANDLE_DESTROY(inst, ACCEL__HANDLE_INSTANCE, "accel_instance_destroy", ACCEL_ERROR_INVALID_HANDLE);
+    if (inst)
+        instance_free(inst);
+    return ACCEL_SUCCESS;
 }
 
 /* Record a manifest as skipped or failed, log one line for it. */
@@ -187,7 +200,7 @@ static accel_result build_devices(create_ctx *c)
         return ACCEL_SUCCESS;
     accel__selector_candidate *cand = accel__calloc(total, sizeof(*cand));
     size_t *order = accel__calloc(total, sizeof(*order));
-    inst->all_devices = accel__calloc(total, sizeof(*inst->all_devices));
+    inst->all_devices = accel__device_array_new(total);
     if (!cand || !order || !inst->all_devices) {
         accel__free(cand);
         accel__free(order);
@@ -200,6 +213,7 @@ static accel_result build_devices(create_ctx *c)
         size_t base = k;
         for (uint32_t j = 0; j < ld->device_count; j++, k++) {
             accel_device *d = &inst->all_devices[k];
+            d->magic = ACCEL__DEVICE_MAGIC;
             d->query = ld->table->device_query;
             d->icd_device = ld->devices[j];
             d->instance = inst;
@@ -272,6 +286,10 @@ accel_result accel_instance_create(const accel_instance_options *options, accel_
     }
 
     c.inst = accel__calloc(1, sizeof(*c.inst));
+    if (c.inst && accel__handle_add(c.inst, ACCEL__HANDLE_INSTANCE)) {
+        accel__free(c.inst);
+        c.inst = NULL;
+    }
     if (!c.inst)
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_instance_create: out of host memory");
     accel_instance *inst = c.inst;
@@ -354,7 +372,7 @@ fail:
     accel__strlist_free(&c.select_globs);
     accel__strlist_free(&c.disable_globs);
     accel__selector_free(&c.selector);
-    accel_instance_destroy(inst);
+    instance_free(inst);
     return r;
 }
 
@@ -362,6 +380,7 @@ fail:
 
 accel_result accel_enumerate_manifests(accel_instance *inst, uint32_t *count, accel_manifest **manifests)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_enumerate_manifests", ACCEL_ERROR_INVALID_HANDLE);
     return accel__enumerate("accel_enumerate_manifests", inst, inst ? inst->manifests : NULL,
                             inst ? inst->manifest_count : 0, count, manifests);
 }

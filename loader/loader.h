@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "accel/accel.h"
+#include "handle.h"
 #include "icd.h"
 #include "log.h"
 #include "manifest.h"
@@ -29,7 +30,11 @@ struct accel_driver {
 };
 
 struct accel_device {
-    /* Hot-path fields first: accel_device_query reads only these. */
+    /* Hot-path fields first: accel_device_query reads only these. The tag
+     * is ACCEL__DEVICE_MAGIC while the instance lives (handle.h); first, so
+     * that reading it from another loader object passed as a device stays
+     * inside that object. */
+    uint64_t magic;
     accel_icd_result (*query)(void *device, accel_device_param param, void *value, size_t size,
                               size_t *size_ret);
     void *icd_device;
@@ -199,6 +204,9 @@ static inline const accel_icd_table *accel__table(const accel_device *dev)
 /* Drop a reference to a function (the application's or a pending
  * submission's). */
 void accel__function_unref(accel_function *f);
+/* Free the programs and functions of an instance the application has not
+ * destroyed (at instance destroy, after its queues). */
+void accel__programs_free_all(accel_instance *inst);
 
 /* Find dev's attachment of mem (lock held by the caller), or NULL. */
 accel__attachment *accel__find_attachment(accel_memory *mem, const accel_device *dev);

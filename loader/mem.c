@@ -35,6 +35,11 @@ static accel_result new_memory(accel_instance *inst, accel_memory **out)
     m->fd = -1;
     m->numa_node = -1;
     pthread_mutex_init(&m->lock, NULL);
+    if (accel__handle_add(m, ACCEL__HANDLE_MEMORY)) {
+        pthread_mutex_destroy(&m->lock);
+        accel__free(m);
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_memory: out of host memory");
+    }
     *out = m;
     return ACCEL_SUCCESS;
 }
@@ -86,7 +91,7 @@ static accel_result alloc_on_device_node(accel_instance *inst, const accel_memor
     int fd = -1;
     r = t->memory_alloc_node(owner->icd_device, node->driver_node_id, info->size, &m->node_memory, &host, &fd);
     if (r != ACCEL_SUCCESS) {
-        accel__free(m);
+        accel_memory_free(m);
         return accel__error(r, "accel_memory_alloc: %llu bytes on %s (driver %s): %s", (unsigned long long)info->size,
                             node->name, driver, accel_result_string(r));
     }
@@ -100,6 +105,7 @@ static accel_result alloc_on_device_node(accel_instance *inst, const accel_memor
 
 accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_info *info, accel_memory **out)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_memory_alloc", ACCEL_ERROR_INVALID_HANDLE);
     if (!inst || !info || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_alloc: %s is NULL",
                             !inst ? "instance" : !info ? "info" : "memory");
@@ -178,6 +184,7 @@ accel_result accel_memory_alloc(accel_instance *inst, const accel_memory_alloc_i
 accel_result accel_memory_import_host(accel_instance *inst, void *ptr, uint64_t size, uint32_t flags,
                                       accel_memory **out)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_memory_import_host", ACCEL_ERROR_INVALID_HANDLE);
     if (!inst || !ptr || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_import_host: %s is NULL",
                             !inst ? "instance" : !ptr ? "ptr" : "memory");
@@ -199,6 +206,7 @@ accel_result accel_memory_import_host(accel_instance *inst, void *ptr, uint64_t 
 accel_result accel_memory_import_fd(accel_instance *inst, int fd, uint64_t offset, uint64_t size, uint32_t flags,
                                     accel_memory **out)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_memory_import_fd", ACCEL_ERROR_INVALID_HANDLE);
     if (!inst || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_import_fd: %s is NULL",
                             !inst ? "instance" : "memory");
@@ -227,6 +235,7 @@ accel_result accel_memory_import_fd(accel_instance *inst, int fd, uint64_t offse
 
 accel_result accel_memory_export_fd(const accel_memory *m, int *fd, uint64_t *offset)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_export_fd", ACCEL_ERROR_INVALID_HANDLE);
     if (!m || !fd)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_export_fd: %s is NULL", m ? "fd" : "memory");
     if (m->fd < 0)
@@ -243,6 +252,7 @@ accel_result accel_memory_export_fd(const accel_memory *m, int *fd, uint64_t *of
 
 accel_result accel_memory_map(const accel_memory *m, void **ptr)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_map", ACCEL_ERROR_INVALID_HANDLE);
     if (!m || !ptr)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_map: %s is NULL", m ? "ptr" : "memory");
     if (!m->host_ptr)
@@ -254,6 +264,7 @@ accel_result accel_memory_map(const accel_memory *m, void **ptr)
 
 uint64_t accel_memory_size(const accel_memory *m)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_size", 0);
     return m ? m->size : 0;
 }
 
@@ -321,6 +332,8 @@ static accel_result attach(accel_memory *m, accel_device *dev, accel__attachment
 
 accel_result accel_memory_attach(accel_memory *m, accel_device *dev, accel_attach_mode *mode)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_attach", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__DEVICE_USE(dev, "accel_memory_attach", ACCEL_ERROR_INVALID_HANDLE);
     if (!m || !dev)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_attach: %s is NULL", m ? "device" : "memory");
     if (dev->instance != m->instance)
@@ -362,6 +375,8 @@ static void release_attachment(accel__attachment *a)
 
 accel_result accel_memory_detach(accel_memory *m, accel_device *dev)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_detach", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__DEVICE_USE(dev, "accel_memory_detach", ACCEL_ERROR_INVALID_HANDLE);
     if (!m || !dev)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_memory_detach: %s is NULL", m ? "device" : "memory");
     pthread_mutex_lock(&m->lock);
@@ -382,6 +397,7 @@ accel_result accel_memory_detach(accel_memory *m, accel_device *dev)
 
 static void free_memory(accel_memory *m, bool unlink)
 {
+    ACCEL__HANDLE_RETIRE(m, ACCEL__HANDLE_MEMORY);
     if (unlink) {
         accel_instance *inst = m->instance;
         pthread_mutex_lock(&inst->objects_lock);
@@ -410,10 +426,12 @@ static void free_memory(accel_memory *m, bool unlink)
     accel__free(m);
 }
 
-void accel_memory_free(accel_memory *m)
+accel_result accel_memory_free(accel_memory *m)
 {
+    ACCEL__HANDLE_DESTROY(m, ACCEL__HANDLE_MEMORY, "accel_memory_free", ACCEL_ERROR_INVALID_HANDLE);
     if (m)
         free_memory(m, m->prev || m->next || m->instance->memories == m);
+    return ACCEL_SUCCESS;
 }
 
 void accel__memory_free_all(accel_instance *inst)

@@ -305,6 +305,8 @@ static bool node_listed(const accel_memory_node *n)
 
 accel_result accel_enumerate_memory_nodes(accel_instance *inst, uint32_t *count, accel_memory_node **nodes)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_enumerate_memory_nodes",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!inst || !count)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_enumerate_memory_nodes: %s is NULL",
                             inst ? "count" : "instance");
@@ -369,6 +371,7 @@ accel_result accel_memory_node_get_info(const accel_memory_node *n, accel_memory
 accel_result accel_device_get_memory_nodes(accel_device *d, uint32_t *count, accel_memory_node **nodes,
                                            accel_attach_mode *modes)
 {
+    ACCEL__DEVICE_USE(d, "accel_device_get_memory_nodes", ACCEL_ERROR_INVALID_HANDLE);
     if (!d || !count)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_device_get_memory_nodes: %s is NULL",
                             d ? "count" : "device");
@@ -391,6 +394,7 @@ accel_result accel_device_get_memory_nodes(accel_device *d, uint32_t *count, acc
 
 accel_memory_node *accel_memory_get_node(const accel_memory *m)
 {
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_memory_get_node", NULL);
     if (!m)
         return NULL;
     if (m->node)
@@ -438,6 +442,7 @@ accel_result accel__function_resolve_nodes(accel_function *f, const accel_icd_fu
 
 accel_result accel_function_arg_node(const accel_function *f, uint32_t arg, accel_memory_node **node)
 {
+    ACCEL__HANDLE_USE(f, ACCEL__HANDLE_FUNCTION, "accel_function_arg_node", ACCEL_ERROR_INVALID_HANDLE);
     if (!f || !node)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_node: %s is NULL",
                             f ? "node" : "function");
@@ -451,6 +456,8 @@ accel_result accel_function_arg_node(const accel_function *f, uint32_t arg, acce
 accel_result accel_function_arg_mode(const accel_function *f, uint32_t arg, const accel_memory *m,
                                      accel_attach_mode *mode)
 {
+    ACCEL__HANDLE_USE(f, ACCEL__HANDLE_FUNCTION, "accel_function_arg_mode", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(m, ACCEL__HANDLE_MEMORY, "accel_function_arg_mode", ACCEL_ERROR_INVALID_HANDLE);
     if (!f || !m || !mode)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_arg_mode: %s is NULL",
                             !f ? "function" : !m ? "memory" : "mode");

@@ -322,10 +322,11 @@ static void stage_clear(accel__pipe_stage *s)
         accel__selector_free(&s->selector);
 }
 
-void accel_pipeline_destroy(accel_pipeline *p)
+accel_result accel_pipeline_destroy(accel_pipeline *p)
 {
+    ACCEL__HANDLE_DESTROY(p, ACCEL__HANDLE_PIPELINE, "accel_pipeline_destroy", ACCEL_ERROR_INVALID_HANDLE);
     if (!p)
-        return;
+        return ACCEL_SUCCESS;
     for (uint32_t i = 0; i < p->stage_count; i++)
         stage_clear(&p->stages[i]);
     for (uint32_t i = 0; i < p->buffer_count; i++) {
@@ -339,6 +340,7 @@ void accel_pipeline_destroy(accel_pipeline *p)
     accel__free(p->source);
     accel__free(p->name);
     accel__free(p);
+    return ACCEL_SUCCESS;
 }
 
 /* Strings kept by the pipeline: copied, or an allocation failure. */
@@ -1285,7 +1287,11 @@ accel_result accel__pipeline_parse(const char *json, size_t size, const char *so
         goto out;
     }
 
-    if (!(c.p = accel__calloc(1, sizeof(*c.p))) || !(c.p->source = accel__strdup(c.source))) {
+    if ((c.p = accel__calloc(1, sizeof(*c.p))) && accel__handle_add(c.p, ACCEL__HANDLE_PIPELINE)) {
+        accel__free(c.p);
+        c.p = NULL;
+    }
+    if (!c.p || !(c.p->source = accel__strdup(c.source))) {
         r = oom(&c);
         goto out;
     }
@@ -1400,16 +1406,20 @@ accel_result accel_pipeline_load(const char *path, accel_pipeline **pipeline)
 
 uint32_t accel_pipeline_stage_count(const accel_pipeline *pipeline)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_stage_count", 0);
     return pipeline ? pipeline->stage_count : 0;
 }
 
 uint32_t accel_pipeline_buffer_count(const accel_pipeline *pipeline)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_buffer_count", 0);
     return pipeline ? pipeline->buffer_count : 0;
 }
 
 accel_result accel_pipeline_get_stage(const accel_pipeline *pipeline, uint32_t index, accel_pipeline_stage *stage)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_get_stage",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!pipeline || !stage)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_pipeline_get_stage: %s is NULL",
                             pipeline ? "stage" : "pipeline");
@@ -1425,6 +1435,8 @@ accel_result accel_pipeline_get_stage(const accel_pipeline *pipeline, uint32_t i
 
 accel_result accel_pipeline_get_buffer(const accel_pipeline *pipeline, uint32_t index, accel_pipeline_buffer *buffer)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_get_buffer",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!pipeline || !buffer)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_pipeline_get_buffer: %s is NULL",
                             pipeline ? "buffer" : "pipeline");
@@ -1440,6 +1452,8 @@ accel_result accel_pipeline_get_buffer(const accel_pipeline *pipeline, uint32_t 
 
 accel_result accel_pipeline_set_buffer_bytes(accel_pipeline *pipeline, uint32_t index, uint64_t bytes)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_set_buffer_bytes",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!pipeline)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_pipeline_set_buffer_bytes: pipeline is NULL");
     if (index >= pipeline->buffer_count)
@@ -1457,6 +1471,8 @@ accel_result accel_pipeline_set_buffer_bytes(accel_pipeline *pipeline, uint32_t 
 accel_result accel_pipeline_constrain_stage(accel_pipeline *pipeline, const char *stage,
                                             const char *device_selector)
 {
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_pipeline_constrain_stage",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!pipeline || !stage || !device_selector)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_pipeline_constrain_stage: %s is NULL",
                             !pipeline ? "pipeline" : !stage ? "stage" : "device_selector");

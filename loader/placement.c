@@ -72,6 +72,8 @@ static accel_result place_once(const accel_topology *topology, const accel_pipel
 accel_result accel_place(const accel_topology *topology, const accel_pipeline *pipeline,
                          const accel_place_options *options, accel_plan **plan)
 {
+    ACCEL__HANDLE_USE(topology, ACCEL__HANDLE_TOPOLOGY, "accel_place", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_place", ACCEL_ERROR_INVALID_HANDLE);
     if (!topology || !pipeline || !plan)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_place: %s is NULL",
                             !topology   ? "topology"
@@ -97,6 +99,10 @@ static accel_result place_once(const accel_topology *topology, const accel_pipel
     accel_result r;
     pc c;
     accel_plan *pl = accel__calloc(1, sizeof(*pl));
+    if (pl && accel__handle_add(pl, ACCEL__HANDLE_PLAN)) {
+        accel__free(pl);
+        pl = NULL;
+    }
     if (!pl)
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_place: out of host memory");
     if (stream_only)

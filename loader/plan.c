@@ -47,10 +47,11 @@ const char *accel__plan_str(const accel_plan *pl, uint32_t off)
     return off == ACCEL__NO_STR || !pl->arena ? "" : pl->arena + off;
 }
 
-void accel_plan_destroy(accel_plan *plan)
+accel_result accel_plan_destroy(accel_plan *plan)
 {
+    ACCEL__HANDLE_DESTROY(plan, ACCEL__HANDLE_PLAN, "accel_plan_destroy", ACCEL_ERROR_INVALID_HANDLE);
     if (!plan)
-        return;
+        return ACCEL_SUCCESS;
     accel__free(plan->stages);
     accel__free(plan->args);
     accel__free(plan->buffers);
@@ -60,6 +61,7 @@ void accel_plan_destroy(accel_plan *plan)
     accel__free(plan->groups);
     accel__free(plan->arena);
     accel__free(plan);
+    return ACCEL_SUCCESS;
 }
 
 /* ---- a growing string ---- */
@@ -108,6 +110,7 @@ static double bytes_per_second(const accel_plan *pl)
 
 accel_result accel_plan_get_summary(const accel_plan *plan, accel_plan_summary *summary)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_get_summary", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_plan_get_summary", "plan", plan, summary);
     if (r)
         return r;
@@ -140,6 +143,7 @@ static accel_result check_feasible(const char *fn, const accel_plan *plan)
 
 accel_result accel_plan_get_stage(const accel_plan *plan, uint32_t stage, accel_plan_stage *out)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_get_stage", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_plan_get_stage", "plan", plan, out);
     if (r || (r = check_feasible("accel_plan_get_stage", plan)))
         return r;
@@ -157,6 +161,7 @@ accel_result accel_plan_get_stage(const accel_plan *plan, uint32_t stage, accel_
 
 accel_result accel_plan_get_buffer(const accel_plan *plan, uint32_t buffer, accel_plan_buffer *out)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_get_buffer", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_plan_get_buffer", "plan", plan, out);
     if (r || (r = check_feasible("accel_plan_get_buffer", plan)))
         return r;
@@ -172,6 +177,7 @@ accel_result accel_plan_get_buffer(const accel_plan *plan, uint32_t buffer, acce
 
 accel_result accel_plan_get_use(const accel_plan *plan, uint32_t stage, uint32_t arg, accel_attach_mode *mode)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_get_use", ACCEL_ERROR_INVALID_HANDLE);
     if (!plan || !mode)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_get_use: %s is NULL", plan ? "mode" : "plan");
     accel_result r = check_feasible("accel_plan_get_use", plan);
@@ -191,6 +197,7 @@ accel_result accel_plan_get_use(const accel_plan *plan, uint32_t stage, uint32_t
 
 accel_result accel_plan_get_conflict(const accel_plan *plan, accel_plan_conflict *conflict)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_get_conflict", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_plan_get_conflict", "plan", plan, conflict);
     if (r)
         return r;
@@ -449,6 +456,7 @@ static accel_result copy_text(const char *fn, accel__text *t, char *buffer, size
 accel_result accel_plan_describe(const accel_plan *plan, bool explain, char *buffer, size_t size,
                                  size_t *size_ret)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_describe", ACCEL_ERROR_INVALID_HANDLE);
     if (!plan || (!buffer && !size_ret))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_describe: %s is NULL",
                             plan ? "size_ret (with a NULL buffer)" : "plan");
@@ -652,6 +660,7 @@ static json_object *plan_json(const accel_plan *pl)
 
 accel_result accel_plan_export_json(const accel_plan *plan, char *buffer, size_t size, size_t *size_ret)
 {
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_plan_export_json", ACCEL_ERROR_INVALID_HANDLE);
     if (!plan || (!buffer && !size_ret))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_plan_export_json: %s is NULL",
                             plan ? "size_ret (with a NULL buffer)" : "plan");

@@ -26,6 +26,7 @@ static accel_result need_entries(const accel_device *dev, const char *fn, bool p
 accel_result accel_program_load(accel_device *dev, accel_program_format format, const void *data, size_t size,
                                 const char *options, accel_program **out)
 {
+    ACCEL__DEVICE_USE(dev, "accel_program_load", ACCEL_ERROR_INVALID_HANDLE);
     if (!dev || !data || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_program_load: %s is NULL",
                             !dev ? "device" : !data ? "data" : "program");
@@ -58,6 +59,11 @@ accel_result accel_program_load(accel_device *dev, accel_program_format format, 
         return r;
     }
     accel__free(log);
+    if (accel__handle_add_owned(p, ACCEL__HANDLE_PROGRAM, dev->instance)) {
+        accel__table(dev)->program_release(p->driver_program);
+        accel__free(p);
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_program_load: out of host memory");
+    }
     p->device = dev;
     atomic_init(&p->refs, 1);
     *out = p;
@@ -72,13 +78,34 @@ static void program_unref(accel_program *p)
     }
 }
 
-void accel_program_destroy(accel_program *p)
+static void program_free(void *p)
 {
     program_unref(p);
 }
 
+static void function_free(void *f)
+{
+    accel__function_unref(f);
+}
+
+void accel__programs_free_all(accel_instance *inst)
+{
+    /* Functions first: each holds a reference on its program. */
+    accel__handle_retire_owned(inst, ACCEL__HANDLE_FUNCTION, function_free);
+    accel__handle_retire_owned(inst, ACCEL__HANDLE_PROGRAM, program_free);
+}
+
+accel_result accel_program_destroy(accel_program *p)
+{
+    ACCEL__HANDLE_DESTROY(p, ACCEL__HANDLE_PROGRAM, "accel_program_destroy", ACCEL_ERROR_INVALID_HANDLE);
+    program_unref(p);
+    return ACCEL_SUCCESS;
+}
+
 accel_result accel_function_get(accel_device *dev, accel_program *prog, const char *name, accel_function **out)
 {
+    ACCEL__DEVICE_USE(dev, "accel_function_get", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(prog, ACCEL__HANDLE_PROGRAM, "accel_function_get", ACCEL_ERROR_INVALID_HANDLE);
     if (!dev || !name || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_get: %s is NULL",
                             !dev ? "device" : !name ? "name" : "function");
@@ -124,6 +151,13 @@ accel_result accel_function_get(accel_device *dev, accel_program *prog, const ch
         accel__free(f);
         return r;
     }
+    if (accel__handle_add_owned(f, ACCEL__HANDLE_FUNCTION, dev->instance)) {
+        accel__table(dev)->function_release(f->driver_function);
+        if (prog)
+            atomic_fetch_sub(&prog->refs, 1);
+        accel__free(f);
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_function_get: out of host memory");
+    }
     atomic_init(&f->refs, 1);
     *out = f;
     return ACCEL_SUCCESS;
@@ -131,6 +165,7 @@ accel_result accel_function_get(accel_device *dev, accel_program *prog, const ch
 
 accel_result accel_function_get_signature(const accel_function *f, uint32_t *count, accel_arg_kind *kinds)
 {
+    ACCEL__HANDLE_USE(f, ACCEL__HANDLE_FUNCTION, "accel_function_get_signature", ACCEL_ERROR_INVALID_HANDLE);
     if (!f || !count)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_function_get_signature: %s is NULL",
                             f ? "count" : "function");
@@ -153,7 +188,9 @@ void accel__function_unref(accel_function *f)
     }
 }
 
-void accel_function_destroy(accel_function *f)
+accel_result accel_function_destroy(accel_function *f)
 {
+    ACCEL__HANDLE_DESTROY(f, ACCEL__HANDLE_FUNCTION, "accel_function_destroy", ACCEL_ERROR_INVALID_HANDLE);
     accel__function_unref(f);
+    return ACCEL_SUCCESS;
 }

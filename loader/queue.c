@@ -50,6 +50,7 @@ static bool has_queue_entries(const accel_icd_table *t)
 
 accel_result accel_queue_create(accel_device *dev, uint32_t flags, accel_queue **out)
 {
+    ACCEL__DEVICE_USE(dev, "accel_queue_create", ACCEL_ERROR_INVALID_HANDLE);
     if (!dev || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_queue_create: %s is NULL", dev ? "queue" : "device");
     if (flags)
@@ -75,6 +76,11 @@ accel_result accel_queue_create(accel_device *dev, uint32_t flags, accel_queue *
         return accel__error(r, "accel_queue_create: driver %s: %s", dev->driver->manifest->data.driver_name,
                             accel_result_string(r));
     }
+    if (accel__handle_add(q, ACCEL__HANDLE_QUEUE)) {
+        t->queue_destroy(q->driver_queue);
+        accel__free(q);
+        return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_queue_create: out of host memory");
+    }
     q->device = dev;
     q->table = t;
     atomic_init(&q->refs, 1);
@@ -99,6 +105,7 @@ accel_result accel_queue_create(accel_device *dev, uint32_t flags, accel_queue *
 
 accel_result accel_queue_finish(accel_queue *q)
 {
+    ACCEL__HANDLE_USE(q, ACCEL__HANDLE_QUEUE, "accel_queue_finish", ACCEL_ERROR_INVALID_HANDLE);
     if (!q)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_queue_finish: queue is NULL");
     pthread_mutex_lock(&q->lock);
@@ -129,6 +136,7 @@ void accel__queues_finish_device(accel_instance *inst, const accel_device *dev)
 
 static void destroy_queue(accel_queue *q)
 {
+    ACCEL__HANDLE_RETIRE(q, ACCEL__HANDLE_QUEUE);
     accel_queue_finish(q);
     pthread_mutex_lock(&q->lock);
     q->stopping = true;
@@ -165,10 +173,11 @@ static void destroy_queue(accel_queue *q)
     accel__queue_unref(q);
 }
 
-void accel_queue_destroy(accel_queue *q)
+accel_result accel_queue_destroy(accel_queue *q)
 {
+    ACCEL__HANDLE_DESTROY(q, ACCEL__HANDLE_QUEUE, "accel_queue_destroy", ACCEL_ERROR_INVALID_HANDLE);
     if (!q)
-        return;
+        return ACCEL_SUCCESS;
     accel_instance *inst = q->device->instance;
     pthread_mutex_lock(&inst->objects_lock);
     if (q->prev)
@@ -179,6 +188,7 @@ void accel_queue_destroy(accel_queue *q)
         q->next->prev = q->prev;
     pthread_mutex_unlock(&inst->objects_lock);
     destroy_queue(q);
+    return ACCEL_SUCCESS;
 }
 
 void accel__queue_destroy_all(accel_instance *inst)
@@ -436,6 +446,9 @@ static accel_result defer(accel_queue *q, const accel_submit_info *info, const a
 
 accel_result accel_queue_submit(accel_queue *q, const accel_submit_info *info, accel_fence **out)
 {
+    ACCEL__HANDLE_USE(q, ACCEL__HANDLE_QUEUE, "accel_queue_submit", ACCEL_ERROR_INVALID_HANDLE);
+    if (accel__handle_check_submit(info, "accel_queue_submit"))
+        return ACCEL_ERROR_INVALID_HANDLE;
     if (!q || !info)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_queue_submit: %s is NULL", q ? "info" : "queue");
     if (info->struct_size < offsetof(accel_submit_info, wait_fence_count) + sizeof(uint32_t))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "handle.h"
 #include "log.h"
 #include "placement.h"
 #include "os.h"
@@ -71,6 +72,10 @@ accel_result accel_run_create(accel_instance *instance, const accel_topology *to
                               const accel_pipeline *pipeline, const accel_plan *plan,
                               const accel_run_options *options, accel_run **run)
 {
+    ACCEL__HANDLE_USE(instance, ACCEL__HANDLE_INSTANCE, "accel_run_create", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(topology, ACCEL__HANDLE_TOPOLOGY, "accel_run_create", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(pipeline, ACCEL__HANDLE_PIPELINE, "accel_run_create", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(plan, ACCEL__HANDLE_PLAN, "accel_run_create", ACCEL_ERROR_INVALID_HANDLE);
     if (!instance || !topology || !pipeline || !plan || !run)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
                             "accel_run_create: instance, topology, pipeline, plan and "
@@ -104,6 +109,10 @@ accel_result accel_run_create(accel_instance *instance, const accel_topology *to
     if (o.progress_interval_ns == 0)
         o.progress_interval_ns = 100000000u;
     accel_run *r = accel__calloc(1, sizeof(*r));
+    if (r && accel__handle_add(r, ACCEL__HANDLE_RUN)) {
+        accel__free(r);
+        r = NULL;
+    }
     if (!r)
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_run_create: out of memory");
     r->inst = instance;
@@ -130,6 +139,7 @@ accel_result accel_run_create(accel_instance *instance, const accel_topology *to
 
 accel_result accel_run_bind(accel_run *run, uint32_t buffer, const accel_run_io *io)
 {
+    ACCEL__HANDLE_USE(run, ACCEL__HANDLE_RUN, "accel_run_bind", ACCEL_ERROR_INVALID_HANDLE);
     if (!run || !io)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_bind: run and io must not be NULL");
     if (run->executed)
@@ -183,14 +193,16 @@ accel_result accel_run_bind(accel_run *run, uint32_t buffer, const accel_run_io 
 
 void accel_run_cancel(accel_run *run)
 {
-    if (run)
+    /* No pin: a signal handler may call this (accel__handle_peek blocks on nothing). */
+    if (run && accel__handle_peek(run, ACCEL__HANDLE_RUN))
         atomic_store(&run->cancel, 1);
 }
 
-void accel_run_destroy(accel_run *run)
+accel_result accel_run_destroy(accel_run *run)
 {
+    ACCEL__HANDLE_DESTROY(run, ACCEL__HANDLE_RUN, "accel_run_destroy", ACCEL_ERROR_INVALID_HANDLE);
     if (!run)
-        return;
+        return ACCEL_SUCCESS;
     for (uint32_t b = 0; run->binds && b < run->nb; b++)
         accel__free(run->binds[b].path);
     accel__free(run->binds);
@@ -199,6 +211,7 @@ void accel_run_destroy(accel_run *run)
     accel__free(run->message);
     accel__free(run->mode_reason);
     accel__free(run);
+    return ACCEL_SUCCESS;
 }
 
 void accel__run_progress(accel_run *run, bool force)
@@ -729,6 +742,9 @@ uint64_t accel__run_choose_chunk(const accel_run *run)
 
 accel_result accel_run_execute(accel_run *run, accel_run_result *result)
 {
+    ACCEL__HANDLE_USE(run, ACCEL__HANDLE_RUN, "accel_run_execute", ACCEL_ERROR_INVALID_HANDLE);
+    ACCEL__HANDLE_USE(run ? run->inst : NULL, ACCEL__HANDLE_INSTANCE, "accel_run_execute",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!run)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_run_execute: run is NULL");
     if (result && result->struct_size < offsetof(accel_run_result, result) + sizeof(accel_result))

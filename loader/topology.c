@@ -170,13 +170,19 @@ static void free_node(accel__topo_node *n)
 
 accel_topology *accel__topology_new(void)
 {
-    return accel__calloc(1, sizeof(accel_topology));
+    accel_topology *t = accel__calloc(1, sizeof(accel_topology));
+    if (t && accel__handle_add(t, ACCEL__HANDLE_TOPOLOGY)) {
+        accel__free(t);
+        t = NULL;
+    }
+    return t;
 }
 
-void accel_topology_destroy(accel_topology *t)
+accel_result accel_topology_destroy(accel_topology *t)
 {
+    ACCEL__HANDLE_DESTROY(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_destroy", ACCEL_ERROR_INVALID_HANDLE);
     if (!t)
-        return;
+        return ACCEL_SUCCESS;
     for (uint32_t i = 0; i < t->node_count; i++)
         free_node(&t->nodes[i]);
     accel__free(t->nodes);
@@ -184,6 +190,7 @@ void accel_topology_destroy(accel_topology *t)
     accel__free(t->link_index);
     accel__free(t->source);
     accel__free(t);
+    return ACCEL_SUCCESS;
 }
 
 int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node)
@@ -370,16 +377,19 @@ static uint64_t add_u64(uint64_t a, uint64_t b)
 
 uint32_t accel_topology_node_count(const accel_topology *t)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_node_count", 0);
     return t ? t->node_count : 0;
 }
 
 uint32_t accel_topology_link_count(const accel_topology *t)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_link_count", 0);
     return t ? t->link_count : 0;
 }
 
 accel_result accel_topology_get_node(const accel_topology *t, uint32_t index, accel_topology_node *node)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_get_node", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_topology_get_node", "topology", t, node);
     if (r)
         return r;
@@ -417,6 +427,7 @@ accel_result accel_topology_get_node(const accel_topology *t, uint32_t index, ac
 
 accel_result accel_topology_get_link(const accel_topology *t, uint32_t index, accel_topology_link *link)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_get_link", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_topology_get_link", "topology", t, link);
     if (r)
         return r;
@@ -443,6 +454,7 @@ accel_result accel_topology_get_link(const accel_topology *t, uint32_t index, ac
 accel_result accel_topology_get_function(const accel_topology *t, uint32_t device_node, uint32_t index,
                                          accel_topology_function *function)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_get_function", ACCEL_ERROR_INVALID_HANDLE);
     accel_result r = accel__check_info_args("accel_topology_get_function", "topology", t, function);
     if (r)
         return r;
@@ -468,6 +480,7 @@ accel_result accel_topology_get_function(const accel_topology *t, uint32_t devic
 
 accel_result accel_topology_find_device(const accel_topology *t, const accel_device *device, uint32_t *index)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_find_device", ACCEL_ERROR_INVALID_HANDLE);
     if (!t || !device || !index)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_topology_find_device: %s is NULL",
                             !t        ? "topology"
@@ -539,6 +552,7 @@ static void staged_path(const accel_topology *t, uint32_t initiator, uint32_t me
 accel_result accel_topology_reach(const accel_topology *t, uint32_t initiator, uint32_t memory,
                                   accel_attach_mode *mode, uint64_t *bandwidth_mbps, uint64_t *latency_ns)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_reach", ACCEL_ERROR_INVALID_HANDLE);
     if (!t || !mode)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_topology_reach: %s is NULL",
                             t ? "mode" : "topology");
@@ -568,6 +582,8 @@ accel_result accel_topology_reach(const accel_topology *t, uint32_t initiator, u
 accel_result accel_topology_best_memory_node(const accel_topology *t, const uint32_t *initiators,
                                              uint32_t count, uint32_t *memory)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_best_memory_node",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!t || !initiators || !memory || count == 0)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_topology_best_memory_node: %s",
                             !t            ? "topology is NULL"
@@ -1374,6 +1390,7 @@ static accel_result apply_file(build *b, const char *what, const char *path, boo
 accel_result accel_topology_create(accel_instance *inst, const accel_topology_options *options,
                                    accel_topology **out)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_topology_create", ACCEL_ERROR_INVALID_HANDLE);
     accel_topology_options o = {.struct_size = sizeof(o)};
     if (!out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_topology_create: topology is NULL");
@@ -1428,6 +1445,8 @@ accel_result accel_topology_create(accel_instance *inst, const accel_topology_op
 
 accel_result accel_instance_get_topology(accel_instance *inst, const accel_topology **out)
 {
+    ACCEL__HANDLE_USE(inst, ACCEL__HANDLE_INSTANCE, "accel_instance_get_topology",
+                      ACCEL_ERROR_INVALID_HANDLE);
     if (!inst || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_instance_get_topology: %s is NULL",
                             inst ? "topology" : "instance");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "handle.h"
 #include "log.h"
 
 /* ------------------------------------------------------------------------ */
@@ -344,6 +345,7 @@ const char *accel_memory_kind_string(accel_memory_kind kind)
 accel_result accel_topology_export(const accel_topology *t, accel_topology_format format, char *buffer,
                                    size_t size, size_t *size_ret)
 {
+    ACCEL__HANDLE_USE(t, ACCEL__HANDLE_TOPOLOGY, "accel_topology_export", ACCEL_ERROR_INVALID_HANDLE);
     if (!t || (!buffer && !size_ret))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_topology_export: %s is NULL",
                             t ? "size_ret (with a NULL buffer)" : "topology");

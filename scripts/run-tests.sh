@@ -57,7 +57,7 @@ fi
 if ninja -C build-tsan >/dev/null; then
     ACCEL_TEST_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 \
         run_meson_tests build-tsan loading env alloc threads exec accelinfo setuid partitions warpdrive \
-            memnodes fpga run \
+            memnodes fpga run handles \
             silent_devices semantics
 else
     echo "build-tsan: build failed"

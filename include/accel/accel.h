@@ -19,6 +19,20 @@
  * any thread, concurrently with any other call, except that an object must
  * not be destroyed while another thread uses it.
  *
+ * Handles. A handle that was destroyed (or freed, or released), a handle of
+ * another type passed in its place, or a device, memory, queue, program or
+ * function of a destroyed instance (which frees what is left of them) is
+ * ACCEL_ERROR_INVALID_HANDLE, with a detail message, never a crash; so is
+ * destroying twice: the destroy functions return an accel_result (earlier
+ * releases declared them void; callers built against those still work).
+ * NULL handles stay ACCEL_ERROR_INVALID_ARGUMENT; destroying NULL is a
+ * no-op. A destroy that races a call on the same object waits for that
+ * call to return; calls started after it fail. Functions returning a count or size return 0 for
+ * an invalid handle; accel_run_cancel ignores one. Not checked: drivers,
+ * manifests and memory nodes (they live as long as their instance), and a
+ * stale handle whose address a new object of the same type now occupies.
+ * docs/using-the-api.md, "Handles", says what each check costs.
+ *
  * Structs. Info structs start with `uint32_t struct_size`: set it to
  * sizeof(the struct) before the call. The loader writes only
  * min(struct_size, its own sizeof) bytes, so programs built against older
@@ -139,10 +153,12 @@ typedef struct accel_instance_options {
 ACCEL_API accel_result accel_instance_create(const accel_instance_options *options,
                                              accel_instance **instance);
 
-/* Destroy an instance and every handle reached through it. Drivers no other
+/* Destroy an instance and every handle reached through it, with the memory,
+ * queues, programs and functions the application has not. Drivers no other
  * instance uses are finalized and unloaded (see ACCEL_LOADER_NO_UNLOAD).
- * NULL is a no-op. */
-ACCEL_API void accel_instance_destroy(accel_instance *instance);
+ * NULL is a no-op (ACCEL_SUCCESS); an instance already destroyed is
+ * ACCEL_ERROR_INVALID_HANDLE (see "Handles" below). */
+ACCEL_API accel_result accel_instance_destroy(accel_instance *instance);
 
 /* ------------------------------------------------------------------------ */
 /* Manifests: every manifest the instance considered, in search order        */
@@ -256,7 +272,9 @@ ACCEL_API void accel_uuid_to_string(const uint8_t uuid[ACCEL_UUID_SIZE], char bu
  * too small, ACCEL_ERROR_UNSUPPORTED if the driver does not know param.
  * Does not allocate and takes no lock: meant for hot paths. Errors come
  * straight from the driver and, unlike other calls, do not update
- * accel_last_error_message() (except for a NULL device).
+ * accel_last_error_message() (except for a NULL device, and
+ * ACCEL_ERROR_INVALID_HANDLE for a device of a destroyed instance or an
+ * object that is not a device).
  */
 ACCEL_API accel_result accel_device_query(const accel_device *device, accel_device_param param,
                                           void *value, size_t size, size_t *size_ret);
@@ -343,8 +361,9 @@ ACCEL_API accel_result accel_memory_attach(accel_memory *memory, accel_device *d
  * attached. */
 ACCEL_API accel_result accel_memory_detach(accel_memory *memory, accel_device *device);
 
-/* Detach from every device (waiting for their work) and free. NULL is a no-op. */
-ACCEL_API void accel_memory_free(accel_memory *memory);
+/* Detach from every device (waiting for their work) and free. NULL is a
+ * no-op; freed memory is ACCEL_ERROR_INVALID_HANDLE. */
+ACCEL_API accel_result accel_memory_free(accel_memory *memory);
 
 /* "zero-copy", "pinned", "staged" or "none". */
 ACCEL_API const char *accel_attach_mode_string(accel_attach_mode mode);
@@ -419,8 +438,9 @@ ACCEL_API accel_result accel_function_arg_node(const accel_function *function, u
 ACCEL_API accel_result accel_program_load(accel_device *device, accel_program_format format, const void *data,
                                           size_t size, const char *options, accel_program **program);
 
-/* Destroy a program; its functions must have been destroyed. NULL is a no-op. */
-ACCEL_API void accel_program_destroy(accel_program *program);
+/* Destroy the application's program handle; functions got from it keep
+ * what they need until they are destroyed. NULL is a no-op. */
+ACCEL_API accel_result accel_program_destroy(accel_program *program);
 
 /* Find a function: in `program`, or among the device's built-in functions
  * when program is NULL (accel.copy, accel.fill, accel.noop, crc32c,
@@ -433,7 +453,7 @@ ACCEL_API accel_result accel_function_get_signature(const accel_function *functi
                                                     accel_arg_kind *kinds);
 
 /* NULL is a no-op. Pending submissions keep what they need. */
-ACCEL_API void accel_function_destroy(accel_function *function);
+ACCEL_API accel_result accel_function_destroy(accel_function *function);
 
 /* ------------------------------------------------------------------------ */
 /* Queues and fences                                                          */
@@ -473,7 +493,7 @@ ACCEL_API accel_result accel_queue_create(accel_device *device, uint32_t flags, 
 
 /* Wait for everything submitted, then destroy. Fences of the queue stay
  * valid (and complete) until released. NULL is a no-op. */
-ACCEL_API void accel_queue_destroy(accel_queue *queue);
+ACCEL_API accel_result accel_queue_destroy(accel_queue *queue);
 
 /*
  * Submit one call of `function`. The arguments are checked against its
@@ -509,7 +529,7 @@ ACCEL_API accel_result accel_fence_wait(accel_fence *const *fences, uint32_t cou
                                         uint64_t timeout_ns);
 
 /* Release a fence (the work is not cancelled). NULL is a no-op. */
-ACCEL_API void accel_fence_release(accel_fence *fence);
+ACCEL_API accel_result accel_fence_release(accel_fence *fence);
 
 /* ------------------------------------------------------------------------ */
 /* Topology                                                                   */
@@ -595,7 +615,7 @@ ACCEL_API accel_result accel_topology_create(accel_instance *instance, const acc
  * and kept until the instance is destroyed. */
 ACCEL_API accel_result accel_instance_get_topology(accel_instance *instance, const accel_topology **topology);
 /* For topologies from accel_topology_create. NULL is a no-op. */
-ACCEL_API void accel_topology_destroy(accel_topology *topology);
+ACCEL_API accel_result accel_topology_destroy(accel_topology *topology);
 
 ACCEL_API uint32_t accel_topology_node_count(const accel_topology *topology);
 ACCEL_API accel_result accel_topology_get_node(const accel_topology *topology, uint32_t index,
@@ -649,7 +669,7 @@ ACCEL_API accel_result accel_topology_export(const accel_topology *topology, acc
 ACCEL_API accel_result accel_pipeline_parse(const char *json, size_t size, const char *source,
                                             accel_pipeline **pipeline);
 ACCEL_API accel_result accel_pipeline_load(const char *path, accel_pipeline **pipeline);
-ACCEL_API void accel_pipeline_destroy(accel_pipeline *pipeline);
+ACCEL_API accel_result accel_pipeline_destroy(accel_pipeline *pipeline);
 
 typedef struct accel_pipeline_buffer {
     uint32_t struct_size;
@@ -767,7 +787,7 @@ ACCEL_API const char *accel_constraint_string(accel_constraint constraint);
  */
 ACCEL_API accel_result accel_place(const accel_topology *topology, const accel_pipeline *pipeline,
                                    const accel_place_options *options, accel_plan **plan);
-ACCEL_API void accel_plan_destroy(accel_plan *plan);
+ACCEL_API accel_result accel_plan_destroy(accel_plan *plan);
 
 typedef struct accel_plan_summary {
     uint32_t struct_size;
@@ -967,7 +987,7 @@ ACCEL_API accel_result accel_run_execute(accel_run *run, accel_run_result *resul
 ACCEL_API void accel_run_cancel(accel_run *run);
 
 /* NULL is a no-op. Not while accel_run_execute is running. */
-ACCEL_API void accel_run_destroy(accel_run *run);
+ACCEL_API accel_result accel_run_destroy(accel_run *run);
 
 #ifdef __cplusplus
 }
