@@ -22,9 +22,10 @@
  *   ACCEL_CPU_HANG_AFTER=N    fault injection for tests of the loader's
  *                             device timeout: the Nth submission after
  *                             driver_init (counting from 1, over every
- *                             queue) never completes: its queue's worker
- *                             blocks until the queue is destroyed, then
- *                             fails it with ACCEL_ERROR_DEVICE_LOST.
+ *                             queue) and every later one never complete:
+ *                             a queue's worker blocks until the queue is
+ *                             destroyed, then fails them with
+ *                             ACCEL_ERROR_DEVICE_LOST.
  *                             Unset, empty or 0: off.
  *   ACCEL_CPU_DISABLE_SSE42=1 compute CRC-32C with the portable tables
  *                             instead of ISA-L or the SSE4.2 instruction
@@ -271,7 +272,7 @@ static accel_icd_result cpu_init(const accel_icd_init_info *init, void **handle)
     }
     drv->device.driver = drv;
     drv->fault_after = fault_after_from_env("ACCEL_CPU_FAULT_AFTER", "and later will fail with device lost");
-    drv->hang_after = fault_after_from_env("ACCEL_CPU_HANG_AFTER", "will never complete");
+    drv->hang_after = fault_after_from_env("ACCEL_CPU_HANG_AFTER", "and later will never complete");
     const char *no_sse = secure_getenv("ACCEL_CPU_DISABLE_SSE42");
     cpu__crc32c_setup(!(no_sse && *no_sse && strcmp(no_sse, "0") != 0));
     cpu__fence_pool_init(drv);

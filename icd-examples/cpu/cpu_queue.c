@@ -48,9 +48,9 @@
  * accel.h), and queue_submit still returns a fence for it. Fault injection
  * (ACCEL_CPU_FAULT_AFTER, see cpu_driver.c) marks the Nth and later
  * submissions of the driver as lost; ACCEL_CPU_HANG_AFTER makes the Nth
- * one hang (a device that stops answering): the worker blocks on it until
- * the queue is destroyed, then fails it and every later one with
- * ACCEL_ERROR_DEVICE_LOST. Fences may be released, and the queue
+ * and later ones hang (a device that stops answering): a worker blocks on
+ * the first of them in its queue until the queue is destroyed, then fails
+ * it and every later one with ACCEL_ERROR_DEVICE_LOST. Fences may be released, and the queue
  * destroyed, while such work is pending (after the loader's device
  * timeout).
  *
@@ -594,7 +594,7 @@ accel_icd_result cpu__queue_submit(void *queue, const accel_icd_submit *submit, 
     if (drv->fault_after || drv->hang_after) {
         uint64_t n = atomic_fetch_add_explicit(&drv->submissions, 1, memory_order_relaxed) + 1;
         f->lost = drv->fault_after && n >= drv->fault_after;
-        f->hang = n == drv->hang_after;
+        f->hang = drv->hang_after && n >= drv->hang_after;
     }
 
     /* Hand over: the fence, then the slot's sequence number. */

@@ -93,7 +93,7 @@ static void test_silent_devices_cpu_hang_is_device_loss(void **state)
 static void test_silent_devices_poll_and_any(void **state)
 {
     (void)state;
-    accel_instance *inst = cpu_instance("1", "200");
+    accel_instance *inst = cpu_instance("2", "200");
     accel_device *cpu = ts_device_of(inst, "cpu");
     accel_queue *q1, *q2;
     assert_int_equal(accel_queue_create(cpu, 0, &q1), ACCEL_SUCCESS);
@@ -101,9 +101,9 @@ static void test_silent_devices_poll_and_any(void **state)
     ts_env_restore();
     accel_function *fn = builtin(cpu, "accel.noop");
     accel_fence *hung, *fine;
-    assert_int_equal(noop(q1, fn, &hung), ACCEL_SUCCESS);
-    assert_int_equal(noop(q2, fn, &fine), ACCEL_SUCCESS);
+    assert_int_equal(noop(q2, fn, &fine), ACCEL_SUCCESS); /* the 1st submission runs */
     assert_int_equal(accel_fence_wait(&fine, 1, true, UINT64_MAX), ACCEL_SUCCESS);
+    assert_int_equal(noop(q1, fn, &hung), ACCEL_SUCCESS); /* the 2nd hangs */
     accel_result r;
     struct timespec nap = {0, 5000000};
     while ((r = accel_fence_status(hung)) == ACCEL_NOT_READY)
@@ -118,6 +118,38 @@ static void test_silent_devices_poll_and_any(void **state)
     accel_fence_release(fine);
     accel_queue_destroy(q1);
     accel_queue_destroy(q2);
+    accel_function_destroy(fn);
+    accel_instance_destroy(inst);
+}
+
+/* ACCEL_DEVICE_TIMEOUT_MS=0: no timeout for that queue; its hung fence
+ * stays pending. When another queue of the device, created with a
+ * timeout, finds the device lost, the first queue's fences fail too. */
+static void test_silent_devices_timeout_zero(void **state)
+{
+    (void)state;
+    accel_instance *inst = cpu_instance("1", "0");
+    accel_device *cpu = ts_device_of(inst, "cpu");
+    accel_queue *never, *timed;
+    assert_int_equal(accel_queue_create(cpu, 0, &never), ACCEL_SUCCESS);
+    ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", "200");
+    assert_int_equal(accel_queue_create(cpu, 0, &timed), ACCEL_SUCCESS);
+    ts_env_restore();
+    accel_function *fn = builtin(cpu, "accel.noop");
+    accel_fence *a, *b;
+    assert_int_equal(noop(never, fn, &a), ACCEL_SUCCESS);
+    /* Nothing with a timeout is pending: only the caller's timeout ends this. */
+    assert_int_equal(accel_fence_wait(&a, 1, true, 300000000ull), ACCEL_TIMEOUT);
+    assert_int_equal(accel_fence_status(a), ACCEL_NOT_READY);
+    assert_int_equal(noop(timed, fn, &b), ACCEL_SUCCESS);
+    assert_int_equal(accel_fence_wait(&b, 1, true, UINT64_MAX), ACCEL_ERROR_DEVICE_LOST);
+    assert_int_equal(accel_fence_status(a), ACCEL_ERROR_DEVICE_LOST);
+    assert_int_equal(accel_fence_wait(&a, 1, true, UINT64_MAX), ACCEL_ERROR_DEVICE_LOST);
+    assert_non_null(strstr(accel_last_error_message(), "the device is lost"));
+    accel_fence_release(a);
+    accel_fence_release(b);
+    accel_queue_destroy(never);
+    accel_queue_destroy(timed);
     accel_function_destroy(fn);
     accel_instance_destroy(inst);
 }
@@ -363,6 +395,7 @@ int main(void)
     const struct CMUnitTest cpu_tests[] = {
         cmocka_unit_test(test_silent_devices_cpu_hang_is_device_loss),
         cmocka_unit_test(test_silent_devices_poll_and_any),
+        cmocka_unit_test(test_silent_devices_timeout_zero),
         cmocka_unit_test(test_silent_devices_timeout_variable),
     };
     const struct CMUnitTest emulator_tests[] = {
