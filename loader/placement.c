@@ -11,10 +11,14 @@
  * has what they share. plan.c holds the plan's storage and reads it out
  * (getters, text and JSON).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "loader.h"
+#include "os.h"
 #include "placement_internal.h"
 
 const char *accel_constraint_string(accel_constraint constraint)
@@ -56,6 +60,22 @@ static accel_result read_options(const accel_place_options *options, accel_place
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
                             "accel_place: options->process_pasid_bits %u is more than 32",
                             o->process_pasid_bits);
+    /* The search always has a time limit (docs/limits.md). */
+    if (o->time_limit_ns == 0) {
+        const char *env = accel__getenv("ACCEL_PLACE_TIME_LIMIT_MS");
+        o->time_limit_ns = ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS;
+        if (env && *env) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long ms = strtoull(env, &end, 10);
+            if (errno || *end || ms == 0 || ms > UINT64_MAX / 1000000 || *env < '0' || *env > '9')
+                return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                                    "accel_place: ACCEL_PLACE_TIME_LIMIT_MS=\"%.40s\" is not a number of "
+                                    "milliseconds (1 or more)",
+                                    env);
+            o->time_limit_ns = (uint64_t)ms * 1000000;
+        }
+    }
     return ACCEL_SUCCESS;
 }
 
@@ -107,6 +127,8 @@ static accel_result place_once(const accel_topology *topology, const accel_pipel
         return accel__error(ACCEL_ERROR_OUT_OF_HOST_MEMORY, "accel_place: out of host memory");
     if (stream_only)
         o.flags |= ACCEL__PLACE_STREAM_ONLY;
+    uint64_t started = now_ns();
+    pl->time_limit_ns = o.time_limit_ns;
     if ((r = accel__pl_pc_init(&c, topology, pipeline, &o)) || (r = accel__pl_plan_skeleton(&c, pl)))
         goto fail;
 
@@ -173,9 +195,13 @@ static accel_result place_once(const accel_topology *topology, const accel_pipel
     }
     pl->explored = c.nodes;
     pl->optimal = !c.timed_out;
+    pl->search_ns = now_ns() - started;
     if (c.best == INF && c.timed_out) {
         pl->constraint = ACCEL_CONSTRAINT_NONE;
-        pl->detail = accel__plan_arena_add(pl, "the search stopped at the time limit before it found a plan");
+        char why[128];
+        snprintf(why, sizeof(why), "the search stopped early after %llu ms (time limit %llu ms) before it found a plan",
+                 (unsigned long long)(pl->search_ns / 1000000), (unsigned long long)(o.time_limit_ns / 1000000));
+        pl->detail = accel__plan_arena_add(pl, why);
         goto infeasible;
     }
     if (c.best == INF) {

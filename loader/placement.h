@@ -170,6 +170,8 @@ struct accel_plan {
     bool feasible, optimal;
     double cost, lower_bound;
     uint64_t explored;
+    uint64_t search_ns;     /* how long the search ran */
+    uint64_t time_limit_ns; /* its limit (never 0) */
     uint32_t pasid_bits;
     uint32_t pipeline_name, source;
     accel_constraint constraint;

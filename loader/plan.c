@@ -354,9 +354,12 @@ static void describe(const accel_plan *pl, bool explain, accel__text *t)
         accel__tx(t, "\n  %s\n", accel__plan_str(pl, pl->detail));
     } else {
         fmt_ns(a, sizeof(a), throughput(pl) ? pl->bottleneck : pl->cost);
+        char early[96];
+        snprintf(early, sizeof(early), "stopped early after %llu ms: best found so far",
+                 (unsigned long long)(pl->search_ns / 1000000));
         accel__tx(t, "pipeline %s: estimated %s%s (%s; %llu search nodes", accel__plan_str(pl, pl->pipeline_name), a,
-                  throughput(pl) ? " per pass, streamed" : "",
-                  pl->optimal ? "optimal" : "best found at the time limit", (unsigned long long)pl->explored);
+                  throughput(pl) ? " per pass, streamed" : "", pl->optimal ? "optimal" : early,
+                  (unsigned long long)pl->explored);
         if (!pl->optimal) {
             fmt_ns(b, sizeof(b), pl->lower_bound);
             accel__tx(t, "; lower bound %s", b);

@@ -30,6 +30,11 @@ accel_result accel_program_load(accel_device *dev, accel_program_format format, 
     if (!dev || !data || !out)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_program_load: %s is NULL",
                             !dev ? "device" : !data ? "data" : "program");
+    if ((format == ACCEL_PROGRAM_FORMAT_OPENCL_C || format == ACCEL_PROGRAM_FORMAT_SPIRV) &&
+        size > ACCEL_PROGRAM_MAX_SIZE)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
+                            "accel_program_load: a program of %zu bytes; the limit is %u (ACCEL_PROGRAM_MAX_SIZE)",
+                            size, ACCEL_PROGRAM_MAX_SIZE);
     accel_result r = need_entries(dev, "accel_program_load", true);
     if (r)
         return r;

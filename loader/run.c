@@ -326,6 +326,65 @@ static int slurp(accel_run *run, uint32_t b, unsigned char **data, uint64_t *siz
     return 0;
 }
 
+/* Before anything is allocated: the buffers planned on one memory node must
+ * fit its capacity (where the topology knows it), and those on host memory
+ * the machine's physical memory. The error names the node and its largest
+ * buffer (docs/limits.md). */
+static int check_memory_request(accel_run *run, const whole *w)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    uint64_t host_total = 0;
+    int32_t host_largest = -1;
+    for (uint32_t b = 0; b < run->nb; b++) {
+        uint32_t node = run->plan->buffers[b].home;
+        accel_topology_node home = {.struct_size = sizeof(home)};
+        if (accel_topology_get_node(run->topo, node, &home) != ACCEL_SUCCESS)
+            continue;
+        bool host = home.memory_kind != ACCEL_MEMORY_KIND_DEVICE && home.memory_kind != ACCEL_MEMORY_KIND_FPGA_BANK;
+        uint64_t need = 0;
+        int32_t largest = -1;
+        bool first = true;
+        /* Each node once: at its first buffer, over all of its buffers. */
+        for (uint32_t k = 0; k < run->nb && first; k++) {
+            if (run->plan->buffers[k].home != node)
+                continue;
+            if (k < b) {
+                first = false;
+                break;
+            }
+            uint64_t n = w->bytes[k] ? w->bytes[k] : 1;
+            need = need > UINT64_MAX - n ? UINT64_MAX : need + n;
+            if (largest < 0 || n > w->bytes[largest])
+                largest = (int32_t)k;
+        }
+        if (!first)
+            continue;
+        if (home.capacity && need > home.capacity) {
+            accel__run_fail(run, host ? ACCEL_ERROR_OUT_OF_HOST_MEMORY : ACCEL_ERROR_OUT_OF_DEVICE_MEMORY, -1, -1,
+                            "the plan puts %llu bytes of buffers on %s, which holds %llu; the largest is buffer %s "
+                            "(%llu bytes); nothing was allocated",
+                            (unsigned long long)need, home.name, (unsigned long long)home.capacity,
+                            run->pipeline->buffers[largest].pub.name, (unsigned long long)w->bytes[largest]);
+            return -1;
+        }
+        if (host) {
+            host_total = host_total > UINT64_MAX - need ? UINT64_MAX : host_total + need;
+            if (host_largest < 0 || w->bytes[largest] > w->bytes[host_largest])
+                host_largest = largest;
+        }
+    }
+    if (phys && host_total > phys) {
+        accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1,
+                        "the plan's buffers in host memory need %llu bytes, more than this machine's %llu; the "
+                        "largest is buffer %s (%llu bytes); nothing was allocated",
+                        (unsigned long long)host_total, (unsigned long long)phys,
+                        run->pipeline->buffers[host_largest].pub.name, (unsigned long long)w->bytes[host_largest]);
+        return -1;
+    }
+    return 0;
+}
+
 static int alloc_buffers(accel_run *run, whole *w)
 {
     bool *done = accel__calloc(run->nb + 1, sizeof(*done));
@@ -349,6 +408,8 @@ static int alloc_buffers(accel_run *run, whole *w)
     }
     for (uint32_t b = 0; b < run->nb; b++)
         size_of(run, w, b, done, 0);
+    if (check_memory_request(run, w))
+        goto out;
     for (uint32_t b = 0; b < run->nb; b++) {
         const accel_pipeline_buffer *pb = &run->pipeline->buffers[b].pub;
         accel_topology_node home = {.struct_size = sizeof(home)};

@@ -433,8 +433,11 @@ ACCEL_API accel_result accel_function_arg_node(const accel_function *function, u
  * compiler (may be NULL). On a build failure returns the driver's error and
  * the compiler log is in accel_last_error_message(). For
  * ACCEL_PROGRAM_FORMAT_ELF, `data` is the path of the shared object (a
- * NUL-terminated string, size ignored); see docs/programs.md.
+ * NUL-terminated string, size ignored); see docs/programs.md. A source or
+ * SPIR-V program of more than ACCEL_PROGRAM_MAX_SIZE bytes is
+ * ACCEL_ERROR_INVALID_ARGUMENT (docs/limits.md).
  */
+#define ACCEL_PROGRAM_MAX_SIZE (64u << 20)
 ACCEL_API accel_result accel_program_load(accel_device *device, accel_program_format format, const void *data,
                                           size_t size, const char *options, accel_program **program);
 
@@ -753,13 +756,19 @@ typedef enum accel_place_objective {
                                             stream form's (e.g. "crc32c.stream") where the
                                             device has one (docs/pipelines.md, "Chunk size") */
 
+/* The search's time limit when neither the options nor the environment give
+ * one (docs/limits.md): a plan found by then is returned, not optimal. */
+#define ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS (10ull * 1000 * 1000 * 1000)
+
 typedef struct accel_place_options {
     uint32_t struct_size;
     uint32_t flags;              /* ACCEL_PLACE_* */
     uint32_t process_pasid_bits; /* bits the process's PASID needs; SVA devices with a
                                     narrower PASID cannot be used; 0: 1 bit */
     uint32_t iommu_contexts;     /* budget of IOMMU contexts for non-SVA devices; 0 = unlimited */
-    uint64_t time_limit_ns;      /* stop the search and return the best plan found; 0 = none */
+    uint64_t time_limit_ns;      /* stop the search and return the best plan found;
+                                    0: $ACCEL_PLACE_TIME_LIMIT_MS if set, else
+                                    ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS */
     /* ---- appended ---- */
     accel_place_objective objective; /* what the search minimizes; 0: latency */
 } accel_place_options;

@@ -799,6 +799,52 @@ static void test_run_progress_and_errors(void **state)
     free(data);
 }
 
+/* A plan whose buffers need more memory than the machine has fails before
+ * anything is allocated, naming the largest buffer (docs/limits.md). */
+static void test_run_memory_over_machine(void **state)
+{
+    (void)state;
+    char *sub = ts_printf("%s/over", dir);
+    ts_mkdirs(sub);
+    char *in = ts_printf("%s/in.zz", sub);
+    write_file(in, "x", 1);
+    accel_pipeline *p = NULL;
+    assert_int_equal(accel_pipeline_parse(zlib_pipeline, strlen(zlib_pipeline), "over", &p), ACCEL_SUCCESS);
+    assert_int_equal(accel_pipeline_set_buffer_bytes(p, buffer_index(p, "plain"), 1ull << 50), ACCEL_SUCCESS);
+    accel_place_options po = {.struct_size = sizeof(po)};
+    accel_plan *plan = NULL;
+    assert_int_equal(accel_place(topo, p, &po, &plan), ACCEL_SUCCESS);
+    accel_run_options o = {.struct_size = sizeof(o), .flags = ACCEL_RUN_WHOLE_BUFFER, .input_dir = sub};
+    accel_run *run = NULL;
+    assert_int_equal(accel_run_create(inst, topo, p, plan, &o, &run), ACCEL_SUCCESS);
+    accel_run_result res = {.struct_size = sizeof(res)};
+    accel_result r = accel_run_execute(run, &res);
+    assert_true(r == ACCEL_ERROR_OUT_OF_HOST_MEMORY || r == ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    const char *msg = accel_last_error_message();
+    /* packed is plain's size and a little more: the largest. */
+    if (!strstr(msg, "the largest is buffer packed (1126012496833325 bytes); nothing was allocated") ||
+        (!strstr(msg, "bytes of buffers on ") && !strstr(msg, "more than this machine's")))
+        fail_msg("message: %s", msg);
+    assert_int_equal(res.buffer_bytes, 0);
+    accel_run_destroy(run);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    free(in);
+    free(sub);
+    /* A program source over ACCEL_PROGRAM_MAX_SIZE is refused before the
+     * driver sees a byte of it. */
+    uint32_t count = 1;
+    accel_device *dev = NULL;
+    assert_int_equal(accel_enumerate_devices(inst, &count, &dev), ACCEL_SUCCESS);
+    accel_program *prog = NULL;
+    assert_int_equal(accel_program_load(dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, "x", (size_t)ACCEL_PROGRAM_MAX_SIZE + 1,
+                                        NULL, &prog),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_null(prog);
+    if (!strstr(accel_last_error_message(), "the limit is 67108864 (ACCEL_PROGRAM_MAX_SIZE)"))
+        fail_msg("message: %s", accel_last_error_message());
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -830,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_run_corrupt_chunk),  cmocka_unit_test(test_run_device_lost),
         cmocka_unit_test(test_run_deflate_twice),  cmocka_unit_test(test_run_cancel),
         cmocka_unit_test(test_run_bindings),       cmocka_unit_test(test_run_progress_and_errors),
+        cmocka_unit_test(test_run_memory_over_machine),
     };
     return cmocka_run_group_tests_name("run", tests, group_setup, group_teardown);
 }

@@ -770,9 +770,25 @@ static void test_placement_time_limit(void **state)
     assert_int_equal(accel_plan_describe(plan, false, NULL, 0, &n), ACCEL_SUCCESS);
     char *d = malloc(n);
     assert_int_equal(accel_plan_describe(plan, false, d, n, NULL), ACCEL_SUCCESS);
-    assert_contains(d, "best found at the time limit");
+    assert_contains(d, "stopped early after ");
+    assert_contains(d, " ms: best found so far");
     free(d);
     accel_plan_destroy(plan);
+    /* Without a limit in the options, ACCEL_PLACE_TIME_LIMIT_MS gives it
+     * (else ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS); a bad value is refused. */
+    o.time_limit_ns = 0;
+    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "1", 1);
+    plan = place_ok(t, p, &o);
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    assert_true(s.feasible);
+    assert_false(s.optimal);
+    accel_plan_destroy(plan);
+    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "1ms", 1);
+    plan = NULL;
+    assert_int_equal(accel_place(t, p, &o, &plan), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_null(plan);
+    assert_contains(accel_last_error_message(), "ACCEL_PLACE_TIME_LIMIT_MS=\"1ms\" is not a number of milliseconds");
+    unsetenv("ACCEL_PLACE_TIME_LIMIT_MS");
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
 }
