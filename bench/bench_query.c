@@ -8,7 +8,8 @@
  * The direct side loads its own copy of the library the loader loaded (a driver is negotiated
  * and initialized once per load, so it must not share the loader's mapping). Both sides run
  * the same driver code from the same file, so the difference is the loader's dispatch: the
- * call into libaccel-loader, its argument check and the indirect call.
+ * call into libaccel-loader, its argument checks (NULL, and the device's tag, which makes a
+ * device of a destroyed instance ACCEL_ERROR_INVALID_HANDLE) and the indirect call.
  *
  * As an anchor, the same comparison for OpenCL: clGetDeviceInfo(dev, CL_DEVICE_TYPE) through
  * the system's ICD loader (libOpenCL.so.1, opened at run time) versus the ICD's own dispatch
@@ -41,6 +42,7 @@
  * cost of reading it, and short enough that 31 of them fit in well under a second. */
 #define ACCEL_CALLS 1000000u
 #define CL_CALLS 200000u
+#define FENCE_CALLS 200000u
 
 static volatile uint64_t sink;
 
@@ -99,6 +101,47 @@ static BENCH_LOOP_ATTRS uint64_t loop_loader_plt(const accel_device *obj, uint64
         acc += (uint64_t)v;
     }
     return acc;
+}
+
+/* A call that checks a destroyable handle (docs/using-the-api.md, "Handles"): the status of
+ * a fence that is already complete touches no driver, so what it costs is the loader's own
+ * work, the handle's pin and unpin included. */
+static BENCH_LOOP_ATTRS uint64_t loop_fence_status(accel_fence *fence, uint64_t n)
+{
+    uint64_t acc = 0;
+    BENCH_OPAQUE(fence);
+    for (uint64_t i = 0; i < n; i++)
+        acc += (uint64_t)accel_fence_status(fence);
+    return acc;
+}
+
+/* Median ns per accel_fence_status of a complete fence of the cpu device; < 0 if no fence
+ * could be made. */
+static double time_fence_status(accel_device *dev)
+{
+    accel_queue *q = NULL;
+    accel_function *noop = NULL;
+    accel_fence *f = NULL;
+    double ns[BENCH_ROUNDS], med = -1.0;
+    if (accel_queue_create(dev, 0, &q) != ACCEL_SUCCESS ||
+        accel_function_get(dev, NULL, "accel.noop", &noop) != ACCEL_SUCCESS)
+        goto out;
+    accel_submit_info si = {.struct_size = sizeof(si), .function = noop};
+    if (accel_queue_submit(q, &si, &f) != ACCEL_SUCCESS || accel_fence_wait(&f, 1, true, UINT64_MAX) != ACCEL_SUCCESS)
+        goto out;
+    for (int round = -BENCH_WARMUP_ROUNDS; round < BENCH_ROUNDS; round++) {
+        uint64_t t0 = bench_now_ns();
+        sink += loop_fence_status(f, FENCE_CALLS);
+        uint64_t t1 = bench_now_ns();
+        if (round >= 0)
+            ns[round] = (double)(t1 - t0) / (double)FENCE_CALLS;
+    }
+    med = bench_median(ns, BENCH_ROUNDS);
+out:
+    accel_fence_release(f);
+    accel_function_destroy(noop);
+    accel_queue_destroy(q);
+    return med;
 }
 
 #ifdef ACCEL_BENCH_HAVE_CL
@@ -410,6 +453,13 @@ int main(int argc, char **argv)
            med[T_DIRECT], med[T_DIRECT2], med[T_DIRECT2] - med[T_DIRECT]);
     if (cl.available && !cl.is_pocl)
         printf("note: PoCL not found; the OpenCL anchor used platform \"%s\"\n", cl.platform);
+    double fence_ns = time_fence_status(dev);
+    if (fence_ns >= 0)
+        printf("handle check: accel_fence_status of a complete fence (no driver call)  %6.2f ns   median of %d "
+               "batches of %u\n",
+               fence_ns, BENCH_ROUNDS, FENCE_CALLS);
+    else
+        printf("handle check: no fence of the cpu device: %s\n", accel_last_error_message());
     status = 0;
 
 out:
