@@ -223,88 +223,132 @@ static void export_dot(const accel_topology *t, sbuf *b)
     sb_printf(b, "}\n");
 }
 
-static json_object *jstr_or_null(const char *s)
+/* Every json-c allocation is checked: a failed one sets *bad, and the export
+ * fails with ACCEL_ERROR_OUT_OF_HOST_MEMORY instead of writing a document
+ * with values missing. (A JSON null is json-c's NULL, never a failure.) */
+static json_object *jcheck(bool *bad, json_object *v)
 {
-    return s ? json_object_new_string(s) : json_object_new_null();
+    if (!v)
+        *bad = true;
+    return v;
 }
 
-static json_object *jnode_name(const accel_topology *t, int32_t i)
+static json_object *jstr(bool *bad, const char *s)
 {
-    return i >= 0 && (uint32_t)i < t->node_count ? jstr_or_null(t->nodes[i].name) : json_object_new_null();
+    return jcheck(bad, json_object_new_string(s));
 }
 
-static json_object *json_node(const accel_topology *t, uint32_t i)
+static json_object *ju64(bool *bad, uint64_t v)
+{
+    return jcheck(bad, json_object_new_uint64(v));
+}
+
+static json_object *ji64(bool *bad, int64_t v)
+{
+    return jcheck(bad, json_object_new_int64(v));
+}
+
+static json_object *jbool(bool *bad, bool v)
+{
+    return jcheck(bad, json_object_new_boolean(v));
+}
+
+static void jadd(bool *bad, json_object *o, const char *key, json_object *v)
+{
+    if (!o || json_object_object_add(o, key, v)) {
+        json_object_put(v);
+        *bad = true;
+    }
+}
+
+static void jpush(bool *bad, json_object *a, json_object *v)
+{
+    if (!a || json_object_array_add(a, v)) {
+        json_object_put(v);
+        *bad = true;
+    }
+}
+
+static json_object *jstr_or_null(bool *bad, const char *s)
+{
+    return s ? jstr(bad, s) : NULL;
+}
+
+static json_object *jnode_name(bool *bad, const accel_topology *t, int32_t i)
+{
+    return i >= 0 && (uint32_t)i < t->node_count ? jstr_or_null(bad, t->nodes[i].name) : NULL;
+}
+
+static json_object *json_node(bool *bad, const accel_topology *t, uint32_t i)
 {
     static const char *const kinds[] = {"unknown", "cpuset", "memory", "device"};
     const accel__topo_node *n = &t->nodes[i];
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "index", json_object_new_int64(i));
-    json_object_object_add(o, "name", jstr_or_null(n->name));
-    json_object_object_add(o, "kind", json_object_new_string(NAME_OF(kinds, n->kind)));
-    json_object_object_add(o, "parent", jnode_name(t, n->parent));
+    json_object *o = jcheck(bad, json_object_new_object());
+    if (!o)
+        return NULL;
+    jadd(bad, o, "index", ji64(bad, i));
+    jadd(bad, o, "name", jstr_or_null(bad, n->name));
+    jadd(bad, o, "kind", jstr(bad, NAME_OF(kinds, n->kind)));
+    jadd(bad, o, "parent", jnode_name(bad, t, n->parent));
     if (n->kind == ACCEL_TOPOLOGY_NODE_CPUSET) {
-        json_object_object_add(o, "cpuset", jstr_or_null(n->cpuset));
+        jadd(bad, o, "cpuset", jstr_or_null(bad, n->cpuset));
     } else if (n->kind == ACCEL_TOPOLOGY_NODE_MEMORY) {
-        json_object_object_add(o, "memory_kind",
-                               json_object_new_string(NAME_OF(memory_kind_names, n->memory_kind)));
-        json_object_object_add(o, "capacity", json_object_new_uint64(n->capacity));
-        json_object_object_add(
-            o, "numa_node", n->numa_node >= 0 ? json_object_new_int(n->numa_node) : json_object_new_null());
-        json_object_object_add(o, "owner", jnode_name(t, n->owner_device));
+        jadd(bad, o, "memory_kind", jstr(bad, NAME_OF(memory_kind_names, n->memory_kind)));
+        jadd(bad, o, "capacity", ju64(bad, n->capacity));
+        jadd(bad, o, "numa_node", n->numa_node >= 0 ? ji64(bad, n->numa_node) : NULL);
+        jadd(bad, o, "owner", jnode_name(bad, t, n->owner_device));
     } else if (n->kind == ACCEL_TOPOLOGY_NODE_DEVICE) {
         char uuid[33];
         accel_uuid_to_string(n->uuid, uuid);
-        json_object_object_add(o, "label", jstr_or_null(n->label));
-        json_object_object_add(o, "simulated", json_object_new_boolean(n->device == NULL));
-        json_object_object_add(o, "device_kind",
-                               json_object_new_string(accel_device_kind_string(n->device_kind)));
-        json_object_object_add(o, "driver", jstr_or_null(n->driver_name));
-        json_object_object_add(o, "driver_index", json_object_new_int64(n->driver_index));
-        json_object_object_add(o, "uuid", json_object_new_string(uuid));
-        json_object_object_add(o, "bus_address", jstr_or_null(n->bus_address));
-        json_object_object_add(o, "locality", jnode_name(t, n->locality));
-        json_object *flags = json_object_new_array();
+        jadd(bad, o, "label", jstr_or_null(bad, n->label));
+        jadd(bad, o, "simulated", jbool(bad, n->device == NULL));
+        jadd(bad, o, "device_kind", jstr(bad, accel_device_kind_string(n->device_kind)));
+        jadd(bad, o, "driver", jstr_or_null(bad, n->driver_name));
+        jadd(bad, o, "driver_index", ji64(bad, n->driver_index));
+        jadd(bad, o, "uuid", jstr(bad, uuid));
+        jadd(bad, o, "bus_address", jstr_or_null(bad, n->bus_address));
+        jadd(bad, o, "locality", jnode_name(bad, t, n->locality));
+        json_object *flags = jcheck(bad, json_object_new_array());
         if (n->device_flags & ACCEL_DEVICE_FLAG_SVA)
-            json_object_array_add(flags, json_object_new_string("sva"));
+            jpush(bad, flags, jstr(bad, "sva"));
         if (n->device_flags & ACCEL_DEVICE_FLAG_PARTITION)
-            json_object_array_add(flags, json_object_new_string("partition"));
+            jpush(bad, flags, jstr(bad, "partition"));
         if (n->device_flags & ACCEL_DEVICE_FLAG_ISOLATED)
-            json_object_array_add(flags, json_object_new_string("isolated"));
-        json_object_object_add(o, "flags", flags);
-        json_object_object_add(o, "pasid_bits", json_object_new_int64(n->pasid_bits));
-        json_object_object_add(o, "max_address_spaces", json_object_new_int64(n->max_address_spaces));
-        json_object_object_add(o, "available_instances",
-                               n->available_instances == ACCEL_INSTANCES_UNLIMITED
-                                   ? json_object_new_string("unlimited")
-                                   : json_object_new_int64(n->available_instances));
-        json_object *fns = json_object_new_array();
+            jpush(bad, flags, jstr(bad, "isolated"));
+        jadd(bad, o, "flags", flags);
+        jadd(bad, o, "pasid_bits", ji64(bad, n->pasid_bits));
+        jadd(bad, o, "max_address_spaces", ji64(bad, n->max_address_spaces));
+        jadd(bad, o, "available_instances",
+             n->available_instances == ACCEL_INSTANCES_UNLIMITED ? jstr(bad, "unlimited")
+                                                                 : ji64(bad, n->available_instances));
+        json_object *fns = jcheck(bad, json_object_new_array());
         for (uint32_t k = 0; k < n->function_count; k++) {
             const accel__topo_function *f = &n->functions[k];
-            json_object *fo = json_object_new_object();
-            json_object_object_add(fo, "name", jstr_or_null(f->name));
-            json_object_object_add(fo, "fixed_ns", json_object_new_uint64(f->fixed_ns));
-            json_object_object_add(fo, "bytes_per_second", json_object_new_uint64(f->bytes_per_second));
-            json_object_object_add(fo, "source", json_object_new_string(NAME_OF(source_names, f->source)));
-            json_object_array_add(fns, fo);
+            json_object *fo = jcheck(bad, json_object_new_object());
+            jadd(bad, fo, "name", jstr_or_null(bad, f->name));
+            jadd(bad, fo, "fixed_ns", ju64(bad, f->fixed_ns));
+            jadd(bad, fo, "bytes_per_second", ju64(bad, f->bytes_per_second));
+            jadd(bad, fo, "source", jstr(bad, NAME_OF(source_names, f->source)));
+            jpush(bad, fns, fo);
         }
-        json_object_object_add(o, "functions", fns);
+        jadd(bad, o, "functions", fns);
     }
     return o;
 }
 
-static json_object *json_link(const accel_topology *t, const accel__topo_link *l)
+static json_object *json_link(bool *bad, const accel_topology *t, const accel__topo_link *l)
 {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "from", jnode_name(t, (int32_t)l->from));
-    json_object_object_add(o, "to", jnode_name(t, (int32_t)l->to));
-    json_object_object_add(o, "kind", json_object_new_string(NAME_OF(link_kind_names, l->kind)));
-    json_object_object_add(o, "access", json_object_new_string(NAME_OF(access_names, l->access)));
-    json_object_object_add(o, "bandwidth_mbps", json_object_new_uint64(l->bandwidth_mbps));
-    json_object_object_add(o, "latency_ns", json_object_new_uint64(l->latency_ns));
-    json_object_object_add(o, "bandwidth_source",
-                           json_object_new_string(NAME_OF(source_names, l->bandwidth_source)));
-    json_object_object_add(o, "latency_source",
-                           json_object_new_string(NAME_OF(source_names, l->latency_source)));
+    json_object *o = jcheck(bad, json_object_new_object());
+    if (!o)
+        return NULL;
+    jadd(bad, o, "from", jnode_name(bad, t, (int32_t)l->from));
+    jadd(bad, o, "to", jnode_name(bad, t, (int32_t)l->to));
+    jadd(bad, o, "kind", jstr(bad, NAME_OF(link_kind_names, l->kind)));
+    jadd(bad, o, "access", jstr(bad, NAME_OF(access_names, l->access)));
+    jadd(bad, o, "bandwidth_mbps", ju64(bad, l->bandwidth_mbps));
+    jadd(bad, o, "latency_ns", ju64(bad, l->latency_ns));
+    jadd(bad, o, "bandwidth_source", jstr(bad, NAME_OF(source_names, l->bandwidth_source)));
+    jadd(bad, o, "latency_source", jstr(bad, NAME_OF(source_names, l->latency_source)));
     return o;
 }
 
@@ -319,13 +363,19 @@ static void export_json(const accel_topology *t, sbuf *b)
         b->failed = true;
         return;
     }
-    json_object_object_add(root, "source", jstr_or_null(t->source));
-    for (uint32_t i = 0; i < t->node_count; i++)
-        json_object_array_add(nodes, json_node(t, i));
-    for (uint32_t i = 0; i < t->link_count; i++)
-        json_object_array_add(links, json_link(t, &t->links[i]));
-    json_object_object_add(root, "nodes", nodes);
-    json_object_object_add(root, "links", links);
+    bool bad_ = false, *bad = &bad_;
+    jadd(bad, root, "source", jstr_or_null(bad, t->source));
+    for (uint32_t i = 0; i < t->node_count && !bad_; i++)
+        jpush(bad, nodes, json_node(bad, t, i));
+    for (uint32_t i = 0; i < t->link_count && !bad_; i++)
+        jpush(bad, links, json_link(bad, t, &t->links[i]));
+    jadd(bad, root, "nodes", nodes);
+    jadd(bad, root, "links", links);
+    if (bad_) {
+        json_object_put(root);
+        b->failed = true;
+        return;
+    }
     const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
     if (s) {
