@@ -94,6 +94,7 @@ typedef struct conf_suite {
     size_t test_glob_count;
     uint32_t group_mask;
     char self[4096]; /* this executable, for child processes */
+    char crash[512]; /* a crash outside any test, reported in the JUnit file */
 } conf_suite;
 
 extern conf_suite conf;

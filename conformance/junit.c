@@ -142,11 +142,13 @@ int conf_junit_write(const char *path, double seconds)
     double sum = 0;
     for (uint32_t i = 0; i < conf.device_count; i++)
         count(conf.devices[i].results, conf.devices[i].result_count, &tests, &failures, &skipped, &sum);
+    unsigned errors = conf.crash[0] ? 1 : 0;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f,
-            "<testsuites name=\"accel-conformance\" tests=\"%u\" failures=\"%u\" errors=\"0\" skipped=\"%u\" "
-            "time=\"%.3f\">\n",
-            tests, failures, skipped, seconds);
+    fprintf(
+        f,
+        "<testsuites name=\"accel-conformance\" tests=\"%u\" failures=\"%u\" errors=\"%u\" skipped=\"%u\" "
+        "time=\"%.3f\">\n",
+        tests + errors, failures, errors, skipped, seconds);
     for (uint32_t i = 0; i < conf.device_count; i++) {
         const conf_device *d = &conf.devices[i];
         /* Results are stored group after group. */
@@ -172,6 +174,17 @@ int conf_junit_write(const char *path, double seconds)
             fprintf(f, "  </testsuite>\n");
             start = end;
         }
+    }
+    if (errors) {
+        /* The process crashed outside any test: one error of the run. */
+        fprintf(
+            f,
+            "  <testsuite name=\"accel-conformance\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" "
+            "time=\"0.000\">\n");
+        fprintf(f, "    <testcase classname=\"accel-conformance.run\" name=\"process\" time=\"0.000\">\n");
+        fprintf(f, "      <error message=\"");
+        put_escaped(f, conf.crash);
+        fprintf(f, "\"/>\n    </testcase>\n  </testsuite>\n");
     }
     fprintf(f, "</testsuites>\n");
     return fclose(f) == 0 ? 0 : -1;

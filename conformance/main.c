@@ -430,15 +430,19 @@ static int supervise(void)
         if (shared->finished) {
             if (!WIFSIGNALED(status))
                 return WEXITSTATUS(status);
-            printf("%s: the process crashed (%s) after the tests, while it released the drivers\n", progname,
-                   how);
-            return 1;
+            snprintf(conf.crash, sizeof(conf.crash),
+                     "the driver crashed the process (%s) after the tests, while it released the drivers",
+                     how);
+            printf("%s: %s\n", progname, conf.crash);
+            return write_results(1);
         }
         if (!shared->running) {
             if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
                 return 2; /* the child said why */
-            printf("\n    FAIL: the driver crashed the process (%s) outside any test, while %s\n", how,
-                   shared->phase[0] ? shared->phase : "starting");
+            snprintf(conf.crash, sizeof(conf.crash),
+                     "the driver crashed the process (%s) outside any test, while %s", how,
+                     shared->phase[0] ? shared->phase : "starting");
+            printf("\n    FAIL: %s\n", conf.crash);
             print_summary();
             return write_results(1);
         }
@@ -624,9 +628,14 @@ static int scout_devices(void)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-    if (WIFSIGNALED(status))
-        fprintf(stderr, "%s: a driver crashed the process (signal %d, %s) while the devices were listed\n",
-                progname, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    if (WIFSIGNALED(status)) {
+        snprintf(conf.crash, sizeof(conf.crash),
+                 "a driver crashed the process (signal %d, %s) while the devices were listed",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+        printf("%s: FAIL: %s\n", progname, conf.crash);
+        munmap(sc, sizeof(*sc));
+        return write_results(1);
+    }
     if (rc == 0 && !(conf.devices = calloc(sc->count ? sc->count : 1, sizeof(*conf.devices))))
         rc = 2;
     for (uint32_t i = 0; rc == 0 && i < sc->count; i++) {

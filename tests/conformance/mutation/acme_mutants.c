@@ -131,6 +131,19 @@ static accel_icd_result mut_function_get(void *device, void *program, const char
     return r;
 }
 
+/* ---- devices ---- */
+
+static accel_icd_result mut_enumerate(void *handle, uint32_t *count, void **devices)
+{
+#ifdef MUT_CRASH_ENUMERATE
+    /* BUG: a wild pointer while the devices are listed. */
+    volatile uint32_t *volatile wild = NULL;
+    if (count)
+        *count = *wild;
+#endif
+    return acme_enumerate(handle, count, devices);
+}
+
 /* ---- device description ---- */
 
 static accel_icd_result mut_get_info(void *device, accel_icd_device_info *info)
@@ -174,9 +187,12 @@ static accel_icd_result mut_query(void *device, accel_device_param param, void *
 
 static void mut_detach(void *device, void *memory)
 {
+    void *volatile again = memory;
     acme_detach(device, memory);
 #ifdef MUT_DOUBLE_FREE
-    free(memory); /* BUG: freed twice; glibc aborts the process */
+    free(again); /* BUG: freed twice; glibc aborts the process */
+#else
+    (void)again;
 #endif
 }
 
@@ -445,6 +461,7 @@ ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
     if (!mut_table.struct_size) {
         mut_functions_init();
         mut_table = acme_table;
+        mut_table.enumerate_devices = mut_enumerate;
         mut_table.function_get = mut_function_get;
         mut_table.device_get_info = mut_get_info;
         mut_table.device_query = mut_query;
