@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -377,6 +378,14 @@ static void run_group(conf_device *d, const conf_group_def *g)
 
 /* ---- the supervising parent ---- */
 
+/* A child does not outlive the parent (killed by a harness's timeout). */
+static void die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+}
+
 static int write_results(int rc)
 {
     if (conf.junit_path && conf_junit_write(conf.junit_path, now_s() - suite_started)) {
@@ -406,6 +415,7 @@ static int supervise(void)
         conf.devices[i].results = (conf_result *)((char *)mem + head) + (size_t)i * per_device;
         conf.devices[i].result_capacity = per_device;
     }
+    pid_t parent = getpid();
     for (;;) {
         fflush(stdout);
         fflush(stderr);
@@ -415,8 +425,10 @@ static int supervise(void)
                     strerror(errno));
             return 2;
         }
-        if (pid == 0)
+        if (pid == 0) {
+            die_with_parent(parent);
             return -1;
+        }
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
@@ -596,6 +608,7 @@ static int scout_devices(void)
     }
     fflush(stdout);
     fflush(stderr);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "%s: cannot start a process: %s\n", progname, strerror(errno));
@@ -603,6 +616,7 @@ static int scout_devices(void)
         return 2;
     }
     if (pid == 0) {
+        die_with_parent(parent);
         int rc = collect_devices();
         if (rc == 0 && conf.device_count > CONF_MAX_DEVICES) {
             fprintf(stderr, "%s: %u devices are selected; the suite tests at most %u at once\n", progname,
