@@ -135,7 +135,7 @@ void accel__handle_retire_end(accel__handle_pin *pin);
 /* First statement of an internal free that may run without the public
  * destroy (an instance freeing what is left): the same, never failing. */
 #define ACCEL__HANDLE_RETIRE(h, type)                                                                        \
-    __attribute__((cleanup(accel__handle_retire_end))) accel__handle_pin ACCEL__HANDLE_VAR =                 \
+    __attribute__((cleanup(accel__handle_retire_end), unused)) accel__handle_pin ACCEL__HANDLE_VAR =         \
         accel__handle_retire_begin((h), (type), NULL, false)
 
 /* ---- devices ---- */
