@@ -425,7 +425,8 @@ static const struct mutant {
     {"async", true, NULL, NULL, "queues.in_order device-loss.fences_fail"},
     {"only_crc32c", false, NULL, NULL,
      "queues.in_order queues.wait_same_device queues.wait_across_drivers queues.fence_states "
-     "queues.fence_outlives_queue concurrency.one_queue concurrency.queue_per_thread "
+     "queues.fence_outlives_queue queues.failure_breaks_queue concurrency.one_queue "
+     "concurrency.queue_per_thread "
      "concurrency.fence_waiters "
      "concurrency.query_while_busy"},
     {"only_crc32c_async", true, NULL, NULL,
