@@ -1035,6 +1035,40 @@ static void test_handles_concurrent_double_destroy(void **state)
     }
 }
 
+/* Thousands of live handles at once (the registry grows, and entries leave
+ * from the middle of its probe runs): every live one stays usable, every
+ * destroyed one answers ACCEL_ERROR_INVALID_HANDLE. */
+static void test_handles_many(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    accel_pipeline **p = calloc(N, sizeof(*p));
+    assert_non_null(p);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(accel_pipeline_parse(pipeline_json, strlen(pipeline_json), "many.json", &p[i]),
+                         ACCEL_SUCCESS);
+    /* Destroy in a scattered order: every third, then every third of the
+     * rest shifted by one. */
+    for (int i = 0; i < N; i += 3)
+        assert_int_equal(accel_pipeline_destroy(p[i]), ACCEL_SUCCESS);
+    for (int i = 1; i < N; i += 3)
+        if (i % 2)
+            assert_int_equal(accel_pipeline_destroy(p[i]), ACCEL_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        bool dead = i % 3 == 0 || (i % 3 == 1 && i % 2);
+        if (dead) {
+            assert_int_equal(accel_pipeline_stage_count(p[i]), 0);
+            assert_int_equal(accel_pipeline_destroy(p[i]), ACCEL_ERROR_INVALID_HANDLE);
+        } else {
+            assert_int_equal(accel_pipeline_stage_count(p[i]), 1);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        if (!(i % 3 == 0 || (i % 3 == 1 && i % 2)))
+            assert_int_equal(accel_pipeline_destroy(p[i]), ACCEL_SUCCESS);
+    free(p);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1061,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_handles_fence_outlives_instance),
         cmocka_unit_test(test_handles_concurrent_destroy_and_use),
         cmocka_unit_test(test_handles_concurrent_double_destroy),
+        cmocka_unit_test(test_handles_many),
     };
     return cmocka_run_group_tests_name("handles", tests, group_setup, group_teardown);
 }
