@@ -188,9 +188,52 @@ accel_result accel_topology_destroy(accel_topology *t)
     accel__free(t->nodes);
     accel__free(t->links);
     accel__free(t->link_index);
+    accel__free(t->node_index);
     accel__free(t->source);
     accel__free(t);
     return ACCEL_SUCCESS;
+}
+
+static uint32_t name_slot(const char *name, uint32_t cap)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (uint32_t)(h ^ (h >> 32)) & (cap - 1);
+}
+
+/* Puts nodes[i] in the name index unless an earlier node has its name. */
+static void index_node(accel_topology *t, uint32_t i)
+{
+    const char *name = t->nodes[i].name;
+    if (!name)
+        return;
+    for (uint32_t s = name_slot(name, t->node_index_cap);; s = (s + 1) & (t->node_index_cap - 1)) {
+        uint32_t at = t->node_index[s];
+        if (at == 0) {
+            t->node_index[s] = i + 1;
+            return;
+        }
+        if (strcmp(t->nodes[at - 1].name, name) == 0)
+            return;
+    }
+}
+
+/* Makes room in the name index for one more node (at most half full). */
+static int grow_node_index(accel_topology *t)
+{
+    if ((uint64_t)(t->node_count + 1) * 2 <= t->node_index_cap)
+        return 0;
+    uint32_t cap = t->node_index_cap ? t->node_index_cap * 4 : 64;
+    uint32_t *index = accel__calloc(cap, sizeof(*index));
+    if (!index)
+        return -1;
+    accel__free(t->node_index);
+    t->node_index = index;
+    t->node_index_cap = cap;
+    for (uint32_t i = 0; i < t->node_count; i++)
+        index_node(t, i);
+    return 0;
 }
 
 int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node)
@@ -198,7 +241,7 @@ int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node
     if (t && t->node_count >= TOPOLOGY_NODES_MAX)
         limit_hit = "node";
     if (!t || !node || t->node_count >= TOPOLOGY_NODES_MAX ||
-        reserve((void **)&t->nodes, t->node_count, sizeof(*t->nodes)))
+        reserve((void **)&t->nodes, t->node_count, sizeof(*t->nodes)) || grow_node_index(t))
         return -1;
     accel__topo_node n = *node;
     n.function_count = 0;
@@ -226,10 +269,17 @@ int32_t accel__topology_add_node(accel_topology *t, const accel__topo_node *node
             if (strcmp(added->functions[k].name, f->name) == 0)
                 added->functions[k].output_ratio = f->output_ratio;
     }
+    index_node(t, index);
     return (int32_t)index;
 }
 
-static uint32_t link_slot(uint32_t from, uint32_t to, uint32_t cap)
+/* A slot of the link index holds the link's index + 1 in its low 26 bits
+ * (TOPOLOGY_LINKS_MAX is 2^25) and 6 more bits of its hash above them, so
+ * that a probe reads the link itself only when those bits match. */
+#define LINK_INDEX_BITS 26
+#define LINK_INDEX_MASK ((1u << LINK_INDEX_BITS) - 1)
+
+static uint64_t link_hash(uint32_t from, uint32_t to)
 {
     uint64_t h = (uint64_t)from << 32 | to;
     h ^= h >> 33;
@@ -237,7 +287,12 @@ static uint32_t link_slot(uint32_t from, uint32_t to, uint32_t cap)
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
-    return (uint32_t)h & (cap - 1);
+    return h;
+}
+
+static uint32_t link_tag(uint64_t h)
+{
+    return (uint32_t)(h >> 58) << LINK_INDEX_BITS;
 }
 
 /* Puts links[i] in the index unless an earlier link has its ends (find
@@ -245,14 +300,16 @@ static uint32_t link_slot(uint32_t from, uint32_t to, uint32_t cap)
 static void index_link(accel_topology *t, uint32_t i)
 {
     const accel__topo_link *l = &t->links[i];
-    uint32_t s = link_slot(l->from, l->to, t->link_index_cap);
-    for (;; s = (s + 1) & (t->link_index_cap - 1)) {
-        uint32_t at = t->link_index[s];
-        if (at == 0) {
-            t->link_index[s] = i + 1;
+    uint64_t h = link_hash(l->from, l->to);
+    uint32_t tag = link_tag(h);
+    for (uint32_t s = (uint32_t)h & (t->link_index_cap - 1);; s = (s + 1) & (t->link_index_cap - 1)) {
+        uint32_t v = t->link_index[s];
+        if (v == 0) {
+            t->link_index[s] = tag | (i + 1);
             return;
         }
-        if (t->links[at - 1].from == l->from && t->links[at - 1].to == l->to)
+        const accel__topo_link *o = &t->links[(v & LINK_INDEX_MASK) - 1];
+        if ((v & ~LINK_INDEX_MASK) == tag && o->from == l->from && o->to == l->to)
             return;
     }
 }
@@ -278,9 +335,9 @@ int32_t accel__topology_add_link(accel_topology *t, const accel__topo_link *link
     if (!t || !link || link->from >= t->node_count || link->to >= t->node_count ||
         t->link_count >= TOPOLOGY_LINKS_MAX || reserve((void **)&t->links, t->link_count, sizeof(*t->links)))
         return -1;
-    /* The index stays at most half full; it grows fourfold, to rebuild less. */
+    /* The index stays at most half full. */
     if ((uint64_t)(t->link_count + 1) * 2 > t->link_index_cap &&
-        rebuild_link_index(t, t->link_index_cap ? t->link_index_cap * 4 : 64))
+        rebuild_link_index(t, t->link_index_cap ? t->link_index_cap * 2 : 64))
         return -1;
     t->links[t->link_count] = *link;
     index_link(t, t->link_count);
@@ -328,12 +385,15 @@ const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint3
 {
     if (!t || !t->link_index_cap)
         return NULL;
-    for (uint32_t s = link_slot(from, to, t->link_index_cap);; s = (s + 1) & (t->link_index_cap - 1)) {
-        uint32_t at = t->link_index[s];
-        if (at == 0)
+    uint64_t h = link_hash(from, to);
+    uint32_t tag = link_tag(h);
+    for (uint32_t s = (uint32_t)h & (t->link_index_cap - 1);; s = (s + 1) & (t->link_index_cap - 1)) {
+        uint32_t v = t->link_index[s];
+        if (v == 0)
             return NULL;
-        if (t->links[at - 1].from == from && t->links[at - 1].to == to)
-            return &t->links[at - 1];
+        const accel__topo_link *l = &t->links[(v & LINK_INDEX_MASK) - 1];
+        if ((v & ~LINK_INDEX_MASK) == tag && l->from == from && l->to == to)
+            return l;
     }
 }
 
@@ -344,10 +404,15 @@ accel__topo_link *accel__topology_find_link_mut(accel_topology *t, uint32_t from
 
 int32_t accel__topology_find_node(const accel_topology *t, const char *name)
 {
-    for (uint32_t i = 0; i < t->node_count; i++)
-        if (t->nodes[i].name && strcmp(t->nodes[i].name, name) == 0)
-            return (int32_t)i;
-    return -1;
+    if (!t->node_index_cap || !name)
+        return -1;
+    for (uint32_t s = name_slot(name, t->node_index_cap);; s = (s + 1) & (t->node_index_cap - 1)) {
+        uint32_t at = t->node_index[s];
+        if (at == 0)
+            return -1;
+        if (strcmp(t->nodes[at - 1].name, name) == 0)
+            return (int32_t)(at - 1);
+    }
 }
 
 bool accel__topology_is_initiator(const accel__topo_node *n)
@@ -965,8 +1030,8 @@ static accel_result build_host(build *b, const char *xml)
     int numa = hwloc_get_nbobjs_by_type(b->hw, HWLOC_OBJ_NUMANODE);
     if (numa > (int)TOPOLOGY_NUMA_NODES_MAX)
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
-                            "topology %s: %d NUMA nodes, more than the %u supported", xml ? xml : "of this machine",
-                            numa, TOPOLOGY_NUMA_NODES_MAX);
+                            "topology %s: %d NUMA nodes, more than the %u supported",
+                            xml ? xml : "of this machine", numa, TOPOLOGY_NUMA_NODES_MAX);
     hwloc_bitmap_t *sets = NULL;
     if ((r = host_cpusets(b, &sets)))
         return r;

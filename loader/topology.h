@@ -68,6 +68,9 @@ struct accel_topology {
      * accel__topology_find_link is O(1) on topologies of millions of links. */
     uint32_t *link_index;
     uint32_t link_index_cap;        /* a power of two, or 0 */
+    /* name -> node index + 1, likewise, for accel__topology_find_node. */
+    uint32_t *node_index;
+    uint32_t node_index_cap;
 };
 
 /* Internal constructor used by tests and by placement benchmarks: an empty

@@ -278,6 +278,10 @@ static void test_many_numa_nodes(void **state)
     assert_null(accel__topology_find_link(t, 1, n));
     for (uint32_t i = 0; i < t->link_count; i++)
         assert_ptr_equal(accel__topology_find_link(t, t->links[i].from, t->links[i].to), &t->links[i]);
+    /* Every node is found by its name (the user file's names resolve so). */
+    for (uint32_t i = 0; i < t->node_count; i++)
+        assert_int_equal(accel__topology_find_node(t, t->nodes[i].name), (int32_t)i);
+    assert_int_equal(accel__topology_find_node(t, "node-none"), -1);
     accel_topology_destroy(t);
     free(user);
     free(path);
