@@ -103,11 +103,12 @@ accel_result accel_queue_create(accel_device *dev, uint32_t flags, accel_queue *
     return ACCEL_SUCCESS;
 }
 
-accel_result accel_queue_finish(accel_queue *q)
+/* accel_queue_finish without the handle check, for the loader's own calls
+ * on queues it knows are alive: listed in their instance (a queue another
+ * thread has begun to destroy is still finished, so that memory freed
+ * meanwhile waits for its work), or being destroyed by the caller. */
+static accel_result queue_finish(accel_queue *q)
 {
-    ACCEL__HANDLE_USE(q, ACCEL__HANDLE_QUEUE, "accel_queue_finish", ACCEL_ERROR_INVALID_HANDLE);
-    if (!q)
-        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_queue_finish: queue is NULL");
     pthread_mutex_lock(&q->lock);
     accel_fence *last = q->newest;
     if (last)
@@ -125,19 +126,29 @@ accel_result accel_queue_finish(accel_queue *q)
                                              q->error_detail[0] ? q->error_detail : accel_result_string(e));
 }
 
+accel_result accel_queue_finish(accel_queue *q)
+{
+    ACCEL__HANDLE_USE(q, ACCEL__HANDLE_QUEUE, "accel_queue_finish", ACCEL_ERROR_INVALID_HANDLE);
+    if (!q)
+        return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "accel_queue_finish: queue is NULL");
+    return queue_finish(q);
+}
+
 void accel__queues_finish_device(accel_instance *inst, const accel_device *dev)
 {
+    /* The list holds every queue not yet unlinked by its destroy, which
+     * takes this lock to unlink it: each is alive during the call. */
     pthread_mutex_lock(&inst->objects_lock);
     for (accel_queue *q = inst->queues; q; q = q->next)
         if (!dev || q->device == dev)
-            accel_queue_finish(q);
+            queue_finish(q);
     pthread_mutex_unlock(&inst->objects_lock);
 }
 
 static void destroy_queue(accel_queue *q)
 {
     ACCEL__HANDLE_RETIRE(q, ACCEL__HANDLE_QUEUE);
-    accel_queue_finish(q);
+    queue_finish(q);
     pthread_mutex_lock(&q->lock);
     q->stopping = true;
     pthread_cond_broadcast(&q->cond);
