@@ -745,7 +745,10 @@ static void usage(FILE *f)
             "  -l, --list                 list the groups and their tests, then exit\n"
             "  -v, --verbose              show the loader's and the drivers' messages\n"
             "  -h, --help                 show this help\n"
-            "      --version              show the version\n"
+            "      --version              show the version of accel-conformance and of the\n"
+            "                             loader library\n"
+            "\n"
+            "See accel-conformance(1) and accel-loader(7).\n"
             "\n"
             "Exit status: 0 all passed (known failures excepted), 1 a test failed,\n"
             "2 invalid usage or nothing to test.\n",
@@ -1001,7 +1004,10 @@ int main(int argc, char **argv)
         case 'l': list_tests(); return 0;
         case 'v': conf.verbose = true; break;
         case 'h': usage(stdout); return 0;
-        case OPT_VERSION: printf("%s %s\n", progname, accel_loader_version_string()); return 0;
+        case OPT_VERSION:
+            printf("accel-conformance %s\nlibaccel-loader %s\n", ACCEL_HEADER_VERSION_STRING,
+                   accel_loader_version_string());
+            return 0;
         default: usage(stderr); return 2;
         }
     }

@@ -67,6 +67,10 @@ static void usage(FILE *f)
             "      --calibrate-budget S with --calibrate: seconds per device and function\n"
             "                           (default 3; slow ones still get 3 calls at 3 sizes)\n"
             "  -h, --help               show this help and exit\n"
+            "  -V, --version            show the version of accel-run and of the loader\n"
+            "                           library and exit\n"
+            "\n"
+            "See accel-run(1) and accel-loader(7).\n"
             "\n"
             "Exit status: 0 on success, 1 if the pipeline is infeasible or a stage failed,\n"
             "2 on invalid usage, 130 when interrupted (no output is kept).\n",
@@ -490,6 +494,7 @@ int main(int argc, char **argv)
         {"calibrate-sizes", required_argument, NULL, OPT_CAL_SIZES},
         {"calibrate-budget", required_argument, NULL, OPT_CAL_BUDGET},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     bool plan_only = false, explain = false, json = false, quiet = false, calib = false, whole = false;
@@ -505,7 +510,7 @@ int main(int argc, char **argv)
     int c;
     if (!forces || !specs)
         return 1;
-    while ((c = getopt_long(argc, argv, "pejf:o:i:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "pejf:o:i:qhV", opts, NULL)) != -1) {
         switch (c) {
         case 'p': plan_only = true; break;
         case 'e': explain = true; break;
@@ -569,6 +574,12 @@ int main(int argc, char **argv)
         }
         case 'h':
             usage(stdout);
+            free(forces);
+            free(specs);
+            return 0;
+        case 'V':
+            printf("accel-run %s\nlibaccel-loader %s\n", ACCEL_HEADER_VERSION_STRING,
+                   accel_loader_version_string());
             free(forces);
             free(specs);
             return 0;

@@ -15,6 +15,7 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
             "Usage: %s [OPTION]...\n"
+            "       %s --check-manifest FILE...\n"
             "Show the accelerator drivers and devices found by accel-loader.\n"
             "\n"
             "  -j, --json       machine-readable output (JSON)\n"
@@ -28,16 +29,20 @@ static void usage(FILE *f, const char *prog)
             "      --topology-file=FILE    a user file of link values and function costs\n"
             "      --devices=FILE          simulated devices (JSON) to add\n"
             "      --no-instance-devices   leave out this machine's devices\n"
+            "      --check-manifest FILE...  check driver manifests with the loader's own\n"
+            "                   parser, name each invalid one and why; loads no driver\n"
             "  -h, --help       show this help and exit\n"
-            "  -V, --version    show the loader version and exit\n"
+            "  -V, --version    show the version of accelinfo and of the loader library\n"
+            "                   and exit\n"
             "\n"
             "Environment: ACCEL_DRIVER_FILES, ACCEL_ADD_DRIVER_FILES, ACCEL_DRIVERS_SELECT,\n"
             "ACCEL_DRIVERS_DISABLE, ACCEL_DEVICE_SELECTOR, ACCEL_LOADER_DEBUG, ACCEL_TOPOLOGY_XML,\n"
-            "ACCEL_TOPOLOGY_FILE (see accelinfo(1) and docs/environment.md).\n"
+            "ACCEL_TOPOLOGY_FILE (see accelinfo(1), accel-loader(7) and docs/environment.md).\n"
             "\n"
-            "Exit status: 0 on success (also with no devices), 1 if the loader failed or the\n"
-            "topology could not be built, 2 on invalid usage or an invalid ACCEL_DEVICE_SELECTOR.\n",
-            prog);
+            "Exit status: 0 on success (also with no devices), 1 if the loader failed, the\n"
+            "topology could not be built or a checked manifest is invalid, 2 on invalid usage\n"
+            "or an invalid ACCEL_DEVICE_SELECTOR.\n",
+            prog, prog);
 }
 
 static const char *version_str(uint32_t v, char *buf, size_t size)
@@ -349,6 +354,59 @@ static int print_topology(const char *prog, const topology_args *a)
     return status;
 }
 
+/* --check-manifest: give each FILE to the loader as an explicit manifest
+ * with every driver disabled, so that the manifest is parsed and checked
+ * exactly as discovery would but no library is opened. A manifest that got
+ * as far as the driver filter is valid; any other outcome names the
+ * problem. */
+static int check_manifests(const char *prog, int count, char **files)
+{
+    if (setenv("ACCEL_DRIVERS_DISABLE", "*", 1) != 0) {
+        fprintf(stderr, "%s: cannot set ACCEL_DRIVERS_DISABLE\n", prog);
+        return 1;
+    }
+    int invalid = 0;
+    for (int i = 0; i < count; i++) {
+        const char *const paths[] = {files[i]};
+        accel_instance_options o = {
+            .struct_size = sizeof(o), .manifest_paths = paths, .manifest_path_count = 1};
+        accel_instance *inst = NULL;
+        uint32_t n = 0;
+        if (accel_instance_create(&o, &inst) != ACCEL_SUCCESS) {
+            fprintf(stderr, "%s: %s: %s\n", prog, files[i], accel_last_error_message());
+            return 1;
+        }
+        accel_manifest **m = NULL;
+        if (accel_enumerate_manifests(inst, &n, NULL) != ACCEL_SUCCESS || !(m = calloc(n + 1, sizeof(*m))) ||
+            accel_enumerate_manifests(inst, &n, m) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", prog, files[i], accel_last_error_message());
+            free(m);
+            accel_instance_destroy(inst);
+            return 1;
+        }
+        if (n == 0) {
+            fprintf(stderr, "%s: invalid: no manifest files\n", files[i]);
+            invalid++;
+        }
+        /* A directory is checked as the loader searches it: each file. */
+        for (uint32_t k = 0; k < n; k++) {
+            accel_manifest_info mi = {.struct_size = sizeof(mi)};
+            accel_manifest_get_info(m[k], &mi);
+            if (mi.status == ACCEL_MANIFEST_SKIPPED && mi.result == ACCEL_ERROR_NOT_FOUND && mi.driver_name) {
+                printf("%s: valid (driver %s, library %s)\n", mi.path, mi.driver_name,
+                       mi.library_path ? mi.library_path : "?");
+            } else {
+                fprintf(stderr, "%s: invalid: %s\n", mi.path,
+                        mi.reason ? mi.reason : accel_result_string(mi.result));
+                invalid++;
+            }
+        }
+        free(m);
+        accel_instance_destroy(inst);
+    }
+    return invalid ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -363,9 +421,11 @@ int main(int argc, char **argv)
         {"no-instance-devices", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"check-manifest", no_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     int json = 0, c;
+    bool check = false;
     topology_args topo = {.format = ACCEL_TOPOLOGY_FORMAT_DOT};
     const char *topology_only = NULL; /* the first option that needs --topology */
     opterr = 0;
@@ -404,7 +464,11 @@ int main(int argc, char **argv)
             topology_only = topology_only ? topology_only : "--no-instance-devices";
             break;
         case 'h': usage(stdout, argv[0]); return 0;
-        case 'V': printf("accelinfo (accel-loader) %s\n", accel_loader_version_string()); return 0;
+        case 'M': check = true; break;
+        case 'V':
+            printf("accelinfo %s\nlibaccel-loader %s\n", ACCEL_HEADER_VERSION_STRING,
+                   accel_loader_version_string());
+            return 0;
         case ':':
             fprintf(stderr, "%s: option '%s' needs an argument\nTry '%s --help'.\n", argv[0],
                     argv[optind - 1], argv[0]);
@@ -417,6 +481,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "Try '%s --help'.\n", argv[0]);
             return EXIT_USAGE;
         }
+    }
+    if (check) {
+        if (json || topology_only || optind == argc) {
+            fprintf(stderr, "%s: --check-manifest takes manifest files and no other option\nTry '%s --help'.\n",
+                    argv[0], argv[0]);
+            return EXIT_USAGE;
+        }
+        return check_manifests(argv[0], argc - optind, argv + optind);
     }
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help'.\n", argv[0], argv[optind], argv[0]);
