@@ -3,6 +3,8 @@
  * Uses only the public API (accel/accel.h). */
 #include <accel/accel.h>
 
+#include "accelinfo_cdi.h"
+
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -266,44 +268,6 @@ static json_object *build_json(const listing *l)
     return root;
 }
 
-/*
- * A CDI spec: one CDI device per accel device that has a device node, named
- * <driver>-<driver index>, whose container edits add the node and select
- * that device (by uuid) for accel-loader inside the container.
- */
-static json_object *build_cdi(const listing *l)
-{
-    char uuid[33], name[128], sel[256];
-    json_object *root = json_object_new_object();
-    json_object_object_add(root, "cdiVersion", json_object_new_string("0.6.0"));
-    json_object_object_add(root, "kind", json_object_new_string("accel-loader.dev/device"));
-    json_object *devices = json_object_new_array();
-    for (uint32_t i = 0; i < l->device_count; i++) {
-        accel_device_info d = {.struct_size = sizeof(d)};
-        accel_device_get_info(l->devices[i], &d);
-        if (!d.device_node[0])
-            continue;
-        accel_uuid_to_string(d.uuid, uuid);
-        snprintf(name, sizeof(name), "%s-%u", d.driver_name, d.driver_index);
-        snprintf(sel, sizeof(sel), "ACCEL_DEVICE_SELECTOR=%s:uuid=%s", d.driver_name, uuid);
-        json_object *node = json_object_new_object();
-        json_object_object_add(node, "path", json_object_new_string(d.device_node));
-        json_object *nodes = json_object_new_array();
-        json_object_array_add(nodes, node);
-        json_object *env = json_object_new_array();
-        json_object_array_add(env, json_object_new_string(sel));
-        json_object *edits = json_object_new_object();
-        json_object_object_add(edits, "deviceNodes", nodes);
-        json_object_object_add(edits, "env", env);
-        json_object *dev = json_object_new_object();
-        json_object_object_add(dev, "name", json_object_new_string(name));
-        json_object_object_add(dev, "containerEdits", edits);
-        json_object_array_add(devices, dev);
-    }
-    json_object_object_add(root, "devices", devices);
-    return root;
-}
-
 typedef struct topology_args {
     accel_topology_format format;
     const char *xml, *user_file, *devices;
@@ -512,8 +476,10 @@ int main(int argc, char **argv)
     if (list_all(inst, &l, json != 2 /* a CDI spec needs no memory nodes */) != 0) {
         fprintf(stderr, "%s: cannot enumerate: %s\n", argv[0], accel_last_error_message());
         status = 1;
+    } else if (json == 2) {
+        status = accelinfo_cdi_print(argv[0], l.devices, l.device_count);
     } else if (json) {
-        json_object *root = json == 2 ? build_cdi(&l) : build_json(&l);
+        json_object *root = build_json(&l);
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
