@@ -9,7 +9,7 @@ packages="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev 
   libjson-c-dev libcmocka-dev libhwloc-dev hwloc-nox libffi-dev zlib1g-dev \
   libdeflate-dev libssl-dev libisal-dev \
   ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
-  valgrind python3 python3-jsonschema binutils pigz qpdf rhash \
+  valgrind python3 python3-jsonschema binutils pigz qpdf rhash groff-base man-db \
   libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-tools spirv-tools"
 
 missing=

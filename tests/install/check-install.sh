@@ -4,9 +4,10 @@
 # driver and its manifest; then build a program with pkg-config alone and
 # run it (and the installed accelinfo) with an empty environment: both must
 # find the cpu device through the installed manifest.
-# Usage: check-install.sh SOURCE_ROOT
+# Usage: check-install.sh SOURCE_ROOT VERSION (meson's project version)
 set -eu
 src=$1
+version=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/accel-install.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
@@ -30,6 +31,33 @@ soname=$(readelf -d "$prefix/lib/libaccel-loader.so.1" | sed -n 's/.*Library son
 echo "SONAME: $soname"
 grep -q "\"$prefix/lib/accel/libaccel_cpu.so\"" "$prefix/share/accel/icd.d/accel_cpu.json" ||
     fail "the installed manifest does not name $prefix/lib/accel/libaccel_cpu.so"
+
+# What a user reads and completes, and what a vendor's build asks
+# pkg-config for: the directories this loader searches and installs into.
+for f in share/man/man1/accelinfo.1 share/man/man1/accel-run.1 share/man/man1/accel-conformance.1 \
+    share/man/man7/accel-loader.7 share/bash-completion/completions/accelinfo \
+    share/bash-completion/completions/accel-run share/bash-completion/completions/accel-conformance \
+    share/accel-loader/accel-manifest.schema.json; do
+    [ -e "$prefix/$f" ] || fail "$f is not installed"
+    echo "installed: $f"
+done
+grep -q "$prefix/share/accel/icd.d" "$prefix/share/man/man7/accel-loader.7" ||
+    fail "accel-loader(7) does not name the prefix's manifest directory"
+pcvar() { PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable="$1" accel-loader; }
+[ "$(pcvar manifestdir)" = "$prefix/share/accel/icd.d" ] || fail "pkg-config manifestdir is '$(pcvar manifestdir)'"
+[ "$(pcvar driverdir)" = "$prefix/lib/accel" ] || fail "pkg-config driverdir is '$(pcvar driverdir)'"
+[ "$(pcvar sysconfmanifestdir)" = "$prefix/etc/accel/icd.d" ] ||
+    fail "pkg-config sysconfmanifestdir is '$(pcvar sysconfmanifestdir)'"
+[ -f "$(pcvar manifestschema)" ] || fail "pkg-config manifestschema '$(pcvar manifestschema)' is not a file"
+! grep -q 'example.invalid' "$prefix/lib/pkgconfig/accel-loader.pc" || fail "accel-loader.pc has a placeholder URL"
+echo "pkg-config: manifestdir $(pcvar manifestdir), driverdir $(pcvar driverdir)"
+for tool in accelinfo accel-run accel-conformance; do
+    out=$(env -i "$prefix/bin/$tool" --version) || fail "installed $tool --version"
+    [ "$out" = "$(printf '%s %s\nlibaccel-loader %s' "$tool" "$version" "$version")" ] ||
+        fail "installed $tool --version printed '$out' (version $version)"
+done
+env -i "$prefix/bin/accelinfo" --check-manifest "$prefix/share/accel/icd.d/accel_cpu.json" ||
+    fail "installed accelinfo --check-manifest rejects the installed cpu manifest"
 
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs accel-loader) || fail "pkg-config"
 echo "pkg-config: $flags"
