@@ -42,8 +42,8 @@ static void usage(FILE *f, const char *prog)
             "ACCEL_TOPOLOGY_FILE (see accelinfo(1), accel-loader(7) and docs/environment.md).\n"
             "\n"
             "Exit status: 0 on success (also with no devices), 1 if the loader failed, the\n"
-            "topology could not be built or a checked manifest is invalid, 2 on invalid usage\n"
-            "or an invalid ACCEL_DEVICE_SELECTOR.\n",
+            "topology could not be built, a checked manifest is invalid or --cdi found no\n"
+            "device node, 2 on invalid usage or an invalid ACCEL_DEVICE_SELECTOR.\n",
             prog, prog);
 }
 
