@@ -21,8 +21,8 @@
 #include "alloc.h"
 #include "handle.h"
 #include "log.h"
-#include "placement.h"
 #include "os.h"
+#include "placement.h"
 #include "run.h"
 
 uint64_t accel__run_now_ns(void)
