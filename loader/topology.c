@@ -983,7 +983,7 @@ static accel_result load_hwloc(build *b, const char *xml)
             return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "topology XML %s: larger than %u bytes", xml,
                                 XML_FILE_MAX);
         if (err)
-            return accel__error(ACCEL_ERROR_IO, "topology XML %s: cannot read: %s", xml, strerror(err));
+            return accel__error(ACCEL_ERROR_IO, "topology XML %s: cannot read: %s", xml, accel__file_strerror(err));
         /* libhwloc 2.9 crashes on some malformed files, and allocates
          * what a file asks (topology_xml.c, docs/limits.md). */
         accel_result bad = size ? accel__topology_xml_check(data, size, xml) : ACCEL_SUCCESS;
@@ -1386,7 +1386,7 @@ static accel_result read_json_file(const char *what, const char *path, char **da
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "%s %s: larger than %u bytes", what, path,
                             JSON_FILE_MAX);
     if (err)
-        return accel__error(ACCEL_ERROR_IO, "%s %s: cannot read: %s", what, path, strerror(err));
+        return accel__error(ACCEL_ERROR_IO, "%s %s: cannot read: %s", what, path, accel__file_strerror(err));
     return ACCEL_SUCCESS;
 }
 
@@ -1417,9 +1417,12 @@ static accel_result apply_calibration_cache(build *b)
     int err = accel__read_file(path, JSON_FILE_MAX, &data, &size);
     if (err == ENOMEM) {
         r = accel__topology_oom("calibration cache");
+    } else if (err == EFBIG) {
+        accel__log(b->log, ACCEL_LOG_WARN, "topology: calibration cache %s ignored: larger than %u bytes", path,
+                   JSON_FILE_MAX);
     } else if (err && err != ENOENT) {
         accel__log(b->log, ACCEL_LOG_WARN, "topology: calibration cache %s ignored: cannot read: %s", path,
-                   strerror(err));
+                   accel__file_strerror(err));
     } else if (!err) {
         r = accel__topology_apply_calibration(b->t, data, size, path);
         if (r && r != ACCEL_ERROR_OUT_OF_HOST_MEMORY) {

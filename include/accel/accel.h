@@ -867,7 +867,11 @@ ACCEL_API accel_result accel_plan_export_json(const accel_plan *plan, char *buff
  * every buffer is allocated at its size and the stages run one call each.
  * Output files are written to a temporary file in their directory and
  * renamed when the whole run succeeded; on failure or cancellation they are
- * removed.
+ * removed. Before any work, a run refuses (ACCEL_ERROR_INVALID_ARGUMENT)
+ * output names that are absolute or contain "..", a missing output
+ * directory, a link, directory or special file at an output's name, an
+ * output that is one of the inputs and two outputs on one file; an input
+ * named by the pipeline must be a regular file (docs/pipelines.md).
  *
  *   accel_run *run;
  *   accel_run_options o = {.struct_size = sizeof(o), .input_dir = dir, .output_dir = dir};

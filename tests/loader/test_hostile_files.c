@@ -544,6 +544,7 @@ static void surface_calibration_cache(void **state)
         char *text = log_text(&log);
         expect_in(text, cache, "the cache is named");
         expect_in(text, "ignored", "the cache is ignored");
+        expect_in(text, k == K_HUGE ? "larger than" : kinds[k].reason, "the cache's reason");
         free(text);
     }
     accel_topology_destroy(topo);
@@ -571,6 +572,7 @@ static void surface_user_topology(void **state)
     assert_int_not_equal(r, ACCEL_SUCCESS);
     assert_null(topo);
     expect_in(accel_last_error_message(), f, "the topology file is named");
+    expect_in(accel_last_error_message(), k == K_HUGE ? "larger than" : kinds[k].reason, "topology file reason");
     free(f);
     ts_rmtree(d);
     free(d);
@@ -593,6 +595,7 @@ static void surface_hwloc_xml(void **state)
     assert_int_not_equal(r, ACCEL_SUCCESS);
     assert_null(topo);
     expect_in(accel_last_error_message(), f, "the XML file is named");
+    expect_in(accel_last_error_message(), k == K_HUGE ? "larger than" : kinds[k].reason, "XML file reason");
     free(f);
     ts_rmtree(d);
     free(d);
