@@ -221,9 +221,11 @@ static accel_result build_devices(create_ctx *c)
             d->info = &ld->device_infos[j];
             d->driver_index = j;
             d->index = UINT32_MAX;
+            d->physical = UINT32_MAX;
             if (d->info->parent_index >= 0)
                 d->parent = &inst->all_devices[base + (size_t)d->info->parent_index];
-            cand[k] = (accel__selector_candidate){drv->manifest->data.driver_name, j, d->info->kind, d->info->uuid};
+            cand[k] = (accel__selector_candidate){drv->manifest->data.driver_name, j, d->info->kind, d->info->uuid,
+                                                  d->info->bus_address};
         }
     }
     inst->all_device_count = total;
@@ -242,6 +244,8 @@ static accel_result build_devices(create_ctx *c)
     }
     inst->device_count = n;
     accel__free(order);
+    if (accel__group_physical_devices(inst))
+        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     if (c->has_selector)
         accel__log(&inst->logger, ACCEL_LOG_INFO, "device selector kept %zu of %zu device(s)", n, total);
     return ACCEL_SUCCESS;

@@ -44,6 +44,7 @@ struct accel_device {
     uint32_t index;                    /* in the selected order; UINT32_MAX if not selected */
     uint32_t driver_index;
     accel_device *parent;
+    uint32_t physical; /* its physical device (device.c); UINT32_MAX if not selected */
     /* The memory nodes it reaches (built with the instance's nodes). */
     struct accel__device_memory *mems;
     uint32_t mem_count;
@@ -176,6 +177,7 @@ struct accel_instance {
     size_t all_device_count;
     accel_device **devices; /* the selected ones, in selector order */
     size_t device_count;
+    uint32_t physical_count; /* physical devices among the selected (device.c) */
     pthread_mutex_t nodes_lock; /* the memory nodes, built on first use */
     bool nodes_built;
     accel_memory_node **memory_nodes;
@@ -191,6 +193,10 @@ struct accel_instance {
  */
 accel_result accel__enumerate(const char *fn, const accel_instance *inst, const void *items, size_t n,
                               uint32_t *count, void *out);
+
+/* Group the selected devices into physical devices: sets each one's
+ * `physical` and inst->physical_count (device.c). */
+accel_result accel__group_physical_devices(accel_instance *inst);
 
 /* Check the object and info arguments of a *_get_info call. */
 accel_result accel__check_info_args(const char *fn, const char *what, const void *object, const void *info);

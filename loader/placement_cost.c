@@ -241,7 +241,7 @@ accel_constraint accel__pl_stage_check(const pc *c, uint32_t s, uint32_t d, uint
     }
     if (st->has_selector) {
         accel__selector_candidate sc = {n->driver_name ? n->driver_name : "", n->driver_index, n->device_kind,
-                                        n->uuid};
+                                        n->uuid, n->bus_address ? n->bus_address : ""};
         size_t order;
         if (accel__selector_apply(&st->selector, &sc, 1, &order) != 1) {
             *why = ACCEL__WHY_SELECTOR;

@@ -2,6 +2,7 @@
 #include "select.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -63,6 +64,41 @@ static int hex_value(char c)
     return -1;
 }
 
+/* Read 1 to `max` hex digits from *p, then `sep` (or the end when sep is
+ * 0). */
+static bool hex_field(const char **p, int max, char sep, unsigned *out)
+{
+    unsigned v = 0;
+    int n = 0, h;
+    while (n < max && (h = hex_value(**p)) >= 0) {
+        v = v * 16 + (unsigned)h;
+        (*p)++;
+        n++;
+    }
+    if (n == 0 || **p != sep)
+        return false;
+    if (sep)
+        (*p)++;
+    *out = v;
+    return true;
+}
+
+bool accel__bus_address_normalise(const char *in, char out[ACCEL__BUS_ADDRESS_MAX])
+{
+    const char *p = in;
+    unsigned dom = 0, bus, dev, fn;
+    bool ok;
+    if (strchr(in, ':') != strrchr(in, ':'))
+        ok = hex_field(&p, 8, ':', &dom) && hex_field(&p, 2, ':', &bus);
+    else
+        ok = hex_field(&p, 2, ':', &bus);
+    ok = ok && hex_field(&p, 2, '.', &dev) && hex_field(&p, 1, 0, &fn);
+    if (!ok || dev > 31 || fn > 7)
+        return false;
+    snprintf(out, ACCEL__BUS_ADDRESS_MAX, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+    return true;
+}
+
 static accel_result parse_filter(span f, accel__filter *out, char *err, size_t err_size)
 {
     static const struct {
@@ -85,14 +121,14 @@ static accel_result parse_filter(span f, accel__filter *out, char *err, size_t e
         uint64_t v = 0;
         for (size_t i = 0; i < f.n; i++) {
             if (f.p[i] < '0' || f.p[i] > '9') {
-                accel__fmt(err, err_size, "column %zu: device index \"%.*s\" is not a decimal number",
-                           f.col, (int)f.n, f.p);
+                accel__fmt(err, err_size, "column %zu: device index \"%.*s\" is not a decimal number", f.col,
+                           (int)f.n, f.p);
                 return ACCEL_ERROR_INVALID_SELECTOR;
             }
             v = v * 10 + (uint64_t)(f.p[i] - '0');
             if (v > 0xffffffu) {
-                accel__fmt(err, err_size, "column %zu: device index \"%.*s\" is too large", f.col,
-                           (int)f.n, f.p);
+                accel__fmt(err, err_size, "column %zu: device index \"%.*s\" is too large", f.col, (int)f.n,
+                           f.p);
                 return ACCEL_ERROR_INVALID_SELECTOR;
             }
         }
@@ -124,6 +160,19 @@ static accel_result parse_filter(span f, accel__filter *out, char *err, size_t e
         }
         return ACCEL_SUCCESS;
     }
+    if (f.n >= 4 && strncmp(f.p, "bus=", 4) == 0) {
+        char text[ACCEL__BUS_ADDRESS_MAX];
+        size_t len = f.n - 4;
+        out->type = ACCEL__FILTER_BUS;
+        if (len >= sizeof(text) || !(memcpy(text, f.p + 4, len), text[len] = '\0', 1) ||
+            !accel__bus_address_normalise(text, out->bus)) {
+            accel__fmt(err, err_size,
+                       "column %zu: bus filter \"%.*s\" is not a PCI address ([domain:]bus:device.function)",
+                       f.col + 4, (int)len, f.p + 4);
+            return ACCEL_ERROR_INVALID_SELECTOR;
+        }
+        return ACCEL_SUCCESS;
+    }
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         if (span_is(f, kinds[i].name)) {
             out->type = ACCEL__FILTER_KIND;
@@ -132,7 +181,8 @@ static accel_result parse_filter(span f, accel__filter *out, char *err, size_t e
         }
     }
     accel__fmt(err, err_size,
-               "column %zu: unknown filter \"%.*s\" (expected an index, cpu, gpu, fpga, asic, uuid=HEX or *)",
+               "column %zu: unknown filter \"%.*s\" (expected an index, cpu, gpu, fpga, asic, uuid=HEX, "
+               "bus=PCI-ADDRESS or *)",
                f.col, (int)f.n, f.p);
     return ACCEL_ERROR_INVALID_SELECTOR;
 }
@@ -248,6 +298,11 @@ static bool filter_matches(const accel__filter *f, const accel__selector_candida
                 return false;
         }
         return true;
+    case ACCEL__FILTER_BUS: {
+        char addr[ACCEL__BUS_ADDRESS_MAX];
+        return c->bus_address && accel__bus_address_normalise(c->bus_address, addr) &&
+               strcmp(addr, f->bus) == 0;
+    }
     }
     return false;
 }

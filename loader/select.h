@@ -3,9 +3,10 @@
  *   selector := term (';' term)*
  *   term     := ['!'] driver ':' filter (',' filter)*
  *   driver   := a glob on driver names (fnmatch), e.g. "cpu", "open*", "*"
- *   filter   := index | kind | 'uuid=' hexprefix | '*'
+ *   filter   := index | kind | 'uuid=' hexprefix | 'bus=' pciaddr | '*'
  *   index    := decimal position in that driver's enumeration
  *   kind     := 'cpu' | 'gpu' | 'fpga' | 'asic'
+ *   pciaddr  := [domain ':'] bus ':' device '.' function (hexadecimal)
  *
  * Accept terms keep the order written; '!' (discard) terms always win; with
  * only discard terms, everything else is accepted. Blanks around terms and
@@ -26,14 +27,19 @@ typedef enum accel__filter_type {
     ACCEL__FILTER_INDEX,
     ACCEL__FILTER_KIND,
     ACCEL__FILTER_UUID,
+    ACCEL__FILTER_BUS,
 } accel__filter_type;
+
+/* Room for a normalised PCI address ("dddddddd:bb:dd.f" and NUL). */
+#define ACCEL__BUS_ADDRESS_MAX 24
 
 typedef struct accel__filter {
     accel__filter_type type;
     uint32_t index;
     accel_device_kind kind;
     uint8_t uuid_nibbles[2 * ACCEL_UUID_SIZE];
-    uint32_t uuid_len; /* nibbles given */
+    uint32_t uuid_len;                /* nibbles given */
+    char bus[ACCEL__BUS_ADDRESS_MAX]; /* normalised */
 } accel__filter;
 
 typedef struct accel__selector_term {
@@ -55,6 +61,7 @@ typedef struct accel__selector_candidate {
     uint32_t driver_index;
     accel_device_kind kind;
     const uint8_t *uuid;
+    const char *bus_address; /* "" if none */
 } accel__selector_candidate;
 
 /*
@@ -75,6 +82,11 @@ bool accel__selector_term_matches(const accel__selector_term *t, const accel__se
  */
 size_t accel__selector_apply(const accel__selector *s, const accel__selector_candidate *c, size_t n,
                              size_t *order);
+
+/* Write the PCI address `in` ([domain:]bus:device.function, hexadecimal
+ * in any case) as domain:bus:device.function, lowercase, domain 0000 when
+ * left out. False (out untouched) when `in` is not such an address. */
+bool accel__bus_address_normalise(const char *in, char out[ACCEL__BUS_ADDRESS_MAX]);
 
 /* Whether name matches any glob of the list. Sets *which to the glob. */
 bool accel__glob_list_match(const accel__strlist *globs, const char *name, const char **which);

@@ -266,6 +266,30 @@ ACCEL_API accel_result accel_device_get_info(const accel_device *device, accel_d
 ACCEL_API void accel_uuid_to_string(const uint8_t uuid[ACCEL_UUID_SIZE], char buf[33]);
 
 /*
+ * Physical devices: one piece of hardware seen through several drivers
+ * (its interfaces; e.g. a GPU under both its OpenCL and its Vulkan
+ * driver). Selected devices of different drivers are the same hardware
+ * when their PCI bus addresses are equal (compared as
+ * domain:bus:device.function, hexadecimal in any case, the domain 0000
+ * when left out), or, when either has no bus address, when they report
+ * the same non-zero uuid. One driver's devices at one address stay apart
+ * (a simulated device's replicas). A partition belongs to the physical
+ * device of its parent. Physical devices are numbered 0..count-1 in the
+ * order of their first device in accel_enumerate_devices; a device alone
+ * is a physical device with one interface.
+ */
+ACCEL_API accel_result accel_instance_get_physical_device_count(accel_instance *instance, uint32_t *count);
+
+/* The physical device a selected device belongs to. */
+ACCEL_API accel_result accel_device_get_physical_index(const accel_device *device, uint32_t *physical_index);
+
+/* Two-call pattern over the devices of physical device physical_index, in
+ * accel_enumerate_devices' order. ACCEL_ERROR_INVALID_ARGUMENT when
+ * physical_index is not below the count. */
+ACCEL_API accel_result accel_physical_device_get_interfaces(accel_instance *instance, uint32_t physical_index,
+                                                            uint32_t *count, accel_device **devices);
+
+/*
  * Read a live device parameter straight from the driver (not cached):
  * value may be NULL to ask the size; size is the capacity of value;
  * *size_ret gets the size needed. ACCEL_ERROR_INVALID_ARGUMENT if value is

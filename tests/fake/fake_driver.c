@@ -23,6 +23,15 @@
  *  - the trace: when ACCEL_FAKE_TRACE names a file, every negotiate, init
  *    and fini appends "<variant> <event>\n" to it, which survives dlclose.
  *
+ * What tests can set, read at driver_init (so that two variants can play
+ * one piece of hardware under two drivers):
+ *  - ACCEL_FAKE_BUS_<variant>: a hexadecimal PCI bus number B (at most
+ *    ff): device i is at 0000:(B+i):00.0 instead of 0000:i:00.0; "none"
+ *    leaves every bus address empty;
+ *  - ACCEL_FAKE_UUID_<variant>: a word that seeds the device uuids in
+ *    place of the variant's name (two variants with one seed report the
+ *    same uuids).
+ *
  * Like a real driver it includes only accel/accel_icd.h (and libc).
  */
 #include <accel/accel_icd.h>
@@ -91,9 +100,9 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 
 /* Deterministic and distinct per (variant, index): tests compare uuids
  * across runs and across variants. */
-static void make_uuid(uint32_t index, uint8_t out[ACCEL_UUID_SIZE])
+static void make_uuid(const char *seed, uint32_t index, uint8_t out[ACCEL_UUID_SIZE])
 {
-    uint64_t a = fnv1a(0xcbf29ce484222325ull, FAKE_VARIANT);
+    uint64_t a = fnv1a(0xcbf29ce484222325ull, seed);
     uint64_t b = fnv1a(a ^ 0x5bd1e9955bd1e995ull, "fake-device");
     b ^= (uint64_t)index * 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < 8; i++) {
@@ -106,18 +115,37 @@ static const accel_device_kind kind_cycle[] = {ACCEL_DEVICE_KIND_GPU, ACCEL_DEVI
                                                ACCEL_DEVICE_KIND_ASIC, ACCEL_DEVICE_KIND_CPU};
 static const char *const kind_names[] = {"gpu", "fpga", "asic", "cpu"};
 
+/* ACCEL_FAKE_<what>_<variant>, or NULL. */
+FAKE_MAYBE_UNUSED static const char *setting(const char *what)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "ACCEL_FAKE_%s_%s", what, FAKE_VARIANT);
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
 FAKE_MAYBE_UNUSED static void fill_device(uint32_t i, accel_icd_device_info *info)
 {
+    const char *bus = setting("BUS");
+    const char *seed = setting("UUID");
+    unsigned long base = 0;
+    if (bus && strcmp(bus, "none") != 0) {
+        char *end;
+        base = strtoul(bus, &end, 16);
+        if (*end || base > 0xff)
+            base = 0;
+    }
     memset(info, 0, sizeof(*info));
     info->struct_size = sizeof(*info);
     info->kind = kind_cycle[i % 4];
     info->interface = ACCEL_DEVICE_INTERFACE_NATIVE;
     snprintf(info->name, sizeof(info->name), "%s %s%u", FAKE_VARIANT, kind_names[i % 4], i);
     snprintf(info->vendor, sizeof(info->vendor), "fake vendor");
-    make_uuid(i, info->uuid);
+    make_uuid(seed ? seed : FAKE_VARIANT, i, info->uuid);
     info->vendor_id = 0xfa4e;
     info->device_id = i;
-    snprintf(info->bus_address, sizeof(info->bus_address), "0000:%02x:00.0", i & 0xff);
+    if (!bus || strcmp(bus, "none") != 0)
+        snprintf(info->bus_address, sizeof(info->bus_address), "0000:%02lx:00.0", (base + i) & 0xff);
     info->numa_node = -1;
     info->max_address_spaces = 8;
     info->available_instances = 4 + i;

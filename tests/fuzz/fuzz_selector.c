@@ -21,10 +21,13 @@ static const uint8_t uuid_c[ACCEL_UUID_SIZE] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x
                                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static const accel__selector_candidate candidates[] = {
-    {"cpu", 0, ACCEL_DEVICE_KIND_CPU, uuid_a},     {"opencl", 0, ACCEL_DEVICE_KIND_GPU, uuid_b},
-    {"opencl", 1, ACCEL_DEVICE_KIND_CPU, uuid_c},  {"vulkan", 0, ACCEL_DEVICE_KIND_GPU, uuid_b},
-    {"fpga", 0, ACCEL_DEVICE_KIND_FPGA, uuid_a},   {"fpga", 1, ACCEL_DEVICE_KIND_ASIC, uuid_c},
-    {"warpdrive", 7, ACCEL_DEVICE_KIND_ASIC, uuid_a},
+    {"cpu", 0, ACCEL_DEVICE_KIND_CPU, uuid_a, ""},
+    {"opencl", 0, ACCEL_DEVICE_KIND_GPU, uuid_b, "0000:3b:00.0"},
+    {"opencl", 1, ACCEL_DEVICE_KIND_CPU, uuid_c, ""},
+    {"vulkan", 0, ACCEL_DEVICE_KIND_GPU, uuid_b, "0000:3B:00.0"},
+    {"fpga", 0, ACCEL_DEVICE_KIND_FPGA, uuid_a, "af:00.1"},
+    {"fpga", 1, ACCEL_DEVICE_KIND_ASIC, uuid_c, "not-pci"},
+    {"warpdrive", 7, ACCEL_DEVICE_KIND_ASIC, uuid_a, "0001:00:1f.7"},
 };
 #define NCAND (sizeof(candidates) / sizeof(candidates[0]))
 

@@ -236,6 +236,14 @@ static void test_selector_parse_errors(void **state)
         {"cpu:0,", "column 7:", "empty filter"},
         {"cpu:,0", "column 5:", "empty filter"},
         {"cpu:0;gpu: , 1", "column 12:", "empty filter"},
+        {"*:bus=", "column 7:", "is not a PCI address"},
+        {"*:bus=3b", "column 7:", "bus filter \"3b\" is not a PCI address"},
+        {"*:bus=0000:3b:00", "column 7:", "is not a PCI address"},
+        {"*:bus=0000:3b:20.0", "column 7:", "is not a PCI address"},
+        {"*:bus=0000:3b:00.8", "column 7:", "is not a PCI address"},
+        {"*:bus=0000:3g:00.0", "column 7:", "is not a PCI address"},
+        {"*:bus=000000000:3b:00.0", "column 7:", "is not a PCI address"},
+        {"*:bus=0000:3b:00.0 x", "column 7:", "is not a PCI address"},
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -294,11 +302,11 @@ static const uint8_t uuids[][ACCEL_UUID_SIZE] = {
 
 /* The devices of a machine with four drivers, in enumeration order. */
 static const accel__selector_candidate candidates[] = {
-    {"cpu", 0, ACCEL_DEVICE_KIND_CPU, uuids[0]},
-    {"opencl", 0, ACCEL_DEVICE_KIND_GPU, uuids[1]},
-    {"opencl", 1, ACCEL_DEVICE_KIND_CPU, uuids[2]},
-    {"vulkan", 0, ACCEL_DEVICE_KIND_GPU, uuids[3]},
-    {"fpga", 0, ACCEL_DEVICE_KIND_FPGA, uuids[4]},
+    {"cpu", 0, ACCEL_DEVICE_KIND_CPU, uuids[0], ""},
+    {"opencl", 0, ACCEL_DEVICE_KIND_GPU, uuids[1], "0000:3b:00.0"},
+    {"opencl", 1, ACCEL_DEVICE_KIND_CPU, uuids[2], ""},
+    {"vulkan", 0, ACCEL_DEVICE_KIND_GPU, uuids[3], "0000:3B:00.0"},
+    {"fpga", 0, ACCEL_DEVICE_KIND_FPGA, uuids[4], "0000:af:00.0"},
 };
 #define NCAND (sizeof(candidates) / sizeof(candidates[0]))
 
@@ -391,6 +399,20 @@ static void test_selector_apply_uuid_prefix(void **state)
     ORDER("!*:uuid=b;*:uuid=b,uuid=0", 0);
 }
 
+/* bus= names the devices at one PCI address, whatever their drivers: the
+ * interfaces of one physical device. */
+static void test_selector_apply_bus_address(void **state)
+{
+    (void)state;
+    ORDER("*:bus=0000:3b:00.0", 1, 3);
+    ORDER("*:bus=3B:00.0", 1, 3);
+    ORDER("vulkan:bus=3b:00.0", 3);
+    ORDER("*:bus=af:00.0;*:bus=3b:00.0", 4, 1, 3);
+    ORDER("!*:bus=3b:00.0", 0, 2, 4);
+    NONE("*:bus=0001:3b:00.0");
+    NONE("*:bus=3b:00.1");
+}
+
 static void test_selector_apply_globs(void **state)
 {
     (void)state;
@@ -409,7 +431,7 @@ static void test_selector_term_matches(void **state)
     assert_false(accel__selector_term_matches(&s.terms[0], &candidates[0]));
     assert_false(accel__selector_term_matches(&s.terms[0], &candidates[1]));
     assert_true(accel__selector_term_matches(&s.terms[0], &candidates[2]));
-    const accel__selector_candidate other = {"openfoo", 7, ACCEL_DEVICE_KIND_FPGA, uuids[0]};
+    const accel__selector_candidate other = {"openfoo", 7, ACCEL_DEVICE_KIND_FPGA, uuids[0], ""};
     assert_true(accel__selector_term_matches(&s.terms[0], &other));
     accel__selector_free(&s);
 }
@@ -512,6 +534,7 @@ int main(void)
         T(test_selector_apply_discard_wins),
         T(test_selector_apply_only_discard),
         T(test_selector_apply_uuid_prefix),
+        T(test_selector_apply_bus_address),
         T(test_selector_apply_globs),
         T(test_selector_term_matches),
         T(test_selector_glob_list_match),
