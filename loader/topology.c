@@ -731,7 +731,7 @@ int32_t accel__topology_first_of_kind(const accel_topology *t, accel_topology_no
 
 /* The CPU set node for the CPUs in `cs`: the one equal to it, else the
  * first inside it, else the first overlapping it, else the first. */
-static int32_t cpuset_node_for(const accel_topology *t, hwloc_const_bitmap_t cs)
+int32_t accel__topology_cpuset_node_for(const accel_topology *t, hwloc_const_bitmap_t cs)
 {
     int32_t inside = -1, overlap = -1;
     hwloc_bitmap_t set = hwloc_bitmap_alloc();
@@ -1019,6 +1019,48 @@ static accel_result load_hwloc(build *b, const char *xml)
     return ACCEL_SUCCESS;
 }
 
+/* The NUMALatency and NUMABandwidth matrices hwloc records (the SLIT's
+ * relative distances, 10 for local): a CPU set's link to a host NUMA node
+ * takes the local estimate scaled by the matrix's value over the local one,
+ * marked as the OS's, where HMAT gave no value. */
+static void apply_numa_matrix(build *b, const char *name, bool latency, hwloc_bitmap_t *sets, uint32_t cpuset_count)
+{
+    struct hwloc_distances_s *d = NULL;
+    unsigned nr = 1;
+    if (hwloc_distances_get_by_name(b->hw, name, &nr, &d, 0) < 0 || nr == 0 || !d)
+        return;
+    for (uint32_t c = 0; c < cpuset_count; c++) {
+        /* The matrix's row of the CPU set: its NUMA node. */
+        unsigned row = d->nbobjs;
+        for (unsigned i = 0; i < d->nbobjs && row == d->nbobjs; i++)
+            if (d->objs[i] && d->objs[i]->cpuset && hwloc_bitmap_isequal(d->objs[i]->cpuset, sets[c]))
+                row = i;
+        if (row == d->nbobjs)
+            continue;
+        uint64_t local = d->values[(size_t)row * d->nbobjs + row];
+        for (unsigned j = 0; j < d->nbobjs && local > 0; j++) {
+            uint64_t v = d->values[(size_t)row * d->nbobjs + j];
+            char mname[32];
+            if (!d->objs[j] || d->objs[j]->type != HWLOC_OBJ_NUMANODE || v == 0 || v > UINT32_MAX)
+                continue;
+            snprintf(mname, sizeof(mname), "node%u", d->objs[j]->os_index);
+            int32_t m = accel__topology_find_node(b->t, mname);
+            accel__topo_link *l = m >= 0 ? accel__topology_find_link_mut(b->t, c, (uint32_t)m) : NULL;
+            if (!l)
+                continue;
+            mem_estimate est = host_estimate(b->t->nodes[m].memory_kind);
+            if (latency && l->latency_source != ACCEL_SOURCE_HMAT) {
+                l->latency_ns = est.latency_ns * v / local;
+                l->latency_source = ACCEL_SOURCE_OS;
+            } else if (!latency && l->bandwidth_source != ACCEL_SOURCE_HMAT) {
+                l->bandwidth_mbps = est.bandwidth_mbps * v / local;
+                l->bandwidth_source = ACCEL_SOURCE_OS;
+            }
+        }
+    }
+    hwloc_distances_release(b->hw, d);
+}
+
 /* CPU sets, memory nodes and the links between them. */
 static accel_result build_host(build *b, const char *xml)
 {
@@ -1046,6 +1088,10 @@ static accel_result build_host(build *b, const char *xml)
         if ((cxl || dax) && o->name && !backs_numa_node(b->hw, o))
             r = add_host_memory(b, o, sets, cpuset_count);
     }
+    if (!r) {
+        apply_numa_matrix(b, "NUMALatency", true, sets, cpuset_count);
+        apply_numa_matrix(b, "NUMABandwidth", false, sets, cpuset_count);
+    }
     for (uint32_t i = 0; i < cpuset_count; i++)
         hwloc_bitmap_free(sets[i]);
     accel__free(sets);
@@ -1065,7 +1111,7 @@ static int32_t resolve_bus(void *ctx, const char *bus_address)
     hwloc_obj_t anchor = hwloc_get_non_io_ancestor_obj(b->hw, pci);
     if (!anchor || !anchor->cpuset)
         return accel__topology_first_of_kind(b->t, ACCEL_TOPOLOGY_NODE_CPUSET);
-    return cpuset_node_for(b->t, anchor->cpuset);
+    return accel__topology_cpuset_node_for(b->t, anchor->cpuset);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1490,6 +1536,8 @@ accel_result accel_topology_create(accel_instance *inst, const accel_topology_op
     accel_result r = build_host(&b, xml);
     if (!r && inst && !(o.flags & ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES))
         r = add_instance_devices(&b);
+    if (!r)
+        r = accel__topology_add_hwloc_devices(b.t, b.hw);
     if (!r && o.simulated_devices)
         r = apply_file(&b, "simulated devices", o.simulated_devices, true);
     if (!r)

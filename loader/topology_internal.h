@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hwloc.h>
+
 #include "topology.h"
 
 #define JSON_FILE_MAX (16u << 20) /* user, simulated devices and calibration files */
@@ -85,5 +87,16 @@ accel_result accel__topology_link_device_memory(accel_topology *t, uint32_t dev,
                                                 accel_value_source source);
 accel_result accel__topology_link_host_visible(accel_topology *t, uint32_t mem);
 accel_result accel__topology_link_shared_memories(accel_topology *t);
+
+/* The CPU set node for the CPUs in cs: the one equal to it, else the first
+ * inside it, else the first overlapping it, else the first. */
+int32_t accel__topology_cpuset_node_for(const accel_topology *t, hwloc_const_bitmap_t cs);
+
+/* The devices hwloc reports (topology_hwloc_osdev.c): GPUs, co-processors,
+ * DMA engines and network adapters, one device node per PCI device, with
+ * their memory, PCI link speed and NVLink/XGMI matrices. A device of the
+ * same bus address already in t (a driver's) is not added again but takes
+ * the matrices' links. */
+accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology_t hw);
 
 #endif /* ACCEL_LOADER_TOPOLOGY_INTERNAL_H */

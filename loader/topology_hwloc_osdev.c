@@ -1,0 +1,320 @@
+/*
+ * topology_hwloc_osdev.c — the devices hwloc reports (docs/topology.md,
+ * "Devices hwloc reports"): the OS devices of GPUs and co-processors (CUDA,
+ * OpenCL, NVML, RSMI, Level Zero), DMA engines and network adapters of this
+ * machine or of a recorded one become device nodes, one per PCI device
+ * (the CUDA, OpenCL and NVML devices of one GPU are one device), with their
+ * memory, their PCI link's speed and the NVLinkBandwidth and XGMIBandwidth
+ * matrices between them and the CPUs. A device a driver already reports (the
+ * same PCI bus address) is not added again: it takes the links hwloc knows.
+ */
+#include "topology_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+
+#define LINK_NS 500 /* the latency of a device-to-device link hwloc gives no latency for */
+
+typedef struct osdev_group {
+    hwloc_obj_t key;   /* the PCI device, or the OS device when it has none */
+    hwloc_obj_t named; /* the OS device that names it */
+    accel_device_kind kind;
+    uint64_t memory; /* bytes, 0: unknown */
+    const char *model;
+    int32_t node; /* its device node */
+} osdev_group;
+
+static bool is_device_osdev(hwloc_obj_t o)
+{
+    switch (o->attr->osdev.type) {
+    case HWLOC_OBJ_OSDEV_GPU:
+    case HWLOC_OBJ_OSDEV_COPROC:
+    case HWLOC_OBJ_OSDEV_DMA:
+    case HWLOC_OBJ_OSDEV_NETWORK:
+    case HWLOC_OBJ_OSDEV_OPENFABRICS: return true;
+    default: return false;
+    }
+}
+
+/* How well an OS device names its device: a compute back end first. */
+static int name_rank(hwloc_obj_t o)
+{
+    static const char *const order[] = {"CUDA", "RSMI", "LevelZero", "OpenCL", "NVML"};
+    for (int i = 0; i < (int)(sizeof(order) / sizeof(order[0])); i++)
+        if (o->subtype && strcmp(o->subtype, order[i]) == 0)
+            return i;
+    return o->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC ? 5
+           : o->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU  ? 6
+                                                         : 7;
+}
+
+static uint64_t kib_info(hwloc_obj_t o, const char *name)
+{
+    const char *v = hwloc_obj_get_info_by_name(o, name);
+    if (!v)
+        return 0;
+    char *end;
+    unsigned long long kib = strtoull(v, &end, 10);
+    return end != v && kib < UINT64_MAX / 1024 ? (uint64_t)kib * 1024 : 0;
+}
+
+static uint64_t bytes_info(hwloc_obj_t o, const char *name)
+{
+    const char *v = hwloc_obj_get_info_by_name(o, name);
+    if (!v)
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return end != v ? (uint64_t)n : 0;
+}
+
+/* The device memory an OS device reports, in bytes. */
+static uint64_t osdev_memory(hwloc_obj_t o)
+{
+    uint64_t m = kib_info(o, "CUDAGlobalMemorySize");
+    if (!m)
+        m = kib_info(o, "OpenCLGlobalMemorySize");
+    if (!m)
+        m = kib_info(o, "LevelZeroHBMSize") + kib_info(o, "LevelZeroDDRSize");
+    if (!m)
+        m = bytes_info(o, "RSMIVRAMSize");
+    return m;
+}
+
+static void fold(osdev_group *g, hwloc_obj_t o)
+{
+    accel_device_kind k =
+        o->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU || o->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC
+            ? ACCEL_DEVICE_KIND_GPU
+        : o->attr->osdev.type == HWLOC_OBJ_OSDEV_DMA ? ACCEL_DEVICE_KIND_ASIC
+                                                     : ACCEL_DEVICE_KIND_UNKNOWN;
+    if (k == ACCEL_DEVICE_KIND_GPU || g->kind == ACCEL_DEVICE_KIND_UNKNOWN)
+        g->kind = k;
+    if (!g->named || name_rank(o) < name_rank(g->named))
+        g->named = o;
+    uint64_t m = osdev_memory(o);
+    if (m > g->memory)
+        g->memory = m;
+    if (!g->model)
+        g->model = hwloc_obj_get_info_by_name(o, "GPUModel");
+}
+
+/* The existing device node of this bus address (a driver's device), or -1. */
+static int32_t device_at_bus(const accel_topology *t, const char *bus)
+{
+    for (uint32_t i = 0; i < t->node_count; i++)
+        if (t->nodes[i].kind == ACCEL_TOPOLOGY_NODE_DEVICE && t->nodes[i].bus_address &&
+            strcasecmp(t->nodes[i].bus_address, bus) == 0)
+            return (int32_t)i;
+    return -1;
+}
+
+/* The PCI link speed bounds a new device's bandwidth to host memory. */
+static void bound_by_pci(accel_topology *t, uint32_t dev, hwloc_obj_t pci)
+{
+    float gbps = pci && pci->type == HWLOC_OBJ_PCI_DEVICE ? pci->attr->pcidev.linkspeed : 0;
+    if (!(gbps > 0) || gbps > 1e6f)
+        return;
+    uint64_t mbps = (uint64_t)(gbps * 1000.0f + 0.5f);
+    for (uint32_t i = 0; i < t->link_count; i++) {
+        accel__topo_link *l = &t->links[i];
+        if (l->from != dev || t->nodes[l->to].kind != ACCEL_TOPOLOGY_NODE_MEMORY ||
+            t->nodes[l->to].owner_device >= 0)
+            continue;
+        if (mbps <= l->bandwidth_mbps || l->bandwidth_source == ACCEL_SOURCE_ESTIMATE) {
+            l->bandwidth_mbps = mbps;
+            l->bandwidth_source = ACCEL_SOURCE_OS;
+        }
+    }
+}
+
+static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_group *g, uint32_t ordinal)
+{
+    char bus[32] = "";
+    if (g->key->type == HWLOC_OBJ_PCI_DEVICE)
+        snprintf(bus, sizeof(bus), "%04x:%02x:%02x.%x", g->key->attr->pcidev.domain, g->key->attr->pcidev.bus,
+                 g->key->attr->pcidev.dev, g->key->attr->pcidev.func);
+    if (bus[0] && (g->node = device_at_bus(t, bus)) >= 0)
+        return ACCEL_SUCCESS; /* a driver's device: it takes the links below */
+    char name[96];
+    snprintf(name, sizeof(name), "%.80s", g->named->name ? g->named->name : "device");
+    if (accel__topology_find_node(t, name) >= 0)
+        snprintf(name, sizeof(name), "hwloc%u", ordinal);
+    hwloc_obj_t anchor = hwloc_get_non_io_ancestor_obj(hw, g->key);
+    int32_t locality = anchor && anchor->cpuset
+                           ? accel__topology_cpuset_node_for(t, anchor->cpuset)
+                           : accel__topology_first_of_kind(t, ACCEL_TOPOLOGY_NODE_CPUSET);
+    accel__topo_node n = {
+        .kind = ACCEL_TOPOLOGY_NODE_DEVICE,
+        .name = name,
+        .parent = locality,
+        .numa_node = -1,
+        .owner_device = -1,
+        .device_kind = g->kind,
+        .driver_name = "hwloc",
+        .driver_index = ordinal,
+        .bus_address = bus[0] ? bus : NULL,
+        .available_instances = 1,
+        .locality = locality,
+        .label = (char *)(g->model ? g->model : g->named->name),
+    };
+    int32_t d = accel__topology_add_node(t, &n);
+    if (d < 0)
+        return accel__topology_oom("device");
+    g->node = d;
+    if (g->memory) {
+        char mname[112];
+        snprintf(mname, sizeof(mname), "%s:mem", name);
+        accel__topo_node m = {.kind = ACCEL_TOPOLOGY_NODE_MEMORY,
+                              .name = mname,
+                              .parent = d,
+                              .memory_kind = ACCEL_MEMORY_KIND_DEVICE,
+                              .capacity = g->memory,
+                              .numa_node = -1,
+                              .owner_device = d,
+                              .locality = -1};
+        int32_t mi = accel__topology_add_node(t, &m);
+        if (mi < 0)
+            return accel__topology_oom("device memory");
+        accel_result r = accel__topology_link_device_memory(
+            t, (uint32_t)d, (uint32_t)mi, ACCEL_ATTACH_ZERO_COPY, 0, 0, ACCEL_SOURCE_ESTIMATE);
+        if (r)
+            return r;
+    }
+    accel_result r = accel__topology_link_device_host(t, (uint32_t)d, ACCEL_ATTACH_PINNED);
+    if (!r)
+        bound_by_pci(t, (uint32_t)d, g->key);
+    return r;
+}
+
+/* The device node an object of a distance matrix stands for, or -1. */
+static int32_t node_of(hwloc_obj_t o)
+{
+    if (!o)
+        return -1;
+    if (o->type == HWLOC_OBJ_OS_DEVICE && !o->userdata && o->parent &&
+        o->parent->type == HWLOC_OBJ_PCI_DEVICE)
+        o = o->parent;
+    return o->userdata ? (int32_t)(intptr_t)o->userdata - 1 : -1;
+}
+
+static accel_result set_link(accel_topology *t, uint32_t from, uint32_t to, accel_link_kind kind,
+                             uint64_t mbps)
+{
+    accel__topo_link *l = accel__topology_find_link_mut(t, from, to);
+    if (l) {
+        l->kind = kind;
+        l->bandwidth_mbps = mbps;
+        l->bandwidth_source = ACCEL_SOURCE_OS;
+        return ACCEL_SUCCESS;
+    }
+    accel__topo_link n = {.from = from,
+                          .to = to,
+                          .kind = kind,
+                          .access = ACCEL_ATTACH_ZERO_COPY,
+                          .bandwidth_mbps = mbps,
+                          .latency_ns = LINK_NS,
+                          .bandwidth_source = ACCEL_SOURCE_OS,
+                          .latency_source = ACCEL_SOURCE_ESTIMATE};
+    return accel__topology_add_link(t, &n) < 0 ? accel__topology_oom("link") : ACCEL_SUCCESS;
+}
+
+/* A device's link to a CPU in the matrix: its links to the host memory of
+ * that CPU take the matrix's kind and bandwidth. */
+static void link_to_cpu(accel_topology *t, hwloc_topology_t hw, uint32_t dev, hwloc_obj_t cpu,
+                        accel_link_kind kind, uint64_t mbps)
+{
+    for (uint32_t i = 0; i < t->link_count; i++) {
+        accel__topo_link *l = &t->links[i];
+        const accel__topo_node *m = &t->nodes[l->to];
+        if (l->from != dev || m->kind != ACCEL_TOPOLOGY_NODE_MEMORY || m->owner_device >= 0 ||
+            m->numa_node < 0)
+            continue;
+        hwloc_obj_t numa = hwloc_get_numanode_obj_by_os_index(hw, (unsigned)m->numa_node);
+        if (numa && numa->cpuset && !hwloc_bitmap_iszero(numa->cpuset) &&
+            hwloc_bitmap_isincluded(numa->cpuset, cpu->cpuset)) {
+            l->kind = kind;
+            l->bandwidth_mbps = mbps;
+            l->bandwidth_source = ACCEL_SOURCE_OS;
+        }
+    }
+}
+
+/* NVLinkBandwidth and XGMIBandwidth: MB/s between GPUs, and from GPUs to
+ * the CPUs (or switches) they attach to. */
+static accel_result apply_link_matrix(accel_topology *t, hwloc_topology_t hw, const char *name,
+                                      accel_link_kind kind)
+{
+    struct hwloc_distances_s *ds[4];
+    unsigned nr = 4;
+    if (hwloc_distances_get_by_name(hw, name, &nr, ds, 0) < 0)
+        return ACCEL_SUCCESS;
+    if (nr > 4)
+        nr = 4;
+    accel_result r = ACCEL_SUCCESS;
+    for (unsigned k = 0; k < nr; k++) {
+        struct hwloc_distances_s *d = ds[k];
+        for (unsigned i = 0; i < d->nbobjs && !r; i++) {
+            int32_t a = node_of(d->objs[i]);
+            for (unsigned j = 0; j < d->nbobjs && !r; j++) {
+                uint64_t v = d->values[(size_t)i * d->nbobjs + j];
+                if (i == j || v == 0 || a < 0)
+                    continue;
+                int32_t b = node_of(d->objs[j]);
+                if (b >= 0 && b != a)
+                    r = set_link(t, (uint32_t)a, (uint32_t)b, kind, v);
+                else if (b < 0 && d->objs[j] && d->objs[j]->cpuset &&
+                         d->objs[j]->type != HWLOC_OBJ_OS_DEVICE && d->objs[j]->type != HWLOC_OBJ_PCI_DEVICE)
+                    link_to_cpu(t, hw, (uint32_t)a, d->objs[j], kind, v);
+            }
+        }
+        hwloc_distances_release(hw, d);
+    }
+    return r;
+}
+
+accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology_t hw)
+{
+    osdev_group *groups = NULL;
+    uint32_t count = 0, cap = 0;
+    accel_result r = ACCEL_SUCCESS;
+    hwloc_obj_t o = NULL;
+    while ((o = hwloc_get_next_osdev(hw, o))) {
+        if (!is_device_osdev(o))
+            continue;
+        hwloc_obj_t key = o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE ? o->parent : o;
+        if (!key->userdata) {
+            if (count == cap) {
+                uint32_t ncap = cap ? cap * 2 : 16;
+                osdev_group *g = accel__realloc(groups, (size_t)ncap * sizeof(*g));
+                if (!g) {
+                    r = accel__topology_oom("devices");
+                    goto out;
+                }
+                groups = g;
+                cap = ncap;
+            }
+            groups[count] = (osdev_group){.key = key, .node = -1};
+            key->userdata = (void *)(intptr_t)(++count);
+        }
+        fold(&groups[(intptr_t)key->userdata - 1], o);
+    }
+    for (uint32_t i = 0; i < count && !r; i++)
+        r = add_group(t, hw, &groups[i], i);
+    /* From here userdata is the device node + 1, for the matrices. */
+    for (uint32_t i = 0; i < count; i++)
+        groups[i].key->userdata = groups[i].node >= 0 ? (void *)(intptr_t)(groups[i].node + 1) : NULL;
+    if (!r)
+        r = apply_link_matrix(t, hw, "NVLinkBandwidth", ACCEL_LINK_NVLINK);
+    if (!r)
+        r = apply_link_matrix(t, hw, "XGMIBandwidth", ACCEL_LINK_FABRIC);
+out:
+    for (uint32_t i = 0; i < count; i++)
+        groups[i].key->userdata = NULL;
+    accel__free(groups);
+    return r;
+}
