@@ -101,30 +101,12 @@ static const accel_device *hardware_root(const accel_device *d)
     return d;
 }
 
-static bool uuid_zero(const uint8_t *u)
-{
-    for (int i = 0; i < ACCEL_UUID_SIZE; i++)
-        if (u[i])
-            return false;
-    return true;
-}
-
-/* Whether two top-level devices of different drivers are one piece of
- * hardware (accel.h, "Physical devices"). */
+/* Whether two top-level devices are one piece of hardware. */
 static bool same_hardware(const accel_device *a, const accel_device *b)
 {
-    if (a == b)
-        return true;
-    if (a->driver == b->driver)
-        return false;
-    const char *ba = a->info->bus_address, *bb = b->info->bus_address;
-    if (ba[0] && bb[0]) {
-        /* Addresses that are not PCI ones compare as written. */
-        char na[ACCEL__BUS_ADDRESS_MAX], nb[ACCEL__BUS_ADDRESS_MAX];
-        bool pa = accel__bus_address_normalise(ba, na), pb = accel__bus_address_normalise(bb, nb);
-        return pa && pb ? strcmp(na, nb) == 0 : !pa && !pb && strcmp(ba, bb) == 0;
-    }
-    return !uuid_zero(a->info->uuid) && memcmp(a->info->uuid, b->info->uuid, ACCEL_UUID_SIZE) == 0;
+    return a == b || accel__same_hardware(a->driver->manifest->data.driver_name, a->info->bus_address,
+                                          a->info->uuid, b->driver->manifest->data.driver_name,
+                                          b->info->bus_address, b->info->uuid);
 }
 
 static size_t find_root(size_t *up, size_t x)

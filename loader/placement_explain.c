@@ -113,7 +113,8 @@ accel_result accel__pl_plan_skeleton(const pc *c, accel_plan *pl)
                                           n->device_flags};
     }
     /* A group is named by its one device, by the bus address its devices
-     * share, or as the host's cores. */
+     * share (by its first device when they share a uuid instead), or as
+     * the host's cores. */
     for (uint32_t g = 0; g < c->G; g++)
         pl->groups[g].name = ACCEL__NO_STR;
     for (uint32_t d = 0; d < c->D; d++) {
@@ -123,7 +124,7 @@ accel_result accel__pl_plan_skeleton(const pc *c, accel_plan *pl)
         const accel__topo_node *n = dnode(c, d);
         if ((int32_t)g == c->host_group)
             pl->groups[g].name = accel__plan_arena_add(pl, "host");
-        else if (c->group_size[g] > 1)
+        else if (c->group_size[g] > 1 && n->bus_address && n->bus_address[0])
             pl->groups[g].name = accel__plan_arena_add(pl, n->bus_address);
         else
             pl->groups[g].name = pl->nodes[c->devs[d].node].name;

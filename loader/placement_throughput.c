@@ -31,6 +31,7 @@
 #include "alloc.h"
 #include "loader.h"
 #include "placement_internal.h"
+#include "select.h"
 
 /* ------------------------------------------------------------------------ */
 /* Compute groups                                                            */
@@ -40,11 +41,6 @@ static uint32_t group_root(uint32_t *up, uint32_t x)
     while (up[x] != x)
         x = up[x] = up[up[x]];
     return x;
-}
-
-static bool same_string(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
 accel_result accel__pl_build_groups(pc *c)
@@ -69,15 +65,15 @@ accel_result accel__pl_build_groups(pc *c)
                 up[d] = (uint32_t)host;
             continue;
         }
-        if (!n->bus_address || !n->bus_address[0])
-            continue;
-        /* The same PCI function under another driver: the same hardware.
-         * One driver's devices at one address (a simulated device's
-         * replicas) stay apart. */
+        /* The same PCI function (or, without bus addresses, the same uuid)
+         * under another driver: the same hardware, one physical device
+         * (select.h). One driver's devices at one address (a simulated
+         * device's replicas) stay apart. */
         for (uint32_t e = 0; e < d; e++) {
             const accel__topo_node *m = dnode(c, e);
-            if (m->device_kind == ACCEL_DEVICE_KIND_CPU || !m->bus_address ||
-                strcmp(m->bus_address, n->bus_address) != 0 || same_string(m->driver_name, n->driver_name))
+            if (m->device_kind == ACCEL_DEVICE_KIND_CPU ||
+                !accel__same_hardware(m->driver_name, m->bus_address, m->uuid, n->driver_name,
+                                      n->bus_address, n->uuid))
                 continue;
             uint32_t x = group_root(up, d), y = group_root(up, e);
             if (x != y)

@@ -99,6 +99,29 @@ bool accel__bus_address_normalise(const char *in, char out[ACCEL__BUS_ADDRESS_MA
     return true;
 }
 
+static bool uuid_zero(const uint8_t *u)
+{
+    for (int i = 0; i < ACCEL_UUID_SIZE; i++)
+        if (u[i])
+            return false;
+    return true;
+}
+
+bool accel__same_hardware(const char *driver_a, const char *bus_a, const uint8_t *uuid_a,
+                          const char *driver_b, const char *bus_b, const uint8_t *uuid_b)
+{
+    if (strcmp(driver_a ? driver_a : "", driver_b ? driver_b : "") == 0)
+        return false;
+    bus_a = bus_a ? bus_a : "";
+    bus_b = bus_b ? bus_b : "";
+    if (bus_a[0] && bus_b[0]) {
+        char na[ACCEL__BUS_ADDRESS_MAX], nb[ACCEL__BUS_ADDRESS_MAX];
+        bool pa = accel__bus_address_normalise(bus_a, na), pb = accel__bus_address_normalise(bus_b, nb);
+        return pa && pb ? strcmp(na, nb) == 0 : !pa && !pb && strcmp(bus_a, bus_b) == 0;
+    }
+    return !uuid_zero(uuid_a) && memcmp(uuid_a, uuid_b, ACCEL_UUID_SIZE) == 0;
+}
+
 static accel_result parse_filter(span f, accel__filter *out, char *err, size_t err_size)
 {
     static const struct {

@@ -88,6 +88,15 @@ size_t accel__selector_apply(const accel__selector *s, const accel__selector_can
  * left out. False (out untouched) when `in` is not such an address. */
 bool accel__bus_address_normalise(const char *in, char out[ACCEL__BUS_ADDRESS_MAX]);
 
+/*
+ * Whether two devices are one piece of hardware (accel.h, "Physical
+ * devices"): of different drivers, and at one PCI address (compared
+ * normalised; other addresses as written), or, when either has no bus
+ * address, with one non-zero uuid. NULL bus addresses are empty.
+ */
+bool accel__same_hardware(const char *driver_a, const char *bus_a, const uint8_t *uuid_a,
+                          const char *driver_b, const char *bus_b, const uint8_t *uuid_b);
+
 /* Whether name matches any glob of the list. Sets *which to the glob. */
 bool accel__glob_list_match(const accel__strlist *globs, const char *name, const char **which);
 

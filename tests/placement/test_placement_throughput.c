@@ -266,6 +266,46 @@ static void test_placement_throughput_same_bus_address(void **state)
     accel_topology_destroy(t);
 }
 
+/* One physical device however its drivers write its address ("3B:00.0" is
+ * 0000:3b:00.0), and, without addresses, by a shared uuid (add_device
+ * takes the uuid from the name): its two interfaces never run two stages
+ * at once; the throughput plan puts one stage on it and one elsewhere. */
+static void test_placement_throughput_one_physical_device(void **state)
+{
+    (void)state;
+    int32_t host;
+    accel_topology *t = host_topology(&host);
+    int32_t cl = add_device(t, host, "gpu-cl", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3B:00.0", 1000000000);
+    int32_t vk = add_device(t, host, "gpu-vk", ACCEL_DEVICE_KIND_GPU, "vulkan", "3b:00.0", 1000000000);
+    int32_t ua = add_device(t, host, "asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "uacce", "", 800000000);
+    int32_t ub = add_device(t, host, "asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "native", "", 800000000);
+    accel_pipeline *p = pipeline(TWO_CRC);
+
+    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)vk), 2 * stage_ns(1e9));
+    assert_near(bottleneck_of(t, p, (uint32_t)ua, (uint32_t)ub), 2 * stage_ns(8e8));
+    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)ua), stage_ns(8e8));
+
+    accel_plan *lat = place_ok(t, p, NULL);
+    accel_plan_summary s = {.struct_size = sizeof(s)};
+    assert_int_equal(accel_plan_get_summary(lat, &s), ACCEL_SUCCESS);
+    assert_near(s.bottleneck_ns, 2 * stage_ns(1e9));
+    assert_string_equal(s.bottleneck_group, "0000:3B:00.0");
+    accel_plan_destroy(lat);
+
+    accel_plan *plan = place_ok(t, p, &throughput);
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    uint32_t d0 = device_of(plan, 0), d1 = device_of(plan, 1);
+    bool gpu0 = d0 == (uint32_t)cl || d0 == (uint32_t)vk, gpu1 = d1 == (uint32_t)cl || d1 == (uint32_t)vk;
+    bool asic0 = d0 == (uint32_t)ua || d0 == (uint32_t)ub, asic1 = d1 == (uint32_t)ua || d1 == (uint32_t)ub;
+    assert_true((gpu0 && asic1) || (asic0 && gpu1));
+    assert_near(s.bottleneck_ns, stage_ns(8e8));
+    /* A group joined by uuid is named by its first device. */
+    assert_string_equal(s.bottleneck_group, "asic-same-uuid");
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+}
+
 /* The text and the JSON name the groups, the bottleneck and the rate under
  * throughput, and are as before under latency. */
 static void test_placement_throughput_describe(void **state)
@@ -469,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_throughput_cpu_devices_share_the_host, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_same_bus_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_throughput_one_physical_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_describe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_time_limit, setup, teardown),
