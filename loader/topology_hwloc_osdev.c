@@ -113,19 +113,26 @@ static int32_t device_at_bus(const accel_topology *t, const char *bus)
     return -1;
 }
 
-/* The PCI link speed bounds a new device's bandwidth to host memory. */
+/* The PCI link's speed, instead of the PCIe estimate, bounds a new
+ * device's bandwidth to host memory, with the bandwidth its CPU set has to
+ * that memory. */
 static void bound_by_pci(accel_topology *t, uint32_t dev, hwloc_obj_t pci)
 {
     float gbps = pci && pci->type == HWLOC_OBJ_PCI_DEVICE ? pci->attr->pcidev.linkspeed : 0;
     if (!(gbps > 0) || gbps > 1e6f)
         return;
     uint64_t mbps = (uint64_t)(gbps * 1000.0f + 0.5f);
+    int32_t cs = t->nodes[dev].locality;
     for (uint32_t i = 0; i < t->link_count; i++) {
         accel__topo_link *l = &t->links[i];
         if (l->from != dev || t->nodes[l->to].kind != ACCEL_TOPOLOGY_NODE_MEMORY ||
             t->nodes[l->to].owner_device >= 0)
             continue;
-        if (mbps <= l->bandwidth_mbps || l->bandwidth_source == ACCEL_SOURCE_ESTIMATE) {
+        const accel__topo_link *host = cs >= 0 ? accel__topology_find_link(t, (uint32_t)cs, l->to) : NULL;
+        if (host && host->bandwidth_mbps && host->bandwidth_mbps < mbps) {
+            l->bandwidth_mbps = host->bandwidth_mbps;
+            l->bandwidth_source = host->bandwidth_source;
+        } else {
             l->bandwidth_mbps = mbps;
             l->bandwidth_source = ACCEL_SOURCE_OS;
         }
