@@ -208,6 +208,34 @@ static void test_physical_partitions_and_one_driver(void **state)
     free(many);
 }
 
+/* accelinfo lists the physical devices seen through several devices, each
+ * with its devices; a device alone is not listed there. */
+static void test_physical_accelinfo(void **state)
+{
+    fixture *f = *state;
+    char *files = ts_printf("ACCEL_DRIVER_FILES=%s:%s", f->paths[0], f->paths[1]);
+    const char *argv[] = {ACCELINFO_PATH, NULL};
+    const char *env[] = {files, "ACCEL_DEVICE_SELECTOR", "ACCEL_FAKE_BUS_good_a=3b",
+                         "ACCEL_FAKE_BUS_good_b=3c", NULL};
+    char *out = NULL;
+    assert_int_equal(ts_run(argv, env, &out, NULL), 0);
+    const char *block = strstr(out, "\nPhysical devices with several interfaces:\n"
+                                    "  1: bus 0000:3c:00.0\n"
+                                    "     device 1: fake_good_a:1  native\n"
+                                    "     device 2: fake_good_b:0  native\n\n");
+    if (!block)
+        fail_msg("accelinfo output lacks the physical device:\n%s", out);
+    free(out);
+
+    const char *apart[] = {files, "ACCEL_DEVICE_SELECTOR", "ACCEL_FAKE_BUS_good_a=10",
+                           "ACCEL_FAKE_BUS_good_b=20", NULL};
+    assert_int_equal(ts_run(argv, apart, &out, NULL), 0);
+    assert_null(strstr(out, "Physical devices"));
+    assert_non_null(strstr(out, "bus 0000:21:00.0"));
+    free(out);
+    free(files);
+}
+
 static void test_physical_errors(void **state)
 {
     fixture *f = *state;
@@ -237,13 +265,10 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_physical_same_bus_address),
-        T(test_physical_overlapping_addresses),
-        T(test_physical_different_addresses),
-        T(test_physical_shared_uuid),
-        T(test_physical_selector_bus),
-        T(test_physical_partitions_and_one_driver),
-        T(test_physical_errors),
+        T(test_physical_same_bus_address),    T(test_physical_overlapping_addresses),
+        T(test_physical_different_addresses), T(test_physical_shared_uuid),
+        T(test_physical_selector_bus),        T(test_physical_partitions_and_one_driver),
+        T(test_physical_accelinfo),           T(test_physical_errors),
     };
     return cmocka_run_group_tests_name("physical", tests, NULL, NULL);
 }
