@@ -103,6 +103,38 @@ static void format_bytes(uint64_t n, char *buf, size_t size)
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+/* The physical devices seen through several devices (one piece of hardware
+ * under several drivers), each with its devices. */
+static void print_physical_devices(const listing *l)
+{
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < l->device_count; i++) {
+        uint32_t p, q, n = 0, first = i;
+        if (accel_device_get_physical_index(l->devices[i], &p) != ACCEL_SUCCESS)
+            continue;
+        for (uint32_t j = 0; j < l->device_count; j++) {
+            if (accel_device_get_physical_index(l->devices[j], &q) != ACCEL_SUCCESS || q != p)
+                continue;
+            first = j < first ? j : first;
+            n++;
+        }
+        if (first != i || n < 2)
+            continue;
+        if (!shown++)
+            printf("\nPhysical devices with several interfaces:\n");
+        accel_device_info d = {.struct_size = sizeof(d)};
+        accel_device_get_info(l->devices[i], &d);
+        printf("  %u: %s%s\n", p, d.bus_address[0] ? "bus " : "one uuid", d.bus_address);
+        for (uint32_t j = i; j < l->device_count; j++) {
+            if (accel_device_get_physical_index(l->devices[j], &q) != ACCEL_SUCCESS || q != p)
+                continue;
+            accel_device_get_info(l->devices[j], &d);
+            printf("     device %u: %s:%u  %s\n", d.index, d.driver_name, d.driver_index,
+                   accel_device_interface_string(d.interface));
+        }
+    }
+}
+
 static void print_summary(const listing *l)
 {
     char vbuf[32];
@@ -144,6 +176,7 @@ static void print_summary(const listing *l)
             printf("  numa %s", d.numa_nodes);
         printf("\n");
     }
+    print_physical_devices(l);
     if (!l->nodes)
         return;
     printf("\nMemory nodes: %u\n", l->node_count);
