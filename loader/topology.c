@@ -1536,10 +1536,12 @@ accel_result accel_topology_create(accel_instance *inst, const accel_topology_op
     accel_result r = build_host(&b, xml);
     if (!r && inst && !(o.flags & ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES))
         r = add_instance_devices(&b);
-    if (!r)
-        r = accel__topology_add_hwloc_devices(b.t, b.hw);
     if (!r && o.simulated_devices)
         r = apply_file(&b, "simulated devices", o.simulated_devices, true);
+    /* After the drivers' and simulated devices: one at the bus address of
+     * an hwloc device stands for it (what-if planning on a recorded GPU). */
+    if (!r)
+        r = accel__topology_add_hwloc_devices(b.t, b.hw);
     if (!r)
         r = accel__topology_link_shared_memories(b.t);
     if (!r)

@@ -126,7 +126,8 @@ static void bound_by_pci(accel_topology *t, uint32_t dev, hwloc_obj_t pci)
     for (uint32_t i = 0; i < t->link_count; i++) {
         accel__topo_link *l = &t->links[i];
         if (l->from != dev || t->nodes[l->to].kind != ACCEL_TOPOLOGY_NODE_MEMORY ||
-            t->nodes[l->to].owner_device >= 0)
+            t->nodes[l->to].owner_device >= 0 || l->kind != ACCEL_LINK_PCIE ||
+            l->bandwidth_source != ACCEL_SOURCE_ESTIMATE)
             continue;
         const accel__topo_link *host = cs >= 0 ? accel__topology_find_link(t, (uint32_t)cs, l->to) : NULL;
         if (host && host->bandwidth_mbps && host->bandwidth_mbps < mbps) {
@@ -145,8 +146,12 @@ static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_grou
     if (g->key->type == HWLOC_OBJ_PCI_DEVICE)
         snprintf(bus, sizeof(bus), "%04x:%02x:%02x.%x", g->key->attr->pcidev.domain, g->key->attr->pcidev.bus,
                  g->key->attr->pcidev.dev, g->key->attr->pcidev.func);
-    if (bus[0] && (g->node = device_at_bus(t, bus)) >= 0)
-        return ACCEL_SUCCESS; /* a driver's device: it takes the links below */
+    if (bus[0] && (g->node = device_at_bus(t, bus)) >= 0) {
+        /* A driver's or a simulated device: it takes the PCI link speed and
+         * the matrices' links. */
+        bound_by_pci(t, (uint32_t)g->node, g->key);
+        return ACCEL_SUCCESS;
+    }
     char name[96];
     snprintf(name, sizeof(name), "%.80s", g->named->name ? g->named->name : "device");
     if (accel__topology_find_node(t, name) >= 0)

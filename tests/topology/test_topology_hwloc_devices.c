@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -17,6 +18,9 @@
 
 #ifndef TOPOLOGY_DATA_DIR
 #error "TOPOLOGY_DATA_DIR must name tests/topology/data"
+#endif
+#ifndef TEST_TMP_DIR
+#error "TEST_TMP_DIR must name a writable directory"
 #endif
 
 #define NVLINK_MACHINE "2n2gpu-nvlink.xml"
@@ -213,6 +217,54 @@ static void test_hwloc_numa_latency(void **state)
     accel_topology_destroy(t);
 }
 
+/* What-if planning on a recorded GPU: a simulated device at its bus address
+ * stands for it (its functions and costs, the recorded links), and a
+ * pipeline places its stage there. */
+static void test_hwloc_what_if_plan(void **state)
+{
+    (void)state;
+    static const char sim[] = "{\"version\": 1, \"devices\": [{\"driver\": \"sim_gpu\", \"kind\": \"gpu\", "
+                              "\"bus_address\": \"0000:84:00.0\", \"functions\": {\"crc32c\": "
+                              "{\"fixed_ns\": 1000, \"bytes_per_second\": 50000000000}}}]}";
+    static const char pipe[] =
+        "{\"pipeline_version\": 1, \"name\": \"crc\", \"buffers\": {\"in\": {\"file\": \"in\", \"bytes\": "
+        "1000000}, \"crc\": {\"bytes\": 4}}, \"stages\": [{\"name\": \"crc\", \"function\": \"crc32c\", "
+        "\"args\": [{\"buffer\": \"in\"}, {\"buffer\": \"crc\"}]}]}";
+    char xml[4096], dev[4096];
+    snprintf(xml, sizeof(xml), "%s/%s", TOPOLOGY_DATA_DIR, NVLINK_MACHINE);
+    snprintf(dev, sizeof(dev), "%s/hwloc-devices-sim-%ld.json", TEST_TMP_DIR, (long)getpid());
+    FILE *f = fopen(dev, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(sim, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    accel_topology_options o = {.struct_size = sizeof(o), .hwloc_xml = xml, .simulated_devices = dev};
+    accel_topology *t = NULL;
+    accel_result r = accel_topology_create(NULL, &o, &t);
+    remove(dev);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("%s: %s", accel_result_name(r), accel_last_error_message());
+    assert_int_equal(hwloc_devices(t, UINT32_MAX), 1); /* cuda0; cuda1 is the simulated GPU */
+    uint32_t gpu = node_named(t, "sim_gpu:0");
+    assert_int_equal(node_at(t, gpu).parent, (int32_t)node_named(t, "cpuset1"));
+    accel_topology_link l = link_of(t, "sim_gpu:0", "node1");
+    assert_int_equal(l.kind, ACCEL_LINK_NVLINK);
+    assert_int_equal(l.bandwidth_mbps, 25000);
+    assert_int_equal(link_of(t, "cuda0", "sim_gpu:0").bandwidth_mbps, 50000);
+
+    accel_pipeline *p = NULL;
+    assert_int_equal(accel_pipeline_parse(pipe, strlen(pipe), "crc.json", &p), ACCEL_SUCCESS);
+    accel_plan *plan = NULL;
+    r = accel_place(t, p, NULL, &plan);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("accel_place: %s: %s", accel_result_name(r), accel_last_error_message());
+    accel_plan_stage st = {.struct_size = sizeof(st)};
+    assert_int_equal(accel_plan_get_stage(plan, 0, &st), ACCEL_SUCCESS);
+    assert_int_equal(st.device_node, gpu);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_hwloc_nvlink),
         cmocka_unit_test(test_hwloc_pci_link_speed),
         cmocka_unit_test(test_hwloc_numa_latency),
+        cmocka_unit_test(test_hwloc_what_if_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
