@@ -13,6 +13,11 @@
 
 #define EXIT_USAGE 2
 
+/* The version of the --json document (docs/accelinfo.schema.json): the
+ * minor grows when members are added, the major when one changes meaning
+ * or goes away. */
+#define ACCELINFO_JSON_FORMAT_VERSION "1.0"
+
 static void usage(FILE *f, const char *prog)
 {
     fprintf(f,
@@ -103,6 +108,194 @@ static void format_bytes(uint64_t n, char *buf, size_t size)
     snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+/* The standard functions every driver may offer under the same name and
+ * contract (docs/standard-functions.md); any other name is the vendor's. */
+static bool is_standard_function(const char *name)
+{
+    static const char *const standard[] = {
+        "accel.copy",    "accel.fill",          "accel.noop",          "crc32c",
+        "sha256",        "zlib.deflate",        "zlib.inflate",        "crc32c.stream",
+        "sha256.stream", "zlib.deflate.stream", "zlib.inflate.stream",
+    };
+    for (size_t i = 0; i < sizeof(standard) / sizeof(standard[0]); i++)
+        if (strcmp(name, standard[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Names as in pipeline files (docs/pipelines.md). */
+static const char *const program_format_names[] = {
+    [ACCEL_PROGRAM_FORMAT_OPENCL_C] = "opencl-c",
+    [ACCEL_PROGRAM_FORMAT_SPIRV] = "spirv",
+    [ACCEL_PROGRAM_FORMAT_ELF] = "elf",
+    [ACCEL_PROGRAM_FORMAT_FPGA_IMAGE] = "fpga-image",
+};
+#define PROGRAM_FORMAT_COUNT (sizeof(program_format_names) / sizeof(program_format_names[0]))
+
+/* What a device tells beyond accel_device_info: live driver parameters and
+ * the functions the topology knows for it. A has_ flag is false when the
+ * driver does not report the value. */
+typedef struct device_details {
+    bool has_formats, has_memory, has_max_alloc, has_reconfigure, has_functions;
+    bool memory_from_nodes; /* memory_size is the sum of the device's memory nodes */
+    uint32_t formats, available_instances;
+    uint64_t memory_size, max_allocation, reconfigure_ns;
+    char runtime[256]; /* "" if the driver does not report one */
+    const accel_topology *topology;
+    uint32_t topology_node;
+    uint32_t function_count;
+} device_details;
+
+static void get_details(const listing *l, const accel_topology *t, accel_device *dev, device_details *o)
+{
+    accel_device_info d = {.struct_size = sizeof(d)};
+    size_t n;
+    memset(o, 0, sizeof(*o));
+    accel_device_get_info(dev, &d);
+    o->has_formats = accel_device_query(dev, ACCEL_DEVICE_PARAM_PROGRAM_FORMATS, &o->formats,
+                                        sizeof(o->formats), &n) == ACCEL_SUCCESS;
+    o->has_memory = accel_device_query(dev, ACCEL_DEVICE_PARAM_MEMORY_SIZE, &o->memory_size,
+                                       sizeof(o->memory_size), &n) == ACCEL_SUCCESS;
+    o->has_max_alloc = accel_device_query(dev, ACCEL_DEVICE_PARAM_MAX_ALLOCATION, &o->max_allocation,
+                                          sizeof(o->max_allocation), &n) == ACCEL_SUCCESS;
+    o->has_reconfigure = accel_device_query(dev, ACCEL_DEVICE_PARAM_RECONFIGURE_NS, &o->reconfigure_ns,
+                                            sizeof(o->reconfigure_ns), &n) == ACCEL_SUCCESS;
+    if (accel_device_query(dev, ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &o->available_instances,
+                           sizeof(o->available_instances), &n) != ACCEL_SUCCESS)
+        o->available_instances = d.available_instances;
+    if (accel_device_query(dev, ACCEL_DEVICE_PARAM_RUNTIME_VERSION, o->runtime, sizeof(o->runtime), &n) !=
+        ACCEL_SUCCESS)
+        o->runtime[0] = '\0';
+    o->runtime[sizeof(o->runtime) - 1] = '\0';
+    /* Without the driver's figure, the device's own memory nodes (FPGA
+     * banks, device memory) are its memory. */
+    if (!o->has_memory && l->nodes) {
+        for (uint32_t i = 0; i < l->node_count; i++) {
+            accel_memory_node_info mi = {.struct_size = sizeof(mi)};
+            accel_memory_node_get_info(l->nodes[i], &mi);
+            if (mi.device == dev) {
+                o->memory_size += mi.capacity;
+                o->has_memory = o->memory_from_nodes = true;
+            }
+        }
+    }
+    accel_topology_node node = {.struct_size = sizeof(node)};
+    if (t && accel_topology_find_device(t, dev, &o->topology_node) == ACCEL_SUCCESS &&
+        accel_topology_get_node(t, o->topology_node, &node) == ACCEL_SUCCESS) {
+        o->topology = t;
+        o->function_count = node.function_count;
+        o->has_functions = true;
+    }
+}
+
+/* The name of function i of the device; NULL past the end. */
+static const char *function_name(const device_details *o, uint32_t i)
+{
+    accel_topology_function f = {.struct_size = sizeof(f)};
+    if (i >= o->function_count ||
+        accel_topology_get_function(o->topology, o->topology_node, i, &f) != ACCEL_SUCCESS)
+        return NULL;
+    return f.name;
+}
+
+static void print_details(const accel_device_info *d, const device_details *o)
+{
+    char b1[32], b2[32];
+    if (o->has_functions) {
+        for (int standard = 1; standard >= 0; standard--) {
+            int shown = 0;
+            printf("     %s functions:", standard ? "standard" : "vendor");
+            for (uint32_t i = 0; i < o->function_count; i++) {
+                const char *name = function_name(o, i);
+                if (name && is_standard_function(name) == (bool)standard) {
+                    printf(" %s", name);
+                    shown++;
+                }
+            }
+            printf("%s\n", shown ? "" : " none");
+        }
+    } else {
+        printf("     functions: unknown\n");
+    }
+    printf("     program formats:");
+    if (!o->has_formats)
+        printf(" unknown");
+    else if (!o->formats)
+        printf(" none");
+    for (uint32_t f = 1; o->has_formats && f < PROGRAM_FORMAT_COUNT; f++)
+        if (o->formats & (1u << f))
+            printf(" %s", program_format_names[f]);
+    printf("\n");
+    if (o->has_memory)
+        format_bytes(o->memory_size, b1, sizeof(b1));
+    if (o->has_max_alloc)
+        format_bytes(o->max_allocation, b2, sizeof(b2));
+    printf("     memory %s%s, largest allocation %s\n", o->has_memory ? b1 : "unknown",
+           o->memory_from_nodes ? " (its memory nodes)" : "", o->has_max_alloc ? b2 : "unknown");
+    printf("     limits: address spaces ");
+    if (d->max_address_spaces)
+        printf("%u", d->max_address_spaces);
+    else
+        printf("unlimited");
+    printf(", available instances ");
+    if (o->available_instances == ACCEL_INSTANCES_UNLIMITED)
+        printf("unlimited");
+    else
+        printf("%u", o->available_instances);
+    printf(", pasid bits %u, sva %s", d->pasid_bits, (d->flags & ACCEL_DEVICE_FLAG_SVA) ? "yes" : "no");
+    if (o->has_reconfigure)
+        printf(", reconfigure %.3f ms", (double)o->reconfigure_ns / 1e6);
+    printf("\n");
+    if (o->runtime[0])
+        printf("     runtime %s\n", o->runtime);
+}
+
+static json_object *details_json(json_object *o, const accel_device_info *d, const device_details *x)
+{
+    json_object *fn = json_object_new_array();
+    for (uint32_t i = 0; x->has_functions && i < x->function_count; i++) {
+        const char *name = function_name(x, i);
+        if (!name)
+            continue;
+        json_object *f = json_object_new_object();
+        json_object_object_add(f, "name", json_object_new_string(name));
+        json_object_object_add(f, "standard", json_object_new_boolean(is_standard_function(name)));
+        json_object_array_add(fn, f);
+    }
+    json_object_object_add(o, "functions",
+                           x->has_functions ? fn : (json_object_put(fn), json_object_new_null()));
+    json_object *pf = NULL;
+    if (x->has_formats) {
+        pf = json_object_new_array();
+        for (uint32_t f = 1; f < PROGRAM_FORMAT_COUNT; f++)
+            if (x->formats & (1u << f))
+                json_object_array_add(pf, json_object_new_string(program_format_names[f]));
+    }
+    json_object_object_add(o, "program_formats", pf);
+    json_object *mem = json_object_new_object();
+    json_object_object_add(mem, "size",
+                           x->has_memory ? json_object_new_int64((int64_t)x->memory_size) : NULL);
+    json_object_object_add(mem, "size_source",
+                           json_object_new_string(!x->has_memory         ? "unknown"
+                                                  : x->memory_from_nodes ? "memory-nodes"
+                                                                         : "driver"));
+    json_object_object_add(mem, "max_allocation",
+                           x->has_max_alloc ? json_object_new_int64((int64_t)x->max_allocation) : NULL);
+    json_object_object_add(o, "memory", mem);
+    json_object *lim = json_object_new_object();
+    json_object_object_add(lim, "max_address_spaces", json_object_new_int64(d->max_address_spaces));
+    json_object_object_add(lim, "available_instances",
+                           x->available_instances == ACCEL_INSTANCES_UNLIMITED
+                               ? json_object_new_string("unlimited")
+                               : json_object_new_int64(x->available_instances));
+    json_object_object_add(lim, "pasid_bits", json_object_new_int64(d->pasid_bits));
+    json_object_object_add(lim, "reconfigure_ns",
+                           x->has_reconfigure ? json_object_new_int64((int64_t)x->reconfigure_ns) : NULL);
+    json_object_object_add(o, "limits", lim);
+    json_object_object_add(o, "runtime", x->runtime[0] ? json_object_new_string(x->runtime) : NULL);
+    return o;
+}
+
 /* The physical devices seen through several devices (one piece of hardware
  * under several drivers), each with its devices. */
 static void print_physical_devices(const listing *l)
@@ -135,7 +328,7 @@ static void print_physical_devices(const listing *l)
     }
 }
 
-static void print_summary(const listing *l)
+static void print_summary(const listing *l, const accel_topology *t)
 {
     char vbuf[32];
     printf("accel-loader %s\n", accel_loader_version_string());
@@ -175,6 +368,9 @@ static void print_summary(const listing *l)
         else if (d.numa_nodes[0])
             printf("  numa %s", d.numa_nodes);
         printf("\n");
+        device_details x;
+        get_details(l, t, l->devices[i], &x);
+        print_details(&d, &x);
     }
     print_physical_devices(l);
     if (!l->nodes)
@@ -205,10 +401,11 @@ static json_object *jstr(const char *s)
     return s ? json_object_new_string(s) : json_object_new_null();
 }
 
-static json_object *build_json(const listing *l)
+static json_object *build_json(const listing *l, const accel_topology *t)
 {
     char vbuf[32], uuid[33];
     json_object *root = json_object_new_object();
+    json_object_object_add(root, "format_version", json_object_new_string(ACCELINFO_JSON_FORMAT_VERSION));
     json_object *loader = json_object_new_object();
     json_object_object_add(loader, "version", json_object_new_string(accel_loader_version_string()));
     json_object_object_add(root, "loader", loader);
@@ -225,14 +422,16 @@ static json_object *build_json(const listing *l)
         json_object_object_add(m, "library_path", jstr(mi.library_path));
         json_object_object_add(m, "resolved_library", jstr(mi.resolved_library));
         json_object_object_add(m, "api_version",
-                               mi.api_version ? json_object_new_string(version_str(mi.api_version, vbuf, sizeof(vbuf)))
-                                              : json_object_new_null());
+                               mi.api_version
+                                   ? json_object_new_string(version_str(mi.api_version, vbuf, sizeof(vbuf)))
+                                   : json_object_new_null());
         if (mi.status == ACCEL_MANIFEST_LOADED) {
             accel_driver_info di = {.struct_size = sizeof(di)};
             accel_driver_get_info(mi.driver, &di);
             json_object_object_add(m, "driver_version", json_object_new_string(di.version));
-            json_object_object_add(m, "interface_version",
-                                   json_object_new_string(version_str(di.interface_version, vbuf, sizeof(vbuf))));
+            json_object_object_add(
+                m, "interface_version",
+                json_object_new_string(version_str(di.interface_version, vbuf, sizeof(vbuf))));
             json_object_object_add(m, "device_count", json_object_new_int64(di.device_count));
         } else {
             json_object_object_add(m, "error", json_object_new_string(accel_result_name(mi.result)));
@@ -253,7 +452,8 @@ static json_object *build_json(const listing *l)
         json_object_object_add(o, "name", json_object_new_string(d.name));
         json_object_object_add(o, "vendor", json_object_new_string(d.vendor));
         json_object_object_add(o, "kind", json_object_new_string(accel_device_kind_string(d.kind)));
-        json_object_object_add(o, "interface", json_object_new_string(accel_device_interface_string(d.interface)));
+        json_object_object_add(o, "interface",
+                               json_object_new_string(accel_device_interface_string(d.interface)));
         json_object_object_add(o, "uuid", json_object_new_string(uuid));
         json_object_object_add(o, "bus_address", json_object_new_string(d.bus_address));
         json_object_object_add(o, "numa_node", json_object_new_int(d.numa_node));
@@ -273,6 +473,9 @@ static json_object *build_json(const listing *l)
             json_object_object_add(o, "device_node", json_object_new_string(d.device_node));
         if (d.partition[0])
             json_object_object_add(o, "partition", json_object_new_string(d.partition));
+        device_details x;
+        get_details(l, t, l->devices[i], &x);
+        details_json(o, &d, &x);
         json_object_array_add(devices, o);
     }
     json_object_object_add(root, "devices", devices);
@@ -349,6 +552,18 @@ static int print_topology(const char *prog, const topology_args *a)
     accel_topology_destroy(own);
     accel_instance_destroy(inst);
     return status;
+}
+
+/* The instance's topology, for the functions of each device; NULL (and a
+ * message) when it cannot be built, the rest is still shown. */
+static const accel_topology *instance_topology(const char *prog, accel_instance *inst)
+{
+    const accel_topology *t = NULL;
+    if (accel_instance_get_topology(inst, &t) != ACCEL_SUCCESS) {
+        fprintf(stderr, "%s: functions: %s\n", prog, accel_last_error_message());
+        return NULL;
+    }
+    return t;
 }
 
 /* --check-manifest: give each FILE to the loader as an explicit manifest
@@ -481,7 +696,8 @@ int main(int argc, char **argv)
     }
     if (check) {
         if (json || topology_only || optind == argc) {
-            fprintf(stderr, "%s: --check-manifest takes manifest files and no other option\nTry '%s --help'.\n",
+            fprintf(stderr,
+                    "%s: --check-manifest takes manifest files and no other option\nTry '%s --help'.\n",
                     argv[0], argv[0]);
             return EXIT_USAGE;
         }
@@ -512,12 +728,12 @@ int main(int argc, char **argv)
     } else if (json == 2) {
         status = accelinfo_cdi_print(argv[0], l.devices, l.device_count);
     } else if (json) {
-        json_object *root = build_json(&l);
+        json_object *root = build_json(&l, instance_topology(argv[0], inst));
         puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
     } else {
-        print_summary(&l);
+        print_summary(&l, instance_topology(argv[0], inst));
     }
     free(l.manifests);
     free(l.devices);

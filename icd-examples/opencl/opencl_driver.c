@@ -554,6 +554,24 @@ static accel_icd_result ocl_get_info(void *device, accel_icd_device_info *info)
     return ACCEL_SUCCESS;
 }
 
+/* Any value of n bytes (a string with its NUL) by device_query's contract. */
+static accel_icd_result put_bytes(const void *v, size_t n, void *value, size_t size, size_t *size_ret)
+{
+    if (size_ret)
+        *size_ret = n;
+    if (!value)
+        return ACCEL_SUCCESS;
+    if (size < n)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(value, v, n);
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result put_u64(uint64_t v, void *value, size_t size, size_t *size_ret)
+{
+    return put_bytes(&v, sizeof(v), value, size, size_ret);
+}
+
 static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
 {
     if (size_ret)
@@ -564,6 +582,32 @@ static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *si
         return ACCEL_ERROR_INVALID_ARGUMENT;
     memcpy(value, &v, sizeof(v));
     return ACCEL_SUCCESS;
+}
+
+/* The OpenCL implementation and its version, as clinfo shows them: the
+ * platform-specific part of CL_PLATFORM_VERSION ("OpenCL 3.0 PoCL 3.1+debian
+ * Linux, ..." gives "PoCL 3.1+debian", "OpenCL 3.0 CUDA 12.2.138" gives
+ * "CUDA 12.2.138"), else CL_PLATFORM_NAME and CL_DRIVER_VERSION. */
+static void runtime_version(const ocl_device *dev, char *buf, size_t size)
+{
+    char version[256], name[128], driver[128];
+    unsigned major, minor;
+    int used = 0;
+    platform_string(dev->platform, CL_PLATFORM_VERSION, version, sizeof(version));
+    buf[0] = '\0';
+    if (sscanf(version, "OpenCL %u.%u %n", &major, &minor, &used) == 2 && used > 0 && version[used]) {
+        /* Two words: the implementation's name and its version. */
+        const char *p = version + used;
+        size_t n = strcspn(p, " ");
+        if (p[n] == ' ' && p[n + 1] && p[n + 1] != ' ')
+            n += 1 + strcspn(p + n + 1, " ");
+        snprintf(buf, size, "%.*s", (int)n, p);
+        return;
+    }
+    platform_string(dev->platform, CL_PLATFORM_NAME, name, sizeof(name));
+    device_string(dev->id, CL_DRIVER_VERSION, driver, sizeof(driver));
+    if (name[0])
+        snprintf(buf, size, "%s%s%s", name, driver[0] ? " " : "", driver);
 }
 
 static accel_icd_result ocl_query(void *device, accel_device_param param, void *value, size_t size,
@@ -584,6 +628,26 @@ static accel_icd_result ocl_query(void *device, accel_device_param param, void *
         return put_u32(dev->info.max_address_spaces, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
+        return put_u32((1u << ACCEL_PROGRAM_FORMAT_OPENCL_C) | (dev->has_il ? 1u << ACCEL_PROGRAM_FORMAT_SPIRV : 0),
+                       value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_MEMORY_SIZE:
+    case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
+        cl_ulong v = 0;
+        if (value && CL(clGetDeviceInfo)(dev->id,
+                                         param == ACCEL_DEVICE_PARAM_MEMORY_SIZE ? CL_DEVICE_GLOBAL_MEM_SIZE
+                                                                                 : CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+                                         sizeof(v), &v, NULL) != CL_SUCCESS)
+            return ACCEL_ERROR_UNSUPPORTED;
+        return put_u64(v, value, size, size_ret);
+    }
+    case ACCEL_DEVICE_PARAM_RUNTIME_VERSION: {
+        char buf[256];
+        runtime_version(dev, buf, sizeof(buf));
+        if (!buf[0])
+            return ACCEL_ERROR_UNSUPPORTED;
+        return put_bytes(buf, strlen(buf) + 1, value, size, size_ret);
+    }
     default: return ACCEL_ERROR_UNSUPPORTED;
     }
 }

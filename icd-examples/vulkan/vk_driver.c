@@ -369,6 +369,24 @@ static accel_icd_result vk_get_info(void *device, accel_icd_device_info *info)
     return ACCEL_SUCCESS;
 }
 
+/* Any value of n bytes (a string with its NUL) by device_query's contract. */
+static accel_icd_result put_bytes(const void *v, size_t n, void *value, size_t size, size_t *size_ret)
+{
+    if (size_ret)
+        *size_ret = n;
+    if (!value)
+        return ACCEL_SUCCESS;
+    if (size < n)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    memcpy(value, v, n);
+    return ACCEL_SUCCESS;
+}
+
+static accel_icd_result put_u64(uint64_t v, void *value, size_t size, size_t *size_ret)
+{
+    return put_bytes(&v, sizeof(v), value, size, size_ret);
+}
+
 static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
 {
     if (size_ret)
@@ -392,6 +410,35 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
         return put_u32(dev->info.flags | (atomic_load(&dev->lost) ? ACCEL_DEVICE_FLAG_ISOLATED : 0), value, size,
                        size_ret);
     case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
+        return put_u32(1u << ACCEL_PROGRAM_FORMAT_SPIRV, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_MEMORY_SIZE: {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < dev->mem_props.memoryHeapCount; i++)
+            if (dev->mem_props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+                total += dev->mem_props.memoryHeaps[i].size;
+        return put_u64(total, value, size, size_ret);
+    }
+    case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
+        VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
+        if (value)
+            vk_fn(dev)->vkGetPhysicalDeviceProperties2(dev->phys, &p2);
+        return put_u64(m3.maxMemoryAllocationSize, value, size, size_ret);
+    }
+    case ACCEL_DEVICE_PARAM_RUNTIME_VERSION: {
+        /* The Vulkan driver's own name and version (driverInfo, e.g.
+         * "Mesa 22.3.6 (LLVM 15.0.6)"); Vulkan 1.2's driver properties. */
+        VkPhysicalDeviceDriverProperties dp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
+        VkPhysicalDeviceProperties props;
+        vk_fn(dev)->vkGetPhysicalDeviceProperties(dev->phys, &props);
+        if (props.apiVersion < VK_API_VERSION_1_2)
+            return ACCEL_ERROR_UNSUPPORTED;
+        vk_fn(dev)->vkGetPhysicalDeviceProperties2(dev->phys, &p2);
+        const char *text = dp.driverInfo[0] ? dp.driverInfo : dp.driverName;
+        return put_bytes(text, strnlen(text, VK_MAX_DRIVER_INFO_SIZE - 1) + 1, value, size, size_ret);
+    }
     default: return ACCEL_ERROR_UNSUPPORTED;
     }
 }

@@ -113,6 +113,15 @@ typedef enum accel_device_param {
     ACCEL_DEVICE_PARAM_RECONFIGURE_NS = 6,      /* uint64_t, estimated time to load a new
                                                    program (FPGA image) into the device;
                                                    ACCEL_ERROR_UNSUPPORTED if not reconfigurable */
+    ACCEL_DEVICE_PARAM_PROGRAM_FORMATS = 7,     /* uint32_t, bit (1u << f) for each
+                                                   accel_program_format f the device loads */
+    ACCEL_DEVICE_PARAM_MEMORY_SIZE = 8,         /* uint64_t, bytes of memory the device's
+                                                   runtime reports for it */
+    ACCEL_DEVICE_PARAM_MAX_ALLOCATION = 9,      /* uint64_t, bytes of the largest single
+                                                   allocation */
+    ACCEL_DEVICE_PARAM_RUNTIME_VERSION = 10,    /* NUL-terminated string: the runtime a bridge
+                                                   driver runs on and its version, e.g.
+                                                   "PoCL 3.1" or "Mesa 22.3.6" */
     ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
 } accel_device_param;
 

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""accelinfo --json and --topology --format=json against docs/accelinfo.schema.json.
+
+Usage: test_accelinfo_schema.py ACCELINFO EMULATOR MANIFEST_DIR SCHEMA
+
+Runs accelinfo on the in-tree drivers (cpu, opencl, vulkan, fpga and
+warpdrive on a uacce emulator) and validates both documents against the
+schema; checks what the schema cannot (the format version, each device's
+functions, the bridges' runtime and program formats); and checks that the
+schema rejects documents mutated in ways a reader would trip over.
+
+Exit status: 0 pass, 1 a check failed (named on stderr).
+"""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import jsonschema
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL: " + what, file=sys.stderr)
+    return cond
+
+
+def run(args, env):
+    full = {k: v for k, v in os.environ.items() if not k.startswith("ACCEL_") and not k.startswith("XDG_")}
+    full.update(env)
+    return subprocess.run(args, env=full, capture_output=True, text=True, timeout=120)
+
+
+def wait_for(path, proc):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def mutations(info, topo):
+    """Documents the schema must reject, each named."""
+    out = []
+
+    def mutate(name, doc, fn):
+        d = copy.deepcopy(doc)
+        fn(d)
+        out.append((name, d))
+
+    def dev0(d):
+        return d["devices"][0]
+
+    mutate("no format_version", info, lambda d: d.pop("format_version"))
+    mutate("format_version 2.0", info, lambda d: d.update(format_version="2.0"))
+    mutate("an unknown top-level member", info, lambda d: d.update(extra=1))
+    mutate("a device without functions", info, lambda d: dev0(d).pop("functions"))
+    mutate("a function's standard as a string", info,
+           lambda d: dev0(d).update(functions=[{"name": "crc32c", "standard": "yes"}]))
+    mutate("an unknown program format", info, lambda d: dev0(d).update(program_formats=["pdf"]))
+    mutate("a negative memory size", info,
+           lambda d: dev0(d)["memory"].update(size=-1, size_source="driver"))
+    mutate("a memory size with source unknown", info,
+           lambda d: dev0(d)["memory"].update(size=4096, size_source="unknown"))
+    mutate("limits without pasid_bits", info, lambda d: dev0(d)["limits"].pop("pasid_bits"))
+    mutate("an empty runtime", info, lambda d: dev0(d).update(runtime=""))
+    mutate("a short uuid", info, lambda d: dev0(d).update(uuid="00"))
+    mutate("a topology node of unknown kind", topo, lambda d: d["nodes"][0].update(kind="bogus"))
+    mutate("a topology device without functions", topo,
+           lambda d: next(n for n in d["nodes"] if n["kind"] == "device").pop("functions"))
+    mutate("a topology without links", topo, lambda d: d.pop("links"))
+    return out
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    accelinfo, emulator, manifest_dir, schema_path = sys.argv[1:]
+    with open(schema_path) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+
+    root = tempfile.mkdtemp(prefix="accel-info-schema-")
+    sysfs, devroot = os.path.join(root, "sys"), os.path.join(root, "dev")
+    emu = subprocess.Popen([emulator, "--root", root, "--name", "wd_s-0", "--algorithms", "crc32c"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not check(wait_for(os.path.join(devroot, "wd_s-0"), emu), "the uacce emulator did not start"):
+            return 1
+        drivers = ["cpu", "opencl", "vulkan", "fpga", "warpdrive"]
+        env = {"ACCEL_DRIVER_FILES": ":".join(os.path.join(manifest_dir, "accel_%s.json" % d) for d in drivers),
+               "ACCEL_UACCE_SYSFS_ROOT": sysfs, "ACCEL_UACCE_DEV_ROOT": devroot}
+        docs = {}
+        for name, args in (("info", ["--json"]), ("topology", ["--topology", "--format=json"])):
+            r = run([accelinfo] + args, env)
+            if not check(r.returncode == 0, "accelinfo %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr)):
+                return 1
+            docs[name] = json.loads(r.stdout)
+            # Against the part of the schema for this kind of document
+            # first, for errors that name the member at fault.
+            part = jsonschema.Draft202012Validator(dict(schema, oneOf=[{"$ref": "#/$defs/" + name}]))
+            errors = sorted(part.iter_errors(docs[name]), key=lambda e: list(e.absolute_path))
+            check(validator.is_valid(docs[name]), "the %s document is valid under the whole schema" % name)
+            for e in errors[:5]:
+                check(False, "%s document at %s: %s" % (name, "/".join(map(str, e.absolute_path)), e.message))
+            check(not errors, "the %s document validates" % name)
+        info, topo = docs["info"], docs["topology"]
+        check(info["format_version"] == "1.0", "format_version is 1.0, not %r" % info.get("format_version"))
+        by_driver = {}
+        for d in info["devices"]:
+            by_driver.setdefault(d["driver"], []).append(d)
+        check(set(by_driver) >= {"cpu", "fpga", "warpdrive"},
+              "devices of cpu, fpga and warpdrive, got %s" % sorted(by_driver))
+        # The functions are the topology's, each classified.
+        topo_fns = {(n["driver"], n["driver_index"]): [f["name"] for f in n["functions"]]
+                    for n in topo["nodes"] if n["kind"] == "device"}
+        for d in info["devices"]:
+            names = [f["name"] for f in d["functions"] or []]
+            check(names == topo_fns.get((d["driver"], d["driver_index"])),
+                  "%s:%d functions %s are the topology's" % (d["driver"], d["driver_index"], names))
+            for f in d["functions"] or []:
+                check(f["standard"] == (f["name"].split(".stream")[0] in
+                                        ("accel.copy", "accel.fill", "accel.noop", "crc32c", "sha256",
+                                         "zlib.deflate", "zlib.inflate")),
+                      "%s classified standard=%s" % (f["name"], f["standard"]))
+        cpu = by_driver["cpu"][0]
+        check(any(f["name"] == "crc32c" and f["standard"] for f in cpu["functions"] or []),
+              "the cpu device lists crc32c as standard")
+        check(any(f["name"] == "crc32c" for f in by_driver["warpdrive"][0]["functions"] or []),
+              "the warpdrive device lists the emulator's crc32c")
+        fpga_mem = by_driver["fpga"][0]["memory"]
+        check(fpga_mem["size_source"] == "memory-nodes" and fpga_mem["size"] == sum(
+            n["capacity"] for n in info.get("memory_nodes", []) if n.get("device") == by_driver["fpga"][0]["index"]),
+            "the fpga card's memory is its banks: %s" % fpga_mem)
+        for bridge in ("opencl", "vulkan"):
+            for d in by_driver.get(bridge, []):
+                check(d["runtime"] is not None, "%s device %s names its runtime" % (bridge, d["name"]))
+                check(d["program_formats"], "%s device %s lists its program formats" % (bridge, d["name"]))
+                check(d["memory"]["size_source"] == "driver" and d["memory"]["max_allocation"],
+                      "%s device %s gives its memory and largest allocation: %s" % (bridge, d["name"], d["memory"]))
+        if "opencl" in by_driver:
+            check("opencl-c" in (by_driver["opencl"][0]["program_formats"] or []), "opencl takes opencl-c")
+        if "vulkan" in by_driver:
+            check("spirv" in (by_driver["vulkan"][0]["program_formats"] or []), "vulkan takes spirv")
+
+        for name, doc in mutations(info, topo):
+            check(not validator.is_valid(doc), "the schema accepts " + name)
+    finally:
+        emu.terminate()
+        emu.wait(timeout=20)
+        shutil.rmtree(root, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed" % len(failures), file=sys.stderr)
+        return 1
+    print("accelinfo JSON: %d devices, %d topology nodes, all valid; %d mutations rejected"
+          % (len(info["devices"]), len(topo["nodes"]), len(mutations(info, topo))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
