@@ -86,6 +86,11 @@ static void format_bytes(char *buf, size_t size, uint64_t bytes)
     snprintf(buf, size, v == (double)(uint64_t)v ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
+/* A device hwloc reports, which no driver's or simulated device stands for. */
+static bool from_hwloc(const accel__topo_node *n)
+{
+    return !n->device && n->driver_name && strcmp(n->driver_name, "hwloc") == 0;
+}
 static void dot_node(sbuf *b, const accel_topology *t, uint32_t i, const char *indent)
 {
     static const char *const memory_kind_labels[] = {"memory", "DRAM",   "HBM",       "NVM",
@@ -107,7 +112,10 @@ static void dot_node(sbuf *b, const accel_topology *t, uint32_t i, const char *i
         fill = n->owner_device >= 0 ? "#f6dfc4" : "#f4edd3";
         break;
     default: {
-        size_t k = (size_t)snprintf(label, sizeof(label), "%s%s\n", n->name, n->device ? "" : " (simulated)");
+        size_t k = (size_t)snprintf(label, sizeof(label), "%s%s\n", n->name,
+                                    n->device       ? ""
+                                    : from_hwloc(n) ? " (hwloc)"
+                                                    : " (simulated)");
         if (n->label)
             k += (size_t)snprintf(label + k, sizeof(label) - k, "%.120s\n", n->label);
         if (k < sizeof(label))
@@ -301,7 +309,7 @@ static json_object *json_node(bool *bad, const accel_topology *t, uint32_t i)
         char uuid[33];
         accel_uuid_to_string(n->uuid, uuid);
         jadd(bad, o, "label", jstr_or_null(bad, n->label));
-        jadd(bad, o, "simulated", jbool(bad, n->device == NULL));
+        jadd(bad, o, "simulated", jbool(bad, n->device == NULL && !from_hwloc(n)));
         jadd(bad, o, "device_kind", jstr(bad, accel_device_kind_string(n->device_kind)));
         jadd(bad, o, "driver", jstr_or_null(bad, n->driver_name));
         jadd(bad, o, "driver_index", ji64(bad, n->driver_index));

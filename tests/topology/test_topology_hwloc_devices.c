@@ -144,6 +144,16 @@ static void test_hwloc_gpus(void **state)
     assert_int_equal(m1.capacity, 16ull << 30);
     assert_int_equal(m0.parent, (int32_t)node_named(t, "cuda0"));
     assert_int_equal(link_of(t, "cuda0", "cuda0:mem").kind, ACCEL_LINK_LOCAL);
+    /* The exports say where it comes from. */
+    char buf[65536];
+    size_t size = 0;
+    assert_int_equal(accel_topology_export(t, ACCEL_TOPOLOGY_FORMAT_DOT, buf, sizeof(buf), &size),
+                     ACCEL_SUCCESS);
+    assert_non_null(strstr(buf, "cuda0 (hwloc)\\nTest GPU A\\ngpu"));
+    assert_int_equal(accel_topology_export(t, ACCEL_TOPOLOGY_FORMAT_JSON, buf, sizeof(buf), &size),
+                     ACCEL_SUCCESS);
+    assert_null(strstr(buf, "\"simulated\": true"));
+    assert_non_null(strstr(buf, "\"simulated\": false"));
     accel_topology_destroy(t);
 }
 
