@@ -40,7 +40,7 @@ _accelinfo()
     local cur prev opt i
     _accel_loader_words
     case $opt in
-        --format) COMPREPLY=($(compgen -W "dot json" -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "dot json svg" -- "$cur")); return ;;
         --topology-xml) _accel_loader_files '*.xml'; return ;;
         --topology-file | --devices) _accel_loader_files '*.json'; return ;;
     esac

@@ -5,11 +5,15 @@
 
 #include "accelinfo_cdi.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -31,7 +35,8 @@ static void usage(FILE *f, const char *prog)
             "                   device nodes (kind accel-loader.dev/device)\n"
             "      --topology   the topology graph: CPU sets, memory nodes, devices, links\n"
             "  With --topology:\n"
-            "      --format=FORMAT         dot (Graphviz, the default) or json\n"
+            "      --format=FORMAT         dot (Graphviz, the default), json, or svg (drawn by\n"
+            "                              Graphviz's dot, which must be installed)\n"
             "      --topology-xml=FILE     the host from a recorded hwloc XML file\n"
             "      --topology-file=FILE    a user file of link values and function costs\n"
             "      --devices=FILE          simulated devices (JSON) to add\n"
@@ -44,7 +49,7 @@ static void usage(FILE *f, const char *prog)
             "\n"
             "Environment: ACCEL_DRIVER_FILES, ACCEL_ADD_DRIVER_FILES, ACCEL_DRIVERS_SELECT,\n"
             "ACCEL_DRIVERS_DISABLE, ACCEL_DEVICE_SELECTOR, ACCEL_LOADER_DEBUG, ACCEL_TOPOLOGY_XML,\n"
-            "ACCEL_TOPOLOGY_FILE (see accelinfo(1), accel-loader(7) and docs/environment.md).\n"
+            "ACCEL_TOPOLOGY_FILE, ACCELINFO_DOT (see accelinfo(1), accel-loader(7) and docs/environment.md).\n"
             "\n"
             "Exit status: 0 on success (also with no devices), 1 if the loader failed, the\n"
             "topology could not be built, a checked manifest is invalid or --cdi found no\n"
@@ -506,9 +511,89 @@ static json_object *build_json(const listing *l, const accel_topology *t)
 
 typedef struct topology_args {
     accel_topology_format format;
+    bool svg; /* draw the DOT text with Graphviz's dot */
     const char *xml, *user_file, *devices;
     bool no_instance_devices;
 } topology_args;
+
+/* Whether `name` runs: a path that is executable, or a name found in PATH. */
+static bool find_program(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char buf[4096];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        int len = snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", name);
+        if (len > 0 && (size_t)len < sizeof(buf) && access(buf, X_OK) == 0)
+            return true;
+        path += n + (path[n] == ':');
+    }
+    return false;
+}
+
+/* Give the DOT text to Graphviz's dot (ACCELINFO_DOT, else "dot" in PATH)
+ * for an SVG drawing on standard output; the exit status. */
+static int draw_svg(const char *prog, const char *dot_text)
+{
+    const char *dot = getenv("ACCELINFO_DOT");
+    dot = dot && dot[0] ? dot : "dot";
+    if (!find_program(dot)) {
+        fprintf(stderr,
+                "%s: --format=svg needs Graphviz's '%s' program, which is not installed or not executable "
+                "(install graphviz, or name the program in ACCELINFO_DOT)\n",
+                prog, dot);
+        return 1;
+    }
+    int fds[2];
+    fflush(stdout);
+    if (pipe(fds) != 0) {
+        fprintf(stderr, "%s: --format=svg: pipe: %s\n", prog, strerror(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "%s: --format=svg: fork: %s\n", prog, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return 1;
+    }
+    if (pid == 0) {
+        close(fds[1]);
+        if (dup2(fds[0], STDIN_FILENO) < 0)
+            _exit(126);
+        close(fds[0]);
+        execlp(dot, dot, "-Tsvg", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    /* dot may exit early (a bad program in ACCELINFO_DOT): the write then
+     * fails instead of killing accelinfo. */
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    size_t len = strlen(dot_text), off = 0;
+    while (off < len) {
+        ssize_t n = write(fds[1], dot_text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    close(fds[1]);
+    signal(SIGPIPE, old);
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0 && off == len)
+        return 0;
+    fprintf(stderr, "%s: --format=svg: '%s -Tsvg' failed (%s %d)\n", prog, dot,
+            WIFEXITED(wstatus) ? "exit status" : "signal",
+            WIFEXITED(wstatus)     ? WEXITSTATUS(wstatus)
+            : WIFSIGNALED(wstatus) ? WTERMSIG(wstatus)
+                                   : 0);
+    return 1;
+}
 
 /* Print the topology graph; the exit status. */
 static int print_topology(const char *prog, const topology_args *a)
@@ -541,7 +626,9 @@ static int print_topology(const char *prog, const topology_args *a)
         text = malloc(size);
         r = text ? accel_topology_export(t, a->format, text, size, &size) : ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
-    if (r == ACCEL_SUCCESS) {
+    if (r == ACCEL_SUCCESS && a->svg) {
+        status = draw_svg(prog, text);
+    } else if (r == ACCEL_SUCCESS) {
         fputs(text, stdout);
     } else {
         fprintf(stderr, "%s: %s\n", prog,
@@ -648,12 +735,16 @@ int main(int argc, char **argv)
         case 's': json = 0; break;
         case 'T': json = 3; break;
         case 'F':
+            topo.svg = false;
             if (strcmp(optarg, "dot") == 0) {
                 topo.format = ACCEL_TOPOLOGY_FORMAT_DOT;
+            } else if (strcmp(optarg, "svg") == 0) {
+                topo.format = ACCEL_TOPOLOGY_FORMAT_DOT;
+                topo.svg = true;
             } else if (strcmp(optarg, "json") == 0) {
                 topo.format = ACCEL_TOPOLOGY_FORMAT_JSON;
             } else {
-                fprintf(stderr, "%s: invalid --format '%s' (dot or json)\nTry '%s --help'.\n", argv[0],
+                fprintf(stderr, "%s: invalid --format '%s' (dot, json or svg)\nTry '%s --help'.\n", argv[0],
                         optarg, argv[0]);
                 return EXIT_USAGE;
             }

@@ -52,7 +52,7 @@ done
 got=$(complete_words accelinfo -- | tr '\n' ' ')
 case " $got" in *" --json "*"--version "*) ;; *) fail "accelinfo --<TAB> gave '$got'" ;; esac
 got=$(complete_words accelinfo --topology --format = | tr '\n' ' ')
-[ "$got" = "dot json " ] || fail "accelinfo --format=<TAB> gave '$got'"
+[ "$got" = "dot json svg " ] || fail "accelinfo --format=<TAB> gave '$got'"
 got=$(complete_words accelinfo --topology --format j | tr '\n' ' ')
 [ "$got" = "json " ] || fail "accelinfo --format j<TAB> gave '$got'"
 

@@ -190,7 +190,7 @@ static void test_topology_accelinfo_usage_errors_exit_2(void **state)
         {"--json", "--format=dot", "--format needs --topology"},
         {"--topology-xml=x.xml", NULL, "--topology-xml needs --topology"},
         {"--devices=d.json", "--summary", "--devices needs --topology"},
-        {"--topology", "--format=svg", "invalid --format 'svg'"},
+        {"--topology", "--format=png", "invalid --format 'png' (dot, json or svg)"},
         {"--topology", "--format", "'--format' needs an argument"},
         {"--no-instance-devices", NULL, "--no-instance-devices needs --topology"},
     };
