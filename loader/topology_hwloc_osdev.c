@@ -103,10 +103,11 @@ static void fold(osdev_group *g, hwloc_obj_t o)
         g->model = hwloc_obj_get_info_by_name(o, "GPUModel");
 }
 
-/* The existing device node of this bus address (a driver's device), or -1. */
-static int32_t device_at_bus(const accel_topology *t, const char *bus)
+/* The device node of this bus address among the first `before` nodes (the
+ * drivers' and simulated devices), or -1. */
+static int32_t device_at_bus(const accel_topology *t, uint32_t before, const char *bus)
 {
-    for (uint32_t i = 0; i < t->node_count; i++)
+    for (uint32_t i = 0; i < before; i++)
         if (t->nodes[i].kind == ACCEL_TOPOLOGY_NODE_DEVICE && t->nodes[i].bus_address &&
             strcasecmp(t->nodes[i].bus_address, bus) == 0)
             return (int32_t)i;
@@ -140,13 +141,14 @@ static void bound_by_pci(accel_topology *t, uint32_t dev, hwloc_obj_t pci)
     }
 }
 
-static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_group *g, uint32_t ordinal)
+static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_group *g, uint32_t ordinal,
+                              uint32_t before)
 {
     char bus[32] = "";
     if (g->key->type == HWLOC_OBJ_PCI_DEVICE)
         snprintf(bus, sizeof(bus), "%04x:%02x:%02x.%x", g->key->attr->pcidev.domain, g->key->attr->pcidev.bus,
                  g->key->attr->pcidev.dev, g->key->attr->pcidev.func);
-    if (bus[0] && (g->node = device_at_bus(t, bus)) >= 0) {
+    if (bus[0] && (g->node = device_at_bus(t, before, bus)) >= 0) {
         /* A driver's or a simulated device: it takes the PCI link speed and
          * the matrices' links. */
         bound_by_pci(t, (uint32_t)g->node, g->key);
@@ -240,13 +242,12 @@ static accel_result set_link(accel_topology *t, uint32_t from, uint32_t to, acce
 static void link_to_cpu(accel_topology *t, hwloc_topology_t hw, uint32_t dev, hwloc_obj_t cpu,
                         accel_link_kind kind, uint64_t mbps)
 {
-    for (uint32_t i = 0; i < t->link_count; i++) {
-        accel__topo_link *l = &t->links[i];
-        const accel__topo_node *m = &t->nodes[l->to];
-        if (l->from != dev || m->kind != ACCEL_TOPOLOGY_NODE_MEMORY || m->owner_device >= 0 ||
-            m->numa_node < 0)
+    for (uint32_t m = 0; m < t->node_count; m++) {
+        const accel__topo_node *mem = &t->nodes[m];
+        if (mem->kind != ACCEL_TOPOLOGY_NODE_MEMORY || mem->owner_device >= 0 || mem->numa_node < 0)
             continue;
-        hwloc_obj_t numa = hwloc_get_numanode_obj_by_os_index(hw, (unsigned)m->numa_node);
+        accel__topo_link *l = accel__topology_find_link_mut(t, dev, m);
+        hwloc_obj_t numa = l ? hwloc_get_numanode_obj_by_os_index(hw, (unsigned)mem->numa_node) : NULL;
         if (numa && numa->cpuset && !hwloc_bitmap_iszero(numa->cpuset) &&
             hwloc_bitmap_isincluded(numa->cpuset, cpu->cpuset)) {
             l->kind = kind;
@@ -255,6 +256,10 @@ static void link_to_cpu(accel_topology *t, hwloc_topology_t hw, uint32_t dev, hw
         }
     }
 }
+
+/* The most node visits the device-to-CPU entries of the matrices may take:
+ * a hostile file of thousands of CPU objects and NUMA nodes stays linear. */
+#define CPU_LINK_BUDGET (1u << 24)
 
 /* NVLinkBandwidth and XGMIBandwidth: MB/s between GPUs, and from GPUs to
  * the CPUs (or switches) they attach to. */
@@ -268,6 +273,7 @@ static accel_result apply_link_matrix(accel_topology *t, hwloc_topology_t hw, co
     if (nr > 4)
         nr = 4;
     accel_result r = ACCEL_SUCCESS;
+    uint64_t budget = CPU_LINK_BUDGET;
     for (unsigned k = 0; k < nr; k++) {
         struct hwloc_distances_s *d = ds[k];
         for (unsigned i = 0; i < d->nbobjs && !r; i++) {
@@ -280,8 +286,11 @@ static accel_result apply_link_matrix(accel_topology *t, hwloc_topology_t hw, co
                 if (b >= 0 && b != a)
                     r = set_link(t, (uint32_t)a, (uint32_t)b, kind, v);
                 else if (b < 0 && d->objs[j] && d->objs[j]->cpuset &&
-                         d->objs[j]->type != HWLOC_OBJ_OS_DEVICE && d->objs[j]->type != HWLOC_OBJ_PCI_DEVICE)
+                         d->objs[j]->type != HWLOC_OBJ_OS_DEVICE &&
+                         d->objs[j]->type != HWLOC_OBJ_PCI_DEVICE && budget >= t->node_count) {
+                    budget -= t->node_count;
                     link_to_cpu(t, hw, (uint32_t)a, d->objs[j], kind, v);
+                }
             }
         }
         hwloc_distances_release(hw, d);
@@ -315,8 +324,9 @@ accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology
         }
         fold(&groups[(intptr_t)key->userdata - 1], o);
     }
+    uint32_t before = t->node_count;
     for (uint32_t i = 0; i < count && !r; i++)
-        r = add_group(t, hw, &groups[i], i);
+        r = add_group(t, hw, &groups[i], i, before);
     /* From here userdata is the device node + 1, for the matrices. */
     for (uint32_t i = 0; i < count; i++)
         groups[i].key->userdata = groups[i].node >= 0 ? (void *)(intptr_t)(groups[i].node + 1) : NULL;

@@ -24,6 +24,7 @@
 #endif
 
 #define NVLINK_MACHINE "2n2gpu-nvlink.xml"
+#define XGMI_MACHINE   "2n2gpu-xgmi.xml"
 
 static accel_topology *load(const char *file)
 {
@@ -109,7 +110,8 @@ static void test_hwloc_devices_per_machine(void **state)
         {"64intel64-fakeKNL-SNC4-hybrid.xml", 0, 0, 0},
         {"8intel64-4n2t-memattrs.xml", 0, 0, 0},
         {"cxlmem+dax.v2.xml", 1, 0, 1}, /* a network adapter; its CXL and DAX devices are memory */
-        {NVLINK_MACHINE, 2, 2, 0},      /* CUDA + OpenCL + NVML of each GPU: one device */
+        {XGMI_MACHINE, 2, 2, 0},
+        {NVLINK_MACHINE, 2, 2, 0}, /* CUDA + OpenCL + NVML of each GPU: one device */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         accel_topology *t = load(cases[i].file);
@@ -119,8 +121,10 @@ static void test_hwloc_devices_per_machine(void **state)
             fail_msg("%s: %u devices, %u GPUs, %u of unknown kind", cases[i].file,
                      hwloc_devices(t, UINT32_MAX), hwloc_devices(t, ACCEL_DEVICE_KIND_GPU),
                      hwloc_devices(t, ACCEL_DEVICE_KIND_UNKNOWN));
-        /* Only the NVLink machine has links between devices. */
-        assert_int_equal(device_links(t), strcmp(cases[i].file, NVLINK_MACHINE) == 0 ? 2 : 0);
+        /* Only the NVLink and XGMI machines have links between devices. */
+        assert_int_equal(
+            device_links(t),
+            strcmp(cases[i].file, NVLINK_MACHINE) == 0 || strcmp(cases[i].file, XGMI_MACHINE) == 0 ? 2 : 0);
         accel_topology_destroy(t);
     }
 }
@@ -181,6 +185,23 @@ static void test_hwloc_nvlink(void **state)
     assert_int_equal(l.kind, ACCEL_LINK_PCIE);
     assert_int_equal(l.access, ACCEL_ATTACH_PINNED);
     assert_int_equal(l.bandwidth_mbps, 20000);
+    accel_topology_destroy(t);
+}
+
+/* XGMIBandwidth between two AMD GPUs: a fabric link both ways; the RSMI
+ * device names the GPU and the largest memory an OS device reports counts. */
+static void test_hwloc_xgmi(void **state)
+{
+    (void)state;
+    accel_topology *t = load(XGMI_MACHINE);
+    assert_int_equal(node_at(t, node_named(t, "rsmi0")).device_kind, ACCEL_DEVICE_KIND_GPU);
+    assert_int_equal(node_at(t, node_named(t, "rsmi0:mem")).capacity, 64ull << 30);
+    accel_topology_link l = link_of(t, "rsmi0", "rsmi1");
+    assert_int_equal(l.kind, ACCEL_LINK_FABRIC);
+    assert_int_equal(l.bandwidth_mbps, 64000);
+    assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_OS);
+    assert_int_equal(link_of(t, "rsmi1", "rsmi0").bandwidth_mbps, 64000);
+    assert_int_equal(link_of(t, "rsmi1", "node1").kind, ACCEL_LINK_PCIE);
     accel_topology_destroy(t);
 }
 
@@ -284,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_hwloc_pci_link_speed),
         cmocka_unit_test(test_hwloc_numa_latency),
         cmocka_unit_test(test_hwloc_what_if_plan),
+        cmocka_unit_test(test_hwloc_xgmi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
