@@ -64,7 +64,7 @@ def mutations(info, topo):
 
     mutate("no format_version", info, lambda d: d.pop("format_version"))
     mutate("format_version 2.0", info, lambda d: d.update(format_version="2.0"))
-    mutate("an unknown top-level member", info, lambda d: d.update(extra=1))
+    mutate("devices not an array", info, lambda d: d.update(devices={}))
     mutate("a device without functions", info, lambda d: dev0(d).pop("functions"))
     mutate("a function's standard as a string", info,
            lambda d: dev0(d).update(functions=[{"name": "crc32c", "standard": "yes"}]))
