@@ -11,6 +11,8 @@
  *                      u32) has its memory argument wired to vram1 and
  *                      fails unless it is given vram1 memory; fake.add_host
  *                      has it wired to host memory and fails on vram memory.
+ * ACCEL_FAKE_EXEC_BUS (read at init), when set, is the device's bus address
+ * (every variant the same: one device under several drivers).
  * Fault injection: FAKE_EXEC_LOSE_AFTER=N (read at init) makes the Nth and
  * every later submission of the process report ACCEL_ERROR_DEVICE_LOST.
  * The queue is served by one worker thread, in order; after a failure the
@@ -81,6 +83,9 @@ static accel_icd_result fx_init(const accel_icd_init_info *info, void **handle)
     device_info.numa_node = -1;
     device_info.parent_index = -1;
     device_info.available_instances = 4;
+    const char *bus = getenv("ACCEL_FAKE_EXEC_BUS");
+    if (bus)
+        strncpy(device_info.bus_address, bus, sizeof(device_info.bus_address) - 1);
     const char *v = getenv("FAKE_EXEC_LOSE_AFTER");
     lose_after = v ? atol(v) : 0;
     atomic_store(&submissions, 0);

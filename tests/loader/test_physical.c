@@ -236,6 +236,64 @@ static void test_physical_accelinfo(void **state)
     free(files);
 }
 
+/* Two checksums of two inputs of 2^20 bytes each. */
+static const char two_crc[] =
+    "{\"pipeline_version\": 1, \"name\": \"two\", \"buffers\": {"
+    "\"a\": {\"file\": \"a\", \"bytes\": 1048576}, \"b\": {\"file\": \"b\", \"bytes\": 1048576}, "
+    "\"ca\": {\"bytes\": 4}, \"cb\": {\"bytes\": 4}}, \"stages\": ["
+    "{\"name\": \"crc_a\", \"function\": \"crc32c\", \"args\": [{\"buffer\": \"a\"}, {\"buffer\": \"ca\"}]}, "
+    "{\"name\": \"crc_b\", \"function\": \"crc32c\", \"args\": [{\"buffer\": \"b\"}, {\"buffer\": "
+    "\"cb\"}]}]}";
+
+/* The throughput plan of two_crc over fake_exec_stream and
+ * fake_exec_stream_b (and nothing else); *group gets the bottleneck group's name (free it). */
+static double streamed_bottleneck(const fixture *f, const char *bus, char **group)
+{
+    char *a = ts_write_fake_manifest(f->dir, "exec_a.json", "exec_stream");
+    char *b = ts_write_fake_manifest(f->dir, "exec_b.json", "exec_stream_b");
+    const char *paths[] = {a, b, NULL};
+    ts_setenv("ACCEL_FAKE_EXEC_BUS", bus);
+    accel_instance *inst = NULL;
+    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    const accel_topology *t = NULL;
+    assert_int_equal(accel_instance_get_topology(inst, &t), ACCEL_SUCCESS);
+    accel_pipeline *p = NULL;
+    assert_int_equal(accel_pipeline_parse(two_crc, strlen(two_crc), "two.json", &p), ACCEL_SUCCESS);
+    accel_place_options o = {.struct_size = sizeof(o), .objective = ACCEL_PLACE_OBJECTIVE_THROUGHPUT};
+    accel_plan *plan = NULL;
+    accel_result r = accel_place(t, p, &o, &plan);
+    if (r)
+        fail_msg("accel_place: %s", accel_last_error_message());
+    accel_plan_summary s = {.struct_size = sizeof(s)};
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    *group = ts_printf("%s", s.bottleneck_group ? s.bottleneck_group : "");
+    double ns = s.bottleneck_ns;
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_instance_destroy(inst);
+    free(a);
+    free(b);
+    return ns;
+}
+
+/* One device under two drivers: its interfaces take turns, so two stages
+ * on them load it twice; on two devices each carries one. */
+static void test_physical_placement_counts_hardware_once(void **state)
+{
+    fixture *f = *state;
+    char *apart_group = NULL, *one_group = NULL;
+    double apart = streamed_bottleneck(f, NULL, &apart_group);
+    double one = streamed_bottleneck(f, "0000:3b:00.0", &one_group);
+    assert_true(apart > 0);
+    assert_string_equal(one_group, "0000:3b:00.0");
+    assert_string_not_equal(apart_group, "0000:3b:00.0");
+    /* Twice one stage's load, within rounding. */
+    if (one < 1.99 * apart || one > 2.01 * apart)
+        fail_msg("bottleneck on one device %.1f ns, on two %.1f ns: expected twice", one, apart);
+    free(apart_group);
+    free(one_group);
+}
+
 static void test_physical_errors(void **state)
 {
     fixture *f = *state;
@@ -265,10 +323,15 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_physical_same_bus_address),    T(test_physical_overlapping_addresses),
-        T(test_physical_different_addresses), T(test_physical_shared_uuid),
-        T(test_physical_selector_bus),        T(test_physical_partitions_and_one_driver),
-        T(test_physical_accelinfo),           T(test_physical_errors),
+        T(test_physical_same_bus_address),
+        T(test_physical_overlapping_addresses),
+        T(test_physical_different_addresses),
+        T(test_physical_shared_uuid),
+        T(test_physical_selector_bus),
+        T(test_physical_partitions_and_one_driver),
+        T(test_physical_accelinfo),
+        T(test_physical_placement_counts_hardware_once),
+        T(test_physical_errors),
     };
     return cmocka_run_group_tests_name("physical", tests, NULL, NULL);
 }
