@@ -629,15 +629,17 @@ static accel_icd_result ocl_query(void *device, accel_device_param param, void *
     case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
-        return put_u32((1u << ACCEL_PROGRAM_FORMAT_OPENCL_C) | (dev->has_il ? 1u << ACCEL_PROGRAM_FORMAT_SPIRV : 0),
+        return put_u32((1u << ACCEL_PROGRAM_FORMAT_OPENCL_C) |
+                           (dev->has_il ? 1u << ACCEL_PROGRAM_FORMAT_SPIRV : 0),
                        value, size, size_ret);
     case ACCEL_DEVICE_PARAM_MEMORY_SIZE:
     case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
         cl_ulong v = 0;
-        if (value && CL(clGetDeviceInfo)(dev->id,
-                                         param == ACCEL_DEVICE_PARAM_MEMORY_SIZE ? CL_DEVICE_GLOBAL_MEM_SIZE
-                                                                                 : CL_DEVICE_MAX_MEM_ALLOC_SIZE,
-                                         sizeof(v), &v, NULL) != CL_SUCCESS)
+        if (value &&
+            CL(clGetDeviceInfo)(dev->id,
+                                param == ACCEL_DEVICE_PARAM_MEMORY_SIZE ? CL_DEVICE_GLOBAL_MEM_SIZE
+                                                                        : CL_DEVICE_MAX_MEM_ALLOC_SIZE,
+                                sizeof(v), &v, NULL) != CL_SUCCESS)
             return ACCEL_ERROR_UNSUPPORTED;
         return put_u64(v, value, size, size_ret);
     }

@@ -420,8 +420,10 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
         return put_u64(total, value, size, size_ret);
     }
     case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
-        VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
+        VkPhysicalDeviceMaintenance3Properties m3 = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &m3};
         if (value)
             vk_fn(dev)->vkGetPhysicalDeviceProperties2(dev->phys, &p2);
         return put_u64(m3.maxMemoryAllocationSize, value, size, size_ret);
@@ -430,7 +432,8 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
         /* The Vulkan driver's own name and version (driverInfo, e.g.
          * "Mesa 22.3.6 (LLVM 15.0.6)"); Vulkan 1.2's driver properties. */
         VkPhysicalDeviceDriverProperties dp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &dp};
         VkPhysicalDeviceProperties props;
         vk_fn(dev)->vkGetPhysicalDeviceProperties(dev->phys, &props);
         if (props.apiVersion < VK_API_VERSION_1_2)
