@@ -310,25 +310,37 @@ static void print_physical_devices(const listing *l)
         uint32_t p, q, n = 0, first = i;
         if (accel_device_get_physical_index(l->devices[i], &p) != ACCEL_SUCCESS)
             continue;
+        int other_driver = 0;
+        accel_device_info d = {.struct_size = sizeof(d)}, e = {.struct_size = sizeof(e)};
+        accel_device_get_info(l->devices[i], &d);
         for (uint32_t j = 0; j < l->device_count; j++) {
             if (accel_device_get_physical_index(l->devices[j], &q) != ACCEL_SUCCESS || q != p)
                 continue;
             first = j < first ? j : first;
             n++;
+            accel_device_get_info(l->devices[j], &e);
+            other_driver |= e.driver != d.driver;
         }
-        if (first != i || n < 2)
+        /* Partitions of one device under one driver are not several
+         * interfaces: only hardware that more than one driver reaches. */
+        if (first != i || n < 2 || !other_driver)
             continue;
         if (!shown++)
             printf("\nPhysical devices with several interfaces:\n");
-        accel_device_info d = {.struct_size = sizeof(d)};
-        accel_device_get_info(l->devices[i], &d);
-        printf("  %u: %s%s\n", p, d.bus_address[0] ? "bus " : "one uuid", d.bus_address);
+        if (d.bus_address[0]) {
+            printf("  %u: bus %s\n", p, d.bus_address);
+        } else {
+            char uuid[33];
+            accel_uuid_to_string(d.uuid, uuid);
+            printf("  %u: uuid %s (no bus address)\n", p, uuid);
+        }
         for (uint32_t j = i; j < l->device_count; j++) {
             if (accel_device_get_physical_index(l->devices[j], &q) != ACCEL_SUCCESS || q != p)
                 continue;
-            accel_device_get_info(l->devices[j], &d);
-            printf("     device %u: %s:%u  %s\n", d.index, d.driver_name, d.driver_index,
-                   accel_device_interface_string(d.interface));
+            accel_device_get_info(l->devices[j], &e);
+            printf("     device %u: %s:%u  %s%s%s\n", e.index, e.driver_name, e.driver_index,
+                   accel_device_interface_string(e.interface), e.partition[0] ? "  partition " : "",
+                   e.partition);
         }
     }
 }

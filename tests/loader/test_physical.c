@@ -234,6 +234,15 @@ static void test_physical_accelinfo(void **state)
     assert_non_null(strstr(out, "bus 0000:21:00.0"));
     free(out);
     free(files);
+
+    /* An FPGA card and its slots are one piece of hardware under one
+     * driver: partitions, not several interfaces. */
+    const char *card[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR "/accel_fpga.json", "ACCEL_DEVICE_SELECTOR",
+                          NULL};
+    assert_int_equal(ts_run(argv, card, &out, NULL), 0);
+    assert_non_null(strstr(out, "slot 1"));
+    assert_null(strstr(out, "Physical devices"));
+    free(out);
 }
 
 /* Two checksums of two inputs of 2^20 bytes each. */
