@@ -486,6 +486,9 @@ static json_object *build_json(const listing *l, const accel_topology *t)
             accel_device_get_info(d.parent, &p);
             json_object_object_add(o, "parent", json_object_new_int64(p.index));
         }
+        uint32_t physical;
+        if (accel_device_get_physical_index(l->devices[i], &physical) == ACCEL_SUCCESS)
+            json_object_object_add(o, "physical_device", json_object_new_int64(physical));
         if (d.device_node[0])
             json_object_object_add(o, "device_node", json_object_new_string(d.device_node));
         if (d.partition[0])

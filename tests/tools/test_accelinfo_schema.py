@@ -145,6 +145,11 @@ def main():
         check(fpga_mem["size_source"] == "memory-nodes" and fpga_mem["size"] == sum(
             n["capacity"] for n in info.get("memory_nodes", []) if n.get("device") == by_driver["fpga"][0]["index"]),
             "the fpga card's memory is its banks: %s" % fpga_mem)
+        for d in info["devices"]:
+            check(isinstance(d.get("physical_device"), int), "device %s has its physical device" % d["name"])
+        slots = [d for d in by_driver["fpga"] if d.get("partition")]
+        check(slots and all(d["physical_device"] == by_driver["fpga"][0]["physical_device"] for d in slots),
+              "the fpga card's slots are its piece of hardware")
         for bridge in ("opencl", "vulkan"):
             for d in by_driver.get(bridge, []):
                 check(d["runtime"] is not None, "%s device %s names its runtime" % (bridge, d["name"]))
