@@ -354,6 +354,9 @@ static accel_icd_result cpu_query(void *device, accel_device_param param, void *
         return put_u32(dev->info.max_address_spaces, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
+        /* Host shared objects with their metadata (cpu_program.c). */
+        return put_u32(1u << ACCEL_PROGRAM_FORMAT_ELF, value, size, size_ret);
     default: return ACCEL_ERROR_UNSUPPORTED;
     }
 }

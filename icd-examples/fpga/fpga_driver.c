@@ -264,6 +264,10 @@ static accel_icd_result fpga_query(void *device, accel_device_param param, void 
             return ACCEL_ERROR_UNSUPPORTED;
         q = dev->card->desc->reconfigure_ns;
         return put(&q, sizeof(q), value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
+        /* Images load into slots; the whole card takes none. */
+        u = dev->slot ? 1u << ACCEL_PROGRAM_FORMAT_FPGA_IMAGE : 0;
+        break;
     default: return ACCEL_ERROR_UNSUPPORTED;
     }
     return put(&u, sizeof(u), value, size, size_ret);

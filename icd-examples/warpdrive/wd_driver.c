@@ -504,6 +504,9 @@ static accel_icd_result wd_query(void *device, accel_device_param param, void *v
         return put_u32(flags, value, size, size_ret);
     }
     case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)d->info.numa_node, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
+        /* Fixed-function engines: the algorithms of their sysfs attribute, no programs. */
+        return put_u32(0, value, size, size_ret);
     default: return ACCEL_ERROR_UNSUPPORTED;
     }
 }

@@ -145,6 +145,11 @@ def main():
         check(fpga_mem["size_source"] == "memory-nodes" and fpga_mem["size"] == sum(
             n["capacity"] for n in info.get("memory_nodes", []) if n.get("device") == by_driver["fpga"][0]["index"]),
             "the fpga card's memory is its banks: %s" % fpga_mem)
+        check(cpu["program_formats"] == ["elf"], "the cpu device loads elf programs: %s" % cpu["program_formats"])
+        check(by_driver["fpga"][0]["program_formats"] == [], "the whole fpga card loads no image")
+        check(all(d["program_formats"] == ["fpga-image"] for d in by_driver["fpga"] if d.get("partition")),
+              "the fpga slots load images")
+        check(by_driver["warpdrive"][0]["program_formats"] == [], "the uacce engine loads no program")
         for d in info["devices"]:
             check(isinstance(d.get("physical_device"), int), "device %s has its physical device" % d["name"])
         slots = [d for d in by_driver["fpga"] if d.get("partition")]
