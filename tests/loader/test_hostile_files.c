@@ -132,10 +132,10 @@ static void make_kind(const char *path, kind k)
     }
 }
 
-/* A fresh directory for one case. */
-static char *case_dir(const char *surface, kind k)
+/* A fresh, empty directory tmp/<name>; free the result. */
+static char *fresh_dir(const char *name)
 {
-    char *d = ts_printf("%s/%s-%s", tmp, surface, kinds[k].name);
+    char *d = ts_printf("%s/%s", tmp, name);
     ts_rmtree(d);
     ts_mkdirs(d);
     return d;
@@ -146,6 +146,9 @@ static void expect_in(const char *text, const char *needle, const char *what)
     if (!text || !strstr(text, needle))
         fail_msg("%s: \"%s\" not in: %s", what, needle, text ? text : "(null)");
 }
+
+#define CPU_MANIFEST  BUILD_MANIFEST_DIR "/accel_cpu.json"
+#define FPGA_MANIFEST BUILD_MANIFEST_DIR "/accel_fpga.json"
 
 /* ------------------------------------------------------------------------ */
 /* Instances with a captured log                                              */
@@ -181,138 +184,211 @@ static char *log_text(ts_log *log)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Surfaces: each takes the kind as its state                                 */
+/* One case: a surface tried with one kind of file                            */
+
+typedef struct surface surface;
+
+typedef struct hostile {
+    const surface *s;
+    kind k;
+    const char *name; /* "surface: kind", as cmocka prints it; the guard's too */
+    char *dir;        /* the case's fresh directory */
+    char *path;       /* the hostile file in it */
+    bool made;        /* the call under test produced an object anyway */
+    accel_instance *inst;
+    ts_log log; /* inst's, when made by create_guarded */
+    char *log_text;
+    /* Variables set by hostile_setenv, put back as they were by the case's end. */
+    size_t env_count;
+    const char *env_names[4];
+    char *env_values[4];
+} hostile;
+
+struct surface {
+    const char *name; /* the case name's first part */
+    const char *tag;  /* the case directory is tmp/<tag>-<kind> */
+    const char *file; /* the hostile file, relative to the case directory */
+    void (*check)(hostile *h);
+    uint32_t kinds;          /* bits of kind; 0: all */
+    bool (*available)(void); /* NULL: always; false: the case is skipped */
+    /* For check_error_message: a call on the hostile file (it sets h->made
+     * when it got an object), the error it must return (ACCEL_SUCCESS: any
+     * error) and, for a huge file, want_huge; what the message must name
+     * (NULL: the hostile file's path) and say of a huge file (NULL: nothing
+     * checked, the kind has no fixed wording there). */
+    accel_result (*call)(hostile *h);
+    accel_result want, want_huge;
+    const char *named;
+    const char *huge_reason;
+};
+
+static void hostile_setenv(hostile *h, const char *name, const char *value)
+{
+    assert_true(h->env_count < sizeof(h->env_names) / sizeof(h->env_names[0]));
+    const char *old = getenv(name);
+    h->env_names[h->env_count] = name;
+    h->env_values[h->env_count++] = old ? strdup(old) : NULL;
+    ts_setenv(name, value);
+}
+
+/* The instance from these manifests, its log captured, made under the guard. */
+static void create_guarded(hostile *h, const char *const *paths)
+{
+    guard(h->name);
+    accel_result r = create_logged(&h->inst, &h->log, paths);
+    unguard();
+    assert_int_equal(r, ACCEL_SUCCESS);
+}
+
+/* The instance's log so far, as one string (owned by the case). */
+static const char *hostile_log(hostile *h)
+{
+    free(h->log_text);
+    h->log_text = log_text(&h->log);
+    return h->log_text;
+}
+
+/* What a message must say of the case's kind: the kind's reason, or for a
+ * huge file the surface's own wording. */
+static void expect_reason(const char *text, const hostile *h, const char *huge_reason, const char *what)
+{
+    const char *reason = h->k == K_HUGE ? huge_reason : kinds[h->k].reason;
+    if (reason)
+        expect_in(text, reason, what);
+}
+
+/* A call on the hostile file that must fail, with accel_last_error_message()
+ * naming the file and why. */
+static void check_error_message(hostile *h)
+{
+    const surface *s = h->s;
+    guard(h->name);
+    accel_result r = s->call(h);
+    unguard();
+    if (s->want == ACCEL_SUCCESS)
+        assert_int_not_equal(r, ACCEL_SUCCESS);
+    else
+        assert_int_equal(r, h->k == K_HUGE ? s->want_huge : s->want);
+    assert_false(h->made);
+    const char *msg = accel_last_error_message();
+    expect_in(msg, s->named ? s->named : h->path, "the file is named");
+    expect_reason(msg, h, s->huge_reason, "the reason");
+}
+
+/* A case's state: which surface with which kind, and its name. */
+typedef struct hostile_case {
+    const surface *s;
+    kind k;
+    char *name;
+} hostile_case;
+
+static void run_case(void **state)
+{
+    const hostile_case *c = *state;
+    if (c->s->available && !c->s->available())
+        skip();
+    hostile h = {.s = c->s, .k = c->k, .name = c->name};
+    char *leaf = ts_printf("%s-%s", c->s->tag, kinds[c->k].name);
+    h.dir = fresh_dir(leaf);
+    free(leaf);
+    h.path = ts_printf("%s/%s", h.dir, c->s->file);
+    char *parent = strdup(h.path);
+    *strrchr(parent, '/') = '\0';
+    ts_mkdirs(parent);
+    free(parent);
+    make_kind(h.path, c->k);
+    ts_log_init(&h.log);
+    c->s->check(&h);
+    accel_instance_destroy(h.inst);
+    ts_log_free(&h.log);
+    free(h.log_text);
+    while (h.env_count--) {
+        ts_setenv(h.env_names[h.env_count], h.env_values[h.env_count]);
+        free(h.env_values[h.env_count]);
+    }
+    free(h.path);
+    ts_rmtree(h.dir);
+    free(h.dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Surfaces                                                                   */
 
 /* An entry of a manifest directory: skipped (named in the debug log with
  * its reason), or for a huge *.json, rejected as too large; the good
  * manifest next to it still loads. */
-static void surface_manifest_dir_entry(void **state)
+static void check_manifest_dir_entry(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("manifest-dir", k);
-    char *good = ts_write_fake_manifest(d, "good.json", "good_a");
-    char *bad = ts_printf("%s/hostile.json", d);
-    make_kind(bad, k);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {d, NULL};
-    guard("manifest directory entry");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
-    unguard();
+    char *good = ts_write_fake_manifest(h->dir, "good.json", "good_a");
+    create_guarded(h, (const char *const[]){h->dir, NULL});
     accel_manifest_info info = {.struct_size = sizeof(info)};
-    assert_true(ts_manifest_info(inst, good, &info));
+    assert_true(ts_manifest_info(h->inst, good, &info));
     assert_int_equal(info.status, ACCEL_MANIFEST_LOADED);
-    char *text = log_text(&log);
-    if (k == K_HUGE) {
-        assert_true(ts_manifest_info(inst, bad, &(accel_manifest_info){.struct_size = sizeof(info)}));
-        accel_manifest_info bi = {.struct_size = sizeof(bi)};
-        ts_manifest_info(inst, bad, &bi);
-        expect_in(bi.reason, "too large", "huge manifest");
-    } else {
-        char *line = ts_printf("%s/hostile.json skipped: ", d);
-        expect_in(text, line, "the skipped entry is named");
-        free(line);
-        const char *why = k == K_DIR         ? "a directory, not a regular file"
-                          : k == K_DEVICE    ? "a symbolic link to a character device"
-                          : k == K_LINK_FIFO ? "a symbolic link to a FIFO"
-                          : k == K_FIFO      ? "a FIFO, not a regular file"
-                                             : kinds[k].reason;
-        expect_in(text, why, "the reason is given");
-        assert_false(ts_manifest_info(inst, bad, &info));
-    }
-    free(text);
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
     free(good);
-    free(bad);
-    ts_rmtree(d);
-    free(d);
+    info = (accel_manifest_info){.struct_size = sizeof(info)};
+    if (h->k == K_HUGE) {
+        assert_true(ts_manifest_info(h->inst, h->path, &info));
+        expect_in(info.reason, "too large", "huge manifest");
+        return;
+    }
+    const char *text = hostile_log(h);
+    char *line = ts_printf("%s skipped: ", h->path);
+    expect_in(text, line, "the skipped entry is named");
+    free(line);
+    const char *why = h->k == K_DIR         ? "a directory, not a regular file"
+                      : h->k == K_DEVICE    ? "a symbolic link to a character device"
+                      : h->k == K_LINK_FIFO ? "a symbolic link to a FIFO"
+                      : h->k == K_FIFO      ? "a FIFO, not a regular file"
+                                            : kinds[h->k].reason;
+    expect_in(text, why, "the reason is given");
+    assert_false(ts_manifest_info(h->inst, h->path, &info));
 }
 
 /* A manifest named explicitly (ACCEL_DRIVER_FILES, manifest_paths): its
  * reason names why it could not be read. */
-static void surface_manifest_file(void **state)
+static void check_manifest_file(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("manifest-file", k);
-    char *bad = ts_printf("%s/hostile.json", d);
-    make_kind(bad, k);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {bad, NULL};
-    guard("explicit manifest file");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
-    unguard();
+    create_guarded(h, (const char *const[]){h->path, NULL});
     accel_manifest_info info = {.struct_size = sizeof(info)};
     uint32_t n = 0;
-    accel_manifest **m = ts_manifests(inst, &n);
+    accel_manifest **m = ts_manifests(h->inst, &n);
     assert_int_equal(n, 1);
     assert_int_equal(accel_manifest_get_info(m[0], &info), ACCEL_SUCCESS);
+    free(m);
     assert_int_not_equal(info.status, ACCEL_MANIFEST_LOADED);
     expect_in(info.path, "hostile.json", "the manifest is named");
-    expect_in(info.reason, k == K_HUGE ? "too large" : kinds[k].reason, "manifest reason");
-    free(m);
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
-    free(bad);
-    ts_rmtree(d);
-    free(d);
+    expect_reason(info.reason, h, "too large", "manifest reason");
 }
 
 /* A manifest whose library_path is the hostile file: refused before
  * dlopen (which would block on a FIFO), or dlopen's own error. */
-static void surface_manifest_library(void **state)
+static void check_manifest_library(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("manifest-library", k);
-    char *lib = ts_printf("%s/libhostile.so", d);
-    make_kind(lib, k);
-    char *man = ts_write_manifest(d, "hostile.json", "hostile", lib);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {man, NULL};
-    guard("manifest library_path");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
-    unguard();
+    char *man = ts_write_manifest(h->dir, "hostile.json", "hostile", h->path);
+    create_guarded(h, (const char *const[]){man, NULL});
     accel_manifest_info info = {.struct_size = sizeof(info)};
-    assert_true(ts_manifest_info(inst, man, &info));
+    assert_true(ts_manifest_info(h->inst, man, &info));
+    free(man);
     assert_int_equal(info.status, ACCEL_MANIFEST_FAILED);
     assert_int_equal(info.result, ACCEL_ERROR_DRIVER_LOAD_FAILED);
     /* Named as the loader resolved it: a link to a device by its target. */
-    char *real = realpath(lib, NULL);
-    expect_in(info.reason, real && k == K_DEVICE ? real : lib, "the library is named");
+    char *real = realpath(h->path, NULL);
+    expect_in(info.reason, real && h->k == K_DEVICE ? real : h->path, "the library is named");
     free(real);
-    if (k != K_HUGE) /* a sparse file of zeros is dlopen's to refuse: not an ELF file */
-        expect_in(info.reason, kinds[k].reason, "library reason");
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
-    free(man);
-    free(lib);
-    ts_rmtree(d);
-    free(d);
+    /* A sparse file of zeros is dlopen's to refuse: not an ELF file. */
+    expect_reason(info.reason, h, NULL, "library reason");
 }
 
 /* accel_pipeline_load on the hostile file. */
-static void surface_pipeline_file(void **state)
+static accel_result load_pipeline(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("pipeline-file", k);
-    char *p = ts_printf("%s/pipeline.json", d);
-    make_kind(p, k);
     accel_pipeline *pl = NULL;
-    guard("pipeline file");
-    accel_result r = accel_pipeline_load(p, &pl);
-    unguard();
-    assert_int_equal(r, k == K_HUGE ? ACCEL_ERROR_INVALID_ARGUMENT : ACCEL_ERROR_IO);
-    assert_null(pl);
-    expect_in(accel_last_error_message(), p, "the pipeline file is named");
-    expect_in(accel_last_error_message(), k == K_HUGE ? "too large" : kinds[k].reason, "pipeline reason");
-    free(p);
-    ts_rmtree(d);
-    free(d);
+    accel_result r = accel_pipeline_load(h->path, &pl);
+    if (pl) {
+        h->made = true;
+        accel_pipeline_destroy(pl);
+    }
+    return r;
 }
 
 /* ---- runs on the cpu driver ---- */
@@ -333,17 +409,28 @@ typedef struct prepared {
     accel_run *run;
 } prepared;
 
-/* The crc pipeline reading `input` and writing `output` (names relative
- * to dir), placed on the cpu device, a run prepared. */
-static void prepare_run(prepared *p, const char *dir, const char *out_dir, const char *json)
+/* The pipeline `json` (its first buffer first_bytes long, unless 0),
+ * placed on `topo`, a run of it prepared on `inst` with options o. */
+static void prepare_run_on(prepared *p, accel_instance *inst, const accel_topology *topo, const char *json,
+                           const accel_run_options *o, uint64_t first_bytes)
 {
     memset(p, 0, sizeof(*p));
     assert_int_equal(accel_pipeline_parse(json, strlen(json), "hostile", &p->pipeline), ACCEL_SUCCESS);
-    assert_int_equal(accel_pipeline_set_buffer_bytes(p->pipeline, 0, 16), ACCEL_SUCCESS);
+    if (first_bytes)
+        assert_int_equal(accel_pipeline_set_buffer_bytes(p->pipeline, 0, first_bytes), ACCEL_SUCCESS);
     accel_place_options po = {.struct_size = sizeof(po)};
-    assert_int_equal(accel_place(cpu_topo, p->pipeline, &po, &p->plan), ACCEL_SUCCESS);
+    accel_result r = accel_place(topo, p->pipeline, &po, &p->plan);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("placing the pipeline: %s", accel_last_error_message());
+    assert_int_equal(accel_run_create(inst, topo, p->pipeline, p->plan, o, &p->run), ACCEL_SUCCESS);
+}
+
+/* The same on the cpu device, reading from dir and writing to out_dir,
+ * the first buffer 16 bytes. */
+static void prepare_run(prepared *p, const char *dir, const char *out_dir, const char *json)
+{
     accel_run_options o = {.struct_size = sizeof(o), .input_dir = dir, .output_dir = out_dir};
-    assert_int_equal(accel_run_create(cpu_inst, cpu_topo, p->pipeline, p->plan, &o, &p->run), ACCEL_SUCCESS);
+    prepare_run_on(p, cpu_inst, cpu_topo, json, &o, 16);
 }
 
 static void release_run(prepared *p)
@@ -351,6 +438,21 @@ static void release_run(prepared *p)
     accel_run_destroy(p->run);
     accel_plan_destroy(p->plan);
     accel_pipeline_destroy(p->pipeline);
+}
+
+/* Execute the prepared run under the guard; the run is released. The
+ * message lives with the run: *res gets a copy (valid until the next call). */
+static accel_result execute_guarded(prepared *p, const char *what, accel_run_result *res)
+{
+    *res = (accel_run_result){.struct_size = sizeof(*res)};
+    guard(what);
+    accel_result r = accel_run_execute(p->run, res);
+    unguard();
+    static char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", res->message ? res->message : "");
+    res->message = msg;
+    release_run(p);
+    return r;
 }
 
 static char *crc_json(const char *input, const char *output)
@@ -375,87 +477,56 @@ static int count_named(const char *d, const char *name)
 
 /* A pipeline's input file of the hostile kind: the run fails before any
  * stage with ACCEL_ERROR_IO naming the file and why, no output left. */
-static void surface_pipeline_input(void **state)
+static void check_pipeline_input(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("pipeline-input", k);
-    char *in = ts_printf("%s/data.bin", d);
-    make_kind(in, k);
     char *json = crc_json("data.bin", "crc.bin");
     prepared p;
-    prepare_run(&p, d, d, json);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("pipeline input");
-    accel_result r = accel_run_execute(p.run, &res);
-    unguard();
-    assert_int_equal(r, ACCEL_ERROR_IO);
-    expect_in(res.message, in, "the input is named");
-    expect_in(res.message, kinds[k].reason, "input reason");
-    assert_int_equal(count_named(d, "crc.bin"), 0);
-    release_run(&p);
+    prepare_run(&p, h->dir, h->dir, json);
     free(json);
-    free(in);
-    ts_rmtree(d);
-    free(d);
+    accel_run_result res;
+    assert_int_equal(execute_guarded(&p, h->name, &res), ACCEL_ERROR_IO);
+    expect_in(res.message, h->path, "the input is named");
+    expect_reason(res.message, h, NULL, "input reason");
+    assert_int_equal(count_named(h->dir, "crc.bin"), 0);
 }
 
 /* The same kinds bound with accel_run_bind (ACCEL_RUN_IO_PATH): a FIFO is
  * allowed there (a pipe, read to its end: without a writer, at once), the
  * others are refused as for a pipeline's file. */
-static void surface_bound_input(void **state)
+static void check_bound_input(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("bound-input", k);
-    char *in = ts_printf("%s/data.bin", d);
-    make_kind(in, k);
-    char *real = ts_printf("%s/real.bin", d);
-    free(ts_write_text(d, "real.bin", "0123456789abcdef"));
+    free(ts_write_text(h->dir, "real.bin", "0123456789abcdef"));
     char *json = crc_json("real.bin", "crc.bin");
     prepared p;
-    prepare_run(&p, d, d, json);
-    accel_run_io io = {.struct_size = sizeof(io), .kind = ACCEL_RUN_IO_PATH, .path = in, .fd = -1};
+    prepare_run(&p, h->dir, h->dir, json);
+    free(json);
+    accel_run_io io = {.struct_size = sizeof(io), .kind = ACCEL_RUN_IO_PATH, .path = h->path, .fd = -1};
     assert_int_equal(accel_run_bind(p.run, 0, &io), ACCEL_SUCCESS);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("bound input");
-    accel_result r = accel_run_execute(p.run, &res);
-    unguard();
-    if (k == K_FIFO || k == K_LINK_FIFO) {
+    accel_run_result res;
+    accel_result r = execute_guarded(&p, h->name, &res);
+    if (h->k == K_FIFO || h->k == K_LINK_FIFO) {
         if (r != ACCEL_SUCCESS)
             fail_msg("a FIFO without a writer reads as empty: %s", res.message);
         assert_int_equal(res.input_bytes, 0);
     } else {
         assert_int_equal(r, ACCEL_ERROR_IO);
-        expect_in(res.message, in, "the bound input is named");
-        expect_in(res.message, k == K_HUGE ? "" : kinds[k].reason, "bound input reason");
-        assert_int_equal(count_named(d, "crc.bin"), 0);
+        expect_in(res.message, h->path, "the bound input is named");
+        expect_reason(res.message, h, NULL, "bound input reason");
+        assert_int_equal(count_named(h->dir, "crc.bin"), 0);
     }
-    release_run(&p);
-    free(json);
-    free(real);
-    free(in);
-    ts_rmtree(d);
-    free(d);
 }
 
 /* An ELF program for the cpu driver (accel_program_load with a path). */
-static void surface_elf_program(void **state)
+static accel_result load_elf_program(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("elf-program", k);
-    char *so = ts_printf("%s/kernels.so", d);
-    make_kind(so, k);
     accel_program *prog = NULL;
-    guard("ELF program");
-    accel_result r = accel_program_load(cpu_dev, ACCEL_PROGRAM_FORMAT_ELF, so, strlen(so) + 1, NULL, &prog);
-    unguard();
-    assert_int_not_equal(r, ACCEL_SUCCESS);
-    assert_null(prog);
-    expect_in(accel_last_error_message(), so, "the program is named");
-    if (k != K_HUGE)
-        expect_in(accel_last_error_message(), kinds[k].reason, "program reason");
-    free(so);
-    ts_rmtree(d);
-    free(d);
+    accel_result r =
+        accel_program_load(cpu_dev, ACCEL_PROGRAM_FORMAT_ELF, h->path, strlen(h->path) + 1, NULL, &prog);
+    if (prog) {
+        h->made = true;
+        accel_program_destroy(prog);
+    }
+    return r;
 }
 
 /* A program source the loader reads for a stage (opencl-c, spirv): on an
@@ -465,9 +536,8 @@ static void surface_elf_program(void **state)
 static accel_instance *ocl_inst;
 static const accel_topology *ocl_topo;
 
-static void surface_program_source(void **state)
+static bool have_opencl(void)
 {
-    kind k = (kind)(intptr_t)*state;
     if (!ocl_inst) {
         const char *paths[] = {BUILD_MANIFEST_DIR "/accel_opencl.json", NULL};
         uint32_t n = 0;
@@ -478,127 +548,75 @@ static void surface_program_source(void **state)
             ocl_inst = NULL;
         }
     }
-    if (!ocl_inst) {
+    if (!ocl_inst)
         print_message("no OpenCL device: the program source cases are skipped\n");
-        skip();
-    }
-    char *d = case_dir("program-source", k);
-    char *src = ts_printf("%s/kernel.cl", d);
-    make_kind(src, k);
+    return ocl_inst != NULL;
+}
+
+static void check_program_source(hostile *h)
+{
     static const char json[] =
         "{\"pipeline_version\": 1, \"buffers\": {\"data\": {\"bytes\": 16, \"zero\": true}},"
         " \"stages\": [{\"name\": \"k\", \"function\": \"k\", \"program\": \"kernel.cl\","
         " \"format\": \"opencl-c\", \"work_size\": [1], \"args\": [{\"buffer\": \"data\"}]}]}";
-    accel_pipeline *pl = NULL;
-    assert_int_equal(accel_pipeline_parse(json, strlen(json), "program", &pl), ACCEL_SUCCESS);
-    accel_plan *plan = NULL;
-    accel_place_options po = {.struct_size = sizeof(po)};
-    accel_result r = accel_place(ocl_topo, pl, &po, &plan);
-    if (r != ACCEL_SUCCESS)
-        fail_msg("placing a program stage: %s", accel_last_error_message());
-    accel_run_options o = {.struct_size = sizeof(o), .input_dir = d, .output_dir = d};
-    accel_run *run = NULL;
-    assert_int_equal(accel_run_create(ocl_inst, ocl_topo, pl, plan, &o, &run), ACCEL_SUCCESS);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("program source");
-    r = accel_run_execute(run, &res);
-    unguard();
-    assert_int_equal(r, ACCEL_ERROR_IO);
+    accel_run_options o = {.struct_size = sizeof(o), .input_dir = h->dir, .output_dir = h->dir};
+    prepared p;
+    prepare_run_on(&p, ocl_inst, ocl_topo, json, &o, 0);
+    accel_run_result res;
+    assert_int_equal(execute_guarded(&p, h->name, &res), ACCEL_ERROR_IO);
     assert_int_equal(res.failed_stage, 0);
     expect_in(res.message, "stage k: program", "the stage is named");
-    expect_in(res.message, src, "the program is named");
-    expect_in(res.message, k == K_HUGE ? "larger than" : kinds[k].reason, "program source reason");
-    accel_run_destroy(run);
-    accel_plan_destroy(plan);
-    accel_pipeline_destroy(pl);
-    free(src);
-    ts_rmtree(d);
-    free(d);
+    expect_in(res.message, h->path, "the program is named");
+    expect_reason(res.message, h, "larger than", "program source reason");
 }
 
 /* The calibration cache ($XDG_CACHE_HOME/accel/calibration.json) when a
  * topology is built: ignored with a warning naming it, never waited on. */
-static void surface_calibration_cache(void **state)
+static void check_calibration_cache(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("calibration-cache", k);
-    char *sub = ts_printf("%s/accel", d);
-    ts_mkdirs(sub);
-    char *cache = ts_printf("%s/calibration.json", sub);
-    make_kind(cache, k);
-    ts_env_save();
-    ts_setenv("XDG_CACHE_HOME", d);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {BUILD_MANIFEST_DIR "/accel_cpu.json", NULL};
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
+    hostile_setenv(h, "XDG_CACHE_HOME", h->dir);
+    assert_int_equal(create_logged(&h->inst, &h->log, (const char *const[]){CPU_MANIFEST, NULL}),
+                     ACCEL_SUCCESS);
     accel_topology *topo = NULL;
     accel_topology_options to = {.struct_size = sizeof(to)};
-    guard("calibration cache");
-    accel_result r = accel_topology_create(inst, &to, &topo);
+    guard(h->name);
+    accel_result r = accel_topology_create(h->inst, &to, &topo);
     unguard();
-    ts_env_restore();
     assert_int_equal(r, ACCEL_SUCCESS);
-    if (k != K_DANGLING) { /* a cache that is not there is not worth a word */
-        char *text = log_text(&log);
-        expect_in(text, cache, "the cache is named");
-        expect_in(text, "ignored", "the cache is ignored");
-        expect_in(text, k == K_HUGE ? "larger than" : kinds[k].reason, "the cache's reason");
-        free(text);
-    }
     accel_topology_destroy(topo);
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
-    free(cache);
-    free(sub);
-    ts_rmtree(d);
-    free(d);
+    if (h->k == K_DANGLING) /* a cache that is not there is not worth a word */
+        return;
+    const char *text = hostile_log(h);
+    expect_in(text, h->path, "the cache is named");
+    expect_in(text, "ignored", "the cache is ignored");
+    expect_reason(text, h, "larger than", "the cache's reason");
 }
 
-/* A user topology file (accel_topology_options.user_file): an error
- * naming it. */
-static void surface_user_topology(void **state)
+/* A user topology file (accel_topology_options.user_file) or a recorded
+ * hwloc XML file (accel_topology_options.hwloc_xml): an error naming it,
+ * at once. */
+static accel_result create_topology(accel_instance *inst, const accel_topology_options *to, hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("user-topology", k);
-    char *f = ts_printf("%s/topology.json", d);
-    make_kind(f, k);
     accel_topology *topo = NULL;
-    accel_topology_options to = {.struct_size = sizeof(to), .user_file = f};
-    guard("user topology file");
-    accel_result r = accel_topology_create(cpu_inst, &to, &topo);
-    unguard();
-    assert_int_not_equal(r, ACCEL_SUCCESS);
-    assert_null(topo);
-    expect_in(accel_last_error_message(), f, "the topology file is named");
-    expect_in(accel_last_error_message(), k == K_HUGE ? "larger than" : kinds[k].reason, "topology file reason");
-    free(f);
-    ts_rmtree(d);
-    free(d);
+    accel_result r = accel_topology_create(inst, to, &topo);
+    if (topo) {
+        h->made = true;
+        accel_topology_destroy(topo);
+    }
+    return r;
 }
 
-/* A recorded hwloc XML file (accel_topology_options.hwloc_xml): an error
- * naming it, at once. */
-static void surface_hwloc_xml(void **state)
+static accel_result create_user_topology(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("hwloc-xml", k);
-    char *f = ts_printf("%s/machine.xml", d);
-    make_kind(f, k);
-    accel_topology *topo = NULL;
+    accel_topology_options to = {.struct_size = sizeof(to), .user_file = h->path};
+    return create_topology(cpu_inst, &to, h);
+}
+
+static accel_result create_hwloc_topology(hostile *h)
+{
     accel_topology_options to = {
-        .struct_size = sizeof(to), .flags = ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES, .hwloc_xml = f};
-    guard("recorded hwloc XML");
-    accel_result r = accel_topology_create(NULL, &to, &topo);
-    unguard();
-    assert_int_not_equal(r, ACCEL_SUCCESS);
-    assert_null(topo);
-    expect_in(accel_last_error_message(), f, "the XML file is named");
-    expect_in(accel_last_error_message(), k == K_HUGE ? "larger than" : kinds[k].reason, "XML file reason");
-    free(f);
-    ts_rmtree(d);
-    free(d);
+        .struct_size = sizeof(to), .flags = ACCEL_TOPOLOGY_NO_INSTANCE_DEVICES, .hwloc_xml = h->path};
+    return create_topology(NULL, &to, h);
 }
 
 /* ---- the fpga driver ---- */
@@ -620,148 +638,87 @@ static accel_device *fpga_slot(accel_instance *inst)
     return slot;
 }
 
-static void surface_fpga_image(void **state)
+/* accel_program_load of `image` on a slot of the emulated card, made
+ * without a card file. */
+static accel_result load_fpga_image_at(hostile *h, const char *image)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("fpga-image", k);
-    char *img = ts_printf("%s/image.json", d);
-    make_kind(img, k);
-    accel_instance *inst = NULL;
-    const char *paths[] = {BUILD_MANIFEST_DIR "/accel_fpga.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
+    hostile_setenv(h, "ACCEL_FPGA_EMULATOR_CONFIG", NULL);
+    assert_int_equal(ts_create_with_paths(&h->inst, 0, (const char *const[]){FPGA_MANIFEST, NULL}),
+                     ACCEL_SUCCESS);
     accel_program *prog = NULL;
-    guard("FPGA image description");
     accel_result r =
-        accel_program_load(fpga_slot(inst), ACCEL_PROGRAM_FORMAT_FPGA_IMAGE, img, 0, NULL, &prog);
-    unguard();
-    assert_int_not_equal(r, ACCEL_SUCCESS);
-    expect_in(accel_last_error_message(), img, "the image is named");
-    expect_in(accel_last_error_message(), k == K_HUGE ? "at most 1 MiB" : kinds[k].reason, "image reason");
-    accel_instance_destroy(inst);
-    free(img);
-    ts_rmtree(d);
-    free(d);
+        accel_program_load(fpga_slot(h->inst), ACCEL_PROGRAM_FORMAT_FPGA_IMAGE, image, 0, NULL, &prog);
+    if (prog) {
+        /* Programming a slot loads the library: a kernel submission would. */
+        h->made = true;
+        accel_program_destroy(prog);
+    }
+    return r;
 }
 
-static void surface_fpga_image_library(void **state)
+static accel_result load_fpga_image(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("fpga-library", k);
-    char *lib = ts_printf("%s/libimage.so", d);
-    make_kind(lib, k);
+    return load_fpga_image_at(h, h->path);
+}
+
+static accel_result load_fpga_image_library(hostile *h)
+{
     char *img =
-        ts_write_text(d, "image.json",
+        ts_write_text(h->dir, "image.json",
                       "{\"image_version\": 1, \"name\": \"hostile\", \"library\": \"libimage.so\","
                       " \"kernels\": [{\"name\": \"k\", \"args\": [{\"name\": \"n\", \"kind\": \"u32\"}]}]}");
-    accel_instance *inst = NULL;
-    const char *paths[] = {BUILD_MANIFEST_DIR "/accel_fpga.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
-    accel_program *prog = NULL;
-    guard("FPGA image library");
-    accel_result r =
-        accel_program_load(fpga_slot(inst), ACCEL_PROGRAM_FORMAT_FPGA_IMAGE, img, 0, NULL, &prog);
-    if (r == ACCEL_SUCCESS) {
-        /* Programming a slot loads the library: a kernel submission would. */
-        accel_program_destroy(prog);
-        fail_msg("an image whose library is %s loaded", kinds[k].name);
-    }
-    unguard();
-    expect_in(accel_last_error_message(), "libimage.so", "the library is named");
-    if (k != K_HUGE)
-        expect_in(accel_last_error_message(), kinds[k].reason, "library reason");
-    accel_instance_destroy(inst);
+    accel_result r = load_fpga_image_at(h, img);
     free(img);
-    free(lib);
-    ts_rmtree(d);
-    free(d);
+    return r;
 }
 
-static void surface_fpga_card_file(void **state)
+static void check_fpga_card_file(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("fpga-card", k);
-    char *card = ts_printf("%s/cards.json", d);
-    make_kind(card, k);
-    ts_env_save();
-    ts_setenv("ACCEL_FPGA_EMULATOR_CONFIG", card);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {BUILD_MANIFEST_DIR "/accel_fpga.json", NULL};
-    guard("FPGA card file");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
-    unguard();
-    ts_env_restore();
+    hostile_setenv(h, "ACCEL_FPGA_EMULATOR_CONFIG", h->path);
+    create_guarded(h, (const char *const[]){FPGA_MANIFEST, NULL});
     accel_manifest_info info = {.struct_size = sizeof(info)};
-    assert_true(ts_manifest_info(inst, paths[0], &info));
+    assert_true(ts_manifest_info(h->inst, FPGA_MANIFEST, &info));
     assert_int_not_equal(info.status, ACCEL_MANIFEST_LOADED);
-    char *text = log_text(&log);
-    char *all = ts_printf("%s\n%s", info.reason ? info.reason : "", text);
-    expect_in(all, card, "the card file is named");
-    expect_in(all, k == K_HUGE ? "at most 1 MiB" : kinds[k].reason, "card file reason");
+    char *all = ts_printf("%s\n%s", info.reason ? info.reason : "", hostile_log(h));
+    expect_in(all, h->path, "the card file is named");
+    expect_reason(all, h, "at most 1 MiB", "card file reason");
     free(all);
-    free(text);
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
-    free(card);
-    ts_rmtree(d);
-    free(d);
 }
 
 /* ---- uacce sysfs attributes (ACCEL_UACCE_SYSFS_ROOT) ---- */
 
 /* A uacce device whose "api" attribute is the hostile file: skipped, the
  * attribute named in a warning with its kind, nothing waited on. */
-static void surface_uacce_attribute(void **state)
+static void check_uacce_attribute(hostile *h)
 {
-    kind k = (kind)(intptr_t)*state;
-    char *d = case_dir("uacce", k);
-    char *dev = ts_printf("%s/sys/class/uacce/hostile-0", d);
-    ts_mkdirs(dev);
-    free(ts_write_text(dev, "flags", "1\n"));
-    free(ts_write_text(dev, "available_instances", "1\n"));
-    free(ts_write_text(dev, "algorithms", "zlib\n"));
-    free(ts_write_text(dev, "region_mmio_size", "4096\n"));
-    free(ts_write_text(dev, "region_dus_size", "1048576\n"));
-    char *api = ts_printf("%s/api", dev);
-    make_kind(api, k);
-    char *sys = ts_printf("%s/sys", d), *devroot = ts_printf("%s/dev", d);
+    static const char *const attributes[][2] = {
+        {"flags", "1\n"},
+        {"available_instances", "1\n"},
+        {"algorithms", "zlib\n"},
+        {"region_mmio_size", "4096\n"},
+        {"region_dus_size", "1048576\n"},
+    };
+    char *dev = ts_printf("%s/sys/class/uacce/hostile-0", h->dir);
+    for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++)
+        free(ts_write_text(dev, attributes[i][0], attributes[i][1]));
+    free(dev);
+    char *sys = ts_printf("%s/sys", h->dir), *devroot = ts_printf("%s/dev", h->dir);
     ts_mkdirs(devroot);
-    ts_env_save();
-    ts_setenv("ACCEL_UACCE_SYSFS_ROOT", sys);
-    ts_setenv("ACCEL_UACCE_DEV_ROOT", devroot);
-    ts_log log;
-    ts_log_init(&log);
-    accel_instance *inst = NULL;
-    const char *paths[] = {BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL};
-    guard("uacce sysfs attribute");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
-    unguard();
-    ts_env_restore();
-    uint32_t n = 0;
-    assert_int_equal(accel_enumerate_devices(inst, &n, NULL), ACCEL_SUCCESS);
-    assert_int_equal(n, 0);
-    char *text = log_text(&log);
-    expect_in(text, "hostile-0", "the device is named");
-    if (k != K_HUGE && k != K_DANGLING) { /* a missing attribute, or a long one, is the device's reason */
-        expect_in(text, api, "the attribute is named");
-        expect_in(text, kinds[k].reason, "attribute reason");
-    }
-    free(text);
-    accel_instance_destroy(inst);
-    ts_log_free(&log);
-    free(api);
+    hostile_setenv(h, "ACCEL_UACCE_SYSFS_ROOT", sys);
+    hostile_setenv(h, "ACCEL_UACCE_DEV_ROOT", devroot);
     free(sys);
     free(devroot);
-    free(dev);
-    ts_rmtree(d);
-    free(d);
+    create_guarded(h, (const char *const[]){BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL});
+    uint32_t n = 0;
+    assert_int_equal(accel_enumerate_devices(h->inst, &n, NULL), ACCEL_SUCCESS);
+    assert_int_equal(n, 0);
+    const char *text = hostile_log(h);
+    expect_in(text, "hostile-0", "the device is named");
+    if (h->k != K_HUGE &&
+        h->k != K_DANGLING) { /* a missing attribute, or a long one, is the device's reason */
+        expect_in(text, h->path, "the attribute is named");
+        expect_in(text, kinds[h->k].reason, "attribute reason");
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -770,7 +727,7 @@ static void surface_uacce_attribute(void **state)
 static void test_manifest_dir_other_names_logged(void **state)
 {
     (void)state;
-    char *d = case_dir("manifest-dir-names", K_FIFO);
+    char *d = fresh_dir("manifest-dir-names");
     char *good = ts_write_fake_manifest(d, "good.json", "good_b");
     free(ts_write_text(d, "README", "not a manifest\n"));
     char *fifo = ts_printf("%s/pipe", d), *sub = ts_printf("%s/sub.d", d);
@@ -801,30 +758,50 @@ static void test_manifest_dir_other_names_logged(void **state)
 /* ------------------------------------------------------------------------ */
 /* Outputs                                                                    */
 
-/* A run of the crc pipeline in a fresh directory with data.bin, writing
- * `output` (relative to out_dir, default the directory): its result. */
+/* tmp/out-<tag>, fresh, holding data.bin (16 bytes); free the result. */
+static char *out_case_dir(const char *tag)
+{
+    char *leaf = ts_printf("out-%s", tag);
+    char *d = fresh_dir(leaf);
+    free(leaf);
+    free(ts_write_text(d, "data.bin", "0123456789abcdef"));
+    return d;
+}
+
+/* A run of the pipeline `json` reading from d and writing to out_dir
+ * (default d), under the guard named `what`. */
+static accel_result run_in(const char *d, const char *json, const char *out_dir, const char *what,
+                           accel_run_result *res)
+{
+    prepared p;
+    prepare_run(&p, d, out_dir ? out_dir : d, json);
+    return execute_guarded(&p, what, res);
+}
+
+/* The crc pipeline reading d/data.bin and writing `output`. */
+static accel_result run_crc_in(const char *d, const char *output, const char *out_dir, const char *what,
+                               accel_run_result *res)
+{
+    char *json = crc_json("data.bin", output);
+    accel_result r = run_in(d, json, out_dir, what, res);
+    free(json);
+    return r;
+}
+
+/* The same in a fresh out_case_dir(tag), returned in *dir_out. */
 static accel_result run_crc(const char *tag, const char *output, const char *out_dir, accel_run_result *res,
                             char **dir_out)
 {
-    char *d = ts_printf("%s/out-%s", tmp, tag);
-    ts_rmtree(d);
-    ts_mkdirs(d);
-    free(ts_write_text(d, "data.bin", "0123456789abcdef"));
-    *dir_out = d;
-    char *json = crc_json("data.bin", output);
-    prepared p;
-    prepare_run(&p, d, out_dir ? out_dir : d, json);
-    *res = (accel_run_result){.struct_size = sizeof(*res)};
-    guard(tag);
-    accel_result r = accel_run_execute(p.run, res);
-    unguard();
-    /* The message lives with the run: keep a copy in the error slot. */
-    static char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", res->message ? res->message : "");
-    res->message = msg;
-    release_run(&p);
-    free(json);
-    return r;
+    *dir_out = out_case_dir(tag);
+    return run_crc_in(*dir_out, output, out_dir, tag, res);
+}
+
+/* The file holds exactly `text`. */
+static void expect_file(const char *path, const char *text)
+{
+    char *have = ts_read_text(path);
+    assert_string_equal(have, text);
+    free(have);
 }
 
 static void test_output_dotdot_refused(void **state)
@@ -861,30 +838,18 @@ static void test_output_absolute_refused(void **state)
 static void test_output_symlink_not_followed(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/out-symlink", tmp);
-    ts_rmtree(d);
-    ts_mkdirs(d);
+    char *d = out_case_dir("symlink");
     char *victim = ts_write_text(tmp, "victim.txt", "keep me\n");
     char *link = ts_printf("%s/crc.bin", d);
     assert_int_equal(symlink(victim, link), 0);
-    free(ts_write_text(d, "data.bin", "0123456789abcdef"));
-    char *json = crc_json("data.bin", "crc.bin");
-    prepared p;
-    prepare_run(&p, d, d, json);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("output symlink");
-    assert_int_equal(accel_run_execute(p.run, &res), ACCEL_ERROR_IO);
-    unguard();
+    accel_run_result res;
+    assert_int_equal(run_crc_in(d, "crc.bin", NULL, "output symlink", &res), ACCEL_ERROR_IO);
     expect_in(res.message, link, "the output is named");
     expect_in(res.message, "a symbolic link (not followed, not replaced)", "the reason");
-    char *text = ts_read_text(victim);
-    assert_string_equal(text, "keep me\n");
-    free(text);
+    expect_file(victim, "keep me\n");
     struct stat st;
     assert_int_equal(lstat(link, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
-    release_run(&p);
-    free(json);
     free(link);
     unlink(victim);
     free(victim);
@@ -900,9 +865,7 @@ static void test_output_is_input_refused(void **state)
     assert_int_equal(run_crc("is-input", "data.bin", NULL, &res, &d), ACCEL_ERROR_INVALID_ARGUMENT);
     expect_in(res.message, "is the input of buffer data", "the reason");
     char *in = ts_printf("%s/data.bin", d);
-    char *text = ts_read_text(in);
-    assert_string_equal(text, "0123456789abcdef");
-    free(text);
+    expect_file(in, "0123456789abcdef");
     free(in);
     ts_rmtree(d);
     free(d);
@@ -911,10 +874,7 @@ static void test_output_is_input_refused(void **state)
 static void test_output_twice_refused(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/out-twice", tmp);
-    ts_rmtree(d);
-    ts_mkdirs(d);
-    free(ts_write_text(d, "data.bin", "0123456789abcdef"));
+    char *d = out_case_dir("twice");
     static const char json[] = "{\"pipeline_version\": 1, \"buffers\": {"
                                " \"data\": {\"file\": \"data.bin\"},"
                                " \"crc\": {\"bytes\": 4, \"output\": \"sum.bin\"},"
@@ -923,15 +883,10 @@ static void test_output_twice_refused(void **state)
                                "   \"args\": [{\"buffer\": \"data\"}, {\"buffer\": \"crc\"}]},"
                                "  {\"name\": \"sha\", \"function\": \"sha256\","
                                "   \"args\": [{\"buffer\": \"data\"}, {\"buffer\": \"digest\"}]}]}";
-    prepared p;
-    prepare_run(&p, d, d, json);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("two outputs on one file");
-    assert_int_equal(accel_run_execute(p.run, &res), ACCEL_ERROR_INVALID_ARGUMENT);
-    unguard();
+    accel_run_result res;
+    assert_int_equal(run_in(d, json, NULL, "two outputs on one file", &res), ACCEL_ERROR_INVALID_ARGUMENT);
     expect_in(res.message, "is also the output of buffer crc", "the reason");
     assert_int_equal(count_named(d, "sum.bin"), 0);
-    release_run(&p);
     ts_rmtree(d);
     free(d);
 }
@@ -942,24 +897,17 @@ static void test_output_name_special_file_refused(void **state)
     static const kind ks[] = {K_DIR, K_FIFO};
     static const char *const why[] = {"a directory is there", "a FIFO is there"};
     for (size_t i = 0; i < 2; i++) {
-        char *d = ts_printf("%s/out-special-%s", tmp, kinds[ks[i]].name);
-        ts_rmtree(d);
-        ts_mkdirs(d);
-        free(ts_write_text(d, "data.bin", "0123456789abcdef"));
+        char *tag = ts_printf("special-%s", kinds[ks[i]].name);
+        char *d = out_case_dir(tag);
+        free(tag);
         char *out = ts_printf("%s/crc.bin", d);
         make_kind(out, ks[i]);
-        char *json = crc_json("data.bin", "crc.bin");
-        prepared p;
-        prepare_run(&p, d, d, json);
-        accel_run_result res = {.struct_size = sizeof(res)};
-        guard("output name taken by a special file");
-        assert_int_equal(accel_run_execute(p.run, &res), ACCEL_ERROR_IO);
-        unguard();
+        accel_run_result res;
+        assert_int_equal(run_crc_in(d, "crc.bin", NULL, "output name taken by a special file", &res),
+                         ACCEL_ERROR_IO);
         expect_in(res.message, out, "the output is named");
         expect_in(res.message, why[i], "the reason");
         assert_int_equal(count_named(d, NULL), 0);
-        release_run(&p);
-        free(json);
         free(out);
         ts_rmtree(d);
         free(d);
@@ -996,9 +944,7 @@ static void test_output_dir_missing_reported_first(void **state)
 static void test_output_failure_leaves_nothing(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/out-failure", tmp);
-    ts_rmtree(d);
-    ts_mkdirs(d);
+    char *d = fresh_dir("out-failure");
     /* A zlib stream whose second stored block's length check is wrong. */
     unsigned char z[2 + 3 * (5 + 1000) + 4];
     size_t k = 0;
@@ -1028,30 +974,16 @@ static void test_output_failure_leaves_nothing(void **state)
         " \"plain_size\": {\"bytes\": 8}},"
         " \"stages\": [{\"name\": \"inflate\", \"function\": \"zlib.inflate\","
         "   \"args\": [{\"buffer\": \"in\"}, {\"buffer\": \"plain\"}, {\"buffer\": \"plain_size\"}]}]}";
-    accel_pipeline *pl = NULL;
-    assert_int_equal(accel_pipeline_parse(json, strlen(json), "failure", &pl), ACCEL_SUCCESS);
-    assert_int_equal(accel_pipeline_set_buffer_bytes(pl, 0, k), ACCEL_SUCCESS);
-    accel_plan *plan = NULL;
-    accel_place_options po = {.struct_size = sizeof(po)};
-    assert_int_equal(accel_place(cpu_topo, pl, &po, &plan), ACCEL_SUCCESS);
     accel_run_options o = {.struct_size = sizeof(o), .input_dir = d, .output_dir = d, .chunk_size = 256};
-    accel_run *run = NULL;
-    assert_int_equal(accel_run_create(cpu_inst, cpu_topo, pl, plan, &o, &run), ACCEL_SUCCESS);
-    accel_run_result res = {.struct_size = sizeof(res)};
-    guard("failure mid-run");
-    accel_result r = accel_run_execute(run, &res);
-    unguard();
-    assert_int_not_equal(r, ACCEL_SUCCESS);
+    prepared p;
+    prepare_run_on(&p, cpu_inst, cpu_topo, json, &o, k);
+    accel_run_result res;
+    assert_int_not_equal(execute_guarded(&p, "failure mid-run", &res), ACCEL_SUCCESS);
     assert_true(res.streamed);
     assert_true(res.failed_chunk > 0); /* chunks were written before it failed */
     assert_true(res.output_bytes > 0);
-    char *text = ts_read_text(old);
-    assert_string_equal(text, "the old output\n");
-    free(text);
+    expect_file(old, "the old output\n");
     assert_int_equal(count_named(d, NULL), 0); /* no temporary file */
-    accel_run_destroy(run);
-    accel_plan_destroy(plan);
-    accel_pipeline_destroy(pl);
     free(old);
     free(in);
     ts_rmtree(d);
@@ -1059,6 +991,9 @@ static void test_output_failure_leaves_nothing(void **state)
 }
 
 /* ---- accel-run ---- */
+
+/* accel-run's environment: the build tree's cpu driver alone. */
+#define CPU_TOOL_ENV "ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR, "ACCEL_DRIVERS_SELECT=cpu"
 
 static int run_tool(const char *const *argv, const char *const *env, char **err)
 {
@@ -1073,15 +1008,12 @@ static int run_tool(const char *const *argv, const char *const *env, char **err)
 static void test_accel_run_output_dir(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/tool", tmp);
-    ts_rmtree(d);
-    ts_mkdirs(d);
+    char *d = fresh_dir("tool");
     free(ts_write_text(d, "data.bin", "0123456789abcdef"));
     char *json = crc_json("data.bin", "crc.bin");
     char *pipeline = ts_write_text(d, "crc.json", json);
     char *out = ts_printf("%s/made", d);
-    static const char *const env[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR, "ACCEL_DRIVERS_SELECT=cpu",
-                                      NULL};
+    static const char *const env[] = {CPU_TOOL_ENV, NULL};
     const char *argv[] = {ACCEL_RUN_PATH, "-q", "-o", out, pipeline, NULL};
     char *err = NULL;
     int rc = run_tool(argv, env, &err);
@@ -1124,24 +1056,21 @@ static void test_accel_run_output_dir(void **state)
 static void test_accel_run_calibration_cache_link(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/calib-link", tmp);
-    ts_rmtree(d);
+    char *d = fresh_dir("calib-link");
     char *sub = ts_printf("%s/accel", d);
     ts_mkdirs(sub);
     char *victim = ts_write_text(d, "victim.json", "keep me\n");
     char *cache = ts_printf("%s/calibration.json", sub);
     assert_int_equal(symlink(victim, cache), 0);
     char *xdg = ts_printf("XDG_CACHE_HOME=%s", d);
-    const char *env[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR, "ACCEL_DRIVERS_SELECT=cpu", xdg, NULL};
+    const char *env[] = {CPU_TOOL_ENV, xdg, NULL};
     const char *argv[] = {ACCEL_RUN_PATH, "--calibrate", "--calibrate-sizes", "1K,2K,4K", NULL};
     char *err = NULL;
     assert_int_equal(run_tool(argv, env, &err), 1);
     expect_in(err, cache, "the cache is named");
     expect_in(err, "a symbolic link, not a regular file", "the reason");
     free(err);
-    char *text = ts_read_text(victim);
-    assert_string_equal(text, "keep me\n");
-    free(text);
+    expect_file(victim, "keep me\n");
     /* A FIFO there: the same, and nothing waits on it. */
     unlink(cache);
     make_kind(cache, K_FIFO);
@@ -1161,8 +1090,7 @@ static void test_accel_run_calibration_cache_link(void **state)
 static void test_accel_run_corpus_skips_named(void **state)
 {
     (void)state;
-    char *d = ts_printf("%s/corpus", tmp);
-    ts_rmtree(d);
+    char *d = fresh_dir("corpus");
     char *corpus = ts_printf("%s/data", d), *cache = ts_printf("%s/cache", d);
     ts_mkdirs(corpus);
     ts_mkdirs(cache);
@@ -1179,7 +1107,7 @@ static void test_accel_run_corpus_skips_named(void **state)
         free(p);
     }
     char *xdg = ts_printf("XDG_CACHE_HOME=%s", cache);
-    const char *env[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR, "ACCEL_DRIVERS_SELECT=cpu", xdg, NULL};
+    const char *env[] = {CPU_TOOL_ENV, xdg, NULL};
     const char *argv[] = {ACCEL_RUN_PATH, "--calibrate",        "--corpus", corpus, "--calibrate-sizes",
                           "1K,2K,4K",     "--calibrate-budget", "0.01",     NULL};
     char *err = NULL;
@@ -1229,45 +1157,36 @@ static int group_teardown(void **state)
 }
 
 /* One case per surface and kind, named "surface: kind". */
-static const struct {
-    const char *name;
-    CMUnitTestFunction fn;
-    uint32_t kinds; /* bits of kind; 0: all */
-} surfaces[] = {
-    {"manifest directory entry", surface_manifest_dir_entry, 0},
+static const surface surfaces[] = {
+    {"manifest directory entry", "manifest-dir", "hostile.json", .check = check_manifest_dir_entry},
     /* A directory named as a manifest is searched for manifests instead. */
-    {"manifest file", surface_manifest_file, ~(1u << K_DIR)},
-    {"manifest library_path", surface_manifest_library, 0},
-    {"pipeline file", surface_pipeline_file, 0},
+    {"manifest file", "manifest-file", "hostile.json", .check = check_manifest_file, .kinds = ~(1u << K_DIR)},
+    {"manifest library_path", "manifest-library", "libhostile.so", .check = check_manifest_library},
+    {"pipeline file", "pipeline-file", "pipeline.json", .check = check_error_message, .call = load_pipeline,
+     .want = ACCEL_ERROR_IO, .want_huge = ACCEL_ERROR_INVALID_ARGUMENT, .huge_reason = "too large"},
     /* A huge regular file is an input like any other (streamed, memory
      * bounded): it is data, not an attack, and reading 64 GiB is slow. */
-    {"pipeline input file", surface_pipeline_input, ~(1u << K_HUGE)},
-    {"bound input path", surface_bound_input, ~(1u << K_HUGE)},
-    {"ELF program", surface_elf_program, 0},
-    {"program source", surface_program_source, 0},
-    {"calibration cache", surface_calibration_cache, 0},
-    {"user topology file", surface_user_topology, 0},
-    {"recorded hwloc XML", surface_hwloc_xml, 0},
-    {"FPGA image description", surface_fpga_image, 0},
-    {"FPGA image library", surface_fpga_image_library, 0},
-    {"FPGA card file", surface_fpga_card_file, 0},
-    {"uacce sysfs attribute", surface_uacce_attribute, 0},
+    {"pipeline input file", "pipeline-input", "data.bin", .check = check_pipeline_input,
+     .kinds = ~(1u << K_HUGE)},
+    {"bound input path", "bound-input", "data.bin", .check = check_bound_input, .kinds = ~(1u << K_HUGE)},
+    {"ELF program", "elf-program", "kernels.so", .check = check_error_message, .call = load_elf_program},
+    {"program source", "program-source", "kernel.cl", .check = check_program_source,
+     .available = have_opencl},
+    {"calibration cache", "calibration-cache", "accel/calibration.json", .check = check_calibration_cache},
+    {"user topology file", "user-topology", "topology.json", .check = check_error_message,
+     .call = create_user_topology, .huge_reason = "larger than"},
+    {"recorded hwloc XML", "hwloc-xml", "machine.xml", .check = check_error_message,
+     .call = create_hwloc_topology, .huge_reason = "larger than"},
+    {"FPGA image description", "fpga-image", "image.json", .check = check_error_message,
+     .call = load_fpga_image, .huge_reason = "at most 1 MiB"},
+    {"FPGA image library", "fpga-library", "libimage.so", .check = check_error_message,
+     .call = load_fpga_image_library, .named = "libimage.so"},
+    {"FPGA card file", "fpga-card", "cards.json", .check = check_fpga_card_file},
+    {"uacce sysfs attribute", "uacce", "sys/class/uacce/hostile-0/api", .check = check_uacce_attribute},
 };
 
 int main(void)
 {
-    size_t ns = sizeof(surfaces) / sizeof(surfaces[0]);
-    struct CMUnitTest *tests = calloc(ns * K_COUNT + 16, sizeof(*tests));
-    char **names = calloc(ns * K_COUNT + 1, sizeof(*names));
-    size_t n = 0, nn = 0;
-    for (size_t s = 0; s < ns; s++)
-        for (int k = 0; k < K_COUNT; k++) {
-            if (surfaces[s].kinds && !(surfaces[s].kinds & (1u << k)))
-                continue;
-            names[nn] = ts_printf("%s: %s", surfaces[s].name, kinds[k].name);
-            tests[n++] = (struct CMUnitTest){
-                .name = names[nn++], .test_func = surfaces[s].fn, .initial_state = (void *)(intptr_t)k};
-        }
     const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_manifest_dir_other_names_logged),
         cmocka_unit_test(test_output_dotdot_refused),
@@ -1282,12 +1201,27 @@ int main(void)
         cmocka_unit_test(test_accel_run_calibration_cache_link),
         cmocka_unit_test(test_accel_run_corpus_skips_named),
     };
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+    size_t ns = sizeof(surfaces) / sizeof(surfaces[0]), nf = sizeof(fixed) / sizeof(fixed[0]);
+    hostile_case *cases = calloc(ns * K_COUNT, sizeof(*cases));
+    struct CMUnitTest *tests = calloc(ns * K_COUNT + nf, sizeof(*tests));
+    size_t n = 0;
+    for (size_t s = 0; s < ns; s++)
+        for (int k = 0; k < K_COUNT; k++) {
+            if (surfaces[s].kinds && !(surfaces[s].kinds & (1u << k)))
+                continue;
+            cases[n] =
+                (hostile_case){&surfaces[s], (kind)k, ts_printf("%s: %s", surfaces[s].name, kinds[k].name)};
+            tests[n] =
+                (struct CMUnitTest){.name = cases[n].name, .test_func = run_case, .initial_state = &cases[n]};
+            n++;
+        }
+    size_t nc = n;
+    for (size_t i = 0; i < nf; i++)
         tests[n++] = fixed[i];
     int rc = _cmocka_run_group_tests("hostile_files", tests, n, group_setup, group_teardown);
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < nc; i++)
+        free(cases[i].name);
+    free(cases);
     free(tests);
     return rc;
 }
