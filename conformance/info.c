@@ -134,7 +134,8 @@ static void test_info_locality(conf_ctx *c)
 static void test_info_flags(conf_ctx *c)
 {
     const accel_device_info *i = &c->d->info;
-    uint32_t known = ACCEL_DEVICE_FLAG_SVA | ACCEL_DEVICE_FLAG_PARTITION | ACCEL_DEVICE_FLAG_ISOLATED;
+    uint32_t known = ACCEL_DEVICE_FLAG_SVA | ACCEL_DEVICE_FLAG_PARTITION | ACCEL_DEVICE_FLAG_ISOLATED |
+                     ACCEL_DEVICE_FLAG_EMULATED;
     CHECK((i->flags & ~known) == 0, "unknown flags 0x%x (rule 17)", i->flags & ~known);
     /* An SVA device that uses PASIDs gives their width; one that needs none
      * (the host CPU itself) gives 0. A device without SVA has no PASID. */

@@ -10,7 +10,8 @@
  *
  * Compute groups: every device of kind cpu shares the host's cores (the
  * cpu driver, an OpenCL CPU device and a software Vulkan device all run
- * there); devices of different drivers at one PCI bus address are one
+ * there), and so does every device whose driver says an emulator on the
+ * host does its work (ACCEL_DEVICE_FLAG_EMULATED); devices of different drivers at one PCI bus address are one
  * device seen twice; any other device is a group of its own. A group's
  * stages add up as if they took turns: the calibrated rates of a device
  * already use all of it (a CPU function its threads), so two stages on it
@@ -58,7 +59,7 @@ accel_result accel__pl_build_groups(pc *c)
         const accel__topo_node *n = dnode(c, d);
         up[d] = d;
         id[d] = -1;
-        if (n->device_kind == ACCEL_DEVICE_KIND_CPU) {
+        if (n->device_kind == ACCEL_DEVICE_KIND_CPU || (n->device_flags & ACCEL_DEVICE_FLAG_EMULATED)) {
             if (host < 0)
                 host = (int32_t)d;
             else
@@ -71,7 +72,7 @@ accel_result accel__pl_build_groups(pc *c)
          * device's replicas) stay apart. */
         for (uint32_t e = 0; e < d; e++) {
             const accel__topo_node *m = dnode(c, e);
-            if (m->device_kind == ACCEL_DEVICE_KIND_CPU ||
+            if (m->device_kind == ACCEL_DEVICE_KIND_CPU || (m->device_flags & ACCEL_DEVICE_FLAG_EMULATED) ||
                 !accel__same_hardware(m->driver_name, m->bus_address, m->uuid, n->driver_name,
                                       n->bus_address, n->uuid))
                 continue;
@@ -88,7 +89,8 @@ accel_result accel__pl_build_groups(pc *c)
             id[r] = (int32_t)c->G++;
         c->dev_group[d] = (uint32_t)id[r];
         c->group_size[id[r]]++;
-        if (dnode(c, d)->device_kind == ACCEL_DEVICE_KIND_CPU)
+        if (dnode(c, d)->device_kind == ACCEL_DEVICE_KIND_CPU ||
+            (dnode(c, d)->device_flags & ACCEL_DEVICE_FLAG_EMULATED))
             c->host_group = id[r];
     }
     accel__free(up);

@@ -323,6 +323,8 @@ static json_object *json_node(bool *bad, const accel_topology *t, uint32_t i)
             jpush(bad, flags, jstr(bad, "partition"));
         if (n->device_flags & ACCEL_DEVICE_FLAG_ISOLATED)
             jpush(bad, flags, jstr(bad, "isolated"));
+        if (n->device_flags & ACCEL_DEVICE_FLAG_EMULATED)
+            jpush(bad, flags, jstr(bad, "emulated"));
         jadd(bad, o, "flags", flags);
         jadd(bad, o, "pasid_bits", ji64(bad, n->pasid_bits));
         jadd(bad, o, "max_address_spaces", ji64(bad, n->max_address_spaces));

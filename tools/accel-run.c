@@ -401,14 +401,24 @@ static int run_plan(run_args *a)
     }
     double ms = (double)res.elapsed_ns / 1e6;
     /* Streamed, the stages overlap: the time is the busiest compute
-     * group's (its stages take turns on it); else the stages' sum. */
-    double est = res.streamed && a->stream_estimate_ns > 0 ? a->stream_estimate_ns : a->estimate_ns;
-    char how[160];
-    if (res.streamed && a->stream_estimate_ns > 0)
-        snprintf(how, sizeof(how), "streamed (the estimate is the busiest compute group's time, %s)",
+     * group's (its stages take turns on it), plus filling and draining the
+     * pipeline: the first chunk goes through the stages before that group
+     * and the last through those after it while it waits, a chunk's share
+     * of the other groups' time (the one pass's sum less the group's).
+     * Else the stages' sum. */
+    double est = a->estimate_ns;
+    char how[200];
+    if (res.streamed && a->stream_estimate_ns > 0) {
+        double k = res.chunks > 0 ? (double)res.chunks : 1.0;
+        double rest = a->estimate_ns > a->stream_estimate_ns ? a->estimate_ns - a->stream_estimate_ns : 0;
+        est = a->stream_estimate_ns + rest / k;
+        snprintf(how, sizeof(how),
+                 "streamed (the estimate is the busiest compute group's time, %s, and a chunk's pass through the "
+                 "others)",
                  a->bottleneck && a->bottleneck[0] ? a->bottleneck : "?");
-    else
+    } else {
         snprintf(how, sizeof(how), "%s", res.streamed ? "streamed" : "whole buffers (the estimate adds the stages up)");
+    }
     fprintf(stderr, "%s: estimate %.2f ms, measured %.2f ms (%.2fx the estimate), %s\n", prog_name, est / 1e6, ms,
             est > 0 ? ms * 1e6 / est : 0.0, how);
 out:

@@ -119,7 +119,7 @@ static void describe_card(fpga_driver *drv, fpga_card_dev *cd)
     stable_uuid(d->name, "card", info->uuid);
     snprintf(info->vendor, sizeof(info->vendor), "accel-loader (emulated)");
     info->numa_node = -1;
-    info->flags = 0;
+    info->flags = ACCEL_DEVICE_FLAG_EMULATED; /* fpga_emulator.c, on the host's CPUs */
     info->max_address_spaces = 0;
     info->available_instances = d->slot_count;
     info->parent_index = -1;
@@ -137,7 +137,7 @@ static void describe_card(fpga_driver *drv, fpga_card_dev *cd)
         snprintf(sd->info.name, sizeof(sd->info.name), "emulated FPGA card %s, slot %u", d->name, s);
         snprintf(sd->info.partition, sizeof(sd->info.partition), "%s", part);
         stable_uuid(d->name, part, sd->info.uuid);
-        sd->info.flags = ACCEL_DEVICE_FLAG_PARTITION;
+        sd->info.flags = ACCEL_DEVICE_FLAG_PARTITION | ACCEL_DEVICE_FLAG_EMULATED;
         sd->info.available_instances = 1;
         sd->info.parent_index = (int32_t)card_position;
         sd->card = cd;

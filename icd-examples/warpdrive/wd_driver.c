@@ -255,7 +255,7 @@ static wd_device *probe(const char *sysfs_root, const char *dev_root, const char
     info->numa_node = (int32_t)numa;
     if (numa >= 0)
         snprintf(info->numa_nodes, sizeof(info->numa_nodes), "%lld", numa);
-    info->flags = d->sva ? ACCEL_DEVICE_FLAG_SVA : 0;
+    info->flags = (d->sva ? ACCEL_DEVICE_FLAG_SVA : 0) | (d->emulated ? ACCEL_DEVICE_FLAG_EMULATED : 0);
     /* Each queue may belong to another process: with SVA each needs the
      * process's PASID (one per process), without SVA an IOMMU context. */
     info->available_instances = (uint32_t)avail; /* in [0, UINT32_MAX]: checked above */

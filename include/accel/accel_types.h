@@ -99,6 +99,8 @@ typedef enum accel_log_level {
 #define ACCEL_DEVICE_FLAG_PARTITION (1u << 1) /* carved out of a parent device */
 #define ACCEL_DEVICE_FLAG_ISOLATED (1u << 2)  /* isolated after errors; not usable */
 
+#define ACCEL_DEVICE_FLAG_EMULATED (1u << 3)  /* an emulator does its work on the host's CPUs,
+                                               which it shares with the cpu devices */
 /*
  * Device parameters for accel_device_query() and the driver's device_query
  * entry. These are *live* values: the loader never caches them.

@@ -758,8 +758,9 @@ static void test_fpga_query(void **state)
     ih_driver d;
     open_driver(&d);
     assert_int_equal(query_u32(&d, SLOT0, ACCEL_DEVICE_PARAM_KIND), ACCEL_DEVICE_KIND_FPGA);
-    assert_int_equal(query_u32(&d, SLOT0, ACCEL_DEVICE_PARAM_FLAGS), ACCEL_DEVICE_FLAG_PARTITION);
-    assert_int_equal(query_u32(&d, CARD, ACCEL_DEVICE_PARAM_FLAGS), 0);
+    assert_int_equal(query_u32(&d, SLOT0, ACCEL_DEVICE_PARAM_FLAGS),
+                     ACCEL_DEVICE_FLAG_PARTITION | ACCEL_DEVICE_FLAG_EMULATED);
+    assert_int_equal(query_u32(&d, CARD, ACCEL_DEVICE_PARAM_FLAGS), ACCEL_DEVICE_FLAG_EMULATED);
     int32_t numa = 0;
     assert_int_equal(d.t->device_query(d.devices[CARD], ACCEL_DEVICE_PARAM_NUMA_NODE, &numa, sizeof(numa), NULL),
                      ACCEL_SUCCESS);

@@ -391,7 +391,7 @@ static void test_discovery(void **state)
     assert_int_equal(ih_run(&d, q, fn_get(&d, sdev, "accel.noop"), NULL, 0, 0, 0), ACCEL_SUCCESS);
     d.t->queue_destroy(q);
     assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES), 4);
-    assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_FLAGS), ACCEL_DEVICE_FLAG_SVA);
+    assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_FLAGS), ACCEL_DEVICE_FLAG_SVA | ACCEL_DEVICE_FLAG_EMULATED);
     assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_KIND), ACCEL_DEVICE_KIND_ASIC);
 
     /* Stable uuids across driver instances. */
@@ -414,6 +414,8 @@ static void test_isolated(void **state)
     int i = find_dev(&d, "wd_iso-2");
     assert_true(i >= 0);
     void *dev = d.devices[i];
+    /* Its node is the emulator's socket: the work runs on the host's CPUs. */
+    assert_true(query_u32(&d, dev, ACCEL_DEVICE_PARAM_FLAGS) & ACCEL_DEVICE_FLAG_EMULATED);
     emu_inject_errors("wd_iso-2", 2); /* at the threshold: not yet */
     assert_false(query_u32(&d, dev, ACCEL_DEVICE_PARAM_FLAGS) & ACCEL_DEVICE_FLAG_ISOLATED);
     emu_inject_errors("wd_iso-2", 1); /* past it */
