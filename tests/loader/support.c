@@ -220,6 +220,16 @@ accel_result ts_create_with_paths(accel_instance **inst, uint32_t flags, const c
     return accel_instance_create(&o, inst);
 }
 
+accel_instance *ts_create_one(const char *manifest)
+{
+    const char *paths[] = {manifest, NULL};
+    accel_instance *inst = NULL;
+    accel_result r = ts_create_with_paths(&inst, 0, paths);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("an instance from %s: %s: %s", manifest, accel_result_name(r), accel_last_error_message());
+    return inst;
+}
+
 accel_manifest **ts_manifests(accel_instance *inst, uint32_t *count)
 {
     assert_int_equal(accel_enumerate_manifests(inst, count, NULL), ACCEL_SUCCESS);
@@ -463,4 +473,162 @@ pid_t ts_spawn_until_socket(const char *const *argv, const char *socket_path)
     }
     fail_msg("%s did not create %s", argv[0], socket_path);
     return -1;
+}
+
+accel_result ts_create_logged(accel_instance **inst, ts_log *log, uint32_t log_mask, const char *const *paths)
+{
+    uint32_t n = 0;
+    while (paths && paths[n])
+        n++;
+    accel_instance_options o = {
+        .struct_size = sizeof(o),
+        .manifest_paths = paths,
+        .manifest_path_count = n,
+        .log_callback = ts_log_callback,
+        .log_user_data = log,
+        .log_mask = log_mask,
+    };
+    return accel_instance_create(&o, inst);
+}
+
+ts_traced *ts_traced_create(const char *tag)
+{
+    ts_traced *t = calloc(1, sizeof(*t));
+    if (!t)
+        fail_msg("out of memory");
+    t->dir = ts_mkdtemp(tag);
+    t->trace = ts_printf("%s/trace", t->dir);
+    ts_env_save();
+    ts_setenv("ACCEL_FAKE_TRACE", t->trace);
+    return t;
+}
+
+void ts_traced_destroy(ts_traced *t)
+{
+    ts_env_restore();
+    ts_rmtree(t->dir);
+    free(t->dir);
+    free(t->trace);
+    free(t);
+}
+
+size_t ts_traced_count(const ts_traced *t, const char *variant, const char *event)
+{
+    char *text = ts_read_text(t->trace);
+    char *want = ts_printf("%s %s", variant, event);
+    size_t n = 0, len = strlen(want);
+    for (const char *p = text; (p = strstr(p, want)); p += len)
+        if ((p == text || p[-1] == '\n') && (p[len] == '\n' || p[len] == '\0'))
+            n++;
+    free(want);
+    free(text);
+    return n;
+}
+
+ts_fakes *ts_fakes_create(const char *tag, ...)
+{
+    ts_fakes *f = calloc(1, sizeof(*f));
+    if (!f)
+        fail_msg("out of memory");
+    f->dir = ts_mkdtemp(tag);
+    const char *variants[TS_FAKES_MAX + 1] = {0};
+    const char *paths[TS_FAKES_MAX + 1] = {0};
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, tag);
+    for (const char *v; (v = va_arg(ap, const char *));) {
+        if (n == TS_FAKES_MAX)
+            fail_msg("more than %d fake drivers in one instance", TS_FAKES_MAX);
+        char *file = ts_printf("%02zu-%s.json", n, v);
+        variants[n] = v;
+        paths[n++] = ts_write_fake_manifest(f->dir, file, v);
+        free(file);
+    }
+    va_end(ap);
+    accel_result r = ts_create_with_paths(&f->inst, 0, paths);
+    for (size_t i = 0; i < n; i++)
+        free((char *)paths[i]);
+    if (r != ACCEL_SUCCESS)
+        fail_msg("an instance of the fake drivers in %s: %s: %s", f->dir, accel_result_name(r),
+                 accel_last_error_message());
+    for (size_t i = 0; i < n; i++)
+        f->dev[i] = ts_fake_device(f->inst, variants[i]);
+    return f;
+}
+
+int ts_fakes_teardown(void **state)
+{
+    ts_fakes *f = *state;
+    accel_instance_destroy(f->inst);
+    ts_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+accel_device *ts_fake_device(accel_instance *inst, const char *variant)
+{
+    char *driver = ts_printf("fake_%s", variant);
+    accel_device *dev = ts_device_of(inst, driver);
+    if (!dev)
+        fail_msg("no device of driver %s", driver);
+    free(driver);
+    return dev;
+}
+
+accel_function *ts_builtin(accel_device *dev, const char *name)
+{
+    accel_function *fn = NULL;
+    assert_int_equal(accel_function_get(dev, NULL, name, &fn), ACCEL_SUCCESS);
+    return fn;
+}
+
+accel_memory *ts_alloc(accel_instance *inst, uint64_t size)
+{
+    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = size, .numa_node = -1};
+    accel_memory *m = NULL;
+    assert_int_equal(accel_memory_alloc(inst, &info, &m), ACCEL_SUCCESS);
+    return m;
+}
+
+unsigned char *ts_map(accel_memory *m)
+{
+    void *p = NULL;
+    assert_int_equal(accel_memory_map(m, &p), ACCEL_SUCCESS);
+    return p;
+}
+
+accel_arg ts_mem_arg(accel_memory *m, uint64_t offset, uint64_t size)
+{
+    accel_arg a = {.kind = ACCEL_ARG_MEMORY};
+    a.u.mem.memory = m;
+    a.u.mem.offset = offset;
+    a.u.mem.size = size;
+    return a;
+}
+
+accel_arg ts_u32_arg(uint32_t v)
+{
+    accel_arg a = {.kind = ACCEL_ARG_U32};
+    a.u.u32 = v;
+    return a;
+}
+
+accel_arg ts_i32_arg(int32_t v)
+{
+    accel_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
+accel_result ts_submit(accel_queue *q, accel_function *fn, const accel_arg *args, uint32_t argc,
+                       accel_fence *const *waits, uint32_t wait_count, accel_fence **fence)
+{
+    accel_submit_info s = {.struct_size = sizeof(s),
+                           .function = fn,
+                           .args = args,
+                           .arg_count = argc,
+                           .wait_fences = waits,
+                           .wait_fence_count = wait_count};
+    return accel_queue_submit(q, &s, fence);
 }

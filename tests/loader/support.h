@@ -59,6 +59,8 @@ long ts_fake_counter(const char *variant, const char *counter);
 
 /* Create an instance from explicit manifest paths (NULL-terminated). */
 accel_result ts_create_with_paths(accel_instance **inst, uint32_t flags, const char *const *paths);
+/* An instance from this one manifest; fails the test when it cannot be made. */
+accel_instance *ts_create_one(const char *manifest);
 /* Every manifest of the instance; *count gets the number. Free the array. */
 accel_manifest **ts_manifests(accel_instance *inst, uint32_t *count);
 /* The info of the manifest with this path; false if the instance has none. */
@@ -89,6 +91,10 @@ void ts_log_free(ts_log *log);
 void ts_log_callback(void *user_data, accel_log_level level, const char *message);
 /* Lines containing every needle (NULL-terminated). */
 size_t ts_log_count(ts_log *log, ...) __attribute__((sentinel));
+/* Create an instance from explicit manifest paths (NULL-terminated), its
+ * log levels in log_mask delivered to `log`. */
+accel_result ts_create_logged(accel_instance **inst, ts_log *log, uint32_t log_mask,
+                              const char *const *paths);
 
 /* ---- child processes ---- */
 
@@ -114,5 +120,57 @@ void ts_env_save(void);
 void ts_env_restore(void);
 /* setenv, or unsetenv when value is NULL. */
 void ts_setenv(const char *name, const char *value);
+
+/* ---- fixtures ---- */
+
+/* A test's own directory (TEST_TMP_DIR/<tag>-XXXXXX) with the fake
+ * drivers' trace file in it: the environment saved (ts_env_save) and
+ * ACCEL_FAKE_TRACE set to `trace`. ts_traced_destroy restores the
+ * environment and removes the directory. */
+typedef struct ts_traced {
+    char *dir;
+    char *trace;
+} ts_traced;
+
+ts_traced *ts_traced_create(const char *tag);
+void ts_traced_destroy(ts_traced *t);
+/* How many lines of the trace are exactly "<variant> <event>". */
+size_t ts_traced_count(const ts_traced *t, const char *variant, const char *event);
+
+/*
+ * One instance of fake drivers: a fresh directory TEST_TMP_DIR/<tag>-XXXXXX
+ * holding a manifest for each fake variant named (NULL-terminated, at most
+ * TS_FAKES_MAX), the instance made from those manifests alone, in that
+ * order, and dev[i], the device of the i-th variant. Fails the test when a
+ * variant has no device. ts_fakes_teardown (a cmocka teardown; *state is
+ * the ts_fakes) destroys the instance and removes the directory.
+ */
+#define TS_FAKES_MAX 4
+typedef struct ts_fakes {
+    char *dir;
+    accel_instance *inst;
+    accel_device *dev[TS_FAKES_MAX];
+} ts_fakes;
+
+ts_fakes *ts_fakes_create(const char *tag, ...) __attribute__((sentinel));
+int ts_fakes_teardown(void **state);
+/* The last selected device of driver fake_<variant>; fails the test when
+ * there is none. */
+accel_device *ts_fake_device(accel_instance *inst, const char *variant);
+
+/* ---- memory, functions and queues ---- */
+
+/* A built-in function ("accel.noop", "fake.add", ...) of the device. */
+accel_function *ts_builtin(accel_device *dev, const char *name);
+/* size bytes of memory on no particular node; fails the test otherwise. */
+accel_memory *ts_alloc(accel_instance *inst, uint64_t size);
+/* The memory's host mapping. */
+unsigned char *ts_map(accel_memory *m);
+accel_arg ts_mem_arg(accel_memory *m, uint64_t offset, uint64_t size);
+accel_arg ts_u32_arg(uint32_t v);
+accel_arg ts_i32_arg(int32_t v);
+/* accel_queue_submit of fn(args) after the wait fences. */
+accel_result ts_submit(accel_queue *q, accel_function *fn, const accel_arg *args, uint32_t argc,
+                       accel_fence *const *waits, uint32_t wait_count, accel_fence **fence);
 
 #endif

@@ -18,20 +18,13 @@
 
 #include "support.h"
 
-typedef struct fixture {
-    char *dir;
-    char *trace;
-} fixture;
+typedef ts_traced fixture;
 
 static const char *const all_fakes[] = {"good_a", "good_b", "good_c", "good_d", "refuse", NULL};
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ts_mkdtemp("env");
-    f->trace = ts_printf("%s/trace", f->dir);
-    ts_env_save();
-    ts_setenv("ACCEL_FAKE_TRACE", f->trace);
+    fixture *f = ts_traced_create("env");
     /* Discovery only sees what each test creates (plus the compiled-in
      * directories). */
     char *none = ts_printf("%s/none", f->dir);
@@ -45,12 +38,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    ts_env_restore();
-    ts_rmtree(f->dir);
-    free(f->dir);
-    free(f->trace);
-    free(f);
+    ts_traced_destroy(*state);
     return 0;
 }
 

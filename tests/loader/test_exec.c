@@ -15,105 +15,25 @@
 
 #include "support.h"
 
-typedef struct fixture {
-    char *dir;
-    accel_instance *inst;
-    accel_device *a, *b, *staged; /* fake_exec_a, fake_exec_b, fake_exec_staged */
-} fixture;
+typedef ts_fakes fixture;
+/* The devices: fake_exec_a, fake_exec_b, fake_exec_staged. */
+enum { A, B, STAGED };
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ts_mkdtemp("exec");
-    char *m[3] = {ts_write_fake_manifest(f->dir, "a.json", "exec_a"),
-                  ts_write_fake_manifest(f->dir, "b.json", "exec_b"),
-                  ts_write_fake_manifest(f->dir, "c.json", "exec_staged")};
-    const char *paths[] = {m[0], m[1], m[2], NULL};
-    assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
-    for (int i = 0; i < 3; i++)
-        free(m[i]);
-    f->a = ts_device_of(f->inst, "fake_exec_a");
-    f->b = ts_device_of(f->inst, "fake_exec_b");
-    f->staged = ts_device_of(f->inst, "fake_exec_staged");
-    assert_non_null(f->a);
-    assert_non_null(f->b);
-    assert_non_null(f->staged);
-    *state = f;
+    *state = ts_fakes_create("exec", "exec_a", "exec_b", "exec_staged", NULL);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    accel_instance_destroy(f->inst);
-    ts_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static accel_memory *alloc_mem(fixture *f, uint64_t size)
-{
-    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = size, .numa_node = -1};
-    accel_memory *m = NULL;
-    assert_int_equal(accel_memory_alloc(f->inst, &info, &m), ACCEL_SUCCESS);
-    return m;
-}
-
-static unsigned char *host(accel_memory *m)
-{
-    void *p = NULL;
-    assert_int_equal(accel_memory_map(m, &p), ACCEL_SUCCESS);
-    return p;
-}
-
-static accel_arg mem_arg(accel_memory *m, uint64_t off, uint64_t size)
-{
-    accel_arg a = {.kind = ACCEL_ARG_MEMORY};
-    a.u.mem.memory = m;
-    a.u.mem.offset = off;
-    a.u.mem.size = size;
-    return a;
-}
-
-static accel_arg u32_arg(uint32_t v)
-{
-    accel_arg a = {.kind = ACCEL_ARG_U32};
-    a.u.u32 = v;
-    return a;
-}
-
-static accel_arg i32_arg(int32_t v)
-{
-    accel_arg a = {.kind = ACCEL_ARG_I32};
-    a.u.i32 = v;
-    return a;
-}
-
-static accel_result submit(accel_queue *q, accel_function *fn, const accel_arg *args, uint32_t argc,
-                           accel_fence *const *waits, uint32_t wait_count, accel_fence **fence)
-{
-    accel_submit_info s = {.struct_size = sizeof(s), .function = fn, .args = args, .arg_count = argc,
-                           .wait_fences = waits, .wait_fence_count = wait_count};
-    return accel_queue_submit(q, &s, fence);
-}
-
-static accel_function *builtin(accel_device *dev, const char *name)
-{
-    accel_function *fn = NULL;
-    assert_int_equal(accel_function_get(dev, NULL, name, &fn), ACCEL_SUCCESS);
-    return fn;
 }
 
 /* Every attach mode gives the same bytes: PINNED on a, STAGED on staged. */
 static void test_exec_attach_modes_same_result(void **state)
 {
     fixture *f = *state;
-    accel_device *devs[2] = {f->a, f->staged};
+    accel_device *devs[2] = {f->dev[A], f->dev[STAGED]};
     accel_attach_mode want[2] = {ACCEL_ATTACH_PINNED, ACCEL_ATTACH_STAGED};
     for (int d = 0; d < 2; d++) {
-        accel_memory *m = alloc_mem(f, 4099);
-        unsigned char *p = host(m);
+        accel_memory *m = ts_alloc(f->inst, 4099);
+        unsigned char *p = ts_map(m);
         for (int i = 0; i < 4099; i++)
             p[i] = (unsigned char)i;
         accel_attach_mode mode;
@@ -124,10 +44,10 @@ static void test_exec_attach_modes_same_result(void **state)
         assert_int_equal(mode, want[d]);
         accel_queue *q;
         assert_int_equal(accel_queue_create(devs[d], 0, &q), ACCEL_SUCCESS);
-        accel_function *add = builtin(devs[d], "fake.add");
-        accel_arg args[2] = {mem_arg(m, 3, 4000), u32_arg(7)};
+        accel_function *add = ts_builtin(devs[d], "fake.add");
+        accel_arg args[2] = {ts_mem_arg(m, 3, 4000), ts_u32_arg(7)};
         accel_fence *fence;
-        assert_int_equal(submit(q, add, args, 2, NULL, 0, &fence), ACCEL_SUCCESS);
+        assert_int_equal(ts_submit(q, add, args, 2, NULL, 0, &fence), ACCEL_SUCCESS);
         assert_int_equal(accel_fence_wait(&fence, 1, true, UINT64_MAX), ACCEL_SUCCESS);
         for (int i = 0; i < 4099; i++) {
             unsigned char expect = (unsigned char)(i + (i >= 3 && i < 4003 ? 7 : 0));
@@ -146,19 +66,19 @@ static void test_exec_attach_modes_same_result(void **state)
 static void test_exec_in_order(void **state)
 {
     fixture *f = *state;
-    accel_device *devs[2] = {f->a, f->staged};
+    accel_device *devs[2] = {f->dev[A], f->dev[STAGED]};
     for (int d = 0; d < 2; d++) {
-        accel_memory *m = alloc_mem(f, 64);
+        accel_memory *m = ts_alloc(f->inst, 64);
         assert_int_equal(accel_memory_attach(m, devs[d], NULL), ACCEL_SUCCESS);
         accel_queue *q;
         assert_int_equal(accel_queue_create(devs[d], 0, &q), ACCEL_SUCCESS);
-        accel_function *add = builtin(devs[d], "fake.add");
-        accel_arg args[2] = {mem_arg(m, 0, 64), u32_arg(1)};
+        accel_function *add = ts_builtin(devs[d], "fake.add");
+        accel_arg args[2] = {ts_mem_arg(m, 0, 64), ts_u32_arg(1)};
         for (int i = 0; i < 100; i++)
-            assert_int_equal(submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
+            assert_int_equal(ts_submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
         assert_int_equal(accel_queue_finish(q), ACCEL_SUCCESS);
         for (int i = 0; i < 64; i++)
-            assert_int_equal(host(m)[i], 100);
+            assert_int_equal(ts_map(m)[i], 100);
         accel_function_destroy(add);
         accel_queue_destroy(q);
         accel_memory_free(m);
@@ -169,30 +89,30 @@ static void test_exec_in_order(void **state)
 static void test_exec_fence_across_drivers(void **state)
 {
     fixture *f = *state;
-    accel_memory *m = alloc_mem(f, 16);
-    assert_int_equal(accel_memory_attach(m, f->a, NULL), ACCEL_SUCCESS);
-    assert_int_equal(accel_memory_attach(m, f->staged, NULL), ACCEL_SUCCESS);
+    accel_memory *m = ts_alloc(f->inst, 16);
+    assert_int_equal(accel_memory_attach(m, f->dev[A], NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(m, f->dev[STAGED], NULL), ACCEL_SUCCESS);
     accel_queue *qa, *qb;
-    assert_int_equal(accel_queue_create(f->a, 0, &qa), ACCEL_SUCCESS);
-    assert_int_equal(accel_queue_create(f->staged, 0, &qb), ACCEL_SUCCESS);
-    accel_function *sleep_a = builtin(f->a, "fake.sleep"), *add_a = builtin(f->a, "fake.add");
-    accel_function *add_b = builtin(f->staged, "fake.add");
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &qa), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[STAGED], 0, &qb), ACCEL_SUCCESS);
+    accel_function *sleep_a = ts_builtin(f->dev[A], "fake.sleep"), *add_a = ts_builtin(f->dev[A], "fake.add");
+    accel_function *add_b = ts_builtin(f->dev[STAGED], "fake.add");
 
-    accel_arg s = u32_arg(50000);
-    accel_arg add1[2] = {mem_arg(m, 0, 16), u32_arg(1)};
-    accel_arg add10[2] = {mem_arg(m, 0, 16), u32_arg(10)};
+    accel_arg s = ts_u32_arg(50000);
+    accel_arg add1[2] = {ts_mem_arg(m, 0, 16), ts_u32_arg(1)};
+    accel_arg add10[2] = {ts_mem_arg(m, 0, 16), ts_u32_arg(10)};
     accel_fence *fa, *fb;
     /* a: sleep 50 ms, then +1. b: waits for a, then +10 (staged: copies the
      * bytes in after a's +1). Without the wait b would copy in zeros. */
-    assert_int_equal(submit(qa, sleep_a, &s, 1, NULL, 0, NULL), ACCEL_SUCCESS);
-    assert_int_equal(submit(qa, add_a, add1, 2, NULL, 0, &fa), ACCEL_SUCCESS);
-    assert_int_equal(submit(qb, add_b, add10, 2, &fa, 1, &fb), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qa, sleep_a, &s, 1, NULL, 0, NULL), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qa, add_a, add1, 2, NULL, 0, &fa), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qb, add_b, add10, 2, &fa, 1, &fb), ACCEL_SUCCESS);
     /* The submit did not block on a's sleep. */
     assert_int_equal(accel_fence_status(fb), ACCEL_NOT_READY);
     assert_int_equal(accel_fence_wait(&fb, 1, true, UINT64_MAX), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_status(fa), ACCEL_SUCCESS);
     for (int i = 0; i < 16; i++)
-        assert_int_equal(host(m)[i], 11);
+        assert_int_equal(ts_map(m)[i], 11);
     accel_fence_release(fa);
     accel_fence_release(fb);
     accel_function_destroy(sleep_a);
@@ -207,41 +127,41 @@ static void test_exec_fence_across_drivers(void **state)
 static void test_exec_bad_arguments(void **state)
 {
     fixture *f = *state;
-    accel_memory *m = alloc_mem(f, 16), *unattached = alloc_mem(f, 16);
-    assert_int_equal(accel_memory_attach(m, f->a, NULL), ACCEL_SUCCESS);
+    accel_memory *m = ts_alloc(f->inst, 16), *unattached = ts_alloc(f->inst, 16);
+    assert_int_equal(accel_memory_attach(m, f->dev[A], NULL), ACCEL_SUCCESS);
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->a, 0, &q), ACCEL_SUCCESS);
-    accel_function *add = builtin(f->a, "fake.add");
-    accel_function *other = builtin(f->b, "fake.add");
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &q), ACCEL_SUCCESS);
+    accel_function *add = ts_builtin(f->dev[A], "fake.add");
+    accel_function *other = ts_builtin(f->dev[B], "fake.add");
 
-    accel_arg one[1] = {mem_arg(m, 0, 16)};
-    assert_int_equal(submit(q, add, one, 1, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_arg one[1] = {ts_mem_arg(m, 0, 16)};
+    assert_int_equal(ts_submit(q, add, one, 1, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "takes 2 argument(s), 1 given"));
 
-    accel_arg swapped[2] = {u32_arg(1), mem_arg(m, 0, 16)};
-    assert_int_equal(submit(q, add, swapped, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_arg swapped[2] = {ts_u32_arg(1), ts_mem_arg(m, 0, 16)};
+    assert_int_equal(ts_submit(q, add, swapped, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "argument 0 must be memory, not u32"));
 
-    accel_arg outside[2] = {mem_arg(m, 8, 9), u32_arg(1)};
-    assert_int_equal(submit(q, add, outside, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_arg outside[2] = {ts_mem_arg(m, 8, 9), ts_u32_arg(1)};
+    assert_int_equal(ts_submit(q, add, outside, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "lies outside the 16-byte memory"));
 
-    accel_arg loose[2] = {mem_arg(unattached, 0, 16), u32_arg(1)};
-    assert_int_equal(submit(q, add, loose, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_arg loose[2] = {ts_mem_arg(unattached, 0, 16), ts_u32_arg(1)};
+    assert_int_equal(ts_submit(q, add, loose, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "not attached"));
 
-    accel_arg ok[2] = {mem_arg(m, 0, 16), u32_arg(1)};
-    assert_int_equal(submit(q, other, ok, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
+    accel_arg ok[2] = {ts_mem_arg(m, 0, 16), ts_u32_arg(1)};
+    assert_int_equal(ts_submit(q, other, ok, 2, NULL, 0, NULL), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "another device"));
 
     accel_function *none = NULL;
-    assert_int_equal(accel_function_get(f->a, NULL, "no.such", &none), ACCEL_ERROR_NOT_FOUND);
+    assert_int_equal(accel_function_get(f->dev[A], NULL, "no.such", &none), ACCEL_ERROR_NOT_FOUND);
     assert_non_null(strstr(accel_last_error_message(), "no.such"));
 
     /* None of that broke the queue. */
-    assert_int_equal(submit(q, add, ok, 2, NULL, 0, NULL), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, add, ok, 2, NULL, 0, NULL), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_finish(q), ACCEL_SUCCESS);
-    assert_int_equal(host(m)[0], 1);
+    assert_int_equal(ts_map(m)[0], 1);
     uint32_t count = 0;
     assert_int_equal(accel_function_get_signature(add, &count, NULL), ACCEL_SUCCESS);
     assert_int_equal(count, 2);
@@ -262,27 +182,27 @@ static void test_exec_failure_breaks_only_its_queue(void **state)
 {
     fixture *f = *state;
     accel_queue *q1, *q2;
-    assert_int_equal(accel_queue_create(f->a, 0, &q1), ACCEL_SUCCESS);
-    assert_int_equal(accel_queue_create(f->a, 0, &q2), ACCEL_SUCCESS);
-    accel_function *failfn = builtin(f->a, "fake.fail"), *noop = builtin(f->a, "accel.noop");
-    accel_arg e = i32_arg(ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &q1), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &q2), ACCEL_SUCCESS);
+    accel_function *failfn = ts_builtin(f->dev[A], "fake.fail"), *noop = ts_builtin(f->dev[A], "accel.noop");
+    accel_arg e = ts_i32_arg(ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     accel_fence *bad, *after;
-    assert_int_equal(submit(q1, failfn, &e, 1, NULL, 0, &bad), ACCEL_SUCCESS);
-    assert_int_equal(submit(q1, noop, NULL, 0, NULL, 0, &after), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q1, failfn, &e, 1, NULL, 0, &bad), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q1, noop, NULL, 0, NULL, 0, &after), ACCEL_SUCCESS);
     /* Look at the later fence first: it still carries the earlier failure. */
     assert_int_equal(accel_fence_wait(&after, 1, true, UINT64_MAX), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     assert_int_equal(accel_fence_status(bad), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
-    assert_int_equal(submit(q1, noop, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_int_equal(ts_submit(q1, noop, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     assert_non_null(strstr(accel_last_error_message(), "failed earlier"));
     assert_int_equal(accel_queue_finish(q1), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     /* A submission waiting on the failed fence fails too, on any queue,
      * through its fence; its queue goes on (test_semantics). */
     accel_fence *dep;
-    assert_int_equal(submit(q2, noop, NULL, 0, &bad, 1, &dep), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q2, noop, NULL, 0, &bad, 1, &dep), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&dep, 1, true, UINT64_MAX), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     accel_fence_release(dep);
     accel_fence *fine;
-    assert_int_equal(submit(q2, noop, NULL, 0, NULL, 0, &fine), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q2, noop, NULL, 0, NULL, 0, &fine), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&fine, 1, true, UINT64_MAX), ACCEL_SUCCESS);
     accel_fence_release(bad);
     accel_fence_release(after);
@@ -298,11 +218,11 @@ static void test_exec_fence_after_queue_destroyed(void **state)
 {
     fixture *f = *state;
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->b, 0, &q), ACCEL_SUCCESS);
-    accel_function *sleepfn = builtin(f->b, "fake.sleep");
-    accel_arg s = u32_arg(20000);
+    assert_int_equal(accel_queue_create(f->dev[B], 0, &q), ACCEL_SUCCESS);
+    accel_function *sleepfn = ts_builtin(f->dev[B], "fake.sleep");
+    accel_arg s = ts_u32_arg(20000);
     accel_fence *fence;
-    assert_int_equal(submit(q, sleepfn, &s, 1, NULL, 0, &fence), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, sleepfn, &s, 1, NULL, 0, &fence), ACCEL_SUCCESS);
     accel_queue_destroy(q); /* waits for the work */
     assert_int_equal(accel_fence_status(fence), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&fence, 1, true, 0), ACCEL_SUCCESS);
@@ -315,13 +235,13 @@ static void test_exec_wait_timeout_and_any(void **state)
 {
     fixture *f = *state;
     accel_queue *qa, *qb;
-    assert_int_equal(accel_queue_create(f->a, 0, &qa), ACCEL_SUCCESS);
-    assert_int_equal(accel_queue_create(f->b, 0, &qb), ACCEL_SUCCESS);
-    accel_function *sa = builtin(f->a, "fake.sleep"), *sb = builtin(f->b, "fake.sleep");
-    accel_arg slow = u32_arg(300000), quick = u32_arg(1000);
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &qa), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[B], 0, &qb), ACCEL_SUCCESS);
+    accel_function *sa = ts_builtin(f->dev[A], "fake.sleep"), *sb = ts_builtin(f->dev[B], "fake.sleep");
+    accel_arg slow = ts_u32_arg(300000), quick = ts_u32_arg(1000);
     accel_fence *fences[2];
-    assert_int_equal(submit(qa, sa, &slow, 1, NULL, 0, &fences[0]), ACCEL_SUCCESS);
-    assert_int_equal(submit(qb, sb, &quick, 1, NULL, 0, &fences[1]), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qa, sa, &slow, 1, NULL, 0, &fences[0]), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qb, sb, &quick, 1, NULL, 0, &fences[1]), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(fences, 2, true, 1000000), ACCEL_TIMEOUT);
     assert_int_equal(accel_fence_wait(fences, 2, false, UINT64_MAX), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_status(fences[1]), ACCEL_SUCCESS);
@@ -340,7 +260,7 @@ static void test_exec_build_log_in_last_error(void **state)
     fixture *f = *state;
     accel_program *p = NULL;
     const char src[] = "kernel void k() { oops }";
-    assert_int_equal(accel_program_load(f->a, ACCEL_PROGRAM_FORMAT_OPENCL_C, src, sizeof(src), NULL, &p),
+    assert_int_equal(accel_program_load(f->dev[A], ACCEL_PROGRAM_FORMAT_OPENCL_C, src, sizeof(src), NULL, &p),
                      ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(p);
     assert_non_null(strstr(accel_last_error_message(), "build log:"));
@@ -351,8 +271,8 @@ static void test_exec_build_log_in_last_error(void **state)
 static void test_exec_memory_import_export(void **state)
 {
     fixture *f = *state;
-    accel_memory *m = alloc_mem(f, 100);
-    memcpy(host(m), "shared bytes", 12);
+    accel_memory *m = ts_alloc(f->inst, 100);
+    memcpy(ts_map(m), "shared bytes", 12);
     int fd = -1;
     uint64_t off = 99;
     assert_int_equal(accel_memory_export_fd(m, &fd, &off), ACCEL_SUCCESS);
@@ -360,23 +280,23 @@ static void test_exec_memory_import_export(void **state)
     accel_memory *again = NULL;
     assert_int_equal(accel_memory_import_fd(f->inst, fd, 0, 100, 0, &again), ACCEL_SUCCESS);
     close(fd);
-    assert_memory_equal(host(again), "shared bytes", 12);
-    host(again)[0] = 'S';
-    assert_int_equal(host(m)[0], 'S');
+    assert_memory_equal(ts_map(again), "shared bytes", 12);
+    ts_map(again)[0] = 'S';
+    assert_int_equal(ts_map(m)[0], 'S');
 
     char buf[64] = "host";
     accel_memory *h = NULL;
     assert_int_equal(accel_memory_import_host(f->inst, buf, sizeof(buf), 0, &h), ACCEL_SUCCESS);
-    assert_ptr_equal(host(h), buf);
+    assert_ptr_equal(ts_map(h), buf);
     assert_int_equal(accel_memory_size(h), sizeof(buf));
     assert_int_equal(accel_memory_export_fd(h, &fd, NULL), ACCEL_ERROR_UNSUPPORTED);
     /* The staged device works on imported host memory too. */
-    assert_int_equal(accel_memory_attach(h, f->staged, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(h, f->dev[STAGED], NULL), ACCEL_SUCCESS);
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->staged, 0, &q), ACCEL_SUCCESS);
-    accel_function *add = builtin(f->staged, "fake.add");
-    accel_arg args[2] = {mem_arg(h, 0, 4), u32_arg(1)};
-    assert_int_equal(submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[STAGED], 0, &q), ACCEL_SUCCESS);
+    accel_function *add = ts_builtin(f->dev[STAGED], "fake.add");
+    accel_arg args[2] = {ts_mem_arg(h, 0, 4), ts_u32_arg(1)};
+    assert_int_equal(ts_submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_finish(q), ACCEL_SUCCESS);
     assert_memory_equal(buf, "ipt", 3);
     accel_function_destroy(add);
@@ -388,7 +308,7 @@ static void test_exec_memory_import_export(void **state)
     accel_memory_alloc_info zero = {.struct_size = sizeof(zero), .size = 0, .numa_node = -1};
     assert_int_equal(accel_memory_alloc(f->inst, &zero, &bad), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(bad);
-    assert_int_equal(accel_memory_detach(m, f->a), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(accel_memory_detach(m, f->dev[A]), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "not attached"));
     accel_memory_free(h);
     accel_memory_free(again);
@@ -406,9 +326,9 @@ typedef struct thread_arg {
 static void *submit_thread(void *p)
 {
     thread_arg *t = p;
-    accel_arg args[2] = {mem_arg(t->m, (uint64_t)t->index * 8, 8), u32_arg(1)};
+    accel_arg args[2] = {ts_mem_arg(t->m, (uint64_t)t->index * 8, 8), ts_u32_arg(1)};
     for (int i = 0; i < 200; i++)
-        if (submit(t->q, t->add, args, 2, NULL, 0, NULL) != ACCEL_SUCCESS)
+        if (ts_submit(t->q, t->add, args, 2, NULL, 0, NULL) != ACCEL_SUCCESS)
             return (void *)1;
     return NULL;
 }
@@ -416,11 +336,11 @@ static void *submit_thread(void *p)
 static void test_exec_submit_from_threads(void **state)
 {
     fixture *f = *state;
-    accel_memory *m = alloc_mem(f, 32);
-    assert_int_equal(accel_memory_attach(m, f->a, NULL), ACCEL_SUCCESS);
+    accel_memory *m = ts_alloc(f->inst, 32);
+    assert_int_equal(accel_memory_attach(m, f->dev[A], NULL), ACCEL_SUCCESS);
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->a, 0, &q), ACCEL_SUCCESS);
-    accel_function *add = builtin(f->a, "fake.add");
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &q), ACCEL_SUCCESS);
+    accel_function *add = ts_builtin(f->dev[A], "fake.add");
     pthread_t th[4];
     thread_arg ta[4];
     for (int i = 0; i < 4; i++) {
@@ -434,7 +354,7 @@ static void test_exec_submit_from_threads(void **state)
     }
     assert_int_equal(accel_queue_finish(q), ACCEL_SUCCESS);
     for (int i = 0; i < 32; i++)
-        assert_int_equal(host(m)[i], 200);
+        assert_int_equal(ts_map(m)[i], 200);
     accel_function_destroy(add);
     accel_queue_destroy(q);
     accel_memory_free(m);
@@ -444,14 +364,14 @@ static void test_exec_submit_from_threads(void **state)
 static void test_exec_instance_destroy_cleans_up(void **state)
 {
     fixture *f = *state;
-    accel_memory *m = alloc_mem(f, 4096);
-    assert_int_equal(accel_memory_attach(m, f->staged, NULL), ACCEL_SUCCESS);
+    accel_memory *m = ts_alloc(f->inst, 4096);
+    assert_int_equal(accel_memory_attach(m, f->dev[STAGED], NULL), ACCEL_SUCCESS);
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->staged, 0, &q), ACCEL_SUCCESS);
-    accel_function *add = builtin(f->staged, "fake.add");
-    accel_arg args[2] = {mem_arg(m, 0, 4096), u32_arg(3)};
+    assert_int_equal(accel_queue_create(f->dev[STAGED], 0, &q), ACCEL_SUCCESS);
+    accel_function *add = ts_builtin(f->dev[STAGED], "fake.add");
+    accel_arg args[2] = {ts_mem_arg(m, 0, 4096), ts_u32_arg(3)};
     for (int i = 0; i < 10; i++)
-        assert_int_equal(submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
+        assert_int_equal(ts_submit(q, add, args, 2, NULL, 0, NULL), ACCEL_SUCCESS);
     accel_function_destroy(add); /* pending submissions keep it */
     /* teardown destroys the instance with the queue and memory alive */
 }
@@ -466,28 +386,26 @@ static void test_exec_device_lost_mid_queue(void **state)
     char *dir = ts_mkdtemp("lost");
     char *ma = ts_write_fake_manifest(dir, "a.json", "exec_a");
     char *mb = ts_write_fake_manifest(dir, "b.json", "exec_b");
-    const char *pa[] = {ma, NULL}, *pb[] = {mb, NULL};
     ts_env_save();
     ts_setenv("FAKE_EXEC_LOSE_AFTER", "3");
-    accel_instance *lossy = NULL, *healthy = NULL;
-    assert_int_equal(ts_create_with_paths(&lossy, 0, pa), ACCEL_SUCCESS);
+    accel_instance *lossy = ts_create_one(ma);
     ts_env_restore();
-    assert_int_equal(ts_create_with_paths(&healthy, 0, pb), ACCEL_SUCCESS);
+    accel_instance *healthy = ts_create_one(mb);
     accel_device *da = ts_device_of(lossy, "fake_exec_a"), *db = ts_device_of(healthy, "fake_exec_b");
     accel_queue *qa, *qb;
     assert_int_equal(accel_queue_create(da, 0, &qa), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_create(db, 0, &qb), ACCEL_SUCCESS);
-    accel_function *na = builtin(da, "accel.noop"), *nb = builtin(db, "accel.noop");
+    accel_function *na = ts_builtin(da, "accel.noop"), *nb = ts_builtin(db, "accel.noop");
     accel_fence *fa[5];
     for (int i = 0; i < 5; i++)
-        assert_int_equal(submit(qa, na, NULL, 0, NULL, 0, &fa[i]), ACCEL_SUCCESS);
+        assert_int_equal(ts_submit(qa, na, NULL, 0, NULL, 0, &fa[i]), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(fa, 5, true, 5000000000ull), ACCEL_ERROR_DEVICE_LOST);
     for (int i = 0; i < 5; i++)
         assert_int_equal(accel_fence_status(fa[i]), i < 2 ? ACCEL_SUCCESS : ACCEL_ERROR_DEVICE_LOST);
-    assert_int_equal(submit(qa, na, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_DEVICE_LOST);
+    assert_int_equal(ts_submit(qa, na, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_DEVICE_LOST);
     assert_int_equal(accel_queue_finish(qa), ACCEL_ERROR_DEVICE_LOST);
     accel_fence *fb;
-    assert_int_equal(submit(qb, nb, NULL, 0, NULL, 0, &fb), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qb, nb, NULL, 0, NULL, 0, &fb), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&fb, 1, true, 5000000000ull), ACCEL_SUCCESS);
     for (int i = 0; i < 5; i++)
         accel_fence_release(fa[i]);
@@ -507,17 +425,17 @@ static void test_exec_device_lost_mid_queue(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_exec_attach_modes_same_result, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_fence_across_drivers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_bad_arguments, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_failure_breaks_only_its_queue, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_fence_after_queue_destroyed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_wait_timeout_and_any, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_build_log_in_last_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_memory_import_export, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_submit_from_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_exec_instance_destroy_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_attach_modes_same_result, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_in_order, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_fence_across_drivers, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_bad_arguments, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_failure_breaks_only_its_queue, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_fence_after_queue_destroyed, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_wait_timeout_and_any, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_build_log_in_last_error, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_memory_import_export, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_submit_from_threads, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_exec_instance_destroy_cleans_up, setup, ts_fakes_teardown),
         cmocka_unit_test(test_exec_device_lost_mid_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

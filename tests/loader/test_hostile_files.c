@@ -153,22 +153,6 @@ static void expect_in(const char *text, const char *needle, const char *what)
 /* ------------------------------------------------------------------------ */
 /* Instances with a captured log                                              */
 
-static accel_result create_logged(accel_instance **inst, ts_log *log, const char *const *paths)
-{
-    uint32_t n = 0;
-    while (paths && paths[n])
-        n++;
-    accel_instance_options o = {
-        .struct_size = sizeof(o),
-        .manifest_paths = paths,
-        .manifest_path_count = n,
-        .log_callback = ts_log_callback,
-        .log_user_data = log,
-        .log_mask = ACCEL_LOG_ALL,
-    };
-    return accel_instance_create(&o, inst);
-}
-
 /* The log as one string, for messages. */
 static char *log_text(ts_log *log)
 {
@@ -235,7 +219,7 @@ static void hostile_setenv(hostile *h, const char *name, const char *value)
 static void create_guarded(hostile *h, const char *const *paths)
 {
     guard(h->name);
-    accel_result r = create_logged(&h->inst, &h->log, paths);
+    accel_result r = ts_create_logged(&h->inst, &h->log, ACCEL_LOG_ALL, paths);
     unguard();
     assert_int_equal(r, ACCEL_SUCCESS);
 }
@@ -575,8 +559,9 @@ static void check_program_source(hostile *h)
 static void check_calibration_cache(hostile *h)
 {
     hostile_setenv(h, "XDG_CACHE_HOME", h->dir);
-    assert_int_equal(create_logged(&h->inst, &h->log, (const char *const[]){CPU_MANIFEST, NULL}),
-                     ACCEL_SUCCESS);
+    assert_int_equal(
+        ts_create_logged(&h->inst, &h->log, ACCEL_LOG_ALL, (const char *const[]){CPU_MANIFEST, NULL}),
+        ACCEL_SUCCESS);
     accel_topology *topo = NULL;
     accel_topology_options to = {.struct_size = sizeof(to)};
     guard(h->name);
@@ -738,7 +723,7 @@ static void test_manifest_dir_other_names_logged(void **state)
     accel_instance *inst = NULL;
     const char *paths[] = {d, NULL};
     guard("manifest directory names");
-    assert_int_equal(create_logged(&inst, &log, paths), ACCEL_SUCCESS);
+    assert_int_equal(ts_create_logged(&inst, &log, ACCEL_LOG_ALL, paths), ACCEL_SUCCESS);
     unguard();
     static const char *const names[] = {"README", "pipe", "sub.d"};
     for (size_t i = 0; i < 3; i++) {

@@ -13,45 +13,18 @@
 
 #include "support.h"
 
-typedef struct fixture {
-    char *dir;
-    char *trace;
-} fixture;
+typedef ts_traced fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ts_mkdtemp("loading");
-    f->trace = ts_printf("%s/trace", f->dir);
-    ts_env_save();
-    ts_setenv("ACCEL_FAKE_TRACE", f->trace);
-    *state = f;
+    *state = ts_traced_create("loading");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    ts_env_restore();
-    ts_rmtree(f->dir);
-    free(f->dir);
-    free(f->trace);
-    free(f);
+    ts_traced_destroy(*state);
     return 0;
-}
-
-/* How many times the trace saw "<variant> <event>". */
-static size_t traced(const fixture *f, const char *variant, const char *event)
-{
-    char *text = ts_read_text(f->trace);
-    char *want = ts_printf("%s %s", variant, event);
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, want)); p += strlen(want))
-        if ((p == text || p[-1] == '\n') && (p[strlen(want)] == '\n' || p[strlen(want)] == '\0'))
-            n++;
-    free(want);
-    free(text);
-    return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -161,15 +134,15 @@ static void test_loading_bad_variants_rejected(void **state)
     free(list);
 
     /* What the loader called in each rejected driver. */
-    assert_int_equal(traced(f, "no_negotiate", "negotiate"), 0);
-    assert_int_equal(traced(f, "version_old", "negotiate"), 1);
-    assert_int_equal(traced(f, "version_old", "init"), 0);
-    assert_int_equal(traced(f, "null_query", "init"), 0);
-    assert_int_equal(traced(f, "short_table", "init"), 0);
-    assert_int_equal(traced(f, "init_fails", "init"), 1);
-    assert_int_equal(traced(f, "init_fails", "fini"), 0); /* fini never follows a failed init */
-    assert_int_equal(traced(f, "enum_fails", "init"), 1);
-    assert_int_equal(traced(f, "enum_fails", "fini"), 1); /* a started driver is finalized */
+    assert_int_equal(ts_traced_count(f, "no_negotiate", "negotiate"), 0);
+    assert_int_equal(ts_traced_count(f, "version_old", "negotiate"), 1);
+    assert_int_equal(ts_traced_count(f, "version_old", "init"), 0);
+    assert_int_equal(ts_traced_count(f, "null_query", "init"), 0);
+    assert_int_equal(ts_traced_count(f, "short_table", "init"), 0);
+    assert_int_equal(ts_traced_count(f, "init_fails", "init"), 1);
+    assert_int_equal(ts_traced_count(f, "init_fails", "fini"), 0); /* fini never follows a failed init */
+    assert_int_equal(ts_traced_count(f, "enum_fails", "init"), 1);
+    assert_int_equal(ts_traced_count(f, "enum_fails", "fini"), 1); /* a started driver is finalized */
 
     accel_instance_destroy(inst);
     for (size_t i = 0; i < n; i++)
@@ -184,9 +157,7 @@ static void test_loading_zero_devices_ok(void **state)
 {
     fixture *f = *state;
     char *m = ts_write_fake_manifest(f->dir, "zero.json", "zero_devices");
-    const char *paths[] = {m, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(m);
 
     accel_manifest_info mi;
     assert_true(ts_manifest_info(inst, m, &mi));
@@ -293,8 +264,7 @@ static void test_loading_partition_parent(void **state)
     fixture *f = *state;
     char *many = ts_write_fake_manifest(f->dir, "many.json", "many_devices");
     const char *paths[] = {many, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(many);
     uint32_t n;
     accel_device **d = ts_devices(inst, &n);
     assert_int_equal(n, 100);
@@ -346,16 +316,14 @@ static void test_loading_shared_driver_refcount(void **state)
     fixture *f = *state;
     char *lib = ts_fake_lib("good_a");
     char *m = ts_write_fake_manifest(f->dir, "a.json", "good_a");
-    const char *paths[] = {m, NULL};
     assert_false(ts_lib_mapped(lib));
 
-    accel_instance *one = NULL, *two = NULL;
-    assert_int_equal(ts_create_with_paths(&one, 0, paths), ACCEL_SUCCESS);
+    accel_instance *one = ts_create_one(m);
     assert_true(ts_lib_mapped(lib));
     assert_int_equal(ts_fake_counter("good_a", "fake_negotiate_calls"), 1);
     assert_int_equal(ts_fake_counter("good_a", "fake_init_calls"), 1);
 
-    assert_int_equal(ts_create_with_paths(&two, 0, paths), ACCEL_SUCCESS);
+    accel_instance *two = ts_create_one(m);
     assert_int_equal(ts_fake_counter("good_a", "fake_negotiate_calls"), 1);
     assert_int_equal(ts_fake_counter("good_a", "fake_init_calls"), 1);
 
@@ -384,16 +352,16 @@ static void test_loading_shared_driver_refcount(void **state)
 
     accel_instance_destroy(two);
     assert_false(ts_lib_mapped(lib));
-    assert_int_equal(traced(f, "good_a", "init"), 1);
-    assert_int_equal(traced(f, "good_a", "fini"), 1);
+    assert_int_equal(ts_traced_count(f, "good_a", "init"), 1);
+    assert_int_equal(ts_traced_count(f, "good_a", "fini"), 1);
 
     /* Loading again after the unload starts from scratch. */
-    assert_int_equal(ts_create_with_paths(&one, 0, paths), ACCEL_SUCCESS);
+    one = ts_create_one(m);
     assert_int_equal(ts_fake_counter("good_a", "fake_init_calls"), 1);
-    assert_int_equal(traced(f, "good_a", "init"), 2);
+    assert_int_equal(ts_traced_count(f, "good_a", "init"), 2);
     accel_instance_destroy(one);
     assert_false(ts_lib_mapped(lib));
-    assert_int_equal(traced(f, "good_a", "fini"), 2);
+    assert_int_equal(ts_traced_count(f, "good_a", "fini"), 2);
     free(m);
     free(lib);
 }
@@ -404,10 +372,8 @@ static void test_loading_no_unload_env(void **state)
     /* "0" means unload as usual. */
     char *lib_d = ts_fake_lib("good_d");
     char *md = ts_write_fake_manifest(f->dir, "d.json", "good_d");
-    const char *paths_d[] = {md, NULL};
     ts_setenv("ACCEL_LOADER_NO_UNLOAD", "0");
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths_d), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(md);
     assert_true(ts_lib_mapped(lib_d));
     accel_instance_destroy(inst);
     assert_false(ts_lib_mapped(lib_d));
@@ -415,9 +381,8 @@ static void test_loading_no_unload_env(void **state)
     /* good_c stays mapped for the rest of this process. */
     char *lib_c = ts_fake_lib("good_c");
     char *mc = ts_write_fake_manifest(f->dir, "c.json", "good_c");
-    const char *paths_c[] = {mc, NULL};
     ts_setenv("ACCEL_LOADER_NO_UNLOAD", "1");
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths_c), ACCEL_SUCCESS);
+    inst = ts_create_one(mc);
     accel_instance_destroy(inst);
     assert_true(ts_lib_mapped(lib_c));
     assert_int_equal(ts_fake_counter("good_c", "fake_fini_calls"), 1); /* finalized, not unmapped */
@@ -428,28 +393,35 @@ static void test_loading_no_unload_env(void **state)
     free(md);
 }
 
-static void test_loading_no_unload_flag(void **state)
+/* An instance of the fake variant alone (manifest f->dir/k.json), made and
+ * destroyed: it found `devices` devices, its driver was initialized once,
+ * and its library stays mapped (ACCEL_ICD_FLAG_NO_UNLOAD). Returns the
+ * manifest's path. */
+static char *load_no_unload(const fixture *f, const char *variant, uint32_t devices)
 {
-    fixture *f = *state;
-    char *lib = ts_fake_lib("no_unload");
-    char *m = ts_write_fake_manifest(f->dir, "k.json", "no_unload");
-    const char *paths[] = {m, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    char *lib = ts_fake_lib(variant);
+    char *m = ts_write_fake_manifest(f->dir, "k.json", variant);
+    accel_instance *inst = ts_create_one(m);
     uint32_t n;
     free(ts_devices(inst, &n));
-    assert_int_equal(n, 2);
+    assert_int_equal(n, devices);
     accel_instance_destroy(inst);
     assert_true(ts_lib_mapped(lib));
-    assert_int_equal(ts_fake_counter("no_unload", "fake_init_calls"), 1);
+    assert_int_equal(ts_fake_counter(variant, "fake_init_calls"), 1);
+    free(lib);
+    return m;
+}
+
+static void test_loading_no_unload_flag(void **state)
+{
+    char *m = load_no_unload(*state, "no_unload", 2);
     assert_int_equal(ts_fake_counter("no_unload", "fake_fini_calls"), 1);
 
     /* The next instance initializes the (still mapped) driver again. */
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(m);
     assert_int_equal(ts_fake_counter("no_unload", "fake_init_calls"), 2);
     accel_instance_destroy(inst);
     assert_int_equal(ts_fake_counter("no_unload", "fake_fini_calls"), 2);
-    free(lib);
     free(m);
 }
 
@@ -457,21 +429,8 @@ static void test_loading_no_unload_flag(void **state)
  * may have started threads or registered destructors before failing. */
 static void test_loading_no_unload_flag_after_failed_init(void **state)
 {
-    fixture *f = *state;
-    char *lib = ts_fake_lib("no_unload_init_fails");
-    char *m = ts_write_fake_manifest(f->dir, "k.json", "no_unload_init_fails");
-    const char *paths[] = {m, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    uint32_t n;
-    free(ts_devices(inst, &n));
-    assert_int_equal(n, 0);
-    accel_instance_destroy(inst);
-    assert_true(ts_lib_mapped(lib));
-    assert_int_equal(ts_fake_counter("no_unload_init_fails", "fake_init_calls"), 1);
+    free(load_no_unload(*state, "no_unload_init_fails", 0));
     assert_int_equal(ts_fake_counter("no_unload_init_fails", "fake_fini_calls"), 0);
-    free(lib);
-    free(m);
 }
 
 /* Filtered drivers are never dlopen()ed, not even for a moment. */
@@ -504,8 +463,8 @@ static void test_loading_filtered_not_dlopened(void **state)
     assert_non_null(strstr(mi.reason, "ACCEL_DRIVERS_SELECT"));
     accel_instance_destroy(inst);
 
-    assert_int_equal(traced(f, "good_b", "negotiate"), 0);
-    assert_int_equal(traced(f, "good_a", "negotiate"), 2);
+    assert_int_equal(ts_traced_count(f, "good_b", "negotiate"), 0);
+    assert_int_equal(ts_traced_count(f, "good_a", "negotiate"), 2);
     free(a);
     free(b);
     free(lib_a);
@@ -528,16 +487,8 @@ static void test_loading_log_one_line_per_skipped(void **state)
 
     ts_log log;
     ts_log_init(&log);
-    accel_instance_options o = {
-        .struct_size = sizeof(o),
-        .manifest_paths = paths,
-        .manifest_path_count = 7,
-        .log_callback = ts_log_callback,
-        .log_user_data = &log,
-        .log_mask = ACCEL_LOG_ALL,
-    };
     accel_instance *inst = NULL;
-    assert_int_equal(accel_instance_create(&o, &inst), ACCEL_SUCCESS);
+    assert_int_equal(ts_create_logged(&inst, &log, ACCEL_LOG_ALL, paths), ACCEL_SUCCESS);
 
     const char *skipped[] = {dup, broken, nodriver, filtered, absent};
     const char *why[] = {"same driver name", "not JSON", "driver missing", "ACCEL_DRIVERS_DISABLE",
@@ -557,8 +508,7 @@ static void test_loading_log_one_line_per_skipped(void **state)
 
     /* Without a callback mask nothing is delivered. */
     size_t before = log.count;
-    o.log_mask = 0;
-    assert_int_equal(accel_instance_create(&o, &inst), ACCEL_SUCCESS);
+    assert_int_equal(ts_create_logged(&inst, &log, 0, paths), ACCEL_SUCCESS);
     accel_instance_destroy(inst);
     assert_int_equal(log.count, before);
 
@@ -592,16 +542,8 @@ static void test_loading_driver_log_reaches_callback(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ts_log log;
         ts_log_init(&log);
-        accel_instance_options o = {
-            .struct_size = sizeof(o),
-            .manifest_paths = paths,
-            .manifest_path_count = 1,
-            .log_callback = ts_log_callback,
-            .log_user_data = &log,
-            .log_mask = cases[i].mask,
-        };
         accel_instance *inst = NULL;
-        assert_int_equal(accel_instance_create(&o, &inst), ACCEL_SUCCESS);
+        assert_int_equal(ts_create_logged(&inst, &log, cases[i].mask, paths), ACCEL_SUCCESS);
         accel_instance_destroy(inst);
         size_t n =
             ts_log_count(&log, "driver fake_init_fails:", "cannot reach the simulated device", m, NULL);
@@ -618,16 +560,8 @@ static void test_loading_driver_log_reaches_callback(void **state)
     const char *gpaths[] = {good, NULL};
     ts_log log;
     ts_log_init(&log);
-    accel_instance_options o = {
-        .struct_size = sizeof(o),
-        .manifest_paths = gpaths,
-        .manifest_path_count = 1,
-        .log_callback = ts_log_callback,
-        .log_user_data = &log,
-        .log_mask = ACCEL_LOG_DRIVER,
-    };
     accel_instance *inst = NULL;
-    assert_int_equal(accel_instance_create(&o, &inst), ACCEL_SUCCESS);
+    assert_int_equal(ts_create_logged(&inst, &log, ACCEL_LOG_DRIVER, gpaths), ACCEL_SUCCESS);
     assert_int_equal(ts_log_count(&log, "driver fake_good_b:", "2 device(s) ready", NULL), 1);
     for (size_t j = 0; j < log.count; j++)
         assert_int_equal(log.levels[j], ACCEL_LOG_DRIVER);
@@ -653,9 +587,7 @@ static void test_loading_struct_size_respected(void **state)
 {
     fixture *f = *state;
     char *m = ts_write_fake_manifest(f->dir, "a.json", "good_a");
-    const char *paths[] = {m, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(m);
     uint32_t n;
     accel_device **d = ts_devices(inst, &n);
     assert_int_equal(n, 2);
@@ -710,9 +642,7 @@ static void test_loading_device_query_live(void **state)
 {
     fixture *f = *state;
     char *m = ts_write_fake_manifest(f->dir, "a.json", "good_a");
-    const char *paths[] = {m, NULL};
-    accel_instance *inst = NULL;
-    assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
+    accel_instance *inst = ts_create_one(m);
     uint32_t n;
     accel_device **d = ts_devices(inst, &n);
     for (uint32_t i = 0; i < n; i++) {

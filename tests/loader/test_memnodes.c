@@ -14,38 +14,13 @@
 
 #include "support.h"
 
-typedef struct fixture {
-    char *dir;
-    accel_instance *inst;
-    accel_device *nodes_dev; /* fake_exec_nodes */
-    accel_device *plain;     /* fake_exec_a: no memory nodes of its own */
-} fixture;
+typedef ts_fakes fixture;
+/* The devices: fake_exec_nodes, and fake_exec_a (no memory nodes of its own). */
+enum { NODES, PLAIN };
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ts_mkdtemp("memnodes");
-    char *m[2] = {ts_write_fake_manifest(f->dir, "a.json", "exec_nodes"),
-                  ts_write_fake_manifest(f->dir, "b.json", "exec_a")};
-    const char *paths[] = {m[0], m[1], NULL};
-    assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
-    free(m[0]);
-    free(m[1]);
-    f->nodes_dev = ts_device_of(f->inst, "fake_exec_nodes");
-    f->plain = ts_device_of(f->inst, "fake_exec_a");
-    assert_non_null(f->nodes_dev);
-    assert_non_null(f->plain);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    accel_instance_destroy(f->inst);
-    ts_rmtree(f->dir);
-    free(f->dir);
-    free(f);
+    *state = ts_fakes_create("memnodes", "exec_nodes", "exec_a", NULL);
     return 0;
 }
 
@@ -75,13 +50,6 @@ static accel_memory *alloc_on(fixture *f, accel_memory_node *node, uint64_t size
     return m;
 }
 
-static unsigned char *host(accel_memory *m)
-{
-    void *p = NULL;
-    assert_int_equal(accel_memory_map(m, &p), ACCEL_SUCCESS);
-    return p;
-}
-
 static void test_nodes_listed(void **state)
 {
     fixture *f = *state;
@@ -99,7 +67,7 @@ static void test_nodes_listed(void **state)
         assert_int_equal(info.index, i);
         if (info.device) {
             device_nodes++;
-            assert_ptr_equal(info.device, f->nodes_dev);
+            assert_ptr_equal(info.device, f->dev[NODES]);
             assert_int_equal(info.kind, ACCEL_MEMORY_KIND_DEVICE);
             assert_int_equal(info.numa_node, -1);
             assert_true(info.host_visible);
@@ -125,10 +93,10 @@ static void test_device_reach(void **state)
 {
     fixture *f = *state;
     uint32_t n = 0;
-    assert_int_equal(accel_device_get_memory_nodes(f->nodes_dev, &n, NULL, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_device_get_memory_nodes(f->dev[NODES], &n, NULL, NULL), ACCEL_SUCCESS);
     accel_memory_node **nodes = calloc(n, sizeof(*nodes));
     accel_attach_mode *modes = calloc(n, sizeof(*modes));
-    assert_int_equal(accel_device_get_memory_nodes(f->nodes_dev, &n, nodes, modes), ACCEL_SUCCESS);
+    assert_int_equal(accel_device_get_memory_nodes(f->dev[NODES], &n, nodes, modes), ACCEL_SUCCESS);
     uint32_t zero_copy = 0, pinned = 0;
     for (uint32_t i = 0; i < n; i++) {
         accel_memory_node_info info = {.struct_size = sizeof(info)};
@@ -147,12 +115,12 @@ static void test_device_reach(void **state)
     free(modes);
     /* A driver without device_memory_nodes that attaches host memory: the
      * host nodes, PINNED. */
-    assert_int_equal(accel_device_get_memory_nodes(f->plain, &n, NULL, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_device_get_memory_nodes(f->dev[PLAIN], &n, NULL, NULL), ACCEL_SUCCESS);
     assert_true(n >= 1);
     accel_memory_node *one = NULL;
     accel_attach_mode mode = ACCEL_ATTACH_NONE;
     n = 1;
-    accel_result r = accel_device_get_memory_nodes(f->plain, &n, &one, &mode);
+    accel_result r = accel_device_get_memory_nodes(f->dev[PLAIN], &n, &one, &mode);
     assert_true(r == ACCEL_SUCCESS || r == ACCEL_INCOMPLETE);
     assert_int_equal(mode, ACCEL_ATTACH_PINNED);
     accel_memory_node_info info = {.struct_size = sizeof(info)};
@@ -166,15 +134,15 @@ static void test_alloc_on_device_node(void **state)
     accel_memory_node *vram0 = node_named(f->inst, ":vram0");
     accel_memory *m = alloc_on(f, vram0, 4096);
     assert_ptr_equal(accel_memory_get_node(m), vram0);
-    unsigned char *p = host(m);
+    unsigned char *p = ts_map(m);
     for (int i = 0; i < 4096; i++)
         assert_int_equal(p[i], 0);
     accel_attach_mode mode = ACCEL_ATTACH_NONE;
     /* Its own device reaches it in place; another driver through the host
      * mapping. */
-    assert_int_equal(accel_memory_attach(m, f->nodes_dev, &mode), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(m, f->dev[NODES], &mode), ACCEL_SUCCESS);
     assert_int_equal(mode, ACCEL_ATTACH_ZERO_COPY);
-    assert_int_equal(accel_memory_attach(m, f->plain, &mode), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(m, f->dev[PLAIN], &mode), ACCEL_SUCCESS);
     assert_int_equal(mode, ACCEL_ATTACH_PINNED);
     accel_memory_free(m);
 
@@ -185,7 +153,7 @@ static void test_alloc_on_device_node(void **state)
     assert_true(r == ACCEL_SUCCESS || r == ACCEL_INCOMPLETE);
     accel_memory *h = alloc_on(f, first, 100);
     assert_ptr_equal(accel_memory_get_node(h), first);
-    assert_int_equal(accel_memory_attach(h, f->nodes_dev, &mode), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(h, f->dev[NODES], &mode), ACCEL_SUCCESS);
     assert_int_equal(mode, ACCEL_ATTACH_PINNED);
     accel_memory_free(h);
 }
@@ -193,7 +161,7 @@ static void test_alloc_on_device_node(void **state)
 static void run_fn(fixture *f, const char *name, accel_memory *m, uint32_t add, accel_attach_mode expect_mode)
 {
     accel_function *fn = NULL;
-    assert_int_equal(accel_function_get(f->nodes_dev, NULL, name, &fn), ACCEL_SUCCESS);
+    assert_int_equal(accel_function_get(f->dev[NODES], NULL, name, &fn), ACCEL_SUCCESS);
     accel_memory_node *wired = NULL;
     assert_int_equal(accel_function_arg_node(fn, 0, &wired), ACCEL_SUCCESS);
     if (strcmp(name, "fake.add_vram1") == 0)
@@ -201,15 +169,16 @@ static void run_fn(fixture *f, const char *name, accel_memory *m, uint32_t add, 
     else
         assert_null(wired); /* host memory: any host node */
     accel_attach_mode mode = ACCEL_ATTACH_NONE;
-    assert_int_equal(accel_memory_attach(m, f->nodes_dev, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(m, f->dev[NODES], NULL), ACCEL_SUCCESS);
     assert_int_equal(accel_function_arg_mode(fn, 0, m, &mode), ACCEL_SUCCESS);
     assert_int_equal(mode, expect_mode);
-    unsigned char *p = host(m);
+    unsigned char *p = ts_map(m);
     for (int i = 0; i < 1000; i++)
         p[i] = (unsigned char)i;
     accel_queue *q = NULL;
-    assert_int_equal(accel_queue_create(f->nodes_dev, 0, &q), ACCEL_SUCCESS);
-    accel_arg args[2] = {{.kind = ACCEL_ARG_MEMORY, .u.mem = {m, 10, 900}}, {.kind = ACCEL_ARG_U32, .u.u32 = add}};
+    assert_int_equal(accel_queue_create(f->dev[NODES], 0, &q), ACCEL_SUCCESS);
+    accel_arg args[2] = {{.kind = ACCEL_ARG_MEMORY, .u.mem = {m, 10, 900}},
+                         {.kind = ACCEL_ARG_U32, .u.u32 = add}};
     accel_submit_info info = {.struct_size = sizeof(info), .function = fn, .args = args, .arg_count = 2};
     accel_fence *fence = NULL;
     assert_int_equal(accel_queue_submit(q, &info, &fence), ACCEL_SUCCESS);
@@ -301,13 +270,13 @@ static void test_arg_mode_errors(void **state)
 {
     fixture *f = *state;
     accel_function *fn = NULL;
-    assert_int_equal(accel_function_get(f->nodes_dev, NULL, "fake.add_vram1", &fn), ACCEL_SUCCESS);
+    assert_int_equal(accel_function_get(f->dev[NODES], NULL, "fake.add_vram1", &fn), ACCEL_SUCCESS);
     accel_memory *m = alloc_on(f, node_named(f->inst, ":vram1"), 64);
     accel_attach_mode mode;
     /* Not attached. */
     assert_int_equal(accel_function_arg_mode(fn, 0, m, &mode), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "not attached"));
-    assert_int_equal(accel_memory_attach(m, f->nodes_dev, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_memory_attach(m, f->dev[NODES], NULL), ACCEL_SUCCESS);
     /* Argument 1 is a scalar; 2 does not exist. */
     assert_int_equal(accel_function_arg_mode(fn, 1, m, &mode), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(accel_function_arg_mode(fn, 2, m, &mode), ACCEL_ERROR_INVALID_ARGUMENT);
@@ -316,7 +285,7 @@ static void test_arg_mode_errors(void **state)
     assert_int_equal(accel_function_arg_node(fn, 1, &node), ACCEL_ERROR_INVALID_ARGUMENT);
     /* An unwired argument. */
     accel_function *add = NULL;
-    assert_int_equal(accel_function_get(f->nodes_dev, NULL, "fake.add", &add), ACCEL_SUCCESS);
+    assert_int_equal(accel_function_get(f->dev[NODES], NULL, "fake.add", &add), ACCEL_SUCCESS);
     assert_int_equal(accel_function_arg_node(add, 0, &node), ACCEL_SUCCESS);
     assert_null(node);
     assert_int_equal(accel_function_arg_mode(add, 0, m, &mode), ACCEL_SUCCESS);
@@ -330,13 +299,12 @@ static void test_alloc_errors(void **state)
 {
     fixture *f = *state;
     /* A node of another instance. */
-    accel_instance *other = NULL;
     char *m = ts_write_fake_manifest(f->dir, "other.json", "exec_nodes");
-    const char *paths[] = {m, NULL};
-    assert_int_equal(ts_create_with_paths(&other, 0, paths), ACCEL_SUCCESS);
+    accel_instance *other = ts_create_one(m);
     free(m);
     accel_memory_node *foreign = node_named(other, ":vram0");
-    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = 64, .numa_node = -1, .node = foreign};
+    accel_memory_alloc_info info = {
+        .struct_size = sizeof(info), .size = 64, .numa_node = -1, .node = foreign};
     accel_memory *mem = NULL;
     assert_int_equal(accel_memory_alloc(f->inst, &info, &mem), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(accel_last_error_message(), "another instance"));
@@ -356,16 +324,16 @@ static void test_alloc_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_nodes_listed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_device_reach, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_on_device_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wired_arg_zero_copy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_other_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_host, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_arg_mode_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_host_wired_arg, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nodes_follow_selection, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_listed, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_device_reach, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_on_device_node, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_wired_arg_zero_copy, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_other_node, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_wired_arg_copied_from_host, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_arg_mode_errors, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_host_wired_arg, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_follow_selection, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_alloc_errors, setup, ts_fakes_teardown),
     };
     return cmocka_run_group_tests_name("memory nodes", tests, NULL, NULL);
 }

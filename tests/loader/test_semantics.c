@@ -22,65 +22,14 @@
 
 #include "support.h"
 
-typedef struct fixture {
-    char *dir;
-    accel_instance *inst; /* fake_exec_a and fake_exec_b */
-    accel_device *a, *b;
-} fixture;
+typedef ts_fakes fixture;
+/* The devices: fake_exec_a, fake_exec_b. */
+enum { A, B };
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ts_mkdtemp("semantics");
-    char *m[2] = {ts_write_fake_manifest(f->dir, "a.json", "exec_a"),
-                  ts_write_fake_manifest(f->dir, "b.json", "exec_b")};
-    const char *paths[] = {m[0], m[1], NULL};
-    assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
-    free(m[0]);
-    free(m[1]);
-    f->a = ts_device_of(f->inst, "fake_exec_a");
-    f->b = ts_device_of(f->inst, "fake_exec_b");
-    assert_non_null(f->a);
-    assert_non_null(f->b);
-    *state = f;
+    *state = ts_fakes_create("semantics", "exec_a", "exec_b", NULL);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    accel_instance_destroy(f->inst);
-    ts_rmtree(f->dir);
-    free(f->dir);
-    free(f);
-    return 0;
-}
-
-static accel_function *builtin(accel_device *dev, const char *name)
-{
-    accel_function *fn = NULL;
-    assert_int_equal(accel_function_get(dev, NULL, name, &fn), ACCEL_SUCCESS);
-    return fn;
-}
-
-static accel_result submit(accel_queue *q, accel_function *fn, const accel_arg *args, uint32_t argc,
-                           accel_fence *const *waits, uint32_t wait_count, accel_fence **fence)
-{
-    accel_submit_info s = {.struct_size = sizeof(s),
-                           .function = fn,
-                           .args = args,
-                           .arg_count = argc,
-                           .wait_fences = waits,
-                           .wait_fence_count = wait_count};
-    return accel_queue_submit(q, &s, fence);
-}
-
-static accel_memory *alloc_mem(accel_instance *inst, uint64_t size)
-{
-    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = size, .numa_node = -1};
-    accel_memory *m = NULL;
-    assert_int_equal(accel_memory_alloc(inst, &info, &m), ACCEL_SUCCESS);
-    return m;
 }
 
 /* What a queue whose submission waited for a failed fence must look like
@@ -101,7 +50,7 @@ static void check_queue_after(accel_queue *q, accel_fence *dep, accel_result exp
     args[0].u.mem.size = accel_memory_size(m);
     args[1].u.u32 = 1;
     accel_fence *next;
-    assert_int_equal(submit(q, add, args, 2, NULL, 0, &next), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, add, args, 2, NULL, 0, &next), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&next, 1, true, UINT64_MAX), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_finish(q), ACCEL_SUCCESS);
     assert_int_equal(p[0], 1);
@@ -117,11 +66,11 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
 {
     fixture *f = *state;
     accel_queue *qa, *qb;
-    assert_int_equal(accel_queue_create(f->a, 0, &qa), ACCEL_SUCCESS);
-    assert_int_equal(accel_queue_create(f->b, 0, &qb), ACCEL_SUCCESS);
-    accel_function *failfn = builtin(f->a, "fake.fail"), *add = builtin(f->b, "fake.add");
-    accel_memory *m = alloc_mem(f->inst, 16);
-    assert_int_equal(accel_memory_attach(m, f->b, NULL), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &qa), ACCEL_SUCCESS);
+    assert_int_equal(accel_queue_create(f->dev[B], 0, &qb), ACCEL_SUCCESS);
+    accel_function *failfn = ts_builtin(f->dev[A], "fake.fail"), *add = ts_builtin(f->dev[B], "fake.add");
+    accel_memory *m = ts_alloc(f->inst, 16);
+    assert_int_equal(accel_memory_attach(m, f->dev[B], NULL), ACCEL_SUCCESS);
     accel_arg add_args[2] = {{.kind = ACCEL_ARG_MEMORY}, {.kind = ACCEL_ARG_U32}};
     add_args[0].u.mem.memory = m;
     add_args[0].u.mem.size = 16;
@@ -131,9 +80,9 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
     accel_arg e = {.kind = ACCEL_ARG_I32};
     e.u.i32 = ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
     accel_fence *bad, *dep;
-    assert_int_equal(submit(qa, failfn, &e, 1, NULL, 0, &bad), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qa, failfn, &e, 1, NULL, 0, &bad), ACCEL_SUCCESS);
     assert_int_equal(accel_fence_wait(&bad, 1, true, UINT64_MAX), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
-    assert_int_equal(submit(qb, add, add_args, 2, &bad, 1, &dep), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qb, add, add_args, 2, &bad, 1, &dep), ACCEL_SUCCESS);
     check_queue_after(qb, dep, ACCEL_ERROR_OUT_OF_DEVICE_MEMORY, add, m);
     assert_non_null(strstr(accel_last_error_message(), "fake_exec_a:0"));
     accel_fence_release(dep);
@@ -150,13 +99,13 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
     accel_queue *qc;
     assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
     ts_env_restore();
-    accel_function *noop = builtin(cpu, "accel.noop");
+    accel_function *noop = ts_builtin(cpu, "accel.noop");
     accel_fence *hung;
-    assert_int_equal(submit(qc, noop, NULL, 0, NULL, 0, &hung), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qc, noop, NULL, 0, NULL, 0, &hung), ACCEL_SUCCESS);
     /* The hung fence cannot be final before the device timeout, which
      * starts with this first look at it. */
     assert_int_equal(accel_fence_status(hung), ACCEL_NOT_READY);
-    assert_int_equal(submit(qb, add, add_args, 2, &hung, 1, &dep), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(qb, add, add_args, 2, &hung, 1, &dep), ACCEL_SUCCESS);
     unsigned char *p = NULL;
     assert_int_equal(accel_memory_map(m, (void **)&p), ACCEL_SUCCESS);
     p[0] = 0;
@@ -182,14 +131,14 @@ static void test_semantics_fence_detail_in_last_error(void **state)
 {
     fixture *f = *state;
     accel_queue *q;
-    assert_int_equal(accel_queue_create(f->a, 0, &q), ACCEL_SUCCESS);
-    accel_function *failfn = builtin(f->a, "fake.fail"), *noop = builtin(f->a, "accel.noop");
+    assert_int_equal(accel_queue_create(f->dev[A], 0, &q), ACCEL_SUCCESS);
+    accel_function *failfn = ts_builtin(f->dev[A], "fake.fail"), *noop = ts_builtin(f->dev[A], "accel.noop");
     accel_arg e = {.kind = ACCEL_ARG_I32};
     e.u.i32 = ACCEL_ERROR_OUT_OF_DEVICE_MEMORY;
     accel_fence *fences[3];
-    assert_int_equal(submit(q, noop, NULL, 0, NULL, 0, &fences[0]), ACCEL_SUCCESS);
-    assert_int_equal(submit(q, failfn, &e, 1, NULL, 0, &fences[1]), ACCEL_SUCCESS);
-    assert_int_equal(submit(q, noop, NULL, 0, NULL, 0, &fences[2]), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, noop, NULL, 0, NULL, 0, &fences[0]), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, failfn, &e, 1, NULL, 0, &fences[1]), ACCEL_SUCCESS);
+    assert_int_equal(ts_submit(q, noop, NULL, 0, NULL, 0, &fences[2]), ACCEL_SUCCESS);
     /* The later fence alone: it carries the earlier failure's detail. */
     assert_int_equal(accel_fence_wait(&fences[2], 1, true, UINT64_MAX), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     const char *msg = accel_last_error_message();
@@ -207,7 +156,7 @@ static void test_semantics_fence_detail_in_last_error(void **state)
     assert_int_equal(accel_queue_finish(q), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     assert_non_null(strstr(accel_last_error_message(), "the queue failed: fake_exec_a:0"));
     assert_non_null(strstr(accel_last_error_message(), "submission 2 failed"));
-    assert_int_equal(submit(q, noop, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_int_equal(ts_submit(q, noop, NULL, 0, NULL, 0, NULL), ACCEL_ERROR_OUT_OF_DEVICE_MEMORY);
     assert_non_null(strstr(accel_last_error_message(), "failed earlier: fake_exec_a:0"));
     for (int i = 0; i < 3; i++)
         accel_fence_release(fences[i]);
@@ -383,9 +332,10 @@ static void test_semantics_uacce_attributes_and_limits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_semantics_failed_wait_fence_either_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_semantics_fence_detail_in_last_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_semantics_numa_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_semantics_failed_wait_fence_either_order, setup,
+                                        ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_semantics_fence_detail_in_last_error, setup, ts_fakes_teardown),
+        cmocka_unit_test_setup_teardown(test_semantics_numa_nodes, setup, ts_fakes_teardown),
         cmocka_unit_test(test_semantics_uacce_attributes_and_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
