@@ -457,6 +457,11 @@ static void test_abi_device_query(conf_ctx *c)
         {ACCEL_DEVICE_PARAM_FLAGS, "FLAGS", 4, false},
         {ACCEL_DEVICE_PARAM_NUMA_NODE, "NUMA_NODE", 4, false},
         {ACCEL_DEVICE_PARAM_RECONFIGURE_NS, "RECONFIGURE_NS", 8, false},
+        {ACCEL_DEVICE_PARAM_MAX_QUEUES, "MAX_QUEUES", 4, false},
+        {ACCEL_DEVICE_PARAM_QUEUE_DEPTH, "QUEUE_DEPTH", 4, false},
+        {ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE, "MAX_PROGRAM_SIZE", 8, false},
+        {ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS, "MAX_FUNCTION_ARGS", 4, false},
+        {ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT, "ARG_OFFSET_ALIGNMENT", 8, false},
     };
     for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
         size_t size = 12345;

@@ -20,7 +20,7 @@
 /* The version of the --json document (docs/accelinfo.schema.json): the
  * minor grows when members are added, the major when one changes meaning
  * or goes away. */
-#define ACCELINFO_JSON_FORMAT_VERSION "1.0"
+#define ACCELINFO_JSON_FORMAT_VERSION "1.1"
 
 static void usage(FILE *f, const char *prog)
 {
@@ -145,6 +145,10 @@ typedef struct device_details {
     bool memory_from_nodes; /* memory_size is the sum of the device's memory nodes */
     uint32_t formats, available_instances;
     uint64_t memory_size, max_allocation, reconfigure_ns;
+    /* The driver's limits (ACCEL_DEVICE_PARAM_MAX_QUEUES and after). */
+    bool has_max_queues, has_queue_depth, has_program_size, has_function_args, has_arg_alignment;
+    uint32_t max_queues, queue_depth, max_function_args;
+    uint64_t max_program_size, arg_offset_alignment;
     char runtime[256]; /* "" if the driver does not report one */
     const accel_topology *topology;
     uint32_t topology_node;
@@ -165,6 +169,18 @@ static void get_details(const listing *l, const accel_topology *t, accel_device 
                                           sizeof(o->max_allocation), &n) == ACCEL_SUCCESS;
     o->has_reconfigure = accel_device_query(dev, ACCEL_DEVICE_PARAM_RECONFIGURE_NS, &o->reconfigure_ns,
                                             sizeof(o->reconfigure_ns), &n) == ACCEL_SUCCESS;
+    o->has_max_queues = accel_device_query(dev, ACCEL_DEVICE_PARAM_MAX_QUEUES, &o->max_queues,
+                                           sizeof(o->max_queues), &n) == ACCEL_SUCCESS;
+    o->has_queue_depth = accel_device_query(dev, ACCEL_DEVICE_PARAM_QUEUE_DEPTH, &o->queue_depth,
+                                            sizeof(o->queue_depth), &n) == ACCEL_SUCCESS;
+    o->has_program_size = accel_device_query(dev, ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE, &o->max_program_size,
+                                             sizeof(o->max_program_size), &n) == ACCEL_SUCCESS;
+    o->has_function_args =
+        accel_device_query(dev, ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS, &o->max_function_args,
+                           sizeof(o->max_function_args), &n) == ACCEL_SUCCESS;
+    o->has_arg_alignment =
+        accel_device_query(dev, ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT, &o->arg_offset_alignment,
+                           sizeof(o->arg_offset_alignment), &n) == ACCEL_SUCCESS;
     if (accel_device_query(dev, ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES, &o->available_instances,
                            sizeof(o->available_instances), &n) != ACCEL_SUCCESS)
         o->available_instances = d.available_instances;
@@ -251,6 +267,36 @@ static void print_details(const accel_device_info *d, const device_details *o)
     if (o->has_reconfigure)
         printf(", reconfigure %.3f ms", (double)o->reconfigure_ns / 1e6);
     printf("\n");
+    printf("     queues ");
+    if (!o->has_max_queues)
+        printf("unknown");
+    else if (o->max_queues == ACCEL_INSTANCES_UNLIMITED)
+        printf("unlimited");
+    else
+        printf("%u", o->max_queues);
+    printf(", queue depth ");
+    if (o->has_queue_depth)
+        printf("%u", o->queue_depth);
+    else
+        printf("unknown");
+    printf(", largest program ");
+    if (o->has_program_size) {
+        format_bytes(o->max_program_size, b1, sizeof(b1));
+        printf("%s", b1);
+    } else {
+        printf("unknown");
+    }
+    printf(", function arguments ");
+    if (o->has_function_args)
+        printf("%u", o->max_function_args);
+    else
+        printf("unknown");
+    printf(", argument offset alignment ");
+    if (o->has_arg_alignment)
+        printf("%llu", (unsigned long long)o->arg_offset_alignment);
+    else
+        printf("unknown");
+    printf("\n");
     if (o->runtime[0])
         printf("     runtime %s\n", o->runtime);
 }
@@ -296,6 +342,20 @@ static json_object *details_json(json_object *o, const accel_device_info *d, con
     json_object_object_add(lim, "pasid_bits", json_object_new_int64(d->pasid_bits));
     json_object_object_add(lim, "reconfigure_ns",
                            x->has_reconfigure ? json_object_new_int64((int64_t)x->reconfigure_ns) : NULL);
+    json_object_object_add(lim, "max_queues",
+                           !x->has_max_queues ? NULL
+                           : x->max_queues == ACCEL_INSTANCES_UNLIMITED
+                               ? json_object_new_string("unlimited")
+                               : json_object_new_int64(x->max_queues));
+    json_object_object_add(lim, "queue_depth",
+                           x->has_queue_depth ? json_object_new_int64(x->queue_depth) : NULL);
+    json_object_object_add(lim, "max_program_size",
+                           x->has_program_size ? json_object_new_int64((int64_t)x->max_program_size) : NULL);
+    json_object_object_add(lim, "max_function_args",
+                           x->has_function_args ? json_object_new_int64(x->max_function_args) : NULL);
+    json_object_object_add(lim, "arg_offset_alignment",
+                           x->has_arg_alignment ? json_object_new_int64((int64_t)x->arg_offset_alignment)
+                                                : NULL);
     json_object_object_add(o, "limits", lim);
     json_object_object_add(o, "runtime", x->runtime[0] ? json_object_new_string(x->runtime) : NULL);
     return o;

@@ -32,6 +32,7 @@
  *                             (tests compare both paths).
  */
 #include "cpu_internal.h"
+#include "accel_icd_query.h"
 #include "accel_safe_file.h"
 
 #include <errno.h>
@@ -323,41 +324,64 @@ static accel_icd_result cpu_enumerate(void *handle, uint32_t *count, void **devi
 static accel_icd_result cpu_get_info(void *device, accel_icd_device_info *info)
 {
     const cpu_device *dev = device;
-    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
-    uint32_t keep = info->struct_size;
-    memcpy(info, &dev->info, n);
-    info->struct_size = keep;
+    accel_query_copy_device_info(&dev->info, info);
     return ACCEL_SUCCESS;
 }
 
-static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
+/* "Node 0 MemTotal:  16314400 kB", the first line of a node's meminfo. */
+static bool node_memory(int32_t node, uint64_t *bytes)
 {
-    if (size_ret)
-        *size_ret = sizeof(v);
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < sizeof(v))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, &v, sizeof(v));
-    return ACCEL_SUCCESS;
+    char path[96], buf[256];
+    snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", (int)node);
+    if (accel_safe_read_small(path, buf, sizeof(buf), NULL, NULL, 0) != 0)
+        return false;
+    int n;
+    unsigned long long kib;
+    if (sscanf(buf, "Node %d MemTotal: %llu kB", &n, &kib) != 2 || n != node || kib > UINT64_MAX / 1024)
+        return false;
+    *bytes = (uint64_t)kib * 1024;
+    return true;
+}
+
+/* The memory the device's queues run next to: its NUMA node's for a
+ * partition of one node (ACCEL_CPU_PARTITIONS=numa), else the host's. Live,
+ * like the kernel's figures (memory hot-plug). */
+static bool device_memory(const cpu_device *dev, uint64_t *bytes)
+{
+    if ((dev->info.flags & ACCEL_DEVICE_FLAG_PARTITION) && dev->info.numa_node >= 0 &&
+        node_memory(dev->info.numa_node, bytes))
+        return true;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)page)
+        return false;
+    *bytes = (uint64_t)pages * (uint64_t)page;
+    return true;
 }
 
 static accel_icd_result cpu_query(void *device, accel_device_param param, void *value, size_t size,
                                   size_t *size_ret)
 {
     const cpu_device *dev = device;
+    uint64_t bytes;
     switch (param) {
-    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)dev->info.kind, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES:
-        return put_u32(dev->info.available_instances, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES:
-        return put_u32(dev->info.max_address_spaces, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
         /* Host shared objects with their metadata (cpu_program.c). */
-        return put_u32(1u << ACCEL_PROGRAM_FORMAT_ELF, value, size, size_ret);
-    default: return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u32(1u << ACCEL_PROGRAM_FORMAT_ELF, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_MEMORY_SIZE:
+        if (!device_memory(dev, &bytes))
+            return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u64(bytes, value, size, size_ret);
+    /* Each queue is a worker thread: as many as the host runs. */
+    case ACCEL_DEVICE_PARAM_MAX_QUEUES:
+        return accel_query_put_u32(ACCEL_INSTANCES_UNLIMITED, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_QUEUE_DEPTH: return accel_query_put_u32(CPU_RING_SIZE, value, size, size_ret);
+    /* The kernel metadata parser's bound (cpu_metadata.c); a kernel takes
+     * its ranges as pointers, at any offset. A program is a library path:
+     * no size of the driver's. */
+    case ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS:
+        return accel_query_put_u32(ACCEL_MAX_ARGS, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT: return accel_query_put_u64(1, value, size, size_ret);
+    default: return accel_query_device_info(&dev->info, param, value, size, size_ret);
     }
 }
 

@@ -43,6 +43,10 @@ typedef struct cpu_program cpu_program;
 /* The most partitions ACCEL_CPU_PARTITIONS may ask for. */
 #define CPU_MAX_PARTITIONS 64
 
+/* Submissions a queue holds in flight (its ring); one more waits for the
+ * oldest to complete (ACCEL_DEVICE_PARAM_QUEUE_DEPTH). */
+#define CPU_RING_SIZE 1024u
+
 typedef struct cpu_device {
     accel_icd_device_info info;
     cpu_driver *driver;

@@ -69,7 +69,6 @@
 #define CPU_WORKER_SPIN_NS     20000u /* worker: after its last job */
 #define CPU_WAIT_SPIN_NS       10000u /* fence_wait: before sleeping */
 #define CPU_SPIN_BURST         16u    /* pause rounds (about 0.5 us) between two sched_yield */
-#define CPU_RING_SIZE          1024u  /* pending submissions per queue */
 #define CPU_FENCE_INLINE_WAITS 4u
 #define CPU_FENCE_CHUNK        64u
 

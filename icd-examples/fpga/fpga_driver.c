@@ -21,6 +21,8 @@
  *                                    Unset, empty or 0: off.
  */
 #include "fpga_internal.h"
+#include "fpga_json.h"
+#include "accel_icd_query.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -226,22 +228,7 @@ static accel_icd_result fpga_get_info(void *device, accel_icd_device_info *info)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     accel_icd_device_info out = dev->info;
     out.available_instances = available_instances(dev);
-    uint32_t keep = info->struct_size;
-    size_t n = keep < sizeof(out) ? keep : sizeof(out);
-    memcpy(info, &out, n);
-    info->struct_size = keep;
-    return ACCEL_SUCCESS;
-}
-
-static accel_icd_result put(const void *v, size_t vsize, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = vsize;
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < vsize)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, v, vsize);
+    accel_query_copy_device_info(&out, info);
     return ACCEL_SUCCESS;
 }
 
@@ -249,28 +236,51 @@ static accel_icd_result fpga_query(void *device, accel_device_param param, void 
                                    size_t *size_ret)
 {
     const fpga_device *dev = device;
-    uint32_t u;
-    int32_t i;
-    uint64_t q;
+    const fpga_card_desc *card = dev->card->desc;
+    uint64_t total = 0, largest = 0;
     switch (param) {
-    case ACCEL_DEVICE_PARAM_KIND: u = (uint32_t)dev->info.kind; break;
-    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES: u = available_instances(dev); break;
-    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES: u = dev->info.max_address_spaces; break;
-    case ACCEL_DEVICE_PARAM_FLAGS: u = dev->info.flags; break;
-    case ACCEL_DEVICE_PARAM_NUMA_NODE: i = dev->info.numa_node; return put(&i, sizeof(i), value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES:
+        return accel_query_put_u32(available_instances(dev), value, size, size_ret);
     case ACCEL_DEVICE_PARAM_RECONFIGURE_NS:
         /* The whole card loads no image: only its slots reconfigure. */
         if (!dev->slot)
             return ACCEL_ERROR_UNSUPPORTED;
-        q = dev->card->desc->reconfigure_ns;
-        return put(&q, sizeof(q), value, size, size_ret);
+        return accel_query_put_u64(card->reconfigure_ns, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
         /* Images load into slots; the whole card takes none. */
-        u = dev->slot ? 1u << ACCEL_PROGRAM_FORMAT_FPGA_IMAGE : 0;
-        break;
-    default: return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u32(dev->slot ? 1u << ACCEL_PROGRAM_FORMAT_FPGA_IMAGE : 0, value, size,
+                                   size_ret);
+    /* The card's memory banks, from its card file; the slots share them.
+     * A buffer lives in one bank (fpga_bo_alloc). */
+    case ACCEL_DEVICE_PARAM_MEMORY_SIZE:
+    case ACCEL_DEVICE_PARAM_MAX_ALLOCATION:
+        if (!card->bank_count)
+            return ACCEL_ERROR_UNSUPPORTED;
+        for (uint32_t b = 0; b < card->bank_count; b++) {
+            total += card->banks[b].capacity;
+            largest = card->banks[b].capacity > largest ? card->banks[b].capacity : largest;
+        }
+        return accel_query_put_u64(param == ACCEL_DEVICE_PARAM_MEMORY_SIZE ? total : largest, value, size,
+                                   size_ret);
+    /* One queue per slot (fpga_queue.c); the whole card has none. */
+    case ACCEL_DEVICE_PARAM_MAX_QUEUES: return accel_query_put_u32(dev->slot ? 1 : 0, value, size, size_ret);
+    /* What a slot loads: an image description of at most
+     * FPGA_JSON_MAX_SIZE bytes, kernels of at most ACCEL_MAX_ARGS arguments
+     * (fpga_image.c), ranges at any offset of a buffer. */
+    case ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE:
+        if (!dev->slot)
+            return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u64(FPGA_JSON_MAX_SIZE, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS:
+        if (!dev->slot)
+            return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u32(ACCEL_MAX_ARGS, value, size, size_ret);
+    case ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT:
+        if (!dev->slot)
+            return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u64(1, value, size, size_ret);
+    default: return accel_query_device_info(&dev->info, param, value, size, size_ret);
     }
-    return put(&u, sizeof(u), value, size, size_ret);
 }
 
 static const char *fpga_version(void *handle)

@@ -6,6 +6,7 @@
  * libOpenCL.so.1 is dlopen()ed at driver_init, so the driver loads (with
  * zero devices) on machines without OpenCL. */
 #include "opencl_driver.h"
+#include "accel_icd_query.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -547,40 +548,7 @@ static accel_icd_result ocl_enumerate(void *handle, uint32_t *count, void **devi
 static accel_icd_result ocl_get_info(void *device, accel_icd_device_info *info)
 {
     const ocl_device *dev = device;
-    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
-    uint32_t keep = info->struct_size;
-    memcpy(info, &dev->info, n);
-    info->struct_size = keep;
-    return ACCEL_SUCCESS;
-}
-
-/* Any value of n bytes (a string with its NUL) by device_query's contract. */
-static accel_icd_result put_bytes(const void *v, size_t n, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = n;
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < n)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, v, n);
-    return ACCEL_SUCCESS;
-}
-
-static accel_icd_result put_u64(uint64_t v, void *value, size_t size, size_t *size_ret)
-{
-    return put_bytes(&v, sizeof(v), value, size, size_ret);
-}
-
-static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = sizeof(v);
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < sizeof(v))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, &v, sizeof(v));
+    accel_query_copy_device_info(&dev->info, info);
     return ACCEL_SUCCESS;
 }
 
@@ -615,23 +583,19 @@ static accel_icd_result ocl_query(void *device, accel_device_param param, void *
 {
     const ocl_device *dev = device;
     switch (param) {
-    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)dev->info.kind, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES: {
         /* Live: a device OpenCL reports unavailable offers no queues. */
         cl_bool available = CL_TRUE;
         if (value && CL(clGetDeviceInfo)(dev->id, CL_DEVICE_AVAILABLE, sizeof(available), &available, NULL) !=
                          CL_SUCCESS)
             available = CL_FALSE;
-        return put_u32(available == CL_TRUE ? dev->info.available_instances : 0, value, size, size_ret);
+        return accel_query_put_u32(available == CL_TRUE ? dev->info.available_instances : 0, value, size,
+                                   size_ret);
     }
-    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES:
-        return put_u32(dev->info.max_address_spaces, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_FLAGS: return put_u32(dev->info.flags, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
-        return put_u32((1u << ACCEL_PROGRAM_FORMAT_OPENCL_C) |
-                           (dev->has_il ? 1u << ACCEL_PROGRAM_FORMAT_SPIRV : 0),
-                       value, size, size_ret);
+        return accel_query_put_u32((1u << ACCEL_PROGRAM_FORMAT_OPENCL_C) |
+                                       (dev->has_il ? 1u << ACCEL_PROGRAM_FORMAT_SPIRV : 0),
+                                   value, size, size_ret);
     case ACCEL_DEVICE_PARAM_MEMORY_SIZE:
     case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
         cl_ulong v = 0;
@@ -641,16 +605,28 @@ static accel_icd_result ocl_query(void *device, accel_device_param param, void *
                                                                         : CL_DEVICE_MAX_MEM_ALLOC_SIZE,
                                 sizeof(v), &v, NULL) != CL_SUCCESS)
             return ACCEL_ERROR_UNSUPPORTED;
-        return put_u64(v, value, size, size_ret);
+        return accel_query_put_u64(v, value, size, size_ret);
     }
     case ACCEL_DEVICE_PARAM_RUNTIME_VERSION: {
         char buf[256];
         runtime_version(dev, buf, sizeof(buf));
         if (!buf[0])
             return ACCEL_ERROR_UNSUPPORTED;
-        return put_bytes(buf, strlen(buf) + 1, value, size, size_ret);
+        return accel_query_put_string(buf, sizeof(buf), value, size, size_ret);
     }
-    default: return ACCEL_ERROR_UNSUPPORTED;
+    /* Queues are the implementation's command queues, as many as it
+     * makes; how deep they get is its business too (not reported). */
+    case ACCEL_DEVICE_PARAM_MAX_QUEUES:
+        return accel_query_put_u32(ACCEL_INSTANCES_UNLIMITED, value, size, size_ret);
+    /* opencl_program.c refuses kernels with more. */
+    case ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS:
+        return accel_query_put_u32(ACCEL_MAX_ARGS, value, size, size_ret);
+    /* A range of device memory at an offset becomes a sub-buffer, which
+     * OpenCL allows only at CL_DEVICE_MEM_BASE_ADDR_ALIGN (opencl_submit.c);
+     * attached host memory takes any offset. */
+    case ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT:
+        return accel_query_put_u64(dev->base_align, value, size, size_ret);
+    default: return accel_query_device_info(&dev->info, param, value, size, size_ret);
     }
 }
 

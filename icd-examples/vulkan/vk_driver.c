@@ -24,6 +24,7 @@
  *     gl_GlobalInvocationID against it.
  */
 #include "vk_internal.h"
+#include "accel_icd_query.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -362,40 +363,7 @@ static accel_icd_result vk_enumerate(void *handle, uint32_t *count, void **devic
 static accel_icd_result vk_get_info(void *device, accel_icd_device_info *info)
 {
     const vk_device *dev = device;
-    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
-    uint32_t keep = info->struct_size;
-    memcpy(info, &dev->info, n);
-    info->struct_size = keep;
-    return ACCEL_SUCCESS;
-}
-
-/* Any value of n bytes (a string with its NUL) by device_query's contract. */
-static accel_icd_result put_bytes(const void *v, size_t n, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = n;
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < n)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, v, n);
-    return ACCEL_SUCCESS;
-}
-
-static accel_icd_result put_u64(uint64_t v, void *value, size_t size, size_t *size_ret)
-{
-    return put_bytes(&v, sizeof(v), value, size, size_ret);
-}
-
-static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = sizeof(v);
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < sizeof(v))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, &v, sizeof(v));
+    accel_query_copy_device_info(&dev->info, info);
     return ACCEL_SUCCESS;
 }
 
@@ -403,21 +371,18 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
 {
     const vk_device *dev = device;
     switch (param) {
-    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)dev->info.kind, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES: return put_u32(dev->info.available_instances, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES: return put_u32(dev->info.max_address_spaces, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_FLAGS:
-        return put_u32(dev->info.flags | (atomic_load(&dev->lost) ? ACCEL_DEVICE_FLAG_ISOLATED : 0), value, size,
-                       size_ret);
-    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)dev->info.numa_node, value, size, size_ret);
+        return accel_query_put_u32(dev->info.flags |
+                                       (atomic_load(&dev->lost) ? ACCEL_DEVICE_FLAG_ISOLATED : 0),
+                                   value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
-        return put_u32(1u << ACCEL_PROGRAM_FORMAT_SPIRV, value, size, size_ret);
+        return accel_query_put_u32(1u << ACCEL_PROGRAM_FORMAT_SPIRV, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_MEMORY_SIZE: {
         uint64_t total = 0;
         for (uint32_t i = 0; i < dev->mem_props.memoryHeapCount; i++)
             if (dev->mem_props.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
                 total += dev->mem_props.memoryHeaps[i].size;
-        return put_u64(total, value, size, size_ret);
+        return accel_query_put_u64(total, value, size, size_ret);
     }
     case ACCEL_DEVICE_PARAM_MAX_ALLOCATION: {
         VkPhysicalDeviceMaintenance3Properties m3 = {
@@ -426,7 +391,7 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
                                           .pNext = &m3};
         if (value)
             vk_fn(dev)->vkGetPhysicalDeviceProperties2(dev->phys, &p2);
-        return put_u64(m3.maxMemoryAllocationSize, value, size, size_ret);
+        return accel_query_put_u64(m3.maxMemoryAllocationSize, value, size, size_ret);
     }
     case ACCEL_DEVICE_PARAM_RUNTIME_VERSION: {
         /* The Vulkan driver's own name and version (driverInfo, e.g.
@@ -440,9 +405,23 @@ static accel_icd_result vk_query(void *device, accel_device_param param, void *v
             return ACCEL_ERROR_UNSUPPORTED;
         vk_fn(dev)->vkGetPhysicalDeviceProperties2(dev->phys, &p2);
         const char *text = dp.driverInfo[0] ? dp.driverInfo : dp.driverName;
-        return put_bytes(text, strnlen(text, VK_MAX_DRIVER_INFO_SIZE - 1) + 1, value, size, size_ret);
+        return accel_query_put_string(text, VK_MAX_DRIVER_INFO_SIZE - 1, value, size, size_ret);
     }
-    default: return ACCEL_ERROR_UNSUPPORTED;
+    /* Every accel queue is a command pool on the device's one VkQueue
+     * (vk_queue.c): no count of the driver's, and Vulkan tells no depth. */
+    case ACCEL_DEVICE_PARAM_MAX_QUEUES:
+        return accel_query_put_u32(ACCEL_INSTANCES_UNLIMITED, value, size, size_ret);
+    /* spirv_reflect.c refuses modules with more bindings and push-constant
+     * members together. */
+    case ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS:
+        return accel_query_put_u32(ACCEL_MAX_ARGS, value, size, size_ret);
+    /* A memory argument's offset is its descriptor's (vk_queue.c refuses
+     * others). */
+    case ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT:
+        return accel_query_put_u64(
+            dev->limits.minStorageBufferOffsetAlignment ? dev->limits.minStorageBufferOffsetAlignment : 1,
+            value, size, size_ret);
+    default: return accel_query_device_info(&dev->info, param, value, size, size_ret);
     }
 }
 

@@ -39,6 +39,7 @@
  * driver does not implement (attach and alloc report UNSUPPORTED there).
  */
 #include "wd_internal.h"
+#include "accel_icd_query.h"
 #include "accel_safe_file.h"
 
 #include <dirent.h>
@@ -463,22 +464,7 @@ static accel_icd_result wd_get_info(void *device, accel_icd_device_info *info)
     const wd_device *d = device;
     if (!d || !info)
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    size_t n = info->struct_size < sizeof(*info) ? info->struct_size : sizeof(*info);
-    uint32_t keep = info->struct_size;
-    memcpy(info, &d->info, n);
-    info->struct_size = keep;
-    return ACCEL_SUCCESS;
-}
-
-static accel_icd_result put_u32(uint32_t v, void *value, size_t size, size_t *size_ret)
-{
-    if (size_ret)
-        *size_ret = sizeof(v);
-    if (!value)
-        return ACCEL_SUCCESS;
-    if (size < sizeof(v))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    memcpy(value, &v, sizeof(v));
+    accel_query_copy_device_info(&d->info, info);
     return ACCEL_SUCCESS;
 }
 
@@ -489,25 +475,32 @@ static accel_icd_result wd_query(void *device, accel_device_param param, void *v
     const wd_device *d = device;
     long long v;
     switch (param) {
-    case ACCEL_DEVICE_PARAM_KIND: return put_u32((uint32_t)d->info.kind, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES:
         if (read_long(d->class_path, "available_instances", &v) != 0)
             v = 0; /* the device went away */
         if (d->partition && (atomic_load(&d->open_queues) || v > 1))
             v = atomic_load(&d->open_queues) ? 0 : 1; /* its one instance, when the device has one free */
-        return put_u32(v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0, value, size, size_ret);
-    case ACCEL_DEVICE_PARAM_MAX_ADDRESS_SPACES: return put_u32(d->info.max_address_spaces, value, size, size_ret);
+        return accel_query_put_u32(v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_FLAGS: {
         uint32_t flags = d->info.flags;
         if (read_long(d->class_path, "isolate", &v) == 0 && v != 0)
             flags |= ACCEL_DEVICE_FLAG_ISOLATED;
-        return put_u32(flags, value, size, size_ret);
+        return accel_query_put_u32(flags, value, size, size_ret);
     }
-    case ACCEL_DEVICE_PARAM_NUMA_NODE: return put_u32((uint32_t)d->info.numa_node, value, size, size_ret);
     case ACCEL_DEVICE_PARAM_PROGRAM_FORMATS:
         /* Fixed-function engines: the algorithms of their sysfs attribute, no programs. */
-        return put_u32(0, value, size, size_ret);
-    default: return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u32(0, value, size, size_ret);
+    /* A partition is one queue instance (wd__queue_create). sysfs tells
+     * only how many instances of the whole device are free, not how many
+     * it has, and the depth of a queue's ring only in the queue's shared
+     * region once it is started: neither is known here. The engines load
+     * no programs, and uacce has no memory attribute (an SVA device works
+     * in the process's memory). */
+    case ACCEL_DEVICE_PARAM_MAX_QUEUES:
+        if (!d->partition)
+            return ACCEL_ERROR_UNSUPPORTED;
+        return accel_query_put_u32(1, value, size, size_ret);
+    default: return accel_query_device_info(&d->info, param, value, size, size_ret);
     }
 }
 

@@ -98,10 +98,10 @@ typedef enum accel_log_level {
 #define ACCEL_DEVICE_FLAG_SVA (1u << 0)       /* shares the process address space (PASID/SVA) */
 #define ACCEL_DEVICE_FLAG_PARTITION (1u << 1) /* carved out of a parent device */
 #define ACCEL_DEVICE_FLAG_ISOLATED (1u << 2)  /* isolated after errors; not usable */
-
 #define ACCEL_DEVICE_FLAG_EMULATED (1u << 3)  /* an emulator does its work on the host's CPUs,
                                                which it shares with the cpu devices */
 /*
+
  * Device parameters for accel_device_query() and the driver's device_query
  * entry. These are *live* values: the loader never caches them.
  * Each names the type of its value.
@@ -125,6 +125,25 @@ typedef enum accel_device_param {
                                                    driver runs on and its version, e.g.
                                                    "PoCL 3.1" or "Mesa 22.3.6" */
     ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
+    /* Limits a driver enforces (docs/writing-a-driver.md, "Limits"). A
+     * driver that sets none it knows of, or that does not know the
+     * runtime's, answers ACCEL_ERROR_UNSUPPORTED. */
+    ACCEL_DEVICE_PARAM_MAX_QUEUES = 11,         /* uint32_t, queues open on the device at once;
+                                                   ACCEL_INSTANCES_UNLIMITED = no limit; 0 = the
+                                                   device runs no work (an FPGA card, not its slots) */
+    ACCEL_DEVICE_PARAM_QUEUE_DEPTH = 12,        /* uint32_t, submissions a queue holds in flight;
+                                                   one more blocks the submitting thread until the
+                                                   oldest completes */
+    ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE = 13,   /* uint64_t, bytes of the largest program the
+                                                   driver loads (for an FPGA image: its description
+                                                   file); the loader's ACCEL_PROGRAM_MAX_SIZE also
+                                                   holds */
+    ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS = 14,  /* uint32_t, arguments a function of a loaded program
+                                                   may take (at most ACCEL_MAX_ARGS) */
+    ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT = 15, /* uint64_t, bytes: a memory argument of a loaded
+                                                     program's function starts at a multiple of this
+                                                     offset into its memory (1 = any offset);
+                                                     built-in functions take any offset */
 } accel_device_param;
 
 /*

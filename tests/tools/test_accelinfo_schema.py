@@ -74,6 +74,13 @@ def mutations(info, topo):
     mutate("a memory size with source unknown", info,
            lambda d: dev0(d)["memory"].update(size=4096, size_source="unknown"))
     mutate("limits without pasid_bits", info, lambda d: dev0(d)["limits"].pop("pasid_bits"))
+    mutate("limits without max_queues", info, lambda d: dev0(d)["limits"].pop("max_queues"))
+    mutate("max_queues as a word other than unlimited", info, lambda d: dev0(d)["limits"].update(max_queues="many"))
+    mutate("a queue depth of 0", info, lambda d: dev0(d)["limits"].update(queue_depth=0))
+    mutate("more function arguments than ACCEL_MAX_ARGS", info,
+           lambda d: dev0(d)["limits"].update(max_function_args=33))
+    mutate("an argument offset alignment of 0", info, lambda d: dev0(d)["limits"].update(arg_offset_alignment=0))
+    mutate("a program size as a string", info, lambda d: dev0(d)["limits"].update(max_program_size="1 MiB"))
     mutate("an empty runtime", info, lambda d: dev0(d).update(runtime=""))
     mutate("a short uuid", info, lambda d: dev0(d).update(uuid="00"))
     mutate("a topology node of unknown kind", topo, lambda d: d["nodes"][0].update(kind="bogus"))
@@ -118,7 +125,7 @@ def main():
                 check(False, "%s document at %s: %s" % (name, "/".join(map(str, e.absolute_path)), e.message))
             check(not errors, "the %s document validates" % name)
         info, topo = docs["info"], docs["topology"]
-        check(info["format_version"] == "1.0", "format_version is 1.0, not %r" % info.get("format_version"))
+        check(info["format_version"] == "1.1", "format_version is 1.1, not %r" % info.get("format_version"))
         by_driver = {}
         for d in info["devices"]:
             by_driver.setdefault(d["driver"], []).append(d)
@@ -141,10 +148,34 @@ def main():
               "the cpu device lists crc32c as standard")
         check(any(f["name"] == "crc32c" for f in by_driver["warpdrive"][0]["functions"] or []),
               "the warpdrive device lists the emulator's crc32c")
-        fpga_mem = by_driver["fpga"][0]["memory"]
-        check(fpga_mem["size_source"] == "memory-nodes" and fpga_mem["size"] == sum(
-            n["capacity"] for n in info.get("memory_nodes", []) if n.get("device") == by_driver["fpga"][0]["index"]),
-            "the fpga card's memory is its banks: %s" % fpga_mem)
+        # The fpga driver gives its card's banks (the card file) for the
+        # card and each slot, and a buffer lives in one bank.
+        banks = [n["capacity"] for n in info.get("memory_nodes", [])
+                 if n.get("device") == by_driver["fpga"][0]["index"]]
+        for d in by_driver["fpga"]:
+            check(banks and d["memory"]["size_source"] == "driver" and d["memory"]["size"] == sum(banks)
+                  and d["memory"]["max_allocation"] == max(banks),
+                  "fpga device %s: its memory is its card's banks %s: %s" % (d["name"], banks, d["memory"]))
+        # The limits the drivers enforce (ACCEL_DEVICE_PARAM_MAX_QUEUES and
+        # after), null where a driver does not know one.
+        card, slots = by_driver["fpga"][0], [d for d in by_driver["fpga"] if d.get("partition")]
+        check(card["limits"]["max_queues"] == 0 and card["limits"]["max_program_size"] is None,
+              "the whole fpga card runs no queue and loads no image: %s" % card["limits"])
+        for d in slots:
+            check(d["limits"]["max_queues"] == 1 and d["limits"]["max_program_size"] == 1 << 20
+                  and d["limits"]["max_function_args"] == 32 and d["limits"]["arg_offset_alignment"] == 1,
+                  "fpga slot %s: one queue, images described in 1 MiB, 32 arguments, any offset: %s"
+                  % (d["name"], d["limits"]))
+        check(cpu["limits"]["max_queues"] == "unlimited" and cpu["limits"]["queue_depth"] == 1024
+              and cpu["limits"]["max_function_args"] == 32 and cpu["limits"]["arg_offset_alignment"] == 1
+              and cpu["limits"]["max_program_size"] is None,
+              "the cpu device's limits: %s" % cpu["limits"])
+        check(cpu["memory"]["size_source"] == "driver" and cpu["memory"]["size"] > 0,
+              "the cpu device gives the host's memory: %s" % cpu["memory"])
+        wd = by_driver["warpdrive"][0]
+        check(wd["limits"]["max_queues"] is None and wd["limits"]["queue_depth"] is None
+              and wd["memory"]["size_source"] == "unknown",
+              "the whole uacce device knows no queue count, depth or memory: %s %s" % (wd["limits"], wd["memory"]))
         check(cpu["program_formats"] == ["elf"], "the cpu device loads elf programs: %s" % cpu["program_formats"])
         check(by_driver["fpga"][0]["program_formats"] == [], "the whole fpga card loads no image")
         check(all(d["program_formats"] == ["fpga-image"] for d in by_driver["fpga"] if d.get("partition")),
@@ -161,6 +192,10 @@ def main():
                 check(d["program_formats"], "%s device %s lists its program formats" % (bridge, d["name"]))
                 check(d["memory"]["size_source"] == "driver" and d["memory"]["max_allocation"],
                       "%s device %s gives its memory and largest allocation: %s" % (bridge, d["name"], d["memory"]))
+                lim = d["limits"]
+                check(lim["max_queues"] == "unlimited" and lim["max_function_args"] == 32
+                      and lim["arg_offset_alignment"] and lim["arg_offset_alignment"] & (lim["arg_offset_alignment"] - 1) == 0,
+                      "%s device %s: queues, arguments, a power-of-two offset alignment: %s" % (bridge, d["name"], lim))
         if "opencl" in by_driver:
             check("opencl-c" in (by_driver["opencl"][0]["program_formats"] or []), "opencl takes opencl-c")
         if "vulkan" in by_driver:
