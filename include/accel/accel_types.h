@@ -100,8 +100,8 @@ typedef enum accel_log_level {
 #define ACCEL_DEVICE_FLAG_ISOLATED (1u << 2)  /* isolated after errors; not usable */
 #define ACCEL_DEVICE_FLAG_EMULATED (1u << 3)  /* an emulator does its work on the host's CPUs,
                                                which it shares with the cpu devices */
-/*
 
+/*
  * Device parameters for accel_device_query() and the driver's device_query
  * entry. These are *live* values: the loader never caches them.
  * Each names the type of its value.
@@ -124,7 +124,6 @@ typedef enum accel_device_param {
     ACCEL_DEVICE_PARAM_RUNTIME_VERSION = 10,    /* NUL-terminated string: the runtime a bridge
                                                    driver runs on and its version, e.g.
                                                    "PoCL 3.1" or "Mesa 22.3.6" */
-    ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
     /* Limits a driver enforces (docs/writing-a-driver.md, "Limits"). A
      * driver that sets none it knows of, or that does not know the
      * runtime's, answers ACCEL_ERROR_UNSUPPORTED. */
@@ -144,6 +143,7 @@ typedef enum accel_device_param {
                                                      program's function starts at a multiple of this
                                                      offset into its memory (1 = any offset);
                                                      built-in functions take any offset */
+    ACCEL_DEVICE_PARAM_MAX_ENUM = 0x7fffffff
 } accel_device_param;
 
 /*
