@@ -381,12 +381,6 @@ static accel_instance *cpu_inst;
 static const accel_topology *cpu_topo;
 static accel_device *cpu_dev;
 
-static const char *const crc_pipeline = "{\"pipeline_version\": 1, \"buffers\": {"
-                                        " \"data\": {\"file\": \"%s\"},"
-                                        " \"crc\": {\"bytes\": 4, \"output\": \"%s\"}},"
-                                        " \"stages\": [{\"name\": \"crc\", \"function\": \"crc32c\","
-                                        "   \"args\": [{\"buffer\": \"data\"}, {\"buffer\": \"crc\"}]}]}";
-
 typedef struct prepared {
     accel_pipeline *pipeline;
     accel_plan *plan;
@@ -439,9 +433,15 @@ static accel_result execute_guarded(prepared *p, const char *what, accel_run_res
     return r;
 }
 
+/* The crc pipeline: data (the file `input`) to crc (the output `output`). */
 static char *crc_json(const char *input, const char *output)
 {
-    return ts_printf(crc_pipeline, input, output);
+    return ts_printf("{\"pipeline_version\": 1, \"buffers\": {"
+                     " \"data\": {\"file\": \"%s\"},"
+                     " \"crc\": {\"bytes\": 4, \"output\": \"%s\"}},"
+                     " \"stages\": [{\"name\": \"crc\", \"function\": \"crc32c\","
+                     "   \"args\": [{\"buffer\": \"data\"}, {\"buffer\": \"crc\"}]}]}",
+                     input, output);
 }
 
 /* Files of d whose names start with '.' (temporary outputs) or equal `name`. */
