@@ -1,6 +1,6 @@
-# bash completion for the accel-loader tools: accelinfo, accel-run and
-# accel-conformance. Installed once under each tool's name, so that
-# bash-completion loads it on first use of any of them.
+# bash completion for the accel-loader tools: accelinfo, accel-run,
+# accel-conformance and accel-uacce-emulator. Installed once under each
+# tool's name, so that bash-completion loads it on first use of any of them.
 
 # Sets cur (the word being completed) and opt (the option whose value it
 # may be) from COMP_WORDS, for "--opt value" and "--opt=value" alike.
@@ -104,6 +104,30 @@ _accel_conformance()
     COMPREPLY=()
 }
 
+_accel_uacce_emulator()
+{
+    local cur prev opt
+    _accel_loader_words
+    case $opt in
+        -r | --root) _accel_loader_files ''; return ;;
+        --algorithms)
+            # A comma-separated list: complete the word after the last comma.
+            local done=${cur%"${cur##*,}"}
+            COMPREPLY=($(compgen -P "$done" -W "zlib crc32c sha256" -- "${cur##*,}"))
+            compopt -o nospace 2>/dev/null
+            return ;;
+        -n | --name | --instances | --isolate-threshold | --numa-node | --latency-us)
+            COMPREPLY=(); return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        _accel_loader_options "-r --root -n --name --sva --no-sva --instances --algorithms
+            --isolate-threshold --numa-node --latency-us --inject-error -h --help -V --version"
+        return
+    fi
+    COMPREPLY=()
+}
+
 complete -F _accelinfo accelinfo
 complete -F _accel_run accel-run
 complete -F _accel_conformance accel-conformance
+complete -F _accel_uacce_emulator accel-uacce-emulator

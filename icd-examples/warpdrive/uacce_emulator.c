@@ -4,7 +4,8 @@
  *   accel-uacce-emulator --root DIR --name NAME [--sva|--no-sva] [--instances N]
  *                        [--algorithms a,b] [--isolate-threshold N] [--numa-node N]
  *                        [--latency-us N]
- *   accel-uacce-emulator --root DIR --name NAME --inject-error [N]
+ *   accel-uacce-emulator --root DIR --name NAME --inject-error[=N]
+ *   accel-uacce-emulator --help | --version
  *
  * What it creates is what the kernel's uacce class exposes:
  *   DIR/sys/class/uacce/NAME/{api,flags,available_instances,algorithms,
@@ -588,14 +589,38 @@ static void *conn_main(void *arg)
 
 /* ---- main ------------------------------------------------------------------------- */
 
+#define USAGE                                                                                                \
+    "usage: accel-uacce-emulator --root DIR --name NAME [--sva|--no-sva] [--instances N]\n"                  \
+    "                            [--algorithms a,b] [--isolate-threshold N] [--numa-node N]\n"               \
+    "                            [--latency-us N]\n"                                                         \
+    "       accel-uacce-emulator --root DIR --name NAME --inject-error[=N]\n"
+
+/* Invalid usage: the synopsis on standard error, exit status 2. */
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: accel-uacce-emulator --root DIR --name NAME [--sva|--no-sva] [--instances N]\n"
-            "                            [--algorithms a,b] [--isolate-threshold N] [--numa-node N]\n"
-            "                            [--latency-us N]\n"
-            "       accel-uacce-emulator --root DIR --name NAME --inject-error [N]\n");
+    fprintf(stderr, USAGE "Try 'accel-uacce-emulator --help'.\n");
     exit(2);
+}
+
+static void help(void)
+{
+    printf(USAGE "A WarpDrive (uacce) device in a process of its own, for machines without the hardware:\n"
+                 "its sysfs attributes under DIR/sys/class/uacce/NAME, its device node DIR/dev/NAME.\n"
+                 "\n"
+                 "  -r, --root DIR             the directory that stands for / (DIR/sys, DIR/dev)\n"
+                 "  -n, --name NAME            the device's name, e.g. hisi_zip-0\n"
+                 "      --sva, --no-sva        share the client's address space (the default) or not\n"
+                 "      --instances N          queue instances (default 4)\n"
+                 "      --algorithms A,B       the algorithms attribute (default zlib,crc32c,sha256)\n"
+                 "      --isolate-threshold N  isolate after more than N hardware errors (0: never)\n"
+                 "      --numa-node N          the parent device's NUMA node (-1: none)\n"
+                 "      --latency-us N         wait N microseconds before each request\n"
+                 "      --inject-error[=N]     count N (1) hardware errors on the running device NAME\n"
+                 "  -h, --help                 show this help\n"
+                 "  -V, --version              show the version\n"
+                 "\n"
+                 "See accel-uacce-emulator(1) and docs/warpdrive.md.\n");
+    exit(0);
 }
 
 static unsigned parse_uint(const char *s, const char *what)
@@ -628,17 +653,24 @@ int main(int argc, char **argv)
 {
     enum { O_SVA = 256, O_NOSVA, O_INST, O_ALG, O_ISO, O_NUMA, O_LAT, O_INJ };
     static const struct option longopts[] = {
-        {"root", required_argument, NULL, 'r'},     {"name", required_argument, NULL, 'n'},
-        {"sva", no_argument, NULL, O_SVA},          {"no-sva", no_argument, NULL, O_NOSVA},
-        {"instances", required_argument, NULL, O_INST}, {"algorithms", required_argument, NULL, O_ALG},
-        {"isolate-threshold", required_argument, NULL, O_ISO}, {"numa-node", required_argument, NULL, O_NUMA},
-        {"latency-us", required_argument, NULL, O_LAT}, {"inject-error", optional_argument, NULL, O_INJ},
-        {"help", no_argument, NULL, 'h'},           {0, 0, 0, 0},
+        {"root", required_argument, NULL, 'r'},
+        {"name", required_argument, NULL, 'n'},
+        {"sva", no_argument, NULL, O_SVA},
+        {"no-sva", no_argument, NULL, O_NOSVA},
+        {"instances", required_argument, NULL, O_INST},
+        {"algorithms", required_argument, NULL, O_ALG},
+        {"isolate-threshold", required_argument, NULL, O_ISO},
+        {"numa-node", required_argument, NULL, O_NUMA},
+        {"latency-us", required_argument, NULL, O_LAT},
+        {"inject-error", optional_argument, NULL, O_INJ},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0, 0, 0, 0},
     };
     const char *algorithms = "zlib,crc32c,sha256";
     int inject_count = -1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "r:n:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "r:n:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': snprintf(opt.root, sizeof(opt.root), "%s", optarg); break;
         case 'n': snprintf(opt.name, sizeof(opt.name), "%s", optarg); break;
@@ -650,6 +682,8 @@ int main(int argc, char **argv)
         case O_NUMA: opt.numa_node = optarg[0] == '-' ? -1 : (int)parse_uint(optarg, "numa-node"); break;
         case O_LAT: opt.latency_us = parse_uint(optarg, "latency-us"); break;
         case O_INJ: inject_count = optarg ? (int)parse_uint(optarg, "inject-error") : 1; break;
+        case 'h': help(); break;
+        case 'V': printf("accel-uacce-emulator %s\n", ACCEL_UACCE_EMULATOR_VERSION); return 0;
         default: usage();
         }
     }

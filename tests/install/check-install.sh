@@ -41,6 +41,14 @@ for f in share/man/man1/accelinfo.1 share/man/man1/accel-run.1 share/man/man1/ac
     [ -e "$prefix/$f" ] || fail "$f is not installed"
     echo "installed: $f"
 done
+# The uacce emulator, built on Linux only, with its page and completion.
+if [ "$(uname -s)" = Linux ]; then
+    for f in bin/accel-uacce-emulator share/man/man1/accel-uacce-emulator.1 \
+        share/bash-completion/completions/accel-uacce-emulator; do
+        [ -e "$prefix/$f" ] || fail "$f is not installed"
+        echo "installed: $f"
+    done
+fi
 grep -q "$prefix/share/accel/icd.d" "$prefix/share/man/man7/accel-loader.7" ||
     fail "accel-loader(7) does not name the prefix's manifest directory"
 pcvar() { PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --variable="$1" accel-loader; }

@@ -2,13 +2,19 @@
 # Check the bash completion of the tools: sourcing it registers each tool,
 # completing "TOOL -" offers exactly the options TOOL --help lists, and
 # option values and arguments complete to what they take.
-# Usage: check-completion.sh COMPLETION_SCRIPT ACCELINFO ACCEL_RUN ACCEL_CONFORMANCE
+# Usage: check-completion.sh COMPLETION_SCRIPT ACCELINFO ACCEL_RUN ACCEL_CONFORMANCE [UACCE_EMULATOR]
 set -u
 abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 script=$(abs "$1")
 accelinfo=$(abs "$2")
 accel_run=$(abs "$3")
 accel_conformance=$(abs "$4")
+tools=("$accelinfo" "$accel_run" "$accel_conformance")
+emulator=
+if [ $# -ge 5 ]; then
+    emulator=$(abs "$5")
+    tools+=("$emulator")
+fi
 status=0
 fail() { echo "FAIL: $*"; status=1; }
 
@@ -36,7 +42,7 @@ help_options() {
         grep -vE '^-[A-Za-z][A-Za-z0-9]' | sort -u
 }
 
-for tool in "$accelinfo" "$accel_run" "$accel_conformance"; do
+for tool in "${tools[@]}"; do
     name=$(basename "$tool")
     want=$(help_options "$tool" | sed 's/=$//' | sort -u)
     got=$(PATH="$(dirname "$tool"):$PATH" complete_words "$name" - | sed 's/=$//' | sort -u)
@@ -73,6 +79,15 @@ got=$(complete_words accelinfo "" | tr '\n' ' ')
 [ -z "$got" ] || fail "accelinfo <TAB> gave '$got' (it takes no argument)"
 got=$(PATH="$(dirname "$accel_conformance"):$PATH" complete_words accel-conformance --group "" | tr '\n' ' ')
 case " $got" in *" abi "*) ;; *) fail "accel-conformance --group <TAB> gave '$got' (no abi group)" ;; esac
+
+if [ -n "$emulator" ]; then
+    got=$(complete_words accel-uacce-emulator --root "" | tr '\n' ' ')
+    [ "$got" = "sub " ] || fail "accel-uacce-emulator --root <TAB> gave '$got' (want directories)"
+    got=$(complete_words accel-uacce-emulator --algorithms zlib,c | tr '\n' ' ')
+    [ "$got" = "zlib,crc32c " ] || fail "accel-uacce-emulator --algorithms zlib,c<TAB> gave '$got'"
+    got=$(complete_words accel-uacce-emulator --instances "" | tr '\n' ' ')
+    [ -z "$got" ] || fail "accel-uacce-emulator --instances <TAB> gave '$got' (a number)"
+fi
 
 [ $status -eq 0 ] && echo "PASS"
 exit $status
