@@ -10,7 +10,8 @@ packages="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev 
   libdeflate-dev libssl-dev libisal-dev \
   ocl-icd-libopencl1 ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo \
   valgrind python3 python3-jsonschema binutils pigz qpdf rhash groff-base man-db \
-  libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-tools spirv-tools graphviz"
+  libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-tools spirv-tools graphviz \
+  podman busybox-static"
 
 missing=
 for p in $packages; do

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ bool accelinfo_cdi_render_node(const char *sysfs_root, const char *bus_address, 
  * as a container engine would refuse or collapse them anyway. */
 typedef struct edits {
     json_object *obj, *nodes, *mounts; /* arrays created on first use */
+    accelinfo_cdi_features *f;
 } edits;
 
 static bool has_path(json_object *array, const char *key, const char *path)
@@ -94,6 +96,17 @@ static void add_node(edits *e, const char *path, char type)
     char t[2] = {type, '\0'};
     json_object *n = json_object_new_object();
     json_object_object_add(n, "path", json_object_new_string(path));
+    /* A node reached through a symbolic link (a by-path name, a node
+     * linked into a device root): container engines take the node's
+     * numbers from hostPath without following links (podman: "not a
+     * device node"), so hostPath is the node itself, path where the
+     * loader in the container looks for it. */
+    struct stat lst;
+    char real[PATH_MAX];
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real)) {
+        json_object_object_add(n, "hostPath", json_object_new_string(real));
+        e->f->node_host_path = true;
+    }
     json_object_object_add(n, "type", json_object_new_string(t));
     json_object_array_add(e->nodes, n);
 }
@@ -194,6 +207,7 @@ static void new_device(json_object *devices, const char *name, edits *e, accelin
     json_object_object_add(dev, "name", json_object_new_string(name));
     e->obj = json_object_new_object();
     e->nodes = e->mounts = NULL;
+    e->f = f;
     json_object_object_add(dev, "containerEdits", e->obj);
     json_object_array_add(devices, dev);
     if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z')))
