@@ -13,8 +13,8 @@ static void test_info_identity(conf_ctx *c)
     const accel_device_info *i = &c->d->info;
     CHECK(i->name && *i->name, "the device has no name (rule 17)");
     CHECK(i->vendor && *i->vendor, "the device has no vendor (rule 17)");
-    CHECK(i->kind >= ACCEL_DEVICE_KIND_CPU && i->kind <= ACCEL_DEVICE_KIND_ASIC,
-          "kind %d is not cpu, gpu, fpga or asic: device selectors such as \"%s:gpu\" could not find it (rule 17)",
+    CHECK(i->kind >= ACCEL_DEVICE_KIND_CPU && i->kind <= ACCEL_DEVICE_KIND_NETWORK,
+          "kind %d is not cpu, gpu, fpga, asic or network: device selectors such as \"%s:gpu\" could not find it (rule 17)",
           (int)i->kind, c->d->driver_name);
     CHECK(i->interface >= ACCEL_DEVICE_INTERFACE_NATIVE && i->interface <= ACCEL_DEVICE_INTERFACE_FPGA,
           "interface %d is not one of accel_device_interface (rule 17)", (int)i->interface);

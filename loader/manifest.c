@@ -78,7 +78,8 @@ static accel_result parse_kinds(json_object *arr, uint32_t *mask, char *reason, 
     static const char *const names[] = {[ACCEL_DEVICE_KIND_CPU] = "cpu",
                                         [ACCEL_DEVICE_KIND_GPU] = "gpu",
                                         [ACCEL_DEVICE_KIND_FPGA] = "fpga",
-                                        [ACCEL_DEVICE_KIND_ASIC] = "asic"};
+                                        [ACCEL_DEVICE_KIND_ASIC] = "asic",
+                                        [ACCEL_DEVICE_KIND_NETWORK] = "network"};
     if (!json_object_is_type(arr, json_type_array)) {
         accel__fmt(reason, reason_size, "driver.device_kinds must be an array, not %s", type_name(arr));
         return ACCEL_ERROR_INVALID_MANIFEST;
@@ -100,7 +101,7 @@ static accel_result parse_kinds(json_object *arr, uint32_t *mask, char *reason, 
         }
         if (k == sizeof(names) / sizeof(names[0])) {
             accel__fmt(reason, reason_size,
-                       "driver.device_kinds[%zu] is \"%.40s\", not one of cpu, gpu, fpga, asic", i, s);
+                       "driver.device_kinds[%zu] is \"%.40s\", not one of cpu, gpu, fpga, asic, network", i, s);
             return ACCEL_ERROR_INVALID_MANIFEST;
         }
         *mask |= 1u << k;

@@ -64,7 +64,8 @@ const char *accel__program_format_name(accel_program_format format)
 static const char *const kind_names[] = {[ACCEL_DEVICE_KIND_CPU] = "cpu",
                                          [ACCEL_DEVICE_KIND_GPU] = "gpu",
                                          [ACCEL_DEVICE_KIND_FPGA] = "fpga",
-                                         [ACCEL_DEVICE_KIND_ASIC] = "asic"};
+                                         [ACCEL_DEVICE_KIND_ASIC] = "asic",
+                                         [ACCEL_DEVICE_KIND_NETWORK] = "network"};
 
 static const struct {
     const char *key;
@@ -618,11 +619,11 @@ static accel_result parse_constraints(pctx *c, json_object *obj, accel__pipe_sta
         old = path_key(c, "kind");
         if ((r = as_string(c, v, &s)))
             return r;
-        for (unsigned k = ACCEL_DEVICE_KIND_CPU; k <= ACCEL_DEVICE_KIND_ASIC; k++)
+        for (unsigned k = ACCEL_DEVICE_KIND_CPU; k <= ACCEL_DEVICE_KIND_NETWORK; k++)
             if (strcmp(s, kind_names[k]) == 0)
                 st->pub.kind = (accel_device_kind)k;
         if (!st->pub.kind)
-            return fail(c, "\"%.40s\" is not one of cpu, gpu, fpga, asic", s);
+            return fail(c, "\"%.40s\" is not one of cpu, gpu, fpga, asic, network", s);
         path_set(c, old);
     }
     if ((r = optional_string(c, obj, "driver", &st->pub.driver)))

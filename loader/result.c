@@ -57,6 +57,7 @@ const char *accel_device_kind_string(accel_device_kind kind)
     case ACCEL_DEVICE_KIND_GPU: return "gpu";
     case ACCEL_DEVICE_KIND_FPGA: return "fpga";
     case ACCEL_DEVICE_KIND_ASIC: return "asic";
+    case ACCEL_DEVICE_KIND_NETWORK: return "network";
     default: return "unknown";
     }
 }

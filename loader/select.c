@@ -130,7 +130,8 @@ static accel_result parse_filter(span f, accel__filter *out, char *err, size_t e
     } kinds[] = {{"cpu", ACCEL_DEVICE_KIND_CPU},
                  {"gpu", ACCEL_DEVICE_KIND_GPU},
                  {"fpga", ACCEL_DEVICE_KIND_FPGA},
-                 {"asic", ACCEL_DEVICE_KIND_ASIC}};
+                 {"asic", ACCEL_DEVICE_KIND_ASIC},
+                 {"network", ACCEL_DEVICE_KIND_NETWORK}};
     memset(out, 0, sizeof(*out));
     if (f.n == 0) {
         accel__fmt(err, err_size, "column %zu: empty filter", f.col);
@@ -204,8 +205,8 @@ static accel_result parse_filter(span f, accel__filter *out, char *err, size_t e
         }
     }
     accel__fmt(err, err_size,
-               "column %zu: unknown filter \"%.*s\" (expected an index, cpu, gpu, fpga, asic, uuid=HEX, "
-               "bus=PCI-ADDRESS or *)",
+               "column %zu: unknown filter \"%.*s\" (expected an index, cpu, gpu, fpga, asic, network, "
+               "uuid=HEX, bus=PCI-ADDRESS or *)",
                f.col, (int)f.n, f.p);
     return ACCEL_ERROR_INVALID_SELECTOR;
 }

@@ -5,7 +5,7 @@
  *   driver   := a glob on driver names (fnmatch), e.g. "cpu", "open*", "*"
  *   filter   := index | kind | 'uuid=' hexprefix | 'bus=' pciaddr | '*'
  *   index    := decimal position in that driver's enumeration
- *   kind     := 'cpu' | 'gpu' | 'fpga' | 'asic'
+ *   kind     := 'cpu' | 'gpu' | 'fpga' | 'asic' | 'network'
  *   pciaddr  := [domain ':'] bus ':' device '.' function (hexadecimal)
  *
  * Accept terms keep the order written; '!' (discard) terms always win; with

@@ -1114,6 +1114,15 @@ static int32_t resolve_bus(void *ctx, const char *bus_address)
     return accel__topology_cpuset_node_for(b->t, anchor->cpuset);
 }
 
+/* The devices hwloc reports under a name (a simulated device's
+ * "stands_for"). */
+static accel_result resolve_device(void *ctx, const char *name, uint32_t *count,
+                                   char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max)
+{
+    build *b = ctx;
+    return accel__topology_hwloc_device_named(b->hw, name, count, bus, max);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Building: devices                                                          */
 
@@ -1492,7 +1501,8 @@ static accel_result apply_file(build *b, const char *what, const char *path, boo
     accel_result r = read_json_file(what, path, &data, &size);
     if (r)
         return r;
-    r = simulated ? accel__topology_add_simulated(b->t, data, size, path, resolve_bus, b)
+    accel__topo_host_lookup host = {.bus = resolve_bus, .device = resolve_device, .ctx = b};
+    r = simulated ? accel__topology_add_simulated2(b->t, data, size, path, &host)
                   : accel__topology_apply_user(b->t, data, size, path);
     accel__free(data);
     return r;

@@ -100,6 +100,22 @@ const accel__topo_link *accel__topology_find_link(const accel_topology *t, uint3
 typedef int32_t (*accel__topo_bus_resolver)(void *ctx, const char *bus_address);
 accel_result accel__topology_add_simulated(accel_topology *t, const char *json, size_t size,
                                            const char *source, accel__topo_bus_resolver resolve, void *ctx);
+
+/* What of the host simulated devices may name: `bus` as `resolve` above;
+ * `device` (may be NULL: no device has a name) finds the devices hwloc
+ * reports by name (an OS device's, or a virtual function's: docs/topology.md),
+ * putting how many there are in *count and the bus addresses of the first
+ * `max` in `bus` ("" for a device without one); it fails only when out of
+ * memory. */
+#define ACCEL__TOPO_BUS_LEN 32
+typedef struct accel__topo_host_lookup {
+    accel__topo_bus_resolver bus;
+    accel_result (*device)(void *ctx, const char *name, uint32_t *count, char (*bus)[ACCEL__TOPO_BUS_LEN],
+                           uint32_t max);
+    void *ctx;
+} accel__topo_host_lookup;
+accel_result accel__topology_add_simulated2(accel_topology *t, const char *json, size_t size,
+                                            const char *source, const accel__topo_host_lookup *host);
 /* A user file: link values and function costs to add or override. */
 accel_result accel__topology_apply_user(accel_topology *t, const char *json, size_t size, const char *source);
 /* A calibration cache: measured function costs of devices, by uuid. Checked

@@ -7,6 +7,9 @@
  * memory, their PCI link's speed and the NVLinkBandwidth and XGMIBandwidth
  * matrices between them and the CPUs. A device a driver already reports (the
  * same PCI bus address) is not added again: it takes the links hwloc knows.
+ * The SR-IOV virtual functions of a device become its partitions (hwloc 2.9
+ * records no link between a virtual function and its physical function:
+ * vf_parent says how one is recognised).
  */
 #include "topology_internal.h"
 
@@ -19,6 +22,11 @@
 
 #define LINK_NS 500 /* the latency of a device-to-device link hwloc gives no latency for */
 
+/* How many siblings before a PCI function are searched for its physical
+ * function: a bus has at most 256 functions, so a hostile file of many
+ * functions stays linear. */
+#define VF_SIBLING_WALK 256u
+
 typedef struct osdev_group {
     hwloc_obj_t key;   /* the PCI device, or the OS device when it has none */
     hwloc_obj_t named; /* the OS device that names it */
@@ -26,7 +34,25 @@ typedef struct osdev_group {
     uint64_t memory; /* bytes, 0: unknown */
     const char *model;
     int32_t node; /* its device node */
+    uint32_t vfs; /* its virtual functions so far */
+    bool matched; /* by accel__topology_hwloc_device_named */
 } osdev_group;
+
+typedef struct osdev_vf {
+    hwloc_obj_t pci;
+    uint32_t group; /* of its physical function */
+    uint32_t index; /* among the virtual functions of that function, in bus order */
+} osdev_vf;
+
+/* The devices hwloc reports and the virtual functions of their PCI
+ * devices. While a scan is held, each group's key has the group's index + 1
+ * as its userdata. */
+typedef struct osdev_scan {
+    osdev_group *groups;
+    uint32_t count, cap;
+    osdev_vf *vfs;
+    uint32_t vf_count, vf_cap;
+} osdev_scan;
 
 static bool is_device_osdev(hwloc_obj_t o)
 {
@@ -91,7 +117,7 @@ static void fold(osdev_group *g, hwloc_obj_t o)
         o->attr->osdev.type == HWLOC_OBJ_OSDEV_GPU || o->attr->osdev.type == HWLOC_OBJ_OSDEV_COPROC
             ? ACCEL_DEVICE_KIND_GPU
         : o->attr->osdev.type == HWLOC_OBJ_OSDEV_DMA ? ACCEL_DEVICE_KIND_ASIC
-                                                     : ACCEL_DEVICE_KIND_UNKNOWN;
+                                                     : ACCEL_DEVICE_KIND_NETWORK;
     if (k == ACCEL_DEVICE_KIND_GPU || g->kind == ACCEL_DEVICE_KIND_UNKNOWN)
         g->kind = k;
     if (!g->named || name_rank(o) < name_rank(g->named))
@@ -141,13 +167,117 @@ static void bound_by_pci(accel_topology *t, uint32_t dev, hwloc_obj_t pci)
     }
 }
 
+/* The bus address of a PCI device, "" for any other object. */
+static void bus_of(hwloc_obj_t o, char bus[ACCEL__TOPO_BUS_LEN])
+{
+    bus[0] = '\0';
+    if (o->type == HWLOC_OBJ_PCI_DEVICE)
+        snprintf(bus, ACCEL__TOPO_BUS_LEN, "%04x:%02x:%02x.%x", o->attr->pcidev.domain, o->attr->pcidev.bus,
+                 o->attr->pcidev.dev, o->attr->pcidev.func);
+}
+
+/* The group (index) of the physical function a PCI function is an SR-IOV
+ * virtual function of, or -1. hwloc 2.9 has no attribute for it, and the
+ * recordings carry no sysfs physfn link: a virtual function is recognised as
+ * a PCI function without OS devices that make a device of it, on the bus of a
+ * function hwloc reports OS devices for, after it (a higher device and
+ * function number), with its vendor and PCI class but another device id (a
+ * virtual function's device id is the physical function's "VF Device ID",
+ * never its own). Among several such functions of one bus, the nearest
+ * before it. A second port of a card (the same device id, OS devices of its
+ * own) or another function of one package (another class: the audio
+ * function of a GPU) is no virtual function. */
+static int32_t vf_parent(hwloc_obj_t vf)
+{
+    if (vf->type != HWLOC_OBJ_PCI_DEVICE || vf->userdata)
+        return -1;
+    const struct hwloc_pcidev_attr_s *a = &vf->attr->pcidev;
+    unsigned devfn = (unsigned)a->dev << 3 | a->func;
+    hwloc_obj_t p = vf->prev_sibling;
+    for (unsigned k = 0; p && k < VF_SIBLING_WALK; p = p->prev_sibling, k++) {
+        if (p->type != HWLOC_OBJ_PCI_DEVICE || !p->userdata)
+            continue;
+        const struct hwloc_pcidev_attr_s *b = &p->attr->pcidev;
+        if (b->domain == a->domain && b->bus == a->bus && ((unsigned)b->dev << 3 | b->func) < devfn &&
+            b->vendor_id == a->vendor_id && b->class_id == a->class_id && b->device_id != a->device_id)
+            return (int32_t)((intptr_t)p->userdata - 1);
+    }
+    return -1;
+}
+
+static void scan_release(osdev_scan *s)
+{
+    for (uint32_t i = 0; i < s->count; i++)
+        s->groups[i].key->userdata = NULL;
+    accel__free(s->groups);
+    accel__free(s->vfs);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The devices hwloc reports, one group per PCI device, and the virtual
+ * functions of their PCI devices. On failure nothing is held. */
+static accel_result scan(hwloc_topology_t hw, osdev_scan *s)
+{
+    memset(s, 0, sizeof(*s));
+    hwloc_obj_t o = NULL;
+    while ((o = hwloc_get_next_osdev(hw, o))) {
+        if (!is_device_osdev(o))
+            continue;
+        hwloc_obj_t key = o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE ? o->parent : o;
+        if (!key->userdata) {
+            if (s->count == s->cap) {
+                uint32_t ncap = s->cap ? s->cap * 2 : 16;
+                osdev_group *g = accel__realloc(s->groups, (size_t)ncap * sizeof(*g));
+                if (!g) {
+                    scan_release(s);
+                    return accel__topology_oom("devices");
+                }
+                s->groups = g;
+                s->cap = ncap;
+            }
+            s->groups[s->count] = (osdev_group){.key = key, .node = -1};
+            key->userdata = (void *)(intptr_t)(++s->count);
+        }
+        fold(&s->groups[(intptr_t)key->userdata - 1], o);
+    }
+    o = NULL;
+    while ((o = hwloc_get_next_pcidev(hw, o))) {
+        int32_t g = vf_parent(o);
+        if (g < 0)
+            continue;
+        if (s->vf_count == s->vf_cap) {
+            uint32_t ncap = s->vf_cap ? s->vf_cap * 2 : 16;
+            osdev_vf *v = accel__realloc(s->vfs, (size_t)ncap * sizeof(*v));
+            if (!v) {
+                scan_release(s);
+                return accel__topology_oom("virtual functions");
+            }
+            s->vfs = v;
+            s->vf_cap = ncap;
+        }
+        s->vfs[s->vf_count++] = (osdev_vf){.pci = o, .group = (uint32_t)g, .index = s->groups[g].vfs++};
+    }
+    return ACCEL_SUCCESS;
+}
+
+/* What a device of this group is called when no other node has the name. */
+static const char *group_name(const osdev_group *g)
+{
+    return g->named->name ? g->named->name : "device";
+}
+
+/* A virtual function's name: its physical function's, then ":vf" and its
+ * index (eth4:vf0). */
+static void vf_name(const osdev_scan *s, const osdev_vf *v, char *out, size_t size)
+{
+    snprintf(out, size, "%.80s:vf%u", group_name(&s->groups[v->group]), v->index);
+}
+
 static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_group *g, uint32_t ordinal,
                               uint32_t before)
 {
-    char bus[32] = "";
-    if (g->key->type == HWLOC_OBJ_PCI_DEVICE)
-        snprintf(bus, sizeof(bus), "%04x:%02x:%02x.%x", g->key->attr->pcidev.domain, g->key->attr->pcidev.bus,
-                 g->key->attr->pcidev.dev, g->key->attr->pcidev.func);
+    char bus[ACCEL__TOPO_BUS_LEN];
+    bus_of(g->key, bus);
     if (bus[0] && (g->node = device_at_bus(t, before, bus)) >= 0) {
         /* A driver's or a simulated device: it takes the PCI link speed and
          * the matrices' links. */
@@ -155,7 +285,7 @@ static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_grou
         return ACCEL_SUCCESS;
     }
     char name[96];
-    snprintf(name, sizeof(name), "%.80s", g->named->name ? g->named->name : "device");
+    snprintf(name, sizeof(name), "%.80s", group_name(g));
     if (accel__topology_find_node(t, name) >= 0)
         snprintf(name, sizeof(name), "hwloc%u", ordinal);
     hwloc_obj_t anchor = hwloc_get_non_io_ancestor_obj(hw, g->key);
@@ -202,6 +332,62 @@ static accel_result add_group(accel_topology *t, hwloc_topology_t hw, osdev_grou
     accel_result r = accel__topology_link_device_host(t, (uint32_t)d, ACCEL_ATTACH_PINNED);
     if (!r)
         bound_by_pci(t, (uint32_t)d, g->key);
+    return r;
+}
+
+/* A virtual function: a partition of the device node that stands for its
+ * physical function (one hwloc reports, a driver's or a simulated one),
+ * sharing its memories, reaching host memory as it does over the physical
+ * function's PCI link. A driver's or simulated device at the virtual
+ * function's own bus address stands for it instead. */
+static accel_result add_vf(accel_topology *t, const osdev_scan *s, const osdev_vf *v, uint32_t ordinal,
+                           uint32_t before)
+{
+    const osdev_group *g = &s->groups[v->group];
+    hwloc_obj_t link = v->pci->attr->pcidev.linkspeed > 0 ? v->pci : g->key;
+    char bus[ACCEL__TOPO_BUS_LEN];
+    bus_of(v->pci, bus);
+    int32_t pf = g->node, there = device_at_bus(t, before, bus);
+    if (there >= 0) {
+        bound_by_pci(t, (uint32_t)there, link);
+        return ACCEL_SUCCESS;
+    }
+    if (pf < 0)
+        return ACCEL_SUCCESS;
+    char name[96];
+    vf_name(s, v, name, sizeof(name));
+    if (accel__topology_find_node(t, name) >= 0)
+        snprintf(name, sizeof(name), "hwloc%u", ordinal);
+    accel__topo_node n = {
+        .kind = ACCEL_TOPOLOGY_NODE_DEVICE,
+        .name = name,
+        .parent = pf,
+        .numa_node = -1,
+        .owner_device = -1,
+        .device_kind = t->nodes[pf].device_kind,
+        .driver_name = "hwloc",
+        .driver_index = ordinal,
+        .bus_address = bus,
+        .device_flags = ACCEL_DEVICE_FLAG_PARTITION,
+        .available_instances = 1,
+        .locality = t->nodes[pf].locality,
+        .label = "SR-IOV virtual function",
+    };
+    int32_t d = accel__topology_add_node(t, &n);
+    if (d < 0)
+        return accel__topology_oom("virtual function");
+    uint32_t links = t->link_count;
+    for (uint32_t l = 0; l < links; l++) {
+        accel__topo_link copy = t->links[l];
+        if (copy.from != (uint32_t)pf || t->nodes[copy.to].owner_device != pf)
+            continue;
+        copy.from = (uint32_t)d;
+        if (accel__topology_add_link(t, &copy) < 0)
+            return accel__topology_oom("link");
+    }
+    accel_result r = accel__topology_link_device_host(t, (uint32_t)d, ACCEL_ATTACH_PINNED);
+    if (!r)
+        bound_by_pci(t, (uint32_t)d, link);
     return r;
 }
 
@@ -300,43 +486,60 @@ static accel_result apply_link_matrix(accel_topology *t, hwloc_topology_t hw, co
 
 accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology_t hw)
 {
-    osdev_group *groups = NULL;
-    uint32_t count = 0, cap = 0;
-    accel_result r = ACCEL_SUCCESS;
-    hwloc_obj_t o = NULL;
-    while ((o = hwloc_get_next_osdev(hw, o))) {
-        if (!is_device_osdev(o))
-            continue;
-        hwloc_obj_t key = o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE ? o->parent : o;
-        if (!key->userdata) {
-            if (count == cap) {
-                uint32_t ncap = cap ? cap * 2 : 16;
-                osdev_group *g = accel__realloc(groups, (size_t)ncap * sizeof(*g));
-                if (!g) {
-                    r = accel__topology_oom("devices");
-                    goto out;
-                }
-                groups = g;
-                cap = ncap;
-            }
-            groups[count] = (osdev_group){.key = key, .node = -1};
-            key->userdata = (void *)(intptr_t)(++count);
-        }
-        fold(&groups[(intptr_t)key->userdata - 1], o);
-    }
+    osdev_scan s;
+    accel_result r = scan(hw, &s);
+    if (r)
+        return r;
     uint32_t before = t->node_count;
-    for (uint32_t i = 0; i < count && !r; i++)
-        r = add_group(t, hw, &groups[i], i, before);
+    for (uint32_t i = 0; i < s.count && !r; i++)
+        r = add_group(t, hw, &s.groups[i], i, before);
+    for (uint32_t i = 0; i < s.vf_count && !r; i++)
+        r = add_vf(t, &s, &s.vfs[i], s.count + i, before);
     /* From here userdata is the device node + 1, for the matrices. */
-    for (uint32_t i = 0; i < count; i++)
-        groups[i].key->userdata = groups[i].node >= 0 ? (void *)(intptr_t)(groups[i].node + 1) : NULL;
+    for (uint32_t i = 0; i < s.count; i++)
+        s.groups[i].key->userdata = s.groups[i].node >= 0 ? (void *)(intptr_t)(s.groups[i].node + 1) : NULL;
     if (!r)
         r = apply_link_matrix(t, hw, "NVLinkBandwidth", ACCEL_LINK_NVLINK);
     if (!r)
         r = apply_link_matrix(t, hw, "XGMIBandwidth", ACCEL_LINK_FABRIC);
-out:
-    for (uint32_t i = 0; i < count; i++)
-        groups[i].key->userdata = NULL;
-    accel__free(groups);
+    scan_release(&s);
     return r;
+}
+
+accel_result accel__topology_hwloc_device_named(hwloc_topology_t hw, const char *name, uint32_t *count,
+                                                char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max)
+{
+    *count = 0;
+    if (!hw || !name)
+        return ACCEL_SUCCESS;
+    osdev_scan s;
+    accel_result r = scan(hw, &s);
+    if (r)
+        return r;
+    /* The OS devices of that name; the OS devices of one PCI device are one
+     * device. */
+    hwloc_obj_t o = NULL;
+    while ((o = hwloc_get_next_osdev(hw, o))) {
+        hwloc_obj_t key = o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE ? o->parent : o;
+        if (!is_device_osdev(o) || !o->name || strcmp(o->name, name) != 0 || !key->userdata)
+            continue;
+        osdev_group *g = &s.groups[(intptr_t)key->userdata - 1];
+        if (g->matched)
+            continue;
+        g->matched = true;
+        if (*count < max)
+            bus_of(g->key, bus[*count]);
+        ++*count;
+    }
+    char vname[96];
+    for (uint32_t i = 0; i < s.vf_count; i++) {
+        vf_name(&s, &s.vfs[i], vname, sizeof(vname));
+        if (strcmp(vname, name) != 0)
+            continue;
+        if (*count < max)
+            bus_of(s.vfs[i].pci, bus[*count]);
+        ++*count;
+    }
+    scan_release(&s);
+    return ACCEL_SUCCESS;
 }

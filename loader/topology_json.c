@@ -276,6 +276,7 @@ static accel_result parse_function_map(const char *src, const char *path, json_o
 
 typedef struct sim_spec {
     const char *driver, *label, *bus_address;
+    char named_bus[ACCEL__TOPO_BUS_LEN]; /* the bus address "stands_for" resolves to */
     accel_device_kind kind;
     uint64_t count, pasid_bits, max_address_spaces, available_instances;
     int32_t locality;
@@ -287,8 +288,7 @@ typedef struct sim_spec {
 typedef struct sim_ctx {
     accel_topology *t;
     const char *src;
-    accel__topo_bus_resolver resolve;
-    void *resolve_ctx;
+    const accel__topo_host_lookup *host;
     uint32_t added;
 } sim_ctx;
 
@@ -315,6 +315,43 @@ static accel_result get_instances(const char *src, const char *path, json_object
     return get_u64(src, path, v, ACCEL_INSTANCES_UNLIMITED - 1, out);
 }
 
+/* "stands_for": the device hwloc reports under that name, whose bus
+ * address the simulated device takes. */
+static accel_result sim_stands_for(sim_ctx *c, const char *path, json_object *v, sim_spec *s)
+{
+    enum { SHOWN = 4 };
+    char where[PATH_MAX_LEN], bus[SHOWN][ACCEL__TOPO_BUS_LEN];
+    const char *name, *host = c->t->source ? c->t->source : "none";
+    uint32_t count = 0;
+    jkey(where, path, "stands_for");
+    accel_result r = get_string(c->src, where, v, &name);
+    if (r)
+        return r;
+    if (c->host && c->host->device && (r = c->host->device(c->host->ctx, name, &count, bus, SHOWN)))
+        return r;
+    if (count == 0)
+        return jfail(c->src, where, "the host (%s) has no device named \"%.64s\"", host, name);
+    if (count > 1) {
+        char list[SHOWN * (ACCEL__TOPO_BUS_LEN + 2) + 8] = "";
+        size_t k = 0;
+        for (uint32_t i = 0; i < count && i < SHOWN; i++)
+            k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+                                  bus[i][0] ? bus[i] : "no bus address");
+        if (count > SHOWN)
+            snprintf(list + k, sizeof(list) - k, ", ...");
+        return jfail(c->src, where,
+                     "\"%.64s\" names %u devices of the host (%s): %s; give the bus_address of one instead",
+                     name, count, host, list);
+    }
+    if (!bus[0][0])
+        return jfail(c->src, where,
+                     "the device \"%.64s\" of the host (%s) has no PCI bus address to stand for", name, host);
+    memcpy(s->named_bus, bus[0], sizeof(s->named_bus));
+    s->named_bus[sizeof(s->named_bus) - 1] = '\0';
+    s->bus_address = s->named_bus;
+    return ACCEL_SUCCESS;
+}
+
 static accel_result sim_spec_parse(sim_ctx *c, json_object *dev, const char *path, sim_spec *s)
 {
     static const char *const keys[] = {"driver",
@@ -323,6 +360,7 @@ static accel_result sim_spec_parse(sim_ctx *c, json_object *dev, const char *pat
                                        "count",
                                        "numa_node",
                                        "bus_address",
+                                       "stands_for",
                                        "flags",
                                        "pasid_bits",
                                        "max_address_spaces",
@@ -354,8 +392,8 @@ static accel_result sim_spec_parse(sim_ctx *c, json_object *dev, const char *pat
     int kind;
     if (!json_object_object_get_ex(dev, "kind", &v))
         return jfail(src, where, "missing");
-    static const char *const kinds[] = {"unknown", "cpu", "gpu", "fpga", "asic"};
-    if ((r = GET_ENUM(src, where, v, kinds, "cpu, gpu, fpga, asic", &kind)))
+    static const char *const kinds[] = {"unknown", "cpu", "gpu", "fpga", "asic", "network"};
+    if ((r = GET_ENUM(src, where, v, kinds, "cpu, gpu, fpga, asic, network", &kind)))
         return r;
     s->kind = (accel_device_kind)kind;
 
@@ -368,12 +406,13 @@ static accel_result sim_spec_parse(sim_ctx *c, json_object *dev, const char *pat
     if (s->count == 0)
         return jfail(src, where, "must be at least 1");
 
-    json_object *numa = NULL, *bus = NULL;
+    json_object *numa = NULL, *bus = NULL, *named = NULL;
     json_object_object_get_ex(dev, "numa_node", &numa);
     json_object_object_get_ex(dev, "bus_address", &bus);
+    json_object_object_get_ex(dev, "stands_for", &named);
     s->locality = accel__topology_first_of_kind(c->t, ACCEL_TOPOLOGY_NODE_CPUSET);
-    if (numa && bus)
-        return jfail(src, path, "give numa_node or bus_address, not both");
+    if ((numa != NULL) + (bus != NULL) + (named != NULL) > 1)
+        return jfail(src, path, "give only one of numa_node, bus_address and stands_for");
     if (numa) {
         uint64_t n;
         jkey(where, path, "numa_node");
@@ -386,13 +425,18 @@ static accel_result sim_spec_parse(sim_ctx *c, json_object *dev, const char *pat
         if (cs >= 0)
             s->locality = cs;
     }
+    if (named && (r = sim_stands_for(c, path, named, s)))
+        return r;
     if (bus) {
         jkey(where, path, "bus_address");
         if ((r = get_string(src, where, bus, &s->bus_address)))
             return r;
         if (!valid_bus_address(s->bus_address))
             return jfail(src, where, "\"%.64s\" is not a PCI address DDDD:BB:DD.F", s->bus_address);
-        int32_t cs = c->resolve ? c->resolve(c->resolve_ctx, s->bus_address) : -1;
+    }
+    if (s->bus_address) {
+        jkey(where, path, bus ? "bus_address" : "stands_for");
+        int32_t cs = c->host && c->host->bus ? c->host->bus(c->host->ctx, s->bus_address) : -1;
         if (cs < 0)
             return jfail(src, where, "the host (%s) has no PCI device %s",
                          c->t->source ? c->t->source : "none", s->bus_address);
@@ -675,6 +719,13 @@ static accel_result check_version(const char *src, json_object *root)
 accel_result accel__topology_add_simulated(accel_topology *t, const char *json, size_t size,
                                            const char *source, accel__topo_bus_resolver resolve, void *ctx)
 {
+    accel__topo_host_lookup host = {.bus = resolve, .ctx = ctx};
+    return accel__topology_add_simulated2(t, json, size, source, &host);
+}
+
+accel_result accel__topology_add_simulated2(accel_topology *t, const char *json, size_t size,
+                                            const char *source, const accel__topo_host_lookup *host)
+{
     static const char *const keys[] = {"version", "devices", NULL};
     if (!t || (!json && size))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT, "simulated devices: %s is NULL",
@@ -693,7 +744,7 @@ accel_result accel__topology_add_simulated(accel_topology *t, const char *json, 
     }
     if ((r = want(source, "$.devices", devices, json_type_array)))
         goto out;
-    sim_ctx c = {.t = t, .src = source, .resolve = resolve, .resolve_ctx = ctx};
+    sim_ctx c = {.t = t, .src = source, .host = host};
     for (size_t i = 0; i < json_object_array_length(devices) && !r; i++) {
         char path[PATH_MAX_LEN];
         jidx(path, "$.devices", i);

@@ -217,7 +217,7 @@ ACCEL_API accel_result accel_driver_get_info(const accel_driver *driver, accel_d
 /* ------------------------------------------------------------------------ */
 /* Devices                                                                    */
 
-/* "cpu", "gpu", "fpga", "asic" or "unknown". */
+/* "cpu", "gpu", "fpga", "asic", "network" or "unknown". */
 ACCEL_API const char *accel_device_kind_string(accel_device_kind kind);
 
 /* "native", "opencl", "vulkan", "uacce", "cuda", "fpga" or "unknown". */

@@ -63,6 +63,7 @@ typedef enum accel_device_kind {
     ACCEL_DEVICE_KIND_GPU = 2,
     ACCEL_DEVICE_KIND_FPGA = 3,
     ACCEL_DEVICE_KIND_ASIC = 4,
+    ACCEL_DEVICE_KIND_NETWORK = 5, /* a network adapter (Ethernet, InfiniBand, OpenFabrics) */
     ACCEL_DEVICE_KIND_MAX_ENUM = 0x7fffffff
 } accel_device_kind;
 

@@ -2,7 +2,9 @@
  * (docs/topology.md), and for the export of what it builds.
  *
  * The host is a hand-built two-socket graph (cpuset0/node0, cpuset1/node1)
- * where bus address 0000:3b:00.0 hangs off cpuset1. Any byte string must
+ * where bus address 0000:3b:00.0 hangs off cpuset1; the host's devices
+ * named "gpu0" and "eth0:vf1" are at that address, "dup" names two devices,
+ * "dma0" one without a bus address. Any byte string must
  * add its devices or be rejected with a message naming the source, leave
  * a graph whose links and parents point at existing nodes, export to DOT
  * and JSON, and neither crash nor leak. Linked with replay.c into the
@@ -21,6 +23,28 @@ static int32_t resolve(void *ctx, const char *bus)
 {
     (void)ctx;
     return strcmp(bus, "0000:3b:00.0") == 0 ? 1 : -1;
+}
+
+static accel_result named(void *ctx, const char *name, uint32_t *count, char (*bus)[ACCEL__TOPO_BUS_LEN],
+                          uint32_t max)
+{
+    (void)ctx;
+    static const struct {
+        const char *name, *bus;
+    } host[] = {{"gpu0", "0000:3b:00.0"},
+                {"eth0:vf1", "0000:3b:00.0"},
+                {"dup", "0000:3b:00.0"},
+                {"dup", "0000:5e:00.0"},
+                {"dma0", ""}};
+    *count = 0;
+    for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+        if (strcmp(host[i].name, name) != 0)
+            continue;
+        if (*count < max)
+            snprintf(bus[*count], ACCEL__TOPO_BUS_LEN, "%s", host[i].bus);
+        ++*count;
+    }
+    return ACCEL_SUCCESS;
 }
 
 static accel_topology *two_sockets(void)
@@ -80,8 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     accel_topology *t = two_sockets();
     if (!t)
         abort();
-    accel_result r = accel__topology_add_simulated(t, size ? (const char *)data : empty, size,
-                                                   "/fuzz/devices.json", resolve, NULL);
+    static const accel__topo_host_lookup host = {.bus = resolve, .device = named};
+    accel_result r = accel__topology_add_simulated2(t, size ? (const char *)data : empty, size,
+                                                    "/fuzz/devices.json", &host);
     if (r != ACCEL_SUCCESS && r != ACCEL_ERROR_OUT_OF_HOST_MEMORY &&
         (r != ACCEL_ERROR_INVALID_ARGUMENT ||
          strncmp(accel_last_error_message(), "/fuzz/devices.json: ", 20) != 0))

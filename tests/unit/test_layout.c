@@ -520,6 +520,7 @@ static void test_layout_enum_values_frozen(void **state)
     assert_int_equal(ACCEL_DEVICE_KIND_GPU, 2);
     assert_int_equal(ACCEL_DEVICE_KIND_FPGA, 3);
     assert_int_equal(ACCEL_DEVICE_KIND_ASIC, 4);
+    assert_int_equal(ACCEL_DEVICE_KIND_NETWORK, 5);
     assert_int_equal(ACCEL_DEVICE_INTERFACE_NATIVE, 1);
     assert_int_equal(ACCEL_DEVICE_INTERFACE_OPENCL, 2);
     assert_int_equal(ACCEL_DEVICE_INTERFACE_VULKAN, 3);

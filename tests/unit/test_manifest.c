@@ -101,10 +101,12 @@ static void test_manifest_every_kind(void **state)
     (void)state;
     char reason[REASON_SIZE];
     accel__manifest_data m;
-    const char *json = DRV(NAME ", " LIB ", " API ", \"device_kinds\": [\"cpu\", \"gpu\", \"fpga\", \"asic\", \"cpu\"]");
+    const char *json = DRV(NAME ", " LIB ", " API
+                           ", \"device_kinds\": [\"cpu\", \"gpu\", \"fpga\", \"asic\", \"network\", \"cpu\"]");
     assert_int_equal(parse_text(NULL, json, &m, reason), ACCEL_SUCCESS);
     assert_int_equal(m.device_kinds, (1u << ACCEL_DEVICE_KIND_CPU) | (1u << ACCEL_DEVICE_KIND_GPU) |
-                                         (1u << ACCEL_DEVICE_KIND_FPGA) | (1u << ACCEL_DEVICE_KIND_ASIC));
+                                         (1u << ACCEL_DEVICE_KIND_FPGA) | (1u << ACCEL_DEVICE_KIND_ASIC) |
+                                         (1u << ACCEL_DEVICE_KIND_NETWORK));
     accel__manifest_data_clear(&m);
 
     /* An empty hint is a hint of nothing, not an error. */

@@ -66,12 +66,12 @@ static void test_selector_parse_kinds(void **state)
 {
     (void)state;
     accel__selector s;
-    parse_ok("*:cpu,gpu,fpga,asic", &s);
+    parse_ok("*:cpu,gpu,fpga,asic,network", &s);
     assert_string_equal(s.terms[0].driver_glob, "*");
-    assert_int_equal(s.terms[0].filter_count, 4);
+    assert_int_equal(s.terms[0].filter_count, 5);
     const accel_device_kind want[] = {ACCEL_DEVICE_KIND_CPU, ACCEL_DEVICE_KIND_GPU, ACCEL_DEVICE_KIND_FPGA,
-                                      ACCEL_DEVICE_KIND_ASIC};
-    for (size_t i = 0; i < 4; i++) {
+                                      ACCEL_DEVICE_KIND_ASIC, ACCEL_DEVICE_KIND_NETWORK};
+    for (size_t i = 0; i < 5; i++) {
         assert_int_equal(s.terms[0].filters[i].type, ACCEL__FILTER_KIND);
         assert_int_equal(s.terms[0].filters[i].kind, want[i]);
     }
