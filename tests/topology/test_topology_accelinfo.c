@@ -230,6 +230,56 @@ static void test_topology_accelinfo_bad_files_exit_1(void **state)
     free(bad);
 }
 
+/* The recorded machine with SR-IOV adapters: its ten virtual functions are
+ * drawn as parts of their adapters; a simulated device stands for one by
+ * name, and a name no device has is an error naming the file and entry. */
+static void test_topology_accelinfo_virtual_functions(void **state)
+{
+    (void)state;
+    char *xml = ts_printf("--topology-xml=%s/16intel64-manyVFs.xml", TOPOLOGY_DATA_DIR);
+    const char *env[] = {cpu_only, NULL};
+    char *out, *err;
+    assert_int_equal(run(env, &out, &err, "--topology", xml, "--no-instance-devices", NULL), 0);
+    size_t vfs = 0;
+    for (const char *p = out; (p = strstr(p, "\\nSR-IOV virtual function\\nnetwork")); p++)
+        vfs++;
+    assert_int_equal(vfs, 10);
+    assert_non_null(strstr(out, "\"eth6\" -> \"eth6:vf4\" [style=dotted"));
+    free(out);
+    free(err);
+    char *good = ts_write_text(tmp_dir, "vf.json",
+                               "{\"devices\": [{\"driver\": \"nic\", \"kind\": \"network\", "
+                               "\"stands_for\": \"eth6:vf3\", \"functions\": {\"crc32c\": {}}}]}");
+    char *good_arg = ts_printf("--devices=%s", good);
+    assert_int_equal(
+        run(env, &out, &err, "--topology", "--format=json", xml, good_arg, "--no-instance-devices", NULL), 0);
+    json_object *root = parse_object(out);
+    json_object *nic = node_named(root, "nic:0");
+    assert_non_null(nic);
+    assert_string_equal(json_object_get_string(json_object_object_get(nic, "bus_address")), "0000:88:00.4");
+    assert_string_equal(json_object_get_string(json_object_object_get(nic, "device_kind")), "network");
+    assert_null(node_named(root, "eth6:vf3"));
+    json_object_put(root);
+    free(out);
+    free(err);
+    char *bad = ts_write_text(tmp_dir, "vf-bad.json",
+                              "{\"devices\": [{\"driver\": \"nic\", \"kind\": \"network\", "
+                              "\"stands_for\": \"eth6:vf9\"}]}");
+    char *bad_arg = ts_printf("--devices=%s", bad);
+    assert_int_equal(run(env, &out, &err, "--topology", xml, bad_arg, NULL), 1);
+    assert_non_null(strstr(err, bad));
+    assert_non_null(strstr(err, "$.devices[0].stands_for: the host ("));
+    assert_non_null(strstr(err, "has no device named \"eth6:vf9\""));
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+    free(bad_arg);
+    free(bad);
+    free(good_arg);
+    free(good);
+    free(xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_topology_accelinfo_recorded_machine),
         cmocka_unit_test(test_topology_accelinfo_usage_errors_exit_2),
         cmocka_unit_test(test_topology_accelinfo_bad_files_exit_1),
+        cmocka_unit_test(test_topology_accelinfo_virtual_functions),
     };
     return cmocka_run_group_tests_name("topology_accelinfo", tests, group_setup, group_teardown);
 }
