@@ -28,60 +28,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "all_devices.h"
 #include "support.h"
 
-#define MAX_DEVICES 8
-
-typedef struct device_ctx {
-    accel_device *dev;
-    accel_device_info info;
-    accel_queue *q;
-} device_ctx;
-
-typedef struct fixture {
-    accel_instance *inst;
-    device_ctx d[MAX_DEVICES];
-    uint32_t n;
-} fixture;
+typedef ad_set fixture;
+typedef ad_device device_ctx;
 
 /* The largest size is 4 MiB under the sanitizers (ACCEL_TEST_SANITIZED):
  * they look for memory errors, which do not need 64 MiB to show, and the
  * normal build runs the full size. */
 static uint64_t sizes[] = {0, 1, 4096 + 3, 64ull << 20};
 
-static char wd_root[256];
-static pid_t emulator;
-
 /* One uacce device on the emulator, with every algorithm it has, so the
  * WarpDrive driver's standard functions are checked beside the others. */
 static int group_setup(void **state)
 {
     (void)state;
-    signal(SIGPIPE, SIG_IGN);
-    ts_mkdirs(TEST_TMP_DIR);
-    snprintf(wd_root, sizeof(wd_root), "%s/std-XXXXXX", TEST_TMP_DIR);
-    if (!mkdtemp(wd_root))
-        return -1;
-    char sysfs[300], devroot[300], sock[400];
-    snprintf(sysfs, sizeof(sysfs), "%s/sys", wd_root);
-    snprintf(devroot, sizeof(devroot), "%s/dev", wd_root);
-    snprintf(sock, sizeof(sock), "%s/wd_std-0", devroot);
-    setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs, 1);
-    setenv("ACCEL_UACCE_DEV_ROOT", devroot, 1);
-    const char *argv[] = {EMULATOR_PATH, "--root", wd_root, "--name", "wd_std-0", "--sva", "--instances", "8",
-                          "--algorithms", "zlib,crc32c,sha256", NULL};
-    emulator = ts_spawn_until_socket(argv, sock);
-    return 0;
+    return ad_emulator_start(EMULATOR_PATH, "wd_std-0");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    if (emulator > 0) {
-        kill(emulator, SIGKILL);
-        waitpid(emulator, NULL, 0);
-    }
-    ts_rmtree(wd_root);
+    ad_emulator_stop();
     return 0;
 }
 
@@ -91,38 +60,26 @@ static bool programmable(const device_ctx *c)
            strcmp(c->info.driver_name, "vulkan") == 0;
 }
 
+/* Programmable devices offer every standard function; the WarpDrive
+ * device those of its algorithms; others (an FPGA slot without an image
+ * that has them) are skipped. Partitions repeat their parent's functions:
+ * one device each. */
+static bool offers_standard_functions(const device_ctx *c)
+{
+    accel_function *probe = NULL;
+    if (accel_function_get(c->dev, NULL, "crc32c", &probe) == ACCEL_ERROR_NOT_FOUND) {
+        if (programmable(c))
+            fail_msg("%s (driver %s) offers no crc32c", c->info.name, c->info.driver_name);
+        print_message("skipping %s: it offers no standard functions\n", c->info.name);
+        return false;
+    }
+    accel_function_destroy(probe);
+    return !(c->info.partition && c->info.partition[0]);
+}
+
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    const char *paths[] = {BUILD_MANIFEST_DIR, NULL};
-    assert_int_equal(ts_create_with_paths(&f->inst, 0, paths), ACCEL_SUCCESS);
-    uint32_t n;
-    accel_device **devs = ts_devices(f->inst, &n);
-    for (uint32_t i = 0; i < n && f->n < MAX_DEVICES; i++) {
-        device_ctx *c = &f->d[f->n];
-        c->dev = devs[i];
-        c->info = ts_device_info(devs[i]);
-        /* Programmable devices offer every standard function; the
-         * WarpDrive device those of its algorithms; others (an FPGA slot
-         * without an image that has them) are skipped. */
-        accel_function *probe = NULL;
-        if (accel_function_get(c->dev, NULL, "crc32c", &probe) == ACCEL_ERROR_NOT_FOUND) {
-            if (programmable(c))
-                fail_msg("%s (driver %s) offers no crc32c", c->info.name, c->info.driver_name);
-            print_message("skipping %s: it offers no standard functions\n", c->info.name);
-            continue;
-        }
-        accel_function_destroy(probe);
-        /* Partitions repeat their parent's functions: one device each. */
-        if (c->info.partition && c->info.partition[0])
-            continue;
-        if (accel_queue_create(c->dev, 0, &c->q) != ACCEL_SUCCESS) {
-            print_message("skipping %s: %s\n", c->info.name, accel_last_error_message());
-            continue;
-        }
-        f->n++;
-    }
-    free(devs);
+    fixture *f = ad_set_create(offers_standard_functions, NULL);
     assert_true(f->n >= 1); /* the cpu driver at least */
     bool wd = false;
     for (uint32_t i = 0; i < f->n; i++)
@@ -131,58 +88,6 @@ static int setup(void **state)
         fail_msg("the emulated WarpDrive device is not among the devices");
     *state = f;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    for (uint32_t i = 0; i < f->n; i++)
-        accel_queue_destroy(f->d[i].q);
-    accel_instance_destroy(f->inst);
-    free(f);
-    return 0;
-}
-
-static uint32_t crc32c_ref(const unsigned char *p, uint64_t n)
-{
-    static uint32_t table[256];
-    if (!table[1]) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-    }
-    uint32_t c = 0xFFFFFFFFu;
-    for (uint64_t i = 0; i < n; i++)
-        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
-
-static accel_memory *mem(fixture *f, uint64_t size)
-{
-    accel_memory_alloc_info info = {.struct_size = sizeof(info), .size = size ? size : 1, .numa_node = -1};
-    accel_memory *m = NULL;
-    assert_int_equal(accel_memory_alloc(f->inst, &info, &m), ACCEL_SUCCESS);
-    for (uint32_t i = 0; i < f->n; i++)
-        assert_int_equal(accel_memory_attach(m, f->d[i].dev, NULL), ACCEL_SUCCESS);
-    return m;
-}
-
-static unsigned char *host(accel_memory *m)
-{
-    void *p;
-    accel_memory_map(m, &p);
-    return p;
-}
-
-static accel_arg marg(accel_memory *m, uint64_t size)
-{
-    accel_arg a = {.kind = ACCEL_ARG_MEMORY};
-    a.u.mem.memory = m;
-    a.u.mem.size = size;
-    return a;
 }
 
 /* Does the device offer this standard function? Programmable devices must
@@ -197,36 +102,6 @@ static bool offers(device_ctx *c, const char *name)
         fail_msg("%s on %s: %s", name, c->info.name, accel_last_error_message());
     accel_function_destroy(fn);
     return true;
-}
-
-/* Run a built-in and return the fence's result. A failed submission
- * breaks its queue: the queue is replaced, so that the next call starts on
- * a working one. */
-static accel_result run(device_ctx *c, const char *name, const accel_arg *args, uint32_t argc)
-{
-    accel_function *fn = NULL;
-    accel_result r = accel_function_get(c->dev, NULL, name, &fn);
-    if (r)
-        fail_msg("%s on %s: %s", name, c->info.name, accel_last_error_message());
-    accel_submit_info s = {.struct_size = sizeof(s), .function = fn, .args = args, .arg_count = argc};
-    accel_fence *fence = NULL;
-    r = accel_queue_submit(c->q, &s, &fence);
-    if (r == ACCEL_SUCCESS) {
-        r = accel_fence_wait(&fence, 1, true, UINT64_MAX);
-        accel_fence_release(fence);
-    }
-    accel_function_destroy(fn);
-    if (r != ACCEL_SUCCESS) {
-        accel_queue_destroy(c->q);
-        c->q = NULL;
-        assert_int_equal(accel_queue_create(c->dev, 0, &c->q), ACCEL_SUCCESS);
-    }
-    return r;
-}
-
-static accel_arg level_arg(int32_t level)
-{
-    return (accel_arg){.kind = ACCEL_ARG_I32, .u.i32 = level};
 }
 
 static uint64_t deflate_bound(uint64_t n)
@@ -248,9 +123,9 @@ static void corpus_load(void)
 {
     if (corpus_count)
         return;
-    static const char *const names[CORPUS_FILES] = {"alice29.txt", "asyoulik.txt", "fireworks.jpeg", "geo.protodata",
-                                                    "html",        "kppkn.gtb",    "lcet10.txt",     "paper-100k.pdf",
-                                                    "plrabn12.txt", "urls.10K"};
+    static const char *const names[CORPUS_FILES] = {
+        "alice29.txt", "asyoulik.txt", "fireworks.jpeg", "geo.protodata", "html",
+        "kppkn.gtb",   "lcet10.txt",   "paper-100k.pdf", "plrabn12.txt",  "urls.10K"};
     for (unsigned i = 0; i < CORPUS_FILES; i++) {
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", CORPUS_DIR, names[i]);
@@ -286,26 +161,26 @@ static void test_standard_crc32c_and_sha256(void **state)
     fixture *f = *state;
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         uint64_t n = sizes[s];
-        accel_memory *in = mem(f, n), *out = mem(f, 32);
-        fill_input(host(in), n);
-        uint32_t want = crc32c_ref(host(in), n);
+        accel_memory *in = ad_mem(f, n), *out = ad_mem(f, 32);
+        fill_input(ts_map(in), n);
+        uint32_t want = ad_crc32c_ref(ts_map(in), n);
         unsigned char digest[32];
-        SHA256(host(in), n, digest);
+        SHA256(ts_map(in), n, digest);
         for (uint32_t d = 0; d < f->n; d++) {
-            accel_arg args[2] = {marg(in, n), marg(out, 4)};
-            memset(host(out), 0xee, 32);
+            accel_arg args[2] = {ts_mem_arg(in, 0, n), ts_mem_arg(out, 0, 4)};
+            memset(ts_map(out), 0xee, 32);
             if (offers(&f->d[d], "crc32c")) {
-                assert_int_equal(run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
+                assert_int_equal(ad_run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
                 uint32_t got;
-                memcpy(&got, host(out), 4);
+                memcpy(&got, ts_map(out), 4);
                 if (got != want)
                     fail_msg("crc32c of %llu bytes on %s: %08x, expected %08x", (unsigned long long)n,
                              f->d[d].info.name, got, want);
             }
             if (offers(&f->d[d], "sha256")) {
-                args[1] = marg(out, 32);
-                assert_int_equal(run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
-                if (memcmp(digest, host(out), 32) != 0)
+                args[1] = ts_mem_arg(out, 0, 32);
+                assert_int_equal(ad_run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
+                if (memcmp(digest, ts_map(out), 32) != 0)
                     fail_msg("sha256 of %llu bytes wrong on %s", (unsigned long long)n, f->d[d].info.name);
             }
         }
@@ -329,17 +204,18 @@ static void test_standard_known_answers(void **state)
         {"abc", 1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
         {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrst"
+        {"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmno"
+         "pqrst"
          "nopqrstu",
          1, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
         {"a", 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"},
     };
-    accel_memory *in = mem(f, 1000000 + 16), *out = mem(f, 32);
+    accel_memory *in = ad_mem(f, 1000000 + 16), *out = ad_mem(f, 32);
     for (size_t v = 0; v < sizeof(vectors) / sizeof(vectors[0]); v++) {
         size_t len = strlen(vectors[v].msg);
         uint64_t n = len * vectors[v].repeat;
         for (uint64_t k = 0; k < vectors[v].repeat; k++)
-            memcpy(host(in) + k * len, vectors[v].msg, len);
+            memcpy(ts_map(in) + k * len, vectors[v].msg, len);
         unsigned char want[32];
         for (int i = 0; i < 32; i++) {
             unsigned x;
@@ -349,29 +225,29 @@ static void test_standard_known_answers(void **state)
         for (uint32_t d = 0; d < f->n; d++) {
             if (!offers(&f->d[d], "sha256"))
                 continue;
-            accel_arg args[2] = {marg(in, n), marg(out, 32)};
-            assert_int_equal(run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
-            if (memcmp(host(out), want, 32) != 0)
-                fail_msg("sha256 of FIPS 180-4 example %zu (%llu bytes) wrong on %s", v, (unsigned long long)n,
-                         f->d[d].info.name);
+            accel_arg args[2] = {ts_mem_arg(in, 0, n), ts_mem_arg(out, 0, 32)};
+            assert_int_equal(ad_run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
+            if (memcmp(ts_map(out), want, 32) != 0)
+                fail_msg("sha256 of FIPS 180-4 example %zu (%llu bytes) wrong on %s", v,
+                         (unsigned long long)n, f->d[d].info.name);
         }
     }
-    memcpy(host(in), "123456789", 9);
+    memcpy(ts_map(in), "123456789", 9);
     for (uint32_t d = 0; d < f->n; d++) {
         if (!offers(&f->d[d], "crc32c"))
             continue;
-        accel_arg args[2] = {marg(in, 9), marg(out, 4)};
-        assert_int_equal(run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
+        accel_arg args[2] = {ts_mem_arg(in, 0, 9), ts_mem_arg(out, 0, 4)};
+        assert_int_equal(ad_run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
         uint32_t got;
-        memcpy(&got, host(out), 4);
+        memcpy(&got, ts_map(out), 4);
         if (got != 0xE3069283u)
             fail_msg("crc32c(\"123456789\") on %s: %08x, expected e3069283", f->d[d].info.name, got);
     }
     /* Every length up to 300 at offsets 0..7, each submitted without
      * waiting for the previous one, then checked. */
-    fill_input(host(in), 4096);
+    fill_input(ts_map(in), 4096);
     enum { MAX_LEN = 300, OFFSETS = 8 };
-    accel_memory *res = mem(f, 4 * (MAX_LEN + 1) * OFFSETS);
+    accel_memory *res = ad_mem(f, 4 * (MAX_LEN + 1) * OFFSETS);
     for (uint32_t d = 0; d < f->n; d++) {
         if (!offers(&f->d[d], "crc32c"))
             continue;
@@ -383,7 +259,8 @@ static void test_standard_known_answers(void **state)
                 uint64_t slot = (len * OFFSETS + off) * 4;
                 accel_arg args[2] = {{.kind = ACCEL_ARG_MEMORY, .u.mem = {in, off * 37, len}},
                                      {.kind = ACCEL_ARG_MEMORY, .u.mem = {res, slot, 4}}};
-                accel_submit_info si = {.struct_size = sizeof(si), .function = fn, .args = args, .arg_count = 2};
+                accel_submit_info si = {
+                    .struct_size = sizeof(si), .function = fn, .args = args, .arg_count = 2};
                 if (last)
                     accel_fence_release(last);
                 last = NULL;
@@ -395,36 +272,37 @@ static void test_standard_known_answers(void **state)
         for (uint64_t len = 0; len <= MAX_LEN; len++)
             for (uint64_t off = 0; off < OFFSETS; off++) {
                 uint32_t got;
-                memcpy(&got, host(res) + (len * OFFSETS + off) * 4, 4);
-                uint32_t want = crc32c_ref(host(in) + off * 37, len);
+                memcpy(&got, ts_map(res) + (len * OFFSETS + off) * 4, 4);
+                uint32_t want = ad_crc32c_ref(ts_map(in) + off * 37, len);
                 if (got != want)
                     fail_msg("crc32c of %llu bytes at offset %llu on %s: %08x, expected %08x",
-                             (unsigned long long)len, (unsigned long long)off * 37, f->d[d].info.name, got, want);
+                             (unsigned long long)len, (unsigned long long)off * 37, f->d[d].info.name, got,
+                             want);
             }
     }
     accel_memory_free(res);
     /* The corpus files, whole. */
     corpus_load();
     for (unsigned i = 0; i < corpus_count; i++) {
-        accel_memory *cf = mem(f, corpus[i].size);
-        memcpy(host(cf), corpus[i].data, corpus[i].size);
+        accel_memory *cf = ad_mem(f, corpus[i].size);
+        memcpy(ts_map(cf), corpus[i].data, corpus[i].size);
         unsigned char digest[32];
         SHA256(corpus[i].data, corpus[i].size, digest);
-        uint32_t want = crc32c_ref(corpus[i].data, corpus[i].size);
+        uint32_t want = ad_crc32c_ref(corpus[i].data, corpus[i].size);
         for (uint32_t d = 0; d < f->n; d++) {
-            accel_arg args[2] = {marg(cf, corpus[i].size), marg(out, 32)};
+            accel_arg args[2] = {ts_mem_arg(cf, 0, corpus[i].size), ts_mem_arg(out, 0, 32)};
             if (offers(&f->d[d], "sha256")) {
-                assert_int_equal(run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
-                if (memcmp(host(out), digest, 32) != 0)
+                assert_int_equal(ad_run(&f->d[d], "sha256", args, 2), ACCEL_SUCCESS);
+                if (memcmp(ts_map(out), digest, 32) != 0)
                     fail_msg("sha256 of %s wrong on %s", corpus[i].name, f->d[d].info.name);
             }
             if (offers(&f->d[d], "crc32c")) {
-                assert_int_equal(run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
+                assert_int_equal(ad_run(&f->d[d], "crc32c", args, 2), ACCEL_SUCCESS);
                 uint32_t got;
-                memcpy(&got, host(out), 4);
+                memcpy(&got, ts_map(out), 4);
                 if (got != want)
-                    fail_msg("crc32c of %s on %s: %08x, expected %08x", corpus[i].name, f->d[d].info.name, got,
-                             want);
+                    fail_msg("crc32c of %s on %s: %08x, expected %08x", corpus[i].name, f->d[d].info.name,
+                             got, want);
             }
         }
         accel_memory_free(cf);
@@ -438,20 +316,20 @@ static void test_standard_copy_and_fill(void **state)
     fixture *f = *state;
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         uint64_t n = sizes[s];
-        accel_memory *a = mem(f, n), *b = mem(f, n);
-        fill_input(host(a), n);
+        accel_memory *a = ad_mem(f, n), *b = ad_mem(f, n);
+        fill_input(ts_map(a), n);
         for (uint32_t d = 0; d < f->n; d++) {
             if (!offers(&f->d[d], "accel.copy") || !offers(&f->d[d], "accel.fill"))
                 continue;
-            memset(host(b), 0, n);
-            accel_arg args[2] = {marg(a, n), marg(b, n)};
-            assert_int_equal(run(&f->d[d], "accel.copy", args, 2), ACCEL_SUCCESS);
-            if (n && memcmp(host(a), host(b), n) != 0)
+            memset(ts_map(b), 0, n);
+            accel_arg args[2] = {ts_mem_arg(a, 0, n), ts_mem_arg(b, 0, n)};
+            assert_int_equal(ad_run(&f->d[d], "accel.copy", args, 2), ACCEL_SUCCESS);
+            if (n && memcmp(ts_map(a), ts_map(b), n) != 0)
                 fail_msg("accel.copy of %llu bytes wrong on %s", (unsigned long long)n, f->d[d].info.name);
-            accel_arg fill[2] = {marg(b, n), {.kind = ACCEL_ARG_U32, .u.u32 = 0x04030201u}};
-            assert_int_equal(run(&f->d[d], "accel.fill", fill, 2), ACCEL_SUCCESS);
+            accel_arg fill[2] = {ts_mem_arg(b, 0, n), {.kind = ACCEL_ARG_U32, .u.u32 = 0x04030201u}};
+            assert_int_equal(ad_run(&f->d[d], "accel.fill", fill, 2), ACCEL_SUCCESS);
             for (uint64_t i = 0; i < n; i++)
-                if (host(b)[i] != (unsigned char)(1 + i % 4))
+                if (ts_map(b)[i] != (unsigned char)(1 + i % 4))
                     fail_msg("accel.fill byte %llu of %llu wrong on %s", (unsigned long long)i,
                              (unsigned long long)n, f->d[d].info.name);
         }
@@ -474,24 +352,25 @@ static bool zlib_inflates_to(const unsigned char *z, uint64_t zlen, const unsign
 
 /* Deflate n bytes of `in` on device c at `level` into exactly the
  * documented bound; check with zlib; return the output size. */
-static uint64_t deflate_checked(device_ctx *c, accel_memory *in, uint64_t n, accel_memory *z, accel_memory *len,
-                                int32_t level, const char *what)
+static uint64_t deflate_checked(device_ctx *c, accel_memory *in, uint64_t n, accel_memory *z,
+                                accel_memory *len, int32_t level, const char *what)
 {
     uint64_t bound = deflate_bound(n);
-    memset(host(len), 0xee, 8);
-    accel_arg args[4] = {marg(in, n), marg(z, bound), marg(len, 8), level_arg(level)};
-    accel_result r = run(c, "zlib.deflate", args, 4);
+    memset(ts_map(len), 0xee, 8);
+    accel_arg args[4] = {ts_mem_arg(in, 0, n), ts_mem_arg(z, 0, bound), ts_mem_arg(len, 0, 8),
+                         ts_i32_arg(level)};
+    accel_result r = ad_run(c, "zlib.deflate", args, 4);
     if (r != ACCEL_SUCCESS)
-        fail_msg("zlib.deflate of %s (%llu bytes) at level %d on %s: %s", what, (unsigned long long)n, (int)level,
-                 c->info.name, accel_result_string(r));
+        fail_msg("zlib.deflate of %s (%llu bytes) at level %d on %s: %s", what, (unsigned long long)n,
+                 (int)level, c->info.name, accel_result_string(r));
     uint64_t zlen;
-    memcpy(&zlen, host(len), 8);
+    memcpy(&zlen, ts_map(len), 8);
     if (zlen > bound || zlen < 8)
         fail_msg("zlib.deflate of %s at level %d on %s reports %llu bytes (bound %llu)", what, (int)level,
                  c->info.name, (unsigned long long)zlen, (unsigned long long)bound);
-    if (!zlib_inflates_to(host(z), zlen, host(in), n))
-        fail_msg("zlib.deflate of %s (%llu bytes) at level %d on %s: zlib does not inflate it to the input", what,
-                 (unsigned long long)n, (int)level, c->info.name);
+    if (!zlib_inflates_to(ts_map(z), zlen, ts_map(in), n))
+        fail_msg("zlib.deflate of %s (%llu bytes) at level %d on %s: zlib does not inflate it to the input",
+                 what, (unsigned long long)n, (int)level, c->info.name);
     return zlen;
 }
 
@@ -514,17 +393,18 @@ static void test_standard_deflate_levels(void **state)
     static const uint64_t lens[] = {0, 1, 65535, 65536, (1u << 20) + 7};
     for (size_t s = 0; s < sizeof(lens) / sizeof(lens[0]); s++) {
         uint64_t n = lens[s];
-        accel_memory *in = mem(f, n), *z = mem(f, deflate_bound(n)), *len = mem(f, 8);
+        accel_memory *in = ad_mem(f, n), *z = ad_mem(f, deflate_bound(n)), *len = ad_mem(f, 8);
         for (int random = 0; random < 2; random++) {
             if (random)
-                fill_random(host(in), n, n);
+                fill_random(ts_map(in), n, n);
             else
-                fill_input(host(in), n);
+                fill_input(ts_map(in), n);
             for (uint32_t d = 0; d < f->n; d++) {
                 if (!offers(&f->d[d], "zlib.deflate"))
                     continue;
                 for (int32_t level = -1; level <= 9; level++) {
-                    uint64_t zlen = deflate_checked(&f->d[d], in, n, z, len, level, random ? "random bytes" : "text");
+                    uint64_t zlen =
+                        deflate_checked(&f->d[d], in, n, z, len, level, random ? "random bytes" : "text");
                     /* From level 1 on, a deflate compresses. */
                     if (!random && level != 0 && n >= 65535 && zlen >= n / 2)
                         fail_msg("zlib.deflate at level %d on %s: %llu bytes of text into %llu", (int)level,
@@ -538,11 +418,12 @@ static void test_standard_deflate_levels(void **state)
                 continue;
             static const int32_t bad[] = {-2, 10, 100};
             for (size_t b = 0; b < 3; b++) {
-                memset(host(len), 0xee, 8);
-                accel_arg args[4] = {marg(in, n), marg(z, deflate_bound(n)), marg(len, 8), level_arg(bad[b])};
-                assert_int_equal(run(&f->d[d], "zlib.deflate", args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
+                memset(ts_map(len), 0xee, 8);
+                accel_arg args[4] = {ts_mem_arg(in, 0, n), ts_mem_arg(z, 0, deflate_bound(n)),
+                                     ts_mem_arg(len, 0, 8), ts_i32_arg(bad[b])};
+                assert_int_equal(ad_run(&f->d[d], "zlib.deflate", args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
                 for (int k = 0; k < 8; k++)
-                    assert_int_equal(host(len)[k], 0xee);
+                    assert_int_equal(ts_map(len)[k], 0xee);
             }
         }
         accel_memory_free(in);
@@ -559,8 +440,8 @@ static void test_standard_deflate_corpus(void **state)
     corpus_load();
     for (unsigned i = 0; i < corpus_count; i++) {
         uint64_t n = corpus[i].size;
-        accel_memory *in = mem(f, n), *z = mem(f, deflate_bound(n)), *len = mem(f, 8);
-        memcpy(host(in), corpus[i].data, n);
+        accel_memory *in = ad_mem(f, n), *z = ad_mem(f, deflate_bound(n)), *len = ad_mem(f, 8);
+        memcpy(ts_map(in), corpus[i].data, n);
         for (uint32_t d = 0; d < f->n; d++) {
             if (!offers(&f->d[d], "zlib.deflate"))
                 continue;
@@ -604,21 +485,21 @@ static void test_standard_inflate_zlib_levels(void **state)
     for (size_t s = 0; s < sizeof(lens) / sizeof(lens[0]); s++) {
         uint64_t n = lens[s];
         uLongf cap = compressBound((uLong)n);
-        accel_memory *z = mem(f, cap), *back = mem(f, n + 1), *len = mem(f, 8);
+        accel_memory *z = ad_mem(f, cap), *back = ad_mem(f, n + 1), *len = ad_mem(f, 8);
         for (int level = 0; level <= 9; level++) {
             uLongf zlen = cap;
-            assert_int_equal(compress2(host(z), &zlen, all, (uLong)n, level), Z_OK);
+            assert_int_equal(compress2(ts_map(z), &zlen, all, (uLong)n, level), Z_OK);
             for (uint32_t d = 0; d < f->n; d++) {
                 if (!offers(&f->d[d], "zlib.inflate"))
                     continue;
-                memset(host(len), 0, 8);
-                accel_arg inf[3] = {marg(z, zlen), marg(back, n), marg(len, 8)};
-                accel_result r = run(&f->d[d], "zlib.inflate", inf, 3);
+                memset(ts_map(len), 0, 8);
+                accel_arg inf[3] = {ts_mem_arg(z, 0, zlen), ts_mem_arg(back, 0, n), ts_mem_arg(len, 0, 8)};
+                accel_result r = ad_run(&f->d[d], "zlib.inflate", inf, 3);
                 uint64_t blen;
-                memcpy(&blen, host(len), 8);
-                if (r != ACCEL_SUCCESS || blen != n || (n && memcmp(host(back), all, n) != 0))
-                    fail_msg("zlib's level-%d stream of %llu bytes does not inflate on %s (%s, %llu bytes)", level,
-                             (unsigned long long)n, f->d[d].info.name, accel_result_string(r),
+                memcpy(&blen, ts_map(len), 8);
+                if (r != ACCEL_SUCCESS || blen != n || (n && memcmp(ts_map(back), all, n) != 0))
+                    fail_msg("zlib's level-%d stream of %llu bytes does not inflate on %s (%s, %llu bytes)",
+                             level, (unsigned long long)n, f->d[d].info.name, accel_result_string(r),
                              (unsigned long long)blen);
             }
         }
@@ -637,8 +518,8 @@ static void test_standard_deflate_inflate(void **state)
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         uint64_t n = sizes[s];
         uint64_t bound = deflate_bound(n);
-        accel_memory *in = mem(f, n), *z = mem(f, bound), *back = mem(f, n), *len = mem(f, 8);
-        fill_input(host(in), n);
+        accel_memory *in = ad_mem(f, n), *z = ad_mem(f, bound), *back = ad_mem(f, n), *len = ad_mem(f, 8);
+        fill_input(ts_map(in), n);
         for (uint32_t d = 0; d < f->n; d++) {
             if (!offers(&f->d[d], "zlib.deflate"))
                 continue;
@@ -646,12 +527,12 @@ static void test_standard_deflate_inflate(void **state)
             for (uint32_t e = 0; e < f->n; e++) {
                 if (!offers(&f->d[e], "zlib.inflate"))
                     continue;
-                memset(host(back), 0, n);
-                accel_arg inf[3] = {marg(z, zlen), marg(back, n), marg(len, 8)};
-                assert_int_equal(run(&f->d[e], "zlib.inflate", inf, 3), ACCEL_SUCCESS);
+                memset(ts_map(back), 0, n);
+                accel_arg inf[3] = {ts_mem_arg(z, 0, zlen), ts_mem_arg(back, 0, n), ts_mem_arg(len, 0, 8)};
+                assert_int_equal(ad_run(&f->d[e], "zlib.inflate", inf, 3), ACCEL_SUCCESS);
                 uint64_t blen;
-                memcpy(&blen, host(len), 8);
-                if (blen != n || (n && memcmp(host(back), host(in), n) != 0))
+                memcpy(&blen, ts_map(len), 8);
+                if (blen != n || (n && memcmp(ts_map(back), ts_map(in), n) != 0))
                     fail_msg("%llu bytes deflated on %s do not inflate back on %s", (unsigned long long)n,
                              f->d[d].info.name, f->d[e].info.name);
             }
@@ -668,24 +549,25 @@ static void test_standard_inflate_errors(void **state)
 {
     fixture *f = *state;
     uint64_t n = 4096 + 3;
-    accel_memory *in = mem(f, n), *z = mem(f, compressBound(n)), *back = mem(f, n), *len = mem(f, 8);
-    fill_input(host(in), n);
+    accel_memory *in = ad_mem(f, n), *z = ad_mem(f, compressBound(n)), *back = ad_mem(f, n),
+                 *len = ad_mem(f, 8);
+    fill_input(ts_map(in), n);
     uLongf zlen = compressBound(n);
-    assert_int_equal(compress2(host(z), &zlen, host(in), n, 9), Z_OK);
+    assert_int_equal(compress2(ts_map(z), &zlen, ts_map(in), n, 9), Z_OK);
     for (uint32_t d = 0; d < f->n; d++) {
         if (!offers(&f->d[d], "zlib.inflate"))
             continue;
-        accel_arg inf[3] = {marg(z, zlen), marg(back, n), marg(len, 8)};
-        assert_int_equal(run(&f->d[d], "zlib.inflate", inf, 3), ACCEL_SUCCESS);
-        assert_memory_equal(host(back), host(in), n);
-        host(z)[zlen / 2] ^= 0x55;
-        assert_int_equal(run(&f->d[d], "zlib.inflate", inf, 3), ACCEL_ERROR_INVALID_ARGUMENT);
-        host(z)[zlen / 2] ^= 0x55;
-        accel_arg small[3] = {marg(z, zlen), marg(back, n - 1), marg(len, 8)};
-        assert_int_equal(run(&f->d[d], "zlib.inflate", small, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+        accel_arg inf[3] = {ts_mem_arg(z, 0, zlen), ts_mem_arg(back, 0, n), ts_mem_arg(len, 0, 8)};
+        assert_int_equal(ad_run(&f->d[d], "zlib.inflate", inf, 3), ACCEL_SUCCESS);
+        assert_memory_equal(ts_map(back), ts_map(in), n);
+        ts_map(z)[zlen / 2] ^= 0x55;
+        assert_int_equal(ad_run(&f->d[d], "zlib.inflate", inf, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+        ts_map(z)[zlen / 2] ^= 0x55;
+        accel_arg small[3] = {ts_mem_arg(z, 0, zlen), ts_mem_arg(back, 0, n - 1), ts_mem_arg(len, 0, 8)};
+        assert_int_equal(ad_run(&f->d[d], "zlib.inflate", small, 3), ACCEL_ERROR_INVALID_ARGUMENT);
         /* A stream with a byte after its end. */
-        accel_arg extra[3] = {marg(z, zlen + 1), marg(back, n), marg(len, 8)};
-        assert_int_equal(run(&f->d[d], "zlib.inflate", extra, 3), ACCEL_ERROR_INVALID_ARGUMENT);
+        accel_arg extra[3] = {ts_mem_arg(z, 0, zlen + 1), ts_mem_arg(back, 0, n), ts_mem_arg(len, 0, 8)};
+        assert_int_equal(ad_run(&f->d[d], "zlib.inflate", extra, 3), ACCEL_ERROR_INVALID_ARGUMENT);
     }
     accel_memory_free(in);
     accel_memory_free(z);
@@ -704,8 +586,9 @@ static void test_standard_build_log_from_opencl(void **state)
         if (f->d[d].info.interface != ACCEL_DEVICE_INTERFACE_OPENCL)
             continue;
         accel_program *p = NULL;
-        assert_int_equal(accel_program_load(f->d[d].dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, src, sizeof(src) - 1, NULL, &p),
-                         ACCEL_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(
+            accel_program_load(f->d[d].dev, ACCEL_PROGRAM_FORMAT_OPENCL_C, src, sizeof(src) - 1, NULL, &p),
+            ACCEL_ERROR_INVALID_ARGUMENT);
         assert_null(p);
         const char *msg = accel_last_error_message();
         if (!strstr(msg, "build log:") || !strstr(msg, "undeclared_name"))
@@ -724,7 +607,7 @@ static void test_standard_fence_gates_other_driver(void **state)
     if (f->n < 2)
         skip();
     const uint64_t n = 1 << 20;
-    accel_memory *buf = mem(f, n), *out = mem(f, 4);
+    accel_memory *buf = ad_mem(f, n), *out = ad_mem(f, 4);
     accel_function *fill = NULL;
     assert_int_equal(accel_function_get(f->d[0].dev, NULL, "accel.fill", &fill), ACCEL_SUCCESS);
     uint32_t want;
@@ -732,25 +615,29 @@ static void test_standard_fence_gates_other_driver(void **state)
         unsigned char *expect = malloc(n);
         for (uint64_t i = 0; i < n; i++)
             expect[i] = (unsigned char)(0x5a + i % 4);
-        want = crc32c_ref(expect, n);
+        want = ad_crc32c_ref(expect, n);
         free(expect);
     }
     for (uint32_t d = 1; d < f->n; d++) {
-        memset(host(buf), 0, n);
-        accel_arg fa[2] = {marg(buf, n), {.kind = ACCEL_ARG_U32, .u.u32 = 0x5d5c5b5au}};
+        memset(ts_map(buf), 0, n);
+        accel_arg fa[2] = {ts_mem_arg(buf, 0, n), {.kind = ACCEL_ARG_U32, .u.u32 = 0x5d5c5b5au}};
         accel_submit_info s = {.struct_size = sizeof(s), .function = fill, .args = fa, .arg_count = 2};
         accel_fence *filled = NULL, *summed = NULL;
         assert_int_equal(accel_queue_submit(f->d[0].q, &s, &filled), ACCEL_SUCCESS);
         accel_function *crc = NULL;
         assert_int_equal(accel_function_get(f->d[d].dev, NULL, "crc32c", &crc), ACCEL_SUCCESS);
-        accel_arg ca[2] = {marg(buf, n), marg(out, 4)};
-        accel_submit_info c = {.struct_size = sizeof(c), .function = crc, .args = ca, .arg_count = 2,
-                               .wait_fences = &filled, .wait_fence_count = 1};
+        accel_arg ca[2] = {ts_mem_arg(buf, 0, n), ts_mem_arg(out, 0, 4)};
+        accel_submit_info c = {.struct_size = sizeof(c),
+                               .function = crc,
+                               .args = ca,
+                               .arg_count = 2,
+                               .wait_fences = &filled,
+                               .wait_fence_count = 1};
         assert_int_equal(accel_queue_submit(f->d[d].q, &c, &summed), ACCEL_SUCCESS);
         assert_int_equal(accel_fence_wait(&summed, 1, true, UINT64_MAX), ACCEL_SUCCESS);
         assert_int_equal(accel_fence_status(filled), ACCEL_SUCCESS);
         uint32_t got;
-        memcpy(&got, host(out), 4);
+        memcpy(&got, ts_map(out), 4);
         if (got != want)
             fail_msg("crc32c on %s after accel.fill on %s: %08x, expected %08x", f->d[d].info.name,
                      f->d[0].info.name, got, want);
@@ -769,16 +656,16 @@ int main(void)
     if (sanitized && *sanitized)
         sizes[3] = 4ull << 20;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_standard_crc32c_and_sha256, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_known_answers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_copy_and_fill, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_deflate_levels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_deflate_corpus, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_inflate_zlib_levels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_deflate_inflate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_inflate_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_build_log_from_opencl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_standard_fence_gates_other_driver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_standard_crc32c_and_sha256, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_known_answers, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_copy_and_fill, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_deflate_levels, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_deflate_corpus, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_inflate_zlib_levels, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_deflate_inflate, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_inflate_errors, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_build_log_from_opencl, setup, ad_set_teardown),
+        cmocka_unit_test_setup_teardown(test_standard_fence_gates_other_driver, setup, ad_set_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
