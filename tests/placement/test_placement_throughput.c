@@ -66,8 +66,8 @@ static accel_topology *host_topology(int32_t *host)
 
 /* A device reaching host memory zero-copy at 100000 MB/s (0.01 ns a byte)
  * with crc32c at `bps` bytes per second and no fixed cost. */
-static int32_t add_device(accel_topology *t, int32_t host, const char *name, accel_device_kind kind,
-                          const char *driver, const char *bus, uint64_t bps)
+static uint32_t add_device(accel_topology *t, int32_t host, const char *name, accel_device_kind kind,
+                           const char *driver, const char *bus, uint64_t bps)
 {
     uint32_t index = 0;
     for (uint32_t i = 0; i < t->node_count; i++)
@@ -97,7 +97,7 @@ static int32_t add_device(accel_topology *t, int32_t host, const char *name, acc
                           .latency_source = ACCEL_SOURCE_USER};
     assert_true(accel__topology_add_link(t, &l) >= 0);
     assert_int_equal(accel__topology_add_function(t, (uint32_t)d, "crc32c", 0, bps, ACCEL_SOURCE_DRIVER), 0);
-    return d;
+    return (uint32_t)d;
 }
 
 /* Two checksums of two inputs of 10^6 bytes each. */
@@ -112,9 +112,11 @@ static int32_t add_device(accel_topology *t, int32_t host, const char *name, acc
 
 /* One stage on a device: 10^6 bytes at bps, then its two uses at 0.01 ns a
  * byte (the input, and the 4-byte checksum). */
+#define STAGE_NS(bps) (1e6 * 1e9 / (bps) + 1e6 * 0.01 + 4 * 0.01)
+
 static double stage_ns(double bps)
 {
-    return 1e6 * 1e9 / bps + 1e6 * 0.01 + 4 * 0.01;
+    return STAGE_NS(bps);
 }
 
 static accel_pipeline *pipeline(const char *text)
@@ -172,49 +174,150 @@ static double bottleneck_of(const accel_topology *t, const accel_pipeline *p, ui
 static const accel_place_options throughput = {.struct_size = sizeof(accel_place_options),
                                                .objective = ACCEL_PLACE_OBJECTIVE_THROUGHPUT};
 
-/* The cpu driver, an OpenCL CPU device and a software Vulkan device run on
- * the same cores: two stages on two of them add up. A slower GPU of its own
- * then takes one stage, though the latency plan keeps both on the CPUs. */
+/* The host topology with the cpu driver's device, an OpenCL CPU device
+ * (both 10^9 B/s) and a GPU of its own (6 * 10^8 B/s), and TWO_CRC. */
+static accel_topology *cpu_pocl_gpu(accel_pipeline **p)
+{
+    int32_t host;
+    accel_topology *t = host_topology(&host);
+    add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
+    add_device(t, host, "pocl0", ACCEL_DEVICE_KIND_CPU, "opencl", NULL, 1000000000);
+    add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", NULL, 600000000);
+    *p = pipeline(TWO_CRC);
+    return t;
+}
+
+/* The plan's summary. */
+static accel_plan_summary summary_of(const accel_plan *plan)
+{
+    accel_plan_summary s = {.struct_size = sizeof(s)};
+    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
+    return s;
+}
+
+/* Sets of device nodes, for where a stage may go. */
+static uint64_t node_bit(uint32_t node)
+{
+    assert_true(node < 64);
+    return 1ull << node;
+}
+
+static bool stage_in(const accel_plan *plan, uint32_t stage, uint64_t nodes)
+{
+    return (node_bit(device_of(plan, stage)) & nodes) != 0;
+}
+
+/* The latency plan keeps both stages in one compute group (on devices of
+ * `nodes`): its bottleneck (filled under latency too) is that group, both
+ * stages. Returns its cost. */
+static double latency_plan_in_one_group(const accel_topology *t, const accel_pipeline *p, uint64_t nodes,
+                                        double bottleneck_ns, const char *group)
+{
+    accel_plan *lat = place_ok(t, p, NULL);
+    accel_plan_summary s = summary_of(lat);
+    assert_int_equal(s.objective, ACCEL_PLACE_OBJECTIVE_LATENCY);
+    assert_true(stage_in(lat, 0, nodes) && stage_in(lat, 1, nodes));
+    assert_near(s.bottleneck_ns, bottleneck_ns);
+    assert_string_equal(s.bottleneck_group, group);
+    accel_plan_destroy(lat);
+    return s.cost_ns;
+}
+
+/* The throughput plan: one stage on a device of `a`, the other on one of
+ * `b`, the bottleneck (bottleneck_ns) the slower of them, found optimal,
+ * the rate the two inputs over it. Returns its summary (its strings the
+ * plan's), and the plan in *out. */
+static accel_plan_summary throughput_plan_splits(const accel_topology *t, const accel_pipeline *p, uint64_t a,
+                                                 uint64_t b, double bottleneck_ns, accel_plan **out)
+{
+    accel_plan *plan = place_ok(t, p, &throughput);
+    accel_plan_summary s = summary_of(plan);
+    assert_int_equal(s.objective, ACCEL_PLACE_OBJECTIVE_THROUGHPUT);
+    assert_true(s.optimal);
+    assert_true((stage_in(plan, 0, a) && stage_in(plan, 1, b)) ||
+                (stage_in(plan, 0, b) && stage_in(plan, 1, a)));
+    assert_near(s.bottleneck_ns, bottleneck_ns);
+    assert_near(s.lower_bound_ns, s.bottleneck_ns);
+    /* Both inputs, 2 * 10^6 bytes, each pass. */
+    assert_near(s.bytes_per_second, 2e6 * 1e9 / s.bottleneck_ns);
+    *out = plan;
+    return s;
+}
+
 static void test_placement_throughput_cpu_devices_share_the_host(void **state)
 {
     (void)state;
     int32_t host;
     accel_topology *t = host_topology(&host);
-    int32_t cpu = add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
-    int32_t pocl = add_device(t, host, "pocl0", ACCEL_DEVICE_KIND_CPU, "opencl", NULL, 1000000000);
-    int32_t lvp = add_device(t, host, "lvp0", ACCEL_DEVICE_KIND_CPU, "vulkan", NULL, 1000000000);
-    int32_t gpu = add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3b:00.0", 600000000);
+    uint32_t cpu = add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
+    uint32_t pocl = add_device(t, host, "pocl0", ACCEL_DEVICE_KIND_CPU, "opencl", NULL, 1000000000);
+    uint32_t lvp = add_device(t, host, "lvp0", ACCEL_DEVICE_KIND_CPU, "vulkan", NULL, 1000000000);
+    uint32_t gpu = add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3b:00.0", 600000000);
     accel_pipeline *p = pipeline(TWO_CRC);
 
     /* Counted once: both on the host's cores add up, whichever devices. */
-    assert_near(bottleneck_of(t, p, (uint32_t)cpu, (uint32_t)pocl), 2 * stage_ns(1e9));
-    assert_near(bottleneck_of(t, p, (uint32_t)pocl, (uint32_t)lvp), 2 * stage_ns(1e9));
-    assert_near(bottleneck_of(t, p, (uint32_t)cpu, (uint32_t)cpu), 2 * stage_ns(1e9));
-    assert_near(bottleneck_of(t, p, (uint32_t)lvp, (uint32_t)gpu), stage_ns(6e8));
+    assert_near(bottleneck_of(t, p, cpu, pocl), 2 * stage_ns(1e9));
+    assert_near(bottleneck_of(t, p, pocl, lvp), 2 * stage_ns(1e9));
+    assert_near(bottleneck_of(t, p, cpu, cpu), 2 * stage_ns(1e9));
+    assert_near(bottleneck_of(t, p, lvp, gpu), stage_ns(6e8));
 
-    accel_plan *lat = place_ok(t, p, NULL);
-    accel_plan_summary s = {.struct_size = sizeof(s)};
-    assert_int_equal(accel_plan_get_summary(lat, &s), ACCEL_SUCCESS);
-    assert_int_equal(s.objective, ACCEL_PLACE_OBJECTIVE_LATENCY);
-    assert_true(device_of(lat, 0) != (uint32_t)gpu && device_of(lat, 1) != (uint32_t)gpu);
-    /* The latency plan's bottleneck is filled too: the host, both stages. */
-    assert_near(s.bottleneck_ns, 2 * stage_ns(1e9));
-    assert_string_equal(s.bottleneck_group, "host");
-    double latency = s.cost_ns;
-    accel_plan_destroy(lat);
-
-    accel_plan *plan = place_ok(t, p, &throughput);
-    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
-    assert_int_equal(s.objective, ACCEL_PLACE_OBJECTIVE_THROUGHPUT);
-    assert_true(s.optimal);
-    assert_true((device_of(plan, 0) == (uint32_t)gpu) != (device_of(plan, 1) == (uint32_t)gpu));
-    assert_near(s.bottleneck_ns, stage_ns(6e8));
-    assert_near(s.lower_bound_ns, s.bottleneck_ns);
+    uint64_t cpus = node_bit(cpu) | node_bit(pocl) | node_bit(lvp);
+    double latency = latency_plan_in_one_group(t, p, cpus, 2 * stage_ns(1e9), "host");
+    accel_plan *plan;
+    accel_plan_summary s = throughput_plan_splits(t, p, node_bit(gpu), cpus, stage_ns(6e8), &plan);
     assert_string_equal(s.bottleneck_group, "gpu0");
-    assert_int_equal(s.bottleneck_stage, device_of(plan, 0) == (uint32_t)gpu ? 0 : 1);
-    /* Both inputs, 2 * 10^6 bytes, each pass. */
-    assert_near(s.bytes_per_second, 2e6 * 1e9 / s.bottleneck_ns);
+    assert_int_equal(s.bottleneck_stage, device_of(plan, 0) == gpu ? 0 : 1);
     assert_true(s.cost_ns > latency);
+    accel_plan_destroy(plan);
+    accel_pipeline_destroy(p);
+    accel_topology_destroy(t);
+}
+
+/* Four devices, a first pair (0, 1) and a second (2, 3), and what the
+ * objective makes of TWO_CRC on them: the bottleneck with both stages on
+ * the first pair, both on the second, and one on each (devices 0 and 2);
+ * the latency plan keeps both stages on the first pair, named
+ * latency_group; the throughput plan puts one stage on each pair, its
+ * bottleneck the one-on-each figure, in a group named by one of `groups`. */
+typedef struct two_pairs {
+    struct {
+        const char *name;
+        accel_device_kind kind;
+        const char *driver, *bus;
+        uint64_t bps;
+    } dev[4];
+    double first_ns, second_ns, apart_ns;
+    const char *latency_group;
+    const char *groups[2]; /* the second may be NULL */
+} two_pairs;
+
+static void check_two_pairs(void **state)
+{
+    const two_pairs *c = *state;
+    int32_t host;
+    accel_topology *t = host_topology(&host);
+    uint32_t d[4];
+    for (int i = 0; i < 4; i++)
+        d[i] = add_device(t, host, c->dev[i].name, c->dev[i].kind, c->dev[i].driver, c->dev[i].bus,
+                          c->dev[i].bps);
+    accel_pipeline *p = pipeline(TWO_CRC);
+
+    assert_near(bottleneck_of(t, p, d[0], d[1]), c->first_ns);
+    assert_near(bottleneck_of(t, p, d[2], d[3]), c->second_ns);
+    assert_near(bottleneck_of(t, p, d[0], d[2]), c->apart_ns);
+    /* The same under the throughput options. */
+    double cost, bottleneck;
+    assert_int_equal(accel__place_evaluate2(t, p, &throughput, &d[2], &cost, &bottleneck), ACCEL_SUCCESS);
+    assert_near(bottleneck, c->second_ns);
+
+    uint64_t first = node_bit(d[0]) | node_bit(d[1]), second = node_bit(d[2]) | node_bit(d[3]);
+    latency_plan_in_one_group(t, p, first, c->first_ns, c->latency_group);
+    accel_plan *plan;
+    accel_plan_summary s = throughput_plan_splits(t, p, first, second, c->apart_ns, &plan);
+    if (strcmp(s.bottleneck_group, c->groups[0]) != 0 &&
+        (!c->groups[1] || strcmp(s.bottleneck_group, c->groups[1]) != 0))
+        fail_msg("bottleneck group \"%s\", expected \"%s\"%s%s", s.bottleneck_group, c->groups[0],
+                 c->groups[1] ? " or " : "", c->groups[1] ? c->groups[1] : "");
     accel_plan_destroy(plan);
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
@@ -222,101 +325,45 @@ static void test_placement_throughput_cpu_devices_share_the_host(void **state)
 
 /* Two drivers' devices at one PCI address are one GPU: two stages there add
  * up, and a slower GPU elsewhere takes one. One driver's devices at one
- * address (a simulated device's replicas) stay apart. */
-static void test_placement_throughput_same_bus_address(void **state)
-{
-    (void)state;
-    int32_t host;
-    accel_topology *t = host_topology(&host);
-    int32_t cl = add_device(t, host, "gpu-cl", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3b:00.0", 1000000000);
-    int32_t vk = add_device(t, host, "gpu-vk", ACCEL_DEVICE_KIND_GPU, "vulkan", "0000:3b:00.0", 1000000000);
-    int32_t slow = add_device(t, host, "slow", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:5e:00.0", 600000000);
-    int32_t twin = add_device(t, host, "twin", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:5e:00.0", 600000000);
-    accel_pipeline *p = pipeline(TWO_CRC);
-
-    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)vk), 2 * stage_ns(1e9));
-    assert_near(bottleneck_of(t, p, (uint32_t)slow, (uint32_t)twin), stage_ns(6e8));
-    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)slow), stage_ns(6e8));
-
-    accel_plan *lat = place_ok(t, p, NULL);
-    accel_plan_summary s = {.struct_size = sizeof(s)};
-    assert_int_equal(accel_plan_get_summary(lat, &s), ACCEL_SUCCESS);
-    assert_near(s.bottleneck_ns, 2 * stage_ns(1e9));
-    assert_string_equal(s.bottleneck_group, "0000:3b:00.0");
-    accel_plan_destroy(lat);
-
-    accel_plan *plan = place_ok(t, p, &throughput);
-    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
-    uint32_t d0 = device_of(plan, 0), d1 = device_of(plan, 1);
-    bool on_fast = d0 == (uint32_t)cl || d0 == (uint32_t)vk || d1 == (uint32_t)cl || d1 == (uint32_t)vk;
-    bool on_slow =
-        d0 == (uint32_t)slow || d0 == (uint32_t)twin || d1 == (uint32_t)slow || d1 == (uint32_t)twin;
-    assert_true(on_fast && on_slow);
-    assert_near(s.bottleneck_ns, stage_ns(6e8));
-    /* The bottleneck is a group of its own, named by its device. */
-    assert_true(strcmp(s.bottleneck_group, "slow") == 0 || strcmp(s.bottleneck_group, "twin") == 0);
-    accel_plan_destroy(plan);
-
-    /* Without the fast GPU, the replicas take one stage each. */
-    uint32_t devices[2] = {(uint32_t)slow, (uint32_t)twin};
-    double cost, bottleneck;
-    assert_int_equal(accel__place_evaluate2(t, p, &throughput, devices, &cost, &bottleneck), ACCEL_SUCCESS);
-    assert_near(bottleneck, stage_ns(6e8));
-    accel_pipeline_destroy(p);
-    accel_topology_destroy(t);
-}
+ * address (a simulated device's replicas) stay apart: without the fast GPU,
+ * the replicas take one stage each. The bottleneck is a group of its own,
+ * named by its device. */
+static const two_pairs same_bus_address = {
+    .dev = {{"gpu-cl", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3b:00.0", 1000000000},
+            {"gpu-vk", ACCEL_DEVICE_KIND_GPU, "vulkan", "0000:3b:00.0", 1000000000},
+            {"slow", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:5e:00.0", 600000000},
+            {"twin", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:5e:00.0", 600000000}},
+    .first_ns = 2 * STAGE_NS(1e9),
+    .second_ns = STAGE_NS(6e8),
+    .apart_ns = STAGE_NS(6e8),
+    .latency_group = "0000:3b:00.0",
+    .groups = {"slow", "twin"},
+};
 
 /* One physical device however its drivers write its address ("3B:00.0" is
  * 0000:3b:00.0), and, without addresses, by a shared uuid (add_device
  * takes the uuid from the name): its two interfaces never run two stages
- * at once; the throughput plan puts one stage on it and one elsewhere. */
-static void test_placement_throughput_one_physical_device(void **state)
-{
-    (void)state;
-    int32_t host;
-    accel_topology *t = host_topology(&host);
-    int32_t cl = add_device(t, host, "gpu-cl", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3B:00.0", 1000000000);
-    int32_t vk = add_device(t, host, "gpu-vk", ACCEL_DEVICE_KIND_GPU, "vulkan", "3b:00.0", 1000000000);
-    int32_t ua = add_device(t, host, "asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "uacce", "", 800000000);
-    int32_t ub = add_device(t, host, "asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "native", "", 800000000);
-    accel_pipeline *p = pipeline(TWO_CRC);
-
-    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)vk), 2 * stage_ns(1e9));
-    assert_near(bottleneck_of(t, p, (uint32_t)ua, (uint32_t)ub), 2 * stage_ns(8e8));
-    assert_near(bottleneck_of(t, p, (uint32_t)cl, (uint32_t)ua), stage_ns(8e8));
-
-    accel_plan *lat = place_ok(t, p, NULL);
-    accel_plan_summary s = {.struct_size = sizeof(s)};
-    assert_int_equal(accel_plan_get_summary(lat, &s), ACCEL_SUCCESS);
-    assert_near(s.bottleneck_ns, 2 * stage_ns(1e9));
-    assert_string_equal(s.bottleneck_group, "0000:3B:00.0");
-    accel_plan_destroy(lat);
-
-    accel_plan *plan = place_ok(t, p, &throughput);
-    assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
-    uint32_t d0 = device_of(plan, 0), d1 = device_of(plan, 1);
-    bool gpu0 = d0 == (uint32_t)cl || d0 == (uint32_t)vk, gpu1 = d1 == (uint32_t)cl || d1 == (uint32_t)vk;
-    bool asic0 = d0 == (uint32_t)ua || d0 == (uint32_t)ub, asic1 = d1 == (uint32_t)ua || d1 == (uint32_t)ub;
-    assert_true((gpu0 && asic1) || (asic0 && gpu1));
-    assert_near(s.bottleneck_ns, stage_ns(8e8));
-    /* A group joined by uuid is named by its first device. */
-    assert_string_equal(s.bottleneck_group, "asic-same-uuid");
-    accel_plan_destroy(plan);
-    accel_pipeline_destroy(p);
-    accel_topology_destroy(t);
-}
+ * at once; the throughput plan puts one stage on it and one elsewhere. A
+ * group joined by uuid is named by its first device. */
+static const two_pairs one_physical_device = {
+    .dev = {{"gpu-cl", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3B:00.0", 1000000000},
+            {"gpu-vk", ACCEL_DEVICE_KIND_GPU, "vulkan", "3b:00.0", 1000000000},
+            {"asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "uacce", "", 800000000},
+            {"asic-same-uuid", ACCEL_DEVICE_KIND_ASIC, "native", "", 800000000}},
+    .first_ns = 2 * STAGE_NS(1e9),
+    .second_ns = 2 * STAGE_NS(8e8),
+    .apart_ns = STAGE_NS(8e8),
+    .latency_group = "0000:3B:00.0",
+    .groups = {"asic-same-uuid", NULL},
+};
 
 /* The text and the JSON name the groups, the bottleneck and the rate under
  * throughput, and are as before under latency. */
 static void test_placement_throughput_describe(void **state)
 {
     (void)state;
-    int32_t host;
-    accel_topology *t = host_topology(&host);
-    add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
-    add_device(t, host, "pocl0", ACCEL_DEVICE_KIND_CPU, "opencl", NULL, 1000000000);
-    add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", NULL, 600000000);
-    accel_pipeline *p = pipeline(TWO_CRC);
+    accel_pipeline *p;
+    accel_topology *t = cpu_pocl_gpu(&p);
     for (int which = 0; which < 2; which++) {
         accel_plan *plan = place_ok(t, p, which ? &throughput : NULL);
         size_t need;
@@ -475,12 +522,8 @@ static void test_placement_throughput_time_limit(void **state)
 static void test_placement_throughput_allocation_failures(void **state)
 {
     (void)state;
-    int32_t host;
-    accel_topology *t = host_topology(&host);
-    add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
-    add_device(t, host, "pocl0", ACCEL_DEVICE_KIND_CPU, "opencl", NULL, 1000000000);
-    add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", NULL, 600000000);
-    accel_pipeline *p = pipeline(TWO_CRC);
+    accel_pipeline *p;
+    accel_topology *t = cpu_pocl_gpu(&p);
     long n;
     for (n = 1; n < 10000; n++) {
         accel_plan *plan = NULL;
@@ -508,8 +551,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_placement_throughput_cpu_devices_share_the_host, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_placement_throughput_same_bus_address, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_placement_throughput_one_physical_device, setup, teardown),
+        {"test_placement_throughput_same_bus_address", check_two_pairs, setup, teardown,
+         (void *)&same_bus_address},
+        {"test_placement_throughput_one_physical_device", check_two_pairs, setup, teardown,
+         (void *)&one_physical_device},
         cmocka_unit_test_setup_teardown(test_placement_throughput_describe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_throughput_time_limit, setup, teardown),
