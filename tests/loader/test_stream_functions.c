@@ -165,6 +165,15 @@ static void in_chunks(fixture *f, const uint32_t *idx, uint32_t count, uint32_t 
     } while (off < n);
 }
 
+/* Run one chunk's call of a stream form; a failure names the device and
+ * the chunk's offset. */
+static void run_chunk(device_ctx *c, const char *name, const accel_arg *args, uint32_t argc, uint64_t off)
+{
+    if (ad_run(c, name, args, argc) != ACCEL_SUCCESS)
+        fail_msg("%s on %s at %llu: %s", name, c->info.name, (unsigned long long)off,
+                 accel_last_error_message());
+}
+
 /* ---- crc32c.stream ------------------------------------------------------ */
 
 typedef struct crc_ctx {
@@ -177,9 +186,7 @@ static void crc_chunk(fixture *f, device_ctx *c, uint64_t off, uint64_t len, boo
     (void)last;
     crc_ctx *x = p;
     accel_arg a[] = {ts_mem_arg(x->in, off, len), ts_mem_arg(x->st, 0, 4)};
-    if (ad_run(c, "crc32c.stream", a, 2) != ACCEL_SUCCESS)
-        fail_msg("crc32c.stream on %s at %llu: %s", c->info.name, (unsigned long long)off,
-                 accel_last_error_message());
+    run_chunk(c, "crc32c.stream", a, 2, off);
 }
 
 static void test_stream_crc32c_across_devices(void **state)
@@ -223,9 +230,7 @@ static void sha_chunk(fixture *f, device_ctx *c, uint64_t off, uint64_t len, boo
     sha_ctx *x = p;
     accel_arg a[] = {ts_mem_arg(x->in, off, len), ts_mem_arg(x->st, 0, 112),
                      ts_mem_arg(x->res, 0, last ? 32 : 0), ts_u32_arg(last)};
-    if (ad_run(c, "sha256.stream", a, 4) != ACCEL_SUCCESS)
-        fail_msg("sha256.stream on %s at %llu: %s", c->info.name, (unsigned long long)off,
-                 accel_last_error_message());
+    run_chunk(c, "sha256.stream", a, 4, off);
 }
 
 static void test_stream_sha256_across_devices(void **state)
@@ -289,9 +294,7 @@ static void deflate_chunk(fixture *f, device_ctx *c, uint64_t off, uint64_t len,
     accel_arg a[] = {ts_mem_arg(x->in, off, len), ts_mem_arg(x->dst, 0, bound(len)),
                      ts_mem_arg(x->size, 0, 8),   ts_i32_arg(x->level),
                      ts_mem_arg(x->st, 0, 32800), ts_u32_arg(last)};
-    if (ad_run(c, "zlib.deflate.stream", a, 6) != ACCEL_SUCCESS)
-        fail_msg("zlib.deflate.stream on %s at %llu: %s", c->info.name, (unsigned long long)off,
-                 accel_last_error_message());
+    run_chunk(c, "zlib.deflate.stream", a, 6, off);
     uint64_t piece = le64(ts_map(x->size));
     assert_true(piece <= bound(len));
     memcpy(x->z + x->zlen, ts_map(x->dst), piece);
@@ -314,9 +317,7 @@ static void inflate_chunk(fixture *f, device_ctx *c, uint64_t off, uint64_t len,
         uint64_t room = x->n - x->written < x->room ? x->n - x->written : x->room;
         accel_arg a[] = {ts_mem_arg(x->z, off, len), ts_mem_arg(x->out, x->written, room),
                          ts_mem_arg(x->prog, 0, 24), ts_mem_arg(x->st, 0, 33984)};
-        if (ad_run(c, "zlib.inflate.stream", a, 4) != ACCEL_SUCCESS)
-            fail_msg("zlib.inflate.stream on %s at %llu: %s", c->info.name, (unsigned long long)off,
-                     accel_last_error_message());
+        run_chunk(c, "zlib.inflate.stream", a, 4, off);
         const unsigned char *pr = ts_map(x->prog);
         uint64_t used = le64(pr);
         x->written += le64(pr + 8);
