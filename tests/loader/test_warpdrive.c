@@ -541,7 +541,16 @@ static void test_warpdrive_partitions(void **state)
             assert_memory_not_equal(pi.uuid, pk.uuid, ACCEL_UUID_SIZE);
         }
     }
-    /* One queue per partition; a second is refused while the first is open. */
+    /* One queue per partition, and the driver says so; a second is refused
+     * while the first is open. */
+    uint32_t max_queues = 0;
+    assert_int_equal(
+        accel_device_query(parts[0], ACCEL_DEVICE_PARAM_MAX_QUEUES, &max_queues, sizeof(max_queues), NULL),
+        ACCEL_SUCCESS);
+    assert_int_equal(max_queues, 1);
+    assert_int_equal(
+        accel_device_query(whole, ACCEL_DEVICE_PARAM_MAX_QUEUES, &max_queues, sizeof(max_queues), NULL),
+        ACCEL_ERROR_UNSUPPORTED);
     accel_queue *q = NULL, *q2 = NULL;
     assert_int_equal(accel_queue_create(parts[1], 0, &q), ACCEL_SUCCESS);
     uint32_t avail = 9;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../icd_harness.h"
@@ -1835,6 +1836,83 @@ static void test_icd_cpu_many_waiters(void **state)
 }
 
 /* A full ring: more pending submissions than the queue holds at once. */
+static uint64_t query_u64(void *dev, accel_device_param param, accel_result want)
+{
+    uint64_t v = 0;
+    size_t size = 0;
+    assert_int_equal(D.t->device_query(dev, param, &v, sizeof(v), &size), want);
+    if (want == ACCEL_SUCCESS)
+        assert_int_equal(size, sizeof(v));
+    return v;
+}
+
+static uint32_t query_u32(void *dev, accel_device_param param)
+{
+    uint32_t v = 0;
+    size_t size = 0;
+    assert_int_equal(D.t->device_query(dev, param, &v, sizeof(v), &size), ACCEL_SUCCESS);
+    assert_int_equal(size, sizeof(v));
+    return v;
+}
+
+/* "Node N MemTotal: K kB" of /sys/devices/system/node/nodeN/meminfo, read
+ * here independently of the driver; 0 if there is none. */
+static uint64_t node_mem_total(int node)
+{
+    char path[96], line[256];
+    snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
+    FILE *f = fopen(path, "r");
+    uint64_t bytes = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        char *p = strstr(line, "MemTotal:");
+        if (p) {
+            bytes = strtoull(p + strlen("MemTotal:"), NULL, 10) * 1024;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    return bytes;
+}
+
+/* The limits the driver enforces and the memory it reports: the host's for
+ * the whole CPU, the node's for a partition of one NUMA node. */
+static void test_icd_cpu_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(query_u32(DEV, ACCEL_DEVICE_PARAM_MAX_QUEUES), ACCEL_INSTANCES_UNLIMITED);
+    assert_int_equal(query_u32(DEV, ACCEL_DEVICE_PARAM_QUEUE_DEPTH), 1024);
+    assert_int_equal(query_u32(DEV, ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS), ACCEL_MAX_ARGS);
+    assert_int_equal(query_u64(DEV, ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT, ACCEL_SUCCESS), 1);
+    query_u64(DEV, ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE, ACCEL_ERROR_UNSUPPORTED);
+    query_u64(DEV, ACCEL_DEVICE_PARAM_MAX_ALLOCATION, ACCEL_ERROR_UNSUPPORTED);
+    uint64_t host = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+    assert_int_equal(query_u64(DEV, ACCEL_DEVICE_PARAM_MEMORY_SIZE, ACCEL_SUCCESS), host);
+    /* The size contract: too small a value is refused untouched. */
+    uint32_t small = 0x5c5c5c5c;
+    assert_int_equal(D.t->device_query(DEV, ACCEL_DEVICE_PARAM_MEMORY_SIZE, &small, sizeof(small), NULL),
+                     ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(small, 0x5c5c5c5c);
+
+    setenv("ACCEL_CPU_PARTITIONS", "numa", 1);
+    int opened = ih_open(&D2, DRIVER_PATH);
+    unsetenv("ACCEL_CPU_PARTITIONS");
+    assert_int_equal(opened, 0);
+    for (uint32_t i = 1; i < D2.device_count; i++) {
+        int node = D2.info[i].numa_node;
+        assert_true(node >= 0);
+        uint64_t want = node_mem_total(node);
+        uint64_t got = 0;
+        assert_int_equal(
+            D2.t->device_query(D2.devices[i], ACCEL_DEVICE_PARAM_MEMORY_SIZE, &got, sizeof(got), NULL),
+            ACCEL_SUCCESS);
+        assert_true(want > 0);
+        assert_int_equal(got, want);
+        printf("partition %s: %llu bytes of memory\n", D2.info[i].partition, (unsigned long long)got);
+    }
+    ih_close(&D2);
+}
+
 static void test_icd_cpu_deep_queue(void **state)
 {
     (void)state;
@@ -1901,6 +1979,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_icd_cpu_table),
+        cmocka_unit_test(test_icd_cpu_limits),
         cmocka_unit_test(test_icd_cpu_memory_attach),
         cmocka_unit_test(test_icd_cpu_memory_device),
         cmocka_unit_test(test_icd_cpu_staged),

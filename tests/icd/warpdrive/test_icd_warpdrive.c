@@ -393,6 +393,18 @@ static void test_discovery(void **state)
     assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_AVAILABLE_INSTANCES), 4);
     assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_FLAGS), ACCEL_DEVICE_FLAG_SVA | ACCEL_DEVICE_FLAG_EMULATED);
     assert_int_equal(query_u32(&d, sdev, ACCEL_DEVICE_PARAM_KIND), ACCEL_DEVICE_KIND_ASIC);
+    /* What sysfs does not say (the total of queues, a ring's depth, memory)
+     * and what an engine without programs has not: unknown, not guessed. */
+    static const accel_device_param unknown[] = {
+        ACCEL_DEVICE_PARAM_MAX_QUEUES,           ACCEL_DEVICE_PARAM_QUEUE_DEPTH,
+        ACCEL_DEVICE_PARAM_MEMORY_SIZE,          ACCEL_DEVICE_PARAM_MAX_ALLOCATION,
+        ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE,     ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS,
+        ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT,
+    };
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        uint64_t v = 0;
+        assert_int_equal(d.t->device_query(sdev, unknown[i], &v, sizeof(v), NULL), ACCEL_ERROR_UNSUPPORTED);
+    }
 
     /* Stable uuids across driver instances. */
     accel_icd_device_info keep = *si;
