@@ -295,11 +295,40 @@ static int read_u64(accel_run *run, whole *w, uint32_t b, uint64_t *value)
     return 0;
 }
 
+/* The most a whole-buffer run reads of one input of unknown size:
+ * ACCEL_RUN_PIPE_MAX (bytes) when set, else half the machine's physical
+ * memory (docs/limits.md). 0 after an error (reported). */
+static uint64_t pipe_max(accel_run *run)
+{
+    const char *v = accel__getenv("ACCEL_RUN_PIPE_MAX");
+    if (v && *v) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || *end || v[0] < '0' || v[0] > '9' || n == 0) {
+            accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
+                            "ACCEL_RUN_PIPE_MAX=%s is not a number of bytes (1 or more)", v);
+            return 0;
+        }
+        return (uint64_t)n;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    return phys ? phys / 2 : UINT64_MAX;
+}
+
 /* Inputs of unknown size (a pipe, a callback) are read whole into the host
- * first: their buffers' sizes, and those derived from them, follow. */
+ * first: their buffers' sizes, and those derived from them, follow. At most
+ * pipe_max() bytes: a pipe that never ends must not take the machine's
+ * memory (a streamed run reads it chunk by chunk instead). */
 static int slurp(accel_run *run, uint32_t b, unsigned char **data, uint64_t *size)
 {
+    uint64_t max = pipe_max(run);
+    if (!max)
+        return -1;
     uint64_t cap = 1u << 16, len = 0;
+    if (cap > max)
+        cap = max + 1; /* one byte more than allowed tells a longer input */
     unsigned char *p = accel__malloc(cap);
     for (;;) {
         if (!p) {
@@ -313,9 +342,18 @@ static int slurp(accel_run *run, uint32_t b, unsigned char **data, uint64_t *siz
             return -1;
         }
         len += (uint64_t)n;
+        if (len > max) {
+            accel__free(p);
+            accel__run_fail(run, ACCEL_ERROR_OUT_OF_HOST_MEMORY, -1, -1,
+                            "input buffer %s: more than %llu bytes from a pipe, which a run in whole buffers "
+                            "reads into memory first (ACCEL_RUN_PIPE_MAX, default half the machine's memory); "
+                            "stream the run, or give a file",
+                            accel__run_buffer_name(run, b), (unsigned long long)max);
+            return -1;
+        }
         if (len < cap)
             break;
-        cap *= 2;
+        cap = cap > max / 2 ? max + 1 : cap * 2;
         unsigned char *g = accel__realloc(p, cap);
         if (!g)
             accel__free(p);

@@ -491,6 +491,49 @@ static void run_piped(const char *tag, const char *mode)
     free(outdir);
 }
 
+/* A whole-buffer run reads a pipe into memory before it starts: at most
+ * ACCEL_RUN_PIPE_MAX bytes, then it fails naming the buffer and the
+ * variable, with no output left; a streamed run reads the pipe chunk by
+ * chunk and is not bounded; a value that is not a number is an error. */
+static void test_pipe_limit(void **state)
+{
+    (void)state;
+    char *outdir = ts_printf("%s/out-pipe-max", dir);
+    ts_mkdirs(outdir);
+    static const struct {
+        const char *limit, *mode;
+        int rc;
+        const char *says;
+    } cases[] = {
+        {"1000", "--whole-buffer", 1, "input buffer in: more than 1000 bytes from a pipe"},
+        {"1000", "--chunk-size 64K", 0, "streamed "},
+        {"12x", "--whole-buffer", 1, "ACCEL_RUN_PIPE_MAX=12x is not a number of bytes"},
+        {"0", "--whole-buffer", 1, "ACCEL_RUN_PIPE_MAX=0 is not a number of bytes"},
+        {"1000000000", "--whole-buffer", 0, "whole buffers"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *cmd = ts_printf("cat '%s/input.zz' | ACCEL_RUN_PIPE_MAX=%s '%s' -f inflate=cpu:0 -f crc=cpu:0 "
+                              "-f deflate=cpu:0 %s -o '%s' -i - '%s'",
+                              dir, cases[i].limit, ACCEL_RUN_PATH, cases[i].mode, outdir, pipeline);
+        const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        char *out = NULL, *err = NULL;
+        int rc = ts_run(argv, NULL, &out, &err);
+        if (rc != cases[i].rc || !strstr(err, cases[i].says))
+            fail_msg("%s: exit %d (want %d), stderr without \"%s\": %s", cmd, rc, cases[i].rc, cases[i].says, err);
+        char *zz = ts_printf("%s/output.zz", outdir);
+        struct stat st;
+        if (cases[i].rc != 0)
+            assert_int_not_equal(stat(zz, &st), 0); /* nothing left of a failed run */
+        else
+            assert_int_equal(unlink(zz), 0);
+        free(zz);
+        free(out);
+        free(err);
+        free(cmd);
+    }
+    free(outdir);
+}
+
 static void test_stdin_stdout(void **state)
 {
     (void)state;
@@ -789,7 +832,8 @@ int main(void)
         cmocka_unit_test(test_forced_mixed),      cmocka_unit_test(test_plan_only_json),
         cmocka_unit_test(test_infeasible),        cmocka_unit_test(test_what_if),
         cmocka_unit_test(test_usage_errors),      cmocka_unit_test(test_input_errors),
-        cmocka_unit_test(test_stdin_stdout),      cmocka_unit_test(test_streamed_across_drivers),
+        cmocka_unit_test(test_stdin_stdout),      cmocka_unit_test(test_pipe_limit),
+             cmocka_unit_test(test_streamed_across_drivers),
         cmocka_unit_test(test_interrupt),         cmocka_unit_test(test_calibrate),
         cmocka_unit_test(test_calibrate_corpus),
     };
