@@ -1114,13 +1114,33 @@ static int32_t resolve_bus(void *ctx, const char *bus_address)
     return accel__topology_cpuset_node_for(b->t, anchor->cpuset);
 }
 
-/* The devices hwloc reports under a name (a simulated device's
- * "stands_for"). */
-static accel_result resolve_device(void *ctx, const char *name, uint32_t *count,
-                                   char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max)
+/* What a simulated devices file may name of the host: bus addresses, and
+ * the devices hwloc reports by name ("stands_for"), from a table of their
+ * names made on the first name asked for. */
+typedef struct host_lookup {
+    build *b;
+    accel__hwloc_names *names;
+} host_lookup;
+
+static int32_t lookup_bus(void *ctx, const char *bus_address)
 {
-    build *b = ctx;
-    return accel__topology_hwloc_device_named(b->hw, name, count, bus, max);
+    return resolve_bus(((host_lookup *)ctx)->b, bus_address);
+}
+
+static accel_result lookup_device(void *ctx, const char *name, uint32_t *count, char (*bus)[ACCEL__TOPO_BUS_LEN],
+                                  uint32_t max)
+{
+    host_lookup *l = ctx;
+    *count = 0;
+    if (!l->b->hw)
+        return ACCEL_SUCCESS;
+    if (!l->names) {
+        accel_result r = accel__topology_hwloc_names_new(l->b->hw, &l->names);
+        if (r)
+            return r;
+    }
+    accel__topology_hwloc_names_find(l->names, name, count, bus, max);
+    return ACCEL_SUCCESS;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1501,9 +1521,11 @@ static accel_result apply_file(build *b, const char *what, const char *path, boo
     accel_result r = read_json_file(what, path, &data, &size);
     if (r)
         return r;
-    accel__topo_host_lookup host = {.bus = resolve_bus, .device = resolve_device, .ctx = b};
+    host_lookup names = {.b = b};
+    accel__topo_host_lookup host = {.bus = lookup_bus, .device = lookup_device, .ctx = &names};
     r = simulated ? accel__topology_add_simulated2(b->t, data, size, path, &host)
                   : accel__topology_apply_user(b->t, data, size, path);
+    accel__topology_hwloc_names_free(names.names);
     accel__free(data);
     return r;
 }

@@ -35,7 +35,6 @@ typedef struct osdev_group {
     const char *model;
     int32_t node; /* its device node */
     uint32_t vfs; /* its virtual functions so far */
-    bool matched; /* by accel__topology_hwloc_device_named */
 } osdev_group;
 
 typedef struct osdev_vf {
@@ -506,40 +505,146 @@ accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology
     return r;
 }
 
-accel_result accel__topology_hwloc_device_named(hwloc_topology_t hw, const char *name, uint32_t *count,
-                                                char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max)
+/* ------------------------------------------------------------------------ */
+/* Devices by name (a simulated device's "stands_for")                       */
+
+typedef struct named_entry {
+    const char *name;
+    uint32_t group;
+} named_entry;
+
+/* The names of the devices hwloc reports, made once for all the names a
+ * file asks for: a hostile file of thousands of names on a machine of
+ * thousands of devices stays O((names + devices) log devices). */
+struct accel__hwloc_names {
+    osdev_scan s;         /* its keys' userdata cleared once made */
+    named_entry *osdevs;  /* every OS device of a device, by name */
+    named_entry *devices; /* every device by the name its node would have, for its virtual functions */
+    uint32_t osdev_count;
+};
+
+static int by_name(const void *a, const void *b)
 {
-    *count = 0;
-    if (!hw || !name)
-        return ACCEL_SUCCESS;
-    osdev_scan s;
-    accel_result r = scan(hw, &s);
-    if (r)
+    const named_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->group > y->group) - (x->group < y->group);
+}
+
+static int by_group_index(const void *a, const void *b)
+{
+    const osdev_vf *x = a, *y = b;
+    if (x->group != y->group)
+        return (x->group > y->group) - (x->group < y->group);
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+void accel__topology_hwloc_names_free(accel__hwloc_names *n)
+{
+    if (!n)
+        return;
+    accel__free(n->s.groups);
+    accel__free(n->s.vfs);
+    accel__free(n->osdevs);
+    accel__free(n->devices);
+    accel__free(n);
+}
+
+accel_result accel__topology_hwloc_names_new(hwloc_topology_t hw, accel__hwloc_names **out)
+{
+    *out = NULL;
+    accel__hwloc_names *n = accel__calloc(1, sizeof(*n));
+    if (!n)
+        return accel__topology_oom("device names");
+    accel_result r = scan(hw, &n->s);
+    if (r) {
+        accel__free(n);
         return r;
-    /* The OS devices of that name; the OS devices of one PCI device are one
-     * device. */
+    }
+    uint32_t osdevs = 0;
     hwloc_obj_t o = NULL;
+    while ((o = hwloc_get_next_osdev(hw, o)))
+        osdevs += is_device_osdev(o) && o->name;
+    n->osdevs = accel__malloc(((size_t)osdevs + 1) * sizeof(*n->osdevs));
+    n->devices = accel__malloc(((size_t)n->s.count + 1) * sizeof(*n->devices));
+    if (!n->osdevs || !n->devices) {
+        scan_release(&n->s);
+        accel__topology_hwloc_names_free(n);
+        return accel__topology_oom("device names");
+    }
     while ((o = hwloc_get_next_osdev(hw, o))) {
         hwloc_obj_t key = o->parent && o->parent->type == HWLOC_OBJ_PCI_DEVICE ? o->parent : o;
-        if (!is_device_osdev(o) || !o->name || strcmp(o->name, name) != 0 || !key->userdata)
-            continue;
-        osdev_group *g = &s.groups[(intptr_t)key->userdata - 1];
-        if (g->matched)
-            continue;
-        g->matched = true;
-        if (*count < max)
-            bus_of(g->key, bus[*count]);
-        ++*count;
+        if (is_device_osdev(o) && o->name && key->userdata && n->osdev_count < osdevs)
+            n->osdevs[n->osdev_count++] = (named_entry){o->name, (uint32_t)((intptr_t)key->userdata - 1)};
     }
-    char vname[96];
-    for (uint32_t i = 0; i < s.vf_count; i++) {
-        vf_name(&s, &s.vfs[i], vname, sizeof(vname));
-        if (strcmp(vname, name) != 0)
-            continue;
-        if (*count < max)
-            bus_of(s.vfs[i].pci, bus[*count]);
-        ++*count;
+    for (uint32_t i = 0; i < n->s.count; i++) {
+        n->devices[i] = (named_entry){group_name(&n->s.groups[i]), i};
+        n->s.groups[i].key->userdata = NULL;
     }
-    scan_release(&s);
+    qsort(n->osdevs, n->osdev_count, sizeof(*n->osdevs), by_name);
+    qsort(n->devices, n->s.count, sizeof(*n->devices), by_name);
+    qsort(n->s.vfs, n->s.vf_count, sizeof(*n->s.vfs), by_group_index);
+    *out = n;
     return ACCEL_SUCCESS;
+}
+
+/* strcmp(s, the string name[0..len)). */
+static int cmp_prefix(const char *s, const char *name, size_t len)
+{
+    int c = strncmp(s, name, len);
+    return c ? c : s[len] != '\0';
+}
+
+/* The first entry of a sorted array whose name is not below name[0..len). */
+static uint32_t first_named(const named_entry *e, uint32_t count, const char *name, size_t len)
+{
+    uint32_t lo = 0, hi = count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (cmp_prefix(e[mid].name, name, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void accel__topology_hwloc_names_find(accel__hwloc_names *n, const char *name, uint32_t *count,
+                                      char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max)
+{
+    *count = 0;
+    size_t len = strlen(name);
+    /* OS devices of that name; the OS devices of one PCI device are one
+     * device. Entries of one name are sorted by group: a group's repeats are
+     * next to each other. */
+    uint32_t i = first_named(n->osdevs, n->osdev_count, name, len);
+    for (uint32_t prev = UINT32_MAX; i < n->osdev_count && !cmp_prefix(n->osdevs[i].name, name, len); i++) {
+        if (n->osdevs[i].group == prev)
+            continue;
+        prev = n->osdevs[i].group;
+        if (*count < max)
+            bus_of(n->s.groups[prev].key, bus[*count]);
+        ++*count;
+    }
+    /* A virtual function: <device>:vf<k>, k in decimal without leading zeros. */
+    const char *vf = NULL;
+    for (const char *p = strstr(name, ":vf"); p; p = strstr(p + 1, ":vf"))
+        vf = p;
+    if (!vf || !vf[3] || (vf[3] == '0' && vf[4]))
+        return;
+    uint64_t k = 0;
+    for (const char *p = vf + 3; *p; p++) {
+        if (*p < '0' || *p > '9' || (k = k * 10 + (uint64_t)(*p - '0')) >= UINT32_MAX)
+            return;
+    }
+    size_t plen = (size_t)(vf - name);
+    for (i = first_named(n->devices, n->s.count, name, plen);
+         i < n->s.count && !cmp_prefix(n->devices[i].name, name, plen); i++) {
+        osdev_vf want = {.group = n->devices[i].group, .index = (uint32_t)k};
+        const osdev_vf *v = bsearch(&want, n->s.vfs, n->s.vf_count, sizeof(*n->s.vfs), by_group_index);
+        if (!v)
+            continue;
+        if (*count < max)
+            bus_of(v->pci, bus[*count]);
+        ++*count;
+    }
 }

@@ -99,11 +99,16 @@ int32_t accel__topology_cpuset_node_for(const accel_topology *t, hwloc_const_bit
  * the matrices' links. */
 accel_result accel__topology_add_hwloc_devices(accel_topology *t, hwloc_topology_t hw);
 
-/* The devices of hw that accel__topology_add_hwloc_devices would add under
- * this name (any of a device's OS devices, or a virtual function's name):
- * how many in *count, the bus addresses of the first `max` in `bus` (""
- * for one without). ACCEL_ERROR_OUT_OF_HOST_MEMORY or success. */
-accel_result accel__topology_hwloc_device_named(hwloc_topology_t hw, const char *name, uint32_t *count,
-                                                char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max);
+/* The names of the devices accel__topology_add_hwloc_devices would add (any
+ * of a device's OS devices, or a virtual function's name), made once per
+ * file that asks (topology_hwloc_osdev.c). _new fails only when out of
+ * memory; hw must outlive the table and must not be changed meanwhile. _find
+ * puts how many devices have the name in *count and the bus addresses of the
+ * first `max` in `bus` ("" for one without). */
+typedef struct accel__hwloc_names accel__hwloc_names;
+accel_result accel__topology_hwloc_names_new(hwloc_topology_t hw, accel__hwloc_names **out);
+void accel__topology_hwloc_names_find(accel__hwloc_names *names, const char *name, uint32_t *count,
+                                      char (*bus)[ACCEL__TOPO_BUS_LEN], uint32_t max);
+void accel__topology_hwloc_names_free(accel__hwloc_names *names);
 
 #endif /* ACCEL_LOADER_TOPOLOGY_INTERNAL_H */

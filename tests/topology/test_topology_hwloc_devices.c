@@ -560,6 +560,22 @@ static void test_hwloc_stands_for_errors(void **state)
     simulated_fails(NVLINK_MACHINE,
                     "{\"devices\": [{\"driver\": \"g\", \"kind\": \"gpu\", \"stands_for\": \"\"}]}",
                     ": $.devices[0].stands_for: is empty");
+    /* eth6 has five virtual functions, numbered without leading zeros. */
+    static const char *const no_vf[] = {"eth6:vf5",  "eth6:vf03", "eth6:vf",
+                                        "eth6:vf-1", "eth0:vf0",  "eth6:vf4x"};
+    for (size_t i = 0; i < sizeof(no_vf) / sizeof(no_vf[0]); i++) {
+        char json[256], want[64];
+        snprintf(json, sizeof(json),
+                 "{\"devices\": [{\"driver\": \"n\", \"kind\": \"network\", \"stands_for\": \"%s\"}]}",
+                 no_vf[i]);
+        snprintf(want, sizeof(want), "has no device named \"%s\"", no_vf[i]);
+        simulated_fails(VF_MACHINE, json, want);
+    }
+    accel_topology *vft = simulated_ok(
+        VF_MACHINE,
+        "{\"devices\": [{\"driver\": \"n\", \"kind\": \"network\", \"stands_for\": \"eth6:vf4\"}]}");
+    assert_string_equal(node_at(vft, node_named(vft, "n:0")).bus_address, "0000:88:00.5");
+    accel_topology_destroy(vft);
     /* Two adapters named eth4 (eth5 renamed), so two eth4:vf0 too. */
     char xml[4096];
     mutated_machine(VF_MACHINE, "name=\"eth5\"", "name=\"eth4\"", xml, sizeof(xml));
