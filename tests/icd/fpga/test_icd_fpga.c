@@ -752,6 +752,30 @@ static void test_fpga_one_queue_per_slot(void **state)
     ih_close(&d);
 }
 
+static uint64_t query_u64(ih_driver *d, uint32_t dev, accel_device_param param, accel_result want)
+{
+    uint64_t v = 0;
+    assert_int_equal(d->t->device_query(d->devices[dev], param, &v, sizeof(v), NULL), want);
+    return v;
+}
+
+/* A device's memory is its card's banks (the card file), its largest
+ * allocation the largest bank: the driver's answer against its nodes. */
+static void check_bank_memory(ih_driver *d, uint32_t dev)
+{
+    nodes n = get_nodes(d, dev);
+    uint64_t total = 0, largest = 0;
+    for (uint32_t i = 0; i < n.count; i++) {
+        if (n.n[i].kind != ACCEL_MEMORY_KIND_FPGA_BANK)
+            continue;
+        total += n.n[i].capacity;
+        largest = n.n[i].capacity > largest ? n.n[i].capacity : largest;
+    }
+    assert_true(total > 0);
+    assert_int_equal(query_u64(d, dev, ACCEL_DEVICE_PARAM_MEMORY_SIZE, ACCEL_SUCCESS), total);
+    assert_int_equal(query_u64(d, dev, ACCEL_DEVICE_PARAM_MAX_ALLOCATION, ACCEL_SUCCESS), largest);
+}
+
 static void test_fpga_query(void **state)
 {
     (void)state;
@@ -779,6 +803,21 @@ static void test_fpga_query(void **state)
                      ACCEL_ERROR_UNSUPPORTED);
     assert_int_equal(d.t->device_query(d.devices[CARD], (accel_device_param)999, &ns, sizeof(ns), NULL),
                      ACCEL_ERROR_UNSUPPORTED);
+    /* Limits: a slot holds one queue and loads image descriptions of at most
+     * 1 MiB with kernels of up to ACCEL_MAX_ARGS arguments at any offset;
+     * the whole card runs no queue and loads nothing. */
+    assert_int_equal(query_u32(&d, SLOT0, ACCEL_DEVICE_PARAM_MAX_QUEUES), 1);
+    assert_int_equal(query_u32(&d, CARD, ACCEL_DEVICE_PARAM_MAX_QUEUES), 0);
+    assert_int_equal(query_u64(&d, SLOT1, ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE, ACCEL_SUCCESS), 1u << 20);
+    assert_int_equal(query_u32(&d, SLOT1, ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS), ACCEL_MAX_ARGS);
+    assert_int_equal(query_u64(&d, SLOT1, ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT, ACCEL_SUCCESS), 1);
+    query_u64(&d, CARD, ACCEL_DEVICE_PARAM_MAX_PROGRAM_SIZE, ACCEL_ERROR_UNSUPPORTED);
+    query_u64(&d, CARD, ACCEL_DEVICE_PARAM_MAX_FUNCTION_ARGS, ACCEL_ERROR_UNSUPPORTED);
+    query_u64(&d, CARD, ACCEL_DEVICE_PARAM_ARG_OFFSET_ALIGNMENT, ACCEL_ERROR_UNSUPPORTED);
+    query_u64(&d, SLOT0, ACCEL_DEVICE_PARAM_QUEUE_DEPTH, ACCEL_ERROR_UNSUPPORTED);
+    for (uint32_t dev = 0; dev < 3; dev++)
+        check_bank_memory(&d, dev);
+    assert_int_equal(query_u64(&d, CARD, ACCEL_DEVICE_PARAM_MEMORY_SIZE, ACCEL_SUCCESS), 512 * MIB);
     ih_close(&d);
 }
 
@@ -926,6 +965,8 @@ static void test_fpga_card_file(void **state)
     assert_string_equal(d.info[3].partition, "slot 2");
     assert_memory_not_equal(d.info[1].uuid, d.info[5].uuid, ACCEL_UUID_SIZE);
     nodes big = get_nodes(&d, 2), small = get_nodes(&d, 5);
+    for (uint32_t dev = 0; dev < d.device_count; dev++)
+        check_bank_memory(&d, dev);
     assert_int_equal(big.count, 3);
     assert_string_equal(big.n[1].name, "DDR1");
     assert_int_equal(big.n[1].capacity, 2 * MIB);
