@@ -386,10 +386,9 @@ static void test_exec_device_lost_mid_queue(void **state)
     char *dir = ts_mkdtemp("lost");
     char *ma = ts_write_fake_manifest(dir, "a.json", "exec_a");
     char *mb = ts_write_fake_manifest(dir, "b.json", "exec_b");
-    ts_env_save();
-    ts_setenv("FAKE_EXEC_LOSE_AFTER", "3");
+    ts_env_push("FAKE_EXEC_LOSE_AFTER", "3");
     accel_instance *lossy = ts_create_one(ma);
-    ts_env_restore();
+    ts_env_pop();
     accel_instance *healthy = ts_create_one(mb);
     accel_device *da = ts_device_of(lossy, "fake_exec_a"), *db = ts_device_of(healthy, "fake_exec_b");
     accel_queue *qa, *qb;

@@ -182,10 +182,6 @@ typedef struct hostile {
     accel_instance *inst;
     ts_log log; /* inst's, when made by create_guarded */
     char *log_text;
-    /* Variables set by hostile_setenv, put back as they were by the case's end. */
-    size_t env_count;
-    const char *env_names[4];
-    char *env_values[4];
 } hostile;
 
 struct surface {
@@ -205,15 +201,6 @@ struct surface {
     const char *named;
     const char *huge_reason;
 };
-
-static void hostile_setenv(hostile *h, const char *name, const char *value)
-{
-    assert_true(h->env_count < sizeof(h->env_names) / sizeof(h->env_names[0]));
-    const char *old = getenv(name);
-    h->env_names[h->env_count] = name;
-    h->env_values[h->env_count++] = old ? strdup(old) : NULL;
-    ts_setenv(name, value);
-}
 
 /* The instance from these manifests, its log captured, made under the guard. */
 static void create_guarded(hostile *h, const char *const *paths)
@@ -286,10 +273,7 @@ static void run_case(void **state)
     accel_instance_destroy(h.inst);
     ts_log_free(&h.log);
     free(h.log_text);
-    while (h.env_count--) {
-        ts_setenv(h.env_names[h.env_count], h.env_values[h.env_count]);
-        free(h.env_values[h.env_count]);
-    }
+    ts_env_pop(); /* what the case set with ts_env_push */
     free(h.path);
     ts_rmtree(h.dir);
     free(h.dir);
@@ -558,7 +542,7 @@ static void check_program_source(hostile *h)
  * topology is built: ignored with a warning naming it, never waited on. */
 static void check_calibration_cache(hostile *h)
 {
-    hostile_setenv(h, "XDG_CACHE_HOME", h->dir);
+    ts_env_push("XDG_CACHE_HOME", h->dir);
     assert_int_equal(
         ts_create_logged(&h->inst, &h->log, ACCEL_LOG_ALL, (const char *const[]){CPU_MANIFEST, NULL}),
         ACCEL_SUCCESS);
@@ -627,7 +611,7 @@ static accel_device *fpga_slot(accel_instance *inst)
  * without a card file. */
 static accel_result load_fpga_image_at(hostile *h, const char *image)
 {
-    hostile_setenv(h, "ACCEL_FPGA_EMULATOR_CONFIG", NULL);
+    ts_env_push("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
     assert_int_equal(ts_create_with_paths(&h->inst, 0, (const char *const[]){FPGA_MANIFEST, NULL}),
                      ACCEL_SUCCESS);
     accel_program *prog = NULL;
@@ -659,7 +643,7 @@ static accel_result load_fpga_image_library(hostile *h)
 
 static void check_fpga_card_file(hostile *h)
 {
-    hostile_setenv(h, "ACCEL_FPGA_EMULATOR_CONFIG", h->path);
+    ts_env_push("ACCEL_FPGA_EMULATOR_CONFIG", h->path);
     create_guarded(h, (const char *const[]){FPGA_MANIFEST, NULL});
     accel_manifest_info info = {.struct_size = sizeof(info)};
     assert_true(ts_manifest_info(h->inst, FPGA_MANIFEST, &info));
@@ -689,8 +673,8 @@ static void check_uacce_attribute(hostile *h)
     free(dev);
     char *sys = ts_printf("%s/sys", h->dir), *devroot = ts_printf("%s/dev", h->dir);
     ts_mkdirs(devroot);
-    hostile_setenv(h, "ACCEL_UACCE_SYSFS_ROOT", sys);
-    hostile_setenv(h, "ACCEL_UACCE_DEV_ROOT", devroot);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sys);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", devroot);
     free(sys);
     free(devroot);
     create_guarded(h, (const char *const[]){BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL});

@@ -90,15 +90,14 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
 
     /* Failing after. */
     const char *cpu_paths[] = {BUILD_MANIFEST_DIR "/accel_cpu.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_CPU_HANG_AFTER", "1");
-    ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", "200");
+    ts_env_push("ACCEL_CPU_HANG_AFTER", "1");
+    ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", "200");
     accel_instance *cpu_inst = NULL;
     assert_int_equal(ts_create_with_paths(&cpu_inst, 0, cpu_paths), ACCEL_SUCCESS);
     accel_device *cpu = ts_device_of(cpu_inst, "cpu");
     accel_queue *qc;
     assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop(); /* the 200 ms timeout is this queue's alone */
     accel_function *noop = ts_builtin(cpu, "accel.noop");
     accel_fence *hung;
     assert_int_equal(ts_submit(qc, noop, NULL, 0, NULL, 0, &hung), ACCEL_SUCCESS);
@@ -256,13 +255,12 @@ static char *uacce_names(const char *root)
 {
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL};
     char *sys = ts_printf("%s/sys", root), *dev = ts_printf("%s/dev", root);
-    ts_env_save();
-    ts_setenv("ACCEL_UACCE_SYSFS_ROOT", sys);
-    ts_setenv("ACCEL_UACCE_DEV_ROOT", dev);
-    ts_setenv("ACCEL_WARPDRIVE_PARTITIONS", NULL);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sys);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", dev);
+    ts_env_push("ACCEL_WARPDRIVE_PARTITIONS", NULL);
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop();
     uint32_t count = 0;
     accel_device **devs = ts_devices(inst, &count);
     size_t size = 1;
