@@ -344,13 +344,13 @@ static bool node_memory(int32_t node, uint64_t *bytes)
 }
 
 /* The memory the device's queues run next to: its NUMA node's for a
- * partition of one node (ACCEL_CPU_PARTITIONS=numa), else the host's. Live,
- * like the kernel's figures (memory hot-plug). */
+ * partition of one node (ACCEL_CPU_PARTITIONS=numa; unknown when the node
+ * does not say), else the host's. Live, like the kernel's figures (memory
+ * hot-plug). */
 static bool device_memory(const cpu_device *dev, uint64_t *bytes)
 {
-    if ((dev->info.flags & ACCEL_DEVICE_FLAG_PARTITION) && dev->info.numa_node >= 0 &&
-        node_memory(dev->info.numa_node, bytes))
-        return true;
+    if ((dev->info.flags & ACCEL_DEVICE_FLAG_PARTITION) && dev->info.numa_node >= 0)
+        return node_memory(dev->info.numa_node, bytes);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0 || (uint64_t)pages > UINT64_MAX / (uint64_t)page)
         return false;
