@@ -273,6 +273,38 @@ static void test_placement_throughput_cpu_devices_share_the_host(void **state)
     accel_topology_destroy(t);
 }
 
+/* A device whose driver says an emulator on the host does its work
+ * (ACCEL_DEVICE_FLAG_EMULATED: the in-tree FPGA cards, a uacce emulator)
+ * takes the host's cores whatever its kind: it is in the host's group, so
+ * the throughput plan prefers a GPU of its own to it. Without the flag the
+ * same device is a group of its own and the plan splits onto it. */
+static void test_placement_throughput_emulated_device_shares_the_host(void **state)
+{
+    (void)state;
+    for (int emulated = 0; emulated < 2; emulated++) {
+        int32_t host;
+        accel_topology *t = host_topology(&host);
+        uint32_t cpu = add_device(t, host, "cpu0", ACCEL_DEVICE_KIND_CPU, "cpu", NULL, 1000000000);
+        uint32_t fpga = add_device(t, host, "fpga0", ACCEL_DEVICE_KIND_FPGA, "fpga", NULL, 1000000000);
+        uint32_t gpu =
+            add_device(t, host, "gpu0", ACCEL_DEVICE_KIND_GPU, "opencl", "0000:3b:00.0", 600000000);
+        if (emulated)
+            t->nodes[fpga].device_flags |= ACCEL_DEVICE_FLAG_EMULATED;
+        accel_pipeline *p = pipeline(TWO_CRC);
+        assert_near(bottleneck_of(t, p, cpu, fpga), (emulated ? 2 : 1) * stage_ns(1e9));
+        accel_plan *plan;
+        accel_plan_summary s =
+            emulated ? throughput_plan_splits(t, p, node_bit(gpu), node_bit(cpu) | node_bit(fpga),
+                                              stage_ns(6e8), &plan)
+                     : throughput_plan_splits(t, p, node_bit(cpu), node_bit(fpga), stage_ns(1e9), &plan);
+        if (emulated)
+            assert_string_equal(s.bottleneck_group, "gpu0");
+        accel_plan_destroy(plan);
+        accel_pipeline_destroy(p);
+        accel_topology_destroy(t);
+    }
+}
+
 /* Four devices, a first pair (0, 1) and a second (2, 3), and what the
  * objective makes of TWO_CRC on them: the bottleneck with both stages on
  * the first pair, both on the second, and one on each (devices 0 and 2);
@@ -550,6 +582,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_placement_throughput_cpu_devices_share_the_host, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_placement_throughput_emulated_device_shares_the_host, setup,
                                         teardown),
         {"test_placement_throughput_same_bus_address", check_two_pairs, setup, teardown,
          (void *)&same_bus_address},
