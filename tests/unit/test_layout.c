@@ -543,8 +543,8 @@ static void test_layout_enum_values_frozen(void **state)
     assert_int_equal(ACCEL_DEVICE_FLAG_SVA, 1);
     assert_int_equal(ACCEL_DEVICE_FLAG_PARTITION, 2);
     assert_int_equal(ACCEL_DEVICE_FLAG_ISOLATED, 4);
-    assert_int_equal(ACCEL_ICD_FLAG_NO_UNLOAD, 1);
     assert_int_equal(ACCEL_DEVICE_FLAG_EMULATED, 8);
+    assert_int_equal(ACCEL_ICD_FLAG_NO_UNLOAD, 1);
     assert_int_equal(ACCEL_INSTANCE_FLAG_NO_ENV_SELECTION, 1);
     assert_int_equal(ACCEL_UUID_SIZE, 16);
     assert_int_equal(ACCEL_INSTANCES_UNLIMITED, 0xffffffffu);
