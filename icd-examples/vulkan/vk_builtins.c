@@ -244,7 +244,12 @@ static const builtin_spec specs[VK_BUILTIN_COUNT] = {
                             .texel = true,
                             .scratch = true,
                             .schedule = deflate_schedule},
-    [VK_BUILTIN_INFLATE] = {"zlib.inflate", 3, {M, M, M}, 1, {{inflate_spv, sizeof(inflate_spv), false, VK_CHUNK_INFLATE}}},
+    [VK_BUILTIN_INFLATE] = {"zlib.inflate",
+                            3,
+                            {M, M, M},
+                            1,
+                            {{inflate_spv, sizeof(inflate_spv), false, VK_CHUNK_INFLATE}},
+                            .texel = true},
     /* The stream forms: the state is an argument like any other. */
     [VK_BUILTIN_CRC32C_STREAM] = {"crc32c.stream",
                                   2,

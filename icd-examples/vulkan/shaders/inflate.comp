@@ -5,10 +5,15 @@
 //
 // Written for llvmpipe, which runs this one invocation as one lane of an
 // 8-wide vector: every branch is executed (the untaken side under a mask),
-// and every storage-buffer access is a loop over the 8 lanes, whether its
-// lane is active or not. What a symbol costs is therefore about the number
-// of memory accesses in the code of the decoding loop, taken or not, so
-// the hot loop has few: the input bits come from two words held in
+// and every storage-buffer access is a loop over the 8 lanes that stalls
+// on the lane it loads. src, dst and out_size are therefore bound as
+// R32_UINT storage texel buffers (imageLoad and imageStore, which llvmpipe
+// gathers and scatters for the whole vector at once), and the decoding
+// tables are a local array (read with one gather; load() and save() move
+// them from and to the status binding, a storage buffer, when a block's
+// codes span dispatches). What a symbol costs is about the number of
+// memory accesses in the code of the decoding loop, taken or not, so the
+// hot loop has few: the input bits come from two words held in
 // registers (one load when the position moves past a word), a code is
 // looked up in a table whose entries carry the symbol's kind, base value
 // and extra-bit count (zlib's two-level scheme: root entries for codes of
@@ -37,9 +42,9 @@
 // early and silently: main() checks with loops_intact() and fails the call
 // (ST_LOOP_LIMIT) rather than report a wrong result as success.
 layout(local_size_x = 1) in;
-layout(std430, binding = 0) readonly buffer Src { uint w[]; } src;
-layout(std430, binding = 1) buffer Dst { uint w[]; } dst;
-layout(std430, binding = 2) buffer OutSize { uint w[]; } outsz;
+layout(binding = 0, r32ui) uniform readonly uimageBuffer src;
+layout(binding = 1, r32ui) uniform uimageBuffer dst;
+layout(binding = 2, r32ui) uniform uimageBuffer outsz;
 layout(std430, binding = 3) buffer State {
     uint code;
     uint stage; // STAGE_*; the driver clears the first words before each call
@@ -50,13 +55,13 @@ layout(std430, binding = 3) buffer State {
     uint pw_val;    // the bytes of word outpos / 4 below outpos
     uint head_val;  // the first output word, when the output starts inside it
     uint ad_a, ad_b;
+    uint used0, used1; // entries of the literal/length and distance tables in tab
     // Code lengths by length: [0, 16) literal/length, [16, 32) the other.
     uint cnt[32];
     uint lens[352]; // literal/length + distance lengths; from 320: code-length or fixed distance code
-    // Decoding tables (entries: see E_*): literal/length at [0, CAP0),
-    // distance or code-length at [CAP0, CAP0 + CAP1). zlib's ENOUGH.
+    // The decoding tables while a dispatch does not run (see T).
     uint tab[1444];
-    uint pad[206];
+    uint pad[204];
     uint groups[3]; // the dispatches' workgroup counts (VK_INFLATE_GROUPS_WORD): 0 once done
 } S;
 #include "common.glsl"
@@ -80,11 +85,21 @@ const uint ROOT0 = 9u, ROOT1 = 6u, CAP0 = 852u, CAP1 = 592u;
 
 const uint STAGE_START = 0u, STAGE_HEADER = 1u, STAGE_STORED = 2u, STAGE_CODES = 3u, STAGE_DONE = 4u;
 const uint YIELD = 100u;
-const uint WORK = 48000u; // loop iterations per dispatch, with room for one more block header or symbol
+const uint WORK = 48000u; // loop iterations per dispatch, with room for one more block header or symbol and save()'s copy
 const uint STEP_COST = 100u; // passes of step()'s loop and of the loops in the branches of its body
 const uint NONE = 0xffffffffu;
 
 uint work; // loop iterations so far in this dispatch
+
+// Decoding tables (entries: see E_*): literal/length at [0, CAP0),
+// distance or code-length at [CAP0, CAP0 + CAP1) (zlib's ENOUGH), used
+// up to used[0] and CAP0 + used[1]. They are looked up in this array,
+// which llvmpipe reads for all lanes at once, where it reads a storage
+// buffer one lane at a time; load() and save() move the used parts from
+// and to the State binding when a block's codes span dispatches.
+uint T[CAP0 + CAP1];
+uint used[2];
+bool built; // tables were built in this dispatch
 
 // The decoder's state, in registers while a dispatch runs; load() and
 // save() move it from and to the State binding.
@@ -96,7 +111,7 @@ uint cw, w0, w1, lastw, lastmask, endbits, outend, head_idx;
 // Input word i, zeros from byte size0 on.
 uint ld_src(uint i)
 {
-    uint v = src.w[min(i, lastw)];
+    uint v = TLD(src, min(i, lastw));
     return v & (i < lastw ? 0xffffffffu : (i == lastw ? lastmask : 0u));
 }
 
@@ -151,10 +166,28 @@ void load()
     ad_a = S.ad_a;
     ad_b = S.ad_b;
     seek(S.pos);
+    built = false;
+    used[0] = S.used0;
+    used[1] = S.used1;
+    if (stage == STAGE_CODES) {
+        work += used[0] + used[1] + 4u;
+        for (uint i = 0u; i < used[0]; i++)
+            T[i] = S.tab[i];
+        for (uint i = 0u; i < used[1]; i++)
+            T[CAP0 + i] = S.tab[CAP0 + i];
+    }
 }
 
 void save()
 {
+    if (stage == STAGE_CODES && built) {
+        for (uint i = 0u; i < used[0]; i++)
+            S.tab[i] = T[i];
+        for (uint i = 0u; i < used[1]; i++)
+            S.tab[CAP0 + i] = T[CAP0 + i];
+        S.used0 = used[0];
+        S.used1 = used[1];
+    }
     S.stage = stage;
     S.last = last;
     S.remaining = remaining;
@@ -175,7 +208,7 @@ void emit(uint v, uint n)
     bool full = k + n * 8u >= 32u;
     uint idx = outpos >> 2;
     if (full && idx != head_idx)
-        dst.w[idx] = w;
+        TST(dst, idx, w);
     head_val = full && idx == head_idx ? w : head_val;
     pw_val = full ? (v >> 1u) >> (31u - k) : w;
     outpos += n;
@@ -192,7 +225,7 @@ void emit(uint v, uint n)
 // Output word i as written so far.
 uint out_word(uint i)
 {
-    uint m = dst.w[i];
+    uint m = TLD(dst, i);
     m = i == head_idx ? head_val : m;
     return i == (outpos >> 2) ? pw_val : m;
 }
@@ -209,12 +242,12 @@ void flush_out()
 {
     uint lo = (pc.off1 & 3u) * 8u;
     if (head_idx != NONE && (outpos >> 2) > head_idx)
-        PUT_MASKED(dst, head_idx, head_val, 0xffffffffu << lo);
+        TPUT_MASKED(dst, head_idx, head_val, 0xffffffffu << lo);
     uint k = (outpos & 3u) * 8u;
     if (k != 0u) {
         uint idx = outpos >> 2;
         uint m = ((1u << k) - 1u) & (0xffffffffu << (idx == head_idx ? lo : 0u));
-        PUT_MASKED(dst, idx, pw_val, m);
+        TPUT_MASKED(dst, idx, pw_val, m);
     }
 }
 
@@ -269,7 +302,7 @@ int build(uint mode, uint first, uint n)
     uint rsize = 1u << root;
     if (left > 0)
         for (uint i = 0u; i < rsize; i++)
-            S.tab[tb + i] = 0u;
+            T[tb + i] = 0u;
     uint code = 0u, idx = 0u, next = rsize, low = NONE, sub = 0u, subbits = 0u;
     for (uint l = 1u; l <= maxl; l++) {
         uint c = cnt[l];
@@ -278,7 +311,7 @@ int build(uint mode, uint first, uint n)
             uint e = entry(mode, srt[idx], l);
             if (l <= root) {
                 for (uint f = rev; f < rsize; f += 1u << l)
-                    S.tab[tb + f] = e;
+                    T[tb + f] = e;
             } else {
                 if ((rev & (rsize - 1u)) != low) {
                     // A sub-table for the codes with these root bits: as
@@ -295,13 +328,13 @@ int build(uint mode, uint first, uint n)
                     }
                     if (next + (1u << curr) > cap)
                         return -1;
-                    S.tab[tb + low] = E_LINK | (next << 16) | curr;
+                    T[tb + low] = E_LINK | (next << 16) | curr;
                     sub = next;
                     subbits = curr;
                     next += 1u << curr;
                 }
                 for (uint f = rev >> root; f < (1u << subbits); f += 1u << (l - root))
-                    S.tab[tb + sub + f] = e;
+                    T[tb + sub + f] = e;
             }
             cnt[l]--;
             idx++;
@@ -309,6 +342,8 @@ int build(uint mode, uint first, uint n)
         }
         code <<= 1;
     }
+    used[min(mode, 1u)] = next;
+    built = true;
     return left;
 }
 
@@ -317,9 +352,9 @@ int build(uint mode, uint first, uint n)
 uint decode(uint tb, uint root, out uint val)
 {
     uint v = peek();
-    uint e = S.tab[tb + (v & ((1u << root) - 1u))];
+    uint e = T[tb + (v & ((1u << root) - 1u))];
     if ((e & E_LINK) != 0u)
-        e = S.tab[tb + (e >> 16) + ((v >> root) & ((1u << (e & 15u)) - 1u))];
+        e = T[tb + (e >> 16) + ((v >> root) & ((1u << (e & 15u)) - 1u))];
     uint l = e & 15u, x = (e >> 4) & 15u;
     val = (e >> 16) + ((v >> l) & ((1u << x) - 1u));
     consume(l + x);
@@ -397,8 +432,11 @@ uint stored_start()
 // Copy what this dispatch may of the stored block: 0 when it is done.
 uint stored_copy()
 {
-    uint n = min(remaining, 4u * (WORK + 1u - min(work, WORK)));
-    work += n / 4u + 2u;
+    // A pass of this loop is charged 2: llvmpipe counts more than one
+    // for it (a 64 MiB stream of stored blocks reached its limit with a
+    // charge of 1).
+    uint n = min(remaining, 2u * (WORK + 1u - min(work, WORK)));
+    work += n / 2u + 2u;
     remaining -= n;
     for (uint i = 0u; i < n; i += 4u) {
         uint k = min(n - i, 4u);
@@ -549,6 +587,18 @@ uint step()
     return ST_LOOP_LIMIT; // only if llvmpipe ended the loop
 }
 
+// Store a little-endian u32 at any byte offset of out_size.
+void tput_u32(uint o, uint v)
+{
+    uint s = (o & 3u) * 8u;
+    if (s == 0u) {
+        TST(outsz, o >> 2, v);
+    } else {
+        TPUT_MASKED(outsz, o >> 2, v << s, 0xffffffffu << s);
+        TPUT_MASKED(outsz, (o >> 2) + 1u, v >> (32u - s), 0xffffffffu >> (32u - s));
+    }
+}
+
 // False if llvmpipe's loop limit was reached (or nearly) in this dispatch,
 // so that some loop may have ended early: a loop meant to run twice then
 // runs once. Its trip count is not a compile-time constant, so that it is
@@ -593,6 +643,6 @@ void main()
         return;
     }
     uint n = outpos - pc.off1;
-    PUT_U32(outsz, pc.off2, n);
-    PUT_U32(outsz, pc.off2 + 4u, 0u);
+    tput_u32(pc.off2, n);
+    tput_u32(pc.off2 + 4u, 0u);
 }
