@@ -580,9 +580,13 @@ accel_result accel__topology_hwloc_names_new(hwloc_topology_t hw, accel__hwloc_n
         n->devices[i] = (named_entry){group_name(&n->s.groups[i]), i};
         n->s.groups[i].key->userdata = NULL;
     }
-    qsort(n->osdevs, n->osdev_count, sizeof(*n->osdevs), by_name);
-    qsort(n->devices, n->s.count, sizeof(*n->devices), by_name);
-    qsort(n->s.vfs, n->s.vf_count, sizeof(*n->s.vfs), by_group_index);
+    /* qsort's array may not be NULL, even with nothing to sort. */
+    if (n->osdev_count)
+        qsort(n->osdevs, n->osdev_count, sizeof(*n->osdevs), by_name);
+    if (n->s.count)
+        qsort(n->devices, n->s.count, sizeof(*n->devices), by_name);
+    if (n->s.vf_count)
+        qsort(n->s.vfs, n->s.vf_count, sizeof(*n->s.vfs), by_group_index);
     *out = n;
     return ACCEL_SUCCESS;
 }
