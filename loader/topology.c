@@ -773,7 +773,7 @@ static accel_memory_kind numa_kind(hwloc_obj_t o)
     return ACCEL_MEMORY_KIND_DRAM;
 }
 
-static uint64_t info_kib(hwloc_obj_t o, const char *name)
+uint64_t accel__hwloc_info_kib(hwloc_obj_t o, const char *name)
 {
     const char *v = hwloc_obj_get_info_by_name(o, name);
     if (!v)
@@ -920,12 +920,12 @@ static accel_result add_host_memory(build *b, hwloc_obj_t o, hwloc_bitmap_t *set
         const char *dax = hwloc_obj_get_info_by_name(o, "DAXType");
         if (o->subtype && strcmp(o->subtype, "CXLMem") == 0) {
             n.memory_kind = ACCEL_MEMORY_KIND_CXL;
-            n.capacity = info_kib(o, "CXLRAMSize") + info_kib(o, "CXLPMEMSize");
+            n.capacity = accel__hwloc_info_kib(o, "CXLRAMSize") + accel__hwloc_info_kib(o, "CXLPMEMSize");
         } else {
             n.memory_kind = hwloc_obj_get_info_by_name(o, "CXLDevice") ? ACCEL_MEMORY_KIND_CXL
                             : dax && strcmp(dax, "NVM") == 0           ? ACCEL_MEMORY_KIND_NVM
                                                                        : ACCEL_MEMORY_KIND_UNKNOWN;
-            n.capacity = info_kib(o, "Size");
+            n.capacity = accel__hwloc_info_kib(o, "Size");
         }
         anchor = hwloc_get_non_io_ancestor_obj(b->hw, o);
     }

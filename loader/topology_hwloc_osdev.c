@@ -77,16 +77,6 @@ static int name_rank(hwloc_obj_t o)
                                                          : 7;
 }
 
-static uint64_t kib_info(hwloc_obj_t o, const char *name)
-{
-    const char *v = hwloc_obj_get_info_by_name(o, name);
-    if (!v)
-        return 0;
-    char *end;
-    unsigned long long kib = strtoull(v, &end, 10);
-    return end != v && kib < UINT64_MAX / 1024 ? (uint64_t)kib * 1024 : 0;
-}
-
 static uint64_t bytes_info(hwloc_obj_t o, const char *name)
 {
     const char *v = hwloc_obj_get_info_by_name(o, name);
@@ -100,11 +90,11 @@ static uint64_t bytes_info(hwloc_obj_t o, const char *name)
 /* The device memory an OS device reports, in bytes. */
 static uint64_t osdev_memory(hwloc_obj_t o)
 {
-    uint64_t m = kib_info(o, "CUDAGlobalMemorySize");
+    uint64_t m = accel__hwloc_info_kib(o, "CUDAGlobalMemorySize");
     if (!m)
-        m = kib_info(o, "OpenCLGlobalMemorySize");
+        m = accel__hwloc_info_kib(o, "OpenCLGlobalMemorySize");
     if (!m)
-        m = kib_info(o, "LevelZeroHBMSize") + kib_info(o, "LevelZeroDDRSize");
+        m = accel__hwloc_info_kib(o, "LevelZeroHBMSize") + accel__hwloc_info_kib(o, "LevelZeroDDRSize");
     if (!m)
         m = bytes_info(o, "RSMIVRAMSize");
     return m;

@@ -18,6 +18,10 @@
 
 #define JSON_FILE_MAX (16u << 20) /* user, simulated devices and calibration files */
 
+/* The bytes of an hwloc info attribute given in KiB (a NUMA node's or CXL
+ * device's size, a GPU's memory), 0 when it is missing or not a number. */
+uint64_t accel__hwloc_info_kib(hwloc_obj_t o, const char *name);
+
 /* The limits of a recorded hwloc XML topology (docs/limits.md): its size,
  * how deep its elements nest, how many <object> elements it has, the
  * objects of a distance matrix (nbobjs), and an object's os_index. */
