@@ -32,6 +32,7 @@
  *                             (tests compare both paths).
  */
 #include "cpu_internal.h"
+#include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 #include "accel_safe_file.h"
 
@@ -546,13 +547,5 @@ static const accel_icd_table cpu_table = {
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
-    if (!n || n->struct_size < sizeof(*n))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
-        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    cpu__services = n->services;
-    n->driver_version =
-        ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION : n->loader_version;
-    n->table = &cpu_table;
-    return ACCEL_SUCCESS;
+    return accel_icd_negotiate_answer(n, &cpu_table, &cpu__services);
 }

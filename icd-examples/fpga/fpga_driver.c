@@ -22,6 +22,7 @@
  */
 #include "fpga_internal.h"
 #include "fpga_json.h"
+#include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 
 #include <errno.h>
@@ -537,13 +538,5 @@ static const accel_icd_table fpga_table = {
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
-    if (!n || n->struct_size < sizeof(*n))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
-        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    fpga__services = n->services;
-    n->driver_version =
-        ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION : n->loader_version;
-    n->table = &fpga_table;
-    return ACCEL_SUCCESS;
+    return accel_icd_negotiate_answer(n, &fpga_table, &fpga__services);
 }

@@ -6,6 +6,7 @@
  * libOpenCL.so.1 is dlopen()ed at driver_init, so the driver loads (with
  * zero devices) on machines without OpenCL. */
 #include "opencl_driver.h"
+#include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 
 #include <ctype.h>
@@ -666,13 +667,5 @@ static const accel_icd_table ocl_table = {
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
-    if (!n || n->struct_size < sizeof(*n))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
-        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    ocl__services = n->services;
-    n->driver_version = ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION
-                                                                          : n->loader_version;
-    n->table = &ocl_table;
-    return ACCEL_SUCCESS;
+    return accel_icd_negotiate_answer(n, &ocl_table, &ocl__services);
 }

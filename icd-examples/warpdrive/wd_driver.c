@@ -39,6 +39,7 @@
  * driver does not implement (attach and alloc report UNSUPPORTED there).
  */
 #include "wd_internal.h"
+#include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 #include "accel_safe_file.h"
 
@@ -932,13 +933,5 @@ static const accel_icd_table wd_table = {
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
-    if (!n || n->struct_size < sizeof(*n))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
-        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    wd__services = n->services;
-    n->driver_version =
-        ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION : n->loader_version;
-    n->table = &wd_table;
-    return ACCEL_SUCCESS;
+    return accel_icd_negotiate_answer(n, &wd_table, &wd__services);
 }
