@@ -16,38 +16,13 @@ import copy
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import jsonschema
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
-
-
-def run(args, env):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ACCEL_") and not k.startswith("XDG_")}
-    full.update(env)
-    return subprocess.run(args, env=full, capture_output=True, text=True, timeout=120)
-
-
-def wait_for(path, proc):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return False
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from toolsupport import check, failures, run, start_emulator, uacce_roots, wait_for  # noqa: E402
 
 
 def mutations(info, topo):
@@ -101,9 +76,8 @@ def main():
     validator = jsonschema.Draft202012Validator(schema)
 
     root = tempfile.mkdtemp(prefix="accel-info-schema-")
-    sysfs, devroot = os.path.join(root, "sys"), os.path.join(root, "dev")
-    emu = subprocess.Popen([emulator, "--root", root, "--name", "wd_s-0", "--algorithms", "crc32c"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sysfs, devroot = uacce_roots(root)
+    emu = start_emulator(emulator, root, "wd_s-0", "--algorithms", "crc32c")
     try:
         if not check(wait_for(os.path.join(devroot, "wd_s-0"), emu), "the uacce emulator did not start"):
             return 1

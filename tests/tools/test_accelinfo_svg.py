@@ -14,25 +14,18 @@ Exit status: 0 pass, 1 a check failed (named on stderr).
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import toolsupport  # noqa: E402
+from toolsupport import check, failures  # noqa: E402
 
 
 def run(args, env):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ACCEL")}
-    full.update(env)
-    return subprocess.run(args, env=full, capture_output=True, text=True, timeout=120)
+    # ACCELINFO_DOT too: the caller's dot is not the one a case names.
+    return toolsupport.run(args, env, drop=("ACCEL",))
 
 
 def main():

@@ -22,22 +22,16 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
-import time
 
 import jsonschema
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import toolsupport  # noqa: E402
+from toolsupport import char_device_beside, check, failures, start_emulator, uacce_roots, wait_for  # noqa: E402
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
 
 
 def min_version(spec):
@@ -76,21 +70,7 @@ def merge(devices):
 
 
 def run(args, env):
-    # Nothing of the caller's accel-loader configuration leaks in.
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ACCEL_") and not k.startswith("XDG_")}
-    full.update(env)
-    return subprocess.run(args, env=full, capture_output=True, text=True, timeout=60)
-
-
-def wait_for(path, proc):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return False
+    return toolsupport.run(args, env, timeout=60)
 
 
 def device_names(accelinfo, env):
@@ -137,17 +117,15 @@ def main():
         check(not validator.is_valid(b), "the schema accepts " + json.dumps(b))
 
     root = tempfile.mkdtemp(prefix="accel-cdi-")
-    sysfs, devroot = os.path.join(root, "sys"), os.path.join(root, "dev")
+    sysfs, devroot = uacce_roots(root)
     emulators = []
     try:
         for name in ("wd_a-0", "wd_b-0"):
-            p = subprocess.Popen([emulator, "--root", root, "--name", name, "--sva", "--instances", "2",
-                                  "--algorithms", "crc32c"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            p = start_emulator(emulator, root, name, "--sva", "--instances", "2", "--algorithms", "crc32c")
             emulators.append(p)
             if not check(wait_for(os.path.join(devroot, name), p), "emulator %s did not start" % name):
                 return 1
-        shutil.copytree(os.path.join(sysfs, "class", "uacce", "wd_a-0"), os.path.join(sysfs, "class", "uacce", "wd_c-0"))
-        os.symlink("/dev/null", os.path.join(devroot, "wd_c-0"))
+        char_device_beside(root, "wd_a-0", "wd_c-0")
 
         cpu = os.path.join(manifest_dir, "accel_cpu.json")
         wd = os.path.join(manifest_dir, "accel_warpdrive.json")

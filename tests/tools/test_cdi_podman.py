@@ -29,34 +29,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from toolsupport import char_device_beside, check, failures, run, start_emulator, uacce_roots, wait_for  # noqa: E402
 
 SKIP = 77
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL: " + what, file=sys.stderr)
-    return cond
-
-
-def run(args, env=None, timeout=120):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("ACCEL_") and not k.startswith("XDG_")}
-    full.update(env or {})
-    return subprocess.run(args, env=full, capture_output=True, text=True, timeout=timeout)
-
-
-def wait_for(path, proc):
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return False
 
 
 def busybox_image(root):
@@ -96,15 +73,13 @@ def main():
     pod = [podman, "--root", os.path.join(root, "storage"), "--runroot", os.path.join(root, "run"),
            "--storage-driver", "vfs"]
     spec_path = "/var/run/cdi/accel-loader-test-%d.json" % os.getpid()
-    sysfs, devroot = os.path.join(root, "sys"), os.path.join(root, "dev")
+    sysfs, devroot = uacce_roots(root)
     emu = None
     try:
-        emu = subprocess.Popen([emulator, "--root", root, "--name", "wd_a-0", "--sva", "--instances", "2",
-                                "--algorithms", "crc32c"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        emu = start_emulator(emulator, root, "wd_a-0", "--sva", "--instances", "2", "--algorithms", "crc32c")
         if not check(wait_for(os.path.join(devroot, "wd_a-0"), emu), "the emulator did not start"):
             return 1
-        shutil.copytree(os.path.join(sysfs, "class", "uacce", "wd_a-0"), os.path.join(sysfs, "class", "uacce", "wd_c-0"))
-        os.symlink("/dev/null", os.path.join(devroot, "wd_c-0"))
+        char_device_beside(root, "wd_a-0", "wd_c-0")
         env = {"ACCEL_DRIVER_FILES": os.path.join(manifest_dir, "accel_cpu.json") + ":" +
                os.path.join(manifest_dir, "accel_warpdrive.json"),
                "ACCEL_UACCE_SYSFS_ROOT": sysfs, "ACCEL_UACCE_DEV_ROOT": devroot}
