@@ -59,10 +59,22 @@ accel_icd_result accel_query_device_info(const accel_icd_device_info *info, acce
     }
 }
 
+/* The first min(*out's struct_size, size) bytes of in into out, out's
+ * struct_size (its first member, accel_icd.h "Structs") kept. */
+static void copy_sized(const void *in, void *out, size_t size)
+{
+    uint32_t keep;
+    memcpy(&keep, out, sizeof(keep));
+    memcpy(out, in, keep < size ? keep : size);
+    memcpy(out, &keep, sizeof(keep));
+}
+
 void accel_query_copy_device_info(const accel_icd_device_info *info, accel_icd_device_info *out)
 {
-    uint32_t keep = out->struct_size;
-    size_t n = keep < sizeof(*out) ? keep : sizeof(*out);
-    memcpy(out, info, n);
-    out->struct_size = keep;
+    copy_sized(info, out, sizeof(*out));
+}
+
+void accel_query_copy_function_info(const accel_icd_function_info *info, accel_icd_function_info *out)
+{
+    copy_sized(info, out, sizeof(*out));
 }

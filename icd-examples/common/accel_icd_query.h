@@ -1,8 +1,9 @@
 /*
  * accel_icd_query.h — answering device_get_info and device_query the way
  * accel_icd.h asks, for every example driver: the value copy of the
- * clGetDeviceInfo-style contract, and the parameters that come straight
- * from a device's accel_icd_device_info.
+ * clGetDeviceInfo-style contract, the parameters that come straight
+ * from a device's accel_icd_device_info, and the struct_size-bounded
+ * copies of device_get_info and function_get.
  *
  * Nothing here allocates or locks, so device_query (hot, must not
  * allocate) may call any of it. Thread-safe.
@@ -45,5 +46,11 @@ accel_icd_result accel_query_device_info(const accel_icd_device_info *info, acce
  * "Structs").
  */
 void accel_query_copy_device_info(const accel_icd_device_info *info, accel_icd_device_info *out);
+
+/*
+ * function_get's copy, the same way: the first min(out->struct_size,
+ * sizeof(*out)) bytes of *info into *out, out->struct_size kept.
+ */
+void accel_query_copy_function_info(const accel_icd_function_info *info, accel_icd_function_info *out);
 
 #endif

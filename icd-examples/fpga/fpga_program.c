@@ -19,6 +19,7 @@
  * The whole card offers no function. */
 #include "fpga_file.h"
 #include "fpga_internal.h"
+#include "accel_icd_query.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,7 +220,7 @@ void fpga__program_release(void *program)
 
 static void fill_info(const fpga_device *dev, const fpga_function *fn, accel_icd_function_info *info)
 {
-    accel_icd_function_info out = {.struct_size = sizeof(out), .arg_count = fn->arg_count};
+    accel_icd_function_info out = {.arg_count = fn->arg_count};
     memcpy(out.arg_kinds, fn->arg_kinds, sizeof(out.arg_kinds));
     if (fn->program) {
         const fpga_image_kernel *k = &fn->program->image->kernels[fn->kernel];
@@ -231,10 +232,7 @@ static void fill_info(const fpga_device *dev, const fpga_function *fn, accel_icd
                 fpga__node_id(dev->card->index, k->args[i].wire == FPGA_WIRE_HOST ? FPGA_BANK_HOST : k->args[i].bank);
         }
     }
-    uint32_t keep = info->struct_size;
-    size_t n = keep < sizeof(out) ? keep : sizeof(out);
-    memcpy(info, &out, n);
-    info->struct_size = keep;
+    accel_query_copy_function_info(&out, info);
 }
 
 accel_icd_result fpga__function_get(void *device, void *program, const char *name, void **function,

@@ -7,6 +7,7 @@
  * function_get: its names would clash with builtins.cl's, and most
  * applications never ask for it. */
 #include "opencl_driver.h"
+#include "accel_icd_query.h"
 
 #include "builtins_cl.h"
 #include "inflate_stream_cl.h"
@@ -282,10 +283,9 @@ static void fill_info(const ocl_function *f, accel_icd_function_info *info)
 {
     if (!info)
         return;
-    accel_icd_function_info full = {.struct_size = info->struct_size, .arg_count = f->argc};
+    accel_icd_function_info full = {.arg_count = f->argc};
     memcpy(full.arg_kinds, f->kinds, sizeof(full.arg_kinds));
-    size_t n = info->struct_size < sizeof(full) ? info->struct_size : sizeof(full);
-    memcpy(info, &full, n);
+    accel_query_copy_function_info(&full, info);
 }
 
 accel_icd_result ocl__function_get(void *device, void *program, const char *name, void **function,

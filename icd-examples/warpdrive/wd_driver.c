@@ -889,13 +889,9 @@ static accel_icd_result wd_function_get(void *device, void *program, const char 
     if (!fn)
         return ACCEL_ERROR_NOT_FOUND;
     if (info) {
-        accel_icd_function_info out = {0};
-        out.arg_count = fn->arg_count;
+        accel_icd_function_info out = {.arg_count = fn->arg_count};
         memcpy(out.arg_kinds, fn->arg_kinds, sizeof(out.arg_kinds));
-        size_t n = info->struct_size < sizeof(out) ? info->struct_size : sizeof(out);
-        if (n > sizeof(out.struct_size))
-            memcpy((char *)info + sizeof(out.struct_size), (char *)&out + sizeof(out.struct_size),
-                   n - sizeof(out.struct_size));
+        accel_query_copy_function_info(&out, info);
     }
     *function = (void *)fn;
     return ACCEL_SUCCESS;
