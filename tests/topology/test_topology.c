@@ -23,6 +23,7 @@
 #include "loader.h"
 #include "support.h"
 #include "topology.h"
+#include "topology_support.h"
 
 #ifndef TOPOLOGY_DATA_DIR
 #error "TOPOLOGY_DATA_DIR must name tests/topology/data"
@@ -95,50 +96,12 @@ static accel_topology *must_create(const char *xml, const char *devices_json, co
     return t;
 }
 
-static accel_topology_node node_at(const accel_topology *t, uint32_t i)
-{
-    accel_topology_node n = {.struct_size = sizeof(n)};
-    assert_int_equal(accel_topology_get_node(t, i, &n), ACCEL_SUCCESS);
-    return n;
-}
-
-static uint32_t node_named(const accel_topology *t, const char *name)
-{
-    for (uint32_t i = 0; i < accel_topology_node_count(t); i++)
-        if (strcmp(node_at(t, i).name, name) == 0)
-            return i;
-    fail_msg("no node named %s", name);
-    return UINT32_MAX;
-}
-
 static bool has_node(const accel_topology *t, const char *name)
 {
     for (uint32_t i = 0; i < accel_topology_node_count(t); i++)
         if (strcmp(node_at(t, i).name, name) == 0)
             return true;
     return false;
-}
-
-static bool link_between(const accel_topology *t, uint32_t from, uint32_t to, accel_topology_link *out)
-{
-    for (uint32_t i = 0; i < accel_topology_link_count(t); i++) {
-        accel_topology_link l = {.struct_size = sizeof(l)};
-        assert_int_equal(accel_topology_get_link(t, i, &l), ACCEL_SUCCESS);
-        if (l.from == from && l.to == to) {
-            if (out)
-                *out = l;
-            return true;
-        }
-    }
-    return false;
-}
-
-static accel_topology_link must_link(const accel_topology *t, const char *from, const char *to)
-{
-    accel_topology_link l;
-    if (!link_between(t, node_named(t, from), node_named(t, to), &l))
-        fail_msg("no link %s -> %s", from, to);
-    return l;
 }
 
 static uint32_t count_kind(const accel_topology *t, accel_topology_node_kind kind, accel_memory_kind mkind)

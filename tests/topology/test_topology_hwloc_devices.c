@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "accel/accel.h"
+#include "topology_support.h"
 
 #ifndef TOPOLOGY_DATA_DIR
 #error "TOPOLOGY_DATA_DIR must name tests/topology/data"
@@ -40,36 +41,6 @@ static accel_topology *load(const char *file)
     if (r != ACCEL_SUCCESS)
         fail_msg("accel_topology_create(%s): %s: %s", file, accel_result_name(r), accel_last_error_message());
     return t;
-}
-
-static accel_topology_node node_at(const accel_topology *t, uint32_t i)
-{
-    accel_topology_node n = {.struct_size = sizeof(n)};
-    assert_int_equal(accel_topology_get_node(t, i, &n), ACCEL_SUCCESS);
-    return n;
-}
-
-static uint32_t node_named(const accel_topology *t, const char *name)
-{
-    for (uint32_t i = 0; i < accel_topology_node_count(t); i++)
-        if (strcmp(node_at(t, i).name, name) == 0)
-            return i;
-    fail_msg("no node %s", name);
-    return UINT32_MAX;
-}
-
-static accel_topology_link link_of(const accel_topology *t, const char *from, const char *to)
-{
-    uint32_t f = node_named(t, from), d = node_named(t, to);
-    for (uint32_t i = 0; i < accel_topology_link_count(t); i++) {
-        accel_topology_link l = {.struct_size = sizeof(l)};
-        assert_int_equal(accel_topology_get_link(t, i, &l), ACCEL_SUCCESS);
-        if (l.from == f && l.to == d)
-            return l;
-    }
-    fail_msg("no link %s -> %s", from, to);
-    accel_topology_link none = {0};
-    return none;
 }
 
 /* Devices of a kind (UINT32_MAX: any) from hwloc, and links between devices. */
@@ -160,7 +131,7 @@ static void test_hwloc_gpus(void **state)
     assert_int_equal(m0.capacity, 40ull << 30); /* CUDAGlobalMemorySize, KiB */
     assert_int_equal(m1.capacity, 16ull << 30);
     assert_int_equal(m0.parent, (int32_t)node_named(t, "cuda0"));
-    assert_int_equal(link_of(t, "cuda0", "cuda0:mem").kind, ACCEL_LINK_LOCAL);
+    assert_int_equal(must_link(t, "cuda0", "cuda0:mem").kind, ACCEL_LINK_LOCAL);
     /* The exports say where it comes from. */
     char buf[65536];
     size_t size = 0;
@@ -180,21 +151,21 @@ static void test_hwloc_nvlink(void **state)
 {
     (void)state;
     accel_topology *t = load(NVLINK_MACHINE);
-    accel_topology_link l = link_of(t, "cuda0", "cuda1");
+    accel_topology_link l = must_link(t, "cuda0", "cuda1");
     assert_int_equal(l.kind, ACCEL_LINK_NVLINK);
     assert_int_equal(l.bandwidth_mbps, 50000);
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_OS);
-    l = link_of(t, "cuda1", "cuda0");
+    l = must_link(t, "cuda1", "cuda0");
     assert_int_equal(l.bandwidth_mbps, 50000);
-    l = link_of(t, "cuda1", "node1");
+    l = must_link(t, "cuda1", "node1");
     assert_int_equal(l.kind, ACCEL_LINK_NVLINK);
     assert_int_equal(l.bandwidth_mbps, 25000);
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_OS);
-    l = link_of(t, "cuda1", "node0");
+    l = must_link(t, "cuda1", "node0");
     assert_int_equal(l.kind, ACCEL_LINK_PCIE);
     assert_int_equal(l.bandwidth_mbps, 10000); /* PCIe 15.75 GB/s, over the remote socket's 10000 */
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_ESTIMATE);
-    l = link_of(t, "cuda0", "node0");
+    l = must_link(t, "cuda0", "node0");
     assert_int_equal(l.kind, ACCEL_LINK_PCIE);
     assert_int_equal(l.access, ACCEL_ATTACH_PINNED);
     assert_int_equal(l.bandwidth_mbps, 20000);
@@ -209,12 +180,12 @@ static void test_hwloc_xgmi(void **state)
     accel_topology *t = load(XGMI_MACHINE);
     assert_int_equal(node_at(t, node_named(t, "rsmi0")).device_kind, ACCEL_DEVICE_KIND_GPU);
     assert_int_equal(node_at(t, node_named(t, "rsmi0:mem")).capacity, 64ull << 30);
-    accel_topology_link l = link_of(t, "rsmi0", "rsmi1");
+    accel_topology_link l = must_link(t, "rsmi0", "rsmi1");
     assert_int_equal(l.kind, ACCEL_LINK_FABRIC);
     assert_int_equal(l.bandwidth_mbps, 64000);
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_OS);
-    assert_int_equal(link_of(t, "rsmi1", "rsmi0").bandwidth_mbps, 64000);
-    assert_int_equal(link_of(t, "rsmi1", "node1").kind, ACCEL_LINK_PCIE);
+    assert_int_equal(must_link(t, "rsmi1", "rsmi0").bandwidth_mbps, 64000);
+    assert_int_equal(must_link(t, "rsmi1", "node1").kind, ACCEL_LINK_PCIE);
     accel_topology_destroy(t);
 }
 
@@ -225,7 +196,7 @@ static void test_hwloc_pci_link_speed(void **state)
     accel_topology *t = load("24em64t-2n6c2t-pci.xml");
     accel_topology_node n = node_at(t, node_named(t, "eth2"));
     assert_string_equal(n.bus_address, "0000:05:00.0");
-    accel_topology_link l = link_of(t, "eth2", "node0");
+    accel_topology_link l = must_link(t, "eth2", "node0");
     assert_int_equal(l.kind, ACCEL_LINK_PCIE);
     assert_int_equal(l.bandwidth_mbps, 2000); /* pci_link_speed 2.0 GB/s */
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_OS);
@@ -237,17 +208,17 @@ static void test_hwloc_numa_latency(void **state)
 {
     (void)state;
     accel_topology *t = load(NVLINK_MACHINE);
-    accel_topology_link l = link_of(t, "cpuset0", "node1");
+    accel_topology_link l = must_link(t, "cpuset0", "node1");
     assert_int_equal(l.latency_ns, 189); /* 90 * 21 / 10 */
     assert_int_equal(l.latency_source, ACCEL_SOURCE_OS);
     assert_int_equal(l.bandwidth_source, ACCEL_SOURCE_ESTIMATE);
-    l = link_of(t, "cpuset0", "node0");
+    l = must_link(t, "cpuset0", "node0");
     assert_int_equal(l.latency_ns, 90);
     assert_int_equal(l.latency_source, ACCEL_SOURCE_OS);
     accel_topology_destroy(t);
     /* Four nodes, 10 local and 26 remote. */
     t = load("96em64t-4n4d3ca2co-pci.xml");
-    l = link_of(t, "cpuset0", "node3");
+    l = must_link(t, "cpuset0", "node3");
     assert_int_equal(l.latency_ns, 90 * 26 / 10);
     assert_int_equal(l.latency_source, ACCEL_SOURCE_OS);
     accel_topology_destroy(t);
@@ -290,10 +261,10 @@ static void test_hwloc_what_if_plan(void **state)
     assert_int_equal(hwloc_devices(t, UINT32_MAX), 1); /* cuda0; cuda1 is the simulated GPU */
     uint32_t gpu = node_named(t, "sim_gpu:0");
     assert_int_equal(node_at(t, gpu).parent, (int32_t)node_named(t, "cpuset1"));
-    accel_topology_link l = link_of(t, "sim_gpu:0", "node1");
+    accel_topology_link l = must_link(t, "sim_gpu:0", "node1");
     assert_int_equal(l.kind, ACCEL_LINK_NVLINK);
     assert_int_equal(l.bandwidth_mbps, 25000);
-    assert_int_equal(link_of(t, "cuda0", "sim_gpu:0").bandwidth_mbps, 50000);
+    assert_int_equal(must_link(t, "cuda0", "sim_gpu:0").bandwidth_mbps, 50000);
 
     accel_pipeline *p = NULL;
     assert_int_equal(accel_pipeline_parse(pipe, strlen(pipe), "crc.json", &p), ACCEL_SUCCESS);
@@ -462,11 +433,11 @@ static void test_hwloc_sriov_virtual_functions(void **state)
                         strcmp(d.bus_address, "0000:0c:00.3") != 0);
     }
     /* Host memory as the adapter reaches it: pinned, over PCIe. */
-    accel_topology_link l = link_of(t, "eth6:vf4", "node1"), pl = link_of(t, "eth6", "node1");
+    accel_topology_link l = must_link(t, "eth6:vf4", "node1"), pl = must_link(t, "eth6", "node1");
     assert_int_equal(l.kind, ACCEL_LINK_PCIE);
     assert_int_equal(l.access, ACCEL_ATTACH_PINNED);
     assert_int_equal(l.bandwidth_mbps, pl.bandwidth_mbps);
-    assert_int_equal(link_of(t, "eth6:vf4", "node0").access, ACCEL_ATTACH_PINNED);
+    assert_int_equal(must_link(t, "eth6:vf4", "node0").access, ACCEL_ATTACH_PINNED);
     /* The exports draw them as parts of their adapter. */
     char *dot = export_text(t, ACCEL_TOPOLOGY_FORMAT_DOT);
     assert_non_null(strstr(dot, "\"eth4\" -> \"eth4:vf0\" [style=dotted"));
@@ -519,10 +490,10 @@ static void test_hwloc_stands_for_name(void **state)
         accel_topology_node g = node_at(t, node_named(t, "sim_gpu:0"));
         assert_string_equal(g.bus_address, "0000:04:00.0");
         assert_int_equal(g.parent, (int32_t)node_named(t, "cpuset0"));
-        accel_topology_link l = link_of(t, "sim_gpu:0", "cuda1");
+        accel_topology_link l = must_link(t, "sim_gpu:0", "cuda1");
         assert_int_equal(l.kind, ACCEL_LINK_NVLINK);
         assert_int_equal(l.bandwidth_mbps, 50000);
-        assert_int_equal(link_of(t, "sim_gpu:0", "node0").bandwidth_mbps, 20000);
+        assert_int_equal(must_link(t, "sim_gpu:0", "node0").bandwidth_mbps, 20000);
         accel_topology_destroy(t);
     }
 }
