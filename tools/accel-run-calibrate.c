@@ -5,7 +5,7 @@
  * The figures must hold from run to run and on real data, so each device
  * and function is timed at several sizes (4 KiB to 16 MiB by default),
  * each after an untimed warm-up call (kernels compile, pages fault), in
- * rounds over the sizes, each size's time the median of 3 to 9 calls; a
+ * rounds over the sizes, each size's time the median of 3 to 25 calls; a
  * line time = fixed + bytes / rate is fitted by weighted least squares,
  * dropping a size that sits far from the others; a rate above what the
  * device's path to host memory can deliver is clamped. Inputs are the
@@ -38,7 +38,7 @@ static const char prog_name[] = "accel-run";
 #define DEFAULT_BUDGET_S 3.0     /* per device and function */
 #define MIN_SIZES 3
 #define MIN_REPS 3
-#define MAX_REPS 9
+#define MAX_REPS 25
 #define DEFLATE_LEVEL 6          /* the pipelines' default (zlib's -1) */
 #define HOST_CEILING_BPS 100e9   /* where the topology knows no bandwidth */
 #define CORPUS_MAX (64 * MIB)    /* read at most this much corpus */
@@ -52,6 +52,13 @@ static const uint64_t default_sizes[] = {4 * KIB, 64 * KIB, 256 * KIB, 1 * MIB, 
  * parallel ones split a call into few segments, not at 16 MiB, where they
  * split it into many. */
 #define STREAM_MAX_SIZE ((uint64_t)ACCEL_RUN_DEFAULT_CHUNK_SIZE)
+/* ... and past it, one size after another, while the largest so far took
+ * less than this many times the smallest: a function so fast that a chunk's
+ * bytes cost little beside the call's fixed cost has its rate measured on
+ * sizes where the bytes dominate (crc32c on PoCL: a 1 MiB call is 2x a
+ * 4 KiB one, and a line through those sizes has a slope that moves by 2x
+ * between runs). */
+#define STREAM_SLOPE_FACTOR 4.0
 
 /* The one-shot functions, then the stream forms (docs/standard-functions.md,
  * "Stream forms"), which a streamed run calls instead where the device has
@@ -66,7 +73,7 @@ static const char *const calibrated[] = {"accel.copy",    "accel.fill",         
  * buffers landed (16 MiB copies between two fresh mappings here run from
  * 6 to 8 GB/s, allocation to allocation), so one set would carry the luck
  * of its pages into the figures. */
-#define BUFFER_SETS 3
+#define BUFFER_SETS 5
 
 #define META_BYTES 64      /* aux: out_size, progress or a digest first */
 #define STATE_BYTES 33984  /* then a stream form's state (zlib.inflate.stream's is the largest) */
@@ -386,7 +393,8 @@ typedef struct bench {
     bool inflate, deflate, level; /* level: deflate takes the 4-argument form */
     bool stream;                  /* a stream form: its state after the META_BYTES in aux */
     const uint64_t *sizes;        /* plain bytes, ascending */
-    uint32_t count;
+    uint32_t count;               /* sizes with buffers and inputs in place */
+    uint32_t upto;                /* a stream form: the sizes up to STREAM_MAX_SIZE */
     uint64_t in[CALIB_MAX_SIZES]; /* each size's input: plain bytes, for inflate its stream */
     uint64_t off[CALIB_MAX_SIZES]; /* where that input starts in src (the streams lie side by side) */
     accel_memory *src, *dst, *aux; /* the set the next call uses */
@@ -609,9 +617,11 @@ static int cmp_double(const void *a, const void *b)
  * Time the function within the budget. First each size, smallest first,
  * once after an untimed warm-up call; a size past the third is left out
  * when a warm-up and 3 calls of it (predicted from the size before, in
- * proportion to the bytes) would overrun the budget. Then rounds over the
- * sizes kept, largest last, as many as the budget left allows (3 to 9
- * calls of each in all): a burst of other work on the machine then slows
+ * proportion to the bytes) would overrun the budget; a stream form stops
+ * at STREAM_MAX_SIZE, or past it where its calls are still mostly fixed
+ * cost (STREAM_SLOPE_FACTOR). Then rounds over the sizes kept, largest
+ * last, as many as the budget left allows (3 to 25 calls of each in all,
+ * taking turns over the buffer sets): a burst of other work on the machine then slows
  * one call of several sizes, which their medians leave out, rather than
  * every call of one size. Each size's time is the median of its calls.
  */
@@ -626,6 +636,8 @@ static int bench_sizes(bench *b, const calib_data *d, double budget, point *pts,
             if (now_s() - start + predicted * (1 + MIN_REPS) > budget)
                 break;
         }
+        if (b->stream && m >= b->upto && m >= MIN_SIZES && t[m - 1][0] >= STREAM_SLOPE_FACTOR * t[0][0])
+            break;
         if (bench_call(b, m, &warm) || bench_call(b, m, &t[m][0]))
             return -1;
         round += t[m][0] * 1e-9;
@@ -969,7 +981,7 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
         uint32_t upto = 0;
         while (upto < b.count && b.sizes[upto] <= STREAM_MAX_SIZE)
             upto++;
-        b.count = upto > MIN_SIZES ? upto : b.count < MIN_SIZES ? b.count : MIN_SIZES;
+        b.upto = upto;
     }
     point pts[CALIB_MAX_SIZES];
     entry e = {0};
