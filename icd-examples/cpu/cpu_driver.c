@@ -32,6 +32,7 @@
  *                             (tests compare both paths).
  */
 #include "cpu_internal.h"
+#include "accel_host_memory.h"
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 #include "accel_safe_file.h"
@@ -449,21 +450,12 @@ static void cpu_memory_free_device(void *device, void *driver_memory)
     free(m);
 }
 
-static bool range_ok(const cpu_memory *m, uint64_t offset, uint64_t size)
-{
-    return m && offset <= m->size && size <= m->size - offset;
-}
-
 static accel_icd_result cpu_memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
                                          uint64_t size)
 {
     (void)device;
     cpu_memory *m = driver_memory;
-    if (!range_ok(m, offset, size) || (size && !src))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (size)
-        memcpy(m->base + offset, src, (size_t)size);
-    return ACCEL_SUCCESS;
+    return m ? accel_host_memory_write(m->base, m->size, offset, src, size) : ACCEL_ERROR_INVALID_ARGUMENT;
 }
 
 static accel_icd_result cpu_memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
@@ -471,11 +463,7 @@ static accel_icd_result cpu_memory_read(void *device, void *driver_memory, uint6
 {
     (void)device;
     const cpu_memory *m = driver_memory;
-    if (!range_ok(m, offset, size) || (size && !dst))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (size)
-        memcpy(dst, m->base + offset, (size_t)size);
-    return ACCEL_SUCCESS;
+    return m ? accel_host_memory_read(m->base, m->size, offset, dst, size) : ACCEL_ERROR_INVALID_ARGUMENT;
 }
 
 /* ---- functions --------------------------------------------------------- */
