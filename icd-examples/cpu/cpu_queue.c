@@ -56,6 +56,7 @@
  *
  * Linux only (futex). */
 #include "cpu_internal.h"
+#include "accel_clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -162,22 +163,6 @@ static void futex_wake(_Atomic uint32_t *word, int count)
     syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* Whether the calling thread may run on more than one CPU (also when the
  * set is too large to read: then it surely may). */
 static bool thread_has_several_cpus(void)
@@ -192,11 +177,11 @@ static bool thread_has_several_cpus(void)
 static inline bool spin_round(unsigned i, bool pause, uint64_t until)
 {
     if (pause) {
-        cpu_relax();
+        accel_cpu_relax();
         if (i % CPU_SPIN_BURST)
             return true;
     }
-    if (now_ns() >= until)
+    if (accel_now_ns() >= until)
         return false;
     sched_yield();
     return true;
@@ -325,7 +310,7 @@ accel_icd_result cpu__fence_wait(void *fence, uint64_t timeout_ns)
     if (timeout_ns == 0)
         return ACCEL_TIMEOUT;
 
-    uint64_t start = now_ns();
+    uint64_t start = accel_now_ns();
     uint64_t deadline =
         timeout_ns == UINT64_MAX || timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
     uint64_t spin_until = deadline - start < CPU_WAIT_SPIN_NS ? deadline : start + CPU_WAIT_SPIN_NS;
@@ -422,7 +407,7 @@ static void *worker_main(void *arg)
         }
         /* Nothing to do: spin a little, the next submission often follows
          * at once. */
-        uint64_t spin_until = now_ns() + CPU_WORKER_SPIN_NS;
+        uint64_t spin_until = accel_now_ns() + CPU_WORKER_SPIN_NS;
         bool pause = atomic_load_explicit(&q->several_cpus, memory_order_relaxed), found = false;
         for (unsigned i = 1; !found && spin_round(i, pause, spin_until); i++)
             found = slot_ready(q, head, memory_order_relaxed);

@@ -43,6 +43,7 @@
  * order, so one submission's kernels are done with it before the next
  * one's start. */
 #include "opencl_driver.h"
+#include "accel_clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,13 +269,6 @@ accel_icd_result ocl__fence_status(void *fence)
     return fence_resolve(fence);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 accel_icd_result ocl__fence_wait(void *fence, uint64_t timeout_ns)
 {
     ocl_fence *f = fence;
@@ -288,13 +282,13 @@ accel_icd_result ocl__fence_wait(void *fence, uint64_t timeout_ns)
     }
     /* A bounded wait: OpenCL has no timed wait, so poll with short sleeps
      * growing from 20 us to 1 ms. */
-    uint64_t start = now_ns();
+    uint64_t start = accel_now_ns();
     uint64_t deadline = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
     long sleep_ns = 20000;
     for (;;) {
         if ((r = fence_resolve(f)) != ACCEL_NOT_READY)
             return r;
-        uint64_t t = now_ns();
+        uint64_t t = accel_now_ns();
         if (t >= deadline)
             return ACCEL_TIMEOUT;
         uint64_t left = deadline - t;

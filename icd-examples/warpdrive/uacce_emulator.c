@@ -48,6 +48,7 @@
 #include "emu_memory.h"
 #include "emu_ops.h"
 #include "wd_proto.h"
+#include "accel_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,22 +101,6 @@ static void die(const char *fmt, ...)
     fprintf(stderr, "\n");
     va_end(ap);
     exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
 }
 
 /* ---- the sysfs tree ---------------------------------------------------------- */
@@ -349,7 +334,7 @@ static void execute(conn *c, uint32_t index)
             atomic_store_explicit(&e->seq, index + 1, memory_order_release);
             return;
         }
-        relax();
+        accel_cpu_relax();
     }
     wd_desc desc = *d; /* the client may not change it under us */
     if (opt.latency_us)
@@ -405,7 +390,7 @@ static void run_queue(conn *c)
 {
     _Atomic uint32_t *doorbell = (_Atomic uint32_t *)c->mmio;
     uint32_t head = 0;
-    uint64_t last = now_ns();
+    uint64_t last = accel_now_ns();
     unsigned spins = 0;
     for (;;) {
         uint32_t db = atomic_load_explicit(doorbell, memory_order_acquire);
@@ -420,15 +405,15 @@ static void run_queue(conn *c)
                 execute(c, head);
                 head++;
             }
-            last = now_ns();
+            last = accel_now_ns();
             continue;
         }
         bool nap = false;
         if (++spins & 1023) {
-            relax();
+            accel_cpu_relax();
             continue;
         }
-        if (now_ns() - last > EMU_SPIN_NS)
+        if (accel_now_ns() - last > EMU_SPIN_NS)
             nap = true;
         struct pollfd p = {c->sock, POLLIN, 0};
         struct timespec ts = {0, nap ? EMU_NAP_NS : 0};

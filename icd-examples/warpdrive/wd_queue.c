@@ -37,6 +37,7 @@
  * those of the same queue are ordered by the ring already.
  */
 #include "wd_internal.h"
+#include "accel_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +95,7 @@ typedef struct wd_queue {
      * lock, and a torn update costs at most one needless liveness check. */
     const _Atomic uint32_t *heartbeat;
     _Atomic uint32_t beat_seen;
-    _Atomic uint64_t beat_at; /* now_ns() when beat_seen was read, or of the last liveness check */
+    _Atomic uint64_t beat_at; /* accel_now_ns() when beat_seen was read, or of the last liveness check */
 } wd_queue;
 
 struct wd_fence {
@@ -102,22 +103,6 @@ struct wd_fence {
     _Atomic uint32_t refs;
     wd_queue *q;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline void relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static void queue_unref(wd_queue *q)
 {
@@ -289,7 +274,7 @@ static bool device_alive(wd_queue *q, uint64_t timeout_ns)
         return false;
     }
     if (!q->dev->emulated && timeout_ns)
-        relax(); /* a completion interrupt: the caller re-reaps */
+        accel_cpu_relax(); /* a completion interrupt: the caller re-reaps */
     return true;
 }
 
@@ -302,7 +287,7 @@ static bool heartbeat_stopped(wd_queue *q)
     if (!q->heartbeat)
         return false; /* a device without one: loss is found by waiting */
     uint32_t beat = atomic_load_explicit(q->heartbeat, memory_order_relaxed);
-    uint64_t t = now_ns();
+    uint64_t t = accel_now_ns();
     if (beat != atomic_load_explicit(&q->beat_seen, memory_order_relaxed)) {
         atomic_store_explicit(&q->beat_seen, beat, memory_order_relaxed);
         atomic_store_explicit(&q->beat_at, t, memory_order_relaxed);
@@ -344,7 +329,7 @@ accel_icd_result wd__fence_wait(void *fence, uint64_t timeout_ns)
     accel_result r = atomic_load_explicit(&f->result, memory_order_acquire);
     if (r != ACCEL_NOT_READY)
         return r;
-    uint64_t start = now_ns();
+    uint64_t start = accel_now_ns();
     uint64_t deadline = timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
     for (unsigned i = 0;; i++) {
         reap(q, false);
@@ -352,17 +337,17 @@ accel_icd_result wd__fence_wait(void *fence, uint64_t timeout_ns)
         if (r != ACCEL_NOT_READY)
             return r;
         if ((i & 63) == 63) {
-            uint64_t t = now_ns();
+            uint64_t t = accel_now_ns();
             if (t >= deadline)
                 return ACCEL_TIMEOUT;
             if (t - start >= WD_WAIT_SPIN_NS)
                 break;
         }
-        relax();
+        accel_cpu_relax();
     }
     uint64_t step = WD_WAIT_STEP_MIN_NS;
     for (;;) {
-        uint64_t t = now_ns();
+        uint64_t t = accel_now_ns();
         if (t >= deadline)
             return ACCEL_TIMEOUT;
         uint64_t nap = deadline - t < step ? deadline - t : step;
@@ -520,7 +505,7 @@ accel_icd_result wd__queue_create(void *device, void **queue)
             if (h->flags & WD_DUS_HEARTBEAT) {
                 q->heartbeat = &((wd_dus_header *)q->dus)->heartbeat;
                 atomic_init(&q->beat_seen, atomic_load_explicit(q->heartbeat, memory_order_relaxed));
-                atomic_init(&q->beat_at, now_ns());
+                atomic_init(&q->beat_at, accel_now_ns());
             }
         }
     }
