@@ -9,6 +9,7 @@
  * its real size. */
 #include "opencl_driver.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,32 +132,32 @@ void ocl__memory_free_device(void *device, void *driver_memory)
     ocl__memory_detach(device, driver_memory);
 }
 
-accel_icd_result ocl__memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
-                                   uint64_t size)
+/* memory_write (write: from src) and memory_read (to dst): a blocking
+ * transfer on the device's I/O queue. */
+static accel_icd_result transfer(ocl_device *dev, ocl_mem *m, bool write, uint64_t offset, const void *src,
+                                 void *dst, uint64_t size)
 {
-    ocl_device *dev = device;
-    ocl_mem *m = driver_memory;
     if (offset > m->size || size > m->size - offset)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     if (size == 0)
         return ACCEL_SUCCESS;
-    cl_int err = CL(clEnqueueWriteBuffer)(dev->io_queue, m->buf, CL_TRUE, offset, size, src, 0, NULL, NULL);
+    cl_int err =
+        write ? CL(clEnqueueWriteBuffer)(dev->io_queue, m->buf, CL_TRUE, offset, size, src, 0, NULL, NULL)
+              : CL(clEnqueueReadBuffer)(dev->io_queue, m->buf, CL_TRUE, offset, size, dst, 0, NULL, NULL);
     if (err != CL_SUCCESS)
-        OCL_LOG(ACCEL_LOG_ERROR, "%s: clEnqueueWriteBuffer failed (%d)", dev->info.name, err);
+        OCL_LOG(ACCEL_LOG_ERROR, "%s: %s failed (%d)", dev->info.name,
+                write ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer", err);
     return ocl__result(err);
+}
+
+accel_icd_result ocl__memory_write(void *device, void *driver_memory, uint64_t offset, const void *src,
+                                   uint64_t size)
+{
+    return transfer(device, driver_memory, true, offset, src, NULL, size);
 }
 
 accel_icd_result ocl__memory_read(void *device, void *driver_memory, uint64_t offset, void *dst,
                                   uint64_t size)
 {
-    ocl_device *dev = device;
-    ocl_mem *m = driver_memory;
-    if (offset > m->size || size > m->size - offset)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (size == 0)
-        return ACCEL_SUCCESS;
-    cl_int err = CL(clEnqueueReadBuffer)(dev->io_queue, m->buf, CL_TRUE, offset, size, dst, 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        OCL_LOG(ACCEL_LOG_ERROR, "%s: clEnqueueReadBuffer failed (%d)", dev->info.name, err);
-    return ocl__result(err);
+    return transfer(device, driver_memory, false, offset, NULL, dst, size);
 }
