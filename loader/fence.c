@@ -23,7 +23,6 @@
  * of at most ACCEL__LOST_POLL_NS so that a loss found by another thread
  * ends their wait too.
  */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,12 +212,12 @@ accel_result accel__device_timeout_from_env(uint64_t *timeout_ns)
     *timeout_ns = (uint64_t)ACCEL__DEVICE_TIMEOUT_DEFAULT_MS * 1000000u;
     if (!v || !*v)
         return ACCEL_SUCCESS;
-    char *end;
-    errno = 0;
-    unsigned long long ms = strtoull(v, &end, 10);
-    if (errno || *end || v[0] < '0' || v[0] > '9' || ms > UINT64_MAX / 1000000u)
+    uint64_t ms;
+    char why[96];
+    if (!accel__parse_uint(v, 0, 0, UINT64_MAX / 1000000u, &ms, why, sizeof(why)))
         return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
-                            "ACCEL_DEVICE_TIMEOUT_MS=%s is not a number of milliseconds (0: no timeout)", v);
+                            "ACCEL_DEVICE_TIMEOUT_MS=%.64s is not a number of milliseconds (0: no timeout): %s", v,
+                            why);
     /* Far beyond any useful value; keeps deadline sums from overflowing. */
     *timeout_ns = ms < UINT64_MAX / 4 / 1000000u ? (uint64_t)ms * 1000000u : UINT64_MAX / 4;
     return ACCEL_SUCCESS;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -12,6 +13,23 @@
  * HOME, are read through this (secure_getenv: NULL in setuid/setgid
  * processes). An empty value reads as unset. */
 const char *accel__getenv(const char *name);
+
+/* accel__parse_uint's flags. ACCEL__UINT_SIZE_SUFFIX: one K, M or G may
+ * follow the digits (times 1024, 1024^2, 1024^3), for byte counts. */
+#define ACCEL__UINT_SIZE_SUFFIX 1u
+
+/* Parse all of s as an unsigned decimal number in [min, max]: digits only
+ * (no sign, blank, "0x" or fraction), then a suffix where flags allow one.
+ * Returns true and sets *value; otherwise leaves *value alone, returns
+ * false and writes to why (why_size bytes, may be 0) what is wrong, for a
+ * message that names the variable and its value: "empty", "negative",
+ * "not a decimal number", "\"ms\" after the number", "more than 4096",
+ * "less than 1". No locale, no errno; thread-safe. */
+bool accel__parse_uint(const char *s, unsigned flags, uint64_t min, uint64_t max, uint64_t *value, char *why,
+                       size_t why_size);
+
+/* The machine's physical memory in bytes, 0 when the system does not say. */
+uint64_t accel__os_physical_memory(void);
 
 /* Read a whole regular file of at most max_size bytes into a NUL-terminated
  * buffer. Never blocks on a FIFO and never reads a device: the file is

@@ -20,6 +20,73 @@ const char *accel__getenv(const char *name)
     return (v && *v) ? v : NULL;
 }
 
+static bool parse_fail(char *why, size_t why_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool parse_fail(char *why, size_t why_size, const char *fmt, ...)
+{
+    if (why_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, why_size, fmt, ap);
+        va_end(ap);
+    }
+    return false;
+}
+
+bool accel__parse_uint(const char *s, unsigned flags, uint64_t min, uint64_t max, uint64_t *value, char *why,
+                       size_t why_size)
+{
+    if (why_size)
+        why[0] = '\0';
+    if (!s || !*s)
+        return parse_fail(why, why_size, "empty");
+    if (*s == '-')
+        return parse_fail(why, why_size, "negative");
+    if (*s < '0' || *s > '9')
+        return parse_fail(why, why_size, "not a decimal number");
+    /* Digits past the largest uint64_t still count as "more than max",
+     * not as junk: remember the overflow and keep scanning. */
+    uint64_t v = 0;
+    bool over = false;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            over = true;
+        else
+            v = v * 10 + d;
+    }
+    unsigned shift = 0;
+    if ((flags & ACCEL__UINT_SIZE_SUFFIX) && *p) {
+        shift = *p == 'K' ? 10 : *p == 'M' ? 20 : *p == 'G' ? 30 : 0;
+        if (shift)
+            p++;
+    }
+    if (*p)
+        return parse_fail(why, why_size, "\"%.16s%s\" after the number%s", p, strlen(p) > 16 ? "..." : "",
+                          (flags & ACCEL__UINT_SIZE_SUFFIX) ? " (the suffixes are K, M and G)" : "");
+    if (!over && shift) {
+        if (v > UINT64_MAX >> shift)
+            over = true;
+        else
+            v <<= shift;
+    }
+    if (over || v > max)
+        return parse_fail(why, why_size, "more than %llu", (unsigned long long)max);
+    if (v < min)
+        return parse_fail(why, why_size, "less than %llu", (unsigned long long)min);
+    *value = v;
+    return true;
+}
+
+uint64_t accel__os_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return 0;
+    return (uint64_t)pages > UINT64_MAX / (uint64_t)page ? UINT64_MAX : (uint64_t)pages * (uint64_t)page;
+}
+
 /* The kind of the last file refused as not regular, for accel__file_strerror. */
 static _Thread_local mode_t last_kind;
 static _Thread_local char file_reason[64];

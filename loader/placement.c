@@ -11,7 +11,6 @@
  * has what they share. plan.c holds the plan's storage and reads it out
  * (getters, text and JSON).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,15 +64,14 @@ static accel_result read_options(const accel_place_options *options, accel_place
         const char *env = accel__getenv("ACCEL_PLACE_TIME_LIMIT_MS");
         o->time_limit_ns = ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS;
         if (env && *env) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long ms = strtoull(env, &end, 10);
-            if (errno || *end || ms == 0 || ms > UINT64_MAX / 1000000 || *env < '0' || *env > '9')
+            uint64_t ms;
+            char why[96];
+            if (!accel__parse_uint(env, 0, 1, UINT64_MAX / 1000000, &ms, why, sizeof(why)))
                 return accel__error(ACCEL_ERROR_INVALID_ARGUMENT,
                                     "accel_place: ACCEL_PLACE_TIME_LIMIT_MS=\"%.40s\" is not a number of "
-                                    "milliseconds (1 or more)",
-                                    env);
-            o->time_limit_ns = (uint64_t)ms * 1000000;
+                                    "milliseconds (1 or more): %s",
+                                    env, why);
+            o->time_limit_ns = ms * 1000000;
         }
     }
     return ACCEL_SUCCESS;

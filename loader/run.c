@@ -296,24 +296,25 @@ static int read_u64(accel_run *run, whole *w, uint32_t b, uint64_t *value)
 }
 
 /* The most a whole-buffer run reads of one input of unknown size:
- * ACCEL_RUN_PIPE_MAX (bytes) when set, else half the machine's physical
- * memory (docs/limits.md). 0 after an error (reported). */
+ * ACCEL_RUN_PIPE_MAX (bytes, or with a K, M or G suffix) when set, else
+ * half the machine's physical memory (docs/limits.md). 0 after an error
+ * (reported). */
 static uint64_t pipe_max(accel_run *run)
 {
     const char *v = accel__getenv("ACCEL_RUN_PIPE_MAX");
     if (v && *v) {
-        char *end;
-        errno = 0;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || v[0] < '0' || v[0] > '9' || n == 0) {
+        uint64_t n;
+        char why[96];
+        if (!accel__parse_uint(v, ACCEL__UINT_SIZE_SUFFIX, 1, UINT64_MAX, &n, why, sizeof(why))) {
             accel__run_fail(run, ACCEL_ERROR_INVALID_ARGUMENT, -1, -1,
-                            "ACCEL_RUN_PIPE_MAX=%s is not a number of bytes (1 or more)", v);
+                            "ACCEL_RUN_PIPE_MAX=%.64s is not a number of bytes (1 or more; K, M or G for KiB, "
+                            "MiB or GiB): %s",
+                            v, why);
             return 0;
         }
-        return (uint64_t)n;
+        return n;
     }
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    uint64_t phys = accel__os_physical_memory();
     return phys ? phys / 2 : UINT64_MAX;
 }
 
@@ -370,8 +371,7 @@ static int slurp(accel_run *run, uint32_t b, unsigned char **data, uint64_t *siz
  * buffer (docs/limits.md). */
 static int check_memory_request(accel_run *run, const whole *w)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    uint64_t phys = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    uint64_t phys = accel__os_physical_memory();
     uint64_t host_total = 0;
     int32_t host_largest = -1;
     for (uint32_t b = 0; b < run->nb; b++) {

@@ -494,7 +494,8 @@ static void run_piped(const char *tag, const char *mode)
 /* A whole-buffer run reads a pipe into memory before it starts: at most
  * ACCEL_RUN_PIPE_MAX bytes, then it fails naming the buffer and the
  * variable, with no output left; a streamed run reads the pipe chunk by
- * chunk and is not bounded; a value that is not a number is an error. */
+ * chunk and is not bounded; the limit may end in K, M or G; a value that is
+ * not a number is an error saying why. */
 static void test_pipe_limit(void **state)
 {
     (void)state;
@@ -509,6 +510,12 @@ static void test_pipe_limit(void **state)
         {"1000", "--chunk-size 64K", 0, "streamed "},
         {"12x", "--whole-buffer", 1, "ACCEL_RUN_PIPE_MAX=12x is not a number of bytes"},
         {"0", "--whole-buffer", 1, "ACCEL_RUN_PIPE_MAX=0 is not a number of bytes"},
+        {"-1", "--whole-buffer", 1, "ACCEL_RUN_PIPE_MAX=-1 is not a number of bytes (1 or more; K, M or G for KiB, "
+                                    "MiB or GiB): negative"},
+        {"99999999999999999999", "--whole-buffer", 1, "more than 18446744073709551615"},
+        {"1k", "--whole-buffer", 1, "\"k\" after the number"},
+        {"1K", "--whole-buffer", 1, "input buffer in: more than 1024 bytes from a pipe"},
+        {"1G", "--whole-buffer", 0, "whole buffers"},
         {"1000000000", "--whole-buffer", 0, "whole buffers"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
