@@ -7,6 +7,7 @@
  * failures, and sub-devices as partitions (ACCEL_OPENCL_PARTITIONS).
  * Skips when no OpenCL device is reachable. */
 #include "../icd_harness.h"
+#include "../icd_reference.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,82 +26,7 @@ static ih_driver drv;
 static void *dev;
 static void *queue;
 
-/* ---- reference implementations ---- */
-
-static uint32_t crc_table[256];
-
-static uint32_t ref_crc32c(const uint8_t *p, size_t n)
-{
-    if (!crc_table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c >> 1) ^ (c & 1 ? 0x82f63b78u : 0);
-            crc_table[i] = c;
-        }
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++)
-        c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffu;
-}
-
-static const uint32_t K[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-static uint32_t ror(uint32_t x, int n)
-{
-    return (x >> n) | (x << (32 - n));
-}
-
-static void sha_block(uint32_t h[8], const uint8_t *p)
-{
-    uint32_t w[64], v[8];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 64; i++)
-        w[i] = w[i - 16] + (ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
-               (ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
-    memcpy(v, h, sizeof(v));
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = v[7] + (ror(v[4], 6) ^ ror(v[4], 11) ^ ror(v[4], 25)) + ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[i] + w[i];
-        uint32_t t2 = (ror(v[0], 2) ^ ror(v[0], 13) ^ ror(v[0], 22)) + ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
-        memmove(v + 1, v, 7 * sizeof(uint32_t));
-        v[4] += t1;
-        v[0] = t1 + t2;
-    }
-    for (int i = 0; i < 8; i++)
-        h[i] += v[i];
-}
-
-static void ref_sha256(const uint8_t *p, size_t n, uint8_t out[32])
-{
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    size_t full = n / 64;
-    for (size_t b = 0; b < full; b++)
-        sha_block(h, p + 64 * b);
-    uint8_t tail[128] = {0};
-    size_t rest = n % 64;
-    memcpy(tail, p + 64 * full, rest);
-    tail[rest] = 0x80;
-    size_t blocks = rest < 56 ? 1 : 2;
-    for (int i = 0; i < 8; i++)
-        tail[blocks * 64 - 1 - i] = (uint8_t)((uint64_t)n * 8 >> (8 * i));
-    for (size_t b = 0; b < blocks; b++)
-        sha_block(h, tail + 64 * b);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)h[i];
-    }
-}
+/* ---- reference implementations (and icd_reference.h) ---- */
 
 /* Compressible test data: words from a small vocabulary with some noise. */
 static void fill_data(uint8_t *p, size_t n, uint32_t seed)
@@ -118,13 +44,6 @@ static void fill_data(uint8_t *p, size_t n, uint32_t seed)
         for (; *w && i < n; w++)
             p[i++] = (uint8_t)*w;
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- harness helpers ---- */
@@ -666,23 +585,6 @@ static void test_icd_opencl_deflate_corpus(void **state)
     drv.t->function_release(f);
 }
 
-/* A zlib stream of src made by zlib with the given level and strategy. */
-static uint8_t *zlib_stream(const uint8_t *src, size_t n, int level, int strategy, size_t *len)
-{
-    z_stream z = {0};
-    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy), Z_OK);
-    size_t cap = deflateBound(&z, n);
-    uint8_t *out = malloc(cap);
-    z.next_in = (Bytef *)src;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *len = z.total_out;
-    deflateEnd(&z);
-    return out;
-}
-
 static accel_result inflate_into(void *f, const uint8_t *stream, size_t len, hbuf *dst, size_t dst_size,
                                  uint64_t *produced)
 {
@@ -719,7 +621,7 @@ static void test_icd_opencl_inflate(void **state)
             if (n >= MIB && k != 2)
                 continue; /* 64 MiB: real compression only */
             size_t len;
-            uint8_t *stream = zlib_stream(data, n, kinds[k].level, kinds[k].strategy, &len);
+            uint8_t *stream = zlib_compress(data, n, kinds[k].level, kinds[k].strategy, &len);
             hbuf dst = hb_new(n, 16);
             uint64_t produced = 0;
             double t = now_s();
@@ -790,7 +692,7 @@ static void test_icd_opencl_inflate_corrupt(void **state)
     uint8_t data[5000];
     fill_data(data, sizeof(data), 99);
     size_t len;
-    uint8_t *stream = zlib_stream(data, sizeof(data), 6, Z_DEFAULT_STRATEGY, &len);
+    uint8_t *stream = zlib_compress(data, sizeof(data), 6, Z_DEFAULT_STRATEGY, &len);
     hbuf dst = hb_new(sizeof(data), 0);
     uint64_t produced;
     uint8_t *bad = malloc(len + 1);

@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "icd_harness.h"
+#include "icd_reference.h"
 #include "scale_spv.h"
 
 #define MiB (1024u * 1024u)
@@ -33,65 +34,7 @@
 static ih_driver drv;
 static void *dev, *queue, *queue2;
 
-/* ---- reference implementations ---------------------------------------- */
-
-static uint32_t ref_crc32c(const uint8_t *p, size_t n)
-{
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-            table[i] = c;
-        }
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
-#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-static void ref_sha256(const uint8_t *msg, size_t n, uint8_t out[32])
-{
-    static const uint32_t k[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    size_t total = (n + 9 + 63) / 64 * 64;
-    for (size_t off = 0; off < total; off += 64) {
-        uint8_t blk[64];
-        for (size_t i = 0; i < 64; i++) {
-            size_t j = off + i;
-            blk[i] = j < n ? msg[j] : j == n ? 0x80 : 0;
-        }
-        if (off + 64 == total)
-            for (int i = 0; i < 8; i++)
-                blk[56 + i] = (uint8_t)(((uint64_t)n * 8) >> (56 - 8 * i));
-        uint32_t w[64];
-        for (int i = 0; i < 16; i++)
-            w[i] = (uint32_t)blk[4 * i] << 24 | (uint32_t)blk[4 * i + 1] << 16 | (uint32_t)blk[4 * i + 2] << 8 |
-                   blk[4 * i + 3];
-        for (int i = 16; i < 64; i++)
-            w[i] = w[i - 16] + (ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3)) + w[i - 7] +
-                   (ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10));
-        uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-        for (int i = 0; i < 64; i++) {
-            uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
-            uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
-        }
-        h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
-    }
-    for (int i = 0; i < 32; i++)
-        out[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
-}
+/* ---- reference implementations (and icd_reference.h) ---------------- */
 
 /* Compressible bytes: words from a small vocabulary, with some noise. */
 static void make_data(uint8_t *p, size_t n, uint32_t seed)
@@ -110,13 +53,6 @@ static void make_data(uint8_t *p, size_t n, uint32_t seed)
         for (; *w && i < n; w++)
             p[i++] = (uint8_t)*w;
     }
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- buffers ------------------------------------------------------------- */
@@ -674,23 +610,6 @@ static void test_deflate_corpus(void **state)
         free(data);
     }
     drv.t->function_release(fn);
-}
-
-/* zlib stream of data[0..n) made by zlib itself at `level` with `strategy`. */
-static uint8_t *zlib_compress(const uint8_t *data, size_t n, int level, int strategy, size_t *out_len)
-{
-    z_stream z = {0};
-    assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 15, 8, strategy), Z_OK);
-    size_t cap = deflateBound(&z, n);
-    uint8_t *out = malloc(cap);
-    z.next_in = (Bytef *)data;
-    z.avail_in = (uInt)n;
-    z.next_out = out;
-    z.avail_out = (uInt)cap;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    *out_len = z.total_out;
-    deflateEnd(&z);
-    return out;
 }
 
 static accel_result run_inflate(void *fn, const uint8_t *z, size_t zlen, size_t dst_size, tbuf *dst,
