@@ -78,7 +78,7 @@ if command -v clang >/dev/null 2>&1; then
             topology_devices:tests/corpus/topology_devices:100000 \
             topology_calibration:tests/corpus/topology_calibration:200000 \
             pipeline:tests/corpus/pipeline:50000 fpga_image:tests/corpus/fpga_image:200000 \
-            hwloc_precheck:tests/corpus/hwloc_precheck:20000 \
+            hwloc_precheck:tests/corpus/hwloc_precheck:20000 env_number:tests/corpus/env_number:500000 \
             inflate_stream:tests/corpus/inflate_stream:10000 uacce_ops:tests/corpus/uacce_ops:20000 \
             known_failures:tests/conformance/corpus/known-failures:200000; do
             t=${spec%%:*}
