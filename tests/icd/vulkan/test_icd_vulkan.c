@@ -119,6 +119,13 @@ static void assert_bytes(const uint8_t *p, int byte, size_t n)
             fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, p[i], byte & 0xff);
 }
 
+/* Every byte of b (made with 0xee) outside [off, off + n) is still 0xee. */
+static void assert_untouched_around(const tbuf *b, size_t off, size_t n)
+{
+    assert_bytes(b->host, 0xee, off);
+    assert_bytes(b->host + off + n, 0xee, b->size - off - n);
+}
+
 /* 4 MiB instead of 64 under the sanitizers (ACCEL_TEST_SANITIZED): they
  * look for memory errors; the normal build runs the full size. */
 static size_t sizes[] = {0, 1, 4096 + 3, 64 * MiB};
@@ -254,8 +261,7 @@ static void test_copy(void **state)
         timed("accel.copy", n, t0);
         tb_pull(&dst);
         assert_memory_equal(dst.host + GUARD + 1, src.host + 3, n);
-        assert_bytes(dst.host, 0xee, GUARD + 1);
-        assert_bytes(dst.host + GUARD + 1 + n, 0xee, dst.size - (GUARD + 1 + n));
+        assert_untouched_around(&dst, GUARD + 1, n);
         tb_free(&src);
         tb_free(&dst);
     }
@@ -278,8 +284,7 @@ static void test_fill(void **state)
         for (size_t i = 0; i < n; i++)
             if (dst.host[GUARD + 2 + i] != (uint8_t)(0x11 * (i % 4 + 1)))
                 fail_msg("fill byte %zu is 0x%02x", i, dst.host[GUARD + 2 + i]);
-        assert_bytes(dst.host, 0xee, GUARD + 2);
-        assert_bytes(dst.host + GUARD + 2 + n, 0xee, dst.size - (GUARD + 2 + n));
+        assert_untouched_around(&dst, GUARD + 2, n);
         tb_free(&dst);
     }
     drv.t->function_release(fn);
@@ -440,8 +445,7 @@ static uint64_t deflate_check(void *fn, const uint8_t *data, size_t n, int32_t l
         if (len < 8 || len > dst_size)
             fail_msg("zlib.deflate of %zu bytes at level %d reports %llu bytes into %zu", n, (int)level,
                      (unsigned long long)len, dst_size);
-        assert_int_equal(dst.host[0], 0xee);
-        assert_bytes(dst.host + 1 + len, 0xee, dst.size - 1 - len);
+        assert_untouched_around(&dst, 1, len);
         uint8_t *back = malloc(n + 1);
         uLongf back_len = n + 1;
         int zr = uncompress(back, &back_len, dst.host + 1, (uLong)len);
@@ -451,8 +455,7 @@ static uint64_t deflate_check(void *fn, const uint8_t *data, size_t n, int32_t l
         free(back);
     } else {
         /* A refused call writes nothing outside dst, and no out_size. */
-        assert_int_equal(dst.host[0], 0xee);
-        assert_bytes(dst.host + 1 + dst_size, 0xee, dst.size - 1 - dst_size);
+        assert_untouched_around(&dst, 1, dst_size);
         assert_bytes(out.host, 0xee, 16);
     }
     tb_free(&src);
@@ -658,14 +661,29 @@ static void test_inflate(void **state)
             assert_int_equal(r, ACCEL_SUCCESS);
             assert_int_equal(len, n);
             assert_memory_equal(dst.host + 3, data, n);
-            assert_bytes(dst.host, 0xee, 3);
-            assert_bytes(dst.host + 3 + n, 0xee, dst.size - 3 - n);
+            assert_untouched_around(&dst, 3, n);
             tb_free(&dst);
             free(z);
         }
         free(data);
     }
     drv.t->function_release(fn);
+}
+
+/* zlib's stream of data[0..n) at `level` inflates back to data; `what`
+ * names the stream in a failure. */
+static void check_inflates_zlib_stream(void *fn, const uint8_t *data, size_t n, int level, const char *what)
+{
+    size_t zlen;
+    uint8_t *z = zlib_compress(data, n, level, Z_DEFAULT_STRATEGY, &zlen);
+    tbuf dst;
+    uint64_t len = 0;
+    assert_int_equal(run_inflate(fn, z, zlen, n, &dst, &len), ACCEL_SUCCESS);
+    assert_int_equal(len, n);
+    if (memcmp(dst.host + 3, data, n) != 0)
+        fail_msg("zlib.inflate of %s differs", what);
+    tb_free(&dst);
+    free(z);
 }
 
 /* zlib's streams of every level (and of the corpus at level 9) decode. */
@@ -678,30 +696,14 @@ static void test_inflate_levels(void **state)
     uint8_t *data = malloc(n);
     make_data(data, n, 99);
     for (int level = 0; level <= 9; level++) {
-        size_t zlen;
-        uint8_t *z = zlib_compress(data, n, level, Z_DEFAULT_STRATEGY, &zlen);
-        tbuf dst;
-        uint64_t len = 0;
-        assert_int_equal(run_inflate(fn, z, zlen, n, &dst, &len), ACCEL_SUCCESS);
-        assert_int_equal(len, n);
-        if (memcmp(dst.host + 3, data, n) != 0)
-            fail_msg("zlib.inflate of zlib's level %d stream differs", level);
-        tb_free(&dst);
-        free(z);
+        char what[32];
+        snprintf(what, sizeof(what), "zlib's level %d stream", level);
+        check_inflates_zlib_stream(fn, data, n, level, what);
     }
     free(data);
     for (size_t i = 0; getenv("ACCEL_TEST_CORPUS") && i < sizeof(corpus_files) / sizeof(corpus_files[0]); i++) {
         uint8_t *f = corpus_read(corpus_files[i], &n);
-        size_t zlen;
-        uint8_t *z = zlib_compress(f, n, 9, Z_DEFAULT_STRATEGY, &zlen);
-        tbuf dst;
-        uint64_t len = 0;
-        assert_int_equal(run_inflate(fn, z, zlen, n, &dst, &len), ACCEL_SUCCESS);
-        assert_int_equal(len, n);
-        if (memcmp(dst.host + 3, f, n) != 0)
-            fail_msg("zlib.inflate of %s differs", corpus_files[i]);
-        tb_free(&dst);
-        free(z);
+        check_inflates_zlib_stream(fn, f, n, 9, corpus_files[i]);
         free(f);
     }
     drv.t->function_release(fn);
@@ -744,8 +746,7 @@ static void test_inflate_many_symbols(void **state)
             i++;
         fail_msg("inflated %llu bytes (expected %zu); first wrong byte at %zu", (unsigned long long)len, n, i);
     }
-    assert_bytes(dst.host, 0xee, 3);
-    assert_bytes(dst.host + 3 + n, 0xee, dst.size - 3 - n);
+    assert_untouched_around(&dst, 3, n);
     tb_free(&dst);
     free(z);
     free(data);
