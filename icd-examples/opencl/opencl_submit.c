@@ -336,6 +336,16 @@ static void batch_event(batch *b, cl_int err, cl_event ev)
     b->last = ev;
 }
 
+/* Record err, a failure before a command (setting a kernel's arguments,
+ * making a buffer), in the batch: the commands enqueued after it are
+ * skipped. Whether there was one. */
+static int batch_fail(batch *b, cl_int err)
+{
+    if (err)
+        b->err = err;
+    return err != CL_SUCCESS;
+}
+
 /* local: NULL lets the implementation choose. */
 static void enqueue_kernel(batch *b, cl_kernel k, cl_uint dim, const size_t *global, const size_t *local)
 {
@@ -549,10 +559,8 @@ static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, ra
     if (n <= seglen) {
         if (!(err = set_range(f->kernel[2], 0, src, 1)))
             err = set_range(f->kernel[2], 3, res, 0);
-        if (err) {
-            b->err = err;
+        if (batch_fail(b, err))
             return;
-        }
         sync_arg(b, src, 0);
         enqueue_kernel(b, f->kernel[2], 1, &one, &one);
         sync_arg(b, res, 1);
@@ -567,30 +575,37 @@ static void submit_crc32c(batch *b, ocl_function *f, ocl_queue *q, range src, ra
         !(err = set_uint(f->kernel[1], 1, (cl_uint)parts)) && !(err = set_ulong(f->kernel[1], 2, seglen)) &&
         !(err = set_ulong(f->kernel[1], 3, n)))
         err = set_range(f->kernel[1], 4, res, 0);
-    if (err) {
-        b->err = err;
+    if (batch_fail(b, err))
         return;
-    }
     sync_arg(b, src, 0);
     enqueue_kernel(b, f->kernel[0], 1, &parts, &one);
     enqueue_kernel(b, f->kernel[1], 1, &one, &one);
     sync_arg(b, res, 1);
 }
 
-/* zlib.deflate: one work-item per segment at a time, a few per compute
- * unit (each needs its workspace), then one work-item joins the
- * segments. */
+/* zlib.deflate's and zlib.deflate.stream's n bytes of src in *nseg
+ * segments, and how many of them run at a time: a few per compute unit,
+ * 64 at most (each needs its workspace in the scratch buffer). */
+static size_t deflate_split(const ocl_queue *q, uint64_t n, cl_uint *nseg)
+{
+    *nseg = n == 0 ? 1 : (cl_uint)((n + OCL_DEFLATE_SEGMENT - 1) / OCL_DEFLATE_SEGMENT);
+    size_t slots = 4 * (size_t)q->units;
+    if (slots > 64)
+        slots = 64;
+    if (slots > *nseg)
+        slots = *nseg;
+    return slots;
+}
+
+/* zlib.deflate: one work-item per segment at a time (deflate_split), then
+ * one work-item joins the segments. */
 static void submit_deflate(batch *b, ocl_function *f, ocl_queue *q, const accel_icd_arg *args)
 {
     range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
     cl_int level = args[3].u.i32 < 0 ? 6 : args[3].u.i32;
     uint64_t n = src.size;
-    cl_uint nseg = n == 0 ? 1 : (cl_uint)((n + OCL_DEFLATE_SEGMENT - 1) / OCL_DEFLATE_SEGMENT);
-    size_t slots = 4 * (size_t)q->units;
-    if (slots > 64)
-        slots = 64;
-    if (slots > nseg)
-        slots = nseg;
+    cl_uint nseg;
+    size_t slots = deflate_split(q, n, &nseg);
     /* writes stay within the documented bound */
     uint64_t bound = n + 5 * ((n + 65534) / 65535) + 11;
     if (dst.size > bound)
@@ -607,10 +622,8 @@ static void submit_deflate(batch *b, ocl_function *f, ocl_queue *q, const accel_
         !(err = CL(clSetKernelArg)(k1, 2, sizeof(cl_mem), &scratch)) && !(err = set_uint(k1, 3, nseg)) &&
         !(err = CL(clSetKernelArg)(k1, 4, sizeof(level), &level)))
         err = set_range(k1, 5, out, 0);
-    if (err) {
-        b->err = err;
+    if (batch_fail(b, err))
         return;
-    }
     sync_arg(b, src, 0);
     enqueue_kernel(b, k0, 1, &slots, &one);
     enqueue_kernel(b, k1, 1, &one, &one);
@@ -651,16 +664,12 @@ static void status_end(batch *b, cl_mem status, ocl_fence *fence, fn_kind kind)
 
 /* zlib.inflate.stream: one work-item runs the portable inflater
  * (inflate_stream.cl) over the state, in place. */
-static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
-                                  ocl_queue *q)
+static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg *args, cl_mem status)
 {
     range src = arg_range(&args[0]), dst = arg_range(&args[1]), prog = arg_range(&args[2]),
           st = arg_range(&args[3]);
     prog.size = 24;
     st.size = 33984;
-    cl_mem status = status_begin(b, q->ctx);
-    if (!status)
-        return;
     cl_kernel k = f->kernel[0];
     cl_int err;
     size_t one = 1;
@@ -669,13 +678,11 @@ static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg
     if (!(err = set_range(k, 0, src, 1)) && !(err = set_range(k, 3, dst, 1)) &&
         !(err = set_range(k, 6, prog, 0)) && !(err = set_range(k, 8, st, 0)))
         err = CL(clSetKernelArg)(k, 10, sizeof(cl_mem), &status);
-    if (err)
-        b->err = err;
+    batch_fail(b, err);
     enqueue_kernel(b, k, 1, &one, &one);
     sync_arg(b, dst, 1);
     sync_arg(b, prog, 1);
     sync_arg(b, st, 1);
-    status_end(b, status, fence, f->kind);
 }
 
 /* zlib.deflate.stream: zlib.deflate's segments, the first primed with the
@@ -683,19 +690,15 @@ static void submit_inflate_stream(batch *b, ocl_function *f, const accel_icd_arg
  * one work-item that joins them and updates the state (builtins.cl). A
  * state no zlib.deflate.stream wrote comes back through the status word. */
 static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const accel_icd_arg *args,
-                                  ocl_fence *fence)
+                                  cl_mem status)
 {
     range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]),
           st = arg_range(&args[4]);
     cl_int level = args[3].u.i32 < 0 ? 6 : args[3].u.i32;
     cl_uint final = args[5].u.u32 != 0;
     uint64_t n = src.size;
-    cl_uint nseg = n == 0 ? 1 : (cl_uint)((n + OCL_DEFLATE_SEGMENT - 1) / OCL_DEFLATE_SEGMENT);
-    size_t slots = 4 * (size_t)q->units;
-    if (slots > 64)
-        slots = 64;
-    if (slots > nseg)
-        slots = nseg;
+    cl_uint nseg;
+    size_t slots = deflate_split(q, n, &nseg);
     if (dst.size > deflate_stream_bound(n))
         dst.size = deflate_stream_bound(n);
     out.size = 8;
@@ -709,9 +712,6 @@ static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const
         b->err = err;
         return;
     }
-    cl_mem status = status_begin(b, q->ctx);
-    if (!status)
-        return;
     cl_kernel k0 = f->kernel[0], k1 = f->kernel[1];
     if (!(err = set_range(k0, 0, src, 1)) && !(err = set_range(k0, 3, dst, 1)) &&
         !(err = CL(clSetKernelArg)(k0, 6, sizeof(cl_mem), &scratch)) && !(err = set_uint(k0, 7, nseg)) &&
@@ -722,8 +722,7 @@ static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const
         !(err = set_range(k1, 7, st, 0)) && !(err = set_range(k1, 9, src, 1)) &&
         !(err = set_uint(k1, 12, final)))
         err = CL(clSetKernelArg)(k1, 13, sizeof(cl_mem), &status);
-    if (err)
-        b->err = err;
+    batch_fail(b, err);
     sync_arg(b, src, 0);
     sync_arg(b, st, 0);
     enqueue_kernel(b, k0, 1, &slots, &one);
@@ -731,16 +730,25 @@ static void submit_deflate_stream(batch *b, ocl_function *f, ocl_queue *q, const
     sync_arg(b, dst, 1);
     sync_arg(b, out, 1);
     sync_arg(b, st, 1);
-    status_end(b, status, fence, f->kind);
+}
+
+/* The built-ins whose kernels judge their arguments as they run: they
+ * write a status word (status_begin). */
+static int writes_status(fn_kind kind)
+{
+    return kind == FN_INFLATE || kind == FN_SHA256_STREAM || kind == FN_DEFLATE_STREAM ||
+           kind == FN_INFLATE_STREAM;
 }
 
 /* Enqueue a built-in; f->lock is held. */
 static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args, ocl_fence *fence,
                            ocl_queue *q)
 {
-    cl_context ctx = q->ctx;
     cl_int err = CL_SUCCESS;
     size_t one = 1;
+    cl_mem status = NULL;
+    if (writes_status(f->kind) && !(status = status_begin(b, q->ctx)))
+        return;
     switch (f->kind) {
     case FN_NOOP: enqueue_marker(b); break;
     case FN_COPY: {
@@ -751,8 +759,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         if (overlaps(src, dst)) {
             if (!(err = set_range(f->kernel[0], 0, src, 1)))
                 err = set_range(f->kernel[0], 3, dst, 0);
-            if (err)
-                b->err = err;
+            batch_fail(b, err);
             enqueue_kernel(b, f->kernel[0], 1, &one, NULL);
         } else if (!b->err) {
             cl_uint n;
@@ -773,8 +780,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         size_t chunks = (size_t)((dst.size + 4095) / 4096);
         if (!(err = set_range(f->kernel[0], 0, dst, 1)))
             err = CL(clSetKernelArg)(f->kernel[0], 3, sizeof(cl_uint), &args[1].u.u32);
-        if (err)
-            b->err = err;
+        batch_fail(b, err);
         enqueue_kernel(b, f->kernel[0], 1, &chunks, NULL);
         sync_arg(b, dst, 1);
         break;
@@ -791,8 +797,7 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         sync_arg(b, src, 0);
         if (!(err = set_range(f->kernel[0], 0, src, 1)))
             err = set_range(f->kernel[0], 3, res, 0);
-        if (err)
-            b->err = err;
+        batch_fail(b, err);
         enqueue_kernel(b, f->kernel[0], 1, &one, NULL);
         sync_arg(b, res, 1);
         break;
@@ -807,30 +812,22 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
         range src = arg_range(&args[0]), st = arg_range(&args[1]), res = arg_range(&args[2]);
         st.size = 112;
         res.size = args[3].u.u32 ? 32 : 0;
-        cl_mem status = status_begin(b, ctx);
-        if (!status)
-            break;
         cl_kernel k = f->kernel[0];
         sync_arg(b, src, 0);
         sync_arg(b, st, 0);
         if (!(err = set_range(k, 0, src, 1)) && !(err = set_range(k, 3, st, 0)) &&
             !(err = set_range(k, 5, res, 0)) && !(err = set_uint(k, 7, args[3].u.u32)))
             err = CL(clSetKernelArg)(k, 8, sizeof(cl_mem), &status);
-        if (err)
-            b->err = err;
+        batch_fail(b, err);
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, st, 1);
         sync_arg(b, res, 1);
-        status_end(b, status, fence, f->kind);
         break;
     }
     case FN_DEFLATE: submit_deflate(b, f, q, args); break;
     case FN_INFLATE: {
         range src = arg_range(&args[0]), dst = arg_range(&args[1]), out = arg_range(&args[2]);
         out.size = 8;
-        cl_mem status = status_begin(b, ctx);
-        if (!status)
-            break;
         cl_kernel k = f->kernel[0];
         cl_ulong dst_size = dst.size;
         sync_arg(b, src, 0);
@@ -838,18 +835,18 @@ static void submit_builtin(batch *b, ocl_function *f, const accel_icd_arg *args,
             !(err = CL(clSetKernelArg)(k, 5, sizeof(dst_size), &dst_size)) &&
             !(err = set_range(k, 6, out, 0)))
             err = CL(clSetKernelArg)(k, 8, sizeof(cl_mem), &status);
-        if (err)
-            b->err = err;
+        batch_fail(b, err);
         enqueue_kernel(b, k, 1, &one, NULL);
         sync_arg(b, dst, 1);
         sync_arg(b, out, 1);
-        status_end(b, status, fence, f->kind);
         break;
     }
-    case FN_DEFLATE_STREAM: submit_deflate_stream(b, f, q, args, fence); break;
-    case FN_INFLATE_STREAM: submit_inflate_stream(b, f, args, fence, q); break;
+    case FN_DEFLATE_STREAM: submit_deflate_stream(b, f, q, args, status); break;
+    case FN_INFLATE_STREAM: submit_inflate_stream(b, f, args, status); break;
     case FN_USER: break;
     }
+    if (status)
+        status_end(b, status, fence, f->kind);
 }
 
 /* Enqueue a user kernel; f->lock is held. Temporary buffers for ranges at
@@ -906,10 +903,8 @@ static void submit_user(batch *b, ocl_function *f, const accel_icd_submit *s, oc
         default: err = CL_INVALID_ARG_VALUE; break;
         }
     }
-    if (err) {
-        b->err = err;
+    if (batch_fail(b, err))
         return;
-    }
     for (uint32_t i = 0; i < f->argc; i++)
         if (used[i])
             sync_range(b, used[i], used_off[i], s->args[i].u.mem.size, 0);
