@@ -119,6 +119,24 @@ static inline accel_icd_arg ih_u32(uint32_t v)
     return a;
 }
 
+static inline accel_icd_arg ih_i32(int32_t v)
+{
+    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
+    a.u.i32 = v;
+    return a;
+}
+
+/* The little-endian values functions write (crc32c's result, out_size). */
+static inline uint32_t ih_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t ih_le64(const uint8_t *p)
+{
+    return (uint64_t)ih_le32(p) | (uint64_t)ih_le32(p + 4) << 32;
+}
+
 /* Submit one call on `queue`, wait for it, release the fence; returns the
  * submission's result. */
 static inline accel_result ih_run(ih_driver *d, void *queue, void *fn, const accel_icd_arg *args, uint32_t argc,

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "../icd_harness.h"
+#include "../icd_support.h"
 #include "cpu_metadata.h"
 
 #define MIB        (1024u * 1024u)
@@ -113,11 +114,7 @@ static accel_result run(void *fn, const accel_icd_arg *args, uint32_t n)
 /* For submissions expected to fail: a failure breaks its queue. */
 static accel_result run_fresh(void *fn, const accel_icd_arg *args, uint32_t n)
 {
-    void *q;
-    assert_int_equal(D.t->queue_create(DEV, &q), ACCEL_SUCCESS);
-    accel_result r = ih_run(&D, q, fn, args, n, 0, 0);
-    D.t->queue_destroy(q);
-    return r;
+    return run_on_fresh_queue(&D, DEV, fn, args, n);
 }
 
 static void *submit(void *q, void *fn, const accel_icd_arg *args, uint32_t n, uint32_t work_dim,
@@ -143,23 +140,6 @@ static accel_result wait_release(void *fence)
     accel_result r = D.t->fence_wait(fence, UINT64_MAX);
     D.t->fence_release(fence);
     return r;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static accel_icd_arg i32(int32_t v)
-{
-    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
-    a.u.i32 = v;
-    return a;
 }
 
 /* Lines "record %08x: the accel loader test line\n", the counter times
@@ -331,7 +311,7 @@ static void test_icd_cpu_staged(void **state)
     assert_int_equal(run(builtin("crc32c"), args, 2), ACCEL_SUCCESS);
     uint8_t out[4];
     assert_int_equal(D.t->memory_read(DEV, dst, 4, out, 4), ACCEL_SUCCESS);
-    assert_int_equal(le32(out), 0xE3069283u);
+    assert_int_equal(ih_le32(out), 0xE3069283u);
     args[1] = ih_mem(dst, 8, 32);
     assert_int_equal(run(builtin("sha256"), args, 2), ACCEL_SUCCESS);
     uint8_t digest[32];
@@ -361,7 +341,7 @@ static uint32_t crc_of(const uint8_t *p, uint64_t n)
         memcpy(src.p, p, n);
     accel_icd_arg args[2] = {hb_arg(&src), hb_arg(&res)};
     assert_int_equal(run(builtin("crc32c"), args, 2), ACCEL_SUCCESS);
-    uint32_t crc = le32(res.p);
+    uint32_t crc = ih_le32(res.p);
     hb_free(&src);
     hb_free(&res);
     return crc;
@@ -402,23 +382,11 @@ static void crc_sizes(void)
         memcpy(src.p, data, sizes[i]);
         accel_icd_arg args[2] = {hb_arg(&src), hb_arg(&res)};
         assert_int_equal(run(builtin("crc32c"), args, 2), ACCEL_SUCCESS);
-        assert_int_equal(le32(res.p), crc_of_sizes[i]);
+        assert_int_equal(ih_le32(res.p), crc_of_sizes[i]);
         hb_free(&src);
         hb_free(&res);
     }
     free(data);
-}
-
-/* CRC-32C one bit at a time, straight from the definition. */
-static uint32_t crc_bitwise(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-    }
-    return ~crc;
 }
 
 /* Every length up to 300 at every offset modulo 8, then lengths around
@@ -438,7 +406,7 @@ static void crc_lengths(void)
         for (uint64_t n = 0; n <= 300; n++) {
             accel_icd_arg args[2] = {ih_mem(src.mem, GUARD + off, n), hb_arg(&res)};
             assert_int_equal(run(crc, args, 2), ACCEL_SUCCESS);
-            assert_int_equal(le32(res.p), crc_bitwise(src.p + off, n));
+            assert_int_equal(ih_le32(res.p), ref_crc32c_bitwise(src.p + off, n));
         }
     }
     for (uint64_t block = 64; block <= 32768; block *= 2) {
@@ -448,7 +416,7 @@ static void crc_lengths(void)
                 for (unsigned off = 0; off < 8; off += 3) {
                     accel_icd_arg args[2] = {ih_mem(src.mem, GUARD + off, n), hb_arg(&res)};
                     assert_int_equal(run(crc, args, 2), ACCEL_SUCCESS);
-                    assert_int_equal(le32(res.p), crc_bitwise(src.p + off, n));
+                    assert_int_equal(ih_le32(res.p), ref_crc32c_bitwise(src.p + off, n));
                 }
             }
         }
@@ -574,9 +542,9 @@ static void test_icd_cpu_deflate_inflate(void **state)
         hbuf src = hb_new(n), z = hb_new(deflate_bound(n)), zlen = hb_new(8), back = hb_new(n),
              blen = hb_new(8);
         memcpy(src.p, data, n);
-        accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), i32(-1)};
+        accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), ih_i32(-1)};
         assert_int_equal(run(builtin("zlib.deflate"), dargs, 4), ACCEL_SUCCESS);
-        uint64_t zn = le64(zlen.p);
+        uint64_t zn = ih_le64(zlen.p);
         assert_true(zn >= 8 && zn <= z.size);
         assert_int_equal(z.p[0] & 0x0f, 8); /* CM = deflate */
         assert_int_equal(((unsigned)z.p[0] << 8 | z.p[1]) % 31, 0);
@@ -594,7 +562,7 @@ static void test_icd_cpu_deflate_inflate(void **state)
         memset(back.p, 0, n);
         accel_icd_arg iargs[3] = {ih_mem(z.mem, GUARD, zn), hb_arg(&back), hb_arg(&blen)};
         assert_int_equal(run(builtin("zlib.inflate"), iargs, 3), ACCEL_SUCCESS);
-        assert_int_equal(le64(blen.p), n);
+        assert_int_equal(ih_le64(blen.p), n);
         assert_memory_equal(back.p, data, n);
         hb_free(&src);
         hb_free(&z);
@@ -647,13 +615,13 @@ static accel_result deflate_cap(const uint8_t *data, uint64_t n, int32_t level, 
     if (n)
         memcpy(src.p, data, n);
     memset(len.p, 0xee, 8);
-    accel_icd_arg args[4] = {hb_arg(&src), hb_arg(&dst), hb_arg(&len), i32(level)};
+    accel_icd_arg args[4] = {hb_arg(&src), hb_arg(&dst), hb_arg(&len), ih_i32(level)};
     accel_result r =
         fresh ? run_fresh(builtin("zlib.deflate"), args, 4) : run(builtin("zlib.deflate"), args, 4);
     *z = NULL;
     *zn = 0;
     if (r == ACCEL_SUCCESS) {
-        *zn = le64(len.p);
+        *zn = ih_le64(len.p);
         assert_true(*zn >= 8 && *zn <= cap);
         *z = malloc(*zn);
         assert_non_null(*z);
@@ -885,18 +853,18 @@ static void test_icd_cpu_deflate_large(void **state)
     hbuf src = hb_new(n), z = hb_new(n / 4), zlen = hb_new(8), back = hb_new(n), blen = hb_new(8),
          crc = hb_new(4), crc_back = hb_new(4);
     make_data(src.p, n);
-    accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), i32(1)};
+    accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), ih_i32(1)};
     assert_int_equal(run(builtin("zlib.deflate"), dargs, 4), ACCEL_SUCCESS);
-    uint64_t zn = le64(zlen.p);
+    uint64_t zn = ih_le64(zlen.p);
     assert_true(zn >= 8 && zn <= z.size);
     memset(back.p, 0, n);
     accel_icd_arg iargs[3] = {ih_mem(z.mem, GUARD, zn), hb_arg(&back), hb_arg(&blen)};
     assert_int_equal(run(builtin("zlib.inflate"), iargs, 3), ACCEL_SUCCESS);
-    assert_int_equal(le64(blen.p), n);
+    assert_int_equal(ih_le64(blen.p), n);
     accel_icd_arg c1[2] = {hb_arg(&src), hb_arg(&crc)}, c2[2] = {hb_arg(&back), hb_arg(&crc_back)};
     assert_int_equal(run(builtin("crc32c"), c1, 2), ACCEL_SUCCESS);
     assert_int_equal(run(builtin("crc32c"), c2, 2), ACCEL_SUCCESS);
-    assert_int_equal(le32(crc.p), le32(crc_back.p));
+    assert_int_equal(ih_le32(crc.p), ih_le32(crc_back.p));
     assert_memory_equal(back.p, src.p, n);
     /* zlib agrees, streaming (its counters are 32-bit). */
     z_stream s;
@@ -942,18 +910,18 @@ static void test_icd_cpu_huge(void **state)
     make_data(src.p, MIB);
     for (uint64_t done = MIB; done < n; done += MIB)
         memcpy(src.p + done, src.p, n - done < MIB ? (size_t)(n - done) : MIB);
-    accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), i32(1)};
+    accel_icd_arg dargs[4] = {hb_arg(&src), hb_arg(&z), hb_arg(&zlen), ih_i32(1)};
     assert_int_equal(run(builtin("zlib.deflate"), dargs, 4), ACCEL_SUCCESS);
-    uint64_t zn = le64(zlen.p);
+    uint64_t zn = ih_le64(zlen.p);
     assert_true(zn >= 8 && zn <= z.size);
     accel_icd_arg iargs[3] = {ih_mem(z.mem, GUARD, zn), hb_arg(&back), hb_arg(&blen)};
     assert_int_equal(run(builtin("zlib.inflate"), iargs, 3), ACCEL_SUCCESS);
-    assert_int_equal(le64(blen.p), n);
+    assert_int_equal(ih_le64(blen.p), n);
     assert_true(memcmp(back.p, src.p, (size_t)n) == 0);
 
     accel_icd_arg c[2] = {hb_arg(&src), hb_arg(&res)}, h[2] = {hb_arg(&src), hb_arg(&digest)};
     assert_int_equal(run(builtin("crc32c"), c, 2), ACCEL_SUCCESS);
-    uint32_t crc_fast = le32(res.p);
+    uint32_t crc_fast = ih_le32(res.p);
     assert_int_equal(run(builtin("sha256"), h, 2), ACCEL_SUCCESS);
     uint8_t sha_src[32];
     memcpy(sha_src, digest.p, 32);
@@ -965,7 +933,7 @@ static void test_icd_cpu_huge(void **state)
     ih_close(&D2);
     assert_int_equal(ih_open(&D2, DRIVER_PATH), 0);
     ih_close(&D2);
-    assert_int_equal(le32(res.p), crc_fast);
+    assert_int_equal(ih_le32(res.p), crc_fast);
     /* What came back has the same digest. */
     h[0] = hb_arg(&back);
     assert_int_equal(run(builtin("sha256"), h, 2), ACCEL_SUCCESS);
@@ -998,7 +966,7 @@ static accel_result inflate_into(const uint8_t *stream, size_t n, uint8_t *out, 
     accel_result r =
         fresh ? run_fresh(builtin("zlib.inflate"), args, 3) : run(builtin("zlib.inflate"), args, 3);
     if (r == ACCEL_SUCCESS) {
-        *out_n = le64(len.p);
+        *out_n = ih_le64(len.p);
         memcpy(out, dst.p, cap);
     } else {
         for (int i = 0; i < 8; i++) /* the result is not written on failure */
@@ -1105,10 +1073,10 @@ static void test_icd_cpu_outputs_too_small(void **state)
     args[1] = ih_mem(dst.mem, GUARD, 100);
     args[2] = hb_arg(&len);
     for (int32_t level = -1; level <= 9; level++) {
-        args[3] = i32(level);
+        args[3] = ih_i32(level);
         assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     }
-    args[3] = i32(6);
+    args[3] = ih_i32(6);
     args[1] = ih_mem(dst.mem, GUARD, 0);
     assert_int_equal(run_fresh(builtin("zlib.deflate"), args, 4), ACCEL_ERROR_INVALID_ARGUMENT);
     args[1] = hb_arg(&dst);
@@ -1122,7 +1090,7 @@ static void test_icd_cpu_outputs_too_small(void **state)
     /* inflate: a good stream into a dst one byte short, or out_size short. */
     args[2] = hb_arg(&len);
     assert_int_equal(run(builtin("zlib.deflate"), args, 4), ACCEL_SUCCESS);
-    uint64_t zn = le64(len.p);
+    uint64_t zn = ih_le64(len.p);
     hbuf back = hb_new(4099);
     accel_icd_arg iargs[3] = {ih_mem(dst.mem, GUARD, zn), ih_mem(back.mem, GUARD, 4098), hb_arg(&len)};
     assert_int_equal(run_fresh(builtin("zlib.inflate"), iargs, 3), ACCEL_ERROR_INVALID_ARGUMENT);
@@ -1337,13 +1305,13 @@ static void test_icd_cpu_kernels(void **state)
     const uint64_t ws[3] = {3, 4, 5};
     assert_int_equal(wait_release(submit(Q, ids, &iarg, 1, 3, ws, NULL, 0)), ACCEL_SUCCESS);
     for (uint64_t i = 0; i < 60; i++)
-        assert_int_equal(le64(out.p + 8 * i), i);
+        assert_int_equal(ih_le64(out.p + 8 * i), i);
     /* Two dimensions ignore work_size[2]. */
     const uint64_t ws2[3] = {2, 3, 99};
     memset(out.p, 0xff, out.size);
     assert_int_equal(wait_release(submit(Q, ids, &iarg, 1, 2, ws2, NULL, 0)), ACCEL_SUCCESS);
-    assert_int_equal(le64(out.p + 8 * 5), 5);
-    assert_int_equal(le64(out.p + 8 * 6), UINT64_MAX);
+    assert_int_equal(ih_le64(out.p + 8 * 5), 5);
+    assert_int_equal(ih_le64(out.p + 8 * 6), UINT64_MAX);
 
     /* No arguments; zero work items. */
     void *nothing = kernel(prog, "nothing", &info);
@@ -1573,7 +1541,7 @@ static void test_icd_cpu_in_order(void **state)
     assert_int_equal(wait_release(f2), ACCEL_SUCCESS);
     assert_int_equal(D.t->fence_status(f1), ACCEL_SUCCESS); /* done before f2 */
     D.t->fence_release(f1);
-    assert_int_equal(le32(out.p), 0xC0FFEE);
+    assert_int_equal(ih_le32(out.p), 0xC0FFEE);
     hb_free(&val);
     hb_free(&out);
     slow_close(&s);
@@ -1598,7 +1566,7 @@ static void test_icd_cpu_wait_fences(void **state)
     D.t->fence_release(fa); /* the waiting submission keeps it */
     assert_int_equal(D.t->fence_status(fb), ACCEL_NOT_READY);
     assert_int_equal(wait_release(fb), ACCEL_SUCCESS);
-    assert_int_equal(le32(out.p), 0xC0FFEE);
+    assert_int_equal(ih_le32(out.p), 0xC0FFEE);
 
     /* Six wait fences (more than the fence keeps inline), each from its own
      * queue, finishing in reverse order of submission. */
@@ -1612,7 +1580,7 @@ static void test_icd_cpu_wait_fences(void **state)
     void *fall = submit(qb, builtin("accel.copy"), cargs, 2, 0, NULL, fs, 6);
     assert_int_equal(wait_release(fall), ACCEL_SUCCESS);
     for (int i = 0; i < 6; i++) {
-        assert_int_equal(le32(out.p + 4 * i), 100u + i);
+        assert_int_equal(ih_le32(out.p + 4 * i), 100u + i);
         assert_int_equal(D.t->fence_status(fs[i]), ACCEL_SUCCESS);
         D.t->fence_release(fs[i]);
         D.t->queue_destroy(qs[i]);
@@ -1628,7 +1596,7 @@ static void test_icd_cpu_wait_fences(void **state)
     void *fc = submit(qb, builtin("accel.copy"), cargs, 2, 0, NULL, &fbad, 1);
     assert_int_equal(wait_release(fc), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(wait_release(fbad), ACCEL_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(le32(out.p), 0);
+    assert_int_equal(ih_le32(out.p), 0);
 
     D.t->queue_destroy(qa);
     D.t->queue_destroy(qb);

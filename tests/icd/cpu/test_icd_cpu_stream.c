@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "../icd_harness.h"
+#include "../icd_support.h"
 
 #define CRC_STATE     4u
 #define SHA_STATE     112u
@@ -71,13 +72,6 @@ static accel_icd_arg u32(uint32_t v)
     return ih_u32(v);
 }
 
-static accel_icd_arg i32(int32_t v)
-{
-    accel_icd_arg a = {.kind = ACCEL_ARG_I32};
-    a.u.i32 = v;
-    return a;
-}
-
 static void *builtin(const char *name, uint32_t count, const accel_arg_kind *kinds)
 {
     void *fn = NULL;
@@ -100,21 +94,7 @@ static accel_result run(void *fn, const accel_icd_arg *args, uint32_t n)
 /* For calls expected to fail: a failure breaks its queue. */
 static accel_result run_fresh(void *fn, const accel_icd_arg *args, uint32_t n)
 {
-    void *q;
-    assert_int_equal(D.t->queue_create(DEV, &q), ACCEL_SUCCESS);
-    accel_result r = ih_run(&D, q, fn, args, n, 0, 0);
-    D.t->queue_destroy(q);
-    return r;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+    return run_on_fresh_queue(&D, DEV, fn, args, n);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -231,17 +211,6 @@ static int test_teardown(void **state)
 
 /* ---- crc32c.stream -------------------------------------------------------------- */
 
-static uint32_t crc32c_bitwise(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
 /* The stream's CRC over src in chunks; the state is moved to a fresh
  * memory object between chunks, as it would be between devices. */
 static uint32_t crc_stream(const buf *src, int chunking)
@@ -258,7 +227,7 @@ static uint32_t crc_stream(const buf *src, int chunking)
         buf_free(&st);
         st = moved;
     } while (off < src->size);
-    uint32_t crc = le32(st.p);
+    uint32_t crc = ih_le32(st.p);
     buf_free(&st);
     return crc;
 }
@@ -275,8 +244,8 @@ static void test_crc32c_stream(void **state)
         buf res = buf_new(4);
         accel_icd_arg a[] = {whole(&src), whole(&res)};
         assert_int_equal(run(F_CRC1, a, 2), ACCEL_SUCCESS);
-        uint32_t want = crc32c_bitwise(src.p, (size_t)src.size);
-        assert_int_equal(le32(res.p), want);
+        uint32_t want = ref_crc32c_bitwise(src.p, (size_t)src.size);
+        assert_int_equal(ih_le32(res.p), want);
         if (sizes[s] == 9)
             assert_int_equal(want, 0xE3069283u);
         for (size_t c = 0; c < NCHUNKINGS; c++) {
@@ -290,10 +259,10 @@ static void test_crc32c_stream(void **state)
     /* The state carries the finished CRC: any u32 goes on from there. */
     buf src = buf_new(9), st = buf_new(CRC_STATE);
     memcpy(src.p, "123456789", 9);
-    put_le32(st.p, crc32c_bitwise((const uint8_t *)"abc", 3));
+    put_le32(st.p, ref_crc32c_bitwise((const uint8_t *)"abc", 3));
     accel_icd_arg a[] = {whole(&src), whole(&st)};
     assert_int_equal(run(F_CRC, a, 2), ACCEL_SUCCESS);
-    assert_int_equal(le32(st.p), crc32c_bitwise((const uint8_t *)"abc123456789", 12));
+    assert_int_equal(ih_le32(st.p), ref_crc32c_bitwise((const uint8_t *)"abc123456789", 12));
     /* A state of 3 bytes. */
     accel_icd_arg small[] = {whole(&src), at(&st, 0, 3)};
     assert_int_equal(run_fresh(F_CRC, small, 2), ACCEL_ERROR_INVALID_ARGUMENT);
@@ -323,8 +292,8 @@ static void sha_stream(const buf *src, int chunking, uint8_t digest[32])
             break;
         for (int i = 0; i < 32; i++)
             assert_int_equal(res.p[i], 0x5a);
-        assert_int_equal(le64(st.p + 32), off);
-        assert_int_equal(le32(st.p + 104), off >= 64);
+        assert_int_equal(ih_le64(st.p + 32), off);
+        assert_int_equal(ih_le32(st.p + 104), off >= 64);
     }
     memcpy(digest, res.p, 32);
     for (uint32_t i = 0; i < SHA_STATE; i++)
@@ -414,10 +383,10 @@ static uint64_t deflate_stream(const buf *src, int chunking, int level, uint8_t 
     for (;;) {
         uint64_t n = chunk_len(chunking, src->size - off);
         bool last = off + n == src->size;
-        accel_icd_arg a[] = {at(src, off, n), at(&dst, 0, bound(n)), whole(&size), i32(level), whole(&st),
+        accel_icd_arg a[] = {at(src, off, n), at(&dst, 0, bound(n)), whole(&size), ih_i32(level), whole(&st),
                              u32(last)};
         assert_int_equal(run(F_DEF, a, 6), ACCEL_SUCCESS);
-        uint64_t piece = le64(size.p);
+        uint64_t piece = ih_le64(size.p);
         assert_true(piece <= bound(n));
         if (len + piece > cap) {
             cap = 2 * (len + piece);
@@ -527,26 +496,26 @@ static void test_deflate_stream_bad(void **state)
     buf src = buf_new(5000), dst = buf_new(bound(5000)), size = buf_new(8), st = buf_new(DEFLATE_STATE);
     make_random(src.p, 5000);
     /* One good piece first, so that the state is not fresh. */
-    accel_icd_arg first[] = {at(&src, 0, 1000), whole(&dst), whole(&size), i32(6), whole(&st), u32(0)};
+    accel_icd_arg first[] = {at(&src, 0, 1000), whole(&dst), whole(&size), ih_i32(6), whole(&st), u32(0)};
     assert_int_equal(run(F_DEF, first, 6), ACCEL_SUCCESS);
     uint8_t before[DEFLATE_STATE];
     memcpy(before, st.p, DEFLATE_STATE);
     /* dst too small for incompressible data: fails, state unchanged. */
     accel_icd_arg small[] = {
-        at(&src, 1000, 4000), at(&dst, 0, 3000), whole(&size), i32(6), whole(&st), u32(0)};
+        at(&src, 1000, 4000), at(&dst, 0, 3000), whole(&size), ih_i32(6), whole(&st), u32(0)};
     assert_int_equal(run_fresh(F_DEF, small, 6), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_memory_equal(st.p, before, DEFLATE_STATE);
-    accel_icd_arg level[] = {at(&src, 1000, 4000), whole(&dst), whole(&size), i32(10), whole(&st), u32(0)};
+    accel_icd_arg level[] = {at(&src, 1000, 4000), whole(&dst), whole(&size), ih_i32(10), whole(&st), u32(0)};
     assert_int_equal(run_fresh(F_DEF, level, 6), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_memory_equal(st.p, before, DEFLATE_STATE);
-    accel_icd_arg shortsize[] = {at(&src, 1000, 4000), whole(&dst), at(&size, 0, 7), i32(6),
+    accel_icd_arg shortsize[] = {at(&src, 1000, 4000), whole(&dst), at(&size, 0, 7), ih_i32(6),
                                  whole(&st),           u32(0)};
     assert_int_equal(run_fresh(F_DEF, shortsize, 6), ACCEL_ERROR_INVALID_ARGUMENT);
-    accel_icd_arg shortst[] = {at(&src, 1000, 4000),          whole(&dst), whole(&size), i32(6),
+    accel_icd_arg shortst[] = {at(&src, 1000, 4000),          whole(&dst), whole(&size), ih_i32(6),
                                at(&st, 0, DEFLATE_STATE - 1), u32(0)};
     assert_int_equal(run_fresh(F_DEF, shortst, 6), ACCEL_ERROR_INVALID_ARGUMENT);
     /* States no zlib.deflate.stream wrote. */
-    accel_icd_arg a[] = {at(&src, 1000, 4000), whole(&dst), whole(&size), i32(6), whole(&st), u32(0)};
+    accel_icd_arg a[] = {at(&src, 1000, 4000), whole(&dst), whole(&size), ih_i32(6), whole(&st), u32(0)};
     struct {
         uint32_t offset, value;
     } bad[] = {{4, 2}, {16, 40000}, {16, 999} /* held is not min(total, 32768) */, {20, 1}, {0, 0xffffffff}};
@@ -605,9 +574,9 @@ static inflated inflate_stream(const uint8_t *z, uint64_t zlen, int chunking, in
             r.result = res;
             break;
         }
-        uint64_t used = le64(prog.p), wrote = le64(prog.p + 8);
-        r.status = (int)le32(prog.p + 16);
-        assert_int_equal(le32(prog.p + 20), 0);
+        uint64_t used = ih_le64(prog.p), wrote = ih_le64(prog.p + 8);
+        r.status = (int)ih_le32(prog.p + 16);
+        assert_int_equal(ih_le32(prog.p + 20), 0);
         assert_true(used <= n);
         assert_true(wrote <= space);
         r.consumed += used;
@@ -634,14 +603,6 @@ static inflated inflate_stream(const uint8_t *z, uint64_t zlen, int chunking, in
     return r;
 }
 
-static uint8_t *zlib_compress(const uint8_t *p, uLong n, int level, uLongf *zlen)
-{
-    *zlen = compressBound(n);
-    uint8_t *z = malloc(*zlen);
-    assert_int_equal(compress2(z, zlen, p, n, level), Z_OK);
-    return z;
-}
-
 static void expect_inflates_to(const uint8_t *z, uint64_t zlen, const uint8_t *want, uint64_t n, int chunking,
                                int room)
 {
@@ -664,8 +625,8 @@ static void test_inflate_stream_levels(void **state)
         uint8_t *p = malloc(sizes[s] + 1);
         make_data(p, (size_t)sizes[s]);
         for (int level = 0; level <= 9; level++) {
-            uLongf zlen;
-            uint8_t *z = zlib_compress(p, (uLong)sizes[s], level, &zlen);
+            size_t zlen;
+            uint8_t *z = zlib_compress(p, sizes[s], level, Z_DEFAULT_STRATEGY, &zlen);
             for (size_t c = 0; c < NCHUNKINGS; c++) {
                 if (chunkings[c] == 1 && zlen > 4000)
                     continue;
@@ -695,8 +656,8 @@ static void test_inflate_stream_corpus(void **state)
         uint8_t *p = read_file(path, &n);
         int levels[] = {1, 6, 9};
         for (size_t l = 0; l < 3; l++) {
-            uLongf zlen;
-            uint8_t *z = zlib_compress(p, (uLong)n, levels[l], &zlen);
+            size_t zlen;
+            uint8_t *z = zlib_compress(p, n, levels[l], Z_DEFAULT_STRATEGY, &zlen);
             expect_inflates_to(z, zlen, p, n, -20000, 0);
             expect_inflates_to(z, zlen, p, n, -700, 700);
             free(z);
@@ -711,7 +672,7 @@ static void test_inflate_stream_corpus(void **state)
         memcpy(zb.p, z, zlen);
         accel_icd_arg a[] = {whole(&zb), whole(&out), whole(&size)};
         assert_int_equal(run(F_INF1, a, 3), ACCEL_SUCCESS);
-        assert_int_equal(le64(size.p), n);
+        assert_int_equal(ih_le64(size.p), n);
         assert_memory_equal(out.p, p, n);
         buf_free(&size);
         buf_free(&out);
@@ -728,8 +689,8 @@ static void test_inflate_stream_trailing(void **state)
     (void)state;
     uint8_t p[5000];
     make_data(p, sizeof(p));
-    uLongf zlen;
-    uint8_t *z = zlib_compress(p, sizeof(p), 6, &zlen);
+    size_t zlen;
+    uint8_t *z = zlib_compress(p, sizeof(p), 6, Z_DEFAULT_STRATEGY, &zlen);
     uint8_t *zz = malloc(zlen + 3);
     memcpy(zz, z, zlen);
     memcpy(zz + zlen, "XYZ", 3);
@@ -745,14 +706,14 @@ static void test_inflate_stream_trailing(void **state)
     memcpy(src.p, zz, zlen + 3);
     accel_icd_arg a[] = {whole(&src), whole(&dst), whole(&prog), whole(&st)};
     assert_int_equal(run(F_INF, a, 4), ACCEL_SUCCESS);
-    assert_int_equal(le64(prog.p), zlen);
-    assert_int_equal(le64(prog.p + 8), sizeof(p));
-    assert_int_equal(le32(prog.p + 16), 1);
+    assert_int_equal(ih_le64(prog.p), zlen);
+    assert_int_equal(ih_le64(prog.p + 8), sizeof(p));
+    assert_int_equal(ih_le32(prog.p + 16), 1);
     /* Again on the ended state: nothing consumed, status 1. */
     assert_int_equal(run(F_INF, a, 4), ACCEL_SUCCESS);
-    assert_int_equal(le64(prog.p), 0);
-    assert_int_equal(le64(prog.p + 8), 0);
-    assert_int_equal(le32(prog.p + 16), 1);
+    assert_int_equal(ih_le64(prog.p), 0);
+    assert_int_equal(ih_le64(prog.p + 8), 0);
+    assert_int_equal(ih_le32(prog.p + 16), 1);
     buf_free(&st);
     buf_free(&prog);
     buf_free(&dst);
@@ -775,8 +736,8 @@ static void test_inflate_stream_corrupt(void **state)
     (void)state;
     uint8_t p[20000];
     make_data(p, sizeof(p));
-    uLongf zlen;
-    uint8_t *z = zlib_compress(p, sizeof(p), 6, &zlen);
+    size_t zlen;
+    uint8_t *z = zlib_compress(p, sizeof(p), 6, Z_DEFAULT_STRATEGY, &zlen);
     uint8_t *c = malloc(zlen);
     static const int chunks[] = {0, 1, 100};
     for (size_t k = 0; k < 3; k++) {
@@ -856,19 +817,19 @@ static void test_inflate_stream_bad_state(void **state)
     (void)state;
     uint8_t p[3000];
     make_data(p, sizeof(p));
-    uLongf zlen;
-    uint8_t *z = zlib_compress(p, sizeof(p), 6, &zlen);
+    size_t zlen;
+    uint8_t *z = zlib_compress(p, sizeof(p), 6, Z_DEFAULT_STRATEGY, &zlen);
     buf src = buf_new(zlen), dst = buf_new(sizeof(p)), prog = buf_new(24), st = buf_new(INFLATE_STATE);
     memcpy(src.p, z, zlen);
     /* Half the stream into a state. */
     accel_icd_arg half[] = {at(&src, 0, zlen / 2), whole(&dst), whole(&prog), whole(&st)};
     assert_int_equal(run(F_INF, half, 4), ACCEL_SUCCESS);
-    assert_int_equal(le32(prog.p + 16), 0);
+    assert_int_equal(ih_le32(prog.p + 16), 0);
     uint8_t good[INFLATE_STATE];
     memcpy(good, st.p, INFLATE_STATE);
-    accel_icd_arg rest[] = {at(&src, zlen / 2, zlen - zlen / 2), at(&dst, le64(prog.p + 8), sizeof(p)),
+    accel_icd_arg rest[] = {at(&src, zlen / 2, zlen - zlen / 2), at(&dst, ih_le64(prog.p + 8), sizeof(p)),
                             whole(&prog), whole(&st)};
-    rest[1].u.mem.size = sizeof(p) - le64(prog.p + 8);
+    rest[1].u.mem.size = sizeof(p) - ih_le64(prog.p + 8);
     struct {
         uint32_t offset, value;
     } bad[] = {{0, 6},      {4, 4},  {16, 64},   {36, 513}, {48, 40000},
@@ -904,7 +865,7 @@ static void test_inflate_stream_bad_state(void **state)
     /* The good state still finishes the stream. */
     memcpy(st.p, good, INFLATE_STATE);
     assert_int_equal(run(F_INF, rest, 4), ACCEL_SUCCESS);
-    assert_int_equal(le32(prog.p + 16), 1);
+    assert_int_equal(ih_le32(prog.p + 16), 1);
     assert_memory_equal(dst.p, p, sizeof(p));
     buf_free(&st);
     buf_free(&prog);

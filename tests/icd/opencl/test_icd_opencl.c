@@ -7,7 +7,7 @@
  * failures, and sub-devices as partitions (ACCEL_OPENCL_PARTITIONS).
  * Skips when no OpenCL device is reachable. */
 #include "../icd_harness.h"
-#include "../icd_reference.h"
+#include "../icd_support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,7 +26,7 @@ static ih_driver drv;
 static void *dev;
 static void *queue;
 
-/* ---- reference implementations (and icd_reference.h) ---- */
+/* ---- reference implementations (and icd_support.h) ---- */
 
 /* Compressible test data: words from a small vocabulary with some noise. */
 static void fill_data(uint8_t *p, size_t n, uint32_t seed)

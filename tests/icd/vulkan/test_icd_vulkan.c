@@ -25,7 +25,7 @@
 #include <zlib.h>
 
 #include "icd_harness.h"
-#include "icd_reference.h"
+#include "icd_support.h"
 #include "scale_spv.h"
 
 #define MiB (1024u * 1024u)
@@ -34,7 +34,7 @@
 static ih_driver drv;
 static void *dev, *queue, *queue2;
 
-/* ---- reference implementations (and icd_reference.h) ---------------- */
+/* ---- reference implementations (and icd_support.h) ------------------ */
 
 /* Compressible bytes: words from a small vocabulary, with some noise. */
 static void make_data(uint8_t *p, size_t n, uint32_t seed)

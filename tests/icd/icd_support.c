@@ -1,5 +1,5 @@
-/* icd_reference.c — see icd_reference.h. */
-#include "icd_reference.h"
+/* icd_support.c — see icd_support.h. */
+#include "icd_support.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,17 @@ uint32_t ref_crc32c(const uint8_t *p, size_t n)
     uint32_t crc = 0xffffffffu;
     for (size_t i = 0; i < n; i++)
         crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+uint32_t ref_crc32c_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
+    }
     return ~crc;
 }
 
@@ -103,6 +114,15 @@ uint8_t *zlib_compress(const uint8_t *data, size_t n, int level, int strategy, s
     *out_len = z.total_out;
     deflateEnd(&z);
     return out;
+}
+
+accel_result run_on_fresh_queue(ih_driver *d, void *dev, void *fn, const accel_icd_arg *args, uint32_t argc)
+{
+    void *q;
+    assert_int_equal(d->t->queue_create(dev, &q), ACCEL_SUCCESS);
+    accel_result r = ih_run(d, q, fn, args, argc, 0, 0);
+    d->t->queue_destroy(q);
+    return r;
 }
 
 double now_s(void)
