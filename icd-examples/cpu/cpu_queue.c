@@ -57,6 +57,7 @@
  * Linux only (futex). */
 #include "cpu_internal.h"
 #include "accel_clock.h"
+#include "accel_icd_submit.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -484,28 +485,19 @@ void cpu__queue_destroy(void *queue)
     free(q);
 }
 
+static uint64_t memory_size(const void *memory)
+{
+    return ((const cpu_memory *)memory)->size;
+}
+
 /* The submission's arguments against the function's signature and their
- * memory objects: the loader checks too, but a bad call must not crash the
- * worker. */
+ * memory objects (accel_icd_submit.h), and a kernel's work_dim. */
 static accel_result check_args(const cpu_function *fn, const accel_icd_submit *s)
 {
-    if (s->arg_count != fn->arg_count || (s->arg_count && !s->args))
+    accel_result r = accel_submit_check_args(s, fn->arg_count, fn->arg_kinds, memory_size);
+    if (r == ACCEL_SUCCESS && !fn->builtin && (s->work_dim < 1 || s->work_dim > 3))
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    for (uint32_t i = 0; i < s->arg_count; i++) {
-        const accel_icd_arg *a = &s->args[i];
-        if (a->kind != fn->arg_kinds[i])
-            return ACCEL_ERROR_INVALID_ARGUMENT;
-        if (a->kind == ACCEL_ARG_MEMORY) {
-            const cpu_memory *m = a->u.mem.memory;
-            if (!m || a->u.mem.offset > m->size || a->u.mem.size > m->size - a->u.mem.offset)
-                return ACCEL_ERROR_INVALID_ARGUMENT;
-        }
-    }
-    if (!fn->builtin && (s->work_dim < 1 || s->work_dim > 3))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (s->wait_fence_count && !s->wait_fences)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    return ACCEL_SUCCESS;
+    return r;
 }
 
 /* Wait until the ring has a free slot at q->tail. The producer reads head
@@ -531,12 +523,7 @@ accel_icd_result cpu__queue_submit(void *queue, const accel_icd_submit *submit, 
     if (!q || !submit || !fence)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     accel_icd_submit s;
-    if (submit->struct_size >= sizeof(s)) {
-        s = *submit;
-    } else {
-        memset(&s, 0, sizeof(s));
-        memcpy(&s, submit, submit->struct_size);
-    }
+    accel_submit_read(submit, &s);
     const cpu_function *fn = s.function;
     if (!fn)
         return ACCEL_ERROR_INVALID_ARGUMENT;

@@ -17,6 +17,7 @@
  * (logged); one that was queued before the replacement and runs after it
  * fails on its fence with the same error. */
 #include "fpga_internal.h"
+#include "accel_icd_submit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,7 @@ accel_icd_result fpga__queue_submit(void *queue, const accel_icd_submit *submit,
     if (!q || !submit || !fence)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     accel_icd_submit s;
-    memset(&s, 0, sizeof(s));
-    memcpy(&s, submit, submit->struct_size < sizeof(s) ? submit->struct_size : sizeof(s));
+    accel_submit_read(submit, &s);
     fpga_device *dev = q->device;
     const fpga_function *fn = s.function;
     if (!fn || fn->magic != FPGA_FUNC_MAGIC)

@@ -38,6 +38,7 @@
  */
 #include "wd_internal.h"
 #include "accel_clock.h"
+#include "accel_icd_submit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -560,23 +561,9 @@ static wd_fence *fence_new(wd_queue *q, accel_result result, uint32_t refs)
     return f;
 }
 
-static accel_result check_args(const wd_function *fn, const accel_icd_submit *s)
+static uint64_t memory_size(const void *memory)
 {
-    if (s->arg_count != fn->arg_count || (s->arg_count && !s->args))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    for (uint32_t i = 0; i < s->arg_count; i++) {
-        const accel_icd_arg *a = &s->args[i];
-        if (a->kind != fn->arg_kinds[i])
-            return ACCEL_ERROR_INVALID_ARGUMENT;
-        if (a->kind == ACCEL_ARG_MEMORY) {
-            const wd_memory *m = a->u.mem.memory;
-            if (!m || a->u.mem.offset > m->size || a->u.mem.size > m->size - a->u.mem.offset)
-                return ACCEL_ERROR_INVALID_ARGUMENT;
-        }
-    }
-    if (s->wait_fence_count && !s->wait_fences)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    return ACCEL_SUCCESS;
+    return ((const wd_memory *)memory)->size;
 }
 
 /* Whether two memory arguments share bytes, by their addresses in this
@@ -675,12 +662,11 @@ accel_icd_result wd__queue_submit(void *queue, const accel_icd_submit *submit, v
     if (!q || !submit || !fence)
         return ACCEL_ERROR_INVALID_ARGUMENT;
     accel_icd_submit s;
-    memset(&s, 0, sizeof(s));
-    memcpy(&s, submit, submit->struct_size < sizeof(s) ? submit->struct_size : sizeof(s));
+    accel_submit_read(submit, &s);
     const wd_function *fn = s.function;
     if (!fn)
         return ACCEL_ERROR_INVALID_ARGUMENT;
-    accel_result r = check_args(fn, &s);
+    accel_result r = accel_submit_check_args(&s, fn->arg_count, fn->arg_kinds, memory_size);
     if (r != ACCEL_SUCCESS)
         return r;
 
