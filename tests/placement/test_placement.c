@@ -19,6 +19,7 @@
 #include "unit_util.h"
 
 #include "placement.h"
+#include "placement_support.h"
 
 #define setup ut_leak_setup
 #define teardown ut_leak_teardown
@@ -101,32 +102,11 @@ static accel_topology *host_topology(int32_t *cpu, int32_t *host)
     return t;
 }
 
-static accel_pipeline *pipeline(const char *text)
-{
-    accel_pipeline *p = NULL;
-    accel_result r = accel_pipeline_parse(text, strlen(text), "t.json", &p);
-    if (r)
-        print_error("%s\n", accel_last_error_message());
-    assert_int_equal(r, ACCEL_SUCCESS);
-    return p;
-}
-
 /* crc32c of an input file of 1e6 bytes. */
 #define CRC_PIPE                                                                                                 \
     "{\"pipeline_version\": 1, \"name\": \"crc\", \"buffers\": {\"in\": {\"file\": \"in\", \"bytes\": 1000000}, " \
     "\"crc\": {\"bytes\": 4}}, \"stages\": [{\"name\": \"crc\", \"function\": \"crc32c\", \"args\": "             \
     "[{\"buffer\": \"in\"}, {\"buffer\": \"crc\"}]}]}"
-
-static accel_plan *place_ok(const accel_topology *t, const accel_pipeline *p, const accel_place_options *o)
-{
-    accel_plan *plan = NULL;
-    accel_result r = accel_place(t, p, o, &plan);
-    if (r)
-        print_error("%s\n", accel_last_error_message());
-    assert_int_equal(r, ACCEL_SUCCESS);
-    assert_non_null(plan);
-    return plan;
-}
 
 static accel_plan_conflict place_infeasible(const accel_topology *t, const accel_pipeline *p,
                                             const accel_place_options *o, accel_plan **plan)
@@ -143,14 +123,6 @@ static accel_plan_conflict place_infeasible(const accel_topology *t, const accel
     accel_plan_stage st = {.struct_size = sizeof(st)};
     assert_int_equal(accel_plan_get_stage(*plan, 0, &st), ACCEL_ERROR_INFEASIBLE);
     return c;
-}
-
-static void assert_near(double a, double b)
-{
-    if (fabs(a - b) > 1e-9 * (fabs(a) > 1 ? fabs(a) : 1)) {
-        print_error("%.17g != %.17g\n", a, b);
-        fail();
-    }
 }
 
 static void assert_contains(const char *text, const char *part)
@@ -991,27 +963,8 @@ static void test_placement_allocation_failures(void **state)
     add_fn(t, a, "sha256", 1000, 1000000000);
     accel_pipeline *ok = pipeline(CRC_PIPE);
     accel_pipeline *bad = pipeline(TWO_CRC_PIPE);
-    for (int which = 0; which < 2; which++) {
-        long n;
-        for (n = 1; n < 10000; n++) {
-            accel_plan *plan = NULL;
-            long live = accel__alloc_live();
-            accel__alloc_fail_at(n);
-            accel_result r = accel_place(t, which ? bad : ok, NULL, &plan);
-            accel__alloc_fail_at(0);
-            if (r == ACCEL_SUCCESS || r == ACCEL_ERROR_INFEASIBLE) {
-                assert_non_null(plan);
-                char buf[64];
-                assert_int_equal(accel_plan_describe(plan, true, buf, sizeof(buf), NULL), ACCEL_INCOMPLETE);
-                accel_plan_destroy(plan);
-                break;
-            }
-            assert_int_equal(r, ACCEL_ERROR_OUT_OF_HOST_MEMORY);
-            assert_null(plan);
-            assert_int_equal(accel__alloc_live(), live);
-        }
-        assert_true(n > 10);
-    }
+    place_under_allocation_failures(t, ok, NULL, true);
+    place_under_allocation_failures(t, bad, NULL, true);
     accel_pipeline_destroy(ok);
     accel_pipeline_destroy(bad);
     accel_topology_destroy(t);

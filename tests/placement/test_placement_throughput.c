@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "placement.h"
+#include "placement_support.h"
 
 #define setup    ut_leak_setup
 #define teardown ut_leak_teardown
@@ -117,34 +118,6 @@ static uint32_t add_device(accel_topology *t, int32_t host, const char *name, ac
 static double stage_ns(double bps)
 {
     return STAGE_NS(bps);
-}
-
-static accel_pipeline *pipeline(const char *text)
-{
-    accel_pipeline *p = NULL;
-    accel_result r = accel_pipeline_parse(text, strlen(text), "t.json", &p);
-    if (r)
-        print_error("%s\n", accel_last_error_message());
-    assert_int_equal(r, ACCEL_SUCCESS);
-    return p;
-}
-
-static accel_plan *place_ok(const accel_topology *t, const accel_pipeline *p, const accel_place_options *o)
-{
-    accel_plan *plan = NULL;
-    accel_result r = accel_place(t, p, o, &plan);
-    if (r)
-        print_error("%s\n", accel_last_error_message());
-    assert_int_equal(r, ACCEL_SUCCESS);
-    return plan;
-}
-
-static void assert_near(double a, double b)
-{
-    if (fabs(a - b) > 1e-9 * (fabs(a) > 1 ? fabs(a) : 1)) {
-        print_error("%.17g != %.17g\n", a, b);
-        fail();
-    }
 }
 
 static void assert_contains(const char *text, const char *part, bool want)
@@ -556,24 +529,7 @@ static void test_placement_throughput_allocation_failures(void **state)
     (void)state;
     accel_pipeline *p;
     accel_topology *t = cpu_pocl_gpu(&p);
-    long n;
-    for (n = 1; n < 10000; n++) {
-        accel_plan *plan = NULL;
-        long live = accel__alloc_live();
-        accel__alloc_fail_at(n);
-        accel_result r = accel_place(t, p, &throughput, &plan);
-        accel__alloc_fail_at(0);
-        if (r == ACCEL_SUCCESS) {
-            char buf[64];
-            assert_int_equal(accel_plan_describe(plan, true, buf, sizeof(buf), NULL), ACCEL_INCOMPLETE);
-            accel_plan_destroy(plan);
-            break;
-        }
-        assert_int_equal(r, ACCEL_ERROR_OUT_OF_HOST_MEMORY);
-        assert_null(plan);
-        assert_int_equal(accel__alloc_live(), live);
-    }
-    assert_true(n > 10);
+    place_under_allocation_failures(t, p, &throughput, false);
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
 }
