@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
-#include "topology.h"
+#include "fuzz_topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -97,19 +96,11 @@ fail:
     return NULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check(accel_topology *t, const char *text, size_t size)
 {
-    static const char empty[1];
-    long live = accel__alloc_live();
-    accel_topology *t = two_sockets();
-    if (!t)
-        abort();
     static const accel__topo_host_lookup host = {.bus = resolve, .device = named};
-    accel_result r = accel__topology_add_simulated2(t, size ? (const char *)data : empty, size,
-                                                    "/fuzz/devices.json", &host);
-    if (r != ACCEL_SUCCESS && r != ACCEL_ERROR_OUT_OF_HOST_MEMORY &&
-        (r != ACCEL_ERROR_INVALID_ARGUMENT ||
-         strncmp(accel_last_error_message(), "/fuzz/devices.json: ", 20) != 0))
+    accel_result r = accel__topology_add_simulated2(t, text, size, "/fuzz/devices.json", &host);
+    if (!fuzz_topology_result_ok(r, "/fuzz/devices.json: "))
         abort();
     for (uint32_t i = 0; i < t->node_count; i++) {
         const accel__topo_node *n = &t->nodes[i];
@@ -135,8 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
     }
-    accel_topology_destroy(t);
-    if (accel__alloc_live() != live)
-        abort();
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_topology_run(two_sockets, check, data, size);
 }

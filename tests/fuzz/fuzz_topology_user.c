@@ -8,10 +8,8 @@
  * leaking. The same file is linked with replay.c into the normal test run. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "alloc.h"
-#include "topology.h"
+#include "fuzz_topology.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,18 +68,10 @@ fail:
     return NULL;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check(accel_topology *t, const char *text, size_t size)
 {
-    static const char empty[1];
-    long live = accel__alloc_live();
-    accel_topology *t = small_graph();
-    if (!t)
-        abort();
-    accel_result r =
-        accel__topology_apply_user(t, size ? (const char *)data : empty, size, "/fuzz/user.json");
-    if (r != ACCEL_SUCCESS && r != ACCEL_ERROR_OUT_OF_HOST_MEMORY &&
-        (r != ACCEL_ERROR_INVALID_ARGUMENT ||
-         strncmp(accel_last_error_message(), "/fuzz/user.json: ", 17) != 0))
+    accel_result r = accel__topology_apply_user(t, text, size, "/fuzz/user.json");
+    if (!fuzz_topology_result_ok(r, "/fuzz/user.json: "))
         abort();
     for (uint32_t i = 0; i < t->link_count; i++) {
         const accel__topo_link *l = &t->links[i];
@@ -90,8 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             t->nodes[l->from].kind == ACCEL_TOPOLOGY_NODE_MEMORY)
             abort();
     }
-    accel_topology_destroy(t);
-    if (accel__alloc_live() != live)
-        abort();
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return fuzz_topology_run(small_graph, check, data, size);
 }
