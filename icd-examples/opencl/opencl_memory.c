@@ -60,19 +60,33 @@ void ocl__device_release(ocl_device *dev)
 /* ------------------------------------------------------------------------ */
 /* Memory.                                                                    */
 
-accel_icd_result ocl__memory_attach(void *device, const accel_icd_memory_desc *desc, void **driver_memory,
-                                    accel_attach_mode *mode)
+/* memory_attach's and memory_alloc_device's start: a memory object of
+ * `size` bytes on dev, its buffer still to make, and dev's context (made
+ * on first use) in *ctx. */
+static accel_icd_result mem_new(ocl_device *dev, uint64_t size, cl_context *ctx, ocl_mem **out)
 {
-    ocl_device *dev = device;
-    cl_context ctx = ocl__device_context(dev);
-    if (!ctx)
+    *ctx = ocl__device_context(dev);
+    if (!*ctx)
         return ACCEL_ERROR_DRIVER_INTERNAL;
     ocl_mem *m = calloc(1, sizeof(*m));
     if (!m)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    cl_int err;
     m->dev = dev;
-    m->size = desc->size;
+    m->size = size;
+    *out = m;
+    return ACCEL_SUCCESS;
+}
+
+accel_icd_result ocl__memory_attach(void *device, const accel_icd_memory_desc *desc, void **driver_memory,
+                                    accel_attach_mode *mode)
+{
+    ocl_device *dev = device;
+    cl_context ctx;
+    ocl_mem *m;
+    accel_icd_result r = mem_new(dev, desc->size, &ctx, &m);
+    if (r != ACCEL_SUCCESS)
+        return r;
+    cl_int err;
     if (desc->size == 0 || !desc->host_ptr) {
         m->buf = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, 1, NULL, &err);
     } else {
@@ -107,15 +121,12 @@ void ocl__memory_detach(void *device, void *driver_memory)
 accel_icd_result ocl__memory_alloc_device(void *device, uint64_t size, void **driver_memory)
 {
     ocl_device *dev = device;
-    cl_context ctx = ocl__device_context(dev);
-    if (!ctx)
-        return ACCEL_ERROR_DRIVER_INTERNAL;
-    ocl_mem *m = calloc(1, sizeof(*m));
-    if (!m)
-        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
+    cl_context ctx;
+    ocl_mem *m;
+    accel_icd_result r = mem_new(dev, size, &ctx, &m);
+    if (r != ACCEL_SUCCESS)
+        return r;
     cl_int err;
-    m->dev = dev;
-    m->size = size;
     m->buf = CL(clCreateBuffer)(ctx, CL_MEM_READ_WRITE, size ? size : 1, NULL, &err);
     if (!m->buf) {
         OCL_LOG(ACCEL_LOG_WARN, "%s: clCreateBuffer(%llu bytes) failed (%d)", dev->info.name,
