@@ -111,16 +111,31 @@ accel_result fpga__json_known_keys(const fpga_json_ctx *ctx, json_object *obj, c
     return ACCEL_SUCCESS;
 }
 
+/* obj's member `key`, of the given type (a_type names it in the message),
+ * into *v, and its path into where (WHERE_SIZE bytes): ACCEL_SUCCESS with
+ * *v NULL when it is absent and not required. */
+#define WHERE_SIZE 256
+static accel_result member(const fpga_json_ctx *ctx, json_object *obj, const char *path, const char *key,
+                           bool required, json_type type, const char *a_type, char *where, json_object **v)
+{
+    fpga__json_fmt(where, WHERE_SIZE, "%s.%s", path, key);
+    if (!json_object_object_get_ex(obj, key, v)) {
+        *v = NULL;
+        return required ? fpga__json_fail(ctx, path, "\"%s\" is missing", key) : ACCEL_SUCCESS;
+    }
+    if (!json_object_is_type(*v, type))
+        return fpga__json_fail(ctx, where, "must be %s, not %s", a_type, type_name(*v));
+    return ACCEL_SUCCESS;
+}
+
 accel_result fpga__json_get_array(const fpga_json_ctx *ctx, json_object *obj, const char *path, const char *key,
                                   size_t min, size_t max, json_object **out)
 {
-    char where[256];
-    fpga__json_fmt(where, sizeof(where), "%s.%s", path, key);
+    char where[WHERE_SIZE];
     json_object *v;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return fpga__json_fail(ctx, path, "\"%s\" is missing", key);
-    if (!json_object_is_type(v, json_type_array))
-        return fpga__json_fail(ctx, where, "must be an array, not %s", type_name(v));
+    accel_result r = member(ctx, obj, path, key, true, json_type_array, "an array", where, &v);
+    if (r != ACCEL_SUCCESS)
+        return r;
     size_t n = json_object_array_length(v);
     if (n < min || n > max)
         return fpga__json_fail(ctx, where, "has %zu elements; expected %zu to %zu", n, min, max);
@@ -131,15 +146,13 @@ accel_result fpga__json_get_array(const fpga_json_ctx *ctx, json_object *obj, co
 accel_result fpga__json_get_string(const fpga_json_ctx *ctx, json_object *obj, const char *path, const char *key,
                                    bool required, size_t max_len, const char **out, bool *present)
 {
-    char where[256];
-    fpga__json_fmt(where, sizeof(where), "%s.%s", path, key);
+    char where[WHERE_SIZE];
     json_object *v;
     if (present)
         *present = false;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return required ? fpga__json_fail(ctx, path, "\"%s\" is missing", key) : ACCEL_SUCCESS;
-    if (!json_object_is_type(v, json_type_string))
-        return fpga__json_fail(ctx, where, "must be a string, not %s", type_name(v));
+    accel_result r = member(ctx, obj, path, key, required, json_type_string, "a string", where, &v);
+    if (r != ACCEL_SUCCESS || !v)
+        return r;
     const char *s = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
     if (strlen(s) != len)
@@ -157,15 +170,13 @@ accel_result fpga__json_get_string(const fpga_json_ctx *ctx, json_object *obj, c
 accel_result fpga__json_get_uint(const fpga_json_ctx *ctx, json_object *obj, const char *path, const char *key,
                                  bool required, uint64_t min, uint64_t max, uint64_t *out, bool *present)
 {
-    char where[256];
-    fpga__json_fmt(where, sizeof(where), "%s.%s", path, key);
+    char where[WHERE_SIZE];
     json_object *v;
     if (present)
         *present = false;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return required ? fpga__json_fail(ctx, path, "\"%s\" is missing", key) : ACCEL_SUCCESS;
-    if (!json_object_is_type(v, json_type_int))
-        return fpga__json_fail(ctx, where, "must be an integer, not %s", type_name(v));
+    accel_result r = member(ctx, obj, path, key, required, json_type_int, "an integer", where, &v);
+    if (r != ACCEL_SUCCESS || !v)
+        return r;
     /* json-c keeps integers above INT64_MAX as unsigned; negative ones
      * read as 0 through get_uint64, so look at the signed value first. */
     int64_t sv = json_object_get_int64(v);
