@@ -53,20 +53,23 @@ extern "C" {
 /* The bank number of host memory reached over the bus. */
 #define ACCEL_FPGA_BANK_HOST 0xffffu
 
+/* A scalar argument's value: the member its kind names. */
+typedef union accel_fpga_value {
+    uint32_t u32;
+    int32_t i32;
+    uint64_t u64;
+    int64_t i64;
+    float f32;
+    double f64;
+} accel_fpga_value;
+
 typedef struct accel_fpga_arg {
-    uint32_t kind; /* ACCEL_FPGA_ARG_* */
-    uint32_t bank; /* memory: the card's bank the range lies in (its position in
-                      the card's bank list), or ACCEL_FPGA_BANK_HOST */
-    void *ptr;     /* memory: the range's first byte (valid even when size is 0) */
-    uint64_t size; /* memory: the range's size in bytes */
-    union {
-        uint32_t u32;
-        int32_t i32;
-        uint64_t u64;
-        int64_t i64;
-        float f32;
-        double f64;
-    } value; /* scalars */
+    uint32_t kind;          /* ACCEL_FPGA_ARG_* */
+    uint32_t bank;          /* memory: the card's bank the range lies in (its position in
+                               the card's bank list), or ACCEL_FPGA_BANK_HOST */
+    void *ptr;              /* memory: the range's first byte (valid even when size is 0) */
+    uint64_t size;          /* memory: the range's size in bytes */
+    accel_fpga_value value; /* scalars */
 } accel_fpga_arg;
 
 typedef struct accel_fpga_kernel_call {

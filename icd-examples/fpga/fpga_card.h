@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accel_fpga_kernel.h"
 #include "fpga_image.h"
 
 #define FPGA_MAX_CARDS 8
@@ -135,14 +136,7 @@ typedef struct fpga_exec_arg {
     accel_arg_kind kind;
     fpga_bo *bo; /* memory: a BO of this card */
     uint64_t offset, size;
-    union {
-        uint32_t u32;
-        int32_t i32;
-        uint64_t u64;
-        int64_t i64;
-        float f32;
-        double f64;
-    } value;
+    accel_fpga_value value; /* scalars, as the kernel gets them */
 } fpga_exec_arg;
 
 typedef struct fpga_exec {

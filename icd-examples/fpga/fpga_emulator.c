@@ -558,7 +558,7 @@ static accel_result run_kernel(const fpga_cmd *cmd, const emu_kernel *k)
             args[i].ptr = arg_ptr(a);
             args[i].size = a->size;
         } else {
-            memcpy(&args[i].value, &a->value, sizeof(args[i].value));
+            args[i].value = a->value;
         }
     }
     accel_fpga_kernel_call call = {
