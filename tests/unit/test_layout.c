@@ -200,56 +200,98 @@ typedef struct frozen_plan_summary {
 /* ------------------------------------------------------------------------ */
 /* Field lists: every field of each frozen struct                             */
 
-#define INSTANCE_OPTIONS_FIELDS(X)                                                                           \
-    X(struct_size) X(flags) X(manifest_paths) X(manifest_path_count) X(log_callback) X(log_user_data)       \
-        X(log_mask) X(device_selector)
+#define INSTANCE_OPTIONS_FIELDS(X, c, o)                                                                     \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, flags) X(c, o, manifest_paths) X(c, o, manifest_path_count) X(c, o, log_callback)                \
+        X(c, o, log_user_data) X(c, o, log_mask) X(c, o, device_selector)
 
-#define MANIFEST_INFO_FIELDS(X)                                                                              \
-    X(struct_size) X(path) X(driver_name) X(library_path) X(resolved_library) X(status) X(reason) X(result) \
-        X(file_format_version) X(api_version) X(driver)
+#define MANIFEST_INFO_FIELDS(X, c, o)                                                                        \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, path) X(c, o, driver_name) X(c, o, library_path) X(c, o, resolved_library) X(c, o, status)       \
+        X(c, o, reason) X(c, o, result) X(c, o, file_format_version) X(c, o, api_version) X(c, o, driver)
 
-#define DRIVER_INFO_FIELDS(X)                                                                                \
-    X(struct_size) X(name) X(manifest_path) X(library_path) X(version) X(interface_version) X(api_version) \
-        X(device_count)
+#define DRIVER_INFO_FIELDS(X, c, o)                                                                          \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, name) X(c, o, manifest_path) X(c, o, library_path) X(c, o, version) X(c, o, interface_version)   \
+        X(c, o, api_version) X(c, o, device_count)
 
-#define DEVICE_INFO_FIELDS(X)                                                                                \
-    X(struct_size) X(index) X(driver_index) X(driver) X(driver_name) X(name) X(vendor) X(kind) X(interface) \
-        X(uuid) X(vendor_id) X(device_id) X(bus_address) X(numa_node) X(numa_nodes) X(flags)                \
-            X(max_address_spaces) X(pasid_bits) X(available_instances) X(parent)
+#define DEVICE_INFO_FIELDS(X, c, o)                                                                          \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, index) X(c, o, driver_index) X(c, o, driver) X(c, o, driver_name) X(c, o, name) X(c, o, vendor)  \
+        X(c, o, kind) X(c, o, interface) X(c, o, uuid) X(c, o, vendor_id) X(c, o, device_id)                 \
+            X(c, o, bus_address) X(c, o, numa_node) X(c, o, numa_nodes) X(c, o, flags)                       \
+                X(c, o, max_address_spaces) X(c, o, pasid_bits) X(c, o, available_instances) X(c, o, parent)
 
-#define ICD_LOADER_SERVICES_FIELDS(X) X(struct_size) X(loader_context) X(log)
+#define ICD_LOADER_SERVICES_FIELDS(X, c, o) X(c, o, struct_size) X(c, o, loader_context) X(c, o, log)
 
-#define ICD_NEGOTIATION_FIELDS(X)                                                                            \
-    X(struct_size) X(loader_version) X(loader_min_version) X(services) X(driver_version) X(table)
+#define ICD_NEGOTIATION_FIELDS(X, c, o)                                                                      \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, loader_version) X(c, o, loader_min_version) X(c, o, services) X(c, o, driver_version)            \
+        X(c, o, table)
 
-#define ICD_INIT_INFO_FIELDS(X) X(struct_size) X(manifest_path) X(driver_name)
+#define ICD_INIT_INFO_FIELDS(X, c, o) X(c, o, struct_size) X(c, o, manifest_path) X(c, o, driver_name)
 
-#define ICD_DEVICE_INFO_FIELDS(X)                                                                            \
-    X(struct_size) X(name) X(kind) X(interface) X(uuid) X(vendor) X(vendor_id) X(device_id) X(bus_address)  \
-        X(numa_node) X(numa_nodes) X(flags) X(max_address_spaces) X(pasid_bits) X(available_instances)      \
-            X(parent_index) X(driver_version)
+#define ICD_DEVICE_INFO_FIELDS(X, c, o)                                                                      \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, name) X(c, o, kind) X(c, o, interface) X(c, o, uuid) X(c, o, vendor) X(c, o, vendor_id)          \
+        X(c, o, device_id) X(c, o, bus_address) X(c, o, numa_node) X(c, o, numa_nodes) X(c, o, flags)        \
+            X(c, o, max_address_spaces) X(c, o, pasid_bits) X(c, o, available_instances)                     \
+                X(c, o, parent_index) X(c, o, driver_version)
 
-#define RUN_IO_FIELDS(X) X(struct_size) X(kind) X(path) X(fd) X(read) X(write) X(user_data) X(size_hint)
+#define RUN_IO_FIELDS(X, c, o)                                                                               \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, kind) X(c, o, path) X(c, o, fd) X(c, o, read) X(c, o, write) X(c, o, user_data)                  \
+        X(c, o, size_hint)
 
-#define RUN_OPTIONS_FIELDS(X)                                                                                \
-    X(struct_size) X(flags) X(chunk_size) X(ring_depth) X(input_dir) X(output_dir) X(progress)              \
-        X(progress_user_data) X(progress_interval_ns)
+#define RUN_OPTIONS_FIELDS(X, c, o)                                                                          \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, flags) X(c, o, chunk_size) X(c, o, ring_depth) X(c, o, input_dir) X(c, o, output_dir)            \
+        X(c, o, progress) X(c, o, progress_user_data) X(c, o, progress_interval_ns)
 
-#define RUN_PROGRESS_FIELDS(X)                                                                               \
-    X(struct_size) X(streaming) X(stage_count) X(stages) X(input_bytes) X(input_total) X(output_bytes)      \
-        X(elapsed_ns)
+#define RUN_PROGRESS_FIELDS(X, c, o)                                                                         \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, streaming) X(c, o, stage_count) X(c, o, stages) X(c, o, input_bytes) X(c, o, input_total)        \
+        X(c, o, output_bytes) X(c, o, elapsed_ns)
 
-#define RUN_RESULT_FIELDS(X)                                                                                 \
-    X(struct_size) X(result) X(streamed) X(mode_reason) X(failed_stage) X(failed_chunk) X(message)          \
-        X(chunk_size) X(chunks) X(input_bytes) X(output_bytes) X(buffer_bytes) X(elapsed_ns)
+#define RUN_RESULT_FIELDS(X, c, o)                                                                           \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, result) X(c, o, streamed) X(c, o, mode_reason) X(c, o, failed_stage) X(c, o, failed_chunk)       \
+        X(c, o, message) X(c, o, chunk_size) X(c, o, chunks) X(c, o, input_bytes) X(c, o, output_bytes)      \
+            X(c, o, buffer_bytes) X(c, o, elapsed_ns)
 
-#define PLACE_OPTIONS_FIELDS(X) X(struct_size) X(flags) X(process_pasid_bits) X(iommu_contexts) X(time_limit_ns)
+#define PLACE_OPTIONS_FIELDS(X, c, o)                                                                        \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, flags) X(c, o, process_pasid_bits) X(c, o, iommu_contexts) X(c, o, time_limit_ns)
 
-#define PLAN_SUMMARY_FIELDS(X) X(struct_size) X(feasible) X(optimal) X(cost_ns) X(lower_bound_ns) X(nodes_explored)
+#define PLAN_SUMMARY_FIELDS(X, c, o)                                                                         \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, feasible) X(c, o, optimal) X(c, o, cost_ns) X(c, o, lower_bound_ns) X(c, o, nodes_explored)
 
-#define ICD_TABLE_FIELDS(X)                                                                                  \
-    X(struct_size) X(flags) X(driver_init) X(driver_fini) X(enumerate_devices) X(device_get_info)           \
-        X(device_query) X(driver_version_string)
+#define ICD_TABLE_FIELDS(X, c, o)                                                                            \
+    X(c, o, struct_size)                                                                                     \
+    X(c, o, flags) X(c, o, driver_init) X(c, o, driver_fini) X(c, o, enumerate_devices)                      \
+        X(c, o, device_get_info) X(c, o, device_query) X(c, o, driver_version_string)
+
+/* Every struct with a frozen copy: the current type, the copy, its field
+ * list and the copy's size on LP64. */
+#define PUBLIC_STRUCTS(S)                                                                                    \
+    S(accel_instance_options, frozen_instance_options, INSTANCE_OPTIONS_FIELDS, 56)                          \
+    S(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS, 80)                                   \
+    S(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS, 56)                                         \
+    S(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS, 128)                                        \
+    S(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS, 24)                                   \
+    S(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS, 32)                                      \
+    S(accel_run_io, frozen_run_io, RUN_IO_FIELDS, 56)                                                        \
+    S(accel_run_options, frozen_run_options, RUN_OPTIONS_FIELDS, 64)                                         \
+    S(accel_run_progress, frozen_run_progress, RUN_PROGRESS_FIELDS, 56)                                      \
+    S(accel_run_result, frozen_run_result, RUN_RESULT_FIELDS, 96)
+
+#define ICD_STRUCTS(S)                                                                                       \
+    S(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS, 24)                 \
+    S(accel_icd_negotiation, frozen_icd_negotiation, ICD_NEGOTIATION_FIELDS, 40)                             \
+    S(accel_icd_init_info, frozen_icd_init_info, ICD_INIT_INFO_FIELDS, 24)                                   \
+    S(accel_icd_device_info, frozen_icd_device_info, ICD_DEVICE_INFO_FIELDS, 512)                            \
+    S(accel_icd_table, frozen_icd_table, ICD_TABLE_FIELDS, 56)
 
 /* ------------------------------------------------------------------------ */
 /* Compile-time checks: a moved or resized field does not build              */
@@ -257,58 +299,16 @@ typedef struct frozen_plan_summary {
 #define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
 
 #define STATIC_FIELD(cur, old, field)                                                                        \
-    _Static_assert(offsetof(cur, field) == offsetof(old, field), #cur "." #field " moved");                 \
+    _Static_assert(offsetof(cur, field) == offsetof(old, field), #cur "." #field " moved");                  \
     _Static_assert(FIELD_SIZE(cur, field) == FIELD_SIZE(old, field), #cur "." #field " changed size");
 
-#define STATIC_STRUCT(cur, old, FIELDS)                                                                      \
-    _Static_assert(sizeof(cur) >= sizeof(old), #cur " shrank");                                             \
+#define STATIC_STRUCT(cur, old, FIELDS, lp64_size)                                                           \
+    FIELDS(STATIC_FIELD, cur, old)                                                                           \
+    _Static_assert(sizeof(cur) >= sizeof(old), #cur " shrank");                                              \
     _Static_assert(offsetof(cur, struct_size) == 0, #cur ".struct_size is not first");
 
-#define S_INSTANCE_OPTIONS(f) STATIC_FIELD(accel_instance_options, frozen_instance_options, f)
-INSTANCE_OPTIONS_FIELDS(S_INSTANCE_OPTIONS)
-STATIC_STRUCT(accel_instance_options, frozen_instance_options, INSTANCE_OPTIONS_FIELDS)
-#define S_MANIFEST_INFO(f) STATIC_FIELD(accel_manifest_info, frozen_manifest_info, f)
-MANIFEST_INFO_FIELDS(S_MANIFEST_INFO)
-STATIC_STRUCT(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS)
-#define S_DRIVER_INFO(f) STATIC_FIELD(accel_driver_info, frozen_driver_info, f)
-DRIVER_INFO_FIELDS(S_DRIVER_INFO)
-STATIC_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS)
-#define S_DEVICE_INFO(f) STATIC_FIELD(accel_device_info, frozen_device_info, f)
-DEVICE_INFO_FIELDS(S_DEVICE_INFO)
-STATIC_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS)
-#define S_RUN_IO(f) STATIC_FIELD(accel_run_io, frozen_run_io, f)
-RUN_IO_FIELDS(S_RUN_IO)
-STATIC_STRUCT(accel_run_io, frozen_run_io, RUN_IO_FIELDS)
-#define S_RUN_OPTIONS(f) STATIC_FIELD(accel_run_options, frozen_run_options, f)
-RUN_OPTIONS_FIELDS(S_RUN_OPTIONS)
-STATIC_STRUCT(accel_run_options, frozen_run_options, RUN_OPTIONS_FIELDS)
-#define S_RUN_PROGRESS(f) STATIC_FIELD(accel_run_progress, frozen_run_progress, f)
-RUN_PROGRESS_FIELDS(S_RUN_PROGRESS)
-STATIC_STRUCT(accel_run_progress, frozen_run_progress, RUN_PROGRESS_FIELDS)
-#define S_RUN_RESULT(f) STATIC_FIELD(accel_run_result, frozen_run_result, f)
-RUN_RESULT_FIELDS(S_RUN_RESULT)
-STATIC_STRUCT(accel_run_result, frozen_run_result, RUN_RESULT_FIELDS)
-#define S_PLACE_OPTIONS(f) STATIC_FIELD(accel_place_options, frozen_place_options, f)
-PLACE_OPTIONS_FIELDS(S_PLACE_OPTIONS)
-STATIC_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS)
-#define S_PLAN_SUMMARY(f) STATIC_FIELD(accel_plan_summary, frozen_plan_summary, f)
-PLAN_SUMMARY_FIELDS(S_PLAN_SUMMARY)
-STATIC_STRUCT(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS)
-#define S_ICD_LOADER_SERVICES(f) STATIC_FIELD(accel_icd_loader_services, frozen_icd_loader_services, f)
-ICD_LOADER_SERVICES_FIELDS(S_ICD_LOADER_SERVICES)
-STATIC_STRUCT(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS)
-#define S_ICD_NEGOTIATION(f) STATIC_FIELD(accel_icd_negotiation, frozen_icd_negotiation, f)
-ICD_NEGOTIATION_FIELDS(S_ICD_NEGOTIATION)
-STATIC_STRUCT(accel_icd_negotiation, frozen_icd_negotiation, ICD_NEGOTIATION_FIELDS)
-#define S_ICD_INIT_INFO(f) STATIC_FIELD(accel_icd_init_info, frozen_icd_init_info, f)
-ICD_INIT_INFO_FIELDS(S_ICD_INIT_INFO)
-STATIC_STRUCT(accel_icd_init_info, frozen_icd_init_info, ICD_INIT_INFO_FIELDS)
-#define S_ICD_DEVICE_INFO(f) STATIC_FIELD(accel_icd_device_info, frozen_icd_device_info, f)
-ICD_DEVICE_INFO_FIELDS(S_ICD_DEVICE_INFO)
-STATIC_STRUCT(accel_icd_device_info, frozen_icd_device_info, ICD_DEVICE_INFO_FIELDS)
-#define S_ICD_TABLE(f) STATIC_FIELD(accel_icd_table, frozen_icd_table, f)
-ICD_TABLE_FIELDS(S_ICD_TABLE)
-STATIC_STRUCT(accel_icd_table, frozen_icd_table, ICD_TABLE_FIELDS)
+PUBLIC_STRUCTS(STATIC_STRUCT)
+ICD_STRUCTS(STATIC_STRUCT)
 
 /* ------------------------------------------------------------------------ */
 /* The same checks at run time, naming every field that differs             */
@@ -341,76 +341,38 @@ static void check_fields(const char *type, const field_check *f, size_t n, size_
     assert_int_equal(bad, 0);
 }
 
-#define CHECK_STRUCT(cur, old, FIELDS)                                                                       \
-    do {                                                                                                     \
-        const field_check checks[] = {FIELDS(FIELD_ENTRY_##cur)};                                            \
-        check_fields(#cur, checks, sizeof(checks) / sizeof(checks[0]), sizeof(cur), sizeof(old));           \
-    } while (0)
+#define FIELD_ENTRY(cur, old, f)                                                                             \
+    {#f, offsetof(cur, f), offsetof(old, f), FIELD_SIZE(cur, f), FIELD_SIZE(old, f)},
 
-#define ENTRY(cur, old, f) {#f, offsetof(cur, f), offsetof(old, f), FIELD_SIZE(cur, f), FIELD_SIZE(old, f)},
-#define FIELD_ENTRY_accel_instance_options(f) ENTRY(accel_instance_options, frozen_instance_options, f)
-#define FIELD_ENTRY_accel_manifest_info(f) ENTRY(accel_manifest_info, frozen_manifest_info, f)
-#define FIELD_ENTRY_accel_driver_info(f) ENTRY(accel_driver_info, frozen_driver_info, f)
-#define FIELD_ENTRY_accel_device_info(f) ENTRY(accel_device_info, frozen_device_info, f)
-#define FIELD_ENTRY_accel_run_io(f) ENTRY(accel_run_io, frozen_run_io, f)
-#define FIELD_ENTRY_accel_run_options(f) ENTRY(accel_run_options, frozen_run_options, f)
-#define FIELD_ENTRY_accel_run_progress(f) ENTRY(accel_run_progress, frozen_run_progress, f)
-#define FIELD_ENTRY_accel_run_result(f) ENTRY(accel_run_result, frozen_run_result, f)
-#define FIELD_ENTRY_accel_place_options(f) ENTRY(accel_place_options, frozen_place_options, f)
-#define FIELD_ENTRY_accel_plan_summary(f) ENTRY(accel_plan_summary, frozen_plan_summary, f)
-#define FIELD_ENTRY_accel_icd_loader_services(f) ENTRY(accel_icd_loader_services, frozen_icd_loader_services, f)
-#define FIELD_ENTRY_accel_icd_negotiation(f) ENTRY(accel_icd_negotiation, frozen_icd_negotiation, f)
-#define FIELD_ENTRY_accel_icd_init_info(f) ENTRY(accel_icd_init_info, frozen_icd_init_info, f)
-#define FIELD_ENTRY_accel_icd_device_info(f) ENTRY(accel_icd_device_info, frozen_icd_device_info, f)
-#define FIELD_ENTRY_accel_icd_table(f) ENTRY(accel_icd_table, frozen_icd_table, f)
+#define CHECK_STRUCT(cur, old, FIELDS, lp64_size)                                                            \
+    do {                                                                                                     \
+        const field_check checks[] = {FIELDS(FIELD_ENTRY, cur, old)};                                        \
+        check_fields(#cur, checks, sizeof(checks) / sizeof(checks[0]), sizeof(cur), sizeof(old));            \
+    } while (0);
 
 static void test_layout_public_structs(void **state)
 {
     (void)state;
-    CHECK_STRUCT(accel_instance_options, frozen_instance_options, INSTANCE_OPTIONS_FIELDS);
-    CHECK_STRUCT(accel_manifest_info, frozen_manifest_info, MANIFEST_INFO_FIELDS);
-    CHECK_STRUCT(accel_driver_info, frozen_driver_info, DRIVER_INFO_FIELDS);
-    CHECK_STRUCT(accel_device_info, frozen_device_info, DEVICE_INFO_FIELDS);
-    CHECK_STRUCT(accel_place_options, frozen_place_options, PLACE_OPTIONS_FIELDS);
-    CHECK_STRUCT(accel_plan_summary, frozen_plan_summary, PLAN_SUMMARY_FIELDS);
-    CHECK_STRUCT(accel_run_io, frozen_run_io, RUN_IO_FIELDS);
-    CHECK_STRUCT(accel_run_options, frozen_run_options, RUN_OPTIONS_FIELDS);
-    CHECK_STRUCT(accel_run_progress, frozen_run_progress, RUN_PROGRESS_FIELDS);
-    CHECK_STRUCT(accel_run_result, frozen_run_result, RUN_RESULT_FIELDS);
+    PUBLIC_STRUCTS(CHECK_STRUCT)
 }
 
 static void test_layout_icd_structs(void **state)
 {
     (void)state;
-    CHECK_STRUCT(accel_icd_loader_services, frozen_icd_loader_services, ICD_LOADER_SERVICES_FIELDS);
-    CHECK_STRUCT(accel_icd_negotiation, frozen_icd_negotiation, ICD_NEGOTIATION_FIELDS);
-    CHECK_STRUCT(accel_icd_init_info, frozen_icd_init_info, ICD_INIT_INFO_FIELDS);
-    CHECK_STRUCT(accel_icd_device_info, frozen_icd_device_info, ICD_DEVICE_INFO_FIELDS);
-    CHECK_STRUCT(accel_icd_table, frozen_icd_table, ICD_TABLE_FIELDS);
+    ICD_STRUCTS(CHECK_STRUCT)
 }
 
 /* On LP64 the sizes themselves are part of what 1.0 drivers were built
  * with; pin them so that a change of the frozen copies is noticed too. */
+#define CHECK_LP64_SIZE(cur, old, FIELDS, lp64_size) assert_int_equal(sizeof(old), lp64_size);
+
 static void test_layout_lp64_sizes(void **state)
 {
     (void)state;
     if (sizeof(void *) != 8 || sizeof(long) != 8)
         skip();
-    assert_int_equal(sizeof(frozen_instance_options), 56);
-    assert_int_equal(sizeof(frozen_manifest_info), 80);
-    assert_int_equal(sizeof(frozen_driver_info), 56);
-    assert_int_equal(sizeof(frozen_device_info), 128);
-    assert_int_equal(sizeof(frozen_icd_loader_services), 24);
-    assert_int_equal(sizeof(frozen_icd_negotiation), 40);
-    assert_int_equal(sizeof(frozen_icd_init_info), 24);
-    assert_int_equal(sizeof(frozen_icd_device_info), 512);
-    assert_int_equal(sizeof(frozen_icd_table), 56);
-    assert_int_equal(sizeof(frozen_place_options), 24);
-    assert_int_equal(sizeof(frozen_run_io), 56);
-    assert_int_equal(sizeof(frozen_run_options), 64);
-    assert_int_equal(sizeof(frozen_run_progress), 56);
-    assert_int_equal(sizeof(frozen_run_result), 96);
-    assert_int_equal(sizeof(frozen_plan_summary), 32);
+    PUBLIC_STRUCTS(CHECK_LP64_SIZE)
+    ICD_STRUCTS(CHECK_LP64_SIZE)
     assert_int_equal(ACCEL_ICD_TABLE_SIZE_1_0, 48);
 }
 
