@@ -456,34 +456,6 @@ void ts_setenv(const char *name, const char *value)
         unsetenv(name);
 }
 
-static struct {
-    char *name, *value;
-} pushed[16];
-static size_t pushed_count;
-
-void ts_env_push(const char *name, const char *value)
-{
-    if (pushed_count == sizeof(pushed) / sizeof(pushed[0]))
-        fail_msg("ts_env_push: more than %zu variables", pushed_count);
-    const char *old = getenv(name);
-    pushed[pushed_count].name = strdup(name);
-    pushed[pushed_count].value = old ? strdup(old) : NULL;
-    if (!pushed[pushed_count].name || (old && !pushed[pushed_count].value))
-        fail_msg("out of memory");
-    pushed_count++;
-    ts_setenv(name, value);
-}
-
-void ts_env_pop(void)
-{
-    while (pushed_count) {
-        pushed_count--;
-        ts_setenv(pushed[pushed_count].name, pushed[pushed_count].value);
-        free(pushed[pushed_count].name);
-        free(pushed[pushed_count].value);
-    }
-}
-
 pid_t ts_spawn_until_socket(const char *const *argv, const char *socket_path)
 {
     unlink(socket_path);

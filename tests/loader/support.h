@@ -120,11 +120,9 @@ void ts_env_save(void);
 void ts_env_restore(void);
 /* setenv, or unsetenv when value is NULL. */
 void ts_setenv(const char *name, const char *value);
-/* Any variable for a while (ts_env_save knows a fixed list): ts_env_push
- * sets name to value (NULL: unsets it) and remembers its value before;
- * ts_env_pop puts back every pushed variable, the last pushed first. */
-void ts_env_push(const char *name, const char *value);
-void ts_env_pop(void);
+/* Any variable for a while (ts_env_save knows a fixed list): ts_env_push,
+ * ts_env_pop and the fixtures that pop what a case pushed. */
+#include "support_env.h"
 
 /* ---- fixtures ---- */
 

@@ -97,9 +97,9 @@ static int group_setup(void **state)
         return -1;
     snprintf(sysfs, sizeof(sysfs), "%s/sys", root);
     snprintf(devroot, sizeof(devroot), "%s/dev", root);
-    setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs, 1);
-    setenv("ACCEL_UACCE_DEV_ROOT", devroot, 1);
-    setenv("ACCEL_DRIVER_FILES", BUILD_MANIFEST_DIR, 1);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sysfs);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", devroot);
+    ts_env_push("ACCEL_DRIVER_FILES", BUILD_MANIFEST_DIR);
     start_emulator();
     return 0;
 }
@@ -116,6 +116,7 @@ static int group_teardown(void **state)
     free(dir);
     free(pipeline);
     free(plain);
+    ts_env_pop();
     return 0;
 }
 
@@ -714,14 +715,15 @@ static void test_calibrate(void **state)
     assert_string_equal(json_object_get_string(v), "corpus");
     accel_instance *inst = NULL;
     accel_instance_options io = {.struct_size = sizeof(io)};
-    setenv("ACCEL_DRIVERS_SELECT", "cpu", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_DRIVERS_SELECT", "cpu");
     assert_int_equal(accel_instance_create(&io, &inst), ACCEL_SUCCESS);
     uint32_t n;
     accel_device **devs = ts_devices(inst, &n);
     double ceiling = ceiling_of(devs[0]);
     free(devs);
     accel_instance_destroy(inst);
-    unsetenv("ACCEL_DRIVERS_SELECT");
+    ts_env_pop_to(depth);
     json_object *fns = cpu_figures(j);
     static const char *const names[] = {"accel.copy", "accel.fill",   "crc32c",
                                         "sha256",     "zlib.deflate", "zlib.inflate"};
@@ -841,7 +843,8 @@ int main(void)
         cmocka_unit_test(test_usage_errors),      cmocka_unit_test(test_input_errors),
         cmocka_unit_test(test_stdin_stdout),      cmocka_unit_test(test_pipe_limit),
              cmocka_unit_test(test_streamed_across_drivers),
-        cmocka_unit_test(test_interrupt),         cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_interrupt),
+        cmocka_unit_test_setup_teardown(test_calibrate, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_calibrate_corpus),
     };
     return cmocka_run_group_tests_name("accel-run", tests, group_setup, group_teardown);

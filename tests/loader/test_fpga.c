@@ -33,11 +33,11 @@ static void open_card(card *c)
 {
     memset(c, 0, sizeof(*c));
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_fpga.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
-    ts_setenv("ACCEL_FPGA_FAULT_AFTER", NULL);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
+    ts_env_push("ACCEL_FPGA_FAULT_AFTER", NULL);
     assert_int_equal(ts_create_with_paths(&c->inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop_to(depth);
     uint32_t n;
     accel_device **devs = ts_devices(c->inst, &n);
     assert_int_equal(n, 3);
@@ -334,9 +334,9 @@ static void test_fpga_reconfiguration(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fpga_devices_and_nodes),
-        cmocka_unit_test(test_fpga_wired_argument),
-        cmocka_unit_test(test_fpga_reconfiguration),
+        cmocka_unit_test_setup_teardown(test_fpga_devices_and_nodes, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_fpga_wired_argument, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_fpga_reconfiguration, ts_env_case_setup, ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

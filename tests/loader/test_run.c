@@ -552,13 +552,13 @@ static void test_run_device_lost(void **state)
     char *in = ts_printf("%s/data.bin", sub);
     write_file(in, data, 1000);
     for (int lose = 0; lose < 2; lose++) {
-        if (lose)
-            setenv("FAKE_EXEC_LOSE_AFTER", "4", 1);
+        size_t depth = ts_env_depth();
+        ts_env_push("FAKE_EXEC_LOSE_AFTER", lose ? "4" : NULL);
         const char *paths[] = {manifest, NULL};
         accel_instance *fi = NULL;
         assert_int_equal(ts_create_with_paths(&fi, ACCEL_INSTANCE_FLAG_NO_ENV_SELECTION, paths),
                          ACCEL_SUCCESS);
-        unsetenv("FAKE_EXEC_LOSE_AFTER");
+        ts_env_pop_to(depth);
         const accel_topology *ft = NULL;
         assert_int_equal(accel_instance_get_topology(fi, &ft), ACCEL_SUCCESS);
         accel_pipeline *p = NULL;
@@ -849,8 +849,8 @@ static int group_setup(void **state)
 {
     (void)state;
     dir = ts_mkdtemp("run");
-    setenv("ACCEL_DRIVER_FILES", BUILD_MANIFEST_DIR, 1);
-    setenv("ACCEL_DRIVERS_SELECT", "cpu", 1);
+    ts_env_push("ACCEL_DRIVER_FILES", BUILD_MANIFEST_DIR);
+    ts_env_push("ACCEL_DRIVERS_SELECT", "cpu");
     accel_instance_options io = {.struct_size = sizeof(io)};
     if (accel_instance_create(&io, &inst) != ACCEL_SUCCESS)
         return -1;
@@ -863,6 +863,7 @@ static int group_teardown(void **state)
     accel_instance_destroy(inst);
     ts_rmtree(dir);
     free(dir);
+    ts_env_pop();
     return 0;
 }
 
@@ -873,7 +874,8 @@ int main(void)
         cmocka_unit_test(test_run_one_chunk),      cmocka_unit_test(test_run_chunk_from_plan),
         cmocka_unit_test(test_run_whole_buffer),
         cmocka_unit_test(test_run_memory_bounded), cmocka_unit_test(test_run_empty_input),
-        cmocka_unit_test(test_run_corrupt_chunk),  cmocka_unit_test(test_run_device_lost),
+        cmocka_unit_test(test_run_corrupt_chunk),
+        cmocka_unit_test_setup_teardown(test_run_device_lost, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_run_deflate_twice),  cmocka_unit_test(test_run_cancel),
         cmocka_unit_test(test_run_bindings),       cmocka_unit_test(test_run_progress_and_errors),
         cmocka_unit_test(test_run_memory_over_machine),

@@ -28,12 +28,11 @@
 static accel_instance *cpu_instance(const char *hang_after, const char *timeout_ms)
 {
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_cpu.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_CPU_HANG_AFTER", hang_after);
-    ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", timeout_ms);
+    ts_env_push("ACCEL_CPU_HANG_AFTER", hang_after);
+    ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", timeout_ms);
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    return inst; /* the caller restores the environment after creating its queues */
+    return inst; /* the caller pops the environment after creating its queues */
 }
 
 static accel_function *builtin(accel_device *dev, const char *name)
@@ -62,7 +61,7 @@ static void test_silent_devices_cpu_hang_is_device_loss(void **state)
     assert_non_null(cpu);
     accel_queue *q;
     assert_int_equal(accel_queue_create(cpu, 0, &q), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop();
     accel_function *fn = builtin(cpu, "accel.noop");
     accel_fence *f[2];
     assert_int_equal(noop(q, fn, &f[0]), ACCEL_SUCCESS);
@@ -98,7 +97,7 @@ static void test_silent_devices_poll_and_any(void **state)
     accel_queue *q1, *q2;
     assert_int_equal(accel_queue_create(cpu, 0, &q1), ACCEL_SUCCESS);
     assert_int_equal(accel_queue_create(cpu, 0, &q2), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop();
     accel_function *fn = builtin(cpu, "accel.noop");
     accel_fence *hung, *fine;
     assert_int_equal(noop(q2, fn, &fine), ACCEL_SUCCESS); /* the 1st submission runs */
@@ -132,9 +131,9 @@ static void test_silent_devices_timeout_zero(void **state)
     accel_device *cpu = ts_device_of(inst, "cpu");
     accel_queue *never, *timed;
     assert_int_equal(accel_queue_create(cpu, 0, &never), ACCEL_SUCCESS);
-    ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", "200");
+    ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", "200");
     assert_int_equal(accel_queue_create(cpu, 0, &timed), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop();
     accel_function *fn = builtin(cpu, "accel.noop");
     accel_fence *a, *b;
     assert_int_equal(noop(never, fn, &a), ACCEL_SUCCESS);
@@ -155,7 +154,7 @@ static void test_silent_devices_timeout_zero(void **state)
 }
 
 /* A value that is not a number of milliseconds is an error naming the
- * variable; 0 (no timeout) is accepted. */
+ * variable and saying why; 0 (no timeout) is accepted. */
 static void test_silent_devices_timeout_variable(void **state)
 {
     (void)state;
@@ -163,14 +162,18 @@ static void test_silent_devices_timeout_variable(void **state)
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
     accel_device *cpu = ts_device_of(inst, "cpu");
-    const char *bad[] = {"abc", "-5", "10ms", " 7", "99999999999999999999999"};
-    ts_env_save();
+    const char *bad[] = {"abc", "-5", "10ms", " 7", "99999999999999999999999", "18446744073710"};
+    const char *why[] = {": not a decimal number", ": negative", ": \"ms\" after the number",
+                         ": not a decimal number", ": more than 18446744073709", ": more than 18446744073709"};
+    ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", NULL); /* set below, put back by the pop */
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", bad[i]);
         accel_queue *q = NULL;
         assert_int_equal(accel_queue_create(cpu, 0, &q), ACCEL_ERROR_INVALID_ARGUMENT);
         assert_null(q);
         assert_non_null(strstr(accel_last_error_message(), "ACCEL_DEVICE_TIMEOUT_MS"));
+        if (!strstr(accel_last_error_message(), why[i]))
+            fail_msg("\"%s\": %s", bad[i], accel_last_error_message());
     }
     const char *good[] = {"0", "1", "60000", ""};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -179,7 +182,7 @@ static void test_silent_devices_timeout_variable(void **state)
         assert_int_equal(accel_queue_create(cpu, 0, &q), ACCEL_SUCCESS);
         accel_queue_destroy(q);
     }
-    ts_env_restore();
+    ts_env_pop();
     accel_instance_destroy(inst);
 }
 
@@ -199,7 +202,7 @@ static int emulator_setup(void **state)
         return -1;
     snprintf(sysfs, sizeof(sysfs), "%s/sys", root);
     snprintf(devroot, sizeof(devroot), "%s/dev", root);
-    return 0;
+    return ts_env_case_setup(state);
 }
 
 static int emulator_teardown(void **state)
@@ -216,7 +219,7 @@ static int emulator_teardown(void **state)
         emulator = 0;
     }
     ts_rmtree(root);
-    return 0;
+    return ts_env_case_teardown(state);
 }
 
 /* Start the emulator `name` with its stderr in `log` (NULL: inherited). */
@@ -252,13 +255,12 @@ static pid_t start_emulator(const char *name, const char *latency_us, const char
 static accel_instance *wd_instance(const char *timeout_ms)
 {
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs);
-    ts_setenv("ACCEL_UACCE_DEV_ROOT", devroot);
-    ts_setenv("ACCEL_DEVICE_TIMEOUT_MS", timeout_ms);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sysfs);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", devroot);
+    ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", timeout_ms);
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    return inst; /* the caller restores the environment after creating its queues */
+    return inst; /* the caller pops the environment after creating its queues */
 }
 
 static accel_result crc(accel_queue *q, accel_function *fn, accel_memory *in, accel_memory *out,
@@ -293,7 +295,7 @@ static void test_silent_devices_stopped_emulator(void **state)
     assert_non_null(wd);
     accel_queue *q;
     assert_int_equal(accel_queue_create(wd, 0, &q), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop();
     accel_memory *in = attached(inst, wd, 4096), *out = attached(inst, wd, 4);
     accel_function *fn = builtin(wd, "crc32c");
     accel_fence *f;
@@ -393,10 +395,12 @@ static void test_silent_devices_emulator_forgets_dead_client(void **state)
 int main(void)
 {
     const struct CMUnitTest cpu_tests[] = {
-        cmocka_unit_test(test_silent_devices_cpu_hang_is_device_loss),
-        cmocka_unit_test(test_silent_devices_poll_and_any),
-        cmocka_unit_test(test_silent_devices_timeout_zero),
-        cmocka_unit_test(test_silent_devices_timeout_variable),
+        cmocka_unit_test_setup_teardown(test_silent_devices_cpu_hang_is_device_loss, ts_env_case_setup,
+                                        ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_devices_poll_and_any, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_devices_timeout_zero, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_silent_devices_timeout_variable, ts_env_case_setup,
+                                        ts_env_case_teardown),
     };
     const struct CMUnitTest emulator_tests[] = {
         cmocka_unit_test_setup_teardown(test_silent_devices_stopped_emulator, emulator_setup,

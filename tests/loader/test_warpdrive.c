@@ -62,8 +62,8 @@ static int group_setup(void **state)
         return -1;
     snprintf(sysfs, sizeof(sysfs), "%s/sys", root);
     snprintf(devroot, sizeof(devroot), "%s/dev", root);
-    setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs, 1);
-    setenv("ACCEL_UACCE_DEV_ROOT", devroot, 1);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sysfs);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", devroot);
     return 0;
 }
 
@@ -72,6 +72,7 @@ static int group_teardown(void **state)
     (void)state;
     stop_emulator(SIGKILL);
     ts_rmtree(root);
+    ts_env_pop();
     return 0;
 }
 
@@ -505,9 +506,10 @@ static void test_warpdrive_partitions(void **state)
 {
     (void)state;
     start_emulator_named("wd_loader-2", "zlib,crc32c,sha256", "0");
-    setenv("ACCEL_WARPDRIVE_PARTITIONS", "instances", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_WARPDRIVE_PARTITIONS", "instances");
     accel_instance *inst = create();
-    unsetenv("ACCEL_WARPDRIVE_PARTITIONS");
+    ts_env_pop_to(depth);
     uint32_t n;
     accel_device **devs = ts_devices(inst, &n);
     accel_device *whole = NULL, *parts[8];
@@ -585,7 +587,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_warpdrive_beside_cpu),
         cmocka_unit_test(test_warpdrive_translation),
-        cmocka_unit_test(test_warpdrive_partitions),
+        cmocka_unit_test_setup_teardown(test_warpdrive_partitions, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_warpdrive_deflate_levels),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

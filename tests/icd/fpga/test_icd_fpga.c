@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../loader/support_env.h"
 #include "../icd_harness.h"
 
 #define MIB (1024ull * 1024ull)
@@ -182,8 +183,8 @@ static int group_setup(void **state)
     snprintf(TMP, sizeof(TMP), "%s/accel-fpga-XXXXXX", tmp && *tmp && strlen(tmp) < 100 ? tmp : "/tmp");
     if (!mkdtemp(TMP))
         return -1;
-    unsetenv("ACCEL_FPGA_EMULATOR_CONFIG");
-    unsetenv("ACCEL_FPGA_FAULT_AFTER");
+    ts_env_push("ACCEL_FPGA_EMULATOR_CONFIG", NULL);
+    ts_env_push("ACCEL_FPGA_FAULT_AFTER", NULL);
     return 0;
 }
 
@@ -191,6 +192,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     nftw(TMP, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ts_env_pop();
     return 0;
 }
 
@@ -914,10 +916,11 @@ static void test_fpga_broken_queue(void **state)
 static void test_fpga_device_lost(void **state)
 {
     (void)state;
-    setenv("ACCEL_FPGA_FAULT_AFTER", "3", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_FPGA_FAULT_AFTER", "3");
     ih_driver d;
     open_driver(&d);
-    unsetenv("ACCEL_FPGA_FAULT_AFTER");
+    ts_env_pop_to(depth);
     void *noop, *queue, *fences[5];
     assert_int_equal(d.t->function_get(d.devices[SLOT0], NULL, "accel.noop", &noop, NULL), ACCEL_SUCCESS);
     assert_int_equal(d.t->queue_create(d.devices[SLOT0], &queue), ACCEL_SUCCESS);
@@ -951,7 +954,8 @@ static void test_fpga_card_file(void **state)
                            " {\"name\": \"small\", \"slots\": 1, \"host_bandwidth_mbps\": 3000,\n"
                            "  \"banks\": [{\"name\": \"bank0\", \"size_mib\": 1}]}\n"
                            "]}\n");
-    setenv("ACCEL_FPGA_EMULATOR_CONFIG", path, 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_FPGA_EMULATOR_CONFIG", path); /* changed below, put back at the end */
     ih_driver d;
     open_driver(&d);
     assert_int_equal(d.device_count, 6);
@@ -1016,7 +1020,7 @@ static void test_fpga_card_file(void **state)
     open_driver(&d);
     assert_int_equal(d.device_count, 3);
     ih_close(&d);
-    unsetenv("ACCEL_FPGA_EMULATOR_CONFIG");
+    ts_env_pop_to(depth);
 }
 
 int main(void)
@@ -1034,8 +1038,8 @@ int main(void)
         cmocka_unit_test(test_fpga_query),
         cmocka_unit_test(test_fpga_estimates),
         cmocka_unit_test(test_fpga_broken_queue),
-        cmocka_unit_test(test_fpga_device_lost),
-        cmocka_unit_test(test_fpga_card_file),
+        cmocka_unit_test_setup_teardown(test_fpga_device_lost, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_fpga_card_file, ts_env_case_setup, ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -46,6 +46,7 @@
 #include <openssl/sha.h>
 #endif
 
+#include "../../loader/support_env.h"
 #include "../icd_harness.h"
 #include "wd_proto.h"
 
@@ -156,8 +157,8 @@ static int group_setup(void **state)
         return -1;
     snprintf(SYSFS, sizeof(SYSFS), "%s/sys", ROOT);
     snprintf(DEVROOT, sizeof(DEVROOT), "%s/dev", ROOT);
-    setenv("ACCEL_UACCE_SYSFS_ROOT", SYSFS, 1);
-    setenv("ACCEL_UACCE_DEV_ROOT", DEVROOT, 1);
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", SYSFS);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", DEVROOT);
     signal(SIGPIPE, SIG_IGN);
     emu_start("wd_sva-0", "--sva", "--instances", "4", "--algorithms", "zlib,crc32c,sha256", "--numa-node", "0",
               NULL);
@@ -185,6 +186,7 @@ static int group_teardown(void **state)
         EMUS[i].pid = 0;
     }
     nftw(ROOT, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ts_env_pop();
     return 0;
 }
 
@@ -1760,18 +1762,19 @@ static void test_no_devices(void **state)
 {
     (void)state;
     ih_driver d;
-    setenv("ACCEL_UACCE_SYSFS_ROOT", "/nonexistent-accel-test", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", "/nonexistent-accel-test");
     assert_int_equal(ih_open(&d, DRIVER_PATH), 0);
     assert_int_equal(d.device_count, 0);
     ih_close(&d);
-    setenv("ACCEL_UACCE_SYSFS_ROOT", SYSFS, 1);
+    ts_env_pop_to(depth);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_discovery),
-        cmocka_unit_test(test_no_devices),
+        cmocka_unit_test_setup_teardown(test_no_devices, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_isolated),
         cmocka_unit_test(test_functions_sva),
         cmocka_unit_test(test_functions_nosva_staged),
