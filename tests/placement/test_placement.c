@@ -760,6 +760,12 @@ static void test_placement_time_limit(void **state)
     assert_int_equal(accel_place(t, p, &o, &plan), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(plan);
     assert_contains(accel_last_error_message(), "ACCEL_PLACE_TIME_LIMIT_MS=\"1ms\" is not a number of milliseconds");
+    assert_contains(accel_last_error_message(), "): \"ms\" after the number");
+    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "0", 1);
+    assert_int_equal(accel_place(t, p, &o, &plan), ACCEL_ERROR_INVALID_ARGUMENT);
+    assert_null(plan);
+    assert_contains(accel_last_error_message(), "ACCEL_PLACE_TIME_LIMIT_MS=\"0\" is not a number of milliseconds "
+                                                "(1 or more): less than 1");
     unsetenv("ACCEL_PLACE_TIME_LIMIT_MS");
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
