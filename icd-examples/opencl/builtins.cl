@@ -356,6 +356,30 @@ void sha256_block(uint *h, const uchar *p)
     h[7] += k;
 }
 
+/* The digest of a message of `total` bytes, into r: h holds its whole
+ * blocks compressed, part[0..total % 64) the bytes after them. Padding:
+ * 0x80, zeros, the bit length big-endian; one or two blocks. */
+void sha256_finish(uint *h, const uchar *part, uint fill, ulong total, __global uchar *r)
+{
+    uchar tail[128];
+    for (uint k = 0; k < 128; k++)
+        tail[k] = k < fill ? part[k] : 0;
+    tail[fill] = 0x80;
+    uint blocks = fill < 56 ? 1 : 2;
+    ulong bits = total * 8;
+    for (int k = 0; k < 8; k++)
+        tail[blocks * 64 - 1 - k] = (uchar)(bits >> (8 * k));
+    sha256_block(h, tail);
+    if (blocks == 2)
+        sha256_block(h, tail + 64);
+    for (int k = 0; k < 8; k++) {
+        r[4 * k] = (uchar)(h[k] >> 24);
+        r[4 * k + 1] = (uchar)(h[k] >> 16);
+        r[4 * k + 2] = (uchar)(h[k] >> 8);
+        r[4 * k + 3] = (uchar)h[k];
+    }
+}
+
 __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __global uchar *res, ulong res_off)
 {
     __global const uchar *s = src + src_off;
@@ -368,29 +392,10 @@ __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __
             block[i] = s[b * 64 + i];
         sha256_block(h, block);
     }
-    /* Padding: the tail, 0x80, zeros, the bit length big-endian; one or
-     * two blocks. */
     uint rest = (uint)(n - full * 64);
-    uchar tail[128];
-    for (uint i = 0; i < 128; i++)
-        tail[i] = 0;
     for (uint i = 0; i < rest; i++)
-        tail[i] = s[full * 64 + i];
-    tail[rest] = 0x80;
-    uint blocks = rest < 56 ? 1 : 2;
-    ulong bits = n * 8;
-    for (int i = 0; i < 8; i++)
-        tail[blocks * 64 - 1 - i] = (uchar)(bits >> (8 * i));
-    sha256_block(h, tail);
-    if (blocks == 2)
-        sha256_block(h, tail + 64);
-    __global uchar *r = res + res_off;
-    for (int i = 0; i < 8; i++) {
-        r[4 * i] = (uchar)(h[i] >> 24);
-        r[4 * i + 1] = (uchar)(h[i] >> 16);
-        r[4 * i + 2] = (uchar)(h[i] >> 8);
-        r[4 * i + 3] = (uchar)h[i];
-    }
+        block[i] = s[full * 64 + i];
+    sha256_finish(h, block, rest, n, res + res_off);
 }
 
 /* sha256.stream (docs/standard-functions.md, "Stream forms"). state, 112
@@ -450,24 +455,7 @@ __kernel void accel_sha256_stream(__global const uchar *src, ulong src_off, ulon
         block[fill++] = s[i];
     total += n;
     if (final) {
-        uchar tail[128];
-        for (uint k = 0; k < 128; k++)
-            tail[k] = k < fill ? block[k] : 0;
-        tail[fill] = 0x80;
-        uint blocks = fill < 56 ? 1 : 2;
-        ulong bits = total * 8;
-        for (int k = 0; k < 8; k++)
-            tail[blocks * 64 - 1 - k] = (uchar)(bits >> (8 * k));
-        sha256_block(h, tail);
-        if (blocks == 2)
-            sha256_block(h, tail + 64);
-        __global uchar *r = res + res_off;
-        for (int k = 0; k < 8; k++) {
-            r[4 * k] = (uchar)(h[k] >> 24);
-            r[4 * k + 1] = (uchar)(h[k] >> 16);
-            r[4 * k + 2] = (uchar)(h[k] >> 8);
-            r[4 * k + 3] = (uchar)h[k];
-        }
+        sha256_finish(h, block, fill, total, res + res_off);
         for (int k = 0; k < 112; k++)
             t[k] = 0;
         return;
