@@ -5,14 +5,15 @@
  * The figures must hold from run to run and on real data, so each device
  * and function is timed at several sizes (4 KiB to 16 MiB by default),
  * each after an untimed warm-up call (kernels compile, pages fault), in
- * rounds over the sizes, each size's time the median of 3 to 25 calls; a
+ * rounds over the sizes, in two passes over all devices and functions,
+ * each size's time the median of 4 to 50 calls; a
  * line time = fixed + bytes / rate is fitted by weighted least squares,
  * dropping a size that sits far from the others; a rate above what the
  * device's path to host memory can deliver is clamped. Inputs are the
  * compression corpus (tests/data/corpus) repeated to the size, so that the
  * compressors run at their real speed and their output ratios can be
  * recorded. A time budget per device and function keeps slow devices from
- * taking minutes: they get fewer calls and fewer sizes, never fewer than 3
+ * taking minutes: they get fewer calls and fewer sizes, never fewer than 4
  * calls at 3. docs/accel-run.md describes the method, docs/topology.md the
  * cache. */
 #include "accel-run-calibrate.h"
@@ -74,6 +75,13 @@ static const char *const calibrated[] = {"accel.copy",    "accel.fill",         
  * 6 to 8 GB/s, allocation to allocation), so one set would carry the luck
  * of its pages into the figures. */
 #define BUFFER_SETS 5
+
+/* Every device and function is timed in this many passes over all of them,
+ * each on buffers of its own and with its share of the budget, and each
+ * size's time is the median of the calls of every pass: a figure then
+ * carries neither one moment's luck (what else the host ran then, where
+ * the scheduler put the threads) nor one allocation's. */
+#define PASSES 2
 
 #define META_BYTES 64      /* aux: out_size, progress or a digest first */
 #define STATE_BYTES 33984  /* then a stream form's state (zlib.inflate.stream's is the largest) */
@@ -420,6 +428,16 @@ typedef struct entry {
     uint64_t largest;                /* the largest size measured (plain bytes) */
 } entry;
 
+/* The calls of one device and function, pass after pass. */
+typedef struct timings {
+    uint32_t count;                            /* sizes timed, chosen by the first pass */
+    uint32_t calls;                            /* calls of each size so far */
+    double t[CALIB_MAX_SIZES][PASSES * MAX_REPS]; /* their times, ns */
+    double ratio;                              /* the compressors' output ratio (last pass) */
+    bool failed;                               /* a pass failed: no figures */
+    bool offered;                              /* the device has the function */
+} timings;
+
 static uint64_t deflate_bound(uint64_t n)
 {
     return n + 5 * (n / 65535 + 1) + 64;
@@ -614,54 +632,67 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /*
- * Time the function within the budget. First each size, smallest first,
- * once after an untimed warm-up call; a size past the third is left out
- * when a warm-up and 3 calls of it (predicted from the size before, in
- * proportion to the bytes) would overrun the budget; a stream form stops
- * at STREAM_MAX_SIZE, or past it where its calls are still mostly fixed
- * cost (STREAM_SLOPE_FACTOR). Then rounds over the sizes kept, largest
- * last, as many as the budget left allows (3 to 25 calls of each in all,
- * taking turns over the buffer sets): a burst of other work on the machine then slows
- * one call of several sizes, which their medians leave out, rather than
- * every call of one size. Each size's time is the median of its calls.
+ * One pass of timing the function within its share of the budget. First
+ * each size, smallest first, gets an untimed warm-up call and one timed
+ * call. In the first pass a size past the third is left out when a warm-up
+ * and 3 calls of it (predicted from the size before, in proportion to the
+ * bytes) would overrun the whole budget, and a stream form stops at
+ * STREAM_MAX_SIZE, or past it where its calls are still mostly fixed cost
+ * (STREAM_SLOPE_FACTOR); later passes time the sizes the first one kept.
+ * Then rounds over the sizes, largest last, as many as the pass's share
+ * of the budget allows (2 to MAX_REPS calls of each, taking turns over the
+ * buffer sets): a burst of other work on the machine then slows one call
+ * of several sizes, which the medians leave out, rather than every call
+ * of one size.
  */
-static int bench_sizes(bench *b, const calib_data *d, double budget, point *pts, entry *e)
+static int bench_pass(bench *b, const calib_data *d, double budget, timings *tm)
 {
-    double t[CALIB_MAX_SIZES][MAX_REPS];
-    double start = now_s(), round = 0, warm;
-    uint32_t m = 0;
-    for (; m < b->count; m++) {
-        if (m >= MIN_SIZES) {
-            double predicted = t[m - 1][0] * 1e-9 * (double)b->sizes[m] / (double)b->sizes[m - 1];
+    double start = now_s(), round = 0, warm, best[CALIB_MAX_SIZES];
+    uint32_t n = tm->calls, m = 0, last = tm->count ? tm->count : b->count;
+    for (; m < last; m++) {
+        if (!tm->count && m >= MIN_SIZES) {
+            double predicted = tm->t[m - 1][n] * 1e-9 * (double)b->sizes[m] / (double)b->sizes[m - 1];
             if (now_s() - start + predicted * (1 + MIN_REPS) > budget)
                 break;
+            if (b->stream && m >= b->upto && best[m - 1] >= STREAM_SLOPE_FACTOR * best[0])
+                break;
         }
-        if (b->stream && m >= b->upto && m >= MIN_SIZES && t[m - 1][0] >= STREAM_SLOPE_FACTOR * t[0][0])
-            break;
-        if (bench_call(b, m, &warm) || bench_call(b, m, &t[m][0]))
+        if (bench_call(b, m, &warm) || bench_call(b, m, &tm->t[m][n]))
             return -1;
-        round += t[m][0] * 1e-9;
+        best[m] = warm < tm->t[m][n] ? warm : tm->t[m][n];
+        round += tm->t[m][n] * 1e-9;
     }
-    double left = budget - (now_s() - start), fit = round > 0 ? 1 + left / round : MAX_REPS;
-    uint32_t reps = fit < MIN_REPS ? MIN_REPS : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
+    tm->count = m;
+    double share = budget / PASSES, left = share - (now_s() - start);
+    double fit = round > 0 ? 1 + left / round : MAX_REPS;
+    uint32_t reps = fit < 2 ? 2 : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
     for (uint32_t r = 1; r < reps; r++) {
         bench_use(b, r % BUFFER_SETS);
         for (uint32_t i = 0; i < m; i++)
-            if (bench_call(b, i, &t[i][r]))
+            if (bench_call(b, i, &tm->t[i][n + r]))
                 return -1;
     }
+    tm->calls = n + reps;
     /* The last call was the largest size's: its output is still there. */
-    if ((b->inflate || b->deflate) && bench_ratio(b, d, m - 1, &e->ratio))
+    if ((b->inflate || b->deflate) && bench_ratio(b, d, m - 1, &tm->ratio))
         return -1;
-    for (uint32_t i = 0; i < m; i++) {
-        qsort(t[i], reps, sizeof(t[i][0]), cmp_double);
-        pts[i] = (point){(double)b->in[i], reps % 2 ? t[i][reps / 2] : (t[i][reps / 2 - 1] + t[i][reps / 2]) / 2};
+    return 0;
+}
+
+/* Each size's time: the median of its calls in every pass. */
+static void points_of(timings *tm, const bench *b, point *pts, entry *e)
+{
+    for (uint32_t i = 0; i < tm->count; i++) {
+        double *t = tm->t[i];
+        uint32_t c = tm->calls;
+        qsort(t, c, sizeof(t[0]), cmp_double);
+        pts[i] = (point){(double)b->in[i], c % 2 ? t[c / 2] : (t[c / 2 - 1] + t[c / 2]) / 2};
         e->sizes[i] = b->in[i];
     }
-    e->count = m;
-    e->largest = b->sizes[m - 1];
-    e->reps = reps;
-    return 0;
+    e->count = tm->count;
+    e->largest = b->sizes[tm->count - 1];
+    e->reps = tm->calls;
+    e->ratio = tm->ratio;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -956,12 +987,18 @@ static void report(const char *dev, const bench *b, const entry *e, const char *
 
 /* ------------------------------------------------------------------------ */
 
-/* One function on one device, on its own queue (a failure breaks that
- * queue only). 1: timed, 0: not offered, -1: failed (reported). */
+/* One pass of one function on one device, on its own queue and buffers (a
+ * failure breaks that queue only); after the last pass (`last`), its
+ * figures in *fig_out. 1: timed, 0: not offered, -1: failed (reported, in
+ * the pass it failed; later passes skip it). */
 static int calibrate_one(accel_instance *inst, accel_device *dev, const char *label, const char *name,
                          calib_data *d, const calib_options *o, double ceiling, const char *ceiling_why,
-                         json_object **fig_out)
+                         timings *tm, bool first, bool last, json_object **fig_out)
 {
+    if (tm->failed)
+        return -1;
+    if (!first && !tm->offered)
+        return 0;
     bench b = {.inst = inst,
                .dev = dev,
                .name = name,
@@ -970,6 +1007,7 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
                .stream = strstr(name, ".stream") != NULL};
     if (accel_function_get(dev, NULL, name, &b.fn) != ACCEL_SUCCESS)
         return 0;
+    tm->offered = true;
     uint32_t argc = 0;
     /* Drivers that still take deflate's 3-argument form compress at
      * their default level, which is 6 too. */
@@ -983,21 +1021,26 @@ static int calibrate_one(accel_instance *inst, accel_device *dev, const char *la
             upto++;
         b.upto = upto;
     }
+    if (tm->count)
+        b.count = tm->count; /* buffers for the sizes the first pass kept */
     point pts[CALIB_MAX_SIZES];
     entry e = {0};
     int rc = -1;
     if (accel_queue_create(dev, 0, &b.q) != ACCEL_SUCCESS)
         snprintf(b.why, sizeof(b.why), "no queue: %s", accel_last_error_message());
-    else if (bench_setup(&b, d) == 0 &&
-             bench_sizes(&b, d, o->budget_s > 0 ? o->budget_s : DEFAULT_BUDGET_S, pts, &e) == 0)
+    else if (bench_setup(&b, d) == 0 && bench_pass(&b, d, o->budget_s > 0 ? o->budget_s : DEFAULT_BUDGET_S, tm) == 0)
         rc = 1;
     accel_queue_destroy(b.q);
     bench_free(&b);
     accel_function_destroy(b.fn);
     if (rc < 0) {
         fprintf(stderr, "%s: %s %s: not calibrated: %s\n", prog_name, label, name, b.why);
+        tm->failed = true;
         return -1;
     }
+    if (!last)
+        return 1;
+    points_of(tm, &b, pts, &e);
     fit(pts, e.count, ceiling, &e);
     if (!o->quiet)
         report(label, &b, &e, ceiling_why);
@@ -1069,30 +1112,44 @@ int calib_run(accel_instance *inst, const calib_options *o)
     if (accel_instance_get_topology(inst, &topo) != ACCEL_SUCCESS && !o->quiet)
         fprintf(stderr, "%s: no topology (%s): rates are capped at %.0f GB/s\n", prog_name,
                 accel_last_error_message(), HOST_CEILING_BPS / 1e9);
+    const size_t fns = sizeof(calibrated) / sizeof(calibrated[0]);
+    timings *tms = calloc((size_t)n * fns + 1, sizeof(*tms));
+    if (!tms) {
+        fprintf(stderr, "%s: --calibrate: out of memory\n", prog_name);
+        data_free(&d);
+        free(path);
+        free(devs);
+        return 1;
+    }
     json_object *root = cache_load(path, d.corpus ? "corpus" : "generated", o->quiet), *devices = NULL;
     json_object_object_get_ex(root, "devices", &devices);
-    for (uint32_t i = 0; i < n; i++) {
-        accel_device_info info = {.struct_size = sizeof(info)};
-        accel_device_get_info(devs[i], &info);
-        char uuid[33], label[96];
-        accel_uuid_to_string(info.uuid, uuid);
-        snprintf(label, sizeof(label), "%s:%u", info.driver_name, info.driver_index);
-        const char *why;
-        double ceiling = ceiling_of(topo, devs[i], &why);
-        json_object *figs = NULL;
-        for (size_t k = 0; k < sizeof(calibrated) / sizeof(calibrated[0]); k++) {
-            json_object *fig = NULL;
-            if (calibrate_one(inst, devs[i], label, calibrated[k], &d, o, ceiling, why, &fig) <= 0)
-                continue;
-            if (!figs)
-                figs = json_object_new_object();
-            json_object_object_add(figs, calibrated[k], fig);
+    for (uint32_t pass = 0; pass < PASSES; pass++) {
+        for (uint32_t i = 0; i < n; i++) {
+            accel_device_info info = {.struct_size = sizeof(info)};
+            accel_device_get_info(devs[i], &info);
+            char uuid[33], label[96];
+            accel_uuid_to_string(info.uuid, uuid);
+            snprintf(label, sizeof(label), "%s:%u", info.driver_name, info.driver_index);
+            const char *why;
+            double ceiling = ceiling_of(topo, devs[i], &why);
+            json_object *figs = NULL;
+            for (size_t k = 0; k < fns; k++) {
+                json_object *fig = NULL;
+                if (calibrate_one(inst, devs[i], label, calibrated[k], &d, o, ceiling, why, &tms[i * fns + k],
+                                  pass == 0, pass == PASSES - 1, &fig) <= 0 ||
+                    !fig)
+                    continue;
+                if (!figs)
+                    figs = json_object_new_object();
+                json_object_object_add(figs, calibrated[k], fig);
+            }
+            /* The device's figures are this run's: older ones of functions
+             * that failed now are not kept. */
+            if (figs)
+                json_object_object_add(devices, uuid, figs);
         }
-        /* The device's figures are this run's: older ones of functions
-         * that failed now are not kept. */
-        if (figs)
-            json_object_object_add(devices, uuid, figs);
     }
+    free(tms);
     int rc = 0;
     if (cache_write(path, root) != 0) {
         fprintf(stderr, "%s: cannot write %s: %s\n", prog_name, path, strerror(errno));
