@@ -31,7 +31,8 @@
  * later one fail with ACCEL_ERROR_DEVICE_LOST.
  *
  * Like a vendor's driver it includes only accel/accel_icd.h (and libc,
- * zlib). */
+ * zlib), and the queues and fences it shares with the loader's test driver
+ * (tests/fake/fake_queue.h). */
 #include <accel/accel_icd.h>
 
 #include <errno.h>
@@ -45,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "../fake/fake_queue.h"
 
 #ifndef CONF_FAKE_NAME
 #error "CONF_FAKE_NAME must name the variant"
@@ -539,137 +542,61 @@ static void fk_function_release(void *function)
 
 /* ---- queues and fences ---- */
 
-typedef struct fk_fence {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool done;
-    accel_result result;
-    int waiters;
-    atomic_int refs;
-} fk_fence;
-
 typedef struct fk_job {
-    struct fk_job *next;
+    fq_job base; /* first: the queue's part */
     const fk_function *fn;
     accel_icd_arg args[4];
-    fk_fence *fence;
-    fk_fence **waits;
+    fq_fence **waits;
     uint32_t wait_count;
     bool lost;
 } fk_job;
 
-typedef struct fk_queue {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    fk_job *head, *tail;
-    bool stop;
-    accel_result error;
-    pthread_t thread;
-} fk_queue;
-
-static void fence_unref(fk_fence *f)
+/* After the fences it waits for: lost, or the function's result after
+ * some latency. */
+static accel_result run_job(fq_job *job, accel_result queue_error)
 {
-    if (atomic_fetch_sub(&f->refs, 1) == 1) {
-        pthread_mutex_destroy(&f->lock);
-        pthread_cond_destroy(&f->cond);
-        free(f);
+    fk_job *j = (fk_job *)job;
+    accel_result r = queue_error;
+    for (uint32_t i = 0; r == ACCEL_SUCCESS && i < j->wait_count; i++)
+        r = fq_fence_result(j->waits[i]);
+    if (r == ACCEL_SUCCESS) {
+        if (j->lost) {
+            r = ACCEL_ERROR_DEVICE_LOST;
+        } else {
+            struct timespec ts = {0, JOB_LATENCY_US * 1000};
+            nanosleep(&ts, NULL);
+            r = j->fn->run(j->args);
+#ifdef BREAK_QUEUES
+            if (r == ACCEL_ERROR_INVALID_ARGUMENT)
+                r = ACCEL_SUCCESS;
+#endif
+        }
     }
-}
-
-static void fence_complete(fk_fence *f, accel_result r)
-{
-    pthread_mutex_lock(&f->lock);
-    f->done = true;
-    f->result = r;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
-
-static accel_result fence_wait_done(fk_fence *f)
-{
-    pthread_mutex_lock(&f->lock);
-    while (!f->done)
-        pthread_cond_wait(&f->cond, &f->lock);
-    accel_result r = f->result;
-    pthread_mutex_unlock(&f->lock);
     return r;
 }
 
-static void *worker(void *arg)
+static void release_job(fq_job *job)
 {
-    fk_queue *q = arg;
-    pthread_mutex_lock(&q->lock);
-    for (;;) {
-        while (!q->head && !q->stop)
-            pthread_cond_wait(&q->cond, &q->lock);
-        fk_job *j = q->head;
-        if (!j)
-            break;
-        q->head = j->next;
-        if (!q->head)
-            q->tail = NULL;
-        accel_result r = q->error;
-        pthread_mutex_unlock(&q->lock);
-        for (uint32_t i = 0; r == ACCEL_SUCCESS && i < j->wait_count; i++)
-            r = fence_wait_done(j->waits[i]);
-        if (r == ACCEL_SUCCESS) {
-            if (j->lost) {
-                r = ACCEL_ERROR_DEVICE_LOST;
-            } else {
-                struct timespec ts = {0, JOB_LATENCY_US * 1000};
-                nanosleep(&ts, NULL);
-                r = j->fn->run(j->args);
-#ifdef BREAK_QUEUES
-                if (r == ACCEL_ERROR_INVALID_ARGUMENT)
-                    r = ACCEL_SUCCESS;
-#endif
-            }
-        }
-        pthread_mutex_lock(&q->lock);
-        if (r < 0 && q->error == ACCEL_SUCCESS)
-            q->error = r; /* a failed queue runs nothing more */
-        pthread_mutex_unlock(&q->lock);
-        fence_complete(j->fence, r);
-        for (uint32_t i = 0; i < j->wait_count; i++)
-            fence_unref(j->waits[i]);
-        free(j->waits);
-        fence_unref(j->fence);
-        free(j);
-        pthread_mutex_lock(&q->lock);
-    }
-    pthread_mutex_unlock(&q->lock);
-    return NULL;
+    fk_job *j = (fk_job *)job;
+    for (uint32_t i = 0; i < j->wait_count; i++)
+        fq_fence_unref(j->waits[i]);
+    free(j->waits);
+    free(j);
 }
 
 static accel_icd_result fk_queue_create(void *device, void **queue)
 {
     (void)device;
-    fk_queue *q = calloc(1, sizeof(*q));
+    fq_queue *q = fq_queue_create(run_job, release_job);
     if (!q)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->cond, NULL);
-    if (pthread_create(&q->thread, NULL, worker, q) != 0) {
-        pthread_mutex_destroy(&q->lock);
-        pthread_cond_destroy(&q->cond);
-        free(q);
-        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    }
     *queue = q;
     return ACCEL_SUCCESS;
 }
 
 static void fk_queue_destroy(void *queue)
 {
-    fk_queue *q = queue;
-    pthread_mutex_lock(&q->lock);
-    q->stop = true;
-    pthread_cond_broadcast(&q->cond);
-    pthread_mutex_unlock(&q->lock);
-    pthread_join(q->thread, NULL);
-    pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->cond);
-    free(q);
+    fq_queue_destroy(queue);
 }
 
 /* The fault hook: is this submission (the nth) lost? */
@@ -688,22 +615,18 @@ static bool lose(long n)
 
 static accel_icd_result fk_submit(void *queue, const accel_icd_submit *s, void **fence)
 {
-    fk_queue *q = queue;
     fk_job *j = calloc(1, sizeof(*j));
-    fk_fence *f = calloc(1, sizeof(*f));
-    if (!j || !f || s->arg_count > 4 ||
-        (s->wait_fence_count && !(j->waits = calloc(s->wait_fence_count, sizeof(*j->waits))))) {
+    fq_fence *f = NULL;
+    if (!j || s->arg_count > 4 ||
+        (s->wait_fence_count && !(j->waits = calloc(s->wait_fence_count, sizeof(*j->waits)))) ||
+        !(f = fq_fence_new())) {
         free(j ? j->waits : NULL);
         free(j);
-        free(f);
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
-    pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
-    atomic_init(&f->refs, 2); /* the caller's and the job's */
     j->fn = s->function;
     memcpy(j->args, s->args, s->arg_count * sizeof(*s->args));
-    j->fence = f;
+    j->base.fence = f;
     for (uint32_t i = 0; i < s->wait_fence_count; i++) {
         j->waits[i] = s->wait_fences[i];
         atomic_fetch_add(&j->waits[i]->refs, 1);
@@ -711,59 +634,28 @@ static accel_icd_result fk_submit(void *queue, const accel_icd_submit *s, void *
     j->wait_count = s->wait_fence_count;
     long n = driver ? atomic_fetch_add(&driver->submissions, 1) + 1 : 0;
     j->lost = lose(n);
-    pthread_mutex_lock(&q->lock);
-    if (q->tail)
-        q->tail->next = j;
-    else
-        q->head = j;
-    q->tail = j;
-    pthread_cond_signal(&q->cond);
-    pthread_mutex_unlock(&q->lock);
+    fq_queue_push(queue, &j->base);
     *fence = f;
     return ACCEL_SUCCESS;
 }
 
 static accel_icd_result fk_fence_status(void *fence)
 {
-    fk_fence *f = fence;
-    pthread_mutex_lock(&f->lock);
-    accel_result r = f->done ? f->result : ACCEL_NOT_READY;
-    pthread_mutex_unlock(&f->lock);
-    return r;
+    return fq_fence_status(fence);
 }
 
 static accel_icd_result fk_fence_wait(void *fence, uint64_t timeout_ns)
 {
-    fk_fence *f = fence;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
-    ts.tv_sec = (time_t)(deadline / 1000000000u);
-    ts.tv_nsec = (long)(deadline % 1000000000u);
-    pthread_mutex_lock(&f->lock);
 #ifdef BREAK_CONCURRENCY
-    if (!f->done && f->waiters > 0) {
-        pthread_mutex_unlock(&f->lock);
-        return ACCEL_ERROR_DRIVER_INTERNAL; /* one waiter at a time */
-    }
+    return fq_fence_wait(fence, timeout_ns, true); /* one waiter at a time */
+#else
+    return fq_fence_wait(fence, timeout_ns, false);
 #endif
-    f->waiters++;
-    while (!f->done) {
-        if (timeout_ns == UINT64_MAX)
-            pthread_cond_wait(&f->cond, &f->lock);
-        else if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT)
-            break;
-    }
-    f->waiters--;
-    accel_result r = f->done ? f->result : ACCEL_TIMEOUT;
-    pthread_mutex_unlock(&f->lock);
-    return r;
 }
 
 static void fk_fence_release(void *fence)
 {
-    fence_unref(fence);
+    fq_fence_unref(fence);
 }
 
 static const accel_icd_table table = {

@@ -19,13 +19,12 @@
  * worker fails every later submission of the queue with the same error. */
 #include <accel/accel_icd.h>
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fake_queue.h"
 
 typedef struct fx_mem {
     unsigned char *ptr;
@@ -38,30 +37,12 @@ typedef struct fx_mem {
 #define NODE_VRAM1 11u
 #define NODE_HOST 12u
 
-typedef struct fx_fence {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int done;
-    accel_result result;
-    atomic_int refs;
-} fx_fence;
-
 typedef struct fx_job {
-    struct fx_job *next;
+    fq_job base; /* first: the queue's part */
     int fn;
     int stream; /* the function's stream form */
     accel_icd_arg args[2];
-    fx_fence *fence;
 } fx_job;
-
-typedef struct fx_queue {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    fx_job *head, *tail;
-    int stop;
-    accel_result error;
-    pthread_t thread;
-} fx_queue;
 
 enum { FN_NOOP = 1, FN_ADD, FN_SLEEP, FN_FAIL, FN_ADD_VRAM1, FN_ADD_HOST, FN_CRC32C };
 
@@ -350,25 +331,7 @@ static void fx_function_release(void *function)
     (void)function;
 }
 
-/* ---- queues and fences ---- */
-
-static void fence_unref(fx_fence *f)
-{
-    if (atomic_fetch_sub(&f->refs, 1) == 1) {
-        pthread_mutex_destroy(&f->lock);
-        pthread_cond_destroy(&f->cond);
-        free(f);
-    }
-}
-
-static void complete(fx_fence *f, accel_result r)
-{
-    pthread_mutex_lock(&f->lock);
-    f->done = 1;
-    f->result = r;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
+/* ---- queues and fences (fake_queue.h) ---- */
 
 static accel_result run(const fx_job *j)
 {
@@ -418,129 +381,68 @@ static accel_result run(const fx_job *j)
     return ACCEL_ERROR_DRIVER_INTERNAL;
 }
 
-static void *worker(void *arg)
+/* The queue's error if it has failed, else the fault injection's, else
+ * the function's result; every job counts as a submission. */
+static accel_result run_job(fq_job *job, accel_result queue_error)
 {
-    fx_queue *q = arg;
-    pthread_mutex_lock(&q->lock);
-    for (;;) {
-        while (!q->head && !q->stop)
-            pthread_cond_wait(&q->cond, &q->lock);
-        fx_job *j = q->head;
-        if (!j)
-            break;
-        q->head = j->next;
-        if (!q->head)
-            q->tail = NULL;
-        accel_result err = q->error;
-        pthread_mutex_unlock(&q->lock);
-        long n = atomic_fetch_add(&submissions, 1) + 1;
-        accel_result r = err ? err : (lose_after > 0 && n >= lose_after) ? ACCEL_ERROR_DEVICE_LOST : run(j);
-        pthread_mutex_lock(&q->lock);
-        if (r < 0 && !q->error)
-            q->error = r;
-        pthread_mutex_unlock(&q->lock);
-        complete(j->fence, r);
-        fence_unref(j->fence);
-        free(j);
-        pthread_mutex_lock(&q->lock);
-    }
-    pthread_mutex_unlock(&q->lock);
-    return NULL;
+    long n = atomic_fetch_add(&submissions, 1) + 1;
+    return queue_error                           ? queue_error
+           : (lose_after > 0 && n >= lose_after) ? ACCEL_ERROR_DEVICE_LOST
+                                                 : run((const fx_job *)job);
+}
+
+static void release_job(fq_job *job)
+{
+    free(job);
 }
 
 static accel_icd_result fx_queue_create(void *device, void **queue)
 {
     (void)device;
-    fx_queue *q = calloc(1, sizeof(*q));
+    fq_queue *q = fq_queue_create(run_job, release_job);
     if (!q)
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->cond, NULL);
-    if (pthread_create(&q->thread, NULL, worker, q) != 0) {
-        free(q);
-        return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
-    }
     *queue = q;
     return ACCEL_SUCCESS;
 }
 
 static void fx_queue_destroy(void *queue)
 {
-    fx_queue *q = queue;
-    pthread_mutex_lock(&q->lock);
-    q->stop = 1;
-    pthread_cond_broadcast(&q->cond);
-    pthread_mutex_unlock(&q->lock);
-    pthread_join(q->thread, NULL);
-    pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->cond);
-    free(q);
+    fq_queue_destroy(queue);
 }
 
 static accel_icd_result fx_submit(void *queue, const accel_icd_submit *s, void **fence)
 {
-    fx_queue *q = queue;
     if (s->wait_fence_count)
         return ACCEL_ERROR_UNSUPPORTED; /* the loader resolves waits itself for this driver */
     fx_job *j = calloc(1, sizeof(*j));
-    fx_fence *f = calloc(1, sizeof(*f));
-    if (!j || !f) {
+    fq_fence *f = j ? fq_fence_new() : NULL;
+    if (!f) {
         free(j);
-        free(f);
         return ACCEL_ERROR_OUT_OF_HOST_MEMORY;
     }
-    pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
-    atomic_init(&f->refs, 2); /* the caller's and the job's */
     j->fn = ((const fx_builtin *)s->function)->fn;
     j->stream = strstr(((const fx_builtin *)s->function)->name, ".stream") != NULL;
     memcpy(j->args, s->args, s->arg_count * sizeof(*s->args));
-    j->fence = f;
-    pthread_mutex_lock(&q->lock);
-    if (q->tail)
-        q->tail->next = j;
-    else
-        q->head = j;
-    q->tail = j;
-    pthread_cond_signal(&q->cond);
-    pthread_mutex_unlock(&q->lock);
+    j->base.fence = f;
+    fq_queue_push(queue, &j->base);
     *fence = f;
     return ACCEL_SUCCESS;
 }
 
 static accel_icd_result fx_fence_status(void *fence)
 {
-    fx_fence *f = fence;
-    pthread_mutex_lock(&f->lock);
-    accel_result r = f->done ? f->result : ACCEL_NOT_READY;
-    pthread_mutex_unlock(&f->lock);
-    return r;
+    return fq_fence_status(fence);
 }
 
 static accel_icd_result fx_fence_wait(void *fence, uint64_t timeout_ns)
 {
-    fx_fence *f = fence;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    uint64_t deadline = timeout_ns > UINT64_MAX - t ? UINT64_MAX : t + timeout_ns;
-    ts.tv_sec = (time_t)(deadline / 1000000000u);
-    ts.tv_nsec = (long)(deadline % 1000000000u);
-    pthread_mutex_lock(&f->lock);
-    while (!f->done) {
-        if (timeout_ns == UINT64_MAX)
-            pthread_cond_wait(&f->cond, &f->lock);
-        else if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT)
-            break;
-    }
-    accel_result r = f->done ? f->result : ACCEL_TIMEOUT;
-    pthread_mutex_unlock(&f->lock);
-    return r;
+    return fq_fence_wait(fence, timeout_ns, false);
 }
 
 static void fx_fence_release(void *fence)
 {
-    fence_unref(fence);
+    fq_fence_unref(fence);
 }
 
 static const accel_icd_table table = {
