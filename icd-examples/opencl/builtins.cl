@@ -308,53 +308,9 @@ __kernel void accel_crc32c_stream_one(__global const uchar *src, ulong src_off, 
     store_le32(st + st_off, ~c);
 }
 
-/* ---- SHA-256 (FIPS 180-4) ---- */
-
-__constant uint sha256_k[64] = {
-    0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
-    0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
-    0xe49b69c1u, 0xefbe4786u, 0x0fc19dc6u, 0x240ca1ccu, 0x2de92c6fu, 0x4a7484aau, 0x5cb0a9dcu, 0x76f988dau,
-    0x983e5152u, 0xa831c66du, 0xb00327c8u, 0xbf597fc7u, 0xc6e00bf3u, 0xd5a79147u, 0x06ca6351u, 0x14292967u,
-    0x27b70a85u, 0x2e1b2138u, 0x4d2c6dfcu, 0x53380d13u, 0x650a7354u, 0x766a0abbu, 0x81c2c92eu, 0x92722c85u,
-    0xa2bfe8a1u, 0xa81a664bu, 0xc24b8b70u, 0xc76c51a3u, 0xd192e819u, 0xd6990624u, 0xf40e3585u, 0x106aa070u,
-    0x19a4c116u, 0x1e376c08u, 0x2748774cu, 0x34b0bcb5u, 0x391c0cb3u, 0x4ed8aa4au, 0x5b9cca4fu, 0x682e6ff3u,
-    0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
-};
-
-#define ROTR(x, n) rotate((x), (uint)(32 - (n)))
-
-void sha256_block(uint *h, const uchar *p)
-{
-    uint w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = ((uint)p[4 * i] << 24) | ((uint)p[4 * i + 1] << 16) | ((uint)p[4 * i + 2] << 8) | p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint s0 = ROTR(w[i - 15], 7) ^ ROTR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint s1 = ROTR(w[i - 2], 17) ^ ROTR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint t1 = k + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-        uint t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        k = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-    h[5] += f;
-    h[6] += g;
-    h[7] += k;
-}
+/* ---- SHA-256 (FIPS 180-4): the compression function is
+ * icd-examples/common/accel_sha256_blocks.c, ahead of this text in the
+ * program ---- */
 
 /* The digest of a message of `total` bytes, into r: h holds its whole
  * blocks compressed, part[0..total % 64) the bytes after them. Padding:
@@ -369,9 +325,7 @@ void sha256_finish(uint *h, const uchar *part, uint fill, ulong total, __global 
     ulong bits = total * 8;
     for (int k = 0; k < 8; k++)
         tail[blocks * 64 - 1 - k] = (uchar)(bits >> (8 * k));
-    sha256_block(h, tail);
-    if (blocks == 2)
-        sha256_block(h, tail + 64);
+    accel_sha256_blocks(h, tail, blocks);
     for (int k = 0; k < 8; k++) {
         r[4 * k] = (uchar)(h[k] >> 24);
         r[4 * k + 1] = (uchar)(h[k] >> 16);
@@ -390,7 +344,7 @@ __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __
     for (ulong b = 0; b < full; b++) {
         for (int i = 0; i < 64; i++)
             block[i] = s[b * 64 + i];
-        sha256_block(h, block);
+        accel_sha256_blocks(h, block, 1);
     }
     uint rest = (uint)(n - full * 64);
     for (uint i = 0; i < rest; i++)
@@ -440,7 +394,7 @@ __kernel void accel_sha256_stream(__global const uchar *src, ulong src_off, ulon
         while (fill < 64 && i < n)
             block[fill++] = s[i++];
         if (fill == 64) {
-            sha256_block(h, block);
+            accel_sha256_blocks(h, block, 1);
             started = 1;
             fill = 0;
         }
@@ -448,7 +402,7 @@ __kernel void accel_sha256_stream(__global const uchar *src, ulong src_off, ulon
     for (; i + 64 <= n; i += 64) {
         for (int k = 0; k < 64; k++)
             block[k] = s[i + k];
-        sha256_block(h, block);
+        accel_sha256_blocks(h, block, 1);
         started = 1;
     }
     for (; i < n; i++)
