@@ -22,6 +22,8 @@
 
 #include <accel/accel_icd.h>
 
+#include "accel_icd_negotiate.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -30,11 +32,7 @@
 
 extern const accel_icd_loader_services *cpu__services;
 
-#define CPU_LOG(level, ...)                                                                                  \
-    do {                                                                                                     \
-        if (cpu__services && cpu__services->log)                                                             \
-            cpu__services->log(cpu__services->loader_context, (level), __VA_ARGS__);                         \
-    } while (0)
+#define CPU_LOG(level, ...) ACCEL_ICD_LOG(cpu__services, (level), __VA_ARGS__)
 
 typedef struct cpu_driver cpu_driver;
 typedef struct cpu_fence cpu_fence;

@@ -28,6 +28,8 @@
 
 #include <accel/accel_icd.h>
 
+#include "accel_icd_negotiate.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,11 +40,7 @@
 
 extern const accel_icd_loader_services *fpga__services;
 
-#define FPGA_LOG(level, ...)                                                                                 \
-    do {                                                                                                     \
-        if (fpga__services && fpga__services->log)                                                           \
-            fpga__services->log(fpga__services->loader_context, (level), __VA_ARGS__);                       \
-    } while (0)
+#define FPGA_LOG(level, ...) ACCEL_ICD_LOG(fpga__services, (level), __VA_ARGS__)
 
 #define FPGA_DRIVER_VERSION "0.1.0"
 

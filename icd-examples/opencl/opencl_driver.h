@@ -6,6 +6,8 @@
 
 #include <accel/accel_icd.h>
 
+#include "accel_icd_negotiate.h"
+
 #define CL_TARGET_OPENCL_VERSION 300
 #define CL_USE_DEPRECATED_OPENCL_1_2_APIS
 #include <CL/cl.h>
@@ -76,11 +78,7 @@ extern ocl_api ocl__cl;
 
 extern const accel_icd_loader_services *ocl__services;
 
-#define OCL_LOG(level, ...)                                                                                  \
-    do {                                                                                                     \
-        if (ocl__services && ocl__services->log)                                                             \
-            ocl__services->log(ocl__services->loader_context, (level), __VA_ARGS__);                         \
-    } while (0)
+#define OCL_LOG(level, ...) ACCEL_ICD_LOG(ocl__services, (level), __VA_ARGS__)
 
 /* One cl_device_id: a root device or a sub-device (a partition, see
  * ACCEL_OPENCL_PARTITIONS in opencl_driver.c). Either has its own context,

@@ -12,6 +12,8 @@
 
 #include <accel/accel_icd.h>
 
+#include "accel_icd_negotiate.h"
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,11 +24,7 @@
 
 extern const accel_icd_loader_services *wd__services;
 
-#define WD_LOG(level, ...)                                                                                   \
-    do {                                                                                                     \
-        if (wd__services && wd__services->log)                                                               \
-            wd__services->log(wd__services->loader_context, (level), __VA_ARGS__);                           \
-    } while (0)
+#define WD_LOG(level, ...) ACCEL_ICD_LOG(wd__services, (level), __VA_ARGS__)
 
 #define WD_MAX_DEVICES 64
 
