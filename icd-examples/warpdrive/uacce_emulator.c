@@ -421,8 +421,16 @@ static void run_queue(conn *c)
             wd_msg m;
             int fds[2], nfds;
             int r = recv_msg(c->sock, &m, fds, &nfds);
-            if (r <= 0)
-                return; /* hang-up: the client closed the file */
+            if (r <= 0) {
+                /* Hang-up: the client closed the file. Requests it rang for
+                 * while this thread slept are dropped too, not run. */
+                uint32_t pending = atomic_load_explicit(doorbell, memory_order_acquire) - head;
+                if (pending)
+                    fprintf(stderr,
+                            "accel-uacce-emulator %s: client pid %d hung up: %u pending request(s) dropped\n",
+                            opt.name, (int)c->space.pid, pending);
+                return;
+            }
             if (m.type == WD_MSG_PUT_Q) {
                 release_instance(c);
                 reply(c->sock, WD_MSG_PUT_Q, 0, 0, 0, NULL, 0);
