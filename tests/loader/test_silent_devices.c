@@ -92,7 +92,8 @@ static void test_silent_devices_cpu_hang_is_device_loss(void **state)
 static void test_silent_devices_poll_and_any(void **state)
 {
     (void)state;
-    accel_instance *inst = cpu_instance("2", "200");
+    /* 1 s: the first submission must finish within it on a loaded machine. */
+    accel_instance *inst = cpu_instance("2", "1000");
     accel_device *cpu = ts_device_of(inst, "cpu");
     accel_queue *q1, *q2;
     assert_int_equal(accel_queue_create(cpu, 0, &q1), ACCEL_SUCCESS);
