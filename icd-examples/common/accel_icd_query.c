@@ -44,6 +44,22 @@ accel_icd_result accel_query_put_string(const char *s, size_t max, void *value, 
     return ACCEL_SUCCESS;
 }
 
+accel_icd_result accel_query_enumerate(void *handle, uint32_t total, accel_query_device_at_fn device_at,
+                                       uint32_t *count, void **devices)
+{
+    if (!count)
+        return ACCEL_ERROR_INVALID_ARGUMENT;
+    if (!devices) {
+        *count = total;
+        return ACCEL_SUCCESS;
+    }
+    uint32_t n = *count < total ? *count : total;
+    for (uint32_t i = 0; i < n; i++)
+        devices[i] = device_at(handle, i);
+    *count = n;
+    return n < total ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+}
+
 accel_icd_result accel_query_device_info(const accel_icd_device_info *info, accel_device_param param,
                                          void *value, size_t size, size_t *size_ret)
 {

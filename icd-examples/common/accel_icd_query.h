@@ -31,6 +31,17 @@ accel_icd_result accel_query_put_string(const char *s, size_t max, void *value, 
                                         size_t *size_ret);
 
 /*
+ * enumerate_devices' two-call pattern over a driver's `total` devices,
+ * device_at(handle, i) the i-th: with devices NULL, *count gets total;
+ * else the first min(*count, total) go to devices, *count gets how many,
+ * and the result is ACCEL_INCOMPLETE when that is fewer than total.
+ * ACCEL_ERROR_INVALID_ARGUMENT for a NULL count.
+ */
+typedef void *(*accel_query_device_at_fn)(void *handle, uint32_t i);
+accel_icd_result accel_query_enumerate(void *handle, uint32_t total, accel_query_device_at_fn device_at,
+                                       uint32_t *count, void **devices);
+
+/*
  * The parameters a device's static description answers: KIND,
  * AVAILABLE_INSTANCES, MAX_ADDRESS_SPACES, FLAGS and NUMA_NODE, from
  * *info. Every other parameter is ACCEL_ERROR_UNSUPPORTED, so a driver

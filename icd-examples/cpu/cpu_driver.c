@@ -308,19 +308,17 @@ static void cpu_fini(void *handle)
     free(handle);
 }
 
-static accel_icd_result cpu_enumerate(void *handle, uint32_t *count, void **devices)
+/* The whole CPU, then its partitions. */
+static void *device_at(void *handle, uint32_t i)
 {
     cpu_driver *drv = handle;
-    uint32_t total = 1 + drv->partition_count;
-    if (!devices) {
-        *count = total;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < total ? *count : total;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = i == 0 ? &drv->device : &drv->partitions[i - 1];
-    *count = n;
-    return n < total ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return i == 0 ? &drv->device : &drv->partitions[i - 1];
+}
+
+static accel_icd_result cpu_enumerate(void *handle, uint32_t *count, void **devices)
+{
+    const cpu_driver *drv = handle;
+    return accel_query_enumerate(handle, 1 + drv->partition_count, device_at, count, devices);
 }
 
 static accel_icd_result cpu_get_info(void *device, accel_icd_device_info *info)

@@ -196,20 +196,15 @@ static void fpga_fini(void *handle)
         free_driver(handle);
 }
 
+static void *device_at(void *handle, uint32_t i)
+{
+    return ((fpga_driver *)handle)->devices[i];
+}
+
 static accel_icd_result fpga_enumerate(void *handle, uint32_t *count, void **devices)
 {
-    fpga_driver *drv = handle;
-    if (!count)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (!devices) {
-        *count = drv->device_count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < drv->device_count ? *count : drv->device_count;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = drv->devices[i];
-    *count = n;
-    return n < drv->device_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel_query_enumerate(handle, ((const fpga_driver *)handle)->device_count, device_at, count,
+                                 devices);
 }
 
 static uint32_t available_instances(const fpga_device *dev)

@@ -532,18 +532,14 @@ static void ocl_fini(void *handle)
     }
 }
 
+static void *device_at(void *handle, uint32_t i)
+{
+    return &((ocl_driver *)handle)->devices[i];
+}
+
 static accel_icd_result ocl_enumerate(void *handle, uint32_t *count, void **devices)
 {
-    ocl_driver *drv = handle;
-    if (!devices) {
-        *count = drv->count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < drv->count ? *count : drv->count;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = &drv->devices[i];
-    *count = n;
-    return n < drv->count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel_query_enumerate(handle, ((const ocl_driver *)handle)->count, device_at, count, devices);
 }
 
 static accel_icd_result ocl_get_info(void *device, accel_icd_device_info *info)

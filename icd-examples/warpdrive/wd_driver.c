@@ -445,20 +445,14 @@ static void wd_fini(void *handle)
     free(drv);
 }
 
+static void *device_at(void *handle, uint32_t i)
+{
+    return ((wd_driver *)handle)->devices[i];
+}
+
 static accel_icd_result wd_enumerate(void *handle, uint32_t *count, void **devices)
 {
-    wd_driver *drv = handle;
-    if (!count)
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (!devices) {
-        *count = drv->count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < drv->count ? *count : drv->count;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = drv->devices[i];
-    *count = n;
-    return n < drv->count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel_query_enumerate(handle, ((const wd_driver *)handle)->count, device_at, count, devices);
 }
 
 static accel_icd_result wd_get_info(void *device, accel_icd_device_info *info)
