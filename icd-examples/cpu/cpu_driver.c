@@ -36,6 +36,7 @@
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 #include "accel_safe_file.h"
+#include "accel_uuid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -85,6 +86,9 @@ static void cpu_model(char *buf, size_t size)
     fclose(f);
 }
 
+/* FNV-1a with the separator but without the multiply after it that
+ * accel_uuid_hash_parts has: the cpu driver's uuids were hashed so before
+ * the drivers shared that, and a device keeps its uuid. */
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
     for (; *s; s++) {
@@ -102,14 +106,9 @@ static void stable_uuid(const char *model, uint8_t out[ACCEL_UUID_SIZE])
     char machine_id[128] = "";
     if (read_line("/etc/machine-id", machine_id, sizeof(machine_id)) != 0)
         read_line("/var/lib/dbus/machine-id", machine_id, sizeof(machine_id));
-    uint64_t a = fnv1a(fnv1a(fnv1a(0xcbf29ce484222325ull, "accel-cpu"), machine_id), model);
-    uint64_t b = fnv1a(fnv1a(fnv1a(0x84222325cbf29ce4ull, model), machine_id), "accel-cpu");
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(a >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
-    }
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    uint64_t a = fnv1a(fnv1a(fnv1a(ACCEL_UUID_FNV_A, "accel-cpu"), machine_id), model);
+    uint64_t b = fnv1a(fnv1a(fnv1a(ACCEL_UUID_FNV_B, model), machine_id), "accel-cpu");
+    accel_uuid_from_hashes(a, b, out);
 }
 
 /* NUMA locality: every online node; a single node is also the numa_node. */

@@ -24,6 +24,7 @@
 #include "fpga_json.h"
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
+#include "accel_uuid.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -45,15 +46,6 @@ const char *fpga__result_name(accel_result r)
     }
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return (h ^ 0xff) * 0x100000001b3ull; /* separator: "ab"+"c" differs from "a"+"bc" */
-}
-
 /* Spread every input bit over the word (the splitmix64 finalizer): names
  * that differ in one character give unrelated uuids. */
 static uint64_t mix(uint64_t x)
@@ -69,14 +61,10 @@ static uint64_t mix(uint64_t x)
  * RFC 4122 version 5 layout). */
 static void stable_uuid(const char *card, const char *part, uint8_t out[ACCEL_UUID_SIZE])
 {
-    uint64_t a = mix(fnv1a(fnv1a(fnv1a(0xcbf29ce484222325ull, "accel-fpga"), card), part));
-    uint64_t b = mix(fnv1a(fnv1a(fnv1a(0x84222325cbf29ce4ull, part), card), "accel-fpga"));
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(a >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
-    }
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    const char *parts[] = {"accel-fpga", card, part};
+    uint64_t a, b;
+    accel_uuid_hash_parts(parts, 3, &a, &b);
+    accel_uuid_from_hashes(mix(a), mix(b), out);
 }
 
 static uint64_t fault_after_from_env(void)

@@ -8,6 +8,7 @@
 #include "opencl_driver.h"
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
+#include "accel_uuid.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
@@ -118,33 +119,6 @@ static accel_device_kind device_kind(cl_device_type type, const char *name)
     return ACCEL_DEVICE_KIND_UNKNOWN;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    h ^= 0xff; /* separator, so "ab"+"c" differs from "a"+"bc" */
-    return h * 0x100000001b3ull;
-}
-
-/* A version-5-style uuid hashed from strings: the same strings, the same
- * uuid, on every run. */
-static void uuid_from_parts(const char *const *parts, size_t n, uint8_t out[ACCEL_UUID_SIZE])
-{
-    uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
-    for (size_t i = 0; i < n; i++) {
-        a = fnv1a(a, parts[i]);
-        b = fnv1a(b, parts[n - 1 - i]);
-    }
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(a >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
-    }
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
-}
-
 /* Without cl_khr_device_uuid: a name-based uuid from what identifies the
  * device to OpenCL, the same on every run while the setup is unchanged. */
 static void hashed_uuid(const char *platform, const char *device, const char *driver_version, uint32_t index,
@@ -153,7 +127,7 @@ static void hashed_uuid(const char *platform, const char *device, const char *dr
     char idx[16];
     snprintf(idx, sizeof(idx), "%u", index);
     const char *parts[] = {"accel-opencl", platform, device, driver_version, idx};
-    uuid_from_parts(parts, 5, out);
+    accel_uuid_from_parts(parts, 5, out);
 }
 
 /* A partition's uuid: from its parent's and what part of the parent it is
@@ -166,7 +140,7 @@ static void partition_uuid(const uint8_t parent[ACCEL_UUID_SIZE], const char *pa
     for (int i = 0; i < ACCEL_UUID_SIZE; i++)
         snprintf(hex + 2 * i, 3, "%02x", parent[i]);
     const char *parts[] = {"accel-opencl-partition", hex, partition};
-    uuid_from_parts(parts, 3, out);
+    accel_uuid_from_parts(parts, 3, out);
 }
 
 /* Fill dev from the OpenCL queries; `index` is the device's index within

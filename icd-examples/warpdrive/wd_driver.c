@@ -43,6 +43,7 @@
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
 #include "accel_safe_file.h"
+#include "accel_uuid.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -119,26 +120,11 @@ static int read_long(const char *dir, const char *attr, long long *out)
     return read_num(dir, attr, LLONG_MIN, LLONG_MAX, out) == 0 ? 0 : -1;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return (h ^ 0xff) * 0x100000001b3ull;
-}
-
 /* Stable across runs: a hash of the device name and its api. */
 static void stable_uuid(const char *name, const char *api, uint8_t out[ACCEL_UUID_SIZE])
 {
-    uint64_t a = fnv1a(fnv1a(fnv1a(0xcbf29ce484222325ull, "accel-uacce"), name), api);
-    uint64_t b = fnv1a(fnv1a(fnv1a(0x84222325cbf29ce4ull, api), name), "accel-uacce");
-    for (int i = 0; i < 8; i++) {
-        out[i] = (uint8_t)(a >> (56 - 8 * i));
-        out[8 + i] = (uint8_t)(b >> (56 - 8 * i));
-    }
-    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
-    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    const char *parts[] = {"accel-uacce", name, api};
+    accel_uuid_from_parts(parts, 3, out);
 }
 
 #define WD_ZLIB_OPS                                                                                          \
