@@ -22,7 +22,8 @@ import tempfile
 import jsonschema
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from toolsupport import check, failures, run, start_emulator, uacce_roots, wait_for  # noqa: E402
+from toolsupport import (arguments, check, failures, load_schema, run, start_emulator,  # noqa: E402
+                         uacce_roots, wait_for)
 
 
 def mutations(info, topo):
@@ -66,14 +67,11 @@ def mutations(info, topo):
 
 
 def main():
-    if len(sys.argv) != 5:
-        print(__doc__, file=sys.stderr)
+    args = arguments(4, __doc__)
+    if args is None:
         return 2
-    accelinfo, emulator, manifest_dir, schema_path = sys.argv[1:]
-    with open(schema_path) as f:
-        schema = json.load(f)
-    jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    accelinfo, emulator, manifest_dir, schema_path = args
+    schema, validator = load_schema(schema_path, jsonschema.Draft202012Validator)
 
     root = tempfile.mkdtemp(prefix="accel-info-schema-")
     sysfs, devroot = uacce_roots(root)

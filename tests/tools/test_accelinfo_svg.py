@@ -29,10 +29,10 @@ def run(args, env):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
+    args = toolsupport.arguments(2, __doc__)
+    if args is None:
         return 2
-    accelinfo, manifest_dir = sys.argv[1:]
+    accelinfo, manifest_dir = args
     env = {"ACCEL_DRIVER_FILES": ":".join(os.path.join(manifest_dir, "accel_%s.json" % d) for d in ("cpu", "fpga"))}
 
     dot_text = run([accelinfo, "--topology", "--format=dot"], env)

@@ -29,7 +29,8 @@ import jsonschema
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import toolsupport  # noqa: E402
-from toolsupport import char_device_beside, check, failures, start_emulator, uacce_roots, wait_for  # noqa: E402
+from toolsupport import (arguments, char_device_beside, check, failures, load_schema,  # noqa: E402
+                         start_emulator, uacce_roots, wait_for)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -96,14 +97,11 @@ def in_container(accelinfo, root, sysfs, edits, name):
 
 
 def main():
-    if len(sys.argv) != 5:
-        print(__doc__, file=sys.stderr)
+    args = arguments(4, __doc__)
+    if args is None:
         return 2
-    accelinfo, emulator, manifest_dir, schema_path = sys.argv[1:]
-    with open(schema_path) as f:
-        schema = json.load(f)
-    jsonschema.Draft7Validator.check_schema(schema)
-    validator = jsonschema.Draft7Validator(schema)
+    accelinfo, emulator, manifest_dir, schema_path = args
+    _, validator = load_schema(schema_path, jsonschema.Draft7Validator)
 
     # The schema must be able to fail.
     bad = [

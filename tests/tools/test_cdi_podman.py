@@ -31,7 +31,8 @@ import tarfile
 import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-from toolsupport import char_device_beside, check, failures, run, start_emulator, uacce_roots, wait_for  # noqa: E402
+from toolsupport import (arguments, char_device_beside, check, failures, run, start_emulator,  # noqa: E402
+                         uacce_roots, wait_for)
 
 SKIP = 77
 
@@ -56,10 +57,10 @@ def busybox_image(root):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
+    args = arguments(3, __doc__)
+    if args is None:
         return 2
-    accelinfo, emulator, manifest_dir = sys.argv[1:]
+    accelinfo, emulator, manifest_dir = args
     podman = shutil.which("podman")
     if os.geteuid() != 0 or not podman:
         print("skipped: %s" % ("not root" if os.geteuid() != 0 else "no podman"), file=sys.stderr)

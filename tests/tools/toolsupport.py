@@ -8,6 +8,7 @@ build directory. It needs nothing beyond the standard library: test_cdi_podman.p
 runs without jsonschema.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,6 +17,25 @@ import time
 
 # Every check that failed, in order; a test's exit status comes from it.
 failures = []
+
+
+def arguments(count, usage):
+    """The script's `count` arguments, or None (USAGE on stderr) when it was
+    given another number of them."""
+    if len(sys.argv) != count + 1:
+        print(usage, file=sys.stderr)
+        return None
+    return sys.argv[1:]
+
+
+def load_schema(path, validator_class):
+    """The JSON schema at PATH, checked against its draft, and a validator
+    of that draft (a jsonschema class, passed in: this module does not need
+    jsonschema) for it."""
+    with open(path) as f:
+        schema = json.load(f)
+    validator_class.check_schema(schema)
+    return schema, validator_class(schema)
 
 
 def check(cond, what):
