@@ -279,6 +279,15 @@ void store_le32(__global uchar *p, uint v)
     p[3] = (uchar)(v >> 24);
 }
 
+/* Big-endian: SHA-256's digest words, zlib's Adler-32 trailer. */
+void store_be32(__global uchar *p, uint v)
+{
+    p[0] = (uchar)(v >> 24);
+    p[1] = (uchar)(v >> 16);
+    p[2] = (uchar)(v >> 8);
+    p[3] = (uchar)v;
+}
+
 /* After accel_crc32c_parts: the segments joined onto the state's CRC. */
 __kernel void accel_crc32c_stream_combine(__global const uint *parts, uint nparts, ulong seglen, ulong n,
                                           __global uchar *st, ulong st_off)
@@ -326,12 +335,8 @@ void sha256_finish(uint *h, const uchar *part, uint fill, ulong total, __global 
     for (int k = 0; k < 8; k++)
         tail[blocks * 64 - 1 - k] = (uchar)(bits >> (8 * k));
     accel_sha256_blocks(h, tail, blocks);
-    for (int k = 0; k < 8; k++) {
-        r[4 * k] = (uchar)(h[k] >> 24);
-        r[4 * k + 1] = (uchar)(h[k] >> 16);
-        r[4 * k + 2] = (uchar)(h[k] >> 8);
-        r[4 * k + 3] = (uchar)h[k];
-    }
+    for (int k = 0; k < 8; k++)
+        store_be32(r + 4 * k, h[k]);
 }
 
 __kernel void accel_sha256(__global const uchar *src, ulong src_off, ulong n, __global uchar *res, ulong res_off)
@@ -1152,15 +1157,20 @@ __kernel void accel_deflate_segments(__global const uchar *src, ulong src_off, u
 /* One work-item: the zlib header, the segments moved together in order
  * (each lands at or before its region, so a forward copy is safe), the
  * Adler-32 trailer and out_size. */
-__kernel void accel_deflate_finish(__global uchar *dst, ulong dst_off, __global const uint *scratch, uint nseg,
-                                   int level, __global uchar *out_size, ulong out_size_off)
+/* zlib's header for a deflate at this level: CM 8, CINFO 7; FLEVEL as
+ * zlib sets it, FCHECK making the header a multiple of 31. */
+void zlib_header(__global uchar *o, int level)
 {
-    __global uchar *o = dst + dst_off;
-    o[0] = 0x78; /* CM 8, CINFO 7 */
-    /* FLEVEL as zlib sets it; FCHECK makes the header a multiple of 31 */
+    o[0] = 0x78;
     o[1] = level < 2 ? 0x01 : level < 6 ? 0x5e : level == 6 ? 0x9c : 0xda;
-    ulong pos = 2;
-    uint a = 1, b = 0;
+}
+
+/* The segments' compressed pieces moved from their regions to follow each
+ * other from o + pos, and the Adler-32 of their input continued from
+ * *adler (1 for an empty start); the end of the last piece. */
+ulong join_segments(__global uchar *o, ulong pos, __global const uint *scratch, uint nseg, uint *adler)
+{
+    uint a = *adler & 0xffffu, b = *adler >> 16;
     for (uint i = 0; i < nseg; i++) {
         __global const uint *info = scratch + SEG_INFO_WORDS * i;
         uint clen = info[0], part = info[1], len = info[2];
@@ -1173,11 +1183,18 @@ __kernel void accel_deflate_finish(__global uchar *dst, ulong dst_off, __global 
         b = (uint)(((ulong)b + (ulong)len * a + (part >> 16)) % 65521u);
         a = (a + (part & 0xffffu)) % 65521u;
     }
-    uint adler = (b << 16) | a;
-    o[pos] = (uchar)(adler >> 24);
-    o[pos + 1] = (uchar)(adler >> 16);
-    o[pos + 2] = (uchar)(adler >> 8);
-    o[pos + 3] = (uchar)adler;
+    *adler = (b << 16) | a;
+    return pos;
+}
+
+__kernel void accel_deflate_finish(__global uchar *dst, ulong dst_off, __global const uint *scratch, uint nseg,
+                                   int level, __global uchar *out_size, ulong out_size_off)
+{
+    __global uchar *o = dst + dst_off;
+    zlib_header(o, level);
+    uint adler = 1;
+    ulong pos = join_segments(o, 2, scratch, nseg, &adler);
+    store_be32(o + pos, adler);
     put_u64(out_size + out_size_off, pos + 4);
 }
 
@@ -1283,34 +1300,12 @@ __kernel void accel_deflate_stream_finish(__global uchar *dst, ulong dst_off, __
     }
     __global uchar *o = dst + dst_off;
     uint started = load_le32(st + DS_STARTED);
-    ulong pos = 0;
-    uint a = 1, b = 0;
-    if (started) {
-        uint adler = load_le32(st + DS_ADLER);
-        a = adler & 0xffffu;
-        b = adler >> 16;
-    } else {
-        o[0] = 0x78; /* as accel_deflate_finish */
-        o[1] = level < 2 ? 0x01 : level < 6 ? 0x5e : level == 6 ? 0x9c : 0xda;
-        pos = 2;
-    }
-    for (uint i = 0; i < nseg; i++) {
-        __global const uint *info = scratch + SEG_INFO_WORDS * i;
-        uint clen = info[0], part = info[1], len = info[2];
-        ulong from = deflate_region(i);
-        if (from != pos)
-            for (uint k = 0; k < clen; k++)
-                o[pos + k] = o[from + k];
-        pos += clen;
-        b = (uint)(((ulong)b + (ulong)len * a + (part >> 16)) % 65521u);
-        a = (a + (part & 0xffffu)) % 65521u;
-    }
-    uint adler = (b << 16) | a;
+    uint adler = started ? load_le32(st + DS_ADLER) : 1u;
+    if (!started)
+        zlib_header(o, level);
+    ulong pos = join_segments(o, started ? 0 : 2, scratch, nseg, &adler);
     if (final) {
-        o[pos] = (uchar)(adler >> 24);
-        o[pos + 1] = (uchar)(adler >> 16);
-        o[pos + 2] = (uchar)(adler >> 8);
-        o[pos + 3] = (uchar)adler;
+        store_be32(o + pos, adler);
         put_u64(out_size + out_size_off, pos + 4);
         for (uint k = 0; k < DS_SIZE; k++)
             st[k] = 0;
