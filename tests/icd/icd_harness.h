@@ -86,6 +86,23 @@ static inline void ih_close(ih_driver *d)
     memset(d, 0, sizeof(*d));
 }
 
+/* ih_open, then a queue on the first device, which must exist; 0 on
+ * success, -1 otherwise. */
+static inline int ih_open_queue(ih_driver *d, const char *library, void **dev, void **queue)
+{
+    if (ih_open(d, library) != 0 || d->device_count < 1)
+        return -1;
+    *dev = d->devices[0];
+    return d->t->queue_create(*dev, queue) == ACCEL_SUCCESS ? 0 : -1;
+}
+
+/* The queue of ih_open_queue destroyed, then the driver closed. */
+static inline void ih_close_queue(ih_driver *d, void *queue)
+{
+    d->t->queue_destroy(queue);
+    ih_close(d);
+}
+
 /* Attach host memory; falls back to device memory + write like the loader's
  * STAGED mode when the device cannot reach it. *staged tells which. */
 static inline accel_result ih_attach(ih_driver *d, void *dev, void *ptr, uint64_t size, void **mem, int *staged)

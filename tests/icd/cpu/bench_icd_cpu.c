@@ -352,10 +352,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *driver = secure_getenv("BENCH_ICD_CPU_DRIVER");
-    if (ih_open(&D, driver && *driver ? driver : DRIVER_PATH) != 0 || D.device_count < 1)
-        return 1;
-    DEV = D.devices[0];
-    if (D.t->queue_create(DEV, &Q) != ACCEL_SUCCESS)
+    if (ih_open_queue(&D, driver && *driver ? driver : DRIVER_PATH, &DEV, &Q) != 0)
         return 1;
     int rc;
     if (strcmp(argv[1], "rtt") == 0) {
@@ -363,7 +360,6 @@ int main(int argc, char **argv)
         rc = rtt(samples < 100 ? 100 : samples);
     } else
         rc = speed(argc > 2 ? argv[2] : CORPUS_DIR);
-    D.t->queue_destroy(Q);
-    ih_close(&D);
+    ih_close_queue(&D, Q);
     return rc;
 }

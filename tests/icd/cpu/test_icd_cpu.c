@@ -166,19 +166,15 @@ static int group_setup(void **state)
     (void)state;
     unsetenv("ACCEL_CPU_FAULT_AFTER");
     unsetenv("ACCEL_CPU_DISABLE_SSE42");
-    if (ih_open(&D, DRIVER_PATH) != 0)
+    if (ih_open_queue(&D, DRIVER_PATH, &DEV, &Q) != 0)
         return -1;
-    if (D.device_count != 1)
-        return -1;
-    DEV = D.devices[0];
-    return D.t->queue_create(DEV, &Q) == ACCEL_SUCCESS ? 0 : -1;
+    return D.device_count == 1 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    D.t->queue_destroy(Q);
-    ih_close(&D);
+    ih_close_queue(&D, Q);
     return 0;
 }
 

@@ -166,17 +166,13 @@ static const int chunkings[] = {0, 1, 7, 64, 1000, 65536 + 13, -5000};
 static int group_setup(void **state)
 {
     (void)state;
-    if (ih_open(&D, DRIVER_PATH) != 0 || D.device_count < 1)
-        return -1;
-    DEV = D.devices[0];
-    return D.t->queue_create(DEV, &Q) == ACCEL_SUCCESS ? 0 : -1;
+    return ih_open_queue(&D, DRIVER_PATH, &DEV, &Q);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    D.t->queue_destroy(Q);
-    ih_close(&D);
+    ih_close_queue(&D, Q);
     return 0;
 }
 
