@@ -11,7 +11,8 @@
  * 2.4 MiB) and faster on small ones (1.05x at 64 KiB, 1.3x at 4 KiB), so the
  * driver uses it rather than carrying its own. Without ISA-L, the SSE4.2
  * crc32 instruction over one stream where the processor has it (checked at
- * run time). Slicing-by-8 tables computed from the polynomial are the
+ * run time). Slicing-by-8 tables computed from the polynomial
+ * (icd-examples/common/accel_crc32c.c, the uacce emulator's too) are the
  * portable path, and what ACCEL_CPU_DISABLE_SSE42 selects so that tests can
  * compare both.
  *
@@ -20,6 +21,7 @@
  * context reused: the one-shot SHA256() fetches on every call (about
  * 1 us), and the low-level SHA256_Init family is deprecated in OpenSSL 3. */
 #include "cpu_internal.h"
+#include "accel_crc32c.h"
 
 #include <string.h>
 
@@ -34,27 +36,12 @@
 
 /* ---- CRC-32C ----------------------------------------------------------- */
 
-static uint32_t crc_table[8][256];
 static _Atomic bool crc_use_fast; /* set by driver_init, read by the workers */
-static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
-
-static void crc_make_tables(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
-}
 
 /* allow_fast false: the tables even where something faster exists. */
 void cpu__crc32c_setup(bool allow_fast)
 {
-    pthread_once(&crc_table_once, crc_make_tables);
+    accel_crc32c_init();
     bool fast = false;
 #if defined(CPU_HAVE_ISAL)
     fast = allow_fast; /* ISA-L picks its own path, tables included */
@@ -65,32 +52,6 @@ void cpu__crc32c_setup(bool allow_fast)
     (void)allow_fast;
 #endif
     atomic_store_explicit(&crc_use_fast, fast, memory_order_relaxed);
-}
-
-static uint32_t crc_tables(uint32_t crc, const uint8_t *p, size_t n)
-{
-    while (n && ((uintptr_t)p & 7)) {
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-        n--;
-    }
-    while (n >= 8) {
-        uint32_t lo, hi;
-        memcpy(&lo, p, 4);
-        memcpy(&hi, p + 4, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        lo = __builtin_bswap32(lo);
-        hi = __builtin_bswap32(hi);
-#endif
-        lo ^= crc;
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^ crc_table[5][(lo >> 16) & 0xff] ^
-              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
-              crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--)
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return crc;
 }
 
 #ifdef CPU_HAVE_SSE42_PATH
@@ -142,7 +103,7 @@ uint32_t cpu__crc32c(uint32_t crc, const void *data, size_t size)
         return crc_sse42(crc, data, size);
 #endif
     }
-    return crc_tables(crc, data, size);
+    return accel_crc32c_sliced(crc, data, size);
 }
 
 /* ---- SHA-256 ----------------------------------------------------------- */

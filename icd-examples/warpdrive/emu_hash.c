@@ -1,10 +1,12 @@
 /* emu_hash.c — the emulated device's checksum and digest engines: CRC-32C
  * (Castagnoli: the SSE4.2 crc32 instruction on three interleaved streams
- * where the CPU has it, checked at run time; slicing by 8 otherwise) and
+ * where the CPU has it, checked at run time; otherwise slicing by 8,
+ * icd-examples/common/accel_crc32c.c) and
  * SHA-256 (FIPS 180-4). Written for the
  * emulator only; the driver never computes anything itself. */
 #include "emu_hash.h"
 
+#include "accel_crc32c.h"
 #include "accel_sha256_stream.h"
 
 #include <string.h>
@@ -15,8 +17,6 @@
 #endif
 
 /* ---- CRC-32C ---------------------------------------------------------------- */
-
-static uint32_t crc_table[8][256];
 
 #ifdef EMU_CRC_HW
 /* Three streams of CRC_LANE bytes each run side by side (the instruction's
@@ -73,22 +73,15 @@ __attribute__((target("sse4.2"))) static uint32_t crc_update_hw(uint32_t crc, co
 
 void emu_crc32c_init(void)
 {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-        crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+    accel_crc32c_init();
 #ifdef EMU_CRC_HW
     /* The shift of each single register bit, then of every byte value. */
+    const uint32_t *byte = accel_crc32c_byte_table();
     uint32_t bit[32];
     for (int b = 0; b < 32; b++) {
         uint32_t c = 1u << b;
         for (unsigned n = 0; n < CRC_LANE; n++)
-            c = (c >> 8) ^ crc_table[0][c & 0xff];
+            c = (c >> 8) ^ byte[c & 0xff];
         bit[b] = c;
     }
     for (int k = 0; k < 4; k++)
@@ -111,23 +104,7 @@ uint32_t emu_crc32c_update(uint32_t crc, const void *data, size_t size)
     if (crc_hw)
         return crc_update_hw(crc, p, size);
 #endif
-    while (size && ((uintptr_t)p & 7)) {
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-        size--;
-    }
-    while (size >= 8) {
-        uint32_t lo =
-            crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^ crc_table[5][(lo >> 16) & 0xff] ^
-              crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
-              crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
-        p += 8;
-        size -= 8;
-    }
-    while (size--)
-        crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return crc;
+    return accel_crc32c_sliced(crc, p, size);
 }
 
 /* ---- SHA-256 ---------------------------------------------------------------- */
