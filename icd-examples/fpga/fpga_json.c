@@ -113,11 +113,15 @@ accel_result fpga__json_known_keys(const fpga_json_ctx *ctx, json_object *obj, c
 
 /* obj's member `key`, of the given type (a_type names it in the message),
  * into *v, and its path into where (WHERE_SIZE bytes): ACCEL_SUCCESS with
- * *v NULL when it is absent and not required. */
+ * *v NULL when it is absent and not required. *present (may be NULL)
+ * becomes false; the caller sets it once the value passed its checks. */
 #define WHERE_SIZE 256
 static accel_result member(const fpga_json_ctx *ctx, json_object *obj, const char *path, const char *key,
-                           bool required, json_type type, const char *a_type, char *where, json_object **v)
+                           bool required, json_type type, const char *a_type, char *where, json_object **v,
+                           bool *present)
 {
+    if (present)
+        *present = false;
     fpga__json_fmt(where, WHERE_SIZE, "%s.%s", path, key);
     if (!json_object_object_get_ex(obj, key, v)) {
         *v = NULL;
@@ -133,7 +137,7 @@ accel_result fpga__json_get_array(const fpga_json_ctx *ctx, json_object *obj, co
 {
     char where[WHERE_SIZE];
     json_object *v;
-    accel_result r = member(ctx, obj, path, key, true, json_type_array, "an array", where, &v);
+    accel_result r = member(ctx, obj, path, key, true, json_type_array, "an array", where, &v, NULL);
     if (r != ACCEL_SUCCESS)
         return r;
     size_t n = json_object_array_length(v);
@@ -148,9 +152,7 @@ accel_result fpga__json_get_string(const fpga_json_ctx *ctx, json_object *obj, c
 {
     char where[WHERE_SIZE];
     json_object *v;
-    if (present)
-        *present = false;
-    accel_result r = member(ctx, obj, path, key, required, json_type_string, "a string", where, &v);
+    accel_result r = member(ctx, obj, path, key, required, json_type_string, "a string", where, &v, present);
     if (r != ACCEL_SUCCESS || !v)
         return r;
     const char *s = json_object_get_string(v);
@@ -172,9 +174,7 @@ accel_result fpga__json_get_uint(const fpga_json_ctx *ctx, json_object *obj, con
 {
     char where[WHERE_SIZE];
     json_object *v;
-    if (present)
-        *present = false;
-    accel_result r = member(ctx, obj, path, key, required, json_type_int, "an integer", where, &v);
+    accel_result r = member(ctx, obj, path, key, required, json_type_int, "an integer", where, &v, present);
     if (r != ACCEL_SUCCESS || !v)
         return r;
     /* json-c keeps integers above INT64_MAX as unsigned; negative ones
