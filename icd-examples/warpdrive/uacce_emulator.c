@@ -47,6 +47,7 @@
 #include "emu_hash.h"
 #include "emu_memory.h"
 #include "emu_ops.h"
+#include "wd_msg.h"
 #include "wd_proto.h"
 #include "accel_clock.h"
 
@@ -201,32 +202,9 @@ static void count_error(unsigned n)
  * hang-up, -1 on error. */
 static int recv_msg(int sock, wd_msg *m, int *fds, int *nfds)
 {
-    union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {m, sizeof(*m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    *nfds = 0;
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = wd_msg_recv(sock, m, fds, 2, nfds);
     if (n <= 0)
         return n == 0 ? 0 : -1;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            for (int i = 0; i < k; i++) {
-                int fd;
-                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-                if (*nfds < 2)
-                    fds[(*nfds)++] = fd;
-                else
-                    close(fd);
-            }
-        }
-    }
     if ((size_t)n != sizeof(*m) || m->magic != WD_MSG_MAGIC) {
         for (int i = 0; i < *nfds; i++)
             close(fds[i]);
@@ -238,25 +216,8 @@ static int recv_msg(int sock, wd_msg *m, int *fds, int *nfds)
 
 static void reply(int sock, uint32_t type, int status, uint64_t a, uint64_t b, const int *fds, int nfds)
 {
-    wd_msg m = {.magic = WD_MSG_MAGIC, .type = type, .status = status, .a = a, .b = b};
-    union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct iovec iov = {&m, sizeof(m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds) {
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-    }
-    while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    wd_msg m = {.type = type, .status = status, .a = a, .b = b};
+    wd_msg_send(sock, &m, fds, nfds);
 }
 
 /* ---- one connection = one open file ------------------------------------------- */

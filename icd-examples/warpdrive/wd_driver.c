@@ -39,6 +39,7 @@
  * driver does not implement (attach and alloc report UNSUPPORTED there).
  */
 #include "wd_internal.h"
+#include "wd_msg.h"
 #include "accel_host_memory.h"
 #include "accel_icd_negotiate.h"
 #include "accel_icd_query.h"
@@ -500,28 +501,8 @@ static const char *wd_version(void *handle)
 accel_icd_result wd__emu_request(wd_device *dev, int sock, wd_msg *m, int send_fd, int *recv_fds, int max_fds,
                                  int timeout_ms)
 {
-    union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
     uint32_t type = m->type;
-    m->magic = WD_MSG_MAGIC;
-    struct iovec iov = {m, sizeof(*m)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (send_fd >= 0) {
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &send_fd, sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = wd_msg_send(sock, m, &send_fd, send_fd >= 0 ? 1 : 0);
     if (n != (ssize_t)sizeof(*m)) {
         LOG(ACCEL_LOG_ERROR, "uacce device %s: emulator does not take requests (%s)", dev->name, strerror(errno));
         return ACCEL_ERROR_DEVICE_LOST;
@@ -535,25 +516,8 @@ accel_icd_result wd__emu_request(wd_device *dev, int sock, wd_msg *m, int send_f
         LOG(ACCEL_LOG_ERROR, "uacce device %s: emulator did not answer within %d ms", dev->name, timeout_ms);
         return ACCEL_ERROR_DEVICE_LOST;
     }
-    memset(&u, 0, sizeof(u));
-    mh = (struct msghdr){.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    int got = 0;
-    for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-            if (got < max_fds)
-                recv_fds[got++] = fd;
-            else
-                close(fd);
-        }
-    }
+    int got;
+    n = wd_msg_recv(sock, m, recv_fds, max_fds, &got);
     if (n != (ssize_t)sizeof(*m) || m->magic != WD_MSG_MAGIC || m->type != type) {
         for (int i = 0; i < got; i++)
             close(recv_fds[i]);
