@@ -223,6 +223,29 @@ __kernel void accel_crc32c_parts(__global const uchar *src, ulong src_off, ulong
 #endif
 }
 
+/* 32-bit words in the buffers: little-endian (CRC results and states),
+ * big-endian (SHA-256's digest words, zlib's Adler-32 trailer). */
+uint load_le32(__global const uchar *p)
+{
+    return (uint)p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24);
+}
+
+void store_le32(__global uchar *p, uint v)
+{
+    p[0] = (uchar)v;
+    p[1] = (uchar)(v >> 8);
+    p[2] = (uchar)(v >> 16);
+    p[3] = (uchar)(v >> 24);
+}
+
+void store_be32(__global uchar *p, uint v)
+{
+    p[0] = (uchar)(v >> 24);
+    p[1] = (uchar)(v >> 16);
+    p[2] = (uchar)(v >> 8);
+    p[3] = (uchar)v;
+}
+
 __kernel void accel_crc32c_combine(__global const uint *parts, uint nparts, ulong seglen, ulong n,
                                    __global uchar *res, ulong res_off)
 {
@@ -233,12 +256,7 @@ __kernel void accel_crc32c_combine(__global const uint *parts, uint nparts, ulon
         ulong len = start < n ? min(seglen, n - start) : 0;
         c = gf2_mulmod(c, len == seglen ? full : x8n(len)) ^ parts[g];
     }
-    c ^= 0xffffffffu;
-    __global uchar *r = res + res_off;
-    r[0] = (uchar)c;
-    r[1] = (uchar)(c >> 8);
-    r[2] = (uchar)(c >> 16);
-    r[3] = (uchar)(c >> 24);
+    store_le32(res + res_off, c ^ 0xffffffffu);
 }
 
 /* The whole range in one work-item, finished: one kernel instead of two
@@ -254,40 +272,13 @@ __kernel void accel_crc32c_one(__global const uchar *src, ulong src_off, ulong n
     crc32c_tables(t);
     uint c = crc32c_sliced(0xffffffffu, p, n, t);
 #endif
-    c ^= 0xffffffffu;
-    __global uchar *r = res + res_off;
-    r[0] = (uchar)c;
-    r[1] = (uchar)(c >> 8);
-    r[2] = (uchar)(c >> 16);
-    r[3] = (uchar)(c >> 24);
+    store_le32(res + res_off, c ^ 0xffffffffu);
 }
 
 /* ---- crc32c.stream (docs/standard-functions.md, "Stream forms") ---- */
 
-/* state[0, 4) holds the finished CRC of what came before (little-endian):
- * its complement is the register to go on from. */
-uint load_le32(__global const uchar *p)
-{
-    return (uint)p[0] | ((uint)p[1] << 8) | ((uint)p[2] << 16) | ((uint)p[3] << 24);
-}
-
-void store_le32(__global uchar *p, uint v)
-{
-    p[0] = (uchar)v;
-    p[1] = (uchar)(v >> 8);
-    p[2] = (uchar)(v >> 16);
-    p[3] = (uchar)(v >> 24);
-}
-
-/* Big-endian: SHA-256's digest words, zlib's Adler-32 trailer. */
-void store_be32(__global uchar *p, uint v)
-{
-    p[0] = (uchar)(v >> 24);
-    p[1] = (uchar)(v >> 16);
-    p[2] = (uchar)(v >> 8);
-    p[3] = (uchar)v;
-}
-
+/* state[0, 4) holds the finished CRC of what came before (little-endian,
+ * load_le32): its complement is the register to go on from. */
 /* After accel_crc32c_parts: the segments joined onto the state's CRC. */
 __kernel void accel_crc32c_stream_combine(__global const uint *parts, uint nparts, ulong seglen, ulong n,
                                           __global uchar *st, ulong st_off)
