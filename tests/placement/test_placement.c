@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "../loader/support_env.h"
 #include "unit_leaks.h"
 #include "unit_util.h"
 
@@ -23,6 +24,20 @@
 
 #define setup ut_leak_setup
 #define teardown ut_leak_teardown
+
+/* The fixtures of a case that pushes environment variables: they are put
+ * back before the leak check, also when an assertion ended the case. */
+static int env_setup(void **state)
+{
+    ts_env_case_setup(state);
+    return ut_leak_setup(state);
+}
+
+static int env_teardown(void **state)
+{
+    ts_env_case_teardown(state);
+    return ut_leak_teardown(state);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Building topologies by hand                                               */
@@ -749,24 +764,25 @@ static void test_placement_time_limit(void **state)
     /* Without a limit in the options, ACCEL_PLACE_TIME_LIMIT_MS gives it
      * (else ACCEL_PLACE_DEFAULT_TIME_LIMIT_NS); a bad value is refused. */
     o.time_limit_ns = 0;
-    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "1", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_PLACE_TIME_LIMIT_MS", "1");
     plan = place_ok(t, p, &o);
     assert_int_equal(accel_plan_get_summary(plan, &s), ACCEL_SUCCESS);
     assert_true(s.feasible);
     assert_false(s.optimal);
     accel_plan_destroy(plan);
-    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "1ms", 1);
+    ts_env_push("ACCEL_PLACE_TIME_LIMIT_MS", "1ms");
     plan = NULL;
     assert_int_equal(accel_place(t, p, &o, &plan), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(plan);
     assert_contains(accel_last_error_message(), "ACCEL_PLACE_TIME_LIMIT_MS=\"1ms\" is not a number of milliseconds");
     assert_contains(accel_last_error_message(), "): \"ms\" after the number");
-    setenv("ACCEL_PLACE_TIME_LIMIT_MS", "0", 1);
+    ts_env_push("ACCEL_PLACE_TIME_LIMIT_MS", "0");
     assert_int_equal(accel_place(t, p, &o, &plan), ACCEL_ERROR_INVALID_ARGUMENT);
     assert_null(plan);
     assert_contains(accel_last_error_message(), "ACCEL_PLACE_TIME_LIMIT_MS=\"0\" is not a number of milliseconds "
                                                 "(1 or more): less than 1");
-    unsetenv("ACCEL_PLACE_TIME_LIMIT_MS");
+    ts_env_pop_to(depth);
     accel_pipeline_destroy(p);
     accel_topology_destroy(t);
 }
@@ -988,7 +1004,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_placement_user_constraints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_program_not_on_whole_card, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_symmetry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_placement_time_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_placement_time_limit, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_placement_describe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_zlib_output_ratio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_placement_streamed_costs, setup, teardown),
