@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "../../loader/support_env.h"
 #include "../icd_harness.h"
 #include "../icd_support.h"
 #include "cpu_metadata.h"
@@ -164,8 +165,8 @@ static const uint64_t sizes[] = {0, 1, 4096 + 3, BIG};
 static int group_setup(void **state)
 {
     (void)state;
-    unsetenv("ACCEL_CPU_FAULT_AFTER");
-    unsetenv("ACCEL_CPU_DISABLE_SSE42");
+    ts_env_push("ACCEL_CPU_FAULT_AFTER", NULL);
+    ts_env_push("ACCEL_CPU_DISABLE_SSE42", NULL);
     if (ih_open_queue(&D, DRIVER_PATH, &DEV, &Q) != 0)
         return -1;
     return D.device_count == 1 ? 0 : -1;
@@ -175,6 +176,7 @@ static int group_teardown(void **state)
 {
     (void)state;
     ih_close_queue(&D, Q);
+    ts_env_pop();
     return 0;
 }
 
@@ -433,9 +435,10 @@ static void test_icd_cpu_crc32c(void **state)
 static void test_icd_cpu_crc32c_tables(void **state)
 {
     (void)state;
-    setenv("ACCEL_CPU_DISABLE_SSE42", "1", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_CPU_DISABLE_SSE42", "1");
     assert_int_equal(ih_open(&D2, DRIVER_PATH), 0);
-    unsetenv("ACCEL_CPU_DISABLE_SSE42");
+    ts_env_pop_to(depth);
     /* The setting is process-wide: the driver under test D now uses the
      * tables too until the next driver_init. */
     crc_vectors();
@@ -922,9 +925,10 @@ static void test_icd_cpu_huge(void **state)
     uint8_t sha_src[32];
     memcpy(sha_src, digest.p, 32);
     /* The tables (process-wide from the next driver_init) agree. */
-    setenv("ACCEL_CPU_DISABLE_SSE42", "1", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_CPU_DISABLE_SSE42", "1");
     assert_int_equal(ih_open(&D2, DRIVER_PATH), 0);
-    unsetenv("ACCEL_CPU_DISABLE_SSE42");
+    ts_env_pop_to(depth);
     assert_int_equal(run(builtin("crc32c"), c, 2), ACCEL_SUCCESS);
     ih_close(&D2);
     assert_int_equal(ih_open(&D2, DRIVER_PATH), 0);
@@ -1654,9 +1658,10 @@ static void test_icd_cpu_fence_timeout(void **state)
 static void test_icd_cpu_device_lost(void **state)
 {
     (void)state;
-    setenv("ACCEL_CPU_FAULT_AFTER", "3", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_CPU_FAULT_AFTER", "3");
     int opened = ih_open(&D2, DRIVER_PATH);
-    unsetenv("ACCEL_CPU_FAULT_AFTER");
+    ts_env_pop_to(depth);
     assert_int_equal(opened, 0);
     const accel_icd_table *t = D2.t;
     void *dev = D2.devices[0], *q, *q2, *noop;
@@ -1692,9 +1697,9 @@ static void test_icd_cpu_device_lost(void **state)
     ih_close(&D2);
 
     /* A value that is not a number is ignored. */
-    setenv("ACCEL_CPU_FAULT_AFTER", "soon", 1);
+    ts_env_push("ACCEL_CPU_FAULT_AFTER", "soon");
     opened = ih_open(&D2, DRIVER_PATH);
-    unsetenv("ACCEL_CPU_FAULT_AFTER");
+    ts_env_pop_to(depth);
     assert_int_equal(opened, 0);
     assert_int_equal(D2.t->queue_create(D2.devices[0], &q), ACCEL_SUCCESS);
     assert_int_equal(D2.t->function_get(D2.devices[0], NULL, "accel.noop", &noop, &info), ACCEL_SUCCESS);
@@ -1858,9 +1863,10 @@ static void test_icd_cpu_limits(void **state)
                      ACCEL_ERROR_INVALID_ARGUMENT);
     assert_int_equal(small, 0x5c5c5c5c);
 
-    setenv("ACCEL_CPU_PARTITIONS", "numa", 1);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_CPU_PARTITIONS", "numa");
     int opened = ih_open(&D2, DRIVER_PATH);
-    unsetenv("ACCEL_CPU_PARTITIONS");
+    ts_env_pop_to(depth);
     assert_int_equal(opened, 0);
     for (uint32_t i = 1; i < D2.device_count; i++) {
         int node = D2.info[i].numa_node;
@@ -1943,13 +1949,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_icd_cpu_table),
-        cmocka_unit_test(test_icd_cpu_limits),
+        cmocka_unit_test_setup_teardown(test_icd_cpu_limits, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_icd_cpu_memory_attach),
         cmocka_unit_test(test_icd_cpu_memory_device),
         cmocka_unit_test(test_icd_cpu_staged),
         cmocka_unit_test(test_icd_cpu_noop),
         cmocka_unit_test(test_icd_cpu_crc32c),
-        cmocka_unit_test(test_icd_cpu_crc32c_tables),
+        cmocka_unit_test_setup_teardown(test_icd_cpu_crc32c_tables, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_icd_cpu_sha256),
         cmocka_unit_test(test_icd_cpu_deflate_inflate),
         cmocka_unit_test(test_icd_cpu_deflate_levels),
@@ -1958,7 +1964,7 @@ int main(void)
         cmocka_unit_test(test_icd_cpu_zlib_corpus),
         cmocka_unit_test(test_icd_cpu_inflate_zlib_levels),
         cmocka_unit_test(test_icd_cpu_deflate_large),
-        cmocka_unit_test(test_icd_cpu_huge),
+        cmocka_unit_test_setup_teardown(test_icd_cpu_huge, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_icd_cpu_inflate_foreign_streams),
         cmocka_unit_test(test_icd_cpu_corrupt_streams),
         cmocka_unit_test(test_icd_cpu_outputs_too_small),
@@ -1972,7 +1978,7 @@ int main(void)
         cmocka_unit_test(test_icd_cpu_wait_fences),
         cmocka_unit_test(test_icd_cpu_queue_broken),
         cmocka_unit_test(test_icd_cpu_fence_timeout),
-        cmocka_unit_test(test_icd_cpu_device_lost),
+        cmocka_unit_test_setup_teardown(test_icd_cpu_device_lost, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_icd_cpu_many_waiters),
         cmocka_unit_test(test_icd_cpu_deep_queue),
         cmocka_unit_test(test_icd_cpu_noop_round_trip),

@@ -6,6 +6,7 @@
  * segment boundaries, user kernels, build failures, fence ordering and
  * failures, and sub-devices as partitions (ACCEL_OPENCL_PARTITIONS).
  * Skips when no OpenCL device is reachable. */
+#include "../../loader/support_env.h"
 #include "../icd_harness.h"
 #include "../icd_support.h"
 
@@ -1004,15 +1005,13 @@ static void test_icd_opencl_device_memory(void **state)
 /* ---- partitions (ACCEL_OPENCL_PARTITIONS) ---- */
 
 /* Start a second instance of the driver with ACCEL_OPENCL_PARTITIONS=value
- * (NULL: unset). */
+ * (NULL: unset); the variable is put back as it was once it is read. */
 static void open_with_partitions(ih_driver *d, const char *value)
 {
-    if (value)
-        setenv("ACCEL_OPENCL_PARTITIONS", value, 1);
-    else
-        unsetenv("ACCEL_OPENCL_PARTITIONS");
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_OPENCL_PARTITIONS", value);
     int r = ih_open(d, DRIVER_PATH);
-    unsetenv("ACCEL_OPENCL_PARTITIONS");
+    ts_env_pop_to(depth);
     assert_int_equal(r, 0);
 }
 
@@ -1273,9 +1272,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_icd_opencl_wait_fence_order),
         cmocka_unit_test(test_icd_opencl_wait_fence_error),
         cmocka_unit_test(test_icd_opencl_device_memory),
-        cmocka_unit_test(test_icd_opencl_partitions_enumerated),
-        cmocka_unit_test(test_icd_opencl_partitions_invalid),
-        cmocka_unit_test(test_icd_opencl_partitions_run),
+        cmocka_unit_test_setup_teardown(test_icd_opencl_partitions_enumerated, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_icd_opencl_partitions_invalid, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_icd_opencl_partitions_run, ts_env_case_setup, ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
