@@ -46,7 +46,7 @@ static int group_setup(void **state)
     tmp_dir = ts_mkdtemp("topology");
     /* No calibration cache unless a test writes one. */
     char *cache = ts_printf("%s/cache", tmp_dir);
-    ts_setenv("XDG_CACHE_HOME", cache);
+    ts_env_push("XDG_CACHE_HOME", cache);
     free(cache);
     return 0;
 }
@@ -54,6 +54,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    ts_env_pop();
     ts_env_restore();
     ts_rmtree(tmp_dir);
     free(tmp_dir);
@@ -496,9 +497,10 @@ static void test_topology_user_file_overrides(void **state)
     char *path =
         ts_write_text(tmp_dir, "env-user.json",
                       "{\"links\": [{\"from\": \"cpuset1\", \"to\": \"node0\", \"latency_ns\": 333}]}");
-    ts_setenv("ACCEL_TOPOLOGY_FILE", path);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_TOPOLOGY_FILE", path);
     t = must_create(TWO_SOCKETS, NULL, NULL);
-    ts_setenv("ACCEL_TOPOLOGY_FILE", NULL);
+    ts_env_pop_to(depth);
     l = must_link(t, "cpuset1", "node0");
     assert_int_equal(l.latency_ns, 333);
     assert_int_equal(l.latency_source, ACCEL_SOURCE_USER);
@@ -628,10 +630,11 @@ static void test_topology_bad_files_named_in_errors(void **state)
     o.simulated_devices = "/nonexistent/devices.json";
     expect_error(accel_topology_create(NULL, &o, &t), ACCEL_ERROR_IO,
                  (const char *const[]){"/nonexistent/devices.json", "cannot read", NULL});
-    ts_setenv("ACCEL_TOPOLOGY_XML", bad);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_TOPOLOGY_XML", bad);
     expect_error(accel_topology_create(NULL, NULL, &t), ACCEL_ERROR_INVALID_ARGUMENT,
                  (const char *const[]){bad, NULL});
-    ts_setenv("ACCEL_TOPOLOGY_XML", NULL);
+    ts_env_pop_to(depth);
     assert_null(t);
     free(bad);
     free(empty);
@@ -1249,8 +1252,8 @@ int main(void)
         cmocka_unit_test(test_topology_memattrs_from_hmat),
         cmocka_unit_test(test_topology_cxl_memories),
         cmocka_unit_test(test_topology_simulated_devices),
-        cmocka_unit_test(test_topology_user_file_overrides),
-        cmocka_unit_test(test_topology_bad_files_named_in_errors),
+        cmocka_unit_test_setup_teardown(test_topology_user_file_overrides, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_topology_bad_files_named_in_errors, ts_env_case_setup, ts_env_case_teardown),
         cmocka_unit_test(test_topology_invalid_arguments),
         cmocka_unit_test(test_topology_export_two_call),
         cmocka_unit_test(test_topology_hand_built_graph),
