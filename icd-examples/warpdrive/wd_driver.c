@@ -401,7 +401,7 @@ static accel_icd_result wd_init(const accel_icd_init_info *init, void **handle)
                 names = p;
                 cap = grown;
             }
-            snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
+            snprintf(names[n++], sizeof(names[0]), "%.*s", (int)sizeof(names[0]) - 1, e->d_name);
         }
         closedir(dir);
         if (ignored)
