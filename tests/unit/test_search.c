@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "../loader/support_env.h"
 #include "unit_util.h"
 
 #include "alloc.h"
@@ -33,6 +34,8 @@ static char root[PATH_MAX];
 static char start_cwd[PATH_MAX];
 static long live_at_start;
 
+/* Change a variable the case's setup pushed (push_value): the teardown puts
+ * it back as it was before the case. */
 static void set(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set(const char *name, const char *fmt, ...)
 {
@@ -44,31 +47,44 @@ static void set(const char *name, const char *fmt, ...)
     assert_int_equal(setenv(name, value, 1), 0);
 }
 
+static void push_value(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void push_value(const char *name, const char *fmt, ...)
+{
+    char value[4 * PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    ts_env_push(name, value);
+}
+
 /*
  * Every test starts with all discovery variables pointing into its own
- * root, none of which exist yet, and no ACCEL_* overrides.
+ * root, none of which exist yet, and no ACCEL_* overrides. Those are the
+ * only variables a case changes (set, unsetenv); the teardown puts them
+ * back, also when an assertion ended the case.
  */
 static int setup(void **state)
 {
-    (void)state;
     live_at_start = accel__alloc_live();
     if (!getcwd(start_cwd, sizeof(start_cwd)))
         return -1;
     if (ut_tmpdir(root, "search") != 0)
         return -1;
-    unsetenv("ACCEL_DRIVER_FILES");
-    unsetenv("ACCEL_ADD_DRIVER_FILES");
-    set("HOME", "%s/home", root);
-    set("XDG_CONFIG_HOME", "%s/ch", root);
-    set("XDG_CONFIG_DIRS", "%s/cd1:%s/cd2", root, root);
-    set("XDG_DATA_HOME", "%s/dh", root);
-    set("XDG_DATA_DIRS", "%s/dd1:%s/dd2", root, root);
+    ts_env_case_setup(state);
+    ts_env_push("ACCEL_DRIVER_FILES", NULL);
+    ts_env_push("ACCEL_ADD_DRIVER_FILES", NULL);
+    push_value("HOME", "%s/home", root);
+    push_value("XDG_CONFIG_HOME", "%s/ch", root);
+    push_value("XDG_CONFIG_DIRS", "%s/cd1:%s/cd2", root, root);
+    push_value("XDG_DATA_HOME", "%s/dh", root);
+    push_value("XDG_DATA_DIRS", "%s/dd1:%s/dd2", root, root);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
+    ts_env_case_teardown(state);
     int rc = chdir(start_cwd);
     ut_rm_rf(root);
     accel__alloc_fail_at(0);
