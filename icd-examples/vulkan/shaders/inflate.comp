@@ -21,6 +21,8 @@
 // out a whole word at a time: the bytes of the current word are assembled
 // in a register, and a match copies 4 bytes per step (an unaligned read of
 // the output for distances of 4 or more, a repeating pattern for 1 to 3).
+// A literal is written by the decoding loop itself (put_byte()), so a run
+// of literals costs one pass of that loop each, without the copy loop.
 // Adler-32 is kept four bytes at a time, folded (2^16 = 15 mod 65521)
 // instead of divided. The first output word when the output does not start
 // on a word, and the last one, are written with masks at the end only.
@@ -361,44 +363,70 @@ uint decode(uint tb, uint root, out uint val)
     return e;
 }
 
+// Append the literal x to the output (emit() for one byte).
+void put_byte(uint x)
+{
+    uint k = (outpos & 3u) * 8u;
+    uint w = pw_val | (x << k);
+    uint idx = outpos >> 2;
+    bool full = k == 24u;
+    if (full && idx != head_idx)
+        TST(dst, idx, w);
+    head_val = full && idx == head_idx ? w : head_val;
+    pw_val = full ? 0u : w;
+    outpos++;
+    ad_a += x;
+    ad_b += ad_a;
+    ad_a = (ad_a & 0xffffu) + 15u * (ad_a >> 16u);
+    ad_b = (ad_b & 0xffffu) + 15u * (ad_b >> 16u);
+}
+
 // Symbols of the current Huffman block: 0 at its end, YIELD when this
 // dispatch has done its share, or an error.
 uint codes()
 {
     for (;;) {
-        if (work > WORK)
-            return YIELD;
-        // The literal/length code, then for a length the distance code,
-        // through one decode() (llvmpipe runs every copy of its code).
-        uint len = 1u, dist = 0u, val, tb = 0u, root = ROOT0;
+        // Literal/length codes, written out as they come while they are
+        // literals (a run of them costs a pass each), then for a length the
+        // distance code, all through one decode() (llvmpipe runs every copy
+        // of its code).
+        uint len = 0u, dist = 0u, val, tb = 0u, root = ROOT0;
         bool more;
         do {
+            if (tb == 0u && work > WORK)
+                return YIELD;
+            work += 2u; // the pass, and one to spare
             uint e = decode(tb, root, val);
-            more = tb == 0u && (e & E_LEN) != 0u;
+            bool lit = tb == 0u && (e & E_LIT) != 0u;
+            more = tb == 0u && (e & (E_LIT | E_LEN)) != 0u;
             if (tb == 0u) {
                 if ((e & (E_LIT | E_LEN)) == 0u)
                     return (e & E_END) != 0u ? 0u : ST_CORRUPT;
-                len = more ? val : 1u;
+                if (lit && outpos == outend)
+                    return ST_TOO_SMALL;
+                len = val;
             } else {
                 dist = val;
                 if ((e & E_LEN) == 0u || dist > outpos - pc.off1)
                     return ST_CORRUPT;
             }
-            tb = CAP0;
-            root = ROOT1;
+            if (lit)
+                put_byte(val);
+            tb = tb == 0u && (e & E_LEN) != 0u ? CAP0 : 0u;
+            root = tb == 0u ? ROOT0 : ROOT1;
         } while (more);
         if (outend - outpos < len)
             return ST_TOO_SMALL;
-        work += 6u + (len >> 2); // the loop, decode()'s one or two, the copy's steps (and a pass each to spare)
-        // 4 bytes a step: a literal, from the output 4 or more back, or a
-        // pattern of 1 to 3 bytes repeated (made on the first step).
-        uint pat = dist == 0u ? val : 0u;
+        work += 4u + (len >> 2); // this loop's pass, the copy's steps (and some to spare)
+        // 4 bytes a step: from the output 4 or more back, or a pattern of
+        // 1 to 3 bytes repeated (made on the first step).
+        uint pat = 0u;
         bool first = true;
         do {
             uint n = min(len, 4u);
             uint m = out4(outpos - dist);
             uint v = dist >= 4u ? m : pat;
-            if (first && dist != 0u && dist < 4u)
+            if (first && dist < 4u)
                 v = dist == 1u ? (m & 0xffu) * 0x01010101u
                                : (dist == 2u ? (m & 0xffffu) * 0x00010001u : (m & 0xffffffu) | (m << 24));
             pat = dist == 3u ? (v >> 8) | ((v << 16) & 0xff000000u) : v;
