@@ -15,8 +15,9 @@
  * after 65535 iterations in total, so one invocation cannot walk 64 MiB.
  * crc32c, sha256 and deflate take a fixed number of bytes per dispatch;
  * inflate stops after a fixed amount of work and gets
- * ceil(dst / 8 KiB) + ceil(src / 4 KiB) + 16 dispatches, enough for any
- * stream zlib writes; a stream needing more fails as unsupported.
+ * ceil(dst / 16 KiB) + ceil(src / 4 KiB) + 16 dispatches, enough for any
+ * stream zlib writes (a dispatch writes at least 18000 bytes of literals
+ * and matches); a stream needing more fails as unsupported.
  *
  * The stream forms take their state as one more memory argument, in the
  * layout docs/standard-functions.md fixes: crc32c.stream is crc32c's passes

@@ -318,7 +318,7 @@ static accel_result plan_builtin(vk_device *dev, const vk_function *fn, const ac
         p->groups[i][1] = p->groups[i][2] = 1;
         p->dispatches[i] = 1;
         if (VK_CHUNK_INDIRECT(fn->pass_chunk[i])) {
-            uint64_t d = ((uint64_t)sizes[1] + 8191) / 8192 + ((uint64_t)sizes[0] + 4095) / 4096 + 16;
+            uint64_t d = ((uint64_t)sizes[1] + 16383) / 16384 + ((uint64_t)sizes[0] + 4095) / 4096 + 16;
             if (fn->pass_chunk[i] == VK_CHUNK_INFLATE_STREAM) {
                 /* 512 bytes out, 256 in per dispatch at worst; at most
                  * 2^18 dispatches (a command buffer of some 30 MB on
