@@ -12,14 +12,17 @@
 
 #include "support.h"
 
+/* An instance of the cpu driver started with ACCEL_CPU_PARTITIONS=partitions
+ * (NULL: unset); the variable is put back as it was once the driver has read
+ * it, and by the case's teardown when an assertion ends the case first. */
 static accel_instance *create_with(const char *partitions)
 {
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_cpu.json", NULL};
     accel_instance *inst = NULL;
-    ts_env_save();
-    ts_setenv("ACCEL_CPU_PARTITIONS", partitions);
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_CPU_PARTITIONS", partitions);
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop_to(depth);
     return inst;
 }
 
@@ -104,8 +107,9 @@ static void test_partitions_numa_and_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partitions_by_count),
-        cmocka_unit_test(test_partitions_numa_and_invalid),
+        cmocka_unit_test_setup_teardown(test_partitions_by_count, ts_env_case_setup, ts_env_case_teardown),
+        cmocka_unit_test_setup_teardown(test_partitions_numa_and_invalid, ts_env_case_setup,
+                                        ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
