@@ -19,6 +19,12 @@ typedef struct fixture {
     char *paths[2];
 } fixture;
 
+/* The variables the cases change. */
+static const char *const case_variables[] = {
+    "ACCEL_DEVICE_SELECTOR",  "ACCEL_FAKE_BUS_good_a",  "ACCEL_FAKE_BUS_good_b",
+    "ACCEL_FAKE_UUID_good_a", "ACCEL_FAKE_UUID_good_b", "ACCEL_FAKE_EXEC_BUS",
+};
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
@@ -26,16 +32,19 @@ static int setup(void **state)
     f->dir = ts_mkdtemp("physical");
     f->paths[0] = ts_write_fake_manifest(f->dir, "a.json", "good_a");
     f->paths[1] = ts_write_fake_manifest(f->dir, "b.json", "good_b");
-    ts_env_save();
-    ts_setenv("ACCEL_DEVICE_SELECTOR", NULL);
     *state = f;
+    /* Every case starts with the fake drivers at their own addresses and
+     * uuids and no selector; what it pushes on top is put back after it. */
+    ts_env_case_setup(NULL);
+    for (size_t i = 0; i < sizeof(case_variables) / sizeof(case_variables[0]); i++)
+        ts_env_push(case_variables[i], NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
     fixture *f = *state;
-    ts_env_restore();
+    ts_env_case_teardown(NULL);
     ts_rmtree(f->dir);
     free(f->paths[0]);
     free(f->paths[1]);
@@ -106,8 +115,8 @@ static void test_physical_same_bus_address(void **state)
 static void test_physical_overlapping_addresses(void **state)
 {
     fixture *f = *state;
-    ts_setenv("ACCEL_FAKE_BUS_good_a", "3B");
-    ts_setenv("ACCEL_FAKE_BUS_good_b", "3c");
+    ts_env_push("ACCEL_FAKE_BUS_good_a", "3B");
+    ts_env_push("ACCEL_FAKE_BUS_good_b", "3c");
     accel_instance *inst = create(f);
     assert_int_equal(physical_count(inst), 3);
     expect_interfaces(inst, 0, "fake_good_a:0");
@@ -119,11 +128,11 @@ static void test_physical_overlapping_addresses(void **state)
 static void test_physical_different_addresses(void **state)
 {
     fixture *f = *state;
-    ts_setenv("ACCEL_FAKE_BUS_good_a", "10");
-    ts_setenv("ACCEL_FAKE_BUS_good_b", "20");
+    ts_env_push("ACCEL_FAKE_BUS_good_a", "10");
+    ts_env_push("ACCEL_FAKE_BUS_good_b", "20");
     /* One uuid seed, but bus addresses that differ: the addresses decide. */
-    ts_setenv("ACCEL_FAKE_UUID_good_a", "shared");
-    ts_setenv("ACCEL_FAKE_UUID_good_b", "shared");
+    ts_env_push("ACCEL_FAKE_UUID_good_a", "shared");
+    ts_env_push("ACCEL_FAKE_UUID_good_b", "shared");
     accel_instance *inst = create(f);
     assert_int_equal(physical_count(inst), 4);
     for (uint32_t p = 0; p < 4; p++) {
@@ -138,17 +147,17 @@ static void test_physical_different_addresses(void **state)
 static void test_physical_shared_uuid(void **state)
 {
     fixture *f = *state;
-    ts_setenv("ACCEL_FAKE_BUS_good_a", "none");
-    ts_setenv("ACCEL_FAKE_BUS_good_b", "none");
-    ts_setenv("ACCEL_FAKE_UUID_good_a", "shared");
-    ts_setenv("ACCEL_FAKE_UUID_good_b", "shared");
+    ts_env_push("ACCEL_FAKE_BUS_good_a", "none");
+    ts_env_push("ACCEL_FAKE_BUS_good_b", "none");
+    ts_env_push("ACCEL_FAKE_UUID_good_a", "shared");
+    ts_env_push("ACCEL_FAKE_UUID_good_b", "shared");
     accel_instance *inst = create(f);
     assert_int_equal(physical_count(inst), 2);
     expect_interfaces(inst, 0, "fake_good_a:0 fake_good_b:0");
     expect_interfaces(inst, 1, "fake_good_a:1 fake_good_b:1");
     accel_instance_destroy(inst);
 
-    ts_setenv("ACCEL_FAKE_UUID_good_b", NULL);
+    ts_env_push("ACCEL_FAKE_UUID_good_b", NULL);
     inst = create(f);
     assert_int_equal(physical_count(inst), 4);
     accel_instance_destroy(inst);
@@ -158,9 +167,9 @@ static void test_physical_shared_uuid(void **state)
 static void test_physical_selector_bus(void **state)
 {
     fixture *f = *state;
-    ts_setenv("ACCEL_FAKE_BUS_good_a", "3b");
-    ts_setenv("ACCEL_FAKE_BUS_good_b", "3b");
-    ts_setenv("ACCEL_DEVICE_SELECTOR", "*:bus=0000:3B:00.0");
+    ts_env_push("ACCEL_FAKE_BUS_good_a", "3b");
+    ts_env_push("ACCEL_FAKE_BUS_good_b", "3b");
+    ts_env_push("ACCEL_DEVICE_SELECTOR", "*:bus=0000:3B:00.0");
     accel_instance *inst = create(f);
     char *list = ts_device_list(inst);
     assert_string_equal(list, "fake_good_a:0 fake_good_b:0");
@@ -170,14 +179,14 @@ static void test_physical_selector_bus(void **state)
     accel_instance_destroy(inst);
 
     /* Physical devices are among the selected devices only. */
-    ts_setenv("ACCEL_DEVICE_SELECTOR", "fake_good_b:1");
+    ts_env_push("ACCEL_DEVICE_SELECTOR", "fake_good_b:1");
     inst = create(f);
     assert_int_equal(physical_count(inst), 1);
     expect_interfaces(inst, 0, "fake_good_b:1");
     accel_instance_destroy(inst);
 
     /* A malformed address is a selector error naming the column. */
-    ts_setenv("ACCEL_DEVICE_SELECTOR", "*:bus=3b:00");
+    ts_env_push("ACCEL_DEVICE_SELECTOR", "*:bus=3b:00");
     const char *paths[] = {f->paths[0], f->paths[1], NULL};
     accel_instance *bad = NULL;
     assert_int_equal(ts_create_with_paths(&bad, 0, paths), ACCEL_ERROR_INVALID_SELECTOR);
@@ -201,7 +210,7 @@ static void test_physical_partitions_and_one_driver(void **state)
     accel_instance_destroy(inst);
 
     /* Only the selected devices count. */
-    ts_setenv("ACCEL_DEVICE_SELECTOR", "fake_many_devices:1,2");
+    ts_env_push("ACCEL_DEVICE_SELECTOR", "fake_many_devices:1,2");
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
     assert_int_equal(physical_count(inst), 2);
     accel_instance_destroy(inst);
@@ -237,8 +246,8 @@ static void test_physical_accelinfo(void **state)
 
     /* An FPGA card and its slots are one piece of hardware under one
      * driver: partitions, not several interfaces. */
-    const char *card[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR "/accel_fpga.json", "ACCEL_DEVICE_SELECTOR",
-                          NULL};
+    const char *card[] = {"ACCEL_DRIVER_FILES=" BUILD_MANIFEST_DIR "/accel_fpga.json",
+                          "ACCEL_DEVICE_SELECTOR", NULL};
     assert_int_equal(ts_run(argv, card, &out, NULL), 0);
     assert_non_null(strstr(out, "slot 1"));
     assert_null(strstr(out, "Physical devices"));
@@ -261,7 +270,7 @@ static double streamed_bottleneck(const fixture *f, const char *bus, char **grou
     char *a = ts_write_fake_manifest(f->dir, "exec_a.json", "exec_stream");
     char *b = ts_write_fake_manifest(f->dir, "exec_b.json", "exec_stream_b");
     const char *paths[] = {a, b, NULL};
-    ts_setenv("ACCEL_FAKE_EXEC_BUS", bus);
+    ts_env_push("ACCEL_FAKE_EXEC_BUS", bus);
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
     const accel_topology *t = NULL;
