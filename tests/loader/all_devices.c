@@ -20,6 +20,10 @@
 
 static char emulator_root[256];
 static pid_t emulator;
+/* Whether ad_emulator_start pushed the uacce variables, and the depth of
+ * the environment stack (support_env.h) before it did. */
+static bool env_pushed;
+static size_t env_depth;
 
 int ad_emulator_start(const char *emulator_path, const char *name)
 {
@@ -30,8 +34,10 @@ int ad_emulator_start(const char *emulator_path, const char *name)
         return -1;
     char *sysfs = ts_printf("%s/sys", emulator_root), *devroot = ts_printf("%s/dev", emulator_root);
     char *sock = ts_printf("%s/%s", devroot, name);
-    ts_setenv("ACCEL_UACCE_SYSFS_ROOT", sysfs);
-    ts_setenv("ACCEL_UACCE_DEV_ROOT", devroot);
+    env_depth = ts_env_depth();
+    env_pushed = true;
+    ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sysfs);
+    ts_env_push("ACCEL_UACCE_DEV_ROOT", devroot);
     const char *argv[] = {emulator_path, "--root",      emulator_root, "--name",       name,
                           "--sva",       "--instances", "8",           "--algorithms", "zlib,crc32c,sha256",
                           NULL};
@@ -52,6 +58,9 @@ void ad_emulator_stop(void)
     if (emulator_root[0])
         ts_rmtree(emulator_root);
     emulator_root[0] = '\0';
+    if (env_pushed)
+        ts_env_pop_to(env_depth);
+    env_pushed = false;
 }
 
 ad_set *ad_set_create(bool (*keep)(const ad_device *c), ts_log *log)

@@ -31,9 +31,10 @@ typedef struct ad_set {
  * Start the uacce emulator (emulator_path) with one device `name` offering
  * every algorithm it has (zlib, crc32c, sha256; SVA, 8 instances), in a
  * fresh directory under TEST_TMP_DIR, and point the WarpDrive driver at it
- * (ACCEL_UACCE_SYSFS_ROOT, ACCEL_UACCE_DEV_ROOT). Returns 0, or -1 when
- * the directory cannot be made. ad_emulator_stop kills it and removes the
- * directory.
+ * (ACCEL_UACCE_SYSFS_ROOT, ACCEL_UACCE_DEV_ROOT, pushed: support_env.h).
+ * Returns 0, or -1 when the directory cannot be made. ad_emulator_stop
+ * kills it, removes the directory and puts the two variables back as they
+ * were (with whatever was pushed after them).
  */
 int ad_emulator_start(const char *emulator_path, const char *name);
 void ad_emulator_stop(void);
