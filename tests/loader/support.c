@@ -530,6 +530,7 @@ ts_fakes *ts_fakes_create(const char *tag, ...)
     ts_fakes *f = calloc(1, sizeof(*f));
     if (!f)
         fail_msg("out of memory");
+    ts_env_case_setup(NULL);
     f->dir = ts_mkdtemp(tag);
     const char *variants[TS_FAKES_MAX + 1] = {0};
     const char *paths[TS_FAKES_MAX + 1] = {0};
@@ -563,7 +564,7 @@ int ts_fakes_teardown(void **state)
     ts_rmtree(f->dir);
     free(f->dir);
     free(f);
-    return 0;
+    return ts_env_case_teardown(NULL);
 }
 
 accel_device *ts_fake_device(accel_instance *inst, const char *variant)

@@ -146,7 +146,9 @@ size_t ts_traced_count(const ts_traced *t, const char *variant, const char *even
  * TS_FAKES_MAX), the instance made from those manifests alone, in that
  * order, and dev[i], the device of the i-th variant. Fails the test when a
  * variant has no device. ts_fakes_teardown (a cmocka teardown; *state is
- * the ts_fakes) destroys the instance and removes the directory.
+ * the ts_fakes) destroys the instance, removes the directory and, as
+ * ts_env_case_teardown, puts back the variables the case pushed
+ * (ts_env_push), also when an assertion ended it early.
  */
 #define TS_FAKES_MAX 4
 typedef struct ts_fakes {

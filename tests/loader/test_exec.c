@@ -386,9 +386,10 @@ static void test_exec_device_lost_mid_queue(void **state)
     char *dir = ts_mkdtemp("lost");
     char *ma = ts_write_fake_manifest(dir, "a.json", "exec_a");
     char *mb = ts_write_fake_manifest(dir, "b.json", "exec_b");
+    size_t depth = ts_env_depth();
     ts_env_push("FAKE_EXEC_LOSE_AFTER", "3");
     accel_instance *lossy = ts_create_one(ma);
-    ts_env_pop();
+    ts_env_pop_to(depth);
     accel_instance *healthy = ts_create_one(mb);
     accel_device *da = ts_device_of(lossy, "fake_exec_a"), *db = ts_device_of(healthy, "fake_exec_b");
     accel_queue *qa, *qb;
@@ -435,7 +436,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_memory_import_export, setup, ts_fakes_teardown),
         cmocka_unit_test_setup_teardown(test_exec_submit_from_threads, setup, ts_fakes_teardown),
         cmocka_unit_test_setup_teardown(test_exec_instance_destroy_cleans_up, setup, ts_fakes_teardown),
-        cmocka_unit_test(test_exec_device_lost_mid_queue),
+        cmocka_unit_test_setup_teardown(test_exec_device_lost_mid_queue, ts_env_case_setup,
+                                        ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

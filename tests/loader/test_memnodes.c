@@ -218,11 +218,11 @@ static void test_nodes_follow_selection(void **state)
     char *m[2] = {ts_write_fake_manifest(f->dir, "s1.json", "exec_nodes"),
                   ts_write_fake_manifest(f->dir, "s2.json", "exec_a")};
     const char *paths[] = {m[0], m[1], NULL};
-    ts_env_save();
-    ts_setenv("ACCEL_DEVICE_SELECTOR", "fake_exec_a:*");
+    size_t depth = ts_env_depth();
+    ts_env_push("ACCEL_DEVICE_SELECTOR", "fake_exec_a:*");
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_restore();
+    ts_env_pop_to(depth);
     free(m[0]);
     free(m[1]);
     uint32_t n = 0;

@@ -90,6 +90,7 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
 
     /* Failing after. */
     const char *cpu_paths[] = {BUILD_MANIFEST_DIR "/accel_cpu.json", NULL};
+    size_t depth = ts_env_depth();
     ts_env_push("ACCEL_CPU_HANG_AFTER", "1");
     ts_env_push("ACCEL_DEVICE_TIMEOUT_MS", "200");
     accel_instance *cpu_inst = NULL;
@@ -97,7 +98,7 @@ static void test_semantics_failed_wait_fence_either_order(void **state)
     accel_device *cpu = ts_device_of(cpu_inst, "cpu");
     accel_queue *qc;
     assert_int_equal(accel_queue_create(cpu, 0, &qc), ACCEL_SUCCESS);
-    ts_env_pop(); /* the 200 ms timeout is this queue's alone */
+    ts_env_pop_to(depth); /* the 200 ms timeout is this queue's alone */
     accel_function *noop = ts_builtin(cpu, "accel.noop");
     accel_fence *hung;
     assert_int_equal(ts_submit(qc, noop, NULL, 0, NULL, 0, &hung), ACCEL_SUCCESS);
@@ -255,12 +256,13 @@ static char *uacce_names(const char *root)
 {
     const char *paths[] = {BUILD_MANIFEST_DIR "/accel_warpdrive.json", NULL};
     char *sys = ts_printf("%s/sys", root), *dev = ts_printf("%s/dev", root);
+    size_t depth = ts_env_depth();
     ts_env_push("ACCEL_UACCE_SYSFS_ROOT", sys);
     ts_env_push("ACCEL_UACCE_DEV_ROOT", dev);
     ts_env_push("ACCEL_WARPDRIVE_PARTITIONS", NULL);
     accel_instance *inst = NULL;
     assert_int_equal(ts_create_with_paths(&inst, 0, paths), ACCEL_SUCCESS);
-    ts_env_pop();
+    ts_env_pop_to(depth);
     uint32_t count = 0;
     accel_device **devs = ts_devices(inst, &count);
     size_t size = 1;
@@ -334,7 +336,8 @@ int main(void)
                                         ts_fakes_teardown),
         cmocka_unit_test_setup_teardown(test_semantics_fence_detail_in_last_error, setup, ts_fakes_teardown),
         cmocka_unit_test_setup_teardown(test_semantics_numa_nodes, setup, ts_fakes_teardown),
-        cmocka_unit_test(test_semantics_uacce_attributes_and_limits),
+        cmocka_unit_test_setup_teardown(test_semantics_uacce_attributes_and_limits, ts_env_case_setup,
+                                        ts_env_case_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
