@@ -1180,8 +1180,13 @@ int main(void)
                 continue;
             cases[n] =
                 (hostile_case){&surfaces[s], (kind)k, ts_printf("%s: %s", surfaces[s].name, kinds[k].name)};
-            tests[n] =
-                (struct CMUnitTest){.name = cases[n].name, .test_func = run_case, .initial_state = &cases[n]};
+            /* The case fixtures put back what a check pushed when an
+             * assertion ends it before run_case pops. */
+            tests[n] = (struct CMUnitTest){.name = cases[n].name,
+                                           .test_func = run_case,
+                                           .setup_func = ts_env_case_setup,
+                                           .teardown_func = ts_env_case_teardown,
+                                           .initial_state = &cases[n]};
             n++;
         }
     size_t nc = n;
