@@ -814,8 +814,11 @@ static void test_conformance_driver(void **state)
         env[ne++] = extra_args[i];
     env[ne] = NULL;
     char *peer_sel = xprintf("%s:0", peer);
-    const char *with_peer[] = {"--peer", peer_sel, NULL};
-    run r = run_suite(*peer ? with_peer : NULL, env);
+    /* A fence wait of 120 s rather than 30: a first call compiles its
+     * kernel (lavapipe takes 10-12 s of CPU for zlib.inflate's shader,
+     * before Mesa's shader cache has it), and the test runs beside others. */
+    const char *with_peer[] = {"--peer", peer_sel, "--wait-timeout", "120", NULL};
+    run r = run_suite(*peer ? with_peer : with_peer + 2, env);
     stop_emulator();
     size_t n = 0;
     junit_case *c = parse_junit(r.junit, &n);
