@@ -346,18 +346,15 @@ static void vk_fini(void *handle)
     free(drv);
 }
 
+static void *device_at(void *handle, uint32_t i)
+{
+    return &((vk_driver *)handle)->devices[i];
+}
+
 static accel_icd_result vk_enumerate(void *handle, uint32_t *count, void **devices)
 {
-    vk_driver *drv = handle;
-    if (!devices) {
-        *count = drv->device_count;
-        return ACCEL_SUCCESS;
-    }
-    uint32_t n = *count < drv->device_count ? *count : drv->device_count;
-    for (uint32_t i = 0; i < n; i++)
-        devices[i] = &drv->devices[i];
-    *count = n;
-    return n < drv->device_count ? ACCEL_INCOMPLETE : ACCEL_SUCCESS;
+    return accel_query_enumerate(handle, ((const vk_driver *)handle)->device_count, device_at, count,
+                                 devices);
 }
 
 static accel_icd_result vk_get_info(void *device, accel_icd_device_info *info)
@@ -505,13 +502,5 @@ static const accel_icd_table vk_table = {
 
 ACCEL_ICD_EXPORT accel_icd_result accel_icd_negotiate(accel_icd_negotiation *n)
 {
-    if (!n || n->struct_size < sizeof(*n))
-        return ACCEL_ERROR_INVALID_ARGUMENT;
-    if (n->loader_version < ACCEL_MAKE_VERSION(1, 0) || n->loader_min_version > ACCEL_ICD_INTERFACE_VERSION)
-        return ACCEL_ERROR_INCOMPATIBLE_DRIVER;
-    vk_services = n->services;
-    n->driver_version = ACCEL_ICD_INTERFACE_VERSION <= n->loader_version ? ACCEL_ICD_INTERFACE_VERSION
-                                                                          : n->loader_version;
-    n->table = &vk_table;
-    return ACCEL_SUCCESS;
+    return accel_icd_negotiate_answer(n, &vk_table, &vk_services);
 }

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "accel_icd_negotiate.h"
 #include "spirv_reflect.h"
 
 #define VK_DRIVER_VERSION_STRING "0.1.0"
@@ -263,11 +264,7 @@ typedef struct vk_memory {
 
 /* Logging through the loader's services. */
 extern const accel_icd_loader_services *vk_services;
-#define VK_LOG(level, ...)                                                                                         \
-    do {                                                                                                           \
-        if (vk_services && vk_services->log)                                                                       \
-            vk_services->log(vk_services->loader_context, (level), __VA_ARGS__);                                   \
-    } while (0)
+#define VK_LOG(level, ...) ACCEL_ICD_LOG(vk_services, (level), __VA_ARGS__)
 
 const vk_fns *vk_fn(const vk_device *dev);
 const char *vk_result_name(VkResult r);

@@ -9,6 +9,7 @@
  * ACCEL_PROGRAM_FORMAT_SPIRV is accepted; options are ignored.
  */
 #include "vk_internal.h"
+#include "accel_icd_query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,12 +174,9 @@ static void fill_info(const vk_function *fn, accel_icd_function_info *info)
 {
     if (!info)
         return;
-    accel_icd_function_info out = {0};
-    out.struct_size = info->struct_size;
-    out.arg_count = fn->arg_count;
+    accel_icd_function_info out = {.arg_count = fn->arg_count};
     memcpy(out.arg_kinds, fn->arg_kinds, sizeof(out.arg_kinds));
-    size_t n = info->struct_size < sizeof(out) ? info->struct_size : sizeof(out);
-    memcpy(info, &out, n);
+    accel_query_copy_function_info(&out, info);
 }
 
 accel_icd_result vk_function_get(void *device, void *program, const char *name, void **function,
