@@ -1,7 +1,7 @@
 /* icd_support.h — what the example drivers' tests share beyond
- * icd_harness.h, where it needs cmocka or zlib: the standard functions
- * computed plainly in C (crc32c, sha256) and by zlib itself to compare
- * with, a call on a queue of its own, and a clock for the timings they
+ * icd_harness.h, where it needs cmocka, zlib or libcrypto: the standard
+ * functions computed plainly in C (crc32c), by OpenSSL (sha256) and by
+ * zlib itself to compare with, a call on a queue of its own, and a clock for the timings they
  * print. Compiled from icd_support.c into each test of tests/icd/<driver>/.
  *
  * Helpers that cannot go on (zlib fails, a queue cannot be made) fail the
@@ -20,7 +20,7 @@
 uint32_t ref_crc32c(const uint8_t *p, size_t n);
 /* The same one bit at a time, straight from the definition. */
 uint32_t ref_crc32c_bitwise(const uint8_t *p, size_t n);
-/* SHA-256 of p[0..n) into out. */
+/* SHA-256 of p[0..n) into out, by OpenSSL's libcrypto. */
 void ref_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
 /* A zlib stream of data[0..n) made by zlib itself at `level` with
  * `strategy` (Z_DEFAULT_STRATEGY, Z_FIXED, ...); its length in *out_len.
