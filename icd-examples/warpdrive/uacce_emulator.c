@@ -343,6 +343,12 @@ static bool client_gone(conn *c)
     return ppoll(&p, 1, &ts, NULL) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
 }
 
+static void report_dropped(const conn *c, uint32_t pending)
+{
+    fprintf(stderr, "accel-uacce-emulator %s: client pid %d hung up: %u pending request(s) dropped\n", opt.name,
+            (int)c->space.pid, pending);
+}
+
 /* The queue's life after START_Q: poll the doorbell until PUT_Q or hang-up.
  * A client that dies with requests in the ring is forgotten at once: the
  * requests it rang for are dropped, not run (checked before each request
@@ -359,8 +365,7 @@ static void run_queue(conn *c)
             uint32_t first = head;
             while (head != db) {
                 if (head != first && (opt.latency_us || (head & 63) == 0) && client_gone(c)) {
-                    fprintf(stderr, "accel-uacce-emulator %s: client pid %d hung up: %u pending request(s) dropped\n",
-                            opt.name, (int)c->space.pid, db - head);
+                    report_dropped(c, db - head);
                     return;
                 }
                 execute(c, head);
@@ -387,9 +392,7 @@ static void run_queue(conn *c)
                  * while this thread slept are dropped too, not run. */
                 uint32_t pending = atomic_load_explicit(doorbell, memory_order_acquire) - head;
                 if (pending)
-                    fprintf(stderr,
-                            "accel-uacce-emulator %s: client pid %d hung up: %u pending request(s) dropped\n",
-                            opt.name, (int)c->space.pid, pending);
+                    report_dropped(c, pending);
                 return;
             }
             if (m.type == WD_MSG_PUT_Q) {
