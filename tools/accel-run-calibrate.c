@@ -38,7 +38,8 @@ static const char prog_name[] = "accel-run";
 #define MIB (1024ull * 1024)
 #define DEFAULT_BUDGET_S 3.0     /* per device and function */
 #define MIN_SIZES 3
-#define MIN_REPS 3
+#define MIN_REPS 3       /* calls a size must have room for, after its warm-up, to be kept */
+#define PASS_MIN_REPS 2  /* calls of each size in a pass, at the least */
 #define MAX_REPS 25
 #define DEFLATE_LEVEL 6          /* the pipelines' default (zlib's -1) */
 #define HOST_CEILING_BPS 100e9   /* where the topology knows no bandwidth */
@@ -665,7 +666,7 @@ static int bench_pass(bench *b, const calib_data *d, double budget, timings *tm)
     tm->count = m;
     double share = budget / PASSES, left = share - (now_s() - start);
     double fit = round > 0 ? 1 + left / round : MAX_REPS;
-    uint32_t reps = fit < 2 ? 2 : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
+    uint32_t reps = fit < PASS_MIN_REPS ? PASS_MIN_REPS : fit > MAX_REPS ? MAX_REPS : (uint32_t)fit;
     for (uint32_t r = 1; r < reps; r++) {
         bench_use(b, r % BUFFER_SETS);
         for (uint32_t i = 0; i < m; i++)
